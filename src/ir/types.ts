@@ -1,0 +1,221 @@
+/**
+ * The internal representation (IR): the one language every dialect speaks.
+ *
+ * Cross-dialect traffic goes  client wire → IR → upstream wire  and back
+ *   upstream wire/stream → IR → client wire/stream.
+ * Same-dialect traffic never touches the IR (see providers/forward.ts).
+ *
+ * Every dialect module implements `ClientCodec` (what agproxy speaks to a client)
+ * and/or `UpstreamCodec` (what agproxy speaks to a provider of that type).
+ */
+
+export type Dialect = 'openai' | 'anthropic' | 'gemini'
+
+// ───────────── content ─────────────
+
+export interface IRText { type: 'text'; text: string }
+
+export type IRImageSource =
+  | { kind: 'base64'; mediaType: string; data: string }
+  | { kind: 'url'; url: string }
+
+export interface IRImage { type: 'image'; source: IRImageSource }
+
+/** Reasoning. `signature` is opaque provider state that must be echoed back verbatim on the next turn
+ *  (Anthropic thinking.signature, Gemini thoughtSignature). `redacted` = Anthropic redacted_thinking (data in `signature`). */
+export interface IRThinking { type: 'thinking'; text: string; signature?: string; redacted?: boolean }
+
+/** A model's call of a tool. `arguments` is the JSON text of the arguments object (may be '{}').
+ *  `signature`: Gemini thoughtSignature attached to the functionCall part, if any. */
+export interface IRToolCall { type: 'tool_call'; id: string; name: string; arguments: string; signature?: string }
+
+/** The result of a tool call, sent back by the client. */
+export interface IRToolResult {
+  type: 'tool_result'
+  toolCallId: string
+  /** name of the tool, when the client dialect carries it (Gemini needs it; recovered from history otherwise) */
+  name?: string
+  content: Array<IRText | IRImage>
+  isError?: boolean
+}
+
+export type IRPart = IRText | IRImage | IRThinking | IRToolCall | IRToolResult
+
+export interface IRMessage {
+  /** 'user' messages carry text/image/tool_result parts; 'assistant' ones text/thinking/tool_call parts. */
+  role: 'user' | 'assistant'
+  content: IRPart[]
+}
+
+// ───────────── request ─────────────
+
+export interface IRTool {
+  name: string
+  description?: string
+  /** JSON Schema of the arguments object (as the client sent it; upstream encoders clean it as needed). */
+  parameters: Record<string, unknown>
+}
+
+/** Built-in (non-function) tools a client asked for, e.g. Codex `web_search`. Encoders map what they can
+ *  (Gemini: googleSearch) and drop the rest with a warning. */
+export interface IRBuiltinTool { kind: string; raw: unknown }
+
+export type IRToolChoice = 'auto' | 'none' | 'required' | { name: string }
+
+export type IRResponseFormat =
+  | { type: 'text' }
+  | { type: 'json' }
+  | { type: 'json_schema'; schema: Record<string, unknown>; name?: string; strict?: boolean }
+
+export interface IRReasoning {
+  /** OpenAI-style effort */
+  effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh'
+  /** Anthropic budget_tokens / Gemini thinkingBudget */
+  budgetTokens?: number
+  /** whether the client wants to see the reasoning text */
+  includeThoughts?: boolean
+}
+
+export interface IRRequest {
+  /** model name as the client sent it (routing replaces it with the upstream model before encoding) */
+  model: string
+  /** system / developer instructions, in order */
+  system: string[]
+  messages: IRMessage[]
+  tools?: IRTool[]
+  builtinTools?: IRBuiltinTool[]
+  toolChoice?: IRToolChoice
+  parallelToolCalls?: boolean
+  maxTokens?: number
+  temperature?: number
+  topP?: number
+  topK?: number
+  stop?: string[]
+  responseFormat?: IRResponseFormat
+  reasoning?: IRReasoning
+  stream: boolean
+  /** conversation / end-user hint for sticky key selection (OpenAI user, prompt_cache_key, Anthropic metadata.user_id) */
+  user?: string
+  /** number of choices (OpenAI n); only 1 is supported across dialects */
+  n?: number
+}
+
+// ───────────── response ─────────────
+
+export type IRStopReason = 'stop' | 'length' | 'tool_calls' | 'stop_sequence' | 'content_filter' | 'refusal' | 'pause' | 'error'
+
+export interface IRUsage {
+  inputTokens: number
+  outputTokens: number
+  /** input tokens served from a prompt cache (included in inputTokens) */
+  cachedInputTokens?: number
+  /** input tokens written to a prompt cache (Anthropic cache_creation_input_tokens; included in inputTokens) */
+  cacheCreationInputTokens?: number
+  /** reasoning tokens (included in outputTokens) */
+  reasoningTokens?: number
+}
+
+export interface IRResponse {
+  id: string
+  model: string
+  /** assistant output, in order: thinking, text, tool_call parts */
+  content: Array<IRText | IRThinking | IRToolCall>
+  stopReason: IRStopReason
+  stopSequence?: string
+  usage: IRUsage
+}
+
+// ───────────── stream events ─────────────
+// Block-oriented, like Anthropic's stream: every block has an index (0, 1, 2, … in order of start).
+// A decoder must emit: start, then for each block: block_start, deltas…, block_stop; then finish (or error).
+
+export type IRBlockStart =
+  | { type: 'text' }
+  | { type: 'thinking' }
+  | { type: 'redacted_thinking'; data: string }
+  | { type: 'tool_call'; id: string; name: string }
+
+export type IREvent =
+  | { type: 'start'; id: string; model: string; usage?: Partial<IRUsage> }
+  | { type: 'block_start'; index: number; block: IRBlockStart }
+  | { type: 'text_delta'; index: number; text: string }
+  | { type: 'thinking_delta'; index: number; text: string }
+  /** opaque reasoning state for the block (thinking signature, or Gemini thoughtSignature of a tool_call/text) */
+  | { type: 'signature'; index: number; signature: string }
+  /** a fragment of a tool call's JSON arguments text */
+  | { type: 'tool_args_delta'; index: number; json: string }
+  | { type: 'block_stop'; index: number }
+  | { type: 'finish'; reason: IRStopReason; stopSequence?: string; usage: IRUsage }
+  /** an error after the stream started (encoders turn it into the dialect's in-stream error) */
+  | { type: 'error'; error: IRError }
+
+export interface IRError {
+  /** HTTP status that best describes it */
+  status: number
+  /** canonical kind; each dialect maps it to its own type/status names */
+  kind: ErrorKind
+  message: string
+  /** request field at fault, if any (OpenAI `param`) */
+  param?: string
+  /** seconds, for 429/503 */
+  retryAfter?: number
+}
+
+export type ErrorKind =
+  | 'invalid_request'    // 400
+  | 'authentication'     // 401
+  | 'permission'         // 403
+  | 'not_found'          // 404
+  | 'method_not_allowed' // 405
+  | 'request_too_large'  // 413
+  | 'unsupported_media'  // 415
+  | 'rate_limit'         // 429
+  | 'upstream'           // 502
+  | 'unavailable'        // 503
+  | 'timeout'            // 504
+  | 'overloaded'         // 529
+  | 'loop'               // 508
+  | 'internal'           // 500
+
+// ───────────── embeddings and token counting ─────────────
+
+export interface IREmbeddingRequest { model: string; input: string[]; dimensions?: number; user?: string }
+export interface IREmbeddingResponse { model: string; embeddings: number[][]; usage: { inputTokens: number } }
+
+// ───────────── codec interfaces ─────────────
+
+/** Context handed to codecs. */
+export interface CodecContext {
+  /** model name to show the client (what it asked for) */
+  clientModel: string
+  /** warnings collected while translating (dropped fields, unsupported tools…); logged once by the caller */
+  warn(message: string): void
+}
+
+/** What agproxy speaks to a client of this dialect (one per inbound endpoint). */
+export interface ClientCodec<Body = unknown> {
+  /** wire request body (already schema-validated as an object) → IR. Throws `IRErrorValue` for semantic errors. */
+  decodeRequest(body: Body, ctx: CodecContext): IRRequest
+  /** IR response → wire JSON body */
+  encodeResponse(res: IRResponse, ctx: CodecContext): unknown
+  /** IR events → wire stream bytes (SSE or, for Gemini without alt=sse, a JSON array) */
+  encodeStream(events: AsyncIterable<IREvent>, ctx: CodecContext): ReadableStream<Uint8Array>
+}
+
+/** What agproxy speaks to an upstream provider of this type. */
+export interface UpstreamCodec {
+  /** IR → { path relative to the provider base URL, JSON body } */
+  encodeRequest(req: IRRequest, ctx: CodecContext): { path: string; body: unknown }
+  /** upstream JSON body → IR response */
+  decodeResponse(body: unknown, ctx: CodecContext): IRResponse
+  /** upstream stream body → IR events */
+  decodeStream(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncIterable<IREvent>
+}
+
+/** An error carried as a value until the edge (http/errors.ts renders it in the caller's dialect). */
+export class IRErrorValue extends Error {
+  constructor(public readonly error: IRError) { super(error.message) }
+}
+
+export const invalid = (message: string, param?: string): IRErrorValue =>
+  new IRErrorValue({ status: 400, kind: 'invalid_request', message, param })
