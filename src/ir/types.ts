@@ -157,6 +157,8 @@ export interface IRError {
   message: string
   /** request field at fault, if any (OpenAI `param`) */
   param?: string
+  /** machine-readable code where a dialect has one (OpenAI `code`, e.g. model_not_found) */
+  code?: string
   /** seconds, for 429/503 */
   retryAfter?: number
 }
@@ -190,6 +192,10 @@ export interface CodecContext {
   clientModel: string
   /** warnings collected while translating (dropped fields, unsupported tools…); logged once by the caller */
   warn(message: string): void
+  /** the client's raw wire body, for encoders that need a request flag (e.g. OpenAI stream_options.include_usage) */
+  raw?: any
+  /** the client's query string (e.g. Gemini `alt=sse`) */
+  query?: Record<string, string | undefined>
 }
 
 /** What agproxy speaks to a client of this dialect (one per inbound endpoint). */

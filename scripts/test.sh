@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# npm test: install what the suite needs (on a fresh machine too), then run every test with bun:test.
+# Extra arguments go to `bun test` (e.g. npm test -- test/resolve-path.test.ts).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+[ -x node_modules/.bin/bun ] || npm install --no-audit --no-fund
+
+# Headless Chromium for the /swagger page test (Debian's package; never a downloaded browser build).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "test setup: installing chromium (apt-get)…"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+  ($SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null) \
+    || echo "test setup: could not install chromium; the browser test will say so"
+fi
+
+# The coding CLIs the end-to-end tests drive, installed from npm into a cache outside node_modules.
+bash scripts/install-clis.sh || echo "test setup: could not install the coding CLIs; their tests will say so"
+
+mkdir -p .test-results
+exec node_modules/.bin/bun test --reporter=junit --reporter-outfile=.test-results/junit.xml "$@"

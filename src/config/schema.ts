@@ -1,0 +1,75 @@
+/**
+ * agproxy.yaml — the shape of the configuration, as a TypeBox schema (Elysia's `t`).
+ * Keys are snake_case, as in the desktop tool users come from.
+ */
+import { t, type Static } from 'elysia'
+
+const Key = t.Union([
+  t.String({ minLength: 1 }),
+  t.Object({ key: t.String({ minLength: 1 }), weight: t.Optional(t.Number({ minimum: 0 })), name: t.Optional(t.String()) }, { additionalProperties: false }),
+])
+
+export const ProviderConfig = t.Object({
+  name: t.String({ pattern: '^[a-z0-9_-]+$', description: 'unique, [a-z0-9_-]' }),
+  type: t.Union([t.Literal('gemini'), t.Literal('openai'), t.Literal('anthropic')]),
+  base_url: t.Optional(t.String({ pattern: '^https?://' })),
+  api_keys: t.Optional(t.Array(Key)),
+  api_key: t.Optional(t.String()),
+  models: t.Optional(t.Array(t.String())),
+  headers: t.Optional(t.Record(t.String(), t.String())),
+  strategy: t.Optional(t.Union([t.Literal('round_robin'), t.Literal('fill_first'), t.Literal('least_used')])),
+}, { additionalProperties: false })
+
+export const ModelTarget = t.Union([
+  t.String({ minLength: 1 }),
+  t.Object({ target: t.String({ minLength: 1 }), fallbacks: t.Optional(t.Array(t.String())) }, { additionalProperties: false }),
+])
+
+export const AuthMode = t.Union([t.Literal('off'), t.Literal('strict'), t.Literal('all_except_health'), t.Literal('auto')])
+
+export const ConfigSchema = t.Object({
+  port: t.Number({ multipleOf: 1, minimum: 0, maximum: 65535, default: 8045 }),
+  host: t.Optional(t.String()),
+  allow_lan_access: t.Boolean({ default: false }),
+  auth_mode: AuthMode,
+  api_keys: t.Array(t.String({ minLength: 1 })),
+  api_key: t.Optional(t.String()),
+  tolerant_paths: t.Boolean({ default: true }),
+  cors_origins: t.Array(t.String()),
+  providers: t.Array(ProviderConfig),
+  models: t.Record(t.String(), ModelTarget),
+  data_dir: t.Optional(t.String()),
+  max_body_mb: t.Number({ exclusiveMinimum: 0, default: 100 }),
+  retry: t.Object({
+    max_attempts: t.Number({ multipleOf: 1, minimum: 1, default: 3 }),
+    max_wait: t.Number({ minimum: 0, default: 30, description: 'seconds' }),
+  }, { additionalProperties: false }),
+  timeouts: t.Object({
+    connect: t.Number({ exclusiveMinimum: 0, default: 10 }),
+    first_token: t.Number({ exclusiveMinimum: 0, default: 120 }),
+    idle: t.Number({ exclusiveMinimum: 0, default: 120 }),
+    total: t.Number({ exclusiveMinimum: 0, default: 1800 }),
+  }, { additionalProperties: false, description: 'seconds' }),
+  shutdown_grace: t.Number({ minimum: 0, default: 30, description: 'seconds' }),
+  log_level: t.Union([t.Literal('debug'), t.Literal('info'), t.Literal('warn'), t.Literal('error')]),
+}, { additionalProperties: false })
+
+export type Config = Static<typeof ConfigSchema>
+export type ProviderConfig = Static<typeof ProviderConfig>
+export type AuthMode = Static<typeof AuthMode>
+
+export const DEFAULTS: Config = {
+  port: 8045,
+  allow_lan_access: false,
+  auth_mode: 'auto',
+  api_keys: [],
+  tolerant_paths: true,
+  cors_origins: [],
+  providers: [],
+  models: {},
+  max_body_mb: 100,
+  retry: { max_attempts: 3, max_wait: 30 },
+  timeouts: { connect: 10, first_token: 120, idle: 120, total: 1800 },
+  shutdown_grace: 30,
+  log_level: 'info',
+}

@@ -1,0 +1,56 @@
+/**
+ * Access: which requests need a key, where a key may travel, and a constant-time check.
+ */
+import { timingSafeEqual } from 'node:crypto'
+import type { Config } from '../config/schema'
+import { effectiveAuthMode } from '../config/load'
+
+const PUBLIC_PATHS = new Set(['/healthz', '/health', '/'])
+const isPublic = (path: string) => PUBLIC_PATHS.has(path) || path === '/swagger' || path.startsWith('/swagger/')
+
+const digest = (s: string) => new Bun.CryptoHasher('sha256').update(s).digest() as Buffer
+
+export interface Auth {
+  mode: 'off' | 'strict' | 'all_except_health'
+  /** true when the request may proceed */
+  check(path: string, method: string, headers: Headers, query: URLSearchParams): boolean
+  readonly keyCount: number
+}
+
+export function createAuth(config: Config): Auth {
+  const mode = effectiveAuthMode(config)
+  // compare fixed-length digests so neither length nor content leaks through timing
+  const keys = config.api_keys.map(digest)
+  const valid = (candidate: string | null | undefined) => {
+    if (!candidate) return false
+    const d = digest(candidate)
+    let ok = false
+    for (const k of keys) ok = timingSafeEqual(k, d) || ok
+    return ok
+  }
+  return {
+    mode,
+    keyCount: keys.length,
+    check(path, method, headers, query) {
+      if (mode === 'off' || method === 'OPTIONS') return true
+      if (mode === 'all_except_health' && isPublic(path)) return true
+      // any carrier holding a valid key authorizes: a stale Authorization must not hide a right x-api-key
+      return carriers(headers, query).some(valid)
+    },
+  }
+}
+
+/** The key carriers, in the order clients use them. */
+export function carriers(headers: Headers, query: URLSearchParams): string[] {
+  const out: string[] = []
+  const authz = headers.get('authorization')
+  if (authz) out.push(authz.replace(/^Bearer\s+/i, '').trim())
+  for (const h of ['x-api-key', 'x-goog-api-key']) { const v = headers.get(h); if (v) out.push(v.trim()) }
+  const q = query.get('key'); if (q) out.push(q)
+  return out
+}
+
+export const AUTH_HELP = 'Send your agproxy key in one of: "Authorization: Bearer <key>", "x-api-key: <key>", "x-goog-api-key: <key>" or "?key=<key>" (keys are set with api_keys in agproxy.yaml, AGPROXY_API_KEYS or --api-key).'
+
+/** A new random key: sk- and 48 url-safe characters. */
+export const generateKey = () => 'sk-' + Buffer.from(crypto.getRandomValues(new Uint8Array(36))).toString('base64url')

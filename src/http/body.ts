@@ -1,0 +1,83 @@
+/**
+ * Reading a model route's JSON body: content type, size limit, slow senders, UTF-8, JSON, object,
+ * schema. Every failure is an IRError naming what is wrong and how to fix it.
+ */
+import type { IRError } from '../ir/types'
+import { err } from './errors'
+import type { FieldError } from './validate'
+
+export interface BodyLimits { maxBytes: number; /** ms allowed for the whole body to arrive */ deadlineMs: number }
+
+export type BodyResult = { ok: true; value: Record<string, unknown>; bytes: Uint8Array } | { ok: false; error: IRError }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+const fail = (error: IRError): BodyResult => ({ ok: false, error })
+const mb = (n: number) => `${Math.round((n / 1048576) * 10) / 10} MB`
+
+export async function readJsonBody(req: Request, limits: BodyLimits, validate?: (v: unknown) => FieldError | undefined): Promise<BodyResult> {
+  const type = req.headers.get('content-type')
+  if (type && !/^application\/([\w.+-]+\+)?json\b/i.test(type.trim()))
+    return fail(err('unsupported_media', `Content-Type "${type.slice(0, 80)}" is not accepted: model routes take a JSON body. Send "Content-Type: application/json" (with curl: -H 'content-type: application/json').`))
+  const declared = Number(req.headers.get('content-length') ?? NaN)
+  if (declared > limits.maxBytes) return fail(tooLarge(declared, limits.maxBytes))
+
+  const read = await readBytes(req, limits)
+  if (!read.ok) return read
+  const bytes = read.bytes
+  let text: string
+  try { text = utf8.decode(bytes) } catch {
+    return fail(err('invalid_request', 'The request body is not valid UTF-8: encode the JSON body as UTF-8.'))
+  }
+  if (text.trim() === '')
+    return fail(err('invalid_request', 'The request body is empty: send a JSON object, e.g. {"model": "...", "messages": [...]}.'))
+  let value: unknown
+  try { value = JSON.parse(text) } catch (e) {
+    const msg = e instanceof RangeError ? 'it is nested too deeply' : (e as Error).message
+    return fail(err('invalid_request', `The request body is not valid JSON (${msg}). Send a JSON object with Content-Type: application/json.`))
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return fail(err('invalid_request', `The request body must be a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}.`))
+  if (validate) {
+    const bad = validate(value)
+    if (bad) return fail(err('invalid_request', `${bad.path || 'body'}: ${bad.message}.`, { param: bad.path || undefined }))
+  }
+  return { ok: true, value: value as Record<string, unknown>, bytes }
+}
+
+const tooLarge = (size: number, max: number) =>
+  err('request_too_large', `The request body${size ? ` (${mb(size)})` : ''} is larger than the limit of ${mb(max)}. Send a smaller request, or raise max_body_mb in agproxy.yaml.`)
+
+/** Read the whole body, enforcing the size limit as bytes arrive and a deadline against slow senders. */
+async function readBytes(req: Request, limits: BodyLimits): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; error: IRError }> {
+  if (!req.body) return { ok: true, bytes: new Uint8Array() }
+  const reader = req.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  let timer: Timer | undefined
+  const deadline = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), limits.deadlineMs) })
+  try {
+    while (true) {
+      const next = await Promise.race([reader.read(), deadline])
+      if (next === 'timeout') {
+        reader.cancel().catch(() => {})
+        return { ok: false, error: err('timeout', `The request body did not arrive within ${limits.deadlineMs / 1000} s; the connection was too slow or stalled. Retry the request.`, { status: 408 }) }
+      }
+      if (next.done) break
+      size += next.value.length
+      if (size > limits.maxBytes) {
+        reader.cancel().catch(() => {})
+        return { ok: false, error: tooLarge(0, limits.maxBytes) }
+      }
+      chunks.push(next.value)
+    }
+  } catch {
+    return { ok: false, error: err('invalid_request', 'The request body could not be read (the connection closed early). Retry the request.') }
+  } finally {
+    clearTimeout(timer)
+  }
+  if (chunks.length === 1) return { ok: true, bytes: chunks[0]! }
+  const out = new Uint8Array(size)
+  let off = 0
+  for (const c of chunks) { out.set(c, off); off += c.length }
+  return { ok: true, bytes: out }
+}

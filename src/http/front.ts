@@ -1,0 +1,86 @@
+/**
+ * The front door, before Elysia routes anything: resolve the path, guard Host and Origin, answer
+ * CORS preflights, check the key. Everything here is built once at start.
+ */
+import type { Server } from 'bun'
+import type { Config } from '../config/schema'
+import type { Logger } from '../log'
+import { resolvePath, describeCauses } from './resolve-path'
+import { createGuards } from './guards'
+import { createAuth, AUTH_HELP } from './auth'
+import { detectDialect, renderError, err } from './errors'
+import { familyOf, originFor } from './clients'
+import { matchRoute } from './route-table'
+
+export const RESOLVED_HEADER = 'x-agproxy-resolved-path'
+
+export interface FrontDoor {
+  handle(req: Request, server: Server<unknown> | null | undefined, next: (req: Request) => Promise<Response> | Response): Promise<Response>
+}
+
+export function createFrontDoor(config: Config, log: Logger, listenOrigin: () => string): FrontDoor {
+  const guards = createGuards(config)
+  const auth = createAuth(config)
+  const maxBytes = config.max_body_mb * 1048576
+
+  const finish = (res: Response, cors: Record<string, string> | undefined, resolved?: string) => {
+    if (!resolved && !cors) return res
+    try {
+      if (resolved) res.headers.set(RESOLVED_HEADER, resolved)
+      if (cors) for (const [k, v] of Object.entries(cors)) res.headers.set(k, v)
+      return res
+    } catch {
+      // immutable headers (a relayed response): copy
+      const copy = new Response(res.body, res)
+      return finish(copy, cors, resolved)
+    }
+  }
+
+  return {
+    async handle(req, server, next) {
+      const url = new URL(req.url)
+      const rawPath = url.pathname
+      const query = url.searchParams
+      const dialect = detectDialect(rawPath, req.headers, query)
+
+      const host = guards.host(req.headers)
+      if (!host.ok) return renderError(dialect, err('permission', host.message))
+
+      const res = resolvePath(rawPath, config.tolerant_paths)
+      let path = rawPath
+      let resolved: string | undefined
+      if (res.kind === 'rewritten') {
+        path = res.path
+        resolved = res.path
+        const fam = familyOf(detectDialect(path, req.headers, query), originFor(req.headers.get('host'), listenOrigin()))
+        log.once(`rewrite ${rawPath}`, 'info', `path ${rawPath} → ${path}: ${describeCauses(res.causes)}; set the base URL to ${fam.baseUrl} (${fam.clients})`)
+      }
+
+      const cors = guards.cors(req.headers)
+      if (req.method === 'OPTIONS') {
+        const origin = guards.origin(req.headers)
+        if (!origin.ok) return renderError(dialect, err('permission', origin.message))
+        return finish(new Response(null, { status: 204 }), cors)
+      }
+      const origin = guards.origin(req.headers)
+      if (!origin.ok) return renderError(dialect, err('permission', origin.message))
+
+      if (!auth.check(path, req.method, req.headers, query)) {
+        const had = req.headers.has('authorization') || req.headers.has('x-api-key') || req.headers.has('x-goog-api-key') || query.has('key')
+        return finish(renderError(dialect, err('authentication', `${had ? 'The API key is not valid for this agproxy.' : 'An API key is required.'} ${AUTH_HELP}`)), cors)
+      }
+
+      const declared = Number(req.headers.get('content-length') ?? 0)
+      if (declared > maxBytes)
+        return finish(renderError(dialect, err('request_too_large', `The request body (${(declared / 1048576).toFixed(1)} MB) is larger than the limit of ${config.max_body_mb} MB. Send a smaller request, or raise max_body_mb in agproxy.yaml.`)), cors)
+
+      // model calls may think for minutes before a byte flows: no idle cut-off for them (heartbeats keep streams alive)
+      if (req.method === 'POST' && server && matchRoute(path)?.tag !== 'System') server.timeout(req, 0)
+
+      const inner = resolved
+        ? new Request(new URL(path + url.search, url), { method: req.method, headers: req.headers, body: req.body, signal: req.signal })
+        : req
+      return finish(await next(inner), cors, resolved)
+    },
+  }
+}

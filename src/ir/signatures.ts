@@ -1,0 +1,62 @@
+/**
+ * Gemini thoughtSignatures that a client dialect cannot carry (OpenAI chat has no field for them).
+ *
+ * The Gemini upstream decoder remembers the signature of every functionCall it sees, keyed by the tool
+ * call id it hands out; the Gemini upstream encoder recalls it when that tool call comes back without one.
+ * Thinking-block signatures are remembered by value, so the encoder can tell a Gemini signature (safe to
+ * send back) from another provider's (which Gemini would reject).
+ *
+ * Bounded LRU, in memory: after a restart or eviction the encoder falls back to Google's documented
+ * dummy value (see DUMMY_THOUGHT_SIGNATURE).
+ */
+
+/** Google's documented value for a functionCall whose real signature is unknown (history from another model). */
+export const DUMMY_THOUGHT_SIGNATURE = 'skip_thought_signature_validator'
+
+const MAX_ENTRIES = 10_000
+
+class LRU<V> {
+  private readonly map = new Map<string, V>()
+  constructor(private readonly max: number) {}
+  get(key: string): V | undefined {
+    const v = this.map.get(key)
+    if (v !== undefined) { this.map.delete(key); this.map.set(key, v) }
+    return v
+  }
+  set(key: string, value: V): void {
+    this.map.delete(key)
+    this.map.set(key, value)
+    while (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string)
+  }
+  get size(): number { return this.map.size }
+  clear(): void { this.map.clear() }
+}
+
+const byToolCall = new LRU<string>(MAX_ENTRIES)
+const knownThoughts = new LRU<true>(MAX_ENTRIES)
+
+const digest = (sig: string): string => Bun.hash(sig).toString(36) + ':' + sig.length
+
+/** Remember the thoughtSignature Gemini attached to the functionCall handed out as tool call `id`. */
+export function rememberSignature(id: string, signature: string): void {
+  if (id && signature) byToolCall.set(id, signature)
+}
+
+/** The thoughtSignature remembered for tool call `id`, if still known. */
+export function recallSignature(id: string): string | undefined {
+  return id ? byToolCall.get(id) : undefined
+}
+
+/** Mark a thinking-block signature as produced by Gemini. */
+export function rememberThoughtSignature(signature: string): void {
+  if (signature) knownThoughts.set(digest(signature), true)
+}
+
+/** Whether a thinking-block signature was produced by Gemini (and seen by this process). */
+export function isGeminiThoughtSignature(signature: string | undefined): boolean {
+  return !!signature && knownThoughts.get(digest(signature)) === true
+}
+
+/** for tests */
+export function clearSignatures(): void { byToolCall.clear(); knownThoughts.clear() }
+export const signatureCacheSize = (): number => byToolCall.size

@@ -1,0 +1,285 @@
+/**
+ * The key pool of one provider: which API key to use next, and what to do with a key after a failure.
+ * Pure state + an injectable clock; no HTTP. Failure bodies/headers are read by cooldown.ts.
+ *
+ * Raw keys never leave through states(), describe(), reasons, or JSON/inspect of a PooledKey
+ * (`key` is non-enumerable and toJSON masks).
+ *
+ * Stickiness: a sticky value (conversation id, see sticky.ts) is first mapped by hash to a key; when that key
+ * is unusable the strategy picks another and the conversation *stays* on the new key (remembered, bounded
+ * memo) even after the old one recovers — moving twice would waste the upstream prompt cache twice.
+ */
+import { classifyFailure, type FailureInput } from './cooldown.ts'
+
+export type Strategy = 'round_robin' | 'fill_first' | 'least_used'
+
+export interface KeySpec { key: string; weight?: number; name?: string }
+
+export interface KeyState {
+  /** configured name, or the masked key */
+  name: string
+  masked: string
+  status: 'active' | 'cooling' | 'disabled'
+  /** epoch ms, when cooling */
+  until?: number
+  reason?: string
+  uses: number
+  failures: number
+  /** per-model cooldowns still running */
+  models?: Record<string, { until: number; reason: string }>
+}
+
+export interface PooledKey { readonly key: string; readonly index: number; readonly name: string; readonly masked: string }
+
+export interface PoolOptions {
+  strategy?: Strategy
+  now?: () => number
+  /** cooldowns for 429s without a hint; consecutive ones climb, capped at the last step */
+  ladderMs?: number[]
+  /** cooldown when an allowance is spent (per-day quota, insufficient_quota) */
+  quotaCooldownMs?: number
+  /** cooldown after 408/5xx/529 or a network error */
+  serverErrorCooldownMs?: number
+}
+
+export interface FailureOutcome { retryable: boolean; cooldownMs?: number; disabled?: boolean; reason: string }
+
+/** Upstream hints are trusted within these bounds. */
+const MIN_HINT_MS = 1000
+const MAX_COOLDOWN_MS = 24 * 3_600_000
+const STICKY_MEMO = 10_000
+
+/** 'sk-…abcd': first 3 chars + '…' + last 4; keys under 20 chars are fully masked. */
+export function maskKey(key: string): string {
+  return key.length < 20 ? '****' : `${key.slice(0, 3)}…${key.slice(-4)}`
+}
+
+class Handle implements PooledKey {
+  declare readonly key: string
+  constructor(key: string, readonly index: number, readonly name: string, readonly masked: string) {
+    Object.defineProperty(this, 'key', { value: key, enumerable: false })
+    Object.freeze(this)
+  }
+  toJSON() { return { index: this.index, name: this.name, masked: this.masked } }
+  toString() { return this.name }
+  [Symbol.for('nodejs.util.inspect.custom')]() { return `PooledKey(${this.name})` }
+}
+
+interface Cooldown { until: number; reason: string; label: string }
+
+interface Slot {
+  pk: Handle
+  weight: number
+  current: number // smooth weighted round robin
+  uses: number
+  failures: number
+  streak: number // consecutive rate limits, for the ladder
+  cool?: Cooldown
+  disabled?: { reason: string; label: string }
+  models: Map<string, Cooldown>
+}
+
+const normModel = (m?: string) => m?.replace(/^models\//, '') || undefined
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.ceil(ms))} ms`
+  if (ms < 100_000) return `${Math.ceil(ms / 1000)} s`
+  if (ms < 7_200_000) return `${Math.ceil(ms / 60_000)} min`
+  return `${Math.round(ms / 3_600_000)} h`
+}
+
+export class KeyPool {
+  readonly provider: string
+  private readonly slots: Slot[]
+  private readonly strategy: Strategy
+  private readonly now: () => number
+  private readonly ladder: number[]
+  private readonly quotaMs: number
+  private readonly serverMs: number
+  private readonly sticky = new Map<string, number>()
+
+  constructor(provider: string, keys: Array<string | KeySpec>, opts: PoolOptions = {}) {
+    this.provider = provider
+    this.strategy = opts.strategy ?? 'round_robin'
+    this.now = opts.now ?? Date.now
+    this.ladder = opts.ladderMs?.length ? opts.ladderMs : [5_000, 30_000, 300_000]
+    this.quotaMs = opts.quotaCooldownMs ?? 3_600_000
+    this.serverMs = opts.serverErrorCooldownMs ?? 2_000
+    const specs = keys.map(k => (typeof k === 'string' ? { key: k } : k)).filter(s => s.key?.trim())
+    const names = new Set<string>()
+    this.slots = specs.map((s, index) => {
+      const key = s.key.trim()
+      const masked = maskKey(key)
+      let name = s.name?.trim() || masked
+      if (names.has(name)) name = `${name}#${index + 1}`
+      names.add(name)
+      const weight = Number.isFinite(s.weight) && s.weight! > 0 ? s.weight! : 1
+      return { pk: new Handle(key, index, name, masked), weight, current: 0, uses: 0, failures: 0, streak: 0, models: new Map() }
+    })
+  }
+
+  get size() { return this.slots.length }
+
+  /** A usable key for `model`: not cooling (key-wide or for that model), not disabled, not in `exclude`
+   *  (raw keys or names already tried in this request). `sticky`: see the file comment. */
+  pick(opts: { model?: string; sticky?: string; exclude?: Set<string> } = {}): PooledKey | undefined {
+    const now = this.now()
+    const model = normModel(opts.model)
+    const ok = this.slots.filter(s => this.availableAt(s, model) <= now
+      && !opts.exclude?.has(s.pk.key) && !opts.exclude?.has(s.pk.name))
+    if (!ok.length) return undefined
+    let chosen: Slot | undefined
+    if (opts.sticky) {
+      const want = this.sticky.get(opts.sticky) ?? Number(BigInt(Bun.hash(opts.sticky)) % BigInt(this.slots.length))
+      chosen = ok.find(s => s.pk.index === want)
+    }
+    chosen ??= this.byStrategy(ok)
+    if (opts.sticky) this.remember(opts.sticky, chosen.pk.index)
+    chosen.uses++
+    return chosen.pk
+  }
+
+  /** The call made with `key` worked: the rate-limit ladder starts over. Running cooldowns are kept. */
+  success(key: PooledKey): void {
+    const slot = this.slotOf(key)
+    if (slot) slot.streak = 0
+  }
+
+  /** Record a failed call made with `key` (status undefined = network error) and say whether to try another key.
+   *  A PooledKey from an older pool is matched by its key, or ignored. */
+  failure(key: PooledKey, f: FailureInput): FailureOutcome {
+    const now = this.now()
+    const v = classifyFailure(f, now)
+    const msg = this.redact(v.message)
+    const base = (v.label === 'network' ? 'network error' : `${f.status} from upstream`) + (msg ? `: ${msg}` : '')
+    const slot = this.slotOf(key)
+    if (v.kind === 'request') return { retryable: false, reason: base }
+    if (slot) slot.failures++
+    if (v.kind === 'auth') {
+      if (slot) slot.disabled = { reason: base, label: v.label }
+      return { retryable: true, disabled: true, reason: base }
+    }
+
+    let ms: number
+    const why: string[] = []
+    const model = normModel(v.model)
+    if (v.kind === 'server') ms = this.serverMs
+    else {
+      const streak = slot ? ++slot.streak : 1
+      const hint = v.hintMs === undefined ? undefined : Math.max(MIN_HINT_MS, v.hintMs)
+      if (v.kind === 'quota') ms = Math.max(this.quotaMs, hint ?? 0)
+      else ms = hint ?? this.ladder[Math.min(streak, this.ladder.length) - 1]!
+      why.push(v.kind === 'quota' ? 'quota spent' : v.hintSource ?? `backoff step ${Math.min(streak, this.ladder.length)}`)
+    }
+    ms = Math.ceil(Math.min(ms, MAX_COOLDOWN_MS))
+    if (model) why.push(`model ${model}`)
+    const reason = `${base} (cooling ${formatMs(ms)}${why.map(w => `, ${w}`).join('')})`
+    if (slot) {
+      const cd: Cooldown = { until: now + ms, reason, label: v.label }
+      const prev = model ? slot.models.get(model) : slot.cool
+      if (!prev || prev.until <= cd.until) {
+        if (model) slot.models.set(model, cd)
+        else slot.cool = cd
+      }
+    }
+    return { retryable: true, cooldownMs: ms, reason }
+  }
+
+  /** Epoch ms when the first cooling key can serve `model` again (for retry-after); undefined if one can now,
+   *  or if every key is disabled. */
+  soonestAvailable(model?: string): number | undefined {
+    const now = this.now()
+    const m = normModel(model)
+    let soonest: number | undefined
+    for (const s of this.slots) {
+      if (s.disabled) continue
+      const t = this.availableAt(s, m)
+      if (t <= now) return undefined
+      soonest = Math.min(soonest ?? t, t)
+    }
+    return soonest
+  }
+
+  states(): KeyState[] {
+    const now = this.now()
+    return this.slots.map(s => {
+      const st: KeyState = { name: s.pk.name, masked: s.pk.masked, status: 'active', uses: s.uses, failures: s.failures }
+      if (s.disabled) Object.assign(st, { status: 'disabled', reason: s.disabled.reason })
+      else if (s.cool && s.cool.until > now) Object.assign(st, { status: 'cooling', until: s.cool.until, reason: s.cool.reason })
+      const models = [...s.models].filter(([, c]) => c.until > now)
+      if (models.length) st.models = Object.fromEntries(models.map(([m, c]) => [m, { until: c.until, reason: c.reason }]))
+      return st
+    })
+  }
+
+  /** "3 keys of provider google: 2 cooling (429, 41 s), 1 disabled (403)" */
+  describe(model?: string): string {
+    const now = this.now()
+    const m = normModel(model)
+    let active = 0
+    const cooling = { n: 0, labels: new Set<string>(), soonest: Infinity }
+    const disabled = { n: 0, labels: new Set<string>() }
+    for (const s of this.slots) {
+      if (s.disabled) { disabled.n++; disabled.labels.add(s.disabled.label); continue }
+      const c = this.blocking(s, m, now)
+      if (!c) { active++; continue }
+      cooling.n++
+      cooling.labels.add(c.label)
+      cooling.soonest = Math.min(cooling.soonest, this.availableAt(s, m))
+    }
+    const parts: string[] = []
+    if (active) parts.push(`${active} active`)
+    if (cooling.n) parts.push(`${cooling.n} cooling (${[...cooling.labels].join('/')}, ${formatMs(cooling.soonest - now)})`)
+    if (disabled.n) parts.push(`${disabled.n} disabled (${[...disabled.labels].join('/')})`)
+    const n = this.slots.length
+    return `${n} key${n === 1 ? '' : 's'} of provider ${this.provider}` + (parts.length ? `: ${parts.join(', ')}` : '')
+  }
+
+  toJSON() { return { provider: this.provider, strategy: this.strategy, keys: this.states() } }
+
+  // ───────────── internals ─────────────
+
+  private byStrategy(ok: Slot[]): Slot {
+    if (this.strategy === 'fill_first') return ok[0]!
+    if (this.strategy === 'least_used') return ok.reduce((a, b) => (b.uses < a.uses ? b : a))
+    // smooth weighted round robin (nginx): raise each by its weight, take the highest, lower it by the total
+    let total = 0
+    let best = ok[0]!
+    for (const s of ok) {
+      s.current += s.weight
+      total += s.weight
+      if (s.current > best.current) best = s
+    }
+    best.current -= total
+    return best
+  }
+
+  /** epoch ms from which the slot can serve `model` (Infinity when disabled) */
+  private availableAt(s: Slot, model?: string): number {
+    if (s.disabled) return Infinity
+    return Math.max(s.cool?.until ?? 0, (model && s.models.get(model)?.until) || 0)
+  }
+
+  /** the cooldown currently keeping the slot from serving `model`, the later one if both */
+  private blocking(s: Slot, model: string | undefined, now: number): Cooldown | undefined {
+    const list = [s.cool, model ? s.models.get(model) : undefined].filter((c): c is Cooldown => !!c && c.until > now)
+    return list.sort((a, b) => b.until - a.until)[0]
+  }
+
+  private slotOf(key: PooledKey): Slot | undefined {
+    const s = this.slots[key.index]
+    return s && s.pk === key ? s : this.slots.find(x => x.pk.key === key.key)
+  }
+
+  private remember(sticky: string, index: number) {
+    this.sticky.delete(sticky)
+    this.sticky.set(sticky, index)
+    if (this.sticky.size > STICKY_MEMO) this.sticky.delete(this.sticky.keys().next().value!)
+  }
+
+  private redact(text: string): string {
+    let out = text
+    for (const s of this.slots) if (out.includes(s.pk.key)) out = out.split(s.pk.key).join(s.pk.masked)
+    return out
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The model-call routes: read and validate the JSON body (schemas compiled once), find the model,
+ * hand over to the dispatcher. Bodies are read here, not by Elysia (`parse: 'none'`), so that limits,
+ * slow senders and bad JSON get errors in the caller's dialect and the raw bytes stay available.
+ */
+import { Elysia, t } from 'elysia'
+import { ENDPOINTS, type Endpoint, type EndpointId } from './endpoints'
+import { readJsonBody } from '../http/body'
+import { compileValidator } from '../http/validate'
+import { err, renderError } from '../http/errors'
+import type { Dispatcher } from '../providers/dispatch'
+
+const GEMINI_ACTIONS: Record<string, EndpointId> = {
+  generateContent: 'gemini.generate',
+  streamGenerateContent: 'gemini.stream',
+  countTokens: 'gemini.count_tokens',
+}
+
+export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number) {
+  const validators = Object.fromEntries(Object.values(ENDPOINTS).map((e) => [e.id, compileValidator(e.schema)])) as Record<EndpointId, ReturnType<typeof compileValidator>>
+  const limits = { maxBytes: maxBodyMb * 1048576, deadlineMs: 60_000 }
+
+  async function call(endpoint: Endpoint, request: Request, pathModel?: string): Promise<Response> {
+    const body = await readJsonBody(request, limits, validators[endpoint.id])
+    if (!body.ok) return renderError(endpoint.dialect, body.error)
+    const model = pathModel ?? (body.value.model as string)
+    if (/[\r\n\0]/.test(model)) return renderError(endpoint.dialect, err('invalid_request', 'model: must not contain control characters.', { param: 'model' }))
+    const url = new URL(request.url)
+    return dispatcher.dispatch({ endpoint, body: body.value, bytes: body.bytes, model, request, query: url.searchParams })
+  }
+
+  const route = (id: EndpointId, tag: string, summary: string) => ({
+    parse: 'none' as const,
+    detail: {
+      tags: [tag], summary,
+      requestBody: { required: true, content: { 'application/json': { schema: ENDPOINTS[id].schema } } },
+    },
+  })
+
+  /** `gemini-2.5-pro:generateContent` → the Gemini endpoint; an unknown action is a 404 naming the ones that exist */
+  const gemini = (target: string, request: Request) => {
+    const colon = target.lastIndexOf(':')
+    const action = colon > 0 ? target.slice(colon + 1) : ''
+    const id = GEMINI_ACTIONS[action]
+    if (!id) return renderError('gemini', err('not_found', `"${target}" names no model action. Use models/{model}:generateContent, :streamGenerateContent (add ?alt=sse for SSE) or :countTokens.`))
+    return call(ENDPOINTS[id], request, decodeURIComponent(target.slice(0, colon)))
+  }
+
+  const hidden = { parse: 'none' as const, detail: { hide: true } }
+  return new Elysia({ name: 'model-calls' })
+    .post('/v1/chat/completions', ({ request }) => call(ENDPOINTS['openai.chat'], request), route('openai.chat', 'OpenAI', 'Chat Completions'))
+    .post('/v1/completions', ({ request }) => call(ENDPOINTS['openai.completions'], request), route('openai.completions', 'OpenAI', 'Legacy text completions'))
+    .post('/v1/responses', ({ request }) => call(ENDPOINTS['openai.responses'], request), route('openai.responses', 'OpenAI', 'Responses API (Codex CLI)'))
+    .post('/v1/embeddings', ({ request }) => call(ENDPOINTS['openai.embeddings'], request), route('openai.embeddings', 'OpenAI', 'Embeddings'))
+    .post('/v1/messages', ({ request }) => call(ENDPOINTS['anthropic.messages'], request), route('anthropic.messages', 'Anthropic', 'Messages (Claude Code)'))
+    .post('/v1/messages/count_tokens', ({ request }) => call(ENDPOINTS['anthropic.count_tokens'], request), route('anthropic.count_tokens', 'Anthropic', 'Count tokens of a Messages request'))
+    // Gemini's `{model}:action` paths cannot be expressed in the router: one route per prefix, documented in docs.ts
+    .post('/v1beta/models/:model', ({ params, request }) => gemini(params.model, request), { ...hidden, params: t.Object({ model: t.String() }) })
+    .post('/v1/models/:id', ({ params, request }) => gemini(params.id, request), { ...hidden, params: t.Object({ id: t.String() }) })
+}
+
+export { GEMINI_ACTIONS }

@@ -1,0 +1,83 @@
+/**
+ * Model routing: a client-facing model name → provider + upstream model (+ fallbacks).
+ * The table is built once at start; resolution is a few map lookups and, for globs, a scan of a
+ * list already sorted by specificity.
+ */
+import type { Config, ProviderConfig } from '../config/schema'
+
+export interface Target { provider: string; model: string }
+export interface Route { target: Target; fallbacks: Target[]; via: string }
+export type RouteResult = { ok: true; route: Route } | { ok: false; message: string }
+
+interface Pattern { pattern: string; re: RegExp; literal: number; wildcards: number; order: number; target: string; fallbacks: string[] }
+
+const globToRe = (g: string) => new RegExp('^' + g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i')
+
+export interface ModelRouter {
+  resolve(model: string): RouteResult
+  /** every client-facing name: aliases (not globs) and advertised models, as provider/model and bare */
+  list(): Array<{ id: string; provider: string; upstream: string }>
+}
+
+export function createModelRouter(config: Pick<Config, 'models'>, providers: ProviderConfig[]): ModelRouter {
+  const byName = new Map(providers.map((p) => [p.name, p]))
+  const exact = new Map<string, Pattern>()
+  const globs: Pattern[] = []
+  let order = 0
+  for (const [pattern, spec] of Object.entries(config.models ?? {})) {
+    const target = typeof spec === 'string' ? spec : spec.target
+    const fallbacks = typeof spec === 'string' ? [] : spec.fallbacks ?? []
+    const wildcards = (pattern.match(/[*?]/g) ?? []).length
+    const p: Pattern = { pattern, re: globToRe(pattern), literal: pattern.length - wildcards, wildcards, order: order++, target, fallbacks }
+    if (wildcards) globs.push(p)
+    else exact.set(pattern.toLowerCase(), p)
+  }
+  // most specific first: more literal characters, then fewer wildcards, then file order
+  globs.sort((a, b) => b.literal - a.literal || a.wildcards - b.wildcards || a.order - b.order)
+
+  const advertisedBy = (model: string) => providers.find((p) => p.models?.some((m) => m.toLowerCase() === model.toLowerCase()))
+
+  /** "provider/model" or a bare model → a target (without the map) */
+  const direct = (name: string): Target | undefined => {
+    const slash = name.indexOf('/')
+    if (slash > 0) {
+      const p = byName.get(name.slice(0, slash))
+      if (p) return { provider: p.name, model: name.slice(slash + 1) }
+    }
+    const adv = advertisedBy(name)
+    if (adv) return { provider: adv.name, model: name }
+    if (providers.length === 1) return { provider: providers[0]!.name, model: name }
+    return undefined
+  }
+
+  const available = () => {
+    const names = [...exact.keys(), ...globs.map((g) => g.pattern), ...providers.flatMap((p) => (p.models ?? []).map((m) => `${p.name}/${m}`))]
+    return names.length ? names.slice(0, 40).join(', ') + (names.length > 40 ? ', …' : '') : '(none configured: add models under providers: or models: in agproxy.yaml)'
+  }
+
+  return {
+    resolve(model) {
+      if (providers.length === 0)
+        return { ok: false, message: `no provider is configured for model ${model}; add one under \`providers:\` (see README), or set GEMINI_API_KEY, OPENAI_API_KEY or ANTHROPIC_API_KEY` }
+      const mapped = exact.get(model.toLowerCase()) ?? globs.find((g) => g.re.test(model))
+      if (mapped) {
+        const target = direct(mapped.target)
+        if (!target) return { ok: false, message: `models: "${mapped.pattern}" maps to "${mapped.target}", which names no provider; write it as provider/model` }
+        const fallbacks = mapped.fallbacks.map(direct).filter((t): t is Target => !!t)
+        return { ok: true, route: { target, fallbacks, via: mapped.pattern } }
+      }
+      const target = direct(model)
+      if (target) return { ok: true, route: { target, fallbacks: [], via: 'direct' } }
+      return { ok: false, message: `The model \`${model}\` does not exist or no provider serves it. Available: ${available()}.` }
+    },
+    list() {
+      const out: Array<{ id: string; provider: string; upstream: string }> = []
+      const seen = new Set<string>()
+      const add = (id: string, t: Target) => { if (!seen.has(id)) { seen.add(id); out.push({ id, provider: t.provider, upstream: t.model }) } }
+      for (const p of exact.values()) { const t = direct(p.target); if (t) add(p.pattern, t) }
+      for (const p of providers) for (const m of p.models ?? []) add(m, { provider: p.name, model: m })
+      for (const p of providers) for (const m of p.models ?? []) add(`${p.name}/${m}`, { provider: p.name, model: m })
+      return out
+    },
+  }
+}
