@@ -88,10 +88,15 @@ export function buildConfig(fromFile: Record<string, unknown>, flags: Flags = {}
     port: flags.port, host: flags.host, allow_lan_access: flags.allowLan, auth_mode: flags.authMode,
     api_keys: flags.apiKeys?.length ? flags.apiKeys : undefined,
   }
-  for (const layer of [envLayer, flagLayer]) for (const [k, v] of Object.entries(layer)) if (v !== undefined) merged[k] = v
+  // where each setting came from, so an error names the env var or flag rather than the file
+  const source: Record<string, string> = {}
+  const ENV_NAME: Record<string, string> = { port: 'AGPROXY_PORT', host: 'AGPROXY_HOST', allow_lan_access: 'AGPROXY_ALLOW_LAN_ACCESS', auth_mode: 'AGPROXY_AUTH_MODE', api_keys: 'AGPROXY_API_KEYS', data_dir: 'AGPROXY_DATA_DIR' }
+  const FLAG_NAME: Record<string, string> = { port: '--port', host: '--host', allow_lan_access: '--allow-lan', auth_mode: '--auth-mode', api_keys: '--api-key' }
+  for (const [layer, names] of [[envLayer, ENV_NAME], [flagLayer, FLAG_NAME]] as const)
+    for (const [k, v] of Object.entries(layer)) if (v !== undefined) { merged[k] = v; source[k] = names[k]! }
 
   const bad = check(merged)
-  if (bad) throw new ConfigError(`${label}: ${bad.path || '(top level)'}: ${bad.message.replace(/^unknown field; check its spelling$/, "unknown setting; check its spelling against the README's config reference")}`)
+  if (bad) throw new ConfigError(`${source[bad.path.split(/[.[]/)[0]!] ?? label}: ${bad.path || '(top level)'}: ${bad.message.replace(/^unknown field; check its spelling$/, "unknown setting; check its spelling against the README's config reference")}`)
   const config = merged as Config
   const names = new Set<string>()
   config.providers.forEach((p, i) => {

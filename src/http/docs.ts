@@ -11,6 +11,26 @@ import { ENDPOINTS } from '../routes/endpoints'
 import { VERSION } from '../version'
 
 const ASSET = '/swagger/assets/scalar-standalone.js'
+const SPEC = '/swagger/json'
+
+/**
+ * Scalar settings that keep the page on this host. `url` is absolute: the plugin's default is the
+ * relative `swagger/json`, which from `/swagger/` (served too: the front door strips the slash) resolves
+ * to /swagger/swagger/json and the page shows "Document could not be loaded". The rest turns off what
+ * would reach scalar.com: the request proxy (Try-it calls to a LAN address would go through
+ * proxy.scalar.com, API key included), the hosted AI agent and MCP generator, the developer toolbar
+ * (Share/Deploy upload the document), telemetry, and the web fonts.
+ */
+const SCALAR = {
+  cdn: ASSET,
+  url: SPEC,
+  withDefaultFonts: false,
+  proxyUrl: '',
+  telemetry: false,
+  agent: { disabled: true },
+  mcp: { disabled: true },
+  showDeveloperTools: 'never',
+}
 
 const geminiPaths = () => {
   const op = (id: keyof typeof ENDPOINTS, summary: string, stream = false) => ({
@@ -39,8 +59,8 @@ export const docs = () =>
     .get(ASSET, () => new Response(Bun.file(scalarScript), { headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=86400' } }), { detail: { hide: true } })
     .use(openapi({
       path: '/swagger',
-      specPath: '/swagger/json',
-      scalar: { cdn: ASSET, withDefaultFonts: false } as any,
+      specPath: SPEC,
+      scalar: SCALAR as any,
       exclude: { paths: [ASSET] },
       documentation: {
         info: { title: 'agproxy', version: VERSION, description: 'One gateway for OpenAI, Anthropic and Gemini clients and backends.' },

@@ -8,7 +8,8 @@ import { dialectOfPath } from './route-table'
 /** Which dialect is calling: path family first, then headers, else OpenAI.
  *  (Not x-api-key vs Bearer: the Anthropic SDK 1.x sends its key as a Bearer token.) */
 export function detectDialect(path: string, headers: Headers, query: URLSearchParams): Dialect {
-  const byPath = dialectOfPath(path)
+  // an encoded separator (refused as a trick) still tells which family the caller meant
+  const byPath = dialectOfPath(path.replace(/%2f|%5c/gi, '/'))
   if (byPath) return byPath
   if (headers.has('anthropic-version')) return 'anthropic'
   if (headers.has('x-goog-api-key') || query.has('key')) return 'gemini'

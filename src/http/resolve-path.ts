@@ -7,7 +7,7 @@
  */
 import { matchRoute } from './route-table'
 
-export type Cause = 'slashes' | 'duplicate-version' | 'missing-version' | 'stacked-endpoint' | 'relay-prefix'
+export type Cause = 'slashes' | 'duplicate-version' | 'missing-version' | 'wrong-version' | 'stacked-endpoint' | 'relay-prefix'
 
 export type Resolution =
   | { kind: 'canonical'; path: string }
@@ -56,6 +56,8 @@ export function resolvePath(rawPath: string, tolerant = true): Resolution {
   const isGoogle = GEMINI_ACTION.test(tail.at(-1)!) || (tail[0] === 'models' && lastVersion === 'v1beta')
   const canonical = (isGoogle ? '/v1beta/' : '/v1/') + tail.join('/')
   if (!matchRoute(canonical)) return { kind: 'unresolved', reason: 'unknown' }
+  // one version, but not the endpoint's (e.g. /v1beta/chat/completions): say so rather than nothing
+  if (versions.length === 1 && !matchRoute(`/${lastVersion}/${tail.join('/')}`)) causes.push('wrong-version')
   return canonical === rawPath ? { kind: 'canonical', path: canonical } : { kind: 'rewritten', path: canonical, causes }
 }
 
@@ -78,6 +80,7 @@ const CAUSE_TEXT: Record<Cause, string> = {
   'slashes': 'the URL had a doubled or trailing slash',
   'duplicate-version': 'the base URL ends in a version (/v1) and the client added it again',
   'missing-version': 'the base URL lacks the /v1 the client expects',
+  'wrong-version': 'the base URL carries an API version this endpoint does not live under',
   'stacked-endpoint': 'the base URL already contains an endpoint path and the client appended its own',
   'relay-prefix': 'the base URL carries a relay-style prefix',
 }

@@ -5,7 +5,7 @@
  */
 import { Elysia, t } from 'elysia'
 import type { ModelRouter } from '../routing/models'
-import { err, renderError } from '../http/errors'
+import { detectDialect, err, renderError } from '../http/errors'
 
 type Shape = 'openai' | 'anthropic' | 'gemini'
 const shapeOf = (headers: Headers, url: string): Shape =>
@@ -30,6 +30,14 @@ function listBody(shape: Shape, router: ModelRouter) {
   }
 }
 
+/** `GET /v1beta/models/{model}:generateContent` lands on the model-get route: it is a POST-only Gemini action */
+const GEMINI_ACTION = /:(generateContent|streamGenerateContent|countTokens)$/
+const actionNeedsPost = (request: Request) => {
+  const url = new URL(request.url)
+  return renderError(detectDialect(url.pathname, request.headers, url.searchParams),
+    err('method_not_allowed', `${request.method} is not allowed on ${url.pathname.slice(0, 200)}; use POST.`), { allow: 'POST' })
+}
+
 function getBody(shape: Shape, router: ModelRouter, id: string): Response | object {
   const bare = id.replace(/^models\//, '')
   const r = router.resolve(bare)
@@ -45,8 +53,8 @@ export const modelRoutes = (router: ModelRouter) =>
   new Elysia({ name: 'models' })
     .get('/v1/models', ({ request }) => listBody(shapeOf(request.headers, request.url), router),
       { detail: { tags: ['OpenAI'], summary: 'List models (OpenAI shape; Anthropic with anthropic-version, Google with a Google key)' } })
-    .get('/v1/models/:id', ({ request, params }) => getBody(shapeOf(request.headers, request.url), router, params.id),
+    .get('/v1/models/:id', ({ request, params }) => GEMINI_ACTION.test(params.id) ? actionNeedsPost(request) : getBody(shapeOf(request.headers, request.url), router, params.id),
       { params: t.Object({ id: t.String() }), detail: { tags: ['OpenAI'], summary: 'Retrieve a model' } })
     .get('/v1beta/models', () => listBody('gemini', router), { detail: { tags: ['Gemini'], summary: 'List models (Google shape)' } })
-    .get('/v1beta/models/:model', ({ params }) => getBody('gemini', router, params.model),
+    .get('/v1beta/models/:model', ({ request, params }) => GEMINI_ACTION.test(params.model) ? actionNeedsPost(request) : getBody('gemini', router, params.model),
       { params: t.Object({ model: t.String() }), detail: { tags: ['Gemini'], summary: 'Get a model (Google shape)' } })

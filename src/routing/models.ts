@@ -61,9 +61,10 @@ export function createModelRouter(config: Pick<Config, 'models'>, providers: Pro
         return { ok: false, message: `no provider is configured for model ${model}; add one under \`providers:\` (see README), or set GEMINI_API_KEY, OPENAI_API_KEY or ANTHROPIC_API_KEY` }
       const mapped = exact.get(model.toLowerCase()) ?? globs.find((g) => g.re.test(model))
       if (mapped) {
-        const target = direct(mapped.target)
+        // a `*` in the target stands for the model name as asked (`claude-*: anthropic/*`)
+        const target = direct(mapped.target.replace('*', model))
         if (!target) return { ok: false, message: `models: "${mapped.pattern}" maps to "${mapped.target}", which names no provider; write it as provider/model` }
-        const fallbacks = mapped.fallbacks.map(direct).filter((t): t is Target => !!t)
+        const fallbacks = mapped.fallbacks.map((f) => direct(f.replace('*', model))).filter((t): t is Target => !!t)
         return { ok: true, route: { target, fallbacks, via: mapped.pattern } }
       }
       const target = direct(model)
@@ -74,7 +75,7 @@ export function createModelRouter(config: Pick<Config, 'models'>, providers: Pro
       const out: Array<{ id: string; provider: string; upstream: string }> = []
       const seen = new Set<string>()
       const add = (id: string, t: Target) => { if (!seen.has(id)) { seen.add(id); out.push({ id, provider: t.provider, upstream: t.model }) } }
-      for (const p of exact.values()) { const t = direct(p.target); if (t) add(p.pattern, t) }
+      for (const p of exact.values()) { const t = direct(p.target.replace('*', p.pattern)); if (t) add(p.pattern, t) }
       for (const p of providers) for (const m of p.models ?? []) add(m, { provider: p.name, model: m })
       for (const p of providers) for (const m of p.models ?? []) add(`${p.name}/${m}`, { provider: p.name, model: m })
       return out

@@ -1,0 +1,191 @@
+/**
+ * Stream guards. Before the first byte reaches the client: wait for the first content (so a stream
+ * that ends empty or stalls can be retried elsewhere). After it: idle and total deadlines, SSE
+ * heartbeats while the upstream is silent, and a well-formed in-dialect error instead of a cut.
+ */
+import type { IREvent, IRError } from '../ir/types'
+import { err } from '../http/errors'
+
+export type Peek<T> =
+  | { ok: true; buffered: T[]; rest: AsyncIterator<T> | ReadableStreamDefaultReader<Uint8Array> }
+  | { ok: false; reason: 'empty' | 'stall' | 'error'; error?: IRError; message: string }
+
+const isContentEvent = (e: IREvent) =>
+  e.type === 'block_start' || e.type === 'text_delta' || e.type === 'thinking_delta' || e.type === 'tool_args_delta'
+
+/** A promise that rejects after `ms`, cancellable. */
+function deadline(ms: number) {
+  let timer: Timer | undefined
+  const promise = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), Math.min(ms, 2_147_483_647)) })
+  return { promise, clear: () => clearTimeout(timer) }
+}
+
+/** Pull IR events until the first content event. */
+export async function peekEvents(events: AsyncIterable<IREvent>, timeoutMs: number): Promise<Peek<IREvent>> {
+  const it = events[Symbol.asyncIterator]()
+  const buffered: IREvent[] = []
+  const d = deadline(timeoutMs)
+  try {
+    while (true) {
+      let next: IteratorResult<IREvent> | 'timeout'
+      try {
+        next = await Promise.race([it.next(), d.promise])
+      } catch (e) {
+        return { ok: false, reason: 'error', message: `the upstream stream broke before any content (${(e as Error).message})` }
+      }
+      if (next === 'timeout') {
+        it.return?.().catch(() => {})
+        return { ok: false, reason: 'stall', message: `the upstream sent no content within ${Math.round(timeoutMs / 1000)} s` }
+      }
+      if (next.done) return { ok: false, reason: 'empty', message: 'the upstream stream ended without any content' }
+      const ev = next.value
+      if (ev.type === 'error') return { ok: false, reason: 'error', error: ev.error, message: ev.error.message }
+      buffered.push(ev)
+      if (isContentEvent(ev)) return { ok: true, buffered, rest: it }
+      // a finish with no content is an empty answer (Gemini's blocked / zero-token replies end here)
+      if (ev.type === 'finish') return { ok: true, buffered, rest: it }
+    }
+  } finally {
+    d.clear()
+  }
+}
+
+export interface StreamLimits { idleMs: number; totalMs: number }
+
+/** Replay the buffered events, then the rest, turning idle/total timeouts and exceptions into an error event. */
+export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREvent>, limits: StreamLimits): AsyncGenerator<IREvent> {
+  const end = Date.now() + limits.totalMs
+  let finished = false
+  try {
+    for (const ev of buffered) { if (ev.type === 'finish') finished = true; yield ev }
+    while (true) {
+      const d = deadline(Math.max(1, Math.min(limits.idleMs, end - Date.now())))
+      let next: IteratorResult<IREvent> | 'timeout'
+      try {
+        next = await Promise.race([rest.next(), d.promise])
+      } catch (e) {
+        yield { type: 'error', error: err('upstream', `The upstream connection broke mid-answer (${(e as Error).message}); the answer is incomplete.`) }
+        return
+      } finally {
+        d.clear()
+      }
+      if (next === 'timeout') {
+        const total = Date.now() >= end
+        yield { type: 'error', error: err('timeout', total ? `The answer exceeded the total time limit (timeouts.total); it is incomplete.` : `The upstream went silent for ${Math.round(limits.idleMs / 1000)} s mid-answer (timeouts.idle); the answer is incomplete.`) }
+        return
+      }
+      if (next.done) break
+      if (next.value.type === 'finish') finished = true
+      yield next.value
+      if (next.value.type === 'error') return
+    }
+    if (!finished) yield { type: 'error', error: err('upstream', 'The upstream stream ended before the answer was complete (no finish reason); the answer is incomplete.') }
+  } finally {
+    rest.return?.().catch(() => {})
+  }
+}
+
+// ───────────── bytes (same-dialect pass-through) ─────────────
+
+/** Read raw chunks until `hasContent` sees content in the text so far. */
+export async function peekBytes(body: ReadableStream<Uint8Array>, hasContent: (text: string) => boolean, errorIn: (text: string) => string | undefined, timeoutMs: number): Promise<Peek<Uint8Array>> {
+  const reader = body.getReader()
+  const buffered: Uint8Array[] = []
+  const td = new TextDecoder()
+  let text = ''
+  const d = deadline(timeoutMs)
+  try {
+    while (true) {
+      let next: Awaited<ReturnType<typeof reader.read>> | 'timeout'
+      try {
+        next = await Promise.race([reader.read(), d.promise])
+      } catch (e) {
+        return { ok: false, reason: 'error', message: `the upstream stream broke before any content (${(e as Error).message})` }
+      }
+      if (next === 'timeout') {
+        reader.cancel().catch(() => {})
+        return { ok: false, reason: 'stall', message: `the upstream sent no content within ${Math.round(timeoutMs / 1000)} s` }
+      }
+      if (next.done) {
+        const e = errorIn(text)
+        return e ? { ok: false, reason: 'error', message: e } : { ok: false, reason: 'empty', message: 'the upstream stream ended without any content' }
+      }
+      buffered.push(next.value)
+      text += td.decode(next.value, { stream: true })
+      if (hasContent(text)) return { ok: true, buffered, rest: reader }
+      const e = errorIn(text)
+      if (e) { reader.cancel().catch(() => {}); return { ok: false, reason: 'error', message: e } }
+      if (text.length > 1_000_000) return { ok: true, buffered, rest: reader }
+    }
+  } finally {
+    d.clear()
+  }
+}
+
+const te = new TextEncoder()
+export const PING = te.encode(': ping\n\n')
+const endsFrame = (c: Uint8Array) => c.length >= 2 && c[c.length - 1] === 10 && (c[c.length - 2] === 10 || (c.length >= 4 && c[c.length - 2] === 13 && c[c.length - 3] === 10))
+
+/**
+ * A byte stream with heartbeats: while `source` is silent for `heartbeatMs`, emit `: ping` (only at frame
+ * boundaries, and only when `heartbeat` is on — SSE). Idle/total limits end it with `errorFrame(error)`.
+ * Cancelling it (client gone) cancels the source.
+ */
+export function guardedByteStream(
+  buffered: Uint8Array[],
+  source: ReadableStreamDefaultReader<Uint8Array>,
+  opts: StreamLimits & { heartbeatMs: number; heartbeat: boolean; errorFrame: (e: IRError) => Uint8Array; onEnd?: () => void },
+): ReadableStream<Uint8Array> {
+  const end = Date.now() + opts.totalMs
+  let lastData = Date.now()
+  let atBoundary = true
+  let pending: ReturnType<typeof source.read> | undefined
+  let done = false
+  const finish = (c: ReadableStreamDefaultController<Uint8Array>, e?: IRError) => {
+    if (done) return
+    done = true
+    if (e) c.enqueue(opts.errorFrame(e))
+    c.close()
+    opts.onEnd?.()
+  }
+  return new ReadableStream<Uint8Array>({
+    start(c) { for (const b of buffered) c.enqueue(b); if (buffered.length) atBoundary = endsFrame(buffered.at(-1)!) },
+    async pull(c) {
+      if (done) return
+      while (true) {
+        const read = (pending ??= source.read())
+        const wait = Math.max(1, Math.min(opts.heartbeat ? opts.heartbeatMs : Infinity, opts.idleMs - (Date.now() - lastData), end - Date.now()))
+        const t = deadline(wait)
+        let next: Awaited<typeof read> | 'timeout'
+        try {
+          next = await Promise.race([read, t.promise])
+        } catch (e) {
+          pending = undefined
+          // a partial frame cannot be followed by a clean error frame; close the line first
+          if (!atBoundary) c.enqueue(te.encode('\n\n'))
+          return finish(c, err('upstream', `The upstream connection broke mid-answer (${(e as Error).message}); the answer is incomplete.`))
+        } finally {
+          t.clear()
+        }
+        if (next === 'timeout') {
+          if (Date.now() >= end) { source.cancel().catch(() => {}); return finish(c, err('timeout', 'The answer exceeded the total time limit (timeouts.total); it is incomplete.')) }
+          if (Date.now() - lastData >= opts.idleMs) { source.cancel().catch(() => {}); return finish(c, err('timeout', `The upstream went silent for ${Math.round(opts.idleMs / 1000)} s mid-answer (timeouts.idle); the answer is incomplete.`)) }
+          if (opts.heartbeat && atBoundary) { c.enqueue(PING); return }
+          continue
+        }
+        pending = undefined
+        if (next.done) return finish(c)
+        lastData = Date.now()
+        atBoundary = endsFrame(next.value)
+        c.enqueue(next.value)
+        return
+      }
+    },
+    cancel() { done = true; source.cancel().catch(() => {}); opts.onEnd?.() },
+  }, { highWaterMark: 0 })
+}
+
+/** Heartbeats for an already-encoded SSE stream (translated answers): `: ping` while silent. */
+export function withHeartbeat(stream: ReadableStream<Uint8Array>, heartbeatMs: number): ReadableStream<Uint8Array> {
+  return guardedByteStream([], stream.getReader(), { heartbeatMs, heartbeat: true, idleMs: Infinity, totalMs: Number.MAX_SAFE_INTEGER / 2, errorFrame: () => new Uint8Array() })
+}
