@@ -29,7 +29,11 @@ export function describeValueError(e: { message: string; value: unknown; schema:
   if (e.value === undefined) return 'is required'
   let expected: string
   if (s?.anyOf?.every((x: any) => 'const' in x)) expected = 'one of ' + s.anyOf.map((x: any) => x.const).join('|')
-  else if (s?.anyOf) expected = s.anyOf.map((x: any) => x.type ?? ('const' in x ? JSON.stringify(x.const) : 'value')).join(' or ')
+  else if (s?.anyOf) {
+    // Elysia's numeric types are unions with a numeric string: name the number
+    const types = [...new Set(s.anyOf.filter((x: any) => !(x.type === 'string' && x.format)).map((x: any) => x.type ?? ('const' in x ? JSON.stringify(x.const) : 'value')))]
+    expected = types.map((x) => (x === 'integer' ? 'an integer' : x === 'array' || x === 'object' ? `an ${x}` : `a ${x}`)).join(' or ')
+  }
   else if (s?.pattern) expected = `a string matching ${s.pattern}${s.description ? ` (${s.description})` : ''}`
   else if (s?.type) expected = `${/^[aeiou]/.test(s.type) ? 'an' : 'a'} ${s.type}` +
     (s.minimum !== undefined ? ` >= ${s.minimum}` : '') + (s.maximum !== undefined ? ` <= ${s.maximum}` : '') +

@@ -1,9 +1,15 @@
 /**
  * The model endpoints: one row per inbound API, with the body schema that validates it (compiled
- * once at start) and documents it in /swagger.
+ * once at start) and documents it in /swagger. The schemas live with their dialects.
  */
-import { t, type TSchema } from 'elysia'
+import type { TSchema } from 'elysia'
 import type { Dialect } from '../ir/types'
+import { ChatCompletionBody } from '../dialects/openai/chat-schema'
+import { CompletionBody } from '../dialects/openai/completions'
+import { ResponsesBody } from '../dialects/openai/responses-model'
+import { EmbeddingBody } from '../dialects/openai/embeddings'
+import { AnthropicMessagesBody, AnthropicCountTokensBody } from '../dialects/anthropic/schema'
+import { GeminiGenerateContentBody, GeminiCountTokensBody } from '../dialects/gemini/model'
 
 export type EndpointId =
   | 'openai.chat' | 'openai.completions' | 'openai.responses' | 'openai.embeddings'
@@ -12,17 +18,16 @@ export type EndpointId =
 
 export interface Endpoint { id: EndpointId; dialect: Dialect; schema: TSchema }
 
-const loose = (required: Record<string, TSchema>) => t.Object(required, { additionalProperties: true })
-const Model = t.String({ minLength: 1, description: 'model name, alias, or provider/model' })
+const row = (id: EndpointId, dialect: Dialect, schema: TSchema): [EndpointId, Endpoint] => [id, { id, dialect, schema }]
 
-export const ENDPOINTS: Record<EndpointId, Endpoint> = {
-  'openai.chat': { id: 'openai.chat', dialect: 'openai', schema: loose({ model: Model, messages: t.Array(t.Any()) }) },
-  'openai.completions': { id: 'openai.completions', dialect: 'openai', schema: loose({ model: Model }) },
-  'openai.responses': { id: 'openai.responses', dialect: 'openai', schema: loose({ model: Model }) },
-  'openai.embeddings': { id: 'openai.embeddings', dialect: 'openai', schema: loose({ model: Model, input: t.Any() }) },
-  'anthropic.messages': { id: 'anthropic.messages', dialect: 'anthropic', schema: loose({ model: Model, messages: t.Array(t.Any()), max_tokens: t.Number() }) },
-  'anthropic.count_tokens': { id: 'anthropic.count_tokens', dialect: 'anthropic', schema: loose({ model: Model, messages: t.Array(t.Any()) }) },
-  'gemini.generate': { id: 'gemini.generate', dialect: 'gemini', schema: loose({ contents: t.Array(t.Any()) }) },
-  'gemini.stream': { id: 'gemini.stream', dialect: 'gemini', schema: loose({ contents: t.Array(t.Any()) }) },
-  'gemini.count_tokens': { id: 'gemini.count_tokens', dialect: 'gemini', schema: loose({}) },
-}
+export const ENDPOINTS = Object.fromEntries([
+  row('openai.chat', 'openai', ChatCompletionBody),
+  row('openai.completions', 'openai', CompletionBody),
+  row('openai.responses', 'openai', ResponsesBody),
+  row('openai.embeddings', 'openai', EmbeddingBody),
+  row('anthropic.messages', 'anthropic', AnthropicMessagesBody),
+  row('anthropic.count_tokens', 'anthropic', AnthropicCountTokensBody),
+  row('gemini.generate', 'gemini', GeminiGenerateContentBody),
+  row('gemini.stream', 'gemini', GeminiGenerateContentBody),
+  row('gemini.count_tokens', 'gemini', GeminiCountTokensBody),
+]) as Record<EndpointId, Endpoint>

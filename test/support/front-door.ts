@@ -10,6 +10,9 @@ import { ApiError } from '@google/genai'
 
 export type Dialect = 'openai' | 'anthropic' | 'gemini'
 
+// With no providers configured, agproxy takes providers from these; the front-door tests need none.
+for (const k of ['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'OPENAI_API_KEY', 'ANTHROPIC_API_KEY']) delete process.env[k]
+
 /** The message every model call answers with until providers exist. */
 export const NO_PROVIDER = /no provider is configured for model \S+; add one under `providers:` \(see README\)/
 
