@@ -10,9 +10,7 @@ import type { Config } from './config/schema'
 import { createLogger, type Logger } from './log'
 import { createFrontDoor } from './http/front'
 import { detectDialect, err, renderError } from './http/errors'
-import { describeCauses, resolvePath } from './http/resolve-path'
-import { familyOf, originFor } from './http/clients'
-import { matchRoute } from './http/route-table'
+import { notFound } from './http/not-found'
 import { systemRoutes } from './routes/system'
 import { modelRoutes } from './routes/models'
 import { modelCallRoutes } from './routes/model-calls'
@@ -29,11 +27,12 @@ export interface Agproxy {
   setOrigin(origin: string): void
 }
 
-export function createApp(config: Config, opts: { log?: Logger } = {}): Agproxy {
+export function createApp(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined> } = {}): Agproxy {
   const log = opts.log ?? createLogger(config.log_level)
   let origin = `http://${config.host ?? '127.0.0.1'}:${config.port}`
   const listenOrigin = () => origin
-  const dispatcher = createDispatcher(config, log)
+  // env: where zero-config reads the provider key variables (process.env unless a test injects one)
+  const dispatcher = createDispatcher(config, log, opts.env ?? process.env)
 
   const app = new Elysia({ normalize: false })
     .onError(({ code, error, request, set }) => {
@@ -48,7 +47,7 @@ export function createApp(config: Config, opts: { log?: Logger } = {}): Agproxy 
     })
     .use(systemRoutes(listenOrigin))
     .use(modelRoutes(dispatcher.router))
-    .use(modelCallRoutes(dispatcher, config.max_body_mb))
+    .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body))
     .use(docs())
 
   const front = createFrontDoor(config, log, listenOrigin)
@@ -65,23 +64,3 @@ export function createApp(config: Config, opts: { log?: Logger } = {}): Agproxy 
 
 const summarize = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 300)
 
-/** The diagnostic 404 (or 405 for a known path with the wrong method), in the caller's dialect. */
-function notFound(request: Request, url: URL, listenOrigin: () => string, tolerant: boolean): Response {
-  const path = url.pathname
-  const dialect = detectDialect(path, request.headers, url.searchParams)
-  const route = matchRoute(path)
-  if (route && path !== '/' && !route.methods.includes(request.method)) {
-    const allow = route.methods.join(', ')
-    return renderError(dialect, err('method_not_allowed', `${request.method} is not allowed on ${path}; use ${allow}.`), { allow })
-  }
-  const fam = familyOf(dialect, originFor(request.headers.get('host'), listenOrigin()))
-  // diagnose as if tolerant: with tolerant_paths off, a variant we would have rewritten is explained, not rewritten
-  const res = resolvePath(path)
-  const cause =
-    res.kind === 'unresolved' && res.reason === 'traversal' ? 'encoded slashes, backslashes and dot segments are never routed'
-    : path === '/' || path === '/v1' || path === '/v1beta' ? 'the client sent its request to the bare base URL, with no endpoint path: the base URL probably already contains the full endpoint, or the client is not appending one'
-    : res.kind === 'rewritten' ? describeCauses(res.causes) + (tolerant ? '' : ` (tolerant_paths is off, so it is not rewritten to ${res.path})`)
-    : 'agproxy has no such endpoint; the base URL is probably wrong'
-  return renderError(dialect, err('not_found',
-    `No route for ${request.method} ${path.slice(0, 200)}: ${cause}. For ${fam.clients}, set the base URL to ${fam.baseUrl} — the client adds the endpoint path itself. Routes are listed at ${fam.baseUrl.replace(/\/v1$/, '')}/swagger.`))
-}

@@ -23,9 +23,9 @@ export interface Listening {
   stop(graceMs?: number): Promise<void>
 }
 
-export function listen(config: Config, opts: { log?: Logger } = {}): Listening {
+export function listen(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined> } = {}): Listening {
   const log = opts.log ?? createLogger(config.log_level)
-  const agproxy = createApp(config, { log })
+  const agproxy = createApp(config, { log, env: opts.env })
   let server: Server<unknown>
   try {
     server = Bun.serve({
@@ -33,7 +33,8 @@ export function listen(config: Config, opts: { log?: Logger } = {}): Listening {
       hostname: bindHost(config),
       // model routes lift this per request (server.timeout(req, 0)); it bounds idle keep-alive sockets and slow senders
       idleTimeout: 60,
-      maxRequestBodySize: Math.ceil(config.max_body_mb * 1048576) + 1024,
+      // agproxy enforces max_body_mb itself (413 in the caller's dialect); Bun's own cap is only a backstop
+      maxRequestBodySize: Math.ceil(config.max_body_mb * 1048576) * 4 + 1048576,
       fetch: (req, srv) => agproxy.fetch(req, srv),
       error(e) {
         log.error(`server error: ${e?.stack ?? e}`)

@@ -49,6 +49,8 @@ export const ConfigSchema = t.Object({
     first_token: t.Number({ exclusiveMinimum: 0, default: 120 }),
     idle: t.Number({ exclusiveMinimum: 0, default: 120 }),
     total: t.Number({ exclusiveMinimum: 0, default: 1800 }),
+    /** a client's request body must arrive within this (slow-loris guard) */
+    request_body: t.Number({ exclusiveMinimum: 0, default: 60 }),
   }, { additionalProperties: false, description: 'seconds' }),
   shutdown_grace: t.Number({ minimum: 0, default: 30, description: 'seconds' }),
   log_level: t.Union([t.Literal('debug'), t.Literal('info'), t.Literal('warn'), t.Literal('error')]),
@@ -69,7 +71,7 @@ export const DEFAULTS: Config = {
   models: {},
   max_body_mb: 100,
   retry: { max_attempts: 3, max_wait: 30 },
-  timeouts: { connect: 10, first_token: 120, idle: 120, total: 1800 },
+  timeouts: { connect: 10, first_token: 120, idle: 120, total: 1800, request_body: 60 },
   shutdown_grace: 30,
   log_level: 'info',
 }

@@ -38,7 +38,10 @@ export async function readJsonBody(req: Request, limits: BodyLimits, validate?: 
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return fail(err('invalid_request', `The request body must be a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}.`))
   if (validate) {
-    const bad = validate(value)
+    let bad
+    try { bad = validate(value) } catch {
+      return fail(err('invalid_request', 'The request body is nested too deeply to be a valid request.'))
+    }
     if (bad) return fail(err('invalid_request', `${bad.path || 'body'}: ${bad.message}.`, { param: bad.path || undefined }))
   }
   return { ok: true, value: value as Record<string, unknown>, bytes }

@@ -11,6 +11,7 @@ import { createAuth, AUTH_HELP } from './auth'
 import { detectDialect, renderError, err } from './errors'
 import { familyOf, originFor } from './clients'
 import { matchRoute } from './route-table'
+import { notFound } from './not-found'
 
 export const RESOLVED_HEADER = 'x-agproxy-resolved-path'
 
@@ -47,6 +48,7 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
       if (!host.ok) return renderError(dialect, err('permission', host.message))
 
       const res = resolvePath(rawPath, config.tolerant_paths)
+      if (res.kind === 'unresolved' && res.reason === 'traversal') return notFound(req, url, listenOrigin, config.tolerant_paths)
       let path = rawPath
       let resolved: string | undefined
       if (res.kind === 'rewritten') {

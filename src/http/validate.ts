@@ -24,7 +24,7 @@ export function compileValidator(schema: TSchema): (value: unknown) => FieldErro
 
 export function describeValueError(e: { message: string; value: unknown; schema: any; path: string }): string {
   const s = e.schema
-  const got = e.value === undefined ? 'nothing' : truncate(JSON.stringify(e.value) ?? String(e.value))
+  const got = e.value === undefined ? 'nothing' : truncate(safeJson(e.value))
   if (e.message.startsWith('Unexpected property')) return 'unknown field; check its spelling'
   if (e.value === undefined) return 'is required'
   let expected: string
@@ -44,3 +44,7 @@ export function describeValueError(e: { message: string; value: unknown; schema:
 }
 
 const truncate = (s: string) => (s.length > 80 ? s.slice(0, 77) + '...' : s)
+
+function safeJson(v: unknown): string {
+  try { return JSON.stringify(v) ?? String(v) } catch { return Array.isArray(v) ? '[…]' : typeof v === 'object' ? '{…}' : String(v) }
+}

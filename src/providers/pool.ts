@@ -105,7 +105,8 @@ export class KeyPool {
     this.ladder = opts.ladderMs?.length ? opts.ladderMs : [5_000, 30_000, 300_000]
     this.quotaMs = opts.quotaCooldownMs ?? 3_600_000
     this.serverMs = opts.serverErrorCooldownMs ?? 2_000
-    const specs = keys.map(k => (typeof k === 'string' ? { key: k } : k)).filter(s => s.key?.trim())
+    // an empty key is allowed only as the one slot of a keyless provider (a local Ollama / vLLM)
+    const specs = keys.map(k => (typeof k === 'string' ? { key: k } : k)).filter(s => s.key?.trim() || keys.length === 1)
     const names = new Set<string>()
     this.slots = specs.map((s, index) => {
       const key = s.key.trim()

@@ -24,33 +24,49 @@ export const DEFAULT_BASE: Record<ProviderType, string> = {
   anthropic: 'https://api.anthropic.com',
 }
 
-/** Reduce a pasted endpoint or trailing slash to the base agproxy appends its paths to. */
+/** Reduce a pasted endpoint, query string or trailing slash to the base agproxy appends its paths to.
+ *  `https://api.openai.com/v1/chat/completions` → `https://api.openai.com/v1`,
+ *  `https://api.anthropic.com/v1/messages` → `https://api.anthropic.com`,
+ *  `https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent?key=…` → the host root. */
 export function repairBaseUrl(type: ProviderType, raw: string): { url: string; changed: boolean } {
-  let url = raw.trim().replace(/\/+$/, '')
-  const before = url
-  const strip = (re: RegExp) => { url = url.replace(re, '') }
-  if (type === 'openai') strip(/\/(chat\/completions|completions|responses|embeddings|models)$/)
-  if (type === 'anthropic') { strip(/\/messages(\/count_tokens)?$/); strip(/\/v1$/) }
-  if (type === 'gemini') { strip(/\/models\/[^/]+:[A-Za-z]+$/); strip(/\/models$/); strip(/\/(v1beta|v1|v1alpha)$/) }
-  url = url.replace(/\/+$/, '')
-  return { url, changed: url !== before || raw.trim() !== before }
+  const trimmed = raw.trim()
+  // a query or fragment cannot be part of a base agproxy appends paths to (and a pasted ?key=… must not travel on)
+  let url = trimmed.replace(/[?#].*$/s, '').replace(/\/+$/, '')
+  const strip = (re: RegExp) => { url = url.replace(re, '').replace(/\/+$/, '') }
+  if (type === 'openai') strip(/\/(chat\/completions|completions|responses|embeddings|models)$/i)
+  if (type === 'anthropic') { strip(/\/(messages(\/count_tokens)?|models)$/i); strip(/\/v1$/i) }
+  if (type === 'gemini') { strip(/\/models(\/[^/:]+(:[A-Za-z]+)?)?$/i); strip(/\/(v1beta|v1|v1alpha)$/i) }
+  return { url, changed: url !== trimmed }
+}
+
+/** A base_url as it may be shown in a log line: no query (it may carry a key), no userinfo. */
+export const displayUrl = (raw: string) => raw.trim().replace(/\/\/[^/@?#]*@/, '//…@').replace(/[?#].*$/s, '?…')
+
+/** Models a zero-config provider advertises in GET /v1/models (any other model of the family still routes
+ *  through the globs below: this list only gives model pickers something to show). */
+export const ZERO_CONFIG_MODELS: Record<ProviderType, string[]> = {
+  gemini: ['gemini-2.5-pro', 'gemini-2.5-flash', 'gemini-2.5-flash-lite'],
+  openai: ['gpt-4.1', 'gpt-4.1-mini', 'gpt-4o', 'gpt-4o-mini', 'o3', 'o4-mini'],
+  anthropic: ['claude-opus-4-1', 'claude-sonnet-4-5', 'claude-haiku-4-5'],
 }
 
 /** Zero-config: with no providers configured, each standard key variable creates its default provider
- *  (never the *_BASE_URL variables, which users point at agproxy itself). */
+ *  (never the *_BASE_URL variables, which users point at agproxy itself). A variable may hold several
+ *  comma-separated keys. */
 export function providersFromEnv(env: Record<string, string | undefined>): { providers: ProviderConfig[]; models: Record<string, string> } {
   const providers: ProviderConfig[] = []
   const models: Record<string, string> = {}
   const keys = (v?: string) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [])
-  const gemini = keys(env.GEMINI_API_KEY || env.GOOGLE_API_KEY)
+  const gemini = keys(env.GEMINI_API_KEY?.trim() || env.GOOGLE_API_KEY)
   const openai = keys(env.OPENAI_API_KEY)
   const anthropic = keys(env.ANTHROPIC_API_KEY)
-  if (gemini.length) { providers.push({ name: 'gemini', type: 'gemini', api_keys: gemini }); models['gemini-*'] = 'gemini/*' }
-  if (openai.length) {
-    providers.push({ name: 'openai', type: 'openai', api_keys: openai })
-    for (const g of ['gpt-*', 'o1*', 'o3*', 'o4*', 'chatgpt-*', 'text-embedding-*', 'codex-*']) models[g] = 'openai/*'
+  const add = (type: ProviderType, api_keys: string[], globs: string[]) => {
+    providers.push({ name: type, type, api_keys, models: [...ZERO_CONFIG_MODELS[type]] })
+    for (const g of globs) models[g] = `${type}/*`
   }
-  if (anthropic.length) { providers.push({ name: 'anthropic', type: 'anthropic', api_keys: anthropic }); models['claude-*'] = 'anthropic/*' }
+  if (gemini.length) add('gemini', gemini, ['gemini-*', 'gemma-*'])
+  if (openai.length) add('openai', openai, ['gpt-*', 'o1*', 'o3*', 'o4*', 'chatgpt-*', 'text-embedding-*', 'codex-*'])
+  if (anthropic.length) add('anthropic', anthropic, ['claude-*'])
   return { providers, models }
 }
 
@@ -59,7 +75,7 @@ export function buildProviders(configs: ProviderConfig[], log: Logger): Map<stri
   for (const p of configs) {
     const raw = p.base_url ?? DEFAULT_BASE[p.type]
     const { url, changed } = repairBaseUrl(p.type, raw)
-    if (changed && p.base_url) log.warn(`provider ${p.name}: base_url "${raw}" reduced to "${url}" (agproxy appends the endpoint path itself)`)
+    if (changed && p.base_url) log.warn(`provider ${p.name}: base_url "${displayUrl(raw)}" reduced to "${url}" (agproxy appends the endpoint path itself)`)
     const keys = [...(p.api_keys ?? []), ...(p.api_key ? [p.api_key] : [])]
     out.set(p.name, {
       name: p.name,

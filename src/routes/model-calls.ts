@@ -7,7 +7,7 @@ import { Elysia, t } from 'elysia'
 import { ENDPOINTS, type Endpoint, type EndpointId } from './endpoints'
 import { readJsonBody } from '../http/body'
 import { compileValidator } from '../http/validate'
-import { err, renderError } from '../http/errors'
+import { detectDialect, err, renderError } from '../http/errors'
 import type { Dispatcher } from '../providers/dispatch'
 
 const GEMINI_ACTIONS: Record<string, EndpointId> = {
@@ -16,9 +16,9 @@ const GEMINI_ACTIONS: Record<string, EndpointId> = {
   countTokens: 'gemini.count_tokens',
 }
 
-export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number) {
+export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyTimeoutS = 60) {
   const validators = Object.fromEntries(Object.values(ENDPOINTS).map((e) => [e.id, compileValidator(e.schema)])) as Record<EndpointId, ReturnType<typeof compileValidator>>
-  const limits = { maxBytes: maxBodyMb * 1048576, deadlineMs: 60_000 }
+  const limits = { maxBytes: maxBodyMb * 1048576, deadlineMs: bodyTimeoutS * 1000 }
 
   async function call(endpoint: Endpoint, request: Request, pathModel?: string): Promise<Response> {
     const body = await readJsonBody(request, limits, validators[endpoint.id])
@@ -42,6 +42,12 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number) {
     const colon = target.lastIndexOf(':')
     const action = colon > 0 ? target.slice(colon + 1) : ''
     const id = GEMINI_ACTIONS[action]
+    if (colon <= 0) {
+      // no action: `models/{model}` itself, which is GET-only (model lookup)
+      const url = new URL(request.url)
+      return renderError(detectDialect(url.pathname, request.headers, url.searchParams),
+        err('method_not_allowed', `${request.method} is not allowed on ${url.pathname.slice(0, 200)}; use GET.`), { allow: 'GET' })
+    }
     if (!id) return renderError('gemini', err('not_found', `"${target}" names no model action. Use models/{model}:generateContent, :streamGenerateContent (add ?alt=sse for SSE) or :countTokens.`))
     return call(ENDPOINTS[id], request, decodeURIComponent(target.slice(0, colon)))
   }

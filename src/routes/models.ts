@@ -26,7 +26,9 @@ function listBody(shape: Shape, router: ModelRouter) {
   switch (shape) {
     case 'openai': return { object: 'list', data: models.map((m) => openaiModel(m.id, m.provider)) }
     case 'anthropic': return { data: models.map((m) => anthropicModel(m.id)), has_more: false, first_id: models[0]?.id ?? null, last_id: models.at(-1)?.id ?? null }
-    case 'gemini': return { models: models.map((m) => googleModel(m.id)) }
+    // Google clients put the model in the URL path (models/{model}:generateContent), where a `provider/model`
+    // name is two segments that no route takes: list only the names they can call
+    case 'gemini': return { models: models.filter((m) => !m.id.includes('/')).map((m) => googleModel(m.id)) }
   }
 }
 

@@ -37,13 +37,17 @@ export function createModelRouter(config: Pick<Config, 'models'>, providers: Pro
 
   const advertisedBy = (model: string) => providers.find((p) => p.models?.some((m) => m.toLowerCase() === model.toLowerCase()))
 
+  /** "provider/model" naming a configured provider → that provider, model as written after the slash */
+  const explicit = (name: string): Target | undefined => {
+    const slash = name.indexOf('/')
+    const p = slash > 0 ? byName.get(name.slice(0, slash)) : undefined
+    return p && slash < name.length - 1 ? { provider: p.name, model: name.slice(slash + 1) } : undefined
+  }
+
   /** "provider/model" or a bare model → a target (without the map) */
   const direct = (name: string): Target | undefined => {
-    const slash = name.indexOf('/')
-    if (slash > 0) {
-      const p = byName.get(name.slice(0, slash))
-      if (p) return { provider: p.name, model: name.slice(slash + 1) }
-    }
+    const ex = explicit(name)
+    if (ex) return ex
     const adv = advertisedBy(name)
     if (adv) return { provider: adv.name, model: name }
     if (providers.length === 1) return { provider: providers[0]!.name, model: name }
@@ -51,7 +55,7 @@ export function createModelRouter(config: Pick<Config, 'models'>, providers: Pro
   }
 
   const available = () => {
-    const names = [...exact.keys(), ...globs.map((g) => g.pattern), ...providers.flatMap((p) => (p.models ?? []).map((m) => `${p.name}/${m}`))]
+    const names = [...[...exact.values()].map((p) => p.pattern), ...globs.map((g) => g.pattern), ...providers.flatMap((p) => (p.models ?? []).map((m) => `${p.name}/${m}`))]
     return names.length ? names.slice(0, 40).join(', ') + (names.length > 40 ? ', …' : '') : '(none configured: add models under providers: or models: in agproxy.yaml)'
   }
 
@@ -59,12 +63,17 @@ export function createModelRouter(config: Pick<Config, 'models'>, providers: Pro
     resolve(model) {
       if (providers.length === 0)
         return { ok: false, message: `no provider is configured for model ${model}; add one under \`providers:\` (see README), or set GEMINI_API_KEY, OPENAI_API_KEY or ANTHROPIC_API_KEY` }
-      const mapped = exact.get(model.toLowerCase()) ?? globs.find((g) => g.re.test(model))
+      // order: an exact alias; `provider/model` naming a configured provider; the most specific glob;
+      // the provider that advertises the model; the only provider
+      const alias = exact.get(model.toLowerCase())
+      const ex = alias ? undefined : explicit(model)
+      if (ex) return { ok: true, route: { target: ex, fallbacks: [], via: 'provider' } }
+      const mapped = alias ?? globs.find((g) => g.re.test(model))
       if (mapped) {
         // a `*` in the target stands for the model name as asked (`claude-*: anthropic/*`)
-        const target = direct(mapped.target.replace('*', model))
+        const target = direct(mapped.target.replaceAll('*', model))
         if (!target) return { ok: false, message: `models: "${mapped.pattern}" maps to "${mapped.target}", which names no provider; write it as provider/model` }
-        const fallbacks = mapped.fallbacks.map((f) => direct(f.replace('*', model))).filter((t): t is Target => !!t)
+        const fallbacks = mapped.fallbacks.map((f) => direct(f.replaceAll('*', model))).filter((t): t is Target => !!t)
         return { ok: true, route: { target, fallbacks, via: mapped.pattern } }
       }
       const target = direct(model)
@@ -75,7 +84,7 @@ export function createModelRouter(config: Pick<Config, 'models'>, providers: Pro
       const out: Array<{ id: string; provider: string; upstream: string }> = []
       const seen = new Set<string>()
       const add = (id: string, t: Target) => { if (!seen.has(id)) { seen.add(id); out.push({ id, provider: t.provider, upstream: t.model }) } }
-      for (const p of exact.values()) { const t = direct(p.target.replace('*', p.pattern)); if (t) add(p.pattern, t) }
+      for (const p of exact.values()) { const t = direct(p.target.replaceAll('*', p.pattern)); if (t) add(p.pattern, t) }
       for (const p of providers) for (const m of p.models ?? []) add(m, { provider: p.name, model: m })
       for (const p of providers) for (const m of p.models ?? []) add(`${p.name}/${m}`, { provider: p.name, model: m })
       return out

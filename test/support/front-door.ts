@@ -32,7 +32,10 @@ const ANTHROPIC_TYPE: Record<number, string> = { 400: 'invalid_request_error', 4
 export function expectDialectError(dialect: Dialect, status: number, body: any, headers: Headers): string {
   switch (dialect) {
     case 'openai': {
-      expect(body).toEqual({ error: { message: expect.any(String), type: expect.any(String), param: expect.anything(), code: expect.anything() } })
+      // OpenAI's error object: message, type, param and code are always present (param and code may be null)
+      expect(Object.keys(body).sort()).toEqual(['error'])
+      expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type'])
+      expect([typeof body.error.message, typeof body.error.type]).toEqual(['string', 'string'])
       const e = OpenAI.APIError.generate(status, body, undefined, headers)
       const cls = ({ 400: OpenAI.BadRequestError, 401: OpenAI.AuthenticationError, 403: OpenAI.PermissionDeniedError, 404: OpenAI.NotFoundError, 503: OpenAI.InternalServerError } as Record<number, any>)[status] ?? OpenAI.APIError
       expect(e).toBeInstanceOf(cls)

@@ -7,7 +7,7 @@
  */
 import type {
   CodecContext, IRBuiltinTool, IRImage, IRMessage, IRPart, IRReasoning, IRRequest, IRResponseFormat,
-  IRText, IRTool, IRToolChoice,
+  IRText, IRThinking, IRTool, IRToolChoice,
 } from '../../ir/types'
 import { invalid } from '../../ir/types'
 import { camelize } from './camel'
@@ -83,7 +83,11 @@ function decodeContents(contents: unknown[], ctx: CodecContext): IRMessage[] {
         parts.push(...decodeFunctionResponse(p.functionResponse, pending, ctx))
       } else if (typeof p.text === 'string') {
         if (role === 'assistant' && p.thought === true) {
-          parts.push({ type: 'thinking', text: p.text, ...(p.thoughtSignature ? { signature: String(p.thoughtSignature) } : {}) })
+          // streamed thoughts arrive as many parts, the signature on the last: one IR thinking block
+          const prev = parts[parts.length - 1]
+          if (prev?.type === 'thinking' && !prev.signature) prev.text += p.text
+          else parts.push({ type: 'thinking', text: p.text })
+          if (p.thoughtSignature) (parts[parts.length - 1] as IRThinking).signature = String(p.thoughtSignature)
         } else if (p.thought === true) {
           continue
         } else if (p.text !== '') {
@@ -92,9 +96,6 @@ function decodeContents(contents: unknown[], ctx: CodecContext): IRMessage[] {
       } else if (p.inlineData || p.fileData) {
         const img = decodeMedia(p, ctx)
         if (img) parts.push(img)
-      } else if (p.thoughtSignature && role === 'assistant') {
-        // a signature-only part (Gemini 3 may send one after the text): keep it as an empty signed thought
-        parts.push({ type: 'thinking', text: '', signature: String(p.thoughtSignature) })
       } else if (p.executableCode || p.codeExecutionResult) {
         const text = p.executableCode ? '```' + String(p.executableCode.language ?? '').toLowerCase() + '\n' + String(p.executableCode.code ?? '') + '\n```'
           : String(p.codeExecutionResult.output ?? '')

@@ -101,6 +101,12 @@ function encodeContents(messages: IRMessage[], thinking: boolean, ctx: CodecCont
     if (last && last.role === role) last.parts.push(...parts)
     else contents.push({ role, parts })
   }
+  // function responses lead their turn (images returned by tools, user text after them)
+  for (const c of contents) {
+    if (c.role === 'user' && c.parts.some(p => p.functionResponse)) {
+      c.parts = [...c.parts.filter(p => p.functionResponse), ...c.parts.filter(p => !p.functionResponse)]
+    }
+  }
   if (thinking) {
     for (const c of contents) {
       if (c.role !== 'model') continue

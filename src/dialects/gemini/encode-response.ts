@@ -1,7 +1,7 @@
 /**
  * IR response → Gemini GenerateContentResponse (for a Gemini client).
- * Thought parts are shown when the client asked for them (thinkingConfig.includeThoughts); their
- * signatures are always carried (as thoughtSignature) so the next turn can send them back.
+ * Thought parts are sent when the client asked for them (thinkingConfig.includeThoughts), and also when
+ * they are signed (as thoughtSignature), so that the next turn can send them back intact.
  */
 import type { CodecContext, IRResponse } from '../../ir/types'
 import { camelize } from './camel'
@@ -26,9 +26,11 @@ export function argsObject(json: string, ctx: CodecContext): Record<string, unkn
   return {}
 }
 
+/** A thought part. Unwanted thoughts are still sent when signed: the signature is only valid with its text,
+ *  and a provider such as Anthropic needs the whole block back on the next turn of a tool loop. */
 export function thoughtPart(text: string, signature: string | undefined, show: boolean): GeminiPartOut | undefined {
   if (!show && !signature) return undefined
-  return { text: show ? text : '', thought: true, ...(signature ? { thoughtSignature: signature } : {}) }
+  return { text, thought: true, ...(signature ? { thoughtSignature: signature } : {}) }
 }
 
 export function functionCallPart(id: string, name: string, args: Record<string, unknown>, signature?: string): GeminiPartOut {

@@ -3,7 +3,8 @@
  * arrives. With `?alt=sse` (what @google/genai and Gemini CLI use): `data: {chunk}\n\n` frames;
  * without it: one JSON array streamed as `[chunk`, `,chunk`…, `]`, as Google does.
  * Gemini streams function calls whole, so a tool call's arguments are buffered until its block_stop.
- * Signatures go out at block_stop (as a signature-only part for thinking / text blocks).
+ * Signatures go out at block_stop (as a signature-only part for thinking / text blocks). Thoughts the
+ * client did not ask for are held back, and sent whole at block_stop only when signed (see thoughtPart).
  * An IR error (or a failing source) becomes an `{error: {code, message, status}}` chunk that ends the stream.
  */
 import type { CodecContext, IRError, IREvent } from '../../ir/types'
@@ -12,7 +13,7 @@ import { sseFrame, streamFrom } from '../../ir/sse'
 import { argsObject, functionCallPart, thoughtPart, thoughtsWanted, type GeminiPartOut } from './encode-response'
 import { finishToGemini, geminiErrorBody, usageToGemini } from './mapping'
 
-interface Block { kind: 'text' | 'thinking' | 'skip' | 'tool'; id?: string; name?: string; args: string; signature?: string }
+interface Block { kind: 'text' | 'thinking' | 'skip' | 'tool'; id?: string; name?: string; args: string; signature?: string; held: string }
 
 export function encodeGeminiStream(events: AsyncIterable<IREvent>, ctx: CodecContext): ReadableStream<Uint8Array> {
   return streamFrom(geminiFrames(events, ctx))
@@ -51,16 +52,20 @@ export async function* geminiFrames(events: AsyncIterable<IREvent>, ctx: CodecCo
           break
         case 'block_start': {
           const b = ev.block
-          blocks.set(ev.index, b.type === 'tool_call' ? { kind: 'tool', id: b.id, name: b.name, args: '' }
-            : { kind: b.type === 'text' ? 'text' : b.type === 'thinking' ? 'thinking' : 'skip', args: '' })
+          blocks.set(ev.index, b.type === 'tool_call' ? { kind: 'tool', id: b.id, name: b.name, args: '', held: '' }
+            : { kind: b.type === 'text' ? 'text' : b.type === 'thinking' ? 'thinking' : 'skip', args: '', held: '' })
           break
         }
         case 'text_delta':
           if (ev.text) yield chunk([{ text: ev.text }])
           break
-        case 'thinking_delta':
-          if (show && ev.text && blocks.get(ev.index)?.kind === 'thinking') yield chunk([{ text: ev.text, thought: true }])
+        case 'thinking_delta': {
+          const b = blocks.get(ev.index)
+          if (!ev.text || b?.kind !== 'thinking') break
+          if (show) yield chunk([{ text: ev.text, thought: true }])
+          else b.held += ev.text // sent at block_stop only if signed (see thoughtPart)
           break
+        }
         case 'signature': {
           const b = blocks.get(ev.index)
           if (b) b.signature = ev.signature
@@ -76,10 +81,8 @@ export async function* geminiFrames(events: AsyncIterable<IREvent>, ctx: CodecCo
           blocks.delete(ev.index)
           if (!b) break
           if (b.kind === 'tool') yield chunk([functionCallPart(b.id ?? '', b.name ?? '', argsObject(b.args, ctx), b.signature)])
-          else if (b.kind === 'thinking' && b.signature) {
-            const part = thoughtPart('', b.signature, show)
-            if (part) yield chunk([part])
-          } else if (b.kind === 'text' && b.signature) yield chunk([{ text: '', thoughtSignature: b.signature }])
+          else if (b.kind === 'thinking' && b.signature) yield chunk([thoughtPart(show ? '' : b.held, b.signature, show)!])
+          else if (b.kind === 'text' && b.signature) yield chunk([{ text: '', thoughtSignature: b.signature }])
           break
         }
         case 'finish':

@@ -94,7 +94,9 @@ function mergeAllOf(s: Schema, cx: Cx): Schema {
 function mergeSchemas(a: Schema, b: Schema): Schema {
   const out: Schema = { ...b, ...a }
   if (isObject(a.properties) || isObject(b.properties)) {
-    out.properties = { ...(isObject(b.properties) ? b.properties : {}), ...(isObject(a.properties) ? a.properties : {}) }
+    const props: Schema = { ...(isObject(a.properties) ? a.properties : {}) }
+    for (const [k, v] of Object.entries(isObject(b.properties) ? b.properties : {})) if (!(k in props)) props[k] = v
+    out.properties = props
   }
   const req = [...(Array.isArray(a.required) ? a.required : []), ...(Array.isArray(b.required) ? b.required : [])]
   if (req.length) out.required = [...new Set(req)]
