@@ -216,7 +216,7 @@ describe('LAN on, auth on, no key configured: a key is generated once and kept i
     } finally {
       expect(await run.stop()).toBe(0)
     }
-  })
+  }, 20_000)
 
   test('a restart reuses the stored key (data_dir from the config file) and does not print it again', async () => {
     expect(generated).not.toBe('')
@@ -231,7 +231,7 @@ describe('LAN on, auth on, no key configured: a key is generated once and kept i
     } finally {
       expect(await run.stop()).toBe(0)
     }
-  })
+  }, 20_000)
 
   test('a configured key wins: nothing is generated', async () => {
     const other = tempDir('agproxy-lan-')
@@ -244,5 +244,5 @@ describe('LAN on, auth on, no key configured: a key is generated once and kept i
     } finally {
       expect(await run.stop()).toBe(0)
     }
-  })
+  }, 20_000)
 })

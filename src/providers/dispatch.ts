@@ -13,7 +13,7 @@ import { err, renderError } from '../http/errors'
 import { buildProviders, providersFromEnv, type Provider } from './registry'
 import { callUpstream, HOP_HEADER, INSTANCE_ID } from './upstream-call'
 import { makePlan, type Plan } from './plans'
-import { peekBytes, peekEvents, guardEvents, guardedByteStream, withHeartbeat } from './stream-guard'
+import { peekBytes, peekEvents, guardEvents, guardedByteStream, readBodyGuarded, DEFAULT_HEARTBEAT_MS, type StreamLimits } from './stream-guard'
 import { stickyKeyFor } from './sticky'
 import { maskKey, formatMs, type PooledKey } from './pool'
 
@@ -37,6 +37,28 @@ type Attempt =
   | { ok: true; response: Response }
   | { ok: false; status?: number; headers?: Headers; body?: unknown; message: string; retryable?: boolean }
 
+/** How a properly ended pass-through stream is recognised, per endpoint (see guardedByteStream). */
+const STREAM_END: Partial<Record<string, { marker?: RegExp; tail?: RegExp }>> = {
+  'openai.chat': { marker: /data:\s*\[DONE\]|"finish_reason"\s*:\s*"|^data:\s*\{\s*"error"/m },
+  'openai.completions': { marker: /data:\s*\[DONE\]|"finish_reason"\s*:\s*"|^data:\s*\{\s*"error"/m },
+  'openai.responses': { marker: /response\.(completed|incomplete|failed)|event:\s*error|"type"\s*:\s*"error"/ },
+  'anthropic.messages': { marker: /message_stop|"stop_reason"\s*:\s*"|event:\s*error/ },
+}
+
+/** Internal tuning: the SSE heartbeat interval (tests shorten it with AGPROXY_HEARTBEAT_MS). */
+export function heartbeatMsFrom(env: Record<string, string | undefined>): number {
+  const v = Number(env.AGPROXY_HEARTBEAT_MS)
+  return Number.isFinite(v) && v >= 10 ? v : DEFAULT_HEARTBEAT_MS
+}
+
+/** Sleep `ms`, or less if `signal` aborts. */
+const pause = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
+  if (signal.aborted || ms <= 0) return resolve()
+  const t = setTimeout(() => { signal.removeEventListener('abort', stop); resolve() }, ms)
+  const stop = () => { clearTimeout(t); resolve() }
+  signal.addEventListener('abort', stop, { once: true })
+})
+
 export function createDispatcher(config: Config, log: Logger, env: Record<string, string | undefined> = process.env): Dispatcher {
   const fromEnv = config.providers.length ? undefined : providersFromEnv(env)
   const providerConfigs = fromEnv?.providers ?? config.providers
@@ -45,10 +67,12 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
   const models = fromEnv ? { ...fromEnv.models, ...config.models } : config.models
   const router = createModelRouter({ models }, providerConfigs)
   const t = config.timeouts
-  const limits = { idleMs: t.idle * 1000, totalMs: t.total * 1000, heartbeatMs: 15_000 }
+  const heartbeatMs = heartbeatMsFrom(env)
+  const budgetMs = config.retry.max_wait * 1000
 
   async function dispatch(call: ModelCall): Promise<Response> {
     const dialect = call.endpoint.dialect
+    const signal = call.request.signal
     const hops = (call.request.headers.get(HOP_HEADER) ?? '').split(',').filter(Boolean)
     if (hops.includes(INSTANCE_ID) || hops.length > 8)
       return renderError(dialect, err('loop', `Request loop: this request already passed through this agproxy (${HOP_HEADER}). A provider's base_url points back at agproxy itself; point it at the real upstream.`, { status: 508 }))
@@ -61,63 +85,97 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
     const candidates: Target[] = [routed.route.target, ...routed.route.fallbacks]
     const sticky = stickyKeyFor(call.request.headers, call.body)
     const tried: string[] = []
-    const pools = new Set<Provider>()
+    const missing: string[] = []
+    const used = new Map<string, { provider: Provider; model: string }>()
+    const plans = new Map<string, Plan>()
+    const max = config.retry.max_attempts
     let attempts = 0
     let waited = 0
-    let lastFailure: Attempt & { ok: false } | undefined
-    let lastProvider: Provider | undefined
+    let lastFailure: (Attempt & { ok: false }) | undefined
 
-    for (const target of candidates) {
-      const provider = providers.get(target.provider)
-      if (!provider) { tried.push(`${target.provider}: no such provider`); continue }
-      pools.add(provider)
-      const warnings: string[] = []
-      const ctx: CodecContext = { clientModel: call.model, warn: (m) => warnings.push(m), raw: call.body, query: Object.fromEntries(call.query) }
-      let plan: Plan
-      try {
-        plan = makePlan(call, provider, ctx)
-      } catch (e) {
-        if (e instanceof IRErrorValue) return renderError(dialect, e.error)
-        throw e
-      } finally {
-        for (const w of warnings) log.once(`warn ${call.endpoint.id} ${w}`, 'warn', `${call.endpoint.id} → ${provider.name}: ${w}`)
-      }
-      if (plan.local) return answer(plan.local(), provider, target.model)
-
-      const exclude = new Set<string>()
-      while (attempts < config.retry.max_attempts) {
-        const key = provider.pool.pick({ model: target.model, sticky, exclude })
-        if (!key) break
-        exclude.add(key.key)
-        if (attempts > 0) {
-          // jittered backoff within the retry budget
-          const delay = Math.min(2000, 100 * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2)
-          if (waited + delay > config.retry.max_wait * 1000) { attempts = config.retry.max_attempts; break }
-          await Bun.sleep(delay)
-          waited += delay
-        }
-        if (call.request.signal.aborted) return new Response(null, { status: 499 })
-        attempts++
-        const result = await attempt(call, provider, key, target.model, plan, hops)
-        if (result.ok) {
-          provider.pool.success(key)
-          return result.response
-        }
-        const verdict = provider.pool.failure(key, { status: result.status, headers: result.headers, body: result.body, model: target.model })
-        const label = `${provider.name}/${target.model} key ${key.masked}: ${result.status ?? 'error'} ${scrub(result.message, key.key)}`
-        tried.push(label)
-        log.warn(`attempt ${attempts} failed: ${label}${verdict.retryable ? '' : ' (not retryable)'}`)
-        lastFailure = { ...result, message: scrub(result.message, key.key) }
-        lastProvider = provider
-        if (!verdict.retryable || result.retryable === false) return renderError(dialect, clientError(result, provider, key))
-      }
-      if (attempts >= config.retry.max_attempts) break
+    /** sleep within the retry budget; false when the budget is spent */
+    const wait = async (ms: number) => {
+      const d = Math.min(ms, budgetMs - waited)
+      if (d <= 0) return ms <= 0
+      await pause(d, signal)
+      waited += d
+      return d >= ms
     }
-    return renderError(dialect, exhausted(call.model, tried, [...pools], lastFailure, lastProvider))
+
+    for (let round = 0; attempts < max; round++) {
+      const before = attempts
+      for (const target of candidates) {
+        if (attempts >= max) break
+        const provider = providers.get(target.provider)
+        if (!provider) { if (round === 0) missing.push(`${target.provider}: no such provider`); continue }
+        used.set(`${provider.name}\u0000${target.model}`, { provider, model: target.model })
+        const planKey = provider.name
+        let plan = plans.get(planKey)
+        if (!plan) {
+          const warnings: string[] = []
+          const ctx: CodecContext = { clientModel: call.model, warn: (m) => warnings.push(m), raw: call.body, query: Object.fromEntries(call.query) }
+          try {
+            plan = makePlan(call, provider, ctx)
+          } catch (e) {
+            if (e instanceof IRErrorValue) return renderError(dialect, e.error)
+            throw e
+          } finally {
+            for (const w of warnings) log.once(`warn ${call.endpoint.id} ${w}`, 'warn', `${call.endpoint.id} → ${provider.name}: ${w}`)
+          }
+          plans.set(planKey, plan)
+        }
+        if (plan.local) return answer(plan.local(), provider, target.model)
+
+        const exclude = new Set<string>()
+        while (attempts < max) {
+          const key = provider.pool.pick({ model: target.model, sticky, exclude })
+          if (!key) break
+          exclude.add(key.key)
+          if (attempts > 0) {
+            // jittered exponential backoff, within the retry budget (spent budget: retry at once)
+            await wait(Math.min(2000, 100 * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2))
+          }
+          if (signal.aborted) return clientGone()
+          attempts++
+          const result = await attempt(call, provider, key, target.model, plan, hops)
+          if (result.ok) {
+            provider.pool.success(key)
+            return result.response
+          }
+          // the client left: not the key's fault, and nobody is waiting for an answer
+          if (signal.aborted) return clientGone()
+          const message = scrub(result.message, provider)
+          if (result.status === 508) {
+            // the provider's base_url leads back into an agproxy: no key or retry can fix that
+            log.warn(`attempt ${attempts}/${max} failed: ${provider.name}/${target.model} key ${key.name}: 508 ${message} (not retryable)`)
+            return renderError(dialect, err('loop', `Request loop: provider ${provider.name} (base_url ${provider.baseUrl}) leads back into agproxy: ${message}`, { status: 508 }))
+          }
+          const verdict = provider.pool.failure(key, { status: result.status, headers: result.headers, body: result.body, model: target.model })
+          lastFailure = { ...result, message }
+          const label = `${provider.name}/${target.model} key ${key.name}: ${result.status ?? 'error'} ${message}`
+          tried.push(label)
+          log.warn(`attempt ${attempts}/${max} failed: ${label}${verdict.retryable && result.retryable !== false ? '' : ' (not retryable)'}`)
+          if (!verdict.retryable || result.retryable === false) return renderError(dialect, clientError({ ...result, message }, provider))
+        }
+      }
+      if (attempts >= max || signal.aborted) break
+      // every candidate key is cooling (or was tried): wait for the soonest if the budget allows, then go again
+      const next = [...used.values()].map((u) => u.provider.pool.nextAvailable(u.model)).filter((x): x is number => x !== undefined)
+      if (!next.length) break
+      const delay = Math.max(0, Math.min(...next) - Date.now())
+      if (delay > budgetMs - waited) break
+      if (attempts === before && delay === 0) break // nothing to try and nothing to wait for
+      await wait(delay + 5)
+      if (signal.aborted) return clientGone()
+    }
+    if (signal.aborted) return clientGone()
+    return renderError(dialect, exhausted(call.model, [...missing, ...tried], [...used.values()], attempts, max, lastFailure))
   }
 
   /** One call to one provider with one key; on success, the client's response (first content already seen for streams). */
   async function attempt(call: ModelCall, provider: Provider, key: PooledKey, model: string, plan: Plan, hops: string[]): Promise<Attempt> {
+    const startedAt = Date.now()
+    const limits: StreamLimits = { idleMs: t.idle * 1000, totalMs: t.total * 1000, startedAt, scrub: (e) => ({ ...e, message: scrub(e.message, provider) }) }
     const { path, body } = plan.request(model)
     const forward: Record<string, string> = {}
     if (provider.type === 'anthropic') {
@@ -126,9 +184,12 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
       const version = call.request.headers.get('anthropic-version')
       if (version && plan.passthrough) forward['anthropic-version'] = version
     }
+    // streams must show content within first_token; a whole (non-streamed) answer may take up to total
+    const firstDeadline = startedAt + (plan.upstreamStreams ? Math.min(t.first_token, t.total) : t.total) * 1000
     const out = await callUpstream(provider, key.key, { path, body, forward }, {
       signal: call.request.signal,
-      headersTimeoutMs: (plan.upstreamStreams ? t.first_token : t.total) * 1000,
+      connectTimeoutMs: t.connect * 1000,
+      headersDeadline: firstDeadline,
       hops,
     })
     if (!out.ok) {
@@ -139,37 +200,58 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
     const headers = { 'x-agproxy-provider': provider.name, 'x-agproxy-model': model }
     try {
       if (!plan.upstreamStreams) {
-        const text = await res.text()
+        const read = await readBodyGuarded(res.body, { idleMs: t.idle * 1000, deadline: startedAt + t.total * 1000 })
+        if (!read.ok) { out.controller.abort(); return { ok: false, status: read.reason === 'error' ? 502 : 504, message: read.message } }
+        const text = read.text
         let parsed: unknown
         try { parsed = JSON.parse(text) } catch {
           const html = /^\s*</.test(text)
-          return { ok: false, status: 502, message: html ? 'the upstream answered 200 with an HTML page instead of JSON' : 'the upstream answered 200 with invalid JSON' }
+          return { ok: false, status: 502, message: html ? 'the upstream answered 200 with an HTML page instead of JSON' : text.trim() ? 'the upstream answered 200 with invalid JSON' : 'the upstream answered 200 with an empty body' }
         }
-        if (plan.passthrough) return { ok: true, response: new Response(text, { status: 200, headers: { 'content-type': 'application/json', ...headers } }) }
+        if (plan.passthrough) return { ok: true, response: new Response(provider.pool.redact(text), { status: 200, headers: { 'content-type': 'application/json', ...headers } }) }
         return { ok: true, response: Response.json(plan.decodeJson!(parsed), { headers }) }
       }
       const contentType = res.headers.get('content-type') ?? ''
       if (/text\/html/i.test(contentType)) { out.controller.abort(); return { ok: false, status: 502, message: 'the upstream answered 200 with an HTML page instead of a stream' } }
       const streamHeaders = { 'content-type': plan.streamContentType, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers }
       const heartbeat = plan.streamContentType.startsWith('text/event-stream')
+      const firstMs = Math.max(1, firstDeadline - Date.now())
       if (plan.passthrough) {
-        const peek = await peekBytes(res.body!, plan.hasContent!, plan.errorIn!, t.first_token * 1000)
-        if (!peek.ok) { out.controller.abort(); return { ok: false, status: peek.reason === 'error' ? 502 : 503, message: peek.message } }
-        const stream = guardedByteStream(peek.buffered, peek.rest as ReadableStreamDefaultReader<Uint8Array>, { ...limits, heartbeat, errorFrame: plan.errorFrame, onEnd: () => out.controller.abort() })
+        if (!res.body) return { ok: false, status: 502, message: 'the upstream stream ended without any content' }
+        const peek = await peekBytes(res.body, plan.hasContent!, plan.errorIn!, firstMs)
+        if (!peek.ok) {
+          out.controller.abort()
+          if (peek.reason !== 'error') return { ok: false, status: peek.reason === 'stall' ? 504 : 502, message: peek.message }
+          const failure = inStreamFailure(peek.text ?? '')
+          return { ok: false, status: failure.status, body: failure.body, message: peek.message }
+        }
+        const id = call.endpoint.id
+        const complete = id === 'gemini.stream' ? (call.query.get('alt') === 'sse' ? { marker: /"finishReason"\s*:|"error"\s*:\s*\{/ } : { tail: /\]\s*$/ }) : STREAM_END[id]
+        const stream = guardedByteStream(peek.buffered, peek.rest as ReadableStreamDefaultReader<Uint8Array>, {
+          ...limits, heartbeatMs, heartbeat, errorFrame: plan.errorFrame, complete,
+          transform: (c) => provider.pool.redactBytes(c),
+          onEnd: () => out.controller.abort(),
+        })
         return { ok: true, response: new Response(stream, { headers: streamHeaders }) }
       }
-      const peek = await peekEvents(plan.decodeStream!(res.body!), t.first_token * 1000)
+      if (!res.body) return { ok: false, status: 502, message: 'the upstream stream ended without any content' }
+      const peek = await peekEvents(plan.decodeStream!(res.body), firstMs)
       if (!peek.ok) {
         out.controller.abort()
-        return { ok: false, status: peek.error?.status ?? (peek.reason === 'error' ? 502 : 503), body: peek.error ? { error: { message: peek.error.message } } : undefined, message: peek.message }
+        const status = peek.error?.status ?? (peek.reason === 'stall' ? 504 : 502)
+        return { ok: false, status, body: peek.error ? { error: { message: peek.error.message } } : undefined, message: peek.message }
       }
       const encoded = plan.encodeStream!(guardEvents(peek.buffered, peek.rest as AsyncIterator<never>, limits))
-      const stream = heartbeat ? withHeartbeat(encoded, limits.heartbeatMs) : encoded
+      // always wrapped: heartbeats (SSE), a well-formed end if the encoder throws, and the upstream released at the end
+      const stream = guardedByteStream([], encoded.getReader(), {
+        idleMs: Infinity, totalMs: Number.MAX_SAFE_INTEGER / 2, heartbeatMs, heartbeat, errorFrame: plan.errorFrame, scrub: limits.scrub,
+        onEnd: () => out.controller.abort(),
+      })
       return { ok: true, response: new Response(stream, { headers: streamHeaders }) }
     } catch (e) {
       out.controller.abort()
       if (e instanceof IRErrorValue) return { ok: false, status: 502, message: e.error.message }
-      return { ok: false, status: 502, message: `the upstream answer could not be read (${(e as Error).message})` }
+      return { ok: false, status: 502, message: `the upstream answer could not be read (${(e as Error)?.message ?? e})` }
     }
   }
 
@@ -183,6 +265,49 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
   return { router, providers, dispatch }
 }
 
+/** The client went away before an answer: nobody reads this. */
+const clientGone = () => new Response(null, { status: 499 })
+
+/** An in-stream error seen before any content (pass-through): its body and the status it stands for. */
+export function inStreamFailure(text: string): { status: number; body?: unknown } {
+  let body: any
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^data:\s*(\{.*\})\s*$/.exec(line.trim())
+    if (!m) continue
+    try {
+      const j = JSON.parse(m[1]!)
+      if (j && typeof j === 'object' && (j.error || j.type === 'error' || j.type === 'response.failed')) { body = j; break }
+    } catch { /* not JSON */ }
+  }
+  if (!body) {
+    // a Gemini JSON-array stream: [{…},{"error":{…}}
+    const trimmed = text.trim()
+    for (const candidate of [trimmed, trimmed.replace(/,\s*$/, '') + ']']) {
+      try {
+        const arr = JSON.parse(candidate)
+        const found = (Array.isArray(arr) ? arr : [arr]).find((x: any) => x?.error)
+        if (found) { body = found; break }
+      } catch { /* not complete JSON */ }
+    }
+  }
+  if (!body) return { status: 502 }
+  if (body.type === 'response.failed') body = { error: body.response?.error ?? {} }
+  const e = body.error ?? body
+  const code = typeof e?.code === 'number' ? e.code : undefined
+  const kind = String(e?.type ?? e?.code ?? e?.status ?? '')
+  const status =
+    code && code >= 400 && code < 600 ? code
+    : /rate_limit|RESOURCE_EXHAUSTED|insufficient_quota/i.test(kind) ? 429
+    : /overloaded/i.test(kind) ? 529
+    : /authentication|invalid_api_key|UNAUTHENTICATED/i.test(kind) ? 401
+    : /permission|PERMISSION_DENIED/i.test(kind) ? 403
+    : /invalid_request|INVALID_ARGUMENT/i.test(kind) ? 400
+    : /timeout|DEADLINE/i.test(kind) ? 504
+    : /api_error|server_error|INTERNAL|UNAVAILABLE/i.test(kind) ? 500
+    : 502
+  return { status, body }
+}
+
 /** An upstream's error message, whatever its dialect. */
 function upstreamMessage(body: any, text?: string): string {
   const m = body?.error?.message ?? body?.message ?? body?.error ?? (typeof body === 'string' ? body : undefined)
@@ -191,16 +316,14 @@ function upstreamMessage(body: any, text?: string): string {
   return (text ?? '').replace(/\s+/g, ' ').slice(0, 300) || 'no error message'
 }
 
-/** Never let a provider key through in a message. */
-function scrub(msg: string, key: string): string {
-  let out = msg
-  if (key && key.length >= 8) out = out.split(key).join(maskKey(key))
-  return out.replace(/\b(sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,}|sk-ant-[A-Za-z0-9_-]{8,})/g, (k) => maskKey(k))
+/** Never let a provider key through in a message: this provider's keys, and anything shaped like a key. */
+function scrub(msg: string, provider: Provider): string {
+  return provider.pool.redact(msg).replace(/\b(sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,})/g, (k) => maskKey(k))
 }
 
-/** A non-retryable upstream failure, as the client should see it. */
-function clientError(f: Attempt & { ok: false }, provider: Provider, key: PooledKey): IRError {
-  const msg = scrub(f.message, key.key)
+/** A non-retryable upstream failure, as the client should see it (message already scrubbed). */
+function clientError(f: Attempt & { ok: false }, provider: Provider): IRError {
+  const msg = f.message
   const s = f.status
   if (s === 401 || s === 403) return err('upstream', `upstream rejected the provider key for ${provider.name} (${s}: ${msg})`)
   if (s === 429) return err('rate_limit', `provider ${provider.name} is rate limited: ${msg}`)
@@ -210,17 +333,25 @@ function clientError(f: Attempt & { ok: false }, provider: Provider, key: Pooled
   return err('upstream', `provider ${provider.name} failed: ${msg}`, { status: s && s >= 500 ? s : 502 })
 }
 
-/** Everything was tried: 429 when every key is cooling (retry-after = the soonest), else 503. */
-function exhausted(model: string, tried: string[], pools: Provider[], last: (Attempt & { ok: false }) | undefined, lastProvider: Provider | undefined): IRError {
+/**
+ * Everything was tried. 429 when every key of every candidate is held by a rate limit / quota (retry-after =
+ * the soonest); 502 "upstream rejected the provider key" when every key is disabled (a permanent refusal:
+ * retrying cannot help); else 503 (with retry-after when all keys are merely cooling). The message names
+ * each candidate's key states and the attempts made.
+ */
+function exhausted(model: string, tried: string[], used: Array<{ provider: Provider; model: string }>, attempts: number, max: number, last?: Attempt & { ok: false }): IRError {
   const now = Date.now()
-  const soonest = pools.map((p) => p.pool.soonestAvailable(model)).filter((x): x is number => x !== undefined)
-  const allCooling = pools.length > 0 && pools.every((p) => p.pool.soonestAvailable(model) !== undefined)
-  const state = pools.map((p) => p.pool.describe(model)).join('; ')
-  const attempts = tried.length ? ` Tried: ${tried.join(' | ')}.` : ''
-  if (allCooling && soonest.length) {
-    const wait = Math.max(1, Math.ceil((Math.min(...soonest) - now) / 1000))
-    return err('rate_limit', `All keys for ${model} are cooling down: ${state}. Retry in ${formatMs(wait * 1000)}.${attempts}`, { retryAfter: wait })
+  const state = used.map((u) => `${u.provider.pool.describe(u.model)}${used.length > 1 || u.model !== model ? ` for ${u.model}` : ''}`).join('; ') || 'no provider'
+  const attemptsText = tried.length ? ` Tried (${attempts} of at most ${max} attempt${max === 1 ? '' : 's'}): ${tried.join(' | ')}.` : ''
+  const soonest = used.map((u) => u.provider.pool.soonestAvailable(u.model))
+  const allCooling = used.length > 0 && soonest.every((x) => x !== undefined)
+  const retryAfter = allCooling ? Math.max(1, Math.ceil((Math.min(...(soonest as number[])) - now) / 1000)) : undefined
+  if (allCooling && used.every((u) => u.provider.pool.rateLimited(u.model)))
+    return err('rate_limit', `All keys for ${model} are rate limited: ${state}. Retry in ${formatMs(retryAfter! * 1000)}.${attemptsText}`, { retryAfter })
+  if (used.length > 0 && used.every((u) => u.provider.pool.nextAvailable(u.model) === undefined)) {
+    const names = [...new Set(used.map((u) => u.provider.name))].join(', ')
+    const why = last && (last.status === 401 || last.status === 403 || last.status === 400) ? ` (${last.status}: ${last.message})` : ''
+    return err('upstream', `upstream rejected the provider key for ${names}${why}: ${state}.${attemptsText}`)
   }
-  if (last && tried.length === 1 && last.status && last.status < 500 && last.status !== 429 && lastProvider) return err('upstream', `${state}.${attempts}`)
-  return err('unavailable', `No provider could answer for ${model}: ${state}.${attempts}`)
+  return err('unavailable', `No provider could answer for ${model}: ${state}.${retryAfter ? ` Retry in ${formatMs(retryAfter * 1000)}.` : ''}${attemptsText}`, { retryAfter })
 }

@@ -5,9 +5,10 @@
  * Raw keys never leave through states(), describe(), reasons, or JSON/inspect of a PooledKey
  * (`key` is non-enumerable and toJSON masks).
  *
- * Stickiness: a sticky value (conversation id, see sticky.ts) is first mapped by hash to a key; when that key
- * is unusable the strategy picks another and the conversation *stays* on the new key (remembered, bounded
- * memo) even after the old one recovers — moving twice would waste the upstream prompt cache twice.
+ * Stickiness: a sticky value (conversation id, see sticky.ts) seen for the first time gets its key from the
+ * strategy (so fill_first, weights and least_used hold for new conversations), and keeps it (remembered, bounded
+ * memo). When that key is unusable the strategy picks another and the conversation *stays* on the new key even
+ * after the old one recovers — moving twice would waste the upstream prompt cache twice.
  */
 import { classifyFailure, type FailureInput } from './cooldown.ts'
 
@@ -65,7 +66,7 @@ class Handle implements PooledKey {
   [Symbol.for('nodejs.util.inspect.custom')]() { return `PooledKey(${this.name})` }
 }
 
-interface Cooldown { until: number; reason: string; label: string }
+interface Cooldown { until: number; reason: string; label: string; kind: 'rate' | 'quota' | 'server' }
 
 interface Slot {
   pk: Handle
@@ -131,8 +132,8 @@ export class KeyPool {
     if (!ok.length) return undefined
     let chosen: Slot | undefined
     if (opts.sticky) {
-      const want = this.sticky.get(opts.sticky) ?? Number(BigInt(Bun.hash(opts.sticky)) % BigInt(this.slots.length))
-      chosen = ok.find(s => s.pk.index === want)
+      const want = this.sticky.get(opts.sticky)
+      if (want !== undefined) chosen = ok.find(s => s.pk.index === want)
     }
     chosen ??= this.byStrategy(ok)
     if (opts.sticky) this.remember(opts.sticky, chosen.pk.index)
@@ -176,7 +177,7 @@ export class KeyPool {
     if (model) why.push(`model ${model}`)
     const reason = `${base} (cooling ${formatMs(ms)}${why.map(w => `, ${w}`).join('')})`
     if (slot) {
-      const cd: Cooldown = { until: now + ms, reason, label: v.label }
+      const cd: Cooldown = { until: now + ms, reason, label: v.label, kind: v.kind === 'server' ? 'server' : v.kind === 'quota' ? 'quota' : 'rate' }
       const prev = model ? slot.models.get(model) : slot.cool
       if (!prev || prev.until <= cd.until) {
         if (model) slot.models.set(model, cd)
@@ -198,6 +199,29 @@ export class KeyPool {
       if (t <= now) return undefined
       soonest = Math.min(soonest ?? t, t)
     }
+    return soonest
+  }
+
+  /** No key can serve `model` now, and every key not disabled is held by a rate-limit or quota cooldown
+   *  (not by a short cooldown after a server error): the 429-with-retry-after situation. */
+  rateLimited(model?: string): boolean {
+    const now = this.now()
+    const m = normModel(model)
+    let cooling = 0
+    for (const s of this.slots) {
+      if (s.disabled) continue
+      const c = this.blocking(s, m, now)
+      if (!c || c.kind === 'server') return false
+      cooling++
+    }
+    return cooling > 0
+  }
+
+  /** Epoch ms when the first non-disabled key can serve `model` (may be ≤ now); undefined when every key is disabled. */
+  nextAvailable(model?: string): number | undefined {
+    const m = normModel(model)
+    let soonest: number | undefined
+    for (const s of this.slots) if (!s.disabled) soonest = Math.min(soonest ?? Infinity, this.availableAt(s, m))
     return soonest
   }
 
@@ -278,9 +302,17 @@ export class KeyPool {
     if (this.sticky.size > STICKY_MEMO) this.sticky.delete(this.sticky.keys().next().value!)
   }
 
-  private redact(text: string): string {
+  /** `text` with every key of this pool replaced by its masked form. */
+  redact(text: string): string {
     let out = text
-    for (const s of this.slots) if (out.includes(s.pk.key)) out = out.split(s.pk.key).join(s.pk.masked)
+    for (const s of this.slots) if (s.pk.key.length >= 4 && out.includes(s.pk.key)) out = out.split(s.pk.key).join(s.pk.masked)
     return out
+  }
+
+  /** Same for bytes; the chunk itself when no key is in it (the common case, no copy). */
+  redactBytes(chunk: Uint8Array): Uint8Array {
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    if (!this.slots.some(s => s.pk.key.length >= 4 && buf.includes(s.pk.key))) return chunk
+    return new TextEncoder().encode(this.redact(buf.toString('utf8')))
   }
 }

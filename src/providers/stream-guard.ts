@@ -8,7 +8,7 @@ import { err } from '../http/errors'
 
 export type Peek<T> =
   | { ok: true; buffered: T[]; rest: AsyncIterator<T> | ReadableStreamDefaultReader<Uint8Array> }
-  | { ok: false; reason: 'empty' | 'stall' | 'error'; error?: IRError; message: string }
+  | { ok: false; reason: 'empty' | 'stall' | 'error'; error?: IRError; message: string; /** bytes seen (pass-through) */ text?: string }
 
 const isContentEvent = (e: IREvent) =>
   e.type === 'block_start' || e.type === 'text_delta' || e.type === 'thinking_delta' || e.type === 'tool_args_delta'
@@ -35,7 +35,7 @@ export async function peekEvents(events: AsyncIterable<IREvent>, timeoutMs: numb
       }
       if (next === 'timeout') {
         it.return?.().catch(() => {})
-        return { ok: false, reason: 'stall', message: `the upstream sent no content within ${Math.round(timeoutMs / 1000)} s` }
+        return { ok: false, reason: 'stall', message: `the upstream sent no content within ${ms(timeoutMs)} (timeouts.first_token)` }
       }
       if (next.done) return { ok: false, reason: 'empty', message: 'the upstream stream ended without any content' }
       const ev = next.value
@@ -50,34 +50,47 @@ export async function peekEvents(events: AsyncIterable<IREvent>, timeoutMs: numb
   }
 }
 
-export interface StreamLimits { idleMs: number; totalMs: number }
+export interface StreamLimits {
+  idleMs: number
+  totalMs: number
+  /** epoch ms the attempt started (the total limit counts from here); default: when the guard starts */
+  startedAt?: number
+  /** applied to every error that reaches the client (e.g. to mask provider keys) */
+  scrub?: (e: IRError) => IRError
+}
+
+/** `: ping` interval while an SSE stream is silent */
+export const DEFAULT_HEARTBEAT_MS = 15_000
+
+const ms = (n: number) => (n >= 10_000 ? `${Math.round(n / 1000)} s` : `${+(n / 1000).toFixed(2)} s`)
 
 /** Replay the buffered events, then the rest, turning idle/total timeouts and exceptions into an error event. */
 export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREvent>, limits: StreamLimits): AsyncGenerator<IREvent> {
-  const end = Date.now() + limits.totalMs
+  const end = (limits.startedAt ?? Date.now()) + limits.totalMs
+  const scrub = limits.scrub ?? ((e: IRError) => e)
   let finished = false
   try {
-    for (const ev of buffered) { if (ev.type === 'finish') finished = true; yield ev }
+    for (const ev of buffered) { if (ev.type === 'finish') finished = true; yield ev.type === 'error' ? { type: 'error', error: scrub(ev.error) } : ev }
     while (true) {
       const d = deadline(Math.max(1, Math.min(limits.idleMs, end - Date.now())))
       let next: IteratorResult<IREvent> | 'timeout'
       try {
         next = await Promise.race([rest.next(), d.promise])
       } catch (e) {
-        yield { type: 'error', error: err('upstream', `The upstream connection broke mid-answer (${(e as Error).message}); the answer is incomplete.`) }
+        yield { type: 'error', error: scrub(err('upstream', `The upstream connection broke mid-answer (${(e as Error)?.message ?? e}); the answer is incomplete.`)) }
         return
       } finally {
         d.clear()
       }
       if (next === 'timeout') {
         const total = Date.now() >= end
-        yield { type: 'error', error: err('timeout', total ? `The answer exceeded the total time limit (timeouts.total); it is incomplete.` : `The upstream went silent for ${Math.round(limits.idleMs / 1000)} s mid-answer (timeouts.idle); the answer is incomplete.`) }
+        yield { type: 'error', error: err('timeout', total ? `The answer exceeded the total time limit (timeouts.total); it is incomplete.` : `The upstream went silent for ${ms(limits.idleMs)} mid-answer (timeouts.idle); the answer is incomplete.`) }
         return
       }
       if (next.done) break
       if (next.value.type === 'finish') finished = true
+      if (next.value.type === 'error') { yield { type: 'error', error: scrub(next.value.error) }; return }
       yield next.value
-      if (next.value.type === 'error') return
     }
     if (!finished) yield { type: 'error', error: err('upstream', 'The upstream stream ended before the answer was complete (no finish reason); the answer is incomplete.') }
   } finally {
@@ -100,21 +113,21 @@ export async function peekBytes(body: ReadableStream<Uint8Array>, hasContent: (t
       try {
         next = await Promise.race([reader.read(), d.promise])
       } catch (e) {
-        return { ok: false, reason: 'error', message: `the upstream stream broke before any content (${(e as Error).message})` }
+        return { ok: false, reason: 'error', message: `the upstream stream broke before any content (${(e as Error)?.message ?? e})` }
       }
       if (next === 'timeout') {
         reader.cancel().catch(() => {})
-        return { ok: false, reason: 'stall', message: `the upstream sent no content within ${Math.round(timeoutMs / 1000)} s` }
+        return { ok: false, reason: 'stall', message: `the upstream sent no content within ${ms(timeoutMs)} (timeouts.first_token)` }
       }
       if (next.done) {
         const e = errorIn(text)
-        return e ? { ok: false, reason: 'error', message: e } : { ok: false, reason: 'empty', message: 'the upstream stream ended without any content' }
+        return e ? { ok: false, reason: 'error', message: e, text } : { ok: false, reason: 'empty', message: 'the upstream stream ended without any content' }
       }
       buffered.push(next.value)
       text += td.decode(next.value, { stream: true })
       if (hasContent(text)) return { ok: true, buffered, rest: reader }
       const e = errorIn(text)
-      if (e) { reader.cancel().catch(() => {}); return { ok: false, reason: 'error', message: e } }
+      if (e) { reader.cancel().catch(() => {}); return { ok: false, reason: 'error', message: e, text } }
       if (text.length > 1_000_000) return { ok: true, buffered, rest: reader }
     }
   } finally {
@@ -128,28 +141,55 @@ const endsFrame = (c: Uint8Array) => c.length >= 2 && c[c.length - 1] === 10 && 
 
 /**
  * A byte stream with heartbeats: while `source` is silent for `heartbeatMs`, emit `: ping` (only at frame
- * boundaries, and only when `heartbeat` is on — SSE). Idle/total limits end it with `errorFrame(error)`.
- * Cancelling it (client gone) cancels the source.
+ * boundaries, and only when `heartbeat` is on — SSE). Idle/total limits, a broken connection, or a clean end
+ * that `complete` says is premature end it with `errorFrame(error)`. Cancelling it (client gone) cancels the source.
  */
 export function guardedByteStream(
   buffered: Uint8Array[],
   source: ReadableStreamDefaultReader<Uint8Array>,
-  opts: StreamLimits & { heartbeatMs: number; heartbeat: boolean; errorFrame: (e: IRError) => Uint8Array; onEnd?: () => void },
+  opts: StreamLimits & {
+    heartbeatMs: number
+    heartbeat: boolean
+    errorFrame: (e: IRError) => Uint8Array
+    onEnd?: () => void
+    /** applied to every chunk before it is sent (e.g. key masking) */
+    transform?: (chunk: Uint8Array) => Uint8Array
+    /** how a properly ended stream is recognised: `marker` seen anywhere, or the last bytes matching `tail`;
+     *  a clean end without either is reported as an incomplete answer */
+    complete?: { marker?: RegExp; tail?: RegExp }
+  },
 ): ReadableStream<Uint8Array> {
-  const end = Date.now() + opts.totalMs
+  const end = (opts.startedAt ?? Date.now()) + opts.totalMs
+  const scrub = opts.scrub ?? ((e: IRError) => e)
+  const transform = opts.transform ?? ((c: Uint8Array) => c)
   let lastData = Date.now()
   let atBoundary = true
   let pending: ReturnType<typeof source.read> | undefined
   let done = false
+  let tail = ''
+  let marked = false
+  const td = opts.complete ? new TextDecoder() : undefined
+  const see = (chunk: Uint8Array) => {
+    if (!td) return
+    const text = tail + td.decode(chunk, { stream: true })
+    if (!marked && opts.complete?.marker?.test(text)) marked = true
+    tail = text.slice(-256)
+  }
+  const properEnd = () => !opts.complete || marked || !!opts.complete.tail?.test(tail)
+  for (const b of buffered) see(b)
   const finish = (c: ReadableStreamDefaultController<Uint8Array>, e?: IRError) => {
     if (done) return
     done = true
-    if (e) c.enqueue(opts.errorFrame(e))
+    if (e) {
+      // a partial frame cannot be followed by a clean error frame; close the line first
+      if (!atBoundary) c.enqueue(te.encode('\n\n'))
+      c.enqueue(opts.errorFrame(scrub(e)))
+    }
     c.close()
     opts.onEnd?.()
   }
   return new ReadableStream<Uint8Array>({
-    start(c) { for (const b of buffered) c.enqueue(b); if (buffered.length) atBoundary = endsFrame(buffered.at(-1)!) },
+    start(c) { for (const b of buffered) c.enqueue(transform(b)); if (buffered.length) atBoundary = endsFrame(buffered.at(-1)!) },
     async pull(c) {
       if (done) return
       while (true) {
@@ -161,23 +201,26 @@ export function guardedByteStream(
           next = await Promise.race([read, t.promise])
         } catch (e) {
           pending = undefined
-          // a partial frame cannot be followed by a clean error frame; close the line first
-          if (!atBoundary) c.enqueue(te.encode('\n\n'))
-          return finish(c, err('upstream', `The upstream connection broke mid-answer (${(e as Error).message}); the answer is incomplete.`))
+          return finish(c, err('upstream', `The upstream connection broke mid-answer (${(e as Error)?.message ?? e}); the answer is incomplete.`))
         } finally {
           t.clear()
         }
+        if (done) return
         if (next === 'timeout') {
           if (Date.now() >= end) { source.cancel().catch(() => {}); return finish(c, err('timeout', 'The answer exceeded the total time limit (timeouts.total); it is incomplete.')) }
-          if (Date.now() - lastData >= opts.idleMs) { source.cancel().catch(() => {}); return finish(c, err('timeout', `The upstream went silent for ${Math.round(opts.idleMs / 1000)} s mid-answer (timeouts.idle); the answer is incomplete.`)) }
+          if (Date.now() - lastData >= opts.idleMs) { source.cancel().catch(() => {}); return finish(c, err('timeout', `The upstream went silent for ${ms(opts.idleMs)} mid-answer (timeouts.idle); the answer is incomplete.`)) }
           if (opts.heartbeat && atBoundary) { c.enqueue(PING); return }
           continue
         }
         pending = undefined
-        if (next.done) return finish(c)
+        if (next.done) {
+          if (!properEnd()) return finish(c, err('upstream', 'The upstream stream ended before the answer was complete; the answer is incomplete.'))
+          return finish(c)
+        }
         lastData = Date.now()
+        see(next.value)
         atBoundary = endsFrame(next.value)
-        c.enqueue(next.value)
+        c.enqueue(transform(next.value))
         return
       }
     },
@@ -185,7 +228,42 @@ export function guardedByteStream(
   }, { highWaterMark: 0 })
 }
 
-/** Heartbeats for an already-encoded SSE stream (translated answers): `: ping` while silent. */
-export function withHeartbeat(stream: ReadableStream<Uint8Array>, heartbeatMs: number): ReadableStream<Uint8Array> {
-  return guardedByteStream([], stream.getReader(), { heartbeatMs, heartbeat: true, idleMs: Infinity, totalMs: Number.MAX_SAFE_INTEGER / 2, errorFrame: () => new Uint8Array() })
+/** Heartbeats for an already-encoded SSE stream (translated answers): `: ping` while silent. If the encoder
+ *  itself throws, the stream still ends with `errorFrame`. */
+export function withHeartbeat(stream: ReadableStream<Uint8Array>, heartbeatMs: number, errorFrame: (e: IRError) => Uint8Array = () => new Uint8Array(), onEnd?: () => void): ReadableStream<Uint8Array> {
+  return guardedByteStream([], stream.getReader(), { heartbeatMs, heartbeat: true, idleMs: Infinity, totalMs: Number.MAX_SAFE_INTEGER / 2, errorFrame, onEnd })
+}
+
+/** Read a whole (non-streamed) body within an idle limit between chunks and an absolute deadline. */
+export async function readBodyGuarded(body: ReadableStream<Uint8Array> | null, limits: { idleMs: number; deadline: number; maxBytes?: number }): Promise<{ ok: true; text: string } | { ok: false; reason: 'idle' | 'total' | 'error' | 'too_large'; message: string }> {
+  if (!body) return { ok: true, text: '' }
+  const reader = body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  const max = limits.maxBytes ?? 512 * 1048576
+  {
+    while (true) {
+      const wait = Math.max(1, Math.min(limits.idleMs, limits.deadline - Date.now()))
+      const d = deadline(wait)
+      let next: Awaited<ReturnType<typeof reader.read>> | 'timeout'
+      try {
+        next = await Promise.race([reader.read(), d.promise])
+      } catch (e) {
+        return { ok: false, reason: 'error', message: `the upstream answer could not be read (${(e as Error)?.message ?? e})` }
+      } finally {
+        d.clear()
+      }
+      if (next === 'timeout') {
+        reader.cancel().catch(() => {})
+        return Date.now() >= limits.deadline
+          ? { ok: false, reason: 'total', message: 'the upstream answer took longer than the total time limit (timeouts.total)' }
+          : { ok: false, reason: 'idle', message: `the upstream went silent for ${ms(limits.idleMs)} while sending its answer (timeouts.idle)` }
+      }
+      if (next.done) break
+      chunks.push(next.value)
+      size += next.value.byteLength
+      if (size > max) { reader.cancel().catch(() => {}); return { ok: false, reason: 'too_large', message: 'the upstream answer is too large' } }
+    }
+  }
+  return { ok: true, text: Buffer.concat(chunks).toString('utf8') }
 }

@@ -1,6 +1,11 @@
 /**
  * One HTTP call to a provider with one key: URL, auth headers per provider type, the client's abort,
- * and a deadline for the response headers to arrive.
+ * a connect deadline (timeouts.connect) and a deadline for the response headers to arrive.
+ *
+ * Bun's fetch has no connect timeout of its own, so the TCP connect is raced: while the request is on
+ * its way, a bare TCP connection to the same host (or to the proxy fetch will use) is opened; if that
+ * cannot connect within `connectTimeoutMs` and no response has arrived, the call is abandoned as a
+ * connect failure, which the dispatcher fails over. An origin that answered recently is not probed.
  */
 import type { Provider } from './registry'
 
@@ -16,9 +21,21 @@ export interface UpstreamRequest {
   forward?: Record<string, string>
 }
 
+export interface CallOptions {
+  /** the client's request signal: its abort ends the upstream call at once */
+  signal: AbortSignal
+  /** the TCP connection must be up within this */
+  connectTimeoutMs: number
+  /** epoch ms by which the response headers must have arrived */
+  headersDeadline: number
+  hops: string[]
+  /** for error bodies that stall: how long to wait for the rest of an error body */
+  errorBodyMs?: number
+}
+
 export type CallOutcome =
   | { ok: true; res: Response; controller: AbortController }
-  | { ok: false; status?: number; headers?: Headers; body?: unknown; text?: string; network?: string }
+  | { ok: false; status?: number; headers?: Headers; body?: unknown; text?: string; network?: string; why?: 'client' | 'connect' | 'headers' | 'network' }
 
 export function authHeaders(p: Provider, key: string): Record<string, string> {
   if (!key) return {}
@@ -29,12 +46,23 @@ export function authHeaders(p: Provider, key: string): Record<string, string> {
   }
 }
 
-export async function callUpstream(p: Provider, key: string, req: UpstreamRequest, opts: { signal: AbortSignal; headersTimeoutMs: number; hops: string[] }): Promise<CallOutcome> {
+const seconds = (ms: number) => (ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${+(ms / 1000).toFixed(2)} s`)
+
+export async function callUpstream(p: Provider, key: string, req: UpstreamRequest, opts: CallOptions): Promise<CallOutcome> {
   const controller = new AbortController()
-  const onAbort = () => controller.abort(opts.signal.reason)
-  if (opts.signal.aborted) controller.abort()
+  let why: 'client' | 'connect' | 'headers' | undefined
+  let connectError = ''
+  const stop = (w: typeof why) => { if (!controller.signal.aborted) { why = w; controller.abort(new Error(w)) } }
+  const onAbort = () => stop('client')
+  if (opts.signal.aborted) stop('client')
   else opts.signal.addEventListener('abort', onAbort, { once: true })
-  const timer = setTimeout(() => controller.abort(new Error('timeout')), opts.headersTimeoutMs)
+  const headersMs = Math.max(1, opts.headersDeadline - Date.now())
+  const timer = setTimeout(() => stop('headers'), Math.min(headersMs, 2_147_483_647))
+  const url = p.baseUrl + req.path
+  let answered = false
+  const probe = probeConnect(url, opts.connectTimeoutMs)
+  if (probe) probe.then((e) => { if (e && !answered) { connectError = e; stop('connect') } })
+
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
@@ -45,33 +73,134 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
     ...authHeaders(p, key),
     [HOP_HEADER]: [...opts.hops, INSTANCE_ID].join(','),
   }
+  const done = () => { clearTimeout(timer); opts.signal.removeEventListener('abort', onAbort) }
   try {
-    const res = await fetch(p.baseUrl + req.path, { method: 'POST', headers, body: req.body as BodyInit, signal: controller.signal, redirect: 'follow' })
+    // timeout: false: Bun's own 5-minute socket idle timer would cut long thinking pauses; the stream guards bound idle time
+    const res = await fetch(url, { method: 'POST', headers, body: req.body as BodyInit, signal: controller.signal, redirect: 'follow', timeout: false } as RequestInit)
+    answered = true
+    markReachable(url)
     clearTimeout(timer)
     if (res.ok) {
-      // once streaming, only the client's abort ends the call (guards handle idle time)
+      // once streaming, only the client's abort (or the guards, through `controller`) ends the call
       return { ok: true, res, controller }
     }
-    const text = await readCapped(res, 65536)
-    opts.signal.removeEventListener('abort', onAbort)
+    const text = await readCapped(res, 65536, opts.errorBodyMs ?? 10_000, controller)
+    done()
     let body: unknown
     try { body = JSON.parse(text) } catch { body = undefined }
     return { ok: false, status: res.status, headers: res.headers, body, text }
   } catch (e) {
-    clearTimeout(timer)
-    opts.signal.removeEventListener('abort', onAbort)
-    const reason = controller.signal.aborted
-      ? (opts.signal.aborted ? 'client closed the connection' : `no response within ${Math.round(opts.headersTimeoutMs / 1000)} s`)
+    answered = true
+    done()
+    const reason =
+      why === 'client' ? 'client closed the connection'
+      : why === 'connect' ? connectError
+      : why === 'headers' ? `no response within ${seconds(headersMs)}`
       : ((e as Error).message || String(e)).replace(/\s+/g, ' ').slice(0, 200)
-    return { ok: false, network: reason }
+    return { ok: false, network: reason, why: why ?? 'network' }
   }
 }
 
-async function readCapped(res: Response, max: number): Promise<string> {
+/** An error body, at most `max` bytes and `ms` long (a stalled error body must not hold the attempt). */
+async function readCapped(res: Response, max: number, ms: number, controller: AbortController): Promise<string> {
+  if (!res.body) return ''
+  const reader = res.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  const timer = setTimeout(() => { reader.cancel().catch(() => {}); controller.abort() }, ms)
   try {
-    const buf = await res.arrayBuffer()
-    return new TextDecoder().decode(buf.byteLength > max ? buf.slice(0, max) : buf)
+    while (size < max) {
+      const { value, done } = await reader.read()
+      if (done) break
+      chunks.push(value)
+      size += value.byteLength
+    }
+    if (size >= max) reader.cancel().catch(() => {})
   } catch {
-    return ''
+    // keep what arrived
+  } finally {
+    clearTimeout(timer)
   }
+  const all = new Uint8Array(Math.min(size, max))
+  let at = 0
+  for (const c of chunks) { const n = Math.min(c.byteLength, all.length - at); all.set(c.subarray(0, n), at); at += n; if (at >= all.length) break }
+  return new TextDecoder().decode(all)
+}
+
+// ───────────── connect deadline ─────────────
+
+/** origin → when it last answered or accepted a connection */
+const reachable = new Map<string, number>()
+const REACHABLE_MS = 30_000
+
+function markReachable(url: string) {
+  try {
+    const o = new URL(url).origin
+    reachable.delete(o)
+    reachable.set(o, Date.now())
+    if (reachable.size > 1000) reachable.delete(reachable.keys().next().value!)
+  } catch { /* not a URL */ }
+}
+
+const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 }
+
+/** The host fetch will open a TCP connection to: the proxy from the environment, if one applies, else the target. */
+export function connectTarget(target: URL, env: Record<string, string | undefined> = process.env): { hostname: string; port: number } | undefined {
+  const scheme = target.protocol
+  const get = (n: string) => env[n] || env[n.toLowerCase()]
+  const proxy = scheme === 'https:' ? get('HTTPS_PROXY') ?? get('ALL_PROXY') : get('HTTP_PROXY') ?? get('ALL_PROXY')
+  let host = target
+  if (proxy && !noProxy(target.hostname, get('NO_PROXY'))) {
+    try { host = new URL(proxy.includes('://') ? proxy : `http://${proxy}`) } catch { return undefined }
+  }
+  const port = host.port ? Number(host.port) : DEFAULT_PORT[host.protocol]
+  if (!port) return undefined
+  return { hostname: host.hostname.replace(/^\[|\]$/g, ''), port }
+}
+
+function noProxy(hostname: string, list: string | undefined): boolean {
+  if (!list) return false
+  const h = hostname.toLowerCase()
+  return list.split(/[,\s]+/).filter(Boolean).some((e) => {
+    const entry = e.toLowerCase().replace(/:\d+$/, '')
+    if (entry === '*') return true
+    const bare = entry.replace(/^\*?\./, '')
+    return h === bare || h.endsWith('.' + bare)
+  })
+}
+
+/** undefined when no probe is needed; else resolves undefined once connected, or with an error message. */
+function probeConnect(url: string, ms: number): Promise<string | undefined> | undefined {
+  let u: URL
+  try { u = new URL(url) } catch { return undefined }
+  const seen = reachable.get(u.origin)
+  if (seen !== undefined && Date.now() - seen < REACHABLE_MS) return undefined
+  const to = connectTarget(u)
+  if (!to) return undefined
+  const where = `${to.hostname}:${to.port}`
+  return new Promise((resolve) => {
+    let settled = false
+    const settle = (v: string | undefined) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      if (v === undefined) markReachable(url)
+      resolve(v)
+    }
+    const timer = setTimeout(() => settle(`could not connect to ${where} within ${seconds(ms)} (timeouts.connect)`), Math.min(ms, 2_147_483_647))
+    try {
+      Bun.connect({
+        hostname: to.hostname,
+        port: to.port,
+        socket: {
+          open(s) { s.end(); settle(undefined) },
+          data() {},
+          error() {},
+          connectError(_s, e) { settle(`could not connect to ${where} (${e?.message ?? 'connection failed'})`) },
+        },
+      }).then(() => {}, (e) => settle(`could not connect to ${where} (${(e as Error)?.message ?? e})`))
+    } catch (e) {
+      settle(`could not connect to ${where} (${(e as Error)?.message ?? e})`)
+    }
+  })
 }

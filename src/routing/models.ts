@@ -59,34 +59,42 @@ export function createModelRouter(config: Pick<Config, 'models'>, providers: Pro
     return names.length ? names.slice(0, 40).join(', ') + (names.length > 40 ? ', …' : '') : '(none configured: add models under providers: or models: in agproxy.yaml)'
   }
 
+  function resolve(model: string): RouteResult {
+    if (providers.length === 0)
+      return { ok: false, message: `no provider is configured for model ${model}; add one under \`providers:\` (see README), or set GEMINI_API_KEY, OPENAI_API_KEY or ANTHROPIC_API_KEY` }
+    // order: an exact alias; `provider/model` naming a configured provider; the most specific glob;
+    // the provider that advertises the model; the only provider
+    const alias = exact.get(model.toLowerCase())
+    const ex = alias ? undefined : explicit(model)
+    if (ex) return { ok: true, route: { target: ex, fallbacks: [], via: 'provider' } }
+    const mapped = alias ?? globs.find((g) => g.re.test(model))
+    if (mapped) {
+      // a `*` in the target stands for the model name as asked (`claude-*: anthropic/*`)
+      const target = direct(mapped.target.replaceAll('*', model))
+      if (!target) return { ok: false, message: `models: "${mapped.pattern}" maps to "${mapped.target}", which names no provider; write it as provider/model` }
+      const fallbacks = mapped.fallbacks.map((f) => direct(f.replaceAll('*', model))).filter((t): t is Target => !!t)
+      return { ok: true, route: { target, fallbacks, via: mapped.pattern } }
+    }
+    const target = direct(model)
+    if (target) return { ok: true, route: { target, fallbacks: [], via: 'direct' } }
+    return { ok: false, message: `The model \`${model}\` does not exist or no provider serves it. Available: ${available()}.` }
+  }
+
   return {
-    resolve(model) {
-      if (providers.length === 0)
-        return { ok: false, message: `no provider is configured for model ${model}; add one under \`providers:\` (see README), or set GEMINI_API_KEY, OPENAI_API_KEY or ANTHROPIC_API_KEY` }
-      // order: an exact alias; `provider/model` naming a configured provider; the most specific glob;
-      // the provider that advertises the model; the only provider
-      const alias = exact.get(model.toLowerCase())
-      const ex = alias ? undefined : explicit(model)
-      if (ex) return { ok: true, route: { target: ex, fallbacks: [], via: 'provider' } }
-      const mapped = alias ?? globs.find((g) => g.re.test(model))
-      if (mapped) {
-        // a `*` in the target stands for the model name as asked (`claude-*: anthropic/*`)
-        const target = direct(mapped.target.replaceAll('*', model))
-        if (!target) return { ok: false, message: `models: "${mapped.pattern}" maps to "${mapped.target}", which names no provider; write it as provider/model` }
-        const fallbacks = mapped.fallbacks.map((f) => direct(f.replaceAll('*', model))).filter((t): t is Target => !!t)
-        return { ok: true, route: { target, fallbacks, via: mapped.pattern } }
-      }
-      const target = direct(model)
-      if (target) return { ok: true, route: { target, fallbacks: [], via: 'direct' } }
-      return { ok: false, message: `The model \`${model}\` does not exist or no provider serves it. Available: ${available()}.` }
-    },
+    resolve,
     list() {
+      // each name with where resolve() sends it (an advertised name may be caught by a glob first)
       const out: Array<{ id: string; provider: string; upstream: string }> = []
       const seen = new Set<string>()
-      const add = (id: string, t: Target) => { if (!seen.has(id)) { seen.add(id); out.push({ id, provider: t.provider, upstream: t.model }) } }
-      for (const p of exact.values()) { const t = direct(p.target.replaceAll('*', p.pattern)); if (t) add(p.pattern, t) }
-      for (const p of providers) for (const m of p.models ?? []) add(m, { provider: p.name, model: m })
-      for (const p of providers) for (const m of p.models ?? []) add(`${p.name}/${m}`, { provider: p.name, model: m })
+      const add = (id: string) => {
+        if (seen.has(id.toLowerCase())) return
+        seen.add(id.toLowerCase())
+        const r = resolve(id)
+        if (r.ok) out.push({ id, provider: r.route.target.provider, upstream: r.route.target.model })
+      }
+      for (const p of exact.values()) add(p.pattern)
+      for (const p of providers) for (const m of p.models ?? []) add(m)
+      for (const p of providers) for (const m of p.models ?? []) add(`${p.name}/${m}`)
       return out
     },
   }

@@ -26,8 +26,8 @@ export function cleanEnv(extra: Record<string, string> = {}, home = tempDir('agp
 export interface Run { code: number; stdout: string; stderr: string }
 
 /** Run to completion. */
-export async function runCli(args: string[], env: Record<string, string> = cleanEnv()): Promise<Run> {
-  const proc = Bun.spawn([process.execPath, 'src/index.ts', ...args], { cwd: ROOT, env, stdout: 'pipe', stderr: 'pipe' })
+export async function runCli(args: string[], env: Record<string, string> = cleanEnv(), cwd = ROOT): Promise<Run> {
+  const proc = Bun.spawn([process.execPath, join(ROOT, 'src/index.ts'), ...args], { cwd, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
   return { code, stdout, stderr }
 }

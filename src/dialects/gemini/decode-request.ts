@@ -12,7 +12,7 @@ import type {
 import { invalid } from '../../ir/types'
 import { camelize } from './camel'
 import { levelToEffort, safeId, stableCallId } from './mapping'
-import { geminiSchemaToJsonSchema } from './schema-json'
+import { geminiSchemaToJsonSchema, normalizeJsonSchemaTypes } from './schema-json'
 
 const isObject = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v)
 
@@ -83,11 +83,14 @@ function decodeContents(contents: unknown[], ctx: CodecContext): IRMessage[] {
         parts.push(...decodeFunctionResponse(p.functionResponse, pending, ctx))
       } else if (typeof p.text === 'string') {
         if (role === 'assistant' && p.thought === true) {
-          // streamed thoughts arrive as many parts, the signature on the last: one IR thinking block
-          const prev = parts[parts.length - 1]
-          if (prev?.type === 'thinking' && !prev.signature) prev.text += p.text
-          else parts.push({ type: 'thinking', text: p.text })
-          if (p.thoughtSignature) (parts[parts.length - 1] as IRThinking).signature = String(p.thoughtSignature)
+          // streamed thoughts arrive as many parts, the signature on the last: one IR thinking block. A client's
+          // history may keep one content per streamed chunk (@google/genai Chat does), so continue across them.
+          const tail = messages[messages.length - 1]
+          const prev = parts[parts.length - 1] ?? (tail?.role === role ? tail.content[tail.content.length - 1] : undefined)
+          let block: IRThinking
+          if (prev?.type === 'thinking' && !prev.signature) { prev.text += p.text; block = prev }
+          else parts.push(block = { type: 'thinking', text: p.text })
+          if (p.thoughtSignature) block.signature = String(p.thoughtSignature)
         } else if (p.thought === true) {
           continue
         } else if (p.text !== '') {
@@ -178,7 +181,7 @@ function decodeTools(raw: unknown): { tools: IRTool[]; builtinTools: IRBuiltinTo
       if (key === 'functionDeclarations') {
         for (const fd of Array.isArray(value) ? value : []) {
           if (!isObject(fd) || !fd.name) continue
-          const parameters = isObject(fd.parametersJsonSchema) ? fd.parametersJsonSchema
+          const parameters = isObject(fd.parametersJsonSchema) ? normalizeJsonSchemaTypes(fd.parametersJsonSchema) as Record<string, unknown>
             : isObject(fd.parameters) ? geminiSchemaToJsonSchema(fd.parameters)
             : { type: 'object', properties: {} }
           tools.push({ name: String(fd.name), ...(fd.description ? { description: String(fd.description) } : {}), parameters })
@@ -212,7 +215,7 @@ function decodeToolChoice(fcc: unknown, ctx: CodecContext): IRToolChoice | undef
 
 function decodeResponseFormat(g: Record<string, any>): IRResponseFormat | undefined {
   const mime = String(g.responseMimeType ?? '')
-  if (isObject(g.responseJsonSchema)) return { type: 'json_schema', schema: g.responseJsonSchema }
+  if (isObject(g.responseJsonSchema)) return { type: 'json_schema', schema: normalizeJsonSchemaTypes(g.responseJsonSchema) as Record<string, unknown> }
   if (isObject(g.responseSchema) && mime === 'application/json') return { type: 'json_schema', schema: geminiSchemaToJsonSchema(g.responseSchema) }
   if (mime === 'application/json') return { type: 'json' }
   return undefined

@@ -40,3 +40,30 @@ export function geminiSchemaToJsonSchema(schema: unknown): Record<string, unknow
   }
   return out
 }
+
+/** Gemini's type enum names, as clients write them in a JSON Schema too (Gemini CLI's responseJsonSchema) */
+const GEMINI_TYPES = new Set(['STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJECT', 'NULL'])
+const SUBSCHEMA = new Set(['items', 'additionalProperties', 'not', 'if', 'then', 'else', 'contains', 'propertyNames', 'unevaluatedItems', 'unevaluatedProperties', 'additionalItems'])
+const SUBSCHEMA_LIST = new Set(['anyOf', 'oneOf', 'allOf', 'prefixItems', 'items'])
+const SUBSCHEMA_MAP = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas'])
+
+/**
+ * A JSON Schema (responseJsonSchema, parametersJsonSchema) as Gemini accepts it → one every upstream
+ * accepts: upper-case type names (`"OBJECT"`, which the Gemini API tolerates and OpenAI rejects) in
+ * lower case. Only schema positions are walked, so enum / const / default values stay as sent.
+ */
+export function normalizeJsonSchemaTypes(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(normalizeJsonSchemaTypes)
+  if (!isObject(schema)) return schema
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(schema)) {
+    if (k === 'type') {
+      const lower = (t: unknown) => (typeof t === 'string' && GEMINI_TYPES.has(t) ? t.toLowerCase() : t)
+      out[k] = Array.isArray(v) ? v.map(lower) : lower(v)
+    } else if (SUBSCHEMA_LIST.has(k) && Array.isArray(v)) out[k] = v.map(normalizeJsonSchemaTypes)
+    else if (SUBSCHEMA.has(k) && isObject(v)) out[k] = normalizeJsonSchemaTypes(v)
+    else if (SUBSCHEMA_MAP.has(k) && isObject(v)) out[k] = Object.fromEntries(Object.entries(v).map(([n, s]) => [n, normalizeJsonSchemaTypes(s)]))
+    else out[k] = v
+  }
+  return out
+}

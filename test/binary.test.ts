@@ -1,0 +1,109 @@
+/**
+ * The compiled executable: built once for this machine through scripts/build.ts's buildTarget() (the
+ * same flags `npm run build` uses) into a temp dir, then run as a user would. --version prints the
+ * package.json version; `--port 0` listens on a free port (the banner names it); /healthz, /swagger/json
+ * and the offline /swagger page in headless Chromium work from the binary alone.
+ */
+import { test, expect, beforeAll, afterAll } from 'bun:test'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Subprocess } from 'bun'
+import { chromium } from 'playwright-core'
+import { buildTarget, currentTarget, COMPILE_FLAGS } from '../scripts/build'
+
+const CHROMIUM = '/usr/bin/chromium'
+const VERSION: string = JSON.parse(readFileSync(join(import.meta.dir, '..', 'package.json'), 'utf8')).version
+const target = currentTarget()
+const dir = mkdtempSync(join(tmpdir(), 'agproxy-binary-'))
+// the binary runs in an empty directory with an empty home: no config file, .env or provider keys of this machine
+const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, USERPROFILE: dir }
+
+let bin = ''
+let proc: Subprocess<'ignore', 'pipe', 'pipe'> | undefined
+let base = ''
+let stderr = ''
+
+beforeAll(async () => {
+  if (!target) return
+  const built = await buildTarget(target, { outDir: join(dir, 'bin') })
+  if (!built.ok) throw new Error(`building ${target} failed: ${built.error}`)
+  bin = built.file
+  console.log(`binary: ${bin} (${(built.size! / 1048576).toFixed(1)} MB, ${COMPILE_FLAGS.join(' ')})`)
+  proc = Bun.spawn([bin, '--port', '0'], { cwd: dir, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  void proc.stderr.pipeTo(new WritableStream({ write: (c) => { stderr += new TextDecoder().decode(c) } })) // drained, kept for errors
+  base = await listeningUrl(proc, 15_000)
+}, 90_000)
+
+afterAll(async () => {
+  if (proc) { proc.kill('SIGTERM'); await Promise.race([proc.exited, Bun.sleep(5_000)]); proc.kill('SIGKILL') }
+  rmSync(join(dir, 'bin'), { recursive: true, force: true }) // ~115 MB; the screenshot stays
+  rmSync(join(dir, 'profile'), { recursive: true, force: true })
+})
+
+/** Read the banner until "listening on http://HOST:PORT"; `--port 0` means the port is only known from it. */
+async function listeningUrl(p: Subprocess<'ignore', 'pipe', 'pipe'>, ms: number): Promise<string> {
+  const reader = p.stdout.getReader()
+  const decoder = new TextDecoder()
+  let out = ''
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    const next = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => undefined)])
+    if (!next || next.done) break
+    out += decoder.decode(next.value, { stream: true })
+    const m = out.match(/listening on (http:\/\/[^\s/]+:\d+)/)
+    if (m) { reader.releaseLock(); void p.stdout.pipeTo(new WritableStream()); return m[1]! }
+  }
+  throw new Error(`the binary did not report its address within ${ms} ms:\n${out}\n${stderr}`)
+}
+
+test.skipIf(!target)('--version prints the package.json version', () => {
+  const r = Bun.spawnSync([bin, '--version'], { cwd: dir, env })
+  expect(r.exitCode).toBe(0)
+  expect(r.stdout.toString().trim()).toBe(VERSION)
+})
+
+test.skipIf(!target)('started with --port 0, it answers /healthz on the port it prints', async () => {
+  expect(new URL(base).port).not.toBe('0')
+  const r = await fetch(`${base}/healthz`)
+  expect(r.status).toBe(200)
+  expect(await r.json()).toEqual({ status: 'ok', version: VERSION })
+})
+
+test.skipIf(!target)('/swagger/json lists the OpenAI and Gemini routes', async () => {
+  const r = await fetch(`${base}/swagger/json`)
+  expect(r.status).toBe(200)
+  const doc = await r.json() as { info: { version: string }; paths: Record<string, unknown> }
+  expect(doc.info.version).toBe(VERSION)
+  expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/chat/completions', '/v1/messages', '/v1beta/models/{model}:generateContent']))
+})
+
+test.skipIf(!target || !existsSync(CHROMIUM))('/swagger renders the route list in headless Chromium with other hosts blocked', async () => {
+  const origin = new URL(base).origin
+  const offHost = (u: string) => !/^(data|blob):/.test(u) && new URL(u).origin !== origin
+  const ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
+    executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'],
+  })
+  const attempts = new Set<string>()
+  try {
+    await ctx.route('**/*', (route) => offHost(route.request().url()) ? (attempts.add(route.request().url()), route.abort('blockedbyclient')) : route.continue())
+    ctx.on('request', (req) => { if (offHost(req.url())) attempts.add(req.url()) })
+    const page = ctx.pages()[0] ?? await ctx.newPage()
+    await page.goto(`${base}/swagger/`, { waitUntil: 'load' })
+    await page.getByText('/v1/chat/completions').first().waitFor({ state: 'visible', timeout: 20_000 })
+    await page.getByText('Chat Completions', { exact: true }).first().waitFor({ state: 'visible' })
+    await page.getByRole('button', { name: 'Open Group - Gemini' }).first().click()
+    await page.getByText('Generate content', { exact: true }).first().waitFor({ state: 'visible', timeout: 5_000 })
+    const shot = join(dir, 'binary-swagger.png')
+    await page.screenshot({ path: shot })
+    console.log(`binary swagger screenshot: ${shot}`)
+    expect([...attempts]).toEqual([])
+  } finally {
+    await ctx.close()
+  }
+}, 60_000)
+
+if (!target) console.warn(`binary.test: ${process.platform}-${process.arch} is not a build target; skipped`)
+else if (!existsSync(CHROMIUM)) console.warn(`binary.test: ${CHROMIUM} is missing, so the browser check is skipped (scripts/test.sh installs it: apt-get install chromium)`)
