@@ -12,6 +12,7 @@ import { createFrontDoor } from './http/front'
 import { detectDialect, err, renderError } from './http/errors'
 import { notFound } from './http/not-found'
 import { systemRoutes } from './routes/system'
+import { statusRoutes, statusGate } from './routes/status'
 import { modelRoutes } from './routes/models'
 import { modelCallRoutes } from './routes/model-calls'
 import { docs } from './http/docs'
@@ -46,6 +47,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
       return renderError(dialect, err('internal', 'agproxy hit an internal error while handling this request; it has been logged. Retry, and report it if it persists.'))
     })
     .use(systemRoutes(listenOrigin))
+    .use(statusRoutes(dispatcher))
     .use(modelRoutes(dispatcher.router))
     .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body))
     .use(docs())
@@ -57,7 +59,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     config,
     app,
     dispatcher,
-    fetch: (req, server) => front.handle(req, server, handle),
+    fetch: (req, server) => statusGate(req, server, config) ?? front.handle(req, server, handle),
     setOrigin(o) { origin = o },
   }
 }

@@ -6,6 +6,7 @@
 import { parseArgs, USAGE } from './cli/args'
 import { loadConfig, ConfigError } from './config/load'
 import { routesText, clientsText } from './cli/print'
+import { keysCommand } from './cli/keys'
 import { serve } from './server'
 import { VERSION } from './version'
 
@@ -27,6 +28,12 @@ try {
 }
 
 if (args.command === 'clients') { console.log(clientsText(loaded.config)); process.exit(0) }
+if (args.command === 'keys') {
+  const r = await keysCommand(loaded.config)
+  if (r.code === 0) console.log(r.out)
+  else console.error(r.out)
+  process.exit(r.code)
+}
 
 try {
   await serve(loaded.config, { file: loaded.file, command: args.command })

@@ -180,9 +180,9 @@ describe('precedence: flags > env > file > defaults', () => {
     ['env AGPROXY_ALLOW_LAN_ACCESS turns auto into all_except_health', { config: file }, { AGPROXY_ALLOW_LAN_ACCESS: 'true', AGPROXY_AUTH_MODE: 'auto' }, 9201, 'all_except_health'],
     ['--allow-lan over env', { config: file, allowLan: true }, { AGPROXY_ALLOW_LAN_ACCESS: 'false', AGPROXY_AUTH_MODE: 'auto' }, 9201, 'all_except_health'],
   ]
-  test.each(TABLE)('%s', (_, flags, env, port, auth) => {
+  test.each(TABLE)('%s', (_: string, flags: Flags, env: Record<string, string>, port: number, auth: string) => {
     const { config } = loadConfig(flags, env)
-    expect({ port: config.port, auth: effectiveAuthMode(config) }).toEqual({ port, auth })
+    expect({ port: config.port, auth: effectiveAuthMode(config) as string }).toEqual({ port, auth })
   })
 
   test.each([

@@ -30,18 +30,12 @@ describe('Host guard (bound to loopback)', () => {
     expect(res.status).toBe(403)
   })
 
-  const port = () => srv.port
-  test.each([
-    ['localhost:PORT', () => `localhost:${port()}`],
-    ['127.0.0.1:PORT', () => `127.0.0.1:${port()}`],
-    ['[::1]:PORT', () => `[::1]:${port()}`],
-    ['localhost', () => 'localhost'],
-    ['LocalHost:PORT', () => `LocalHost:${port()}`],
-  ] as const)('Host %s passes', async (_, host) => {
-    const res = await fetch(`${srv.url}/healthz`, { headers: { host: host() } })
+  test.each(['localhost:PORT', '127.0.0.1:PORT', '[::1]:PORT', 'localhost', 'LocalHost:PORT'])('Host %s passes', async (host0) => {
+    const host = host0.replace('PORT', String(srv.port))
+    const res = await fetch(`${srv.url}/healthz`, { headers: { host } })
     expect(res.status).toBe(200)
     // byte for byte too
-    expect((await rawRequest(srv.port, 'GET', '/healthz', { host: host() })).status).toBe(200)
+    expect((await rawRequest(srv.port, 'GET', '/healthz', { host })).status).toBe(200)
   })
 
   const REFUSED: Array<[host: string, path: string, headers: Record<string, string>, dialect: Dialect]> = [

@@ -7,7 +7,7 @@ import { expect, test } from 'bun:test'
 import Anthropic from '@anthropic-ai/sdk'
 import {
   ANSWER_SCHEMA, CALLS, PNG_B64, RESULTS, TOOLS, WEATHER_SCHEMA, callsOf, cleanup, forbiddenGeminiKeys, imagesOf, matrix,
-  resultsOf, startMatrix, textOf, thinkingOf, type Cell,
+  expectAgproxyHeaders, resultsOf, startMatrix, textOf, thinkingOf, type Cell,
 } from './support/matrix'
 
 const env = await startMatrix()
@@ -79,6 +79,7 @@ matrix('anthropic', env, {
     expect(out.message.stop_reason).toBe('end_turn')
     // translated answers show the model the client asked for; a pass-through shows the upstream's own
     expect(out.message.model).toBe(cell.same ? cell.upstreamModel() : cell.model())
+    expectAgproxyHeaders(cell, n => out.headers.get(n))
 
     const up = cell.up()
     expect(up.model).toBe(cell.upstreamModel())

@@ -7,7 +7,7 @@ import { expect, test } from 'bun:test'
 import { GoogleGenAI, ThinkingLevel, Type, type Content, type GenerateContentConfig, type GenerateContentResponse, type Part } from '@google/genai'
 import {
   ANSWER_SCHEMA, CALLS, PNG_B64, RESULTS, TIME_SCHEMA, WEATHER_SCHEMA, callsOf, cleanup, forbiddenGeminiKeys, imagesOf, matrix,
-  resultsOf, startMatrix, textOf, thinkingOf,
+  expectAgproxyHeaders, resultsOf, startMatrix, textOf, thinkingOf,
 } from './support/matrix'
 
 const env = await startMatrix()
@@ -63,6 +63,7 @@ matrix('gemini', env, {
     expect(out.finish).toBe('STOP')
     // translated answers show the model the client asked for; a pass-through shows the upstream's own
     for (const c of out.chunks) expect(c.modelVersion).toBe(cell.same ? cell.upstreamModel() : cell.model())
+    expectAgproxyHeaders(cell, n => out.chunks[0].sdkHttpResponse?.headers?.[n])
 
     const up = cell.up()
     expect(up.model).toBe(cell.upstreamModel())

@@ -7,7 +7,7 @@ import { expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import {
   ANSWER_SCHEMA, CALLS, PNG_B64, RESULTS, TOOLS, WEATHER_SCHEMA, callsOf, cleanup, forbiddenGeminiKeys, imagesOf, matrix,
-  resultsOf, startMatrix, textOf, thinkingOf, type Cell,
+  expectAgproxyHeaders, resultsOf, startMatrix, textOf, thinkingOf, type Cell,
 } from './support/matrix'
 
 const env = await startMatrix()
@@ -95,6 +95,7 @@ matrix('openai', env, {
     expect(out.finish).toBe('stop')
     // translated answers show the model the client asked for; a pass-through shows the upstream's own
     expect(out.model).toBe(cell.same ? cell.upstreamModel() : cell.model())
+    expectAgproxyHeaders(cell, n => out.headers.get(n))
 
     const up = cell.up()
     expect(up.model).toBe(cell.upstreamModel())

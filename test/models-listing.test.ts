@@ -51,7 +51,7 @@ describe('lists, through each official SDK', () => {
     const client = new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 })
     const ids: string[] = []
     for await (const m of client.models.list()) {
-      expect(m).toEqual({ type: 'model', id: m.id, display_name: m.id, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/) })
+      expect(m as object).toEqual({ type: 'model', id: m.id, display_name: m.id, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/) })
       ids.push(m.id)
     }
     expect(ids).toEqual(ALL.map(([id]) => id))

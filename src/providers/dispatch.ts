@@ -13,7 +13,7 @@ import { err, renderError } from '../http/errors'
 import { buildProviders, providersFromEnv, type Provider } from './registry'
 import { callUpstream, HOP_HEADER, INSTANCE_ID } from './upstream-call'
 import { makePlan, type Plan } from './plans'
-import { peekBytes, peekEvents, guardEvents, guardedByteStream, readBodyGuarded, DEFAULT_HEARTBEAT_MS, type StreamLimits } from './stream-guard'
+import { peekBytes, peekEvents, guardEvents, guardedByteStream, readBodyGuarded, errorText, DEFAULT_HEARTBEAT_MS, type StreamLimits } from './stream-guard'
 import { stickyKeyFor } from './sticky'
 import { maskKey, formatMs, type PooledKey } from './pool'
 
@@ -251,7 +251,7 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
     } catch (e) {
       out.controller.abort()
       if (e instanceof IRErrorValue) return { ok: false, status: 502, message: e.error.message }
-      return { ok: false, status: 502, message: `the upstream answer could not be read (${(e as Error)?.message ?? e})` }
+      return { ok: false, status: 502, message: `the upstream answer could not be read (${errorText(e)})` }
     }
   }
 

@@ -13,6 +13,12 @@ export type Peek<T> =
 const isContentEvent = (e: IREvent) =>
   e.type === 'block_start' || e.type === 'text_delta' || e.type === 'thinking_delta' || e.type === 'tool_args_delta'
 
+/** An exception's message, one line, without Bun's "pass `verbose: true`" advice. */
+export function errorText(e: unknown): string {
+  const m = (e as Error)?.message ?? String(e)
+  return (m || (e as Error)?.name || 'unknown error').replace(/\s*For more information, pass `verbose: true`[^.]*\.?/i, '').replace(/\s+/g, ' ').trim().slice(0, 200)
+}
+
 /** A promise that rejects after `ms`, cancellable. */
 function deadline(ms: number) {
   let timer: Timer | undefined
@@ -77,7 +83,7 @@ export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREv
       try {
         next = await Promise.race([rest.next(), d.promise])
       } catch (e) {
-        yield { type: 'error', error: scrub(err('upstream', `The upstream connection broke mid-answer (${(e as Error)?.message ?? e}); the answer is incomplete.`)) }
+        yield { type: 'error', error: scrub(err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`)) }
         return
       } finally {
         d.clear()
@@ -113,7 +119,7 @@ export async function peekBytes(body: ReadableStream<Uint8Array>, hasContent: (t
       try {
         next = await Promise.race([reader.read(), d.promise])
       } catch (e) {
-        return { ok: false, reason: 'error', message: `the upstream stream broke before any content (${(e as Error)?.message ?? e})` }
+        return { ok: false, reason: 'error', message: `the upstream stream broke before any content (${errorText(e)})` }
       }
       if (next === 'timeout') {
         reader.cancel().catch(() => {})
@@ -201,7 +207,7 @@ export function guardedByteStream(
           next = await Promise.race([read, t.promise])
         } catch (e) {
           pending = undefined
-          return finish(c, err('upstream', `The upstream connection broke mid-answer (${(e as Error)?.message ?? e}); the answer is incomplete.`))
+          return finish(c, err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`))
         } finally {
           t.clear()
         }
@@ -249,7 +255,7 @@ export async function readBodyGuarded(body: ReadableStream<Uint8Array> | null, l
       try {
         next = await Promise.race([reader.read(), d.promise])
       } catch (e) {
-        return { ok: false, reason: 'error', message: `the upstream answer could not be read (${(e as Error)?.message ?? e})` }
+        return { ok: false, reason: 'error', message: `the upstream answer could not be read (${errorText(e)})` }
       } finally {
         d.clear()
       }

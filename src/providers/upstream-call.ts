@@ -8,6 +8,7 @@
  * connect failure, which the dispatcher fails over. An origin that answered recently is not probed.
  */
 import type { Provider } from './registry'
+import { errorText } from './stream-guard'
 
 export const HOP_HEADER = 'x-agproxy-hop'
 /** identifies this process in x-agproxy-hop, for loop detection */
@@ -96,7 +97,7 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
       why === 'client' ? 'client closed the connection'
       : why === 'connect' ? connectError
       : why === 'headers' ? `no response within ${seconds(headersMs)}`
-      : ((e as Error).message || String(e)).replace(/\s+/g, ' ').slice(0, 200)
+      : errorText(e)
     return { ok: false, network: reason, why: why ?? 'network' }
   }
 }
@@ -196,11 +197,11 @@ function probeConnect(url: string, ms: number): Promise<string | undefined> | un
           open(s) { s.end(); settle(undefined) },
           data() {},
           error() {},
-          connectError(_s, e) { settle(`could not connect to ${where} (${e?.message ?? 'connection failed'})`) },
+          connectError(_s, e) { settle(`could not connect to ${where} (${e ? errorText(e) : 'connection failed'})`) },
         },
-      }).then(() => {}, (e) => settle(`could not connect to ${where} (${(e as Error)?.message ?? e})`))
+      }).then(() => {}, (e) => settle(`could not connect to ${where} (${errorText(e)})`))
     } catch (e) {
-      settle(`could not connect to ${where} (${(e as Error)?.message ?? e})`)
+      settle(`could not connect to ${where} (${errorText(e)})`)
     }
   })
 }

@@ -51,7 +51,8 @@ export async function startCli(args: string[], env: Record<string, string> = cle
   let err = ''
   const pump = async (s: ReadableStream<Uint8Array>, add: (t: string) => void) => {
     const dec = new TextDecoder()
-    for await (const chunk of s) add(dec.decode(chunk, { stream: true }))
+    const reader = s.getReader()
+    for (let r = await reader.read(); !r.done; r = await reader.read()) add(dec.decode(r.value, { stream: true }))
   }
   void pump(proc.stdout, (t) => { out += t })
   void pump(proc.stderr, (t) => { err += t })

@@ -6,7 +6,7 @@
  * Model aliases: `plain-<type>` → an ordinary model; `think-<type>` → a thinking model (gemini-3 for
  * Gemini, whose fake rejects a current-turn functionCall without thoughtSignature).
  */
-import { describe, test, afterAll } from 'bun:test'
+import { describe, test, afterAll, expect } from 'bun:test'
 import { startFake, type Fake, type ProviderType, type Recorded } from '../fakes/upstream'
 import { startAgproxy, type TestServer } from './agproxy'
 
@@ -18,7 +18,7 @@ export const UPSTREAM_MODEL: Record<ProviderType, { plain: string; think: string
   anthropic: { plain: 'claude-sonnet-4-6', think: 'claude-opus-4-7' },
   gemini: { plain: 'gemini-2.5-flash', think: 'gemini-3-pro-preview' },
 }
-const PROVIDER_NAME: Record<ProviderType, string> = { openai: 'oa', anthropic: 'an', gemini: 'ge' }
+export const PROVIDER_NAME: Record<ProviderType, string> = { openai: 'oa', anthropic: 'an', gemini: 'ge' }
 
 export type ModelKind = 'plain' | 'think'
 export const alias = (p: ProviderType, kind: ModelKind = 'plain') => `${kind}-${p}`
@@ -334,6 +334,12 @@ export function matrix(client: ProviderType, env: Env, scenarios: Record<string,
       }
     })
   }
+}
+
+/** the headers agproxy adds to every answer it got from a provider */
+export function expectAgproxyHeaders(cell: Cell, get: (name: string) => string | null | undefined, kind: ModelKind = 'plain') {
+  expect(get('x-agproxy-provider')).toBe(PROVIDER_NAME[cell.provider])
+  expect(get('x-agproxy-model')).toBe(cell.upstreamModel(kind))
 }
 
 /** stop everything once this file's tests are done */

@@ -1,0 +1,69 @@
+/**
+ * GET /agproxy/keys: the key pools of the running instance (what `agproxy keys` prints). Raw keys never
+ * appear: each key is its configured name or masked form. Behind auth whenever auth is on (the front
+ * door checks it: the path is not public); with auth off, answered only to loopback peers (statusGate).
+ */
+import { Elysia } from 'elysia'
+import type { Server } from 'bun'
+import type { Config } from '../config/schema'
+import { effectiveAuthMode } from '../config/load'
+import type { Dispatcher } from '../providers/dispatch'
+import { detectDialect, err, renderError } from '../http/errors'
+
+export const KEYS_PATH = '/agproxy/keys'
+
+export interface KeysStatus {
+  now: number
+  providers: Array<{
+    name: string
+    type: string
+    strategy: string
+    keys: Array<{
+      name: string
+      masked: string
+      status: 'active' | 'cooling' | 'disabled'
+      until?: number
+      reason?: string
+      uses: number
+      failures: number
+      models?: Record<string, { until: number; reason: string }>
+    }>
+  }>
+}
+
+export function keysStatus(dispatcher: Dispatcher): KeysStatus {
+  return {
+    now: Date.now(),
+    providers: [...dispatcher.providers.values()].map((p) => {
+      const json = p.pool.toJSON()
+      return {
+        name: p.name,
+        type: p.type,
+        strategy: json.strategy,
+        keys: json.keys,
+      }
+    }),
+  }
+}
+
+const isLoopback = (addr: string | undefined) =>
+  !!addr && (addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.') || addr === 'localhost')
+
+/** With auth off, the status route answers loopback peers only. Undefined = let it through. */
+export function statusGate(req: Request, server: Server<unknown> | null | undefined, config: Config): Response | undefined {
+  if (!req.url.includes('/agproxy/') || effectiveAuthMode(config) !== 'off') return undefined // with auth on, the front door requires a key
+  const path = new URL(req.url).pathname.replace(/\/+$/, '')
+  if (path !== KEYS_PATH) return undefined
+  if (!server) return undefined // in-process (tests): no network peer
+  const addr = server.requestIP(req)?.address
+  if (isLoopback(addr)) return undefined
+  const url = new URL(req.url)
+  return renderError(detectDialect(url.pathname, req.headers, url.searchParams),
+    err('permission', `${KEYS_PATH} is answered only on this machine while auth is off; turn auth on (auth_mode, api_keys) to query it from ${addr ?? 'elsewhere'}.`))
+}
+
+export const statusRoutes = (dispatcher: Dispatcher) =>
+  new Elysia({ name: 'status' })
+    .get(KEYS_PATH, () => keysStatus(dispatcher), {
+      detail: { tags: ['System'], summary: 'Key pool state per provider (names or masked keys only)' },
+    })
