@@ -194,8 +194,8 @@ class Conn {
     let buf = chunk
     if (this.carry) { buf = Buffer.concat([this.carry, chunk]); this.carry = null }
     let i = 0
-    while (i < buf.length && this.phase !== Phase.Idle) {
-      switch (this.phase) {
+    while (i < buf.length && this.busy) {
+      switch (this.phase as Phase) {
         case Phase.Head: {
           const end = buf.indexOf(CRLF2, i)
           if (end < 0) { this.carry = Buffer.from(buf.subarray(i)); return }

@@ -59,7 +59,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     config,
     app,
     dispatcher,
-    fetch: (req, server) => statusGate(req, server, config) ?? front.handle(req, server, handle),
+    fetch: (req, server) => { const denied = statusGate(req, server, config); return denied ? Promise.resolve(denied) : front.handle(req, server, handle) },
     setOrigin(o) { origin = o },
   }
 }

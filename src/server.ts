@@ -19,8 +19,8 @@ export interface Listening {
   /** http://127.0.0.1:PORT */
   url: string
   port: number
-  /** stop accepting, let in-flight requests finish up to `graceMs`, then close */
-  stop(graceMs?: number): Promise<void>
+  /** stop accepting, let in-flight requests finish up to `graceMs`, then close; resolves with how many were cut */
+  stop(graceMs?: number): Promise<number>
 }
 
 export function listen(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined> } = {}): Listening {
@@ -56,7 +56,9 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
       server.stop(false) // stop accepting; in-flight requests continue
       const until = Date.now() + graceMs
       while (server.pendingRequests > 0 && Date.now() < until) await Bun.sleep(50)
+      const cut = server.pendingRequests
       server.stop(true)
+      return cut
     },
   }
 }
@@ -91,10 +93,16 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
 
   let stopping = false
   const shutdown = async (sig: string) => {
-    if (stopping) return
+    if (stopping) {
+      // a second Ctrl-C: the user does not want to wait
+      log.warn(`${sig} again: exiting now, cutting ${running.server.pendingRequests} request(s) in flight`)
+      process.exit(0)
+    }
     stopping = true
-    log.info(`${sig}: no longer accepting connections; letting in-flight requests finish (up to ${config.shutdown_grace} s)`)
-    await running.stop()
+    const pending = running.server.pendingRequests
+    log.info(`${sig}: no longer accepting connections; letting ${pending} in-flight request(s) finish (up to ${config.shutdown_grace} s; ${sig} again to exit now)`)
+    const cut = await running.stop()
+    if (cut > 0) log.warn(`shutdown_grace (${config.shutdown_grace} s) is over: ${cut} request(s) cut`)
     process.exit(0)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))

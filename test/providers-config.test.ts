@@ -359,7 +359,7 @@ describe('a provider pointing back at agproxy → 508, not an endless loop', () 
 
   test.each(['openai', 'anthropic', 'gemini'] as const)('%s provider whose base_url is agproxy itself: bounded, and the client is told why', async (type) => {
     const { srv, body, ms } = await selfLoop(type)
-    // each attempt is one hop that the inner request refuses at once; only the retry budget adds time
+    // one hop, which the inner request refuses at once
     expect(ms).toBeLessThan(12_000)
     expect(body.error.message).toContain('Request loop')
     expect(body.error.message).not.toContain(KEYS[type])
@@ -369,12 +369,10 @@ describe('a provider pointing back at agproxy → 508, not an endless loop', () 
     expect(refused.length).toBeLessThanOrEqual(3)
   }, 15_000)
 
-  // Blocked on src/providers/dispatch.ts: the upstream's 508 is treated as a retryable server error (retried
-  // after the 2 s cooldown, 3 attempts, ~4 s), and the client then gets 429 "All keys … cooling down";
-  // expected: 508 (loop) at once, not retried.
-  test.todo('the client of a self-looping provider gets 508 at once, not a retried 429', async () => {
-    const { res, ms } = await selfLoop('openai')
+  test.each(['openai', 'anthropic', 'gemini'] as const)('%s: the client of a self-looping provider gets 508 at once, not retried', async (type) => {
+    const { srv, res, ms } = await selfLoop(type)
     expect(res.status).toBe(508)
-    expect(ms).toBeLessThan(1000)
+    expect(ms).toBeLessThan(2000)
+    expect(srv.logs.filter((l) => /attempt \d.* 508 Request loop/.test(l))).toHaveLength(1)
   })
 })

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test
 import Anthropic from '@anthropic-ai/sdk'
 import { startFake, type Fake } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
-import { blackhole, call, keyState, parseSSE, provider, readAll, streamError, until } from './support/resilience'
+import { blackhole, call, keyState, provider, readAll, resettingUpstream, streamError, until } from './support/resilience'
 
 const K = {
   o1: 'sk-proj-ALPHA0000000000000000000001', o2: 'sk-proj-BRAVO0000000000000000000002', o3: 'sk-proj-CHARLIE00000000000000000003',
@@ -68,7 +68,7 @@ describe('a retryable failure moves to the next key (the client never sees it)',
     const port = closed.port
     closed.stop(true)
     const srv = await start({
-      providers: [{ name: 'dead', type: 'openai', base_url: `http://127.0.0.1:${port}/v1`, api_keys: [K.o1] }, provider('live', o, [K.o2])],
+      providers: [{ name: 'dead', type: 'openai', base_url: `http://127.0.0.1:${port}/v1`, api_keys: [K.o1, K.o3] }, provider('live', o, [K.o2])],
       models: { 'gpt-4o': { target: 'dead/gpt-4o', fallbacks: ['live/gpt-4o'] } },
     })
     const t0 = Date.now()
@@ -76,7 +76,24 @@ describe('a retryable failure moves to the next key (the client never sees it)',
     expect(res.status).toBe(200)
     expect(res.headers.get('x-agproxy-provider')).toBe('live')
     expect(Date.now() - t0).toBeLessThan(1500)
+    // one attempt on the dead host (its other key cannot help), and the next request skips it
+    const deadAttempts = () => srv.logs.filter((l) => /attempt \d.*dead\/gpt-4o/.test(l)).length
+    expect(deadAttempts()).toBe(1)
+    expect((await call(srv, 'openai', 'gpt-4o', { prompt: 'again' })).headers.get('x-agproxy-provider')).toBe('live')
+    expect(deadAttempts()).toBe(1)
   })
+})
+
+test('a dead host as the only candidate: one attempt, then 503 at once (not one connect per key and round)', async () => {
+  const closed = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
+  const port = closed.port
+  closed.stop(true)
+  const srv = await start({ providers: [{ name: 'dead', type: 'anthropic', base_url: `http://127.0.0.1:${port}`, api_keys: [K.a1, K.a2] }] })
+  const res = await call(srv, 'anthropic', 'claude-x')
+  expect(res.status).toBe(503)
+  const msg = (await res.json()).error.message
+  expect(msg).toContain('dead/claude-x key sk-…0001: error')
+  expect(srv.logs.filter((l) => /attempt \d/.test(l))).toHaveLength(1)
 })
 
 describe('fallbacks', () => {
@@ -171,13 +188,18 @@ describe('never retried after the first byte', () => {
     ['responses', 'gpt-4o', 'pass-through'],
     ['gemini', 'gpt-4o', 'translated'],
   ] as const)('%s client (%s, %s): a reset mid-stream ends the stream with an in-dialect error; one upstream call', async (dialect, model) => {
-    const srv = await start({ providers: [provider('up', o, [K.o1, K.o2])] })
-    o.enqueue({ kind: 'reset_mid_stream', afterChunks: 2 })
-    const res = await call(srv, dialect, model, { stream: true })
-    expect(res.status).toBe(200)
-    const text = await readAll(res)
-    expect(streamError(dialect, text)).toContain('connection broke mid-answer')
-    expect(o.requests).toHaveLength(1)
+    const up = resettingUpstream()
+    try {
+      const srv = await start({ providers: [{ name: 'up', type: 'openai', base_url: up.url, api_keys: [K.o1, K.o2] }] })
+      const res = await call(srv, dialect, model, { stream: true })
+      expect(res.status).toBe(200)
+      const text = await readAll(res)
+      expect(text).toContain('partial')
+      expect(streamError(dialect, text)).toContain('connection broke mid-answer')
+      expect(up.requests).toBe(1)
+    } finally {
+      up.stop()
+    }
   })
 
   test.each([
@@ -201,7 +223,8 @@ describe('timeouts.connect', () => {
     try {
       const srv = await start({
         timeouts: { connect: 0.3, first_token: 20, idle: 20, total: 60 },
-        providers: [{ name: 'hole', type: 'openai', base_url: `http://127.0.0.1:${hole.port}/v1`, api_keys: [K.o1] }, provider('live', o, [K.o2])],
+        // two keys on the blackholed host: the connect deadline is paid once, not per key
+        providers: [{ name: 'hole', type: 'openai', base_url: `http://127.0.0.1:${hole.port}/v1`, api_keys: [K.o1, K.o3] }, provider('live', o, [K.o2])],
         models: { 'gpt-4o': { target: 'hole/gpt-4o', fallbacks: ['live/gpt-4o'] } },
       })
       const t0 = Date.now()

@@ -66,4 +66,5 @@ export function keysTable(s: KeysStatus): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n')
 }
 
-const oneLine = (s: string) => { const t = s.replace(/\s+/g, ' ').trim(); return t.length > 160 ? t.slice(0, 159) + '…' : t }
+/** One line; a long reason keeps its start (what failed) and its end (how long, from which hint). */
+const oneLine = (s: string) => { const t = s.replace(/\s+/g, ' ').trim(); return t.length > 160 ? `${t.slice(0, 90)} … ${t.slice(-66)}` : t }

@@ -11,7 +11,7 @@ import { IRErrorValue } from '../ir/types'
 import { createModelRouter, type ModelRouter, type Target } from '../routing/models'
 import { err, renderError } from '../http/errors'
 import { buildProviders, providersFromEnv, type Provider } from './registry'
-import { callUpstream, HOP_HEADER, INSTANCE_ID } from './upstream-call'
+import { callUpstream, hostDown, HOP_HEADER, INSTANCE_ID } from './upstream-call'
 import { makePlan, type Plan } from './plans'
 import { peekBytes, peekEvents, guardEvents, guardedByteStream, readBodyGuarded, errorText, DEFAULT_HEARTBEAT_MS, type StreamLimits } from './stream-guard'
 import { stickyKeyFor } from './sticky'
@@ -35,7 +35,7 @@ export interface Dispatcher {
 
 type Attempt =
   | { ok: true; response: Response }
-  | { ok: false; status?: number; headers?: Headers; body?: unknown; message: string; retryable?: boolean }
+  | { ok: false; status?: number; headers?: Headers; body?: unknown; message: string; retryable?: boolean; /** the host could not be reached */ unreachable?: boolean }
 
 /** How a properly ended pass-through stream is recognised, per endpoint (see guardedByteStream). */
 const STREAM_END: Partial<Record<string, { marker?: RegExp; tail?: RegExp }>> = {
@@ -44,6 +44,10 @@ const STREAM_END: Partial<Record<string, { marker?: RegExp; tail?: RegExp }>> = 
   'openai.responses': { marker: /response\.(completed|incomplete|failed)|event:\s*error|"type"\s*:\s*"error"/ },
   'anthropic.messages': { marker: /message_stop|"stop_reason"\s*:\s*"|event:\s*error/ },
 }
+
+/** Anthropic pass-through: opening an empty text/thinking block is not yet content (see stream-guard isContentEvent);
+ *  the first delta, a tool-use block, or the closing message_delta (an empty answer) is. */
+const ANTHROPIC_FIRST_TOKEN = /content_block_delta|"type"\s*:\s*"(tool_use|server_tool_use|mcp_tool_use|redacted_thinking)"|message_delta/
 
 /** Internal tuning: the SSE heartbeat interval (tests shorten it with AGPROXY_HEARTBEAT_MS). */
 export function heartbeatMsFrom(env: Record<string, string | undefined>): number {
@@ -104,23 +108,27 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
 
     for (let round = 0; attempts < max; round++) {
       const before = attempts
-      for (const target of candidates) {
+      for (const [i, target] of candidates.entries()) {
         if (attempts >= max) break
         const provider = providers.get(target.provider)
         if (!provider) { if (round === 0) missing.push(`${target.provider}: no such provider`); continue }
+        // a host that just refused or timed out a connect is skipped while a later candidate remains (and not retried)
+        if (hostDown(provider) && (round > 0 || candidates.slice(i + 1).some((c) => providers.has(c.provider) && !hostDown(providers.get(c.provider)!)))) {
+          if (round === 0) missing.push(`${provider.name}: skipped, its host could not be reached moments ago`)
+          continue
+        }
         used.set(`${provider.name}\u0000${target.model}`, { provider, model: target.model })
         const planKey = provider.name
         let plan = plans.get(planKey)
         if (!plan) {
-          const warnings: string[] = []
-          const ctx: CodecContext = { clientModel: call.model, warn: (m) => warnings.push(m), raw: call.body, query: Object.fromEntries(call.query) }
+          // logged as they come: the upstream encoder runs later (plan.request, per attempt) and warns too
+          const warn = (m: string) => log.once(`warn ${call.endpoint.id} ${provider.name} ${m}`, 'warn', `${call.endpoint.id} → ${provider.name}: ${m}`)
+          const ctx: CodecContext = { clientModel: call.model, warn, raw: call.body, query: Object.fromEntries(call.query) }
           try {
             plan = makePlan(call, provider, ctx)
           } catch (e) {
             if (e instanceof IRErrorValue) return renderError(dialect, e.error)
             throw e
-          } finally {
-            for (const w of warnings) log.once(`warn ${call.endpoint.id} ${w}`, 'warn', `${call.endpoint.id} → ${provider.name}: ${w}`)
           }
           plans.set(planKey, plan)
         }
@@ -137,7 +145,14 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
           }
           if (signal.aborted) return clientGone()
           attempts++
-          const result = await attempt(call, provider, key, target.model, plan, hops)
+          let result: Attempt
+          try {
+            result = await attempt(call, provider, key, target.model, plan, hops)
+          } catch (e) {
+            // the upstream encoder refused the request (e.g. something the provider type cannot express)
+            if (e instanceof IRErrorValue) return renderError(dialect, e.error)
+            throw e
+          }
           if (result.ok) {
             provider.pool.success(key)
             return result.response
@@ -152,10 +167,12 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
           }
           const verdict = provider.pool.failure(key, { status: result.status, headers: result.headers, body: result.body, model: target.model })
           lastFailure = { ...result, message }
-          const label = `${provider.name}/${target.model} key ${key.name}: ${result.status ?? 'error'} ${message}`
+          const label = `${provider.name}/${target.model} key ${key.name}: ${result.status ?? 'error'} ${clip(message, 200)}`
           tried.push(label)
           log.warn(`attempt ${attempts}/${max} failed: ${label}${verdict.retryable && result.retryable !== false ? '' : ' (not retryable)'}`)
           if (!verdict.retryable || result.retryable === false) return renderError(dialect, clientError({ ...result, message }, provider))
+          // the host is unreachable: no other key of this provider can help, move on to the fallbacks
+          if (result.unreachable) break
         }
       }
       if (attempts >= max || signal.aborted) break
@@ -193,7 +210,7 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
       hops,
     })
     if (!out.ok) {
-      if (out.network) return { ok: false, message: out.network }
+      if (out.network) return { ok: false, message: out.network, unreachable: out.why === 'connect' }
       return { ok: false, status: out.status, headers: out.headers, body: out.body, message: upstreamMessage(out.body, out.text) }
     }
     const res = out.res
@@ -218,7 +235,8 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
       const firstMs = Math.max(1, firstDeadline - Date.now())
       if (plan.passthrough) {
         if (!res.body) return { ok: false, status: 502, message: 'the upstream stream ended without any content' }
-        const peek = await peekBytes(res.body, plan.hasContent!, plan.errorIn!, firstMs)
+        const hasContent = call.endpoint.id === 'anthropic.messages' ? (text: string) => plan.hasContent!(text) && ANTHROPIC_FIRST_TOKEN.test(text) : plan.hasContent!
+        const peek = await peekBytes(res.body, hasContent, plan.errorIn!, firstMs)
         if (!peek.ok) {
           out.controller.abort()
           if (peek.reason !== 'error') return { ok: false, status: peek.reason === 'stall' ? 504 : 502, message: peek.message }
@@ -264,6 +282,9 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
 
   return { router, providers, dispatch }
 }
+
+/** One line, at most `n` characters. */
+const clip = (text: string, n: number) => { const t = text.replace(/\s+/g, ' ').trim(); return t.length > n ? t.slice(0, n - 1) + '…' : t }
 
 /** The client went away before an answer: nobody reads this. */
 const clientGone = () => new Response(null, { status: 499 })

@@ -75,7 +75,10 @@ interface Slot {
   uses: number
   failures: number
   streak: number // consecutive rate limits, for the ladder
+  /** hard: a rate limit or spent quota, key-wide; the key is not used until it ends */
   cool?: Cooldown
+  /** soft: after a server error / network failure / stall; the key is used only when no healthy key is left */
+  soft?: Cooldown
   disabled?: { reason: string; label: string }
   models: Map<string, Cooldown>
 }
@@ -122,14 +125,19 @@ export class KeyPool {
 
   get size() { return this.slots.length }
 
-  /** A usable key for `model`: not cooling (key-wide or for that model), not disabled, not in `exclude`
-   *  (raw keys or names already tried in this request). `sticky`: see the file comment. */
+  /** A usable key for `model`: not rate-limited (key-wide or for that model), not disabled, not in `exclude`
+   *  (raw keys or names already tried in this request). Keys in a short cooldown after a server error are used
+   *  only when no healthy key is left (the one that failed longest ago first): 5xx and network trouble are rarely
+   *  the key's fault, and treating them as hard would turn a burst of upstream errors into a pool-wide outage.
+   *  `sticky`: see the file comment. */
   pick(opts: { model?: string; sticky?: string; exclude?: Set<string> } = {}): PooledKey | undefined {
     const now = this.now()
     const model = normModel(opts.model)
-    const ok = this.slots.filter(s => this.availableAt(s, model) <= now
+    const usable = this.slots.filter(s => this.availableAt(s, model) <= now
       && !opts.exclude?.has(s.pk.key) && !opts.exclude?.has(s.pk.name))
-    if (!ok.length) return undefined
+    if (!usable.length) return undefined
+    const healthy = usable.filter(s => (s.soft?.until ?? 0) <= now)
+    const ok = healthy.length ? healthy : [usable.reduce((a, b) => (b.soft!.until < a.soft!.until ? b : a))]
     let chosen: Slot | undefined
     if (opts.sticky) {
       const want = this.sticky.get(opts.sticky)
@@ -141,10 +149,11 @@ export class KeyPool {
     return chosen.pk
   }
 
-  /** The call made with `key` worked: the rate-limit ladder starts over. Running cooldowns are kept. */
+  /** The call made with `key` worked: the rate-limit ladder starts over and a soft (server-error) cooldown ends.
+   *  Rate-limit cooldowns are kept. */
   success(key: PooledKey): void {
     const slot = this.slotOf(key)
-    if (slot) slot.streak = 0
+    if (slot) { slot.streak = 0; slot.soft = undefined }
   }
 
   /** Record a failed call made with `key` (status undefined = network error) and say whether to try another key.
@@ -178,17 +187,21 @@ export class KeyPool {
     const reason = `${base} (cooling ${formatMs(ms)}${why.map(w => `, ${w}`).join('')})`
     if (slot) {
       const cd: Cooldown = { until: now + ms, reason, label: v.label, kind: v.kind === 'server' ? 'server' : v.kind === 'quota' ? 'quota' : 'rate' }
-      const prev = model ? slot.models.get(model) : slot.cool
-      if (!prev || prev.until <= cd.until) {
-        if (model) slot.models.set(model, cd)
-        else slot.cool = cd
+      if (cd.kind === 'server') {
+        if (!slot.soft || slot.soft.until <= cd.until) slot.soft = cd
+      } else {
+        const prev = model ? slot.models.get(model) : slot.cool
+        if (!prev || prev.until <= cd.until) {
+          if (model) slot.models.set(model, cd)
+          else slot.cool = cd
+        }
       }
     }
     return { retryable: true, cooldownMs: ms, reason }
   }
 
-  /** Epoch ms when the first cooling key can serve `model` again (for retry-after); undefined if one can now,
-   *  or if every key is disabled. */
+  /** Epoch ms when the first rate-limited key can serve `model` again (for retry-after); undefined if one can
+   *  now (a key in a soft cooldown after a server error can), or if every key is disabled. */
   soonestAvailable(model?: string): number | undefined {
     const now = this.now()
     const m = normModel(model)
@@ -210,8 +223,7 @@ export class KeyPool {
     let cooling = 0
     for (const s of this.slots) {
       if (s.disabled) continue
-      const c = this.blocking(s, m, now)
-      if (!c || c.kind === 'server') return false
+      if (this.availableAt(s, m) <= now) return false
       cooling++
     }
     return cooling > 0
@@ -229,8 +241,9 @@ export class KeyPool {
     const now = this.now()
     return this.slots.map(s => {
       const st: KeyState = { name: s.pk.name, masked: s.pk.masked, status: 'active', uses: s.uses, failures: s.failures }
+      const cool = [s.cool, s.soft].filter((c): c is Cooldown => !!c && c.until > now).sort((a, b) => b.until - a.until)[0]
       if (s.disabled) Object.assign(st, { status: 'disabled', reason: s.disabled.reason })
-      else if (s.cool && s.cool.until > now) Object.assign(st, { status: 'cooling', until: s.cool.until, reason: s.cool.reason })
+      else if (cool) Object.assign(st, { status: 'cooling', until: cool.until, reason: cool.reason })
       const models = [...s.models].filter(([, c]) => c.until > now)
       if (models.length) st.models = Object.fromEntries(models.map(([m, c]) => [m, { until: c.until, reason: c.reason }]))
       return st
@@ -250,7 +263,7 @@ export class KeyPool {
       if (!c) { active++; continue }
       cooling.n++
       cooling.labels.add(c.label)
-      cooling.soonest = Math.min(cooling.soonest, this.availableAt(s, m))
+      cooling.soonest = Math.min(cooling.soonest, c.until)
     }
     const parts: string[] = []
     if (active) parts.push(`${active} active`)
@@ -285,10 +298,12 @@ export class KeyPool {
     return Math.max(s.cool?.until ?? 0, (model && s.models.get(model)?.until) || 0)
   }
 
-  /** the cooldown currently keeping the slot from serving `model`, the later one if both */
+  /** the cooldown currently running on the slot for `model`: a hard one (rate limit / quota) if any, else the
+   *  soft one; the latest if several */
   private blocking(s: Slot, model: string | undefined, now: number): Cooldown | undefined {
-    const list = [s.cool, model ? s.models.get(model) : undefined].filter((c): c is Cooldown => !!c && c.until > now)
-    return list.sort((a, b) => b.until - a.until)[0]
+    const live = (c: Cooldown | undefined): c is Cooldown => !!c && c.until > now
+    const hard = [s.cool, model ? s.models.get(model) : undefined].filter(live)
+    return (hard.length ? hard : [s.soft].filter(live)).sort((a, b) => b.until - a.until)[0]
   }
 
   private slotOf(key: PooledKey): Slot | undefined {

@@ -10,8 +10,13 @@ export type Peek<T> =
   | { ok: true; buffered: T[]; rest: AsyncIterator<T> | ReadableStreamDefaultReader<Uint8Array> }
   | { ok: false; reason: 'empty' | 'stall' | 'error'; error?: IRError; message: string; /** bytes seen (pass-through) */ text?: string }
 
+/** The first content token: text or thinking, a tool call (its start names the tool), redacted thinking.
+ *  An empty text/thinking block start is not one (Anthropic opens the block before the model has produced
+ *  anything; a stall or error right after it can still be retried elsewhere). */
 const isContentEvent = (e: IREvent) =>
-  e.type === 'block_start' || e.type === 'text_delta' || e.type === 'thinking_delta' || e.type === 'tool_args_delta'
+  (e.type === 'block_start' && (e.block.type === 'tool_call' || e.block.type === 'redacted_thinking'))
+  || ((e.type === 'text_delta' || e.type === 'thinking_delta') && e.text !== '')
+  || e.type === 'tool_args_delta'
 
 /** An exception's message, one line, without Bun's "pass `verbose: true`" advice. */
 export function errorText(e: unknown): string {

@@ -38,6 +38,9 @@ export type CallOutcome =
   | { ok: true; res: Response; controller: AbortController }
   | { ok: false; status?: number; headers?: Headers; body?: unknown; text?: string; network?: string; why?: 'client' | 'connect' | 'headers' | 'network' }
 
+/** A network failure that says the host cannot be reached at all (so no other key of that provider can help). */
+export const CONNECT_FAILURE = /ECONNREFUSED|ConnectionRefused|Unable to connect|Failed to connect|could not connect|ENOTFOUND|EAI_AGAIN|getaddrinfo|DNS|EHOSTUNREACH|ENETUNREACH/i
+
 export function authHeaders(p: Provider, key: string): Record<string, string> {
   if (!key) return {}
   switch (p.type) {
@@ -98,7 +101,9 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
       : why === 'connect' ? connectError
       : why === 'headers' ? `no response within ${seconds(headersMs)}`
       : errorText(e)
-    return { ok: false, network: reason, why: why ?? 'network' }
+    const kind = why ?? (CONNECT_FAILURE.test(reason) ? 'connect' : 'network')
+    if (kind === 'connect') markUnreachable(url)
+    return { ok: false, network: reason, why: kind }
   }
 }
 
@@ -133,14 +138,34 @@ async function readCapped(res: Response, max: number, ms: number, controller: Ab
 /** origin → when it last answered or accepted a connection */
 const reachable = new Map<string, number>()
 const REACHABLE_MS = 30_000
+/** origin → until when it is considered down after a failed connect */
+const unreachable = new Map<string, number>()
+const UNREACHABLE_MS = 10_000
+
+const originOf = (url: string) => { try { return new URL(url).origin } catch { return undefined } }
 
 function markReachable(url: string) {
-  try {
-    const o = new URL(url).origin
-    reachable.delete(o)
-    reachable.set(o, Date.now())
-    if (reachable.size > 1000) reachable.delete(reachable.keys().next().value!)
-  } catch { /* not a URL */ }
+  const o = originOf(url)
+  if (!o) return
+  unreachable.delete(o)
+  reachable.delete(o)
+  reachable.set(o, Date.now())
+  if (reachable.size > 1000) reachable.delete(reachable.keys().next().value!)
+}
+
+function markUnreachable(url: string) {
+  const o = originOf(url)
+  if (!o) return
+  reachable.delete(o)
+  unreachable.set(o, Date.now() + UNREACHABLE_MS)
+  if (unreachable.size > 1000) unreachable.delete(unreachable.keys().next().value!)
+}
+
+/** A connect to this provider's host failed within the last few seconds (and nothing has answered since). */
+export function hostDown(p: Provider): boolean {
+  const o = originOf(p.baseUrl)
+  const until = o ? unreachable.get(o) : undefined
+  return until !== undefined && until > Date.now()
 }
 
 const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 }

@@ -38,7 +38,9 @@ export function ensureClis(): Record<CliName, Probe> {
   const install = Bun.spawnSync(['bash', join(ROOT, 'scripts/install-clis.sh')], { cwd: ROOT, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', timeout: 300_000, env: process.env })
   probes = Object.fromEntries(CLI_NAMES.map((n) => [n, probe(n)])) as Record<CliName, Probe>
   if (install.exitCode !== 0) {
-    const why = (install.stdout.toString() + install.stderr.toString()).trim().split('\n').slice(-3).join(' ').slice(0, 300)
+    const lines = (install.stdout.toString() + install.stderr.toString()).trim().split('\n').filter((l) => l && !/complete log of this run/.test(l))
+    const errors = lines.filter((l) => /error|does not run/i.test(l))
+    const why = (errors.length ? errors.slice(0, 3) : lines.slice(-3)).join(' ').replace(/\s+/g, ' ').slice(0, 300)
     for (const n of CLI_NAMES) {
       const p = probes[n]
       if (!p.ok) p.reason = `scripts/install-clis.sh failed (${why || `exit ${install.exitCode ?? install.signalCode}`}); ${p.reason}`
@@ -71,29 +73,52 @@ function baseEnv(home: string): Record<string, string> {
 async function run(name: CliName, args: string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<CliRun> {
   const started = Date.now()
   const proc = Bun.spawn([cliBin(name), ...args], { cwd, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', timeout: timeoutMs, killSignal: 'SIGKILL' })
-  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  const reading = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   await proc.exited
+  // a grandchild still holding the pipes must not hang the test past the CLI's own exit
+  const [stdout, stderr] = await Promise.race([reading, Bun.sleep(5_000).then(() => ['(output not closed 5 s after exit)', ''])])
   const r: CliRun = {
-    code: proc.exitCode, signal: proc.signalCode, stdout, stderr, ms: Date.now() - started,
+    code: proc.exitCode, signal: proc.signalCode == null ? null : String(proc.signalCode), stdout, stderr, ms: Date.now() - started,
     describe: () => `${name} ${args.map((a) => JSON.stringify(a)).join(' ')} → exit ${r.code ?? r.signal} after ${r.ms} ms\n--- stdout\n${stdout.slice(-2000)}\n--- stderr\n${stderr.slice(-3000)}`,
   }
   return r
 }
 
+export interface LaunchOptions {
+  /** the key the CLI sends (agproxy's own when its auth is on) */
+  key?: string
+  /** Codex only: the model in config.toml */
+  model?: string
+  /** files to create in the working directory first */
+  files?: Record<string, string>
+  timeoutMs?: number
+}
+
+/** A CLI started in a fresh HOME, in its own working directory (`cwd`, known before the first request). */
+export interface Launched { home: string; cwd: string; result: Promise<CliRun> }
+
+function workspace(prefix: string, files: Record<string, string> = {}): { home: string; cwd: string } {
+  const home = tempDir(prefix)
+  const cwd = join(home, 'work')
+  mkdirSync(cwd)
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(cwd, name), text)
+  return { home, cwd }
+}
+
 /**
- * `claude -p` as the README says: ANTHROPIC_BASE_URL = agproxy's origin, any API key, no
- * non-essential traffic (telemetry, update checks), a fresh HOME.
+ * `claude -p` as the README says: ANTHROPIC_BASE_URL = agproxy's origin, any API key (agproxy's when auth
+ * is on), no non-essential traffic (telemetry, update checks), a fresh HOME.
  */
-export function claudeCode(origin: string, prompt: string, timeoutMs = 90_000): Promise<CliRun> {
-  const home = tempDir('agproxy-claude-')
+export function claudeCode(origin: string, prompt: string, o: LaunchOptions = {}): Launched {
+  const { home, cwd } = workspace('agproxy-claude-', o.files)
   const env = {
     ...baseEnv(home),
     ANTHROPIC_BASE_URL: origin,
-    ANTHROPIC_API_KEY: 'any',
+    ANTHROPIC_API_KEY: o.key ?? 'any',
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     DISABLE_AUTOUPDATER: '1',
   }
-  return run('claude', ['-p', prompt], env, home, timeoutMs)
+  return { home, cwd, result: run('claude', ['-p', prompt], env, cwd, o.timeoutMs ?? 90_000) }
 }
 
 /** The Codex config.toml the README shows: a custom provider on agproxy's /v1, Responses wire API. */
@@ -107,16 +132,17 @@ env_key = "AGPROXY_API_KEY"
 wire_api = "responses"
 `
 
-/** `codex exec` with CODEX_HOME/config.toml pointing at agproxy, stdin closed, outside a git repo. */
-export function codexExec(origin: string, prompt: string, timeoutMs = 90_000): Promise<CliRun> {
-  const home = tempDir('agproxy-codex-')
+/**
+ * `codex exec` with CODEX_HOME/config.toml pointing at agproxy, stdin closed, outside a git repo. A model
+ * Codex knows (gpt-5.5) brings more tool types (custom apply_patch, tool_search) and reasoning effort.
+ */
+export function codexExec(origin: string, prompt: string, o: LaunchOptions = {}): Launched {
+  const { home, cwd } = workspace('agproxy-codex-', o.files)
   const codexHome = join(home, '.codex')
-  const work = join(home, 'work')
-  mkdirSync(codexHome, { recursive: true })
-  mkdirSync(work)
-  writeFileSync(join(codexHome, 'config.toml'), codexConfig(origin))
-  const env = { ...baseEnv(home), CODEX_HOME: codexHome, AGPROXY_API_KEY: 'any' }
-  return run('codex', ['exec', '--skip-git-repo-check', prompt], env, work, timeoutMs)
+  mkdirSync(codexHome)
+  writeFileSync(join(codexHome, 'config.toml'), codexConfig(origin, o.model))
+  const env = { ...baseEnv(home), CODEX_HOME: codexHome, AGPROXY_API_KEY: o.key ?? 'any' }
+  return { home, cwd, result: run('codex', ['exec', '--skip-git-repo-check', prompt], env, cwd, o.timeoutMs ?? 90_000) }
 }
 
 /** ~/.gemini/settings.json for API-key auth (Gemini CLI 0.x schema), no update checks or usage statistics. */
@@ -127,15 +153,15 @@ export const geminiSettings = {
 }
 
 /** `gemini -p` with GOOGLE_GEMINI_BASE_URL = agproxy's origin, API-key auth, a trusted temp workspace. */
-export function geminiCli(origin: string, prompt: string, timeoutMs = 90_000): Promise<CliRun> {
-  const home = tempDir('agproxy-gemini-')
-  const work = join(home, 'work')
-  mkdirSync(join(home, '.gemini'), { recursive: true })
-  mkdirSync(work)
+export function geminiCli(origin: string, prompt: string, o: LaunchOptions = {}): Launched {
+  const { home, cwd } = workspace('agproxy-gemini-', o.files)
+  mkdirSync(join(home, '.gemini'))
   writeFileSync(join(home, '.gemini/settings.json'), JSON.stringify(geminiSettings, null, 2))
-  const env = { ...baseEnv(home), GEMINI_API_KEY: 'any', GOOGLE_GEMINI_BASE_URL: origin, GEMINI_CLI_TRUST_WORKSPACE: 'true' }
-  return run('gemini', ['-p', prompt], env, work, timeoutMs)
+  const env = { ...baseEnv(home), GEMINI_API_KEY: o.key ?? 'any', GOOGLE_GEMINI_BASE_URL: origin, GEMINI_CLI_TRUST_WORKSPACE: 'true' }
+  return { home, cwd, result: run('gemini', ['-p', prompt], env, cwd, o.timeoutMs ?? 90_000) }
 }
+
+export const LAUNCHERS: Record<CliName, (origin: string, prompt: string, o?: LaunchOptions) => Launched> = { claude: claudeCode, codex: codexExec, gemini: geminiCli }
 
 // ───────────── what the client sent ─────────────
 

@@ -157,3 +157,50 @@ export async function blackhole(): Promise<Blackhole | undefined> {
   libc.symbols.close(fd)
   return undefined
 }
+
+// ───────────── an OpenAI upstream that breaks after content ─────────────
+
+export interface Resetting { url: string; requests: number; stop(): void }
+
+/**
+ * An OpenAI-type upstream (chat completions and responses) that streams some content, waits `afterMs`
+ * (so the content surely reached agproxy and its client), then drops the connection mid-stream.
+ */
+export function resettingUpstream(afterMs = 150): Resetting {
+  const te = new TextEncoder()
+  const sse = (event: string | undefined, data: unknown) => `${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`
+  const state = { requests: 0 }
+  const server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    idleTimeout: 0,
+    fetch(req) {
+      state.requests++
+      const path = new URL(req.url).pathname
+      const frames = path.endsWith('/responses')
+        ? [
+            sse('response.created', { type: 'response.created', sequence_number: 0, response: { id: 'resp_r', object: 'response', created_at: 1, status: 'in_progress', model: 'm', output: [] } }),
+            sse('response.output_item.added', { type: 'response.output_item.added', sequence_number: 1, output_index: 0, item: { id: 'msg_r', type: 'message', status: 'in_progress', role: 'assistant', content: [] } }),
+            sse('response.content_part.added', { type: 'response.content_part.added', sequence_number: 2, item_id: 'msg_r', output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } }),
+            sse('response.output_text.delta', { type: 'response.output_text.delta', sequence_number: 3, item_id: 'msg_r', output_index: 0, content_index: 0, delta: 'partial ' }),
+          ]
+        : [
+            sse(undefined, { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }),
+            sse(undefined, { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'partial ' }, finish_reason: null }] }),
+          ]
+      let timer: Timer | undefined
+      return new Response(new ReadableStream<Uint8Array>({
+        start(c) {
+          for (const f of frames) c.enqueue(te.encode(f))
+          timer = setTimeout(() => c.error(undefined), afterMs)
+        },
+        cancel() { clearTimeout(timer) },
+      }), { headers: { 'content-type': 'text/event-stream' } })
+    },
+  })
+  return {
+    url: `http://127.0.0.1:${server.port}/v1`,
+    get requests() { return state.requests },
+    stop: () => { server.stop(true) },
+  }
+}
