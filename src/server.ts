@@ -89,7 +89,7 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
     log.warn('!!! LAN access is on and auth_mode is off: anyone on your network can use your providers and spend your quota. Set auth_mode: all_except_health and api_keys. !!!')
   const running = listen(config, { log })
   console.log(`agproxy ${VERSION} listening on http://${bindHost(config).includes(':') ? `[${bindHost(config)}]` : bindHost(config)}:${running.port}` +
-    `${meta.file ? ` (config ${meta.file})` : ''}\nauth: ${mode}${config.auth_mode === 'auto' ? ' (auto)' : ''}, ${config.api_keys.length} key(s); providers: ${config.providers.map((p) => `${p.name} (${p.type})`).join(', ') || 'none yet'}\n${clientsText(config, running.port)}\nDocs: ${displayOrigin(config, running.port)}/swagger`)
+    `${meta.file ? ` (config ${meta.file})` : ''}\nauth: ${mode}${config.auth_mode === 'auto' ? ' (auto)' : ''}, ${config.api_keys.length} key(s); providers: ${[...running.agproxy.dispatcher.providers.values()].map((p) => `${p.name} (${p.type}, ${p.pool.size} key${p.pool.size === 1 ? '' : 's'})`).join(', ') || 'none — add providers: to agproxy.yaml or set GEMINI_API_KEY / OPENAI_API_KEY / ANTHROPIC_API_KEY'}\n${clientsText(config, running.port)}\nDocs: ${displayOrigin(config, running.port)}/swagger`)
 
   let stopping = false
   const shutdown = async (sig: string) => {

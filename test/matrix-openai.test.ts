@@ -207,8 +207,12 @@ matrix('openai', env, {
     const assistant = cell.up(1).messages[1]
     expect(callsOf(assistant).map(c => c.name)).toEqual(['get_weather'])
     if (cell.provider === 'openai') expect(thinkingOf(assistant)).toEqual([{ thinking: 'I should look up the weather.' }])
-    // Chat has no field for an Anthropic signature: the unsigned thinking is left out (never sent unsigned)
-    if (cell.provider === 'anthropic') expect(thinkingOf(assistant).filter(t => !t.signature)).toEqual([])
+    // Chat has no field for an Anthropic signature: agproxy remembered the signed thinking by tool call id
+    // and puts it back, so thinking stays on across the tool turn
+    if (cell.provider === 'anthropic') {
+      expect(thinkingOf(assistant)).toEqual([{ thinking: 'I should look up the weather.', signature }])
+      expect(cell.up(1).reasoning).toEqual({ budget: 16384 })
+    }
     // Gemini 3: the functionCall goes back with the thoughtSignature it came with
     if (cell.provider === 'gemini') expect(callsOf(assistant)[0].signature).toBe(signature)
   },

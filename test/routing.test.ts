@@ -277,3 +277,22 @@ describe('end to end: an unknown model → 404 model_not_found in the caller\'s 
     for (const f of Object.values(fakes)) expect(f.requests).toHaveLength(0)
   })
 })
+
+describe('Google clients name provider/model in the URL path', () => {
+  test('genai generateContent with model "oa/gpt-4o" reaches provider oa with model gpt-4o', async () => {
+    const oaFake = await startFake('openai')
+    const gmFake = await startFake('gemini')
+    const srv = await startAgproxy({ providers: [{ name: 'oa', type: 'openai', base_url: oaFake.url }, { name: 'gm', type: 'gemini', base_url: gmFake.url }] })
+    try {
+      for (const apiVersion of ['v1beta', 'v1']) {
+        const ai = new GoogleGenAI({ apiKey: 'x', httpOptions: { baseUrl: srv.url, apiVersion } })
+        const res = await ai.models.generateContent({ model: 'oa/gpt-4o', contents: `hi via ${apiVersion}` })
+        expect(res.text).toBe(`echo: hi via ${apiVersion}`)
+        expect(oaFake.last()!.body.model).toBe('gpt-4o')
+      }
+      expect(gmFake.requests).toHaveLength(0)
+    } finally {
+      await srv.stop(0); await oaFake.stop(); await gmFake.stop()
+    }
+  })
+})

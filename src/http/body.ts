@@ -37,6 +37,8 @@ export async function readJsonBody(req: Request, limits: BodyLimits, validate?: 
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return fail(err('invalid_request', `The request body must be a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}.`))
+  if (tooDeep(value, MAX_DEPTH))
+    return fail(err('invalid_request', `The request body is nested more than ${MAX_DEPTH} levels deep; no API request needs that. Flatten the JSON.`))
   if (validate) {
     let bad
     try { bad = validate(value) } catch {
@@ -83,4 +85,19 @@ async function readBytes(req: Request, limits: BodyLimits): Promise<{ ok: true; 
   let off = 0
   for (const c of chunks) { out.set(c, off); off += c.length }
   return { ok: true, bytes: out }
+}
+
+/** No real request nests deeper than this (tool schemas included); deeper input is refused before any walk recurses. */
+const MAX_DEPTH = 256
+
+/** Iterative depth check with an early exit: visits each container once, never recurses. */
+function tooDeep(root: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 1]]
+  while (stack.length) {
+    const [v, d] = stack.pop()!
+    if (d > max) return true
+    if (Array.isArray(v)) { for (const x of v) if (x !== null && typeof x === 'object') stack.push([x, d + 1]) }
+    else if (v !== null && typeof v === 'object') { for (const k in v) { const x = (v as Record<string, unknown>)[k]; if (x !== null && typeof x === 'object') stack.push([x, d + 1]) } }
+  }
+  return false
 }

@@ -60,3 +60,19 @@ export function isGeminiThoughtSignature(signature: string | undefined): boolean
 /** for tests */
 export function clearSignatures(): void { byToolCall.clear(); knownThoughts.clear() }
 export const signatureCacheSize = (): number => byToolCall.size
+
+// ───────────── Anthropic thinking blocks behind a tool call ─────────────
+// Anthropic requires the signed thinking block that preceded a tool_use to come back with it on the next
+// turn. A client dialect without signatures (OpenAI chat) loses it, so the upstream decoder remembers the
+// signed thinking by the tool call id and the upstream encoder puts it back.
+
+export interface SignedThinking { text: string; signature: string; redacted?: boolean }
+const thinkingByToolCall = new LRU<SignedThinking[]>(MAX_ENTRIES)
+
+export function rememberThinking(toolCallId: string, blocks: SignedThinking[]): void {
+  if (toolCallId && blocks.length) thinkingByToolCall.set(toolCallId, blocks)
+}
+
+export function recallThinking(toolCallId: string): SignedThinking[] | undefined {
+  return toolCallId ? thinkingByToolCall.get(toolCallId) : undefined
+}

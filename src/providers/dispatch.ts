@@ -47,8 +47,6 @@ const STREAM_END: Partial<Record<string, { marker?: RegExp; tail?: RegExp }>> = 
 
 /** Anthropic pass-through: opening an empty text/thinking block is not yet content (see stream-guard isContentEvent);
  *  the first delta, a tool-use block, or the closing message_delta (an empty answer) is. */
-const ANTHROPIC_FIRST_TOKEN = /content_block_delta|"type"\s*:\s*"(tool_use|server_tool_use|mcp_tool_use|redacted_thinking)"|message_delta/
-
 /** Internal tuning: the SSE heartbeat interval (tests shorten it with AGPROXY_HEARTBEAT_MS). */
 export function heartbeatMsFrom(env: Record<string, string | undefined>): number {
   const v = Number(env.AGPROXY_HEARTBEAT_MS)
@@ -235,8 +233,7 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
       const firstMs = Math.max(1, firstDeadline - Date.now())
       if (plan.passthrough) {
         if (!res.body) return { ok: false, status: 502, message: 'the upstream stream ended without any content' }
-        const hasContent = call.endpoint.id === 'anthropic.messages' ? (text: string) => plan.hasContent!(text) && ANTHROPIC_FIRST_TOKEN.test(text) : plan.hasContent!
-        const peek = await peekBytes(res.body, hasContent, plan.errorIn!, firstMs)
+        const peek = await peekBytes(res.body, plan.hasContent!, plan.errorIn!, firstMs)
         if (!peek.ok) {
           out.controller.abort()
           if (peek.reason !== 'error') return { ok: false, status: peek.reason === 'stall' ? 504 : 502, message: peek.message }

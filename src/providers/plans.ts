@@ -83,7 +83,8 @@ const CONTENT: Record<string, RegExp> = {
   'openai.chat': /"(content|reasoning_content|reasoning)"\s*:\s*"[^"]|"tool_calls"\s*:\s*\[\s*\{/,
   'openai.completions': /"text"\s*:\s*"[^"]/,
   'openai.responses': /response\.(output_text|function_call_arguments|reasoning_summary_text|custom_tool_call_input)\.delta|"type"\s*:\s*"function_call"/,
-  'anthropic.messages': /content_block_start/,
+  // an empty content_block_start is not yet content: a stall or error right after it must stay retryable
+  'anthropic.messages': /content_block_delta|"type"\s*:\s*"(tool_use|server_tool_use|mcp_tool_use|redacted_thinking)"|message_delta/,
   'gemini.stream': /"parts"\s*:/,
 }
 const ERROR_IN: Record<string, RegExp> = {

@@ -3,7 +3,7 @@
  * hand over to the dispatcher. Bodies are read here, not by Elysia (`parse: 'none'`), so that limits,
  * slow senders and bad JSON get errors in the caller's dialect and the raw bytes stay available.
  */
-import { Elysia, t } from 'elysia'
+import { Elysia, NotFoundError, t } from 'elysia'
 import { ENDPOINTS, type Endpoint, type EndpointId } from './endpoints'
 import { readJsonBody } from '../http/body'
 import { compileValidator } from '../http/validate'
@@ -52,6 +52,12 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
     return call(ENDPOINTS[id], request, decodeURIComponent(target.slice(0, colon)))
   }
 
+  /** only a configured provider may stand before the slash; anything else is an unknown path (diagnostic 404) */
+  const providerModel = (provider: string, model: string) => {
+    if (!dispatcher.providers.has(provider)) throw new NotFoundError()
+    return `${provider}/${model}`
+  }
+
   const hidden = { parse: 'none' as const, detail: { hide: true } }
   return new Elysia({ name: 'model-calls' })
     .post('/v1/chat/completions', ({ request }) => call(ENDPOINTS['openai.chat'], request), route('openai.chat', 'OpenAI', 'Chat Completions'))
@@ -63,6 +69,10 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
     // Gemini's `{model}:action` paths cannot be expressed in the router: one route per prefix, documented in docs.ts
     .post('/v1beta/models/:model', ({ params, request }) => gemini(params.model, request), { ...hidden, params: t.Object({ model: t.String() }) })
     .post('/v1/models/:id', ({ params, request }) => gemini(params.id, request), { ...hidden, params: t.Object({ id: t.String() }) })
+    // `provider/model` names, as the Google SDK sends them (unencoded): /v1beta/models/oa/gpt-4o:generateContent
+    // (parameter names must match the GET routes at the same position: the router is shared)
+    .post('/v1beta/models/:model/:name', ({ params, request }) => gemini(providerModel(params.model, params.name), request), { ...hidden, params: t.Object({ model: t.String(), name: t.String() }) })
+    .post('/v1/models/:id/:name', ({ params, request }) => gemini(providerModel(params.id, params.name), request), { ...hidden, params: t.Object({ id: t.String(), name: t.String() }) })
 }
 
 export { GEMINI_ACTIONS }

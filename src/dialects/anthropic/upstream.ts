@@ -5,9 +5,10 @@ import type { UpstreamCodec } from '../../ir/types'
 import { encodeAnthropicRequest } from './upstream-request'
 import { decodeAnthropicResponse } from './upstream-response'
 import { decodeAnthropicStream } from './upstream-stream'
+import { rememberFromResponse, rememberFromStream, restoreThinking } from './thinking-memory'
 
 export const anthropicUpstream: UpstreamCodec = {
-  encodeRequest: encodeAnthropicRequest,
-  decodeResponse: decodeAnthropicResponse,
-  decodeStream: decodeAnthropicStream,
+  encodeRequest: (req, ctx) => encodeAnthropicRequest({ ...req, messages: restoreThinking(req.messages) }, ctx),
+  decodeResponse: (body, ctx) => rememberFromResponse(decodeAnthropicResponse(body, ctx)),
+  decodeStream: (body, ctx) => rememberFromStream(decodeAnthropicStream(body, ctx)),
 }
