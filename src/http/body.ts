@@ -59,10 +59,14 @@ async function readBytes(req: Request, limits: BodyLimits): Promise<{ ok: true; 
   const chunks: Uint8Array[] = []
   let size = 0
   let timer: Timer | undefined
-  const deadline = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), limits.deadlineMs) })
+  let deadline: Promise<'timeout'> | undefined
+  const started = Date.now()
   try {
     while (true) {
-      const next = await Promise.race([reader.read(), deadline])
+      const read = reader.read()
+      // a body that has already arrived (the usual case) needs no timer; the deadline starts at the first wait
+      const next = Bun.peek.status(read) === 'fulfilled' ? (Bun.peek(read) as Awaited<typeof read>)
+        : await Promise.race([read, (deadline ??= new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), Math.max(1, limits.deadlineMs - (Date.now() - started))) }))])
       if (next === 'timeout') {
         reader.cancel().catch(() => {})
         return { ok: false, error: err('timeout', `The request body did not arrive within ${limits.deadlineMs / 1000} s; the connection was too slow or stalled. Retry the request.`, { status: 408 }) }

@@ -215,7 +215,7 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
     const headers = { 'x-agproxy-provider': provider.name, 'x-agproxy-model': model }
     try {
       if (!plan.upstreamStreams) {
-        const read = await readBodyGuarded(res.body, { idleMs: t.idle * 1000, deadline: startedAt + t.total * 1000 })
+        const read = await readBodyGuarded(res, { idleMs: t.idle * 1000, deadline: startedAt + t.total * 1000 })
         if (!read.ok) { out.controller.abort(); return { ok: false, status: read.reason === 'error' ? 502 : 504, message: read.message } }
         const text = read.text
         let parsed: unknown

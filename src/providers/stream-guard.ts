@@ -80,19 +80,22 @@ export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREv
   const end = (limits.startedAt ?? Date.now()) + limits.totalMs
   const scrub = limits.scrub ?? ((e: IRError) => e)
   let finished = false
+  // one watchdog per stream, re-armed per event (not a new timer per event)
+  let wake: ((v: 'timeout') => void) | undefined
+  const watchdog = setTimeout(() => wake?.('timeout'), Math.min(Math.max(1, Math.min(limits.idleMs, end - Date.now())), 2_147_483_647))
   try {
     for (const ev of buffered) { if (ev.type === 'finish') finished = true; yield ev.type === 'error' ? { type: 'error', error: scrub(ev.error) } : ev }
     while (true) {
-      const d = deadline(Math.max(1, Math.min(limits.idleMs, end - Date.now())))
+      watchdog.refresh()
       let next: IteratorResult<IREvent> | 'timeout'
       try {
-        next = await Promise.race([rest.next(), d.promise])
+        next = await Promise.race([rest.next(), new Promise<'timeout'>((r) => { wake = r })])
       } catch (e) {
         yield { type: 'error', error: scrub(err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`)) }
         return
-      } finally {
-        d.clear()
       }
+      // the total limit is checked per event; the watchdog covers silence
+      if (next !== 'timeout' && !next.done && Date.now() >= end) next = 'timeout'
       if (next === 'timeout') {
         const total = Date.now() >= end
         yield { type: 'error', error: err('timeout', total ? `The answer exceeded the total time limit (timeouts.total); it is incomplete.` : `The upstream went silent for ${ms(limits.idleMs)} mid-answer (timeouts.idle); the answer is incomplete.`) }
@@ -105,6 +108,7 @@ export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREv
     }
     if (!finished) yield { type: 'error', error: err('upstream', 'The upstream stream ended before the answer was complete (no finish reason); the answer is incomplete.') }
   } finally {
+    clearTimeout(watchdog)
     rest.return?.().catch(() => {})
   }
 }
@@ -205,16 +209,21 @@ export function guardedByteStream(
       if (done) return
       while (true) {
         const read = (pending ??= source.read())
-        const wait = Math.max(1, Math.min(opts.heartbeat ? opts.heartbeatMs : Infinity, opts.idleMs - (Date.now() - lastData), end - Date.now()))
-        const t = deadline(wait)
         let next: Awaited<typeof read> | 'timeout'
-        try {
-          next = await Promise.race([read, t.promise])
-        } catch (e) {
-          pending = undefined
-          return finish(c, err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`))
-        } finally {
-          t.clear()
+        if (Bun.peek.status(read) === 'fulfilled') {
+          // the chunk is already here: no timer needed (the common case under load)
+          next = Bun.peek(read) as Awaited<typeof read>
+        } else {
+          const wait = Math.max(1, Math.min(opts.heartbeat ? opts.heartbeatMs : Infinity, opts.idleMs - (Date.now() - lastData), end - Date.now()))
+          const t = deadline(wait)
+          try {
+            next = await Promise.race([read, t.promise])
+          } catch (e) {
+            pending = undefined
+            return finish(c, err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`))
+          } finally {
+            t.clear()
+          }
         }
         if (done) return
         if (next === 'timeout') {
@@ -246,8 +255,30 @@ export function withHeartbeat(stream: ReadableStream<Uint8Array>, heartbeatMs: n
 }
 
 /** Read a whole (non-streamed) body within an idle limit between chunks and an absolute deadline. */
-export async function readBodyGuarded(body: ReadableStream<Uint8Array> | null, limits: { idleMs: number; deadline: number; maxBytes?: number }): Promise<{ ok: true; text: string } | { ok: false; reason: 'idle' | 'total' | 'error' | 'too_large'; message: string }> {
+/** bodies up to this size with a content-length are read in one go */
+const FAST_READ_MAX = 8 * 1048576
+
+export async function readBodyGuarded(res: Response, limits: { idleMs: number; deadline: number; maxBytes?: number }): Promise<{ ok: true; text: string } | { ok: false; reason: 'idle' | 'total' | 'error' | 'too_large'; message: string }> {
+  const body = res.body
   if (!body) return { ok: true, text: '' }
+  // fast path: a body with a length was produced whole before it was sent, so it arrives at once;
+  // one deadline for all of it instead of a timer per chunk
+  const length = Number(res.headers.get('content-length') ?? NaN)
+  if (length >= 0 && length <= FAST_READ_MAX) {
+    const d = deadline(Math.max(1, Math.min(limits.idleMs, limits.deadline - Date.now())))
+    try {
+      const text = await Promise.race([res.text(), d.promise])
+      if (text !== 'timeout') return { ok: true, text }
+      body.cancel().catch(() => {})
+      return Date.now() >= limits.deadline
+        ? { ok: false, reason: 'total', message: 'the upstream answer took longer than the total time limit (timeouts.total)' }
+        : { ok: false, reason: 'idle', message: `the upstream went silent for ${ms(limits.idleMs)} while sending its answer (timeouts.idle)` }
+    } catch (e) {
+      return { ok: false, reason: 'error', message: `the upstream answer could not be read (${errorText(e)})` }
+    } finally {
+      d.clear()
+    }
+  }
   const reader = body.getReader()
   const chunks: Uint8Array[] = []
   let size = 0

@@ -17,11 +17,17 @@ const GEMINI_ACTIONS: Record<string, EndpointId> = {
 }
 
 export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyTimeoutS = 60) {
-  const validators = Object.fromEntries(Object.values(ENDPOINTS).map((e) => [e.id, compileValidator(e.schema)])) as Record<EndpointId, ReturnType<typeof compileValidator>>
+  // compiled on first use of each endpoint: start-up stays fast (cold start of the binary), later calls reuse it
+  const validators = new Map<EndpointId, ReturnType<typeof compileValidator>>()
+  const validatorFor = (e: Endpoint) => {
+    let v = validators.get(e.id)
+    if (!v) validators.set(e.id, (v = compileValidator(e.schema)))
+    return v
+  }
   const limits = { maxBytes: maxBodyMb * 1048576, deadlineMs: bodyTimeoutS * 1000 }
 
   async function call(endpoint: Endpoint, request: Request, pathModel?: string): Promise<Response> {
-    const body = await readJsonBody(request, limits, validators[endpoint.id])
+    const body = await readJsonBody(request, limits, validatorFor(endpoint))
     if (!body.ok) return renderError(endpoint.dialect, body.error)
     const model = pathModel ?? (body.value.model as string)
     if (/[\r\n\0]/.test(model)) return renderError(endpoint.dialect, err('invalid_request', 'model: must not contain control characters.', { param: 'model' }))
