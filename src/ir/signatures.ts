@@ -11,29 +11,14 @@
  */
 
 /** Google's documented value for a functionCall whose real signature is unknown (history from another model). */
+import { Lru } from './lru'
+
 export const DUMMY_THOUGHT_SIGNATURE = 'skip_thought_signature_validator'
 
 const MAX_ENTRIES = 10_000
 
-class LRU<V> {
-  private readonly map = new Map<string, V>()
-  constructor(private readonly max: number) {}
-  get(key: string): V | undefined {
-    const v = this.map.get(key)
-    if (v !== undefined) { this.map.delete(key); this.map.set(key, v) }
-    return v
-  }
-  set(key: string, value: V): void {
-    this.map.delete(key)
-    this.map.set(key, value)
-    while (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string)
-  }
-  get size(): number { return this.map.size }
-  clear(): void { this.map.clear() }
-}
-
-const byToolCall = new LRU<string>(MAX_ENTRIES)
-const knownThoughts = new LRU<true>(MAX_ENTRIES)
+const byToolCall = new Lru<string>(MAX_ENTRIES)
+const knownThoughts = new Lru<true>(MAX_ENTRIES)
 
 const digest = (sig: string): string => Bun.hash(sig).toString(36) + ':' + sig.length
 
@@ -67,7 +52,7 @@ export const signatureCacheSize = (): number => byToolCall.size
 // signed thinking by the tool call id and the upstream encoder puts it back.
 
 export interface SignedThinking { text: string; signature: string; redacted?: boolean }
-const thinkingByToolCall = new LRU<SignedThinking[]>(MAX_ENTRIES)
+const thinkingByToolCall = new Lru<SignedThinking[]>(MAX_ENTRIES)
 
 export function rememberThinking(toolCallId: string, blocks: SignedThinking[]): void {
   if (toolCallId && blocks.length) thinkingByToolCall.set(toolCallId, blocks)

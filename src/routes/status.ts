@@ -8,6 +8,7 @@ import type { Server } from 'bun'
 import type { Config } from '../config/schema'
 import { effectiveAuthMode } from '../config/load'
 import type { Dispatcher } from '../providers/dispatch'
+import type { KeyState } from '../providers/pool'
 import { detectDialect, err, renderError } from '../http/errors'
 
 export const KEYS_PATH = '/agproxy/keys'
@@ -18,16 +19,7 @@ export interface KeysStatus {
     name: string
     type: string
     strategy: string
-    keys: Array<{
-      name: string
-      masked: string
-      status: 'active' | 'cooling' | 'disabled'
-      until?: number
-      reason?: string
-      uses: number
-      failures: number
-      models?: Record<string, { until: number; reason: string }>
-    }>
+    keys: KeyState[]
   }>
 }
 

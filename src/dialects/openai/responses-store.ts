@@ -7,24 +7,9 @@
  * - `pendingInput`: the decoded conversation of a request body, handed from decodeRequest to the encoder.
  */
 import type { IRMessage } from '../../ir/types'
+import { Lru } from '../../ir/lru'
 
-/** A tiny LRU on top of Map's insertion order. */
-export class Lru<V> {
-  private map = new Map<string, V>()
-  constructor(private readonly max: number) {}
-  get(key: string): V | undefined {
-    const v = this.map.get(key)
-    if (v !== undefined) { this.map.delete(key); this.map.set(key, v) }
-    return v
-  }
-  set(key: string, value: V): void {
-    this.map.delete(key)
-    this.map.set(key, value)
-    while (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string)
-  }
-  get size(): number { return this.map.size }
-  clear(): void { this.map.clear() }
-}
+export { Lru }
 
 export interface StoredConversation {
   /** system text that came from input items (developer/system messages); `instructions` are not carried over */
