@@ -52,9 +52,26 @@ export async function readJsonBody(req: Request, limits: BodyLimits, validate?: 
 const tooLarge = (size: number, max: number) =>
   err('request_too_large', `The request body${size ? ` (${mb(size)})` : ''} is larger than the limit of ${mb(max)}. Send a smaller request, or raise max_body_mb in agproxy.yaml.`)
 
+const slowBody = (limits: BodyLimits) =>
+  err('timeout', `The request body did not arrive within ${limits.deadlineMs / 1000} s; the connection was too slow or stalled. Retry the request.`, { status: 408 })
+
 /** Read the whole body, enforcing the size limit as bytes arrive and a deadline against slow senders. */
 async function readBytes(req: Request, limits: BodyLimits): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; error: IRError }> {
   if (!req.body) return { ok: true, bytes: new Uint8Array() }
+  // a declared length (already checked against the limit): read natively in one go, no JS stream machinery
+  if (req.headers.has('content-length')) {
+    let timer: Timer | undefined
+    const deadline = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), limits.deadlineMs) })
+    try {
+      const buf = await Promise.race([req.arrayBuffer(), deadline])
+      if (buf === 'timeout') return { ok: false, error: slowBody(limits) }
+      return { ok: true, bytes: new Uint8Array(buf) }
+    } catch {
+      return { ok: false, error: err('invalid_request', 'The request body could not be read (the connection closed early). Retry the request.') }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
   const reader = req.body.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
@@ -69,7 +86,7 @@ async function readBytes(req: Request, limits: BodyLimits): Promise<{ ok: true; 
         : await Promise.race([read, (deadline ??= new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), Math.max(1, limits.deadlineMs - (Date.now() - started))) }))])
       if (next === 'timeout') {
         reader.cancel().catch(() => {})
-        return { ok: false, error: err('timeout', `The request body did not arrive within ${limits.deadlineMs / 1000} s; the connection was too slow or stalled. Retry the request.`, { status: 408 }) }
+        return { ok: false, error: slowBody(limits) }
       }
       if (next.done) break
       size += next.value.length

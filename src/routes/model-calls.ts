@@ -28,7 +28,8 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
 
   async function call(endpoint: Endpoint, request: Request, pathModel?: string): Promise<Response> {
     const body = await readJsonBody(request, limits, validatorFor(endpoint))
-    if (!body.ok) return renderError(endpoint.dialect, body.error)
+    // a sender too slow to finish its body gets its connection closed, not kept alive half-read
+    if (!body.ok) return renderError(endpoint.dialect, body.error, body.error.status === 408 ? { connection: 'close' } : undefined)
     const model = pathModel ?? (body.value.model as string)
     if (/[\r\n\0]/.test(model)) return renderError(endpoint.dialect, err('invalid_request', 'model: must not contain control characters.', { param: 'model' }))
     const url = new URL(request.url)
