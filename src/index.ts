@@ -1,43 +1,21 @@
 #!/usr/bin/env bun
 /**
- * The agproxy command: parse argv, load config, listen, print the banner. Exports nothing, so the
- * compiled binary can use --bytecode.
+ * Entry point. Bun's fetch() keeps at most 256 upstream requests in flight per process unless
+ * BUN_CONFIG_MAX_HTTP_REQUESTS is set before the process starts (it cannot be raised later), so the
+ * gateway re-executes itself once with it set — before loading anything else, so it costs only a
+ * runtime start. Then src/main.ts runs the command. Exports nothing, so the binary can use --bytecode.
  */
-import { parseArgs, USAGE } from './cli/args'
-import { loadConfig, ConfigError } from './config/load'
-import { routesText, clientsText } from './cli/print'
-import { keysCommand } from './cli/keys'
-import { serve } from './server'
-import { VERSION } from './version'
-
-const args = parseArgs(process.argv.slice(2))
-if (args.error) {
-  console.error(`agproxy: ${args.error}\nRun agproxy --help for usage.`)
-  process.exit(2)
+const MAX_UPSTREAM_REQUESTS = '4096'
+const args = process.argv.slice(2)
+const serving = !args.some((a) => /^(-h|--help|-v|--version|help|version|routes|clients|keys)$/.test(a))
+if (serving && !process.env.BUN_CONFIG_MAX_HTTP_REQUESTS && typeof process.execve === 'function' && process.platform !== 'win32') {
+  // compiled: argv[1] is the embedded entry (/$bunfs/…); from source: the script path, which must be passed again
+  const compiled = process.argv[1]?.startsWith('/$bunfs/')
+  const argv = compiled ? [process.execPath, ...args] : [process.execPath, process.argv[1]!, ...args]
+  try {
+    process.execve(process.execPath, argv, { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: MAX_UPSTREAM_REQUESTS })
+  } catch {
+    // could not re-execute: run with Bun's default limit
+  }
 }
-if (args.command === 'help') { console.log(USAGE); process.exit(0) }
-if (args.command === 'version') { console.log(VERSION); process.exit(0) }
-if (args.command === 'routes') { console.log(routesText()); process.exit(0) }
-
-let loaded
-try {
-  loaded = loadConfig(args.flags)
-} catch (e) {
-  if (e instanceof ConfigError) { console.error(`agproxy: ${e.message}`); process.exit(1) }
-  throw e
-}
-
-if (args.command === 'clients') { console.log(clientsText(loaded.config)); process.exit(0) }
-if (args.command === 'keys') {
-  const r = await keysCommand(loaded.config)
-  if (r.code === 0) console.log(r.out)
-  else console.error(r.out)
-  process.exit(r.code)
-}
-
-try {
-  await serve(loaded.config, { file: loaded.file, command: args.command })
-} catch (e) {
-  console.error(`agproxy: ${(e as Error).message}`)
-  process.exit(1)
-}
+await import('./main')
