@@ -11,11 +11,15 @@ const serving = !args.some((a) => /^(-h|--help|-v|--version|help|version|routes|
 if (serving && !process.env.BUN_CONFIG_MAX_HTTP_REQUESTS && typeof process.execve === 'function' && process.platform !== 'win32') {
   // compiled: argv[1] is the embedded entry (/$bunfs/…); from source: the script path, which must be passed again
   const compiled = process.argv[1]?.startsWith('/$bunfs/')
-  const argv = compiled ? [process.execPath, ...args] : [process.execPath, process.argv[1]!, ...args]
+  // runtime flags (--smol, --inspect, --cpu-prof …) go along: process.execArgv
+  const argv = compiled ? [process.execPath, ...process.execArgv, ...args] : [process.execPath, ...process.execArgv, process.argv[1]!, ...args]
   try {
     process.execve(process.execPath, argv, { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: MAX_UPSTREAM_REQUESTS })
   } catch {
     // could not re-execute: run with Bun's default limit
   }
 }
-await import('./main')
+import('./main').catch((e) => {
+  console.error(`agproxy: ${(e as Error)?.stack ?? e}`)
+  process.exit(1)
+})

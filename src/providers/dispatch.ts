@@ -260,7 +260,7 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
       // always wrapped: heartbeats (SSE), a well-formed end if the encoder throws, and the upstream released at the end
       const stream = guardedByteStream([], encoded.getReader(), {
         idleMs: Infinity, totalMs: Number.MAX_SAFE_INTEGER / 2, heartbeatMs, heartbeat, errorFrame: plan.errorFrame, scrub: limits.scrub,
-        onEnd: () => out.controller.abort(),
+        onEnd: () => out.controller.abort(), alwaysEnd: true,
       })
       return { ok: true, response: new Response(stream, { headers: streamHeaders }) }
     } catch (e) {

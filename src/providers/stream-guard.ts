@@ -166,7 +166,10 @@ export function guardedByteStream(
     heartbeatMs: number
     heartbeat: boolean
     errorFrame: (e: IRError) => Uint8Array
+    /** called when the stream ends early (error or client gone), to abort the upstream call */
     onEnd?: () => void
+    /** call onEnd on a clean end too */
+    alwaysEnd?: boolean
     /** applied to every chunk before it is sent (e.g. key masking) */
     transform?: (chunk: Uint8Array) => Uint8Array
     /** how a properly ended stream is recognised: `marker` seen anywhere, or the last bytes matching `tail`;
@@ -201,7 +204,9 @@ export function guardedByteStream(
       c.enqueue(opts.errorFrame(scrub(e)))
     }
     c.close()
-    opts.onEnd?.()
+    // a clean pass-through end consumed the upstream body: nothing to abort (aborting a finished fetch is not
+    // free); a translated stream may end cleanly on an upstream that is still open (idle timeout), so it always aborts
+    if (e || opts.alwaysEnd) opts.onEnd?.()
   }
   return new ReadableStream<Uint8Array>({
     start(c) { for (const b of buffered) c.enqueue(transform(b)); if (buffered.length) atBoundary = endsFrame(buffered.at(-1)!) },
@@ -248,16 +253,10 @@ export function guardedByteStream(
   }, { highWaterMark: 0 })
 }
 
-/** Heartbeats for an already-encoded SSE stream (translated answers): `: ping` while silent. If the encoder
- *  itself throws, the stream still ends with `errorFrame`. */
-export function withHeartbeat(stream: ReadableStream<Uint8Array>, heartbeatMs: number, errorFrame: (e: IRError) => Uint8Array = () => new Uint8Array(), onEnd?: () => void): ReadableStream<Uint8Array> {
-  return guardedByteStream([], stream.getReader(), { heartbeatMs, heartbeat: true, idleMs: Infinity, totalMs: Number.MAX_SAFE_INTEGER / 2, errorFrame, onEnd })
-}
-
-/** Read a whole (non-streamed) body within an idle limit between chunks and an absolute deadline. */
 /** bodies up to this size with a content-length are read in one go */
 const FAST_READ_MAX = 8 * 1048576
 
+/** Read a whole (non-streamed) body within an idle limit between chunks and an absolute deadline. */
 export async function readBodyGuarded(res: Response, limits: { idleMs: number; deadline: number; maxBytes?: number }): Promise<{ ok: true; text: string } | { ok: false; reason: 'idle' | 'total' | 'error' | 'too_large'; message: string }> {
   const body = res.body
   if (!body) return { ok: true, text: '' }
