@@ -7,7 +7,7 @@ import { expect, test } from 'bun:test'
 import Anthropic from '@anthropic-ai/sdk'
 import {
   ANSWER_SCHEMA, CALLS, PNG_B64, RESULTS, TOOLS, WEATHER_SCHEMA, callsOf, cleanup, forbiddenGeminiKeys, imagesOf, matrix,
-  expectAgproxyHeaders, resultsOf, startMatrix, textOf, thinkingOf, type Cell,
+  expectAgproxyHeaders, resultsOf, startMatrix, textOf, thinkingOf, type Cell, expectToolRoundTripUpstream,
 } from './support/matrix'
 
 const env = await startMatrix()
@@ -162,17 +162,7 @@ matrix('anthropic', env, {
     expect(second.text).toBe('Sunny, 21°C, noon.')
     expect(second.message.stop_reason).toBe('end_turn')
 
-    const up2 = cell.up(1)
-    expect(up2.messages.map(m => m.role)).toEqual(['user', 'assistant', 'user'])
-    const calls = callsOf(up2.messages[1])
-    expect(calls.map(c => [c.name, c.args])).toEqual(CALLS.map(c => [c.name, c.args]))
-    const results = resultsOf(up2.messages[2])
-    expect(results.map(r => r.value)).toEqual([RESULTS.get_weather, RESULTS.get_time])
-    if (cell.provider === 'gemini') expect(results.map(r => r.name)).toEqual(['get_weather', 'get_time'])
-    else {
-      expect(calls.map(c => c.id)).toEqual(first.toolUses.map(b => b.id))
-      expect(results.map(r => r.id)).toEqual(first.toolUses.map(b => b.id))
-    }
+    expectToolRoundTripUpstream(cell, first.toolUses.map(b => b.id))
   },
 
   async 'thinking across a tool turn'(cell) {

@@ -7,7 +7,7 @@ import { expect, test } from 'bun:test'
 import { GoogleGenAI, ThinkingLevel, Type, type Content, type GenerateContentConfig, type GenerateContentResponse, type Part } from '@google/genai'
 import {
   ANSWER_SCHEMA, CALLS, PNG_B64, RESULTS, TIME_SCHEMA, WEATHER_SCHEMA, callsOf, cleanup, forbiddenGeminiKeys, imagesOf, matrix,
-  expectAgproxyHeaders, resultsOf, startMatrix, textOf, thinkingOf,
+  expectAgproxyHeaders, resultsOf, startMatrix, textOf, thinkingOf, expectToolRoundTripUpstream,
 } from './support/matrix'
 
 const env = await startMatrix()
@@ -139,16 +139,7 @@ matrix('gemini', env, {
     expect(second.text).toBe('Sunny, 21°C, noon.')
     expect(second.finish).toBe('STOP')
 
-    const up2 = cell.up(1)
-    expect(up2.messages.map(m => m.role)).toEqual(['user', 'assistant', 'user'])
-    const calls = callsOf(up2.messages[1])
-    expect(calls.map(c => [c.name, c.args])).toEqual(CALLS.map(c => [c.name, c.args]))
-    const results = resultsOf(up2.messages[2])
-    expect(results.map(r => r.value)).toEqual([RESULTS.get_weather, RESULTS.get_time])
-    if (cell.provider !== 'gemini') {
-      expect(calls.map(c => c.id)).toEqual(CALLS.map(c => c.id))
-      expect(results.map(r => r.id)).toEqual(CALLS.map(c => c.id))
-    }
+    expectToolRoundTripUpstream(cell, CALLS.map(c => c.id))
   },
 
   async 'thinking across a tool turn'(cell) {

@@ -7,7 +7,7 @@ import { expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import {
   ANSWER_SCHEMA, CALLS, PNG_B64, RESULTS, TOOLS, WEATHER_SCHEMA, callsOf, cleanup, forbiddenGeminiKeys, imagesOf, matrix,
-  expectAgproxyHeaders, resultsOf, startMatrix, textOf, thinkingOf, type Cell,
+  expectAgproxyHeaders, resultsOf, startMatrix, textOf, thinkingOf, type Cell, expectToolRoundTripUpstream,
 } from './support/matrix'
 
 const env = await startMatrix()
@@ -173,17 +173,7 @@ matrix('openai', env, {
     expect(second.text).toBe('Sunny, 21°C, noon.')
     expect(second.finish).toBe('stop')
 
-    const up2 = cell.up(1)
-    expect(up2.messages.map(m => m.role)).toEqual(['user', 'assistant', 'user'])
-    const calls = callsOf(up2.messages[1])
-    expect(calls.map(c => [c.name, c.args])).toEqual(CALLS.map(c => [c.name, c.args]))
-    const results = resultsOf(up2.messages[2])
-    expect(results.map(r => r.value)).toEqual([RESULTS.get_weather, RESULTS.get_time])
-    if (cell.provider === 'gemini') expect(results.map(r => r.name)).toEqual(['get_weather', 'get_time'])
-    else {
-      expect(calls.map(c => c.id)).toEqual(first.calls.map(c => c.id))
-      expect(results.map(r => r.id)).toEqual(first.calls.map(c => c.id))
-    }
+    expectToolRoundTripUpstream(cell, first.calls.map(c => c.id))
   },
 
   async 'thinking across a tool turn'(cell) {

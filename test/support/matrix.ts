@@ -346,3 +346,21 @@ export function expectAgproxyHeaders(cell: Cell, get: (name: string) => string |
 export function cleanup(env: Env): void {
   afterAll(() => env.stop())
 }
+
+/**
+ * The second upstream request of a tool round trip: user, assistant with both calls, user with both results,
+ * paired by id (`ids`, what the client saw) — or, for a Gemini upstream, which has no ids, by name.
+ */
+export function expectToolRoundTripUpstream(cell: Cell, ids: string[] | undefined) {
+  const up2 = cell.up(1)
+  expect(up2.messages.map(m => m.role)).toEqual(['user', 'assistant', 'user'])
+  const calls = callsOf(up2.messages[1])
+  expect(calls.map(c => [c.name, c.args])).toEqual(CALLS.map(c => [c.name, c.args]))
+  const results = resultsOf(up2.messages[2])
+  expect(results.map(r => r.value)).toEqual([RESULTS.get_weather, RESULTS.get_time])
+  if (cell.provider === 'gemini') expect(results.map(r => r.name)).toEqual(['get_weather', 'get_time'])
+  else if (ids) {
+    expect(calls.map(c => c.id)).toEqual(ids)
+    expect(results.map(r => r.id)).toEqual(ids)
+  }
+}
