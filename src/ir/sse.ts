@@ -19,26 +19,34 @@ export async function* parseSSE(body: ReadableStream<Uint8Array>): AsyncGenerato
       const { value, done } = await reader.read()
       if (done) break
       buf += td.decode(value, { stream: true })
-      let nl: number
-      while ((nl = buf.search(/\r\n|\r|\n/)) >= 0) {
+      // walk the buffer with a cursor (one native indexOf per line end, no re-scan of what is left)
+      let pos = 0
+      let lf = -2
+      let cr = -2
+      while (true) {
+        if (lf !== -1 && lf < pos) lf = buf.indexOf('\n', pos)
+        if (cr !== -1 && cr < pos) cr = buf.indexOf('\r', pos)
+        const nl = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr)
+        if (nl < 0) break
         // a lone \r at the very end may be the first half of \r\n: wait for more
-        if (buf[nl] === '\r' && nl === buf.length - 1) break
-        const line = buf.slice(0, nl)
-        buf = buf.slice(nl + (buf[nl] === '\r' && buf[nl + 1] === '\n' ? 2 : 1))
+        if (nl === cr && nl === buf.length - 1) break
+        const line = buf.slice(pos, nl)
+        pos = nl + (nl === cr && buf.charCodeAt(nl + 1) === 10 ? 2 : 1)
         if (line === '') {
           if (data.length) yield { event, data: data.join('\n') }
           event = undefined
           data = []
           continue
         }
-        if (line.startsWith(':')) continue
+        if (line.charCodeAt(0) === 58 /* : */) continue
         const colon = line.indexOf(':')
         const field = colon < 0 ? line : line.slice(0, colon)
         let val = colon < 0 ? '' : line.slice(colon + 1)
-        if (val.startsWith(' ')) val = val.slice(1)
+        if (val.charCodeAt(0) === 32) val = val.slice(1)
         if (field === 'event') event = val
         else if (field === 'data') data.push(val)
       }
+      if (pos) buf = buf.slice(pos)
     }
     buf += td.decode()
     if (buf.length) {
