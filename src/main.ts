@@ -35,7 +35,7 @@ if (args.command === 'keys') {
 }
 
 try {
-  await serve(loaded.config, { file: loaded.file, command: args.command })
+  await serve(loaded.config, { file: loaded.file, command: args.command, reload: () => loadConfig(args.flags).config })
 } catch (e) {
   console.error(`agproxy: ${(e as Error).message}`)
   process.exit(1)

@@ -14,18 +14,22 @@ import { maskKey } from './providers/pool'
 import { VERSION } from './version'
 
 export interface Listening {
-  agproxy: Agproxy
+  /** the gateway now serving (replaced by reload) */
+  readonly agproxy: Agproxy
   server: Server<unknown>
   /** http://127.0.0.1:PORT */
   url: string
   port: number
   /** stop accepting, let in-flight requests finish up to `graceMs`, then close; resolves with how many were cut */
   stop(graceMs?: number): Promise<number>
+  /** serve new requests with a new configuration (fresh key pools); requests in flight finish on the old one.
+   *  The listen address cannot change without a restart. */
+  reload(config: Config): void
 }
 
 export function listen(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined> } = {}): Listening {
   const log = opts.log ?? createLogger(config.log_level)
-  const agproxy = createApp(config, { log, env: opts.env })
+  let agproxy = createApp(config, { log, env: opts.env })
   let server: Server<unknown>
   try {
     server = Bun.serve({
@@ -51,7 +55,13 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
   const url = `http://${bindHost(config) === '0.0.0.0' ? '127.0.0.1' : bindHost(config)}:${port}`
   agproxy.setOrigin(displayOrigin(config, port))
   return {
-    agproxy, server, url, port,
+    get agproxy() { return agproxy },
+    server, url, port,
+    reload(next) {
+      const fresh = createApp(next, { log, env: opts.env })
+      fresh.setOrigin(displayOrigin(next, port))
+      agproxy = fresh
+    },
     async stop(graceMs = config.shutdown_grace * 1000) {
       server.stop(false) // stop accepting; in-flight requests continue
       const until = Date.now() + graceMs
@@ -81,7 +91,7 @@ function ensureLanKey(config: Config, log: Logger): Config {
   return { ...config, api_keys: [key] }
 }
 
-export async function serve(config0: Config, meta: { file?: string; command?: string } = {}) {
+export async function serve(config0: Config, meta: { file?: string; command?: string; reload?: () => Config } = {}) {
   const log = createLogger(config0.log_level)
   const config = ensureLanKey(config0, log)
   const mode = effectiveAuthMode(config)
@@ -107,5 +117,20 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
+
+  // SIGHUP: read the configuration again (providers, keys, models, auth…); disabled keys come back
+  if (meta.reload && process.platform !== 'win32') process.on('SIGHUP', () => {
+    let next: Config
+    try {
+      next = ensureLanKey(meta.reload!(), log)
+    } catch (e) {
+      log.error(`SIGHUP: the configuration was not reloaded, the running one stays: ${(e as Error).message}`)
+      return
+    }
+    if (next.port !== config.port || bindHost(next) !== bindHost(config))
+      log.warn('SIGHUP: the listen address changed in the configuration; restart agproxy to apply it (everything else is reloaded)')
+    running.reload({ ...next, port: config.port, host: config.host, allow_lan_access: config.allow_lan_access })
+    log.info(`SIGHUP: configuration reloaded; providers: ${[...running.agproxy.dispatcher.providers.values()].map((p) => `${p.name} (${p.type}, ${p.pool.size} key${p.pool.size === 1 ? '' : 's'})`).join(', ') || 'none'}`)
+  })
   return running
 }
