@@ -18,4 +18,5 @@ fi
 bash scripts/install-clis.sh || echo "test setup: could not install the coding CLIs; their tests will say so"
 
 mkdir -p .test-results
-exec node_modules/.bin/bun test --reporter=junit --reporter-outfile=.test-results/junit.xml "$@"
+# tests start real servers, processes and clients: give a loaded CI machine room (bunfig has no per-test timeout key)
+exec node_modules/.bin/bun test --timeout=30000 --reporter=junit --reporter-outfile=.test-results/junit.xml "$@"
