@@ -4,10 +4,8 @@
  * upstream at once instead of queueing.
  */
 import { test, expect } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { request } from 'node:http'
+import { configFile, startCli } from './support/cli'
 
 const STREAMS = 300
 
@@ -32,21 +30,11 @@ test(`${STREAMS} concurrent streams are all open at the upstream at once (not ca
         { headers: { 'content-type': 'text/event-stream' } })
     },
   })
-  const dir = mkdtempSync(join(tmpdir(), 'agproxy-conc-'))
-  const cfg = join(dir, 'agproxy.yaml')
-  writeFileSync(cfg, `log_level: warn\nproviders:\n  - { name: up, type: openai, base_url: "http://127.0.0.1:${upstream.port}/v1" }\n`)
-  const env = { ...process.env, HOME: dir }
-  delete (env as Record<string, string | undefined>).BUN_CONFIG_MAX_HTTP_REQUESTS
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, '..', 'src', 'index.ts'), '--port', '0', '--config', cfg], { env, stdout: 'pipe', stderr: 'pipe', cwd: dir })
+  const cfg = configFile(`log_level: warn\nproviders:\n  - { name: up, type: openai, base_url: "http://127.0.0.1:${upstream.port}/v1" }\n`)
+  // cleanEnv has no BUN_CONFIG_MAX_HTTP_REQUESTS: the command must raise the cap itself
+  const agproxy = await startCli(['--port', '0', '--config', cfg])
   try {
-    const reader = proc.stdout.getReader()
-    let banner = ''
-    while (!/listening on http:\/\/[^\s]+:(\d+)/.test(banner)) {
-      const { value, done } = await reader.read()
-      if (done) throw new Error(`agproxy did not start: ${banner}`)
-      banner += new TextDecoder().decode(value)
-    }
-    const port = banner.match(/listening on http:\/\/[^\s]+:(\d+)/)![1]
+    const port = new URL(agproxy.url).port
     // the client side uses node:http: the test runner's own fetch() is capped at 256 in flight
     const body = JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] })
     const answers = await Promise.all(Array.from({ length: STREAMS }, () => new Promise<string>((resolve, reject) => {
@@ -61,8 +49,7 @@ test(`${STREAMS} concurrent streams are all open at the upstream at once (not ca
     expect(answers.every((a) => a.includes('"content":"hi"') && a.includes('[DONE]'))).toBe(true)
     expect(peak).toBe(STREAMS)
   } finally {
-    proc.kill()
-    await proc.exited
+    await agproxy.stop()
     upstream.stop(true)
   }
 }, 30_000)
