@@ -3,15 +3,21 @@
  * - Provider keys an upstream echoes in a 200 answer are masked for every client dialect × provider type, in JSON
  *   answers and streams, translated or passed through — every configured key, not only the one called.
  * - An upstream message is masked before it is cut, so a key across the cut cannot leak in part.
+ * - Pass-through streams are relayed frame by frame: a key split across two chunks is masked whole, and a connection
+ *   that breaks mid-frame ends with the dialect's error event after the last complete frame, which each official SDK
+ *   reports as its API error (not a JSON SyntaxError). Heartbeats still fall between frames only.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
-import { GoogleGenAI } from '@google/genai'
-import { startFake, type Fake, type ProviderType } from './fakes/upstream'
+import { ApiError, GoogleGenAI } from '@google/genai'
+import { startFake, type Behaviour, type Fake, type ProviderType } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
-import { call, keyStates, provider } from './support/resilience'
+import { call, keyStates, provider, readAll, streamError } from './support/resilience'
 import { maskKey } from '../src/providers/pool'
+import { FrameBuffer, type Framing } from '../src/providers/frames'
+import { guardedByteStream } from '../src/providers/stream-guard'
+import { err } from '../src/http/errors'
 
 const KEY: Record<ProviderType, string> = {
   openai: 'sk-proj-SECRETS0000000000000000000oa1',
@@ -54,7 +60,8 @@ async function ask(srv: TestServer, client: Client, model: string, stream: boole
     const c = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 })
     if (!stream) return (await c.chat.completions.create({ model, messages: [{ role: 'user', content: prompt }] })).choices[0]!.message.content ?? ''
     let text = ''
-    for await (const ch of await c.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: prompt }] })) text += ch.choices[0]?.delta?.content ?? ''
+    const chunks = await c.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: prompt }] })
+    for await (const ch of chunks) text += ch.choices[0]?.delta?.content ?? ''
     return text
   }
   if (client === 'anthropic') {
@@ -125,5 +132,265 @@ describe('an upstream message is masked before it is cut', () => {
     const states = JSON.stringify(await keyStates(srv))
     expect(states).toContain('cooling')
     for (const text of [body, states, srv.logs.join('\n')]) expect(text).not.toContain(PREFIX)
+  })
+})
+
+// ───────────── pass-through streams, frame by frame ─────────────
+
+interface Recut { url: string; stop(): void }
+
+/**
+ * An upstream in front of a fake: it asks the fake, then sends the fake's answer cut into `script(body).pieces`,
+ * `gapMs` apart (so each arrives as its own chunk), and with `reset` breaks the connection `gapMs` after the last piece.
+ */
+function recut(fake: Fake, script: (body: string) => { pieces: string[]; reset?: boolean }, gapMs = 30): Recut {
+  const server = Bun.serve({
+    port: 0, hostname: '127.0.0.1', idleTimeout: 0,
+    async fetch(req) {
+      const url = new URL(req.url)
+      const headers: Record<string, string> = {}
+      for (const h of ['authorization', 'x-api-key', 'x-goog-api-key', 'content-type', 'anthropic-version']) {
+        const v = req.headers.get(h)
+        if (v) headers[h] = v
+      }
+      const res = await fetch(`http://127.0.0.1:${fake.port}${url.pathname}${url.search}`, { method: req.method, headers, body: await req.text() })
+      const { pieces, reset } = script(await res.text())
+      const te = new TextEncoder()
+      return new Response(new ReadableStream<Uint8Array>({
+        async start(c) {
+          for (const [i, p] of pieces.entries()) { if (i) await Bun.sleep(gapMs); c.enqueue(te.encode(p)) }
+          if (!reset) return c.close()
+          await Bun.sleep(gapMs) // the last piece surely reached agproxy
+          c.error(undefined) // undefined: Bun resets the connection without logging
+        },
+      }), { headers: { 'content-type': res.headers.get('content-type') ?? 'text/event-stream' } })
+    },
+  })
+  const root = `http://127.0.0.1:${server.port}`
+  return { url: fake.type === 'openai' ? `${root}/v1` : root, stop: () => { server.stop(true) } }
+}
+
+/** agproxy whose `type` provider is reached through `recut` */
+async function startRecut(type: ProviderType, script: Parameters<typeof recut>[1], gapMs?: number, env: Record<string, string> = {}) {
+  const r = recut(fakes[type], script, gapMs)
+  relays.push(r)
+  const srv = await startAgproxy({
+    timeouts: { connect: 2, first_token: 3, idle: 3, total: 20 },
+    retry: { max_attempts: 1, max_wait: 0 },
+    providers: TYPES.map((t) => ({ ...provider(t, fakes[t], [KEY[t]]), ...(t === type ? { base_url: r.url } : {}) })),
+    models: { 'gpt-*': 'openai/*', 'claude-*': 'anthropic/*', 'gemini-*': 'gemini/*' },
+  }, env)
+  running.push(srv)
+  return srv
+}
+const relays: Recut[] = []
+afterEach(() => { for (const r of relays.splice(0)) r.stop() })
+
+/** Every frame of an SSE body is complete: known fields or comments, JSON (or [DONE]) data, and a blank line at the end. */
+function expectWellFormedSse(text: string) {
+  expect(text).toMatch(/(\n\n|\r\n\r\n|\r\r)$/)
+  for (const block of text.split(/\r\n\r\n|\n\n|\r\r/)) {
+    for (const line of block.split(/\r\n|\n|\r/)) {
+      if (!line || line.startsWith(':')) continue
+      const m = /^(event|data|id|retry):\s?(.*)$/.exec(line)
+      expect(m, `not an SSE field: ${line.slice(0, 80)}`).not.toBeNull()
+      if (m![1] === 'data' && m![2] !== '[DONE]') expect(() => JSON.parse(m![2]!), `not JSON: ${m![2]!.slice(0, 80)}`).not.toThrow()
+    }
+  }
+}
+
+/** streamGenerateContent without alt=sse: a streamed JSON array */
+const geminiArrayStream = (srv: TestServer) => fetch(`${srv.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent`, {
+  method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
+})
+
+type StreamCase = 'openai chat' | 'openai responses' | 'anthropic messages' | 'gemini alt=sse'
+const STREAMS: Array<[StreamCase, ProviderType, 'openai' | 'responses' | 'anthropic' | 'gemini']> = [
+  ['openai chat', 'openai', 'openai'], ['openai responses', 'openai', 'responses'],
+  ['anthropic messages', 'anthropic', 'anthropic'], ['gemini alt=sse', 'gemini', 'gemini'],
+]
+
+describe('a key split across two chunks of a pass-through stream is masked', () => {
+  const TEXT = `your key is ${KEY.openai} and ${KEY.anthropic} and ${KEY.gemini} ok`
+  /** the body cut inside each key */
+  const insideKeys = (body: string) => {
+    const cuts = ALL_KEYS.map((k) => body.indexOf(k) + 9).filter((i) => i > 9).sort((a, b) => a - b)
+    return { pieces: [0, ...cuts].map((from, i) => body.slice(from, cuts[i])) }
+  }
+  test.each(STREAMS)('%s', async (_name, type, dialect) => {
+    const srv = await startRecut(type, insideKeys)
+    fakes[type].setDefault({ kind: 'text', text: TEXT, chunks: 1 })
+    const text = await readAll(await call(srv, dialect, MODEL[type], { stream: true }))
+    expect(text).toContain(maskKey(KEY.gemini))
+    noRawKey(text)
+    expectWellFormedSse(text)
+    expect(streamError(dialect, text)).toBeUndefined()
+  })
+
+  test('gemini JSON-array stream (no alt=sse)', async () => {
+    const srv = await startRecut('gemini', insideKeys)
+    fakes.gemini.setDefault({ kind: 'text', text: TEXT, chunks: 1 })
+    const text = await readAll(await geminiArrayStream(srv))
+    noRawKey(text)
+    const arr = JSON.parse(text)
+    expect(arr.map((x: any) => x.candidates[0].content.parts[0].text).join('')).toBe(`your key is ${ALL_KEYS.map(maskKey).join(' and ')} ok`)
+  })
+})
+
+describe('a connection that breaks mid-frame: the SDK gets its API error, the bytes are well-formed', () => {
+  const TEXT = 'Hello there. Second half of the answer'
+  const midSecondDelta = (body: string) => ({ pieces: [body.slice(0, body.indexOf(' half of the') + 5)], reset: true })
+  const text2: Behaviour = { kind: 'text', text: TEXT, chunks: 2 }
+
+  test.each(STREAMS)('%s: raw bytes', async (_name, type, dialect) => {
+    const srv = await startRecut(type, midSecondDelta)
+    fakes[type].setDefault(text2)
+    const text = await readAll(await call(srv, dialect, MODEL[type], { stream: true }))
+    expect(text).toContain('Hello there.')
+    expect(text).not.toContain(' half')
+    expectWellFormedSse(text)
+    expect(streamError(dialect, text)).toContain('connection broke mid-answer')
+  })
+
+  test.each(STREAMS)('%s: official SDK', async (name, type) => {
+    const srv = await startRecut(type, midSecondDelta)
+    fakes[type].setDefault(text2)
+    const model = MODEL[type]
+    let seen = ''
+    const caught = async (f: () => Promise<unknown>) => { try { await f(); return undefined } catch (e) { return e } }
+    if (name === 'openai chat') {
+      const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 })
+      const stream = await client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] })
+      const e = await caught(async () => { for await (const c of stream) seen += c.choices[0]?.delta?.content ?? '' })
+      expect(e).toBeInstanceOf(OpenAI.APIError)
+      expect((e as Error).message).toContain('connection broke mid-answer')
+    } else if (name === 'openai responses') {
+      const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 })
+      let failed: any
+      const e = await caught(async () => {
+        for await (const ev of await client.responses.create({ model, stream: true, input: 'hi' })) {
+          if (ev.type === 'response.output_text.delta') seen += ev.delta
+          if (ev.type === 'response.failed') failed = ev
+        }
+      })
+      expect(e).toBeUndefined() // no SyntaxError: the SDK hands over response.failed
+      expect(failed?.response.error?.message).toContain('connection broke mid-answer')
+    } else if (name === 'anthropic messages') {
+      const client = new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 })
+      const stream = client.messages.stream({ model, max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
+      stream.on('text', (t) => { seen += t })
+      const e = await caught(() => stream.finalMessage())
+      expect(e).toBeInstanceOf(Anthropic.APIError)
+      expect((e as Error).message).toContain('connection broke mid-answer')
+    } else {
+      const ai = new GoogleGenAI({ apiKey: 'x', httpOptions: { baseUrl: srv.url } })
+      const e = await caught(async () => { for await (const c of await ai.models.generateContentStream({ model, contents: 'hi' })) seen += c.text ?? '' })
+      expect(e).toBeInstanceOf(ApiError)
+      expect((e as Error).message).toContain('connection broke mid-answer')
+    }
+    expect(seen).toBe('Hello there. Second')
+  })
+
+  const geminiArray = async (srv: TestServer) => JSON.parse(await readAll(await geminiArrayStream(srv))) as any[]
+
+  test('gemini JSON-array stream: cut inside the second element → the first, then the error element', async () => {
+    const srv = await startRecut('gemini', midSecondDelta)
+    fakes.gemini.setDefault(text2)
+    const arr = await geminiArray(srv)
+    expect(arr).toHaveLength(2)
+    expect(arr[0].candidates[0].content.parts[0].text).toBe('Hello there. Second')
+    expect(arr[1].error.message).toContain('connection broke mid-answer')
+  })
+
+  test('gemini JSON-array stream: cut inside the first element → an array of the error element alone', async () => {
+    const srv = await startRecut('gemini', (body) => ({ pieces: [body.slice(0, body.indexOf('Hello') + 5)], reset: true }))
+    fakes.gemini.setDefault(text2)
+    const arr = await geminiArray(srv)
+    expect(arr).toHaveLength(1)
+    expect(arr[0].error.message).toContain('connection broke mid-answer')
+  })
+
+  test('heartbeats while a frame is incomplete fall between frames, never inside one', async () => {
+    // the second delta's frame arrives in two halves, 400 ms apart; heartbeats every 100 ms
+    const halves = (body: string) => { const i = body.indexOf(' half of the') + 5; return { pieces: [body.slice(0, i), body.slice(i)] } }
+    const srv = await startRecut('openai', halves, 400, { AGPROXY_HEARTBEAT_MS: '100' })
+    fakes.openai.setDefault(text2)
+    const text = await readAll(await call(srv, 'openai', MODEL.openai, { stream: true }))
+    // sent while the frame was incomplete (agproxy held its first half back), so before it
+    const before = text.slice(0, text.indexOf(' half of the answer'))
+    expect((before.match(/^: ping$/gm) ?? []).length).toBeGreaterThanOrEqual(2)
+    expectWellFormedSse(text)
+    expect(text).toContain(' half of the answer')
+    expect(streamError('openai', text)).toBeUndefined()
+  })
+})
+
+describe('FrameBuffer and the held-back cap', () => {
+  const te = new TextEncoder()
+  const td = new TextDecoder()
+  /** `text` cut at random places, through a FrameBuffer: what comes out, and where each output ends */
+  function replay(framing: Framing, text: string, seed: number) {
+    const fb = new FrameBuffer(framing)
+    const bytes = te.encode(text)
+    let rnd = seed
+    const outs: string[] = []
+    for (let at = 0; at < bytes.length;) {
+      rnd = (rnd * 1103515245 + 12345) % 2147483648
+      const n = 1 + (rnd % 7)
+      const out = fb.push(bytes.subarray(at, at + n))
+      if (out) outs.push(td.decode(out))
+      at += n
+    }
+    const rest = fb.drain()
+    return { outs, rest: rest ? td.decode(rest) : '' }
+  }
+
+  test.each(['\n', '\r\n', '\r'])('SSE with line end %j: every output ends on a frame boundary; nothing lost', (eol) => {
+    const frames = ['event: a', 'data: {"x":"one"}', '', ': comment', '', 'data: {"y":"two\\n\\n"}', '', 'data: [DONE]', '', 'data: tail'].join(eol)
+    for (let seed = 1; seed < 40; seed++) {
+      const { outs, rest } = replay('sse', frames, seed)
+      expect(outs.join('') + rest).toBe(frames)
+      for (const o of outs) expect(o.endsWith(eol + eol)).toBe(true)
+      expect(rest).toBe('data: tail')
+    }
+  })
+
+  test('JSON array: outputs end after `[`, a complete element, or `]`; braces and quotes inside strings do not count', () => {
+    const text = '[{"a": "x}{\\"]", "b": [1, {"c": 2}]}\n,\r\n{"d": "\\\\"}\n]\n'
+    for (let seed = 1; seed < 40; seed++) {
+      const { outs, rest } = replay('json-array', text, seed)
+      expect(outs.join('') + rest).toBe(text)
+      let sofar = ''
+      for (const o of outs) {
+        sofar += o
+        expect(['[', '}', ']']).toContain(sofar.trimEnd().at(-1)!)
+        if (sofar.trimEnd().endsWith('}')) expect(() => JSON.parse(sofar.replace(/^\[/, '[') + ']')).not.toThrow()
+      }
+    }
+  })
+
+  test('an upstream that never ends a frame: held back up to the cap, then the error frame', async () => {
+    let sent = 0
+    const source = new ReadableStream<Uint8Array>({
+      pull(c) { sent++; c.enqueue(te.encode(sent === 1 ? 'data: {"ok":1}\n\ndata: "' : 'x'.repeat(1000))) },
+    }).getReader()
+    const out = guardedByteStream([], source, {
+      idleMs: 5000, totalMs: 5000, heartbeatMs: 5000, heartbeat: true, framing: 'sse', maxFrameBytes: 10_000,
+      errorFrame: (e) => te.encode(`data: ${JSON.stringify({ error: { message: e.message } })}\n\n`),
+    })
+    const text = await new Response(out).text()
+    expect(sent).toBeLessThan(20)
+    expect(text).toStartWith('data: {"ok":1}\n\ndata: {"error"')
+    expect(text).toContain('without ending a stream event')
+    expectWellFormedSse(text)
+  })
+
+  test('a break mid-frame without framing still closes the line first (translated streams: unchanged)', async () => {
+    let n = 0
+    const source = new ReadableStream<Uint8Array>({ pull(c) { if (n++) c.error(new Error('boom')); else c.enqueue(te.encode('data: {"partial')) } }).getReader()
+    const out = guardedByteStream([], source, {
+      idleMs: 5000, totalMs: 5000, heartbeatMs: 5000, heartbeat: true, errorFrame: (e) => te.encode(`data: ${JSON.stringify(err('upstream', e.message))}\n\n`),
+    })
+    expect(await new Response(out).text()).toStartWith('data: {"partial\n\ndata: {')
   })
 })

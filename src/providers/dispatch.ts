@@ -256,7 +256,8 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
         const complete = id === 'gemini.stream' ? (call.query.get('alt') === 'sse' ? { marker: /"finishReason"\s*:|"error"\s*:\s*\{/ } : { tail: /\]\s*$/ }) : STREAM_END[id]
         const stream = guardedByteStream(peek.buffered, peek.rest as ReadableStreamDefaultReader<Uint8Array>, {
           ...limits, heartbeatMs, heartbeat, errorFrame: plan.errorFrame, complete,
-          transform: maskBytes,
+          // frame by frame: a break mid-frame ends well-formed, and a key split across chunks is masked whole
+          framing: heartbeat ? 'sse' : 'json-array', transform: maskBytes,
           onEnd: () => out.controller.abort(),
         })
         return { ok: true, response: new Response(stream, { headers: streamHeaders }) }
