@@ -14,7 +14,7 @@ import { ApiError, GoogleGenAI } from '@google/genai'
 import { startFake, type Behaviour, type Fake, type ProviderType } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { call, keyStates, provider, readAll, streamError } from './support/resilience'
-import { maskKey } from '../src/providers/pool'
+import { maskKey, Redactor } from '../src/providers/pool'
 import { FrameBuffer, type Framing } from '../src/providers/frames'
 import { guardedByteStream } from '../src/providers/stream-guard'
 import { err } from '../src/http/errors'
@@ -325,9 +325,19 @@ describe('a connection that breaks mid-frame: the SDK gets its API error, the by
   })
 })
 
-describe('FrameBuffer and the held-back cap', () => {
+describe('Redactor, FrameBuffer and the held-back cap', () => {
   const te = new TextEncoder()
   const td = new TextDecoder()
+
+  test.each([['a small chunk (searched as latin1 text)', 1], ['a large chunk (searched as bytes)', 40]])('Redactor.bytes, %s: keys masked, other bytes intact', (_n, reps) => {
+    const r = new Redactor(ALL_KEYS)
+    const text = `é€😀 ${KEY.openai}, ${KEY.gemini}${KEY.gemini} \u0000 ü`.repeat(reps as number)
+    const out = r.bytes(te.encode(text))
+    expect(td.decode(out)).toBe(text.replaceAll(KEY.openai, maskKey(KEY.openai)).replaceAll(KEY.gemini, maskKey(KEY.gemini)))
+    const clean = te.encode('é€😀 nothing secret here'.repeat(reps as number))
+    expect(r.bytes(clean)).toBe(clean) // no key: the same chunk, not a copy
+    expect(JSON.stringify(r) + Bun.inspect(r)).not.toContain(KEY.openai)
+  })
   /** `text` cut at random places, through a FrameBuffer: what comes out, and where each output ends */
   function replay(framing: Framing, text: string, seed: number) {
     const fb = new FrameBuffer(framing)

@@ -14,11 +14,6 @@ export type Framing = 'sse' | 'json-array'
 
 const LF = 10
 const CR = 13
-const LFLF = Buffer.from('\n\n')
-const CRCR = Buffer.from('\r\r')
-const LFCRLF = Buffer.from('\n\r\n')
-
-const view = (c: Uint8Array) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)
 
 /** Does `c` end with a blank line (a complete SSE frame)? Checks the last three bytes only. */
 export function endsSseFrame(c: Uint8Array): boolean {
@@ -29,10 +24,16 @@ export function endsSseFrame(c: Uint8Array): boolean {
   return last === CR && c[n - 2] === CR
 }
 
-/** Index just past the last SSE frame boundary in `buf`, or -1. */
-function lastSseBoundary(buf: Buffer): number {
-  const at = (i: number, len: number) => (i < 0 ? -1 : i + len)
-  return Math.max(at(buf.lastIndexOf(LFLF), 2), at(buf.lastIndexOf(CRCR), 2), at(buf.lastIndexOf(LFCRLF), 3))
+/** Index just past the last SSE frame boundary in `c`, or -1. Jumps between line ends with the native
+ *  TypedArray.lastIndexOf (a frame has few lines); every boundary but `\r\r` ends with LF. */
+function lastSseBoundary(c: Uint8Array): number {
+  let end = -1
+  for (let i = c.lastIndexOf(LF); i > 0; i = c.lastIndexOf(LF, i - 1)) {
+    if (c[i - 1] === LF || (c[i - 1] === CR && i >= 2 && c[i - 2] === LF)) { end = i + 1; break }
+  }
+  // a later blank line of CR-only line ends
+  for (let i = c.lastIndexOf(CR); i > end && i > 0; i = c.lastIndexOf(CR, i - 1)) if (c[i - 1] === CR) return i + 1
+  return end
 }
 
 /**
@@ -92,7 +93,7 @@ export class FrameBuffer {
 
   /** End of the last SSE boundary in held + chunk, as an index into chunk; -1 if none ends in chunk. */
   private sseEnd(chunk: Uint8Array): number {
-    const end = lastSseBoundary(view(chunk))
+    const end = lastSseBoundary(chunk)
     if (end >= 0 || !this.size) return end
     // a boundary across the held bytes and this chunk (patterns are at most 3 bytes long)
     const joint = lastSseBoundary(Buffer.concat([this.tail, chunk.subarray(0, 2)]))

@@ -64,7 +64,15 @@ export function maskKey(key: string): string {
  *  "lm-studio"), and masking them would corrupt every answer that mentions the word. Real provider keys are far longer. */
 export const MIN_REDACTED_KEY = 12
 
-interface Secret { raw: string; bytes: Buffer; masked: string; maskedBytes: Buffer }
+/** `raw` as bytes, and those bytes read as latin1 (one character per byte) */
+interface Secret { raw: string; bytes: Buffer; latin1: string; masked: string; maskedBytes: Buffer }
+
+/** windows-1252 (WHATWG's "latin1"): one character per byte, distinct bytes → distinct characters, so a key's bytes
+ *  are in a chunk exactly where its latin1 image is in the chunk's latin1 text */
+const latin1 = new TextDecoder('latin1')
+/** chunks up to this size are searched as latin1 text (cheaper than Buffer.includes' per-call cost); larger ones as
+ *  bytes (Buffer.includes is cheaper per byte). An SSE frame of a token delta is 150–400 bytes. */
+const SMALL_CHUNK = 512
 
 /**
  * Masks raw keys (maskKey) in text and bytes: error messages, and answer bodies, where an upstream may echo any
@@ -77,7 +85,10 @@ export class Redactor {
   /** `keys` of at least `minLength` characters (shorter ones are ignored); duplicates are dropped. */
   constructor(keys: Iterable<string>, minLength = MIN_REDACTED_KEY) {
     const raws = [...new Set([...keys].map((k) => k.trim()))].filter((k) => k.length >= minLength).sort((a, b) => b.length - a.length)
-    this.#secrets = raws.map((raw) => ({ raw, bytes: Buffer.from(raw), masked: maskKey(raw), maskedBytes: Buffer.from(maskKey(raw)) }))
+    this.#secrets = raws.map((raw) => {
+      const bytes = Buffer.from(raw)
+      return { raw, bytes, latin1: latin1.decode(bytes), masked: maskKey(raw), maskedBytes: Buffer.from(maskKey(raw)) }
+    })
   }
 
   /** One redactor for the keys of several (e.g. every provider's pool), keeping those of at least `minLength`. */
@@ -95,17 +106,23 @@ export class Redactor {
     return out
   }
 
-  /** Same for bytes, without decoding them; the chunk itself when no key is in it (the common case: no copy). */
+  /** Same for bytes (a split character stays intact); the chunk itself when no key is in it (the common case: no copy). */
   bytes(chunk: Uint8Array): Uint8Array {
-    if (!this.#secrets.length) return chunk
+    if (!this.#secrets.length || !this.#holdsKey(chunk)) return chunk
     let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    let hit = false
-    for (const s of this.#secrets) {
-      if (!buf.includes(s.bytes)) continue
-      buf = replaceBytes(buf, s.bytes, s.maskedBytes)
-      hit = true
+    for (const s of this.#secrets) if (buf.includes(s.bytes)) buf = replaceBytes(buf, s.bytes, s.maskedBytes)
+    return buf
+  }
+
+  #holdsKey(chunk: Uint8Array): boolean {
+    if (chunk.length <= SMALL_CHUNK) {
+      const text = latin1.decode(chunk)
+      for (const s of this.#secrets) if (text.includes(s.latin1)) return true
+      return false
     }
-    return hit ? buf : chunk
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    for (const s of this.#secrets) if (buf.includes(s.bytes)) return true
+    return false
   }
 
   toJSON() { return { keys: this.size } }
