@@ -3,6 +3,8 @@
  * - Provider keys an upstream echoes in a 200 answer are masked for every client dialect × provider type, in JSON
  *   answers and streams, translated or passed through — every configured key, not only the one called.
  * - An upstream message is masked before it is cut, so a key across the cut cannot leak in part.
+ * - A config error names the setting and the expected shape, never a value that may be a secret (at start, on
+ *   SIGHUP reload, from the file or the environment); request-body errors still echo the client's own value.
  * - Pass-through streams are relayed frame by frame: a key split across two chunks is masked whole, and a connection
  *   that breaks mid-frame ends with the dialect's error event after the last complete frame, which each official SDK
  *   reports as its API error (not a JSON SyntaxError). Heartbeats still fall between frames only.
@@ -18,6 +20,10 @@ import { maskKey, Redactor } from '../src/providers/pool'
 import { FrameBuffer, type Framing } from '../src/providers/frames'
 import { guardedByteStream } from '../src/providers/stream-guard'
 import { err } from '../src/http/errors'
+import { buildConfig } from '../src/config/load'
+import { configFile, runCli, startCli } from './support/cli'
+import { parseArgs } from '../src/cli/args'
+import { writeFileSync } from 'node:fs'
 
 const KEY: Record<ProviderType, string> = {
   openai: 'sk-proj-SECRETS0000000000000000000oa1',
@@ -329,12 +335,13 @@ describe('Redactor, FrameBuffer and the held-back cap', () => {
   const te = new TextEncoder()
   const td = new TextDecoder()
 
-  test.each([['a small chunk (searched as latin1 text)', 1], ['a large chunk (searched as bytes)', 40]])('Redactor.bytes, %s: keys masked, other bytes intact', (_n, reps) => {
+  const SIZES: Array<[string, number]> = [['a small chunk (searched as latin1 text)', 1], ['a large chunk (searched as bytes)', 40]]
+  test.each(SIZES)('Redactor.bytes, %s: keys masked, other bytes intact', (_n, reps) => {
     const r = new Redactor(ALL_KEYS)
-    const text = `é€😀 ${KEY.openai}, ${KEY.gemini}${KEY.gemini} \u0000 ü`.repeat(reps as number)
+    const text = `é€😀 ${KEY.openai}, ${KEY.gemini}${KEY.gemini} \u0000 ü`.repeat(reps)
     const out = r.bytes(te.encode(text))
     expect(td.decode(out)).toBe(text.replaceAll(KEY.openai, maskKey(KEY.openai)).replaceAll(KEY.gemini, maskKey(KEY.gemini)))
-    const clean = te.encode('é€😀 nothing secret here'.repeat(reps as number))
+    const clean = te.encode('é€😀 nothing secret here'.repeat(reps))
     expect(r.bytes(clean)).toBe(clean) // no key: the same chunk, not a copy
     expect(JSON.stringify(r) + Bun.inspect(r)).not.toContain(KEY.openai)
   })
@@ -402,5 +409,84 @@ describe('Redactor, FrameBuffer and the held-back cap', () => {
       idleMs: 5000, totalMs: 5000, heartbeatMs: 5000, heartbeat: true, errorFrame: (e) => te.encode(`data: ${JSON.stringify(err('upstream', e.message))}\n\n`),
     })
     expect(await new Response(out).text()).toStartWith('data: {"partial\n\ndata: {')
+  })
+})
+
+// ───────────── config errors ─────────────
+
+describe('a config error never prints a value that may be a secret', () => {
+  const SECRET = 'sk-REAL-config-secret-0123456789abcdef'
+  const provider0 = (extra: Record<string, unknown>) => ({ providers: [{ name: 'p', type: 'openai', ...extra }] })
+  const thrown = (f: () => unknown): string => { try { f() } catch (e) { return (e as Error).message } throw new Error('no error') }
+
+  test.each([
+    ['api_keys not a list', provider0({ api_keys: SECRET }),
+      'config: providers[0].api_keys: expected an array, got a string'],
+    ['a key object with a bad field', provider0({ api_keys: [{ key: SECRET, weight: 'heavy' }] }),
+      'config: providers[0].api_keys[0].weight: expected a number >= 0, got a string'],
+    ['a key object with a misspelt field', provider0({ api_keys: [{ key: SECRET, wieght: 2 }] }),
+      'config: providers[0].api_keys[0].wieght: unknown setting'],
+    ['a header value that is not a string', provider0({ headers: { authorization: [`Bearer ${SECRET}`] } }),
+      'config: providers[0].headers.authorization: expected a string, got an array'],
+    ['a numeric api_key (YAML reads digits as a number)', provider0({ api_key: 12345678901234567 }),
+      'config: providers[0].api_key: expected a string, got a number'],
+    ['a base_url carrying ?key=', provider0({ base_url: `api.example.com/v1?key=${SECRET}` }),
+      'config: providers[0].base_url: expected a string matching ^https?://'],
+    ['providers as a mapping', { providers: { name: 'p', type: 'openai', api_keys: [SECRET] } },
+      'config: providers: expected an array, got an object'],
+    ["agproxy's own api_keys not a list", { api_keys: SECRET },
+      'config: api_keys: expected an array, got a string'],
+    ['api_keys not a list, with api_key too (was spread into one-character keys)', { api_keys: SECRET, api_key: 'sk-other-key-000000000000' },
+      'config: api_keys: expected an array, got a string'],
+  ])('%s', (_name, settings, says) => {
+    const msg = thrown(() => buildConfig(settings))
+    expect(msg).toStartWith(says)
+    expect(msg).not.toContain(SECRET)
+    expect(msg).not.toContain('12345678901234567')
+  })
+
+  test('AGPROXY_API_KEYS: an error elsewhere names the setting, never the keys from the environment', () => {
+    const msg = thrown(() => buildConfig({ port: 'eighty' }, {}, { AGPROXY_API_KEYS: `${SECRET},sk-second-secret-0000000000` }))
+    expect(msg).toBe('config: port: expected a number >= 0 <= 65535 (whole number), got "eighty"')
+  })
+
+  test('a request body error still echoes the client its own value', async () => {
+    const srv = await start()
+    const body = JSON.stringify({ model: 'gpt-4o', messages: 'my-own-text' })
+    const res = await fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    expect(res.status).toBe(400)
+    expect((await res.json()).error.message).toContain('got "my-own-text"')
+  })
+
+  test('the command at start: exit 1, the setting named on stderr, the key nowhere', async () => {
+    const file = configFile(`providers:\n  - name: p\n    type: openai\n    api_keys: ${SECRET}\n`)
+    const r = await runCli(['--port', '0', '--config', file])
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim()).toBe(`agproxy: ${file}: providers[0].api_keys: expected an array, got a string`)
+    expect(r.stdout + r.stderr).not.toContain(SECRET)
+  })
+
+  test.each([
+    [[`--api-keys=${SECRET}`], 'unknown argument "--api-keys=…"'],
+    [['--api-key', 'k1', SECRET], 'unknown argument "sk…"'],
+    [['--bogus'], 'unknown argument "--bogus"'],
+  ])('a misspelt flag or a stray argument: the key is not echoed (%j)', async (argv, says) => {
+    expect(parseArgs(argv).error).toBe(says)
+    const r = await runCli(argv)
+    expect(r.code).toBe(2)
+    expect(r.stderr).not.toContain(SECRET)
+  })
+
+  test.skipIf(process.platform === 'win32')('a SIGHUP reload refused: the ERROR line names the setting, not the key', async () => {
+    const file = configFile('log_level: info\n')
+    const agproxy = await startCli(['--port', '0', '--config', file])
+    try {
+      writeFileSync(file, `providers:\n  - name: p\n    type: openai\n    headers: { x-api-key: [${SECRET}] }\n`)
+      agproxy.proc.kill('SIGHUP')
+      await agproxy.waitFor(/SIGHUP: the configuration was not reloaded.*providers\[0\]\.headers\.x-api-key: expected a string, got an array/)
+      expect(agproxy.stdout + agproxy.stderr).not.toContain(SECRET)
+    } finally {
+      await agproxy.stop()
+    }
   })
 })
