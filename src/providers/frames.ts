@@ -61,7 +61,7 @@ export class FrameBuffer {
     if (end < 0) { this.hold(chunk); return undefined }
     const out = this.size ? Buffer.concat([...this.held, chunk.subarray(0, end)]) : chunk.subarray(0, end)
     this.clear()
-    if (end < chunk.length) this.hold(chunk.subarray(end))
+    if (end < chunk.length) this.hold(chunk.slice(end)) // a copy: the part sent must not share memory with the part kept
     return out
   }
 
