@@ -228,9 +228,55 @@ describe('quota exhausted and per-model limits', () => {
     expect(p.states()[0]!.status).toBe(perModel ? 'active' : 'cooling')
   })
 
-  test('quotaCooldownMs is configurable', () => {
-    const { p } = setup({ quotaCooldownMs: 86_400_000 })
+  test('quotaCooldownMs is configurable (within maxCooldownMs, 1 h unless raised)', () => {
+    const { p } = setup({ quotaCooldownMs: 86_400_000, maxCooldownMs: 86_400_000 })
     expect(p.failure(p.pick()!, { status: 429, body: { error: { type: 'insufficient_quota', message: 'x' } } }).cooldownMs).toBe(86_400_000)
+    const { p: capped } = setup({ quotaCooldownMs: 86_400_000 })
+    expect(capped.failure(capped.pick()!, { status: 429, body: { error: { type: 'insufficient_quota', message: 'x' } } }).cooldownMs).toBe(3_600_000)
+  })
+})
+
+describe('maxCooldownMs (retry.max_cooldown) caps every cooldown', () => {
+  const HUGE = 999_999_999 // seconds
+  const far = new Date(T0 + HUGE * 1000)
+  const quotaFailure = (quotaId: string, dims: object | undefined, delay: string) => ({
+    error: {
+      code: 429, status: 'RESOURCE_EXHAUSTED', message: 'You exceeded your current quota.',
+      details: [
+        { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaId, ...(dims && { quotaDimensions: dims }), quotaValue: '50' }] },
+        { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: delay },
+      ],
+    },
+  })
+  const cases: Array<[string, Parameters<KeyPool['failure']>[1], PoolOptions, string]> = [
+    ['retry-after seconds', { status: 429, headers: { 'retry-after': String(HUGE) } }, {}, 'retry-after'],
+    ['retry-after HTTP-date', { status: 429, headers: { 'retry-after': far.toUTCString() } }, {}, 'retry-after'],
+    ['retry-after-ms', { status: 429, headers: { 'retry-after-ms': String(HUGE * 1000) } }, {}, 'retry-after-ms'],
+    ['Google RetryInfo', { status: 429, body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'x', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${HUGE}s` }] } } }, {}, 'RetryInfo'],
+    ['anthropic-ratelimit-*-reset', { status: 429, headers: { 'anthropic-ratelimit-requests-remaining': '0', 'anthropic-ratelimit-requests-reset': far.toISOString() } }, {}, 'anthropic-ratelimit reset'],
+    ['x-ratelimit-reset-*', { status: 429, headers: { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '277777h46m39s' } }, {}, 'x-ratelimit reset'],
+    ['"Please retry in" message', { status: 429, body: { error: { message: `Please retry in ${HUGE}s.` } } }, {}, 'message'],
+    ['quota spent (quotaCooldownMs above the cap)', { status: 429, body: { error: { type: 'insufficient_quota', message: 'x' } } }, { quotaCooldownMs: 86_400_000 }, 'quota spent'],
+    ['quota spent with a longer hint', { status: 429, body: quotaFailure('GenerateRequestsPerDayPerProjectPerModel', { model: 'gemini-2.5-pro' }, `${HUGE}s`) }, {}, 'quota spent'],
+    ['the ladder', { status: 429 }, { ladderMs: [7_200_000] }, 'backoff step 1'],
+    ['a server error', { status: 503 }, { serverErrorCooldownMs: 7_200_000 }, ''],
+  ]
+  test.each(cases)('%s', (_, f, opts, source) => {
+    for (const [max, want] of [[undefined, 3_600_000], [60_000, 60_000]] as const) {
+      const { p } = setup({ ...opts, maxCooldownMs: max, keys: [KEYS[0]!] })
+      const out = p.failure(p.pick()!, f)
+      expect(out).toMatchObject({ retryable: true, cooldownMs: want })
+      expect(out.reason).toContain(`${source ? `${source}, ` : ''}capped by retry.max_cooldown (${want === 60_000 ? '60 s' : '60 min'})`)
+      const st = p.states()[0]!
+      expect(st.until ?? st.models?.['gemini-2.5-pro']?.until).toBe(T0 + want)
+    }
+  })
+
+  test('a cooldown under the cap is untouched, and says nothing about it', () => {
+    const { p } = setup({ maxCooldownMs: 60_000 })
+    const out = p.failure(p.pick()!, { status: 429, headers: { 'retry-after': '59' } })
+    expect(out.cooldownMs).toBe(59_000)
+    expect(out.reason).not.toContain('capped')
   })
 })
 

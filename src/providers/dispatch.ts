@@ -67,7 +67,7 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
   const fromEnv = config.providers.length ? undefined : providersFromEnv(env)
   const providerConfigs = fromEnv?.providers ?? config.providers
   if (fromEnv?.providers.length) log.info(`no providers configured; using ${fromEnv.providers.map((p) => p.name).join(', ')} from the environment`)
-  const providers = buildProviders(providerConfigs, log)
+  const providers = buildProviders(providerConfigs, log, { maxCooldownMs: config.retry.max_cooldown * 1000 })
   const models = fromEnv ? { ...fromEnv.models, ...config.models } : config.models
   const router = createModelRouter({ models }, providerConfigs)
   const t = config.timeouts
