@@ -217,15 +217,20 @@ describe('quota exhausted and per-model limits', () => {
     }
   })
 
+  // providers limit per model: a 429 is the request's model's whatever its message names (a whole-key limit says so)
   test.each([
-    ['Rate limit reached for gpt-4o-mini in organization org-x', 'gpt-4o', false],
-    ['Rate limit reached for gpt-4o in organization org-x', 'gpt-4o', true],
-    ['Quota exceeded for models/gemini-2.5-pro.', 'gemini-2.5-pro', true],
-    ['Quota exceeded for gemini-2.5-pro-preview', 'gemini-2.5-pro', false],
-  ] as const)('message %p names model %p: %p', (message, model, perModel) => {
-    const { p } = setup()
+    ['Rate limit reached for gpt-4o-mini in organization org-x', 'gpt-4o'],
+    ['Rate limit reached for gpt-4o in organization org-x', 'gpt-4o'],
+    ['Quota exceeded for models/gemini-2.5-pro.', 'gemini-2.5-pro'],
+    ['Quota exceeded for gemini-2.5-pro-preview', 'gemini-2.5-pro'],
+    ['Too many requests, slow down.', 'claude-sonnet-4-5'],
+  ] as const)('429 %p for a request for %p: that model cools, the key serves the others', (message, model) => {
+    const { p } = setup({ strategy: 'fill_first' })
     p.failure(p.pick()!, { status: 429, model, body: { error: { message } } })
-    expect(p.states()[0]!.status).toBe(perModel ? 'active' : 'cooling')
+    expect(p.states()[0]!.status).toBe('active')
+    expect(p.states()[0]!.models?.[model]?.until).toBe(T0 + 5_000)
+    expect(p.pick({ model })!.index).toBe(1)
+    expect(p.pick({ model: 'another-model' })!.index).toBe(0)
   })
 
   test('quotaCooldownMs is configurable (within maxCooldownMs, 1 h unless raised)', () => {
@@ -277,6 +282,38 @@ describe('maxCooldownMs (retry.max_cooldown) caps every cooldown', () => {
     const out = p.failure(p.pick()!, { status: 429, headers: { 'retry-after': '59' } })
     expect(out.cooldownMs).toBe(59_000)
     expect(out.reason).not.toContain('capped')
+  })
+})
+
+describe('scope: a limit is the model\'s unless the upstream says the whole key is limited', () => {
+  const violation = (quotaId: string, model?: string) => ({ quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests', quotaId, ...(model && { quotaDimensions: { location: 'global', model } }), quotaValue: '50' })
+  const gemini = (...violations: object[]) => ({ error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Quota exceeded.', details: [{ '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations }, { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '30s' }] } })
+  const cases: Array<[string, Parameters<KeyPool['failure']>[1], 'model' | 'key']> = [
+    ['the issue: retry-after 999999999 on a 429 that names no model', { status: 429, model: 'gpt-4o', headers: { 'retry-after': '999999999' }, body: { error: { message: 'Too many requests' } } }, 'model'],
+    ['OpenAI rate_limit_exceeded with x-ratelimit-* headers (per model)', { status: 429, model: 'gpt-4o', headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20s' }, body: { error: { type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached on requests per min (RPM)' } } }, 'model'],
+    ['Anthropic rate_limit_error (per model class)', { status: 429, model: 'claude-opus-4-1', body: { type: 'error', error: { type: 'rate_limit_error', message: 'This request would exceed the rate limit for your organization of 50 requests per minute.' } } }, 'model'],
+    ['Gemini RESOURCE_EXHAUSTED without details', { status: 429, model: 'gemini-2.5-pro', body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Resource has been exhausted (e.g. check quota).' } } }, 'model'],
+    ['Gemini QuotaFailure naming another model (an alias): the request\'s model', { status: 429, model: 'gemini-pro-latest', body: gemini(violation('GenerateRequestsPerMinutePerProjectPerModel', 'gemini-2.5-pro')) }, 'model'],
+    ['Gemini per-day quota per model', { status: 429, model: 'gemini-2.5-pro', body: gemini(violation('GenerateRequestsPerDayPerProjectPerModel-FreeTier', 'gemini-2.5-pro')) }, 'model'],
+    ['OpenAI insufficient_quota (billing: the key)', { status: 429, model: 'gpt-4o', body: { error: { type: 'insufficient_quota', code: 'insufficient_quota', message: 'You exceeded your current quota, please check your plan and billing details.' } } }, 'key'],
+    ['402 Payment Required (the key)', { status: 402, model: 'gpt-4o', body: { error: { message: 'Insufficient credits' } } }, 'key'],
+    ['Gemini quota on the project, no model dimension (the key)', { status: 429, model: 'gemini-2.5-pro', body: gemini(violation('GenerateRequestsPerMinutePerProject')) }, 'key'],
+    ['Gemini per-model and project violations together (the key)', { status: 429, model: 'gemini-2.5-pro', body: gemini(violation('GenerateRequestsPerMinutePerProjectPerModel', 'gemini-2.5-pro'), violation('GenerateRequestsPerDayPerProject')) }, 'key'],
+  ]
+  test.each(cases)('%s', (_, f, scope) => {
+    const { p } = setup({ strategy: 'fill_first' })
+    p.failure(p.pick()!, f)
+    const st = p.states()[0]!
+    if (scope === 'model') {
+      expect(st.status).toBe('active')
+      expect(Object.keys(st.models ?? {})).toEqual([f.model!])
+      expect(p.pick({ model: f.model })!.index).toBe(1)
+      expect(p.pick({ model: 'another-model' })!.index).toBe(0) // the same key still serves another model
+    } else {
+      expect(st.status).toBe('cooling')
+      expect(st.models).toBeUndefined()
+      expect(p.pick({ model: 'another-model' })!.index).toBe(1)
+    }
   })
 })
 
