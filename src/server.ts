@@ -90,7 +90,8 @@ const SHUTDOWN_FLUSH_MS = 1000
 
 /** End every running stream with a well-formed, retryable error in its dialect; how many were ended. */
 function endStreams(streams: Set<LiveStream>): number {
-  const e = err('unavailable', 'agproxy is shutting down; retry the request. This answer was still running when shutdown_grace ran out (raise shutdown_grace to let long answers finish).')
+  const e = err('unavailable', 'agproxy is shutting down; retry the request. This answer was still running when shutdown_grace ran out '
+    + '(raise shutdown_grace to let long answers finish).')
   const n = streams.size
   for (const s of streams) s.end(e)
   return n

@@ -244,25 +244,28 @@ describe('quota exhausted and per-model limits', () => {
 describe('maxCooldownMs (retry.max_cooldown) caps every cooldown', () => {
   const HUGE = 999_999_999 // seconds
   const far = new Date(T0 + HUGE * 1000)
-  const quotaFailure = (quotaId: string, dims: object | undefined, delay: string) => ({
-    error: {
-      code: 429, status: 'RESOURCE_EXHAUSTED', message: 'You exceeded your current quota.',
-      details: [
-        { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaId, ...(dims && { quotaDimensions: dims }), quotaValue: '50' }] },
-        { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: delay },
-      ],
-    },
-  })
+  const RETRY_INFO = 'type.googleapis.com/google.rpc.RetryInfo'
+  const google = (message: string, details: object[]) => ({ error: { code: 429, status: 'RESOURCE_EXHAUSTED', message, details } })
+  const perDay = { '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+    violations: [{ quotaId: 'GenerateRequestsPerDayPerProjectPerModel', quotaDimensions: { model: 'gemini-2.5-pro' }, quotaValue: '50' }] }
   const cases: Array<[string, Parameters<KeyPool['failure']>[1], PoolOptions, string]> = [
     ['retry-after seconds', { status: 429, headers: { 'retry-after': String(HUGE) } }, {}, 'retry-after'],
     ['retry-after HTTP-date', { status: 429, headers: { 'retry-after': far.toUTCString() } }, {}, 'retry-after'],
     ['retry-after-ms', { status: 429, headers: { 'retry-after-ms': String(HUGE * 1000) } }, {}, 'retry-after-ms'],
-    ['Google RetryInfo', { status: 429, body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'x', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${HUGE}s` }] } } }, {}, 'RetryInfo'],
-    ['anthropic-ratelimit-*-reset', { status: 429, headers: { 'anthropic-ratelimit-requests-remaining': '0', 'anthropic-ratelimit-requests-reset': far.toISOString() } }, {}, 'anthropic-ratelimit reset'],
-    ['x-ratelimit-reset-*', { status: 429, headers: { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '277777h46m39s' } }, {}, 'x-ratelimit reset'],
+    ['Google RetryInfo', { status: 429, body: google('x', [{ '@type': RETRY_INFO, retryDelay: `${HUGE}s` }]) }, {}, 'RetryInfo'],
+    ['anthropic-ratelimit-*-reset', {
+      status: 429, headers: { 'anthropic-ratelimit-requests-remaining': '0', 'anthropic-ratelimit-requests-reset': far.toISOString() },
+    }, {}, 'anthropic-ratelimit reset'],
+    ['x-ratelimit-reset-*', {
+      status: 429, headers: { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '277777h46m39s' },
+    }, {}, 'x-ratelimit reset'],
     ['"Please retry in" message', { status: 429, body: { error: { message: `Please retry in ${HUGE}s.` } } }, {}, 'message'],
-    ['quota spent (quotaCooldownMs above the cap)', { status: 429, body: { error: { type: 'insufficient_quota', message: 'x' } } }, { quotaCooldownMs: 86_400_000 }, 'quota spent'],
-    ['quota spent with a longer hint', { status: 429, body: quotaFailure('GenerateRequestsPerDayPerProjectPerModel', { model: 'gemini-2.5-pro' }, `${HUGE}s`) }, {}, 'quota spent'],
+    ['quota spent (quotaCooldownMs above the cap)', {
+      status: 429, body: { error: { type: 'insufficient_quota', message: 'x' } },
+    }, { quotaCooldownMs: 86_400_000 }, 'quota spent'],
+    ['quota spent with a longer hint', {
+      status: 429, body: google('You exceeded your current quota.', [perDay, { '@type': RETRY_INFO, retryDelay: `${HUGE}s` }]),
+    }, {}, 'quota spent'],
     ['the ladder', { status: 429 }, { ladderMs: [7_200_000] }, 'backoff step 1'],
     ['a server error', { status: 503 }, { serverErrorCooldownMs: 7_200_000 }, ''],
   ]
@@ -286,19 +289,50 @@ describe('maxCooldownMs (retry.max_cooldown) caps every cooldown', () => {
 })
 
 describe('scope: a limit is the model\'s unless the upstream says the whole key is limited', () => {
-  const violation = (quotaId: string, model?: string) => ({ quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests', quotaId, ...(model && { quotaDimensions: { location: 'global', model } }), quotaValue: '50' })
-  const gemini = (...violations: object[]) => ({ error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Quota exceeded.', details: [{ '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations }, { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '30s' }] } })
+  const violation = (quotaId: string, model?: string) =>
+    ({ quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests', quotaId, ...(model && { quotaDimensions: { location: 'global', model } }) })
+  const gemini = (...violations: object[]) => ({
+    error: {
+      code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Quota exceeded.',
+      details: [
+        { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations },
+        { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '30s' },
+      ],
+    },
+  })
+  const PER_MINUTE = 'GenerateRequestsPerMinutePerProjectPerModel'
   const cases: Array<[string, Parameters<KeyPool['failure']>[1], 'model' | 'key']> = [
-    ['the issue: retry-after 999999999 on a 429 that names no model', { status: 429, model: 'gpt-4o', headers: { 'retry-after': '999999999' }, body: { error: { message: 'Too many requests' } } }, 'model'],
-    ['OpenAI rate_limit_exceeded with x-ratelimit-* headers (per model)', { status: 429, model: 'gpt-4o', headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20s' }, body: { error: { type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached on requests per min (RPM)' } } }, 'model'],
-    ['Anthropic rate_limit_error (per model class)', { status: 429, model: 'claude-opus-4-1', body: { type: 'error', error: { type: 'rate_limit_error', message: 'This request would exceed the rate limit for your organization of 50 requests per minute.' } } }, 'model'],
-    ['Gemini RESOURCE_EXHAUSTED without details', { status: 429, model: 'gemini-2.5-pro', body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Resource has been exhausted (e.g. check quota).' } } }, 'model'],
-    ['Gemini QuotaFailure naming another model (an alias): the request\'s model', { status: 429, model: 'gemini-pro-latest', body: gemini(violation('GenerateRequestsPerMinutePerProjectPerModel', 'gemini-2.5-pro')) }, 'model'],
-    ['Gemini per-day quota per model', { status: 429, model: 'gemini-2.5-pro', body: gemini(violation('GenerateRequestsPerDayPerProjectPerModel-FreeTier', 'gemini-2.5-pro')) }, 'model'],
-    ['OpenAI insufficient_quota (billing: the key)', { status: 429, model: 'gpt-4o', body: { error: { type: 'insufficient_quota', code: 'insufficient_quota', message: 'You exceeded your current quota, please check your plan and billing details.' } } }, 'key'],
+    ['the issue: retry-after 999999999 on a 429 that names no model', {
+      status: 429, model: 'gpt-4o', headers: { 'retry-after': '999999999' }, body: { error: { message: 'Too many requests' } },
+    }, 'model'],
+    ['OpenAI rate_limit_exceeded with x-ratelimit-* headers (per model)', {
+      status: 429, model: 'gpt-4o', headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20s' },
+      body: { error: { type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached on requests per min (RPM)' } },
+    }, 'model'],
+    ['Anthropic rate_limit_error (per model class)', {
+      status: 429, model: 'claude-opus-4-1',
+      body: { type: 'error', error: { type: 'rate_limit_error', message: 'This request would exceed the rate limit for your organization.' } },
+    }, 'model'],
+    ['Gemini RESOURCE_EXHAUSTED without details', {
+      status: 429, model: 'gemini-2.5-pro',
+      body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Resource has been exhausted (e.g. check quota).' } },
+    }, 'model'],
+    ['Gemini QuotaFailure naming another model (an alias): the request\'s model', {
+      status: 429, model: 'gemini-pro-latest', body: gemini(violation(PER_MINUTE, 'gemini-2.5-pro')),
+    }, 'model'],
+    ['Gemini per-day quota per model', {
+      status: 429, model: 'gemini-2.5-pro', body: gemini(violation('GenerateRequestsPerDayPerProjectPerModel-FreeTier', 'gemini-2.5-pro')),
+    }, 'model'],
+    ['OpenAI insufficient_quota (billing: the key)', {
+      status: 429, model: 'gpt-4o', body: { error: { type: 'insufficient_quota', code: 'insufficient_quota', message: 'You exceeded your current quota.' } },
+    }, 'key'],
     ['402 Payment Required (the key)', { status: 402, model: 'gpt-4o', body: { error: { message: 'Insufficient credits' } } }, 'key'],
-    ['Gemini quota on the project, no model dimension (the key)', { status: 429, model: 'gemini-2.5-pro', body: gemini(violation('GenerateRequestsPerMinutePerProject')) }, 'key'],
-    ['Gemini per-model and project violations together (the key)', { status: 429, model: 'gemini-2.5-pro', body: gemini(violation('GenerateRequestsPerMinutePerProjectPerModel', 'gemini-2.5-pro'), violation('GenerateRequestsPerDayPerProject')) }, 'key'],
+    ['Gemini quota on the project, no model dimension (the key)', {
+      status: 429, model: 'gemini-2.5-pro', body: gemini(violation('GenerateRequestsPerMinutePerProject')),
+    }, 'key'],
+    ['Gemini per-model and project violations together (the key)', {
+      status: 429, model: 'gemini-2.5-pro', body: gemini(violation(PER_MINUTE, 'gemini-2.5-pro'), violation('GenerateRequestsPerDayPerProject')),
+    }, 'key'],
   ]
   test.each(cases)('%s', (_, f, scope) => {
     const { p } = setup({ strategy: 'fill_first' })

@@ -187,17 +187,22 @@ describe('cooldowns are capped by retry.max_cooldown and scoped to the model the
   const HUGE = 999_999_999 // seconds: about 31 years
   const modelOf = (rec: { body: any; path: string }) => rec.body?.model ?? /models\/([^:]+)/.exec(rec.path)?.[1]
   const fakeOf = { openai: () => o, anthropic: () => a, gemini: () => g }
+  const noRetryAfter = { 'retry-after': '' }
+  const geminiMessage = { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: `Resource exhausted. Please retry in ${HUGE}s.` } }
   const SOURCES: Array<[string, keyof typeof fakeOf, string, Behaviour, string]> = [
     ['retry-after', 'openai', 'gpt-4o', { kind: 'error', status: 429, retryDelaySeconds: HUGE, message: 'Too many requests, slow down.' }, 'retry-after'],
-    ['x-ratelimit-reset-requests', 'openai', 'gpt-4o', { kind: 'error', status: 429, retryDelaySeconds: HUGE, headers: { 'retry-after': '' } }, 'x-ratelimit reset'],
+    ['x-ratelimit-reset-requests', 'openai', 'gpt-4o', { kind: 'error', status: 429, retryDelaySeconds: HUGE, headers: noRetryAfter }, 'x-ratelimit reset'],
     ['Google RetryInfo', 'gemini', 'gemini-2.5-pro', { kind: 'error', status: 429, retryDelaySeconds: HUGE }, 'RetryInfo'],
-    ['Gemini "Please retry in" message', 'gemini', 'gemini-2.5-pro', { kind: 'error', status: 429, body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: `Resource exhausted. Please retry in ${HUGE}s.` } } }, 'message'],
-    ['anthropic-ratelimit-*-reset', 'anthropic', 'claude-opus-4-1', { kind: 'error', status: 429, retryDelaySeconds: HUGE, headers: { 'retry-after': '' } }, 'anthropic-ratelimit reset'],
-    ['the ladder (no hint; first step 5 s)', 'openai', 'gpt-4o', { kind: 'error', status: 429, message: 'Too many requests.', headers: { 'x-ratelimit-reset-requests': '', 'retry-after': '' } }, 'backoff step 1'],
+    ['Gemini "Please retry in" message', 'gemini', 'gemini-2.5-pro', { kind: 'error', status: 429, body: geminiMessage }, 'message'],
+    ['anthropic-ratelimit-*-reset', 'anthropic', 'claude-opus-4-1',
+      { kind: 'error', status: 429, retryDelaySeconds: HUGE, headers: noRetryAfter }, 'anthropic-ratelimit reset'],
+    ['the ladder (no hint; first step 5 s)', 'openai', 'gpt-4o',
+      { kind: 'error', status: 429, message: 'Too many requests.', headers: { 'x-ratelimit-reset-requests': '', ...noRetryAfter } }, 'backoff step 1'],
   ]
+  const onlyKey = { openai: O[0]!, anthropic: A[0]!, gemini: G[0]! }
   test.each(SOURCES)('%s: capped, and another model on the same key still answers', async (_n, type, model, behaviour, source) => {
     const fake = fakeOf[type]()
-    const srv = await start({ retry: { max_attempts: 3, max_wait: 0, max_cooldown: 3 }, providers: [provider('up', fake, named([type === 'openai' ? O[0]! : type === 'anthropic' ? A[0]! : G[0]!]))] })
+    const srv = await start({ retry: { max_attempts: 3, max_wait: 0, max_cooldown: 3 }, providers: [provider('up', fake, named([onlyKey[type]]))] })
     fake.handler = (rec) => (modelOf(rec) === model ? behaviour : undefined)
     const limited = await call(srv, type, model)
     expect(limited.status).toBe(429)
@@ -229,7 +234,8 @@ describe('cooldowns are capped by retry.max_cooldown and scoped to the model the
 
   test('a spent quota on the key (insufficient_quota) holds every model, capped', async () => {
     const srv = await start({ retry: { max_attempts: 3, max_wait: 0, max_cooldown: 120 }, providers: [provider('up', o, named([O[0]!]))] })
-    o.enqueue({ kind: 'error', status: 429, body: { error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } } })
+    const message = 'You exceeded your current quota, please check your plan and billing details.'
+    o.enqueue({ kind: 'error', status: 429, body: { error: { message, type: 'insufficient_quota', param: null, code: 'insufficient_quota' } } })
     const limited = await call(srv, 'openai', 'gpt-4o')
     expect(limited.status).toBe(429)
     expect(limited.headers.get('retry-after')).toBe('120')

@@ -144,7 +144,9 @@ describe('each official SDK reports the shutdown as its API error', () => {
     if (sdk === 'openai chat') {
       const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 })
       const stream = await client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] })
-      const e = await (async () => { try { for await (const c of stream) { seen.push(c.choices[0]?.delta?.content ?? ''); stopOnce() } } catch (x) { return x } })()
+      const e = await (async () => {
+        try { for await (const c of stream) { seen.push(c.choices[0]?.delta?.content ?? ''); stopOnce() } } catch (x) { return x }
+      })()
       expect(e).toBeInstanceOf(OpenAI.APIError)
       expect((e as Error).message).toMatch(SHUTTING_DOWN)
     } else if (sdk === 'openai responses') {
@@ -208,7 +210,9 @@ test('streams that end within shutdown_grace are untouched', async () => {
 
 test('SIGTERM to the command: the running stream ends with the shutting-down error, exit 0', async () => {
   fakes.openai.enqueue({ kind: 'endless', intervalMs: 40 })
-  const run = await startCli(['--config', configFile(`port: 0\nshutdown_grace: 0.3\ntimeouts: { first_token: 5, idle: 5 }\nproviders:\n  - { name: up, type: openai, base_url: "${fakes.openai.url}", api_keys: [${KEY.openai}] }\n`)], cleanEnv())
+  const yaml = `port: 0\nshutdown_grace: 0.3\ntimeouts: { first_token: 5, idle: 5 }
+providers:\n  - { name: up, type: openai, base_url: "${fakes.openai.url}", api_keys: [${KEY.openai}] }\n`
+  const run = await startCli(['--config', configFile(yaml)], cleanEnv())
   try {
     const client = new OpenAI({ baseURL: `${run.url}/v1`, apiKey: 'x', maxRetries: 0 })
     const stream = await client.chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] })

@@ -13,7 +13,9 @@ import { err, renderError } from '../http/errors'
 import { buildProviders, providersFromEnv, type Provider } from './registry'
 import { callUpstream, hostDown, HOP_HEADER, INSTANCE_ID } from './upstream-call'
 import { makePlan, type Plan } from './plans'
-import { peekBytes, peekEvents, guardEvents, guardedByteStream, readBodyGuarded, errorText, DEFAULT_HEARTBEAT_MS, type LiveStream, type StreamLimits } from './stream-guard'
+import {
+  peekBytes, peekEvents, guardEvents, guardedByteStream, readBodyGuarded, errorText, DEFAULT_HEARTBEAT_MS, type LiveStream, type StreamLimits,
+} from './stream-guard'
 import { stickyKeyFor } from './sticky'
 import { maskKey, formatMs, type PooledKey } from './pool'
 
@@ -63,7 +65,10 @@ const pause = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) =
   signal.addEventListener('abort', stop, { once: true })
 })
 
-export function createDispatcher(config: Config, log: Logger, env: Record<string, string | undefined> = process.env, streams = new Set<LiveStream>()): Dispatcher {
+/** `streams`: where running streams are registered (see Dispatcher.streams); its own unless the caller shares one. */
+export function createDispatcher(
+  config: Config, log: Logger, env: Record<string, string | undefined> = process.env, streams = new Set<LiveStream>(),
+): Dispatcher {
   const fromEnv = config.providers.length ? undefined : providersFromEnv(env)
   const providerConfigs = fromEnv?.providers ?? config.providers
   if (fromEnv?.providers.length) log.info(`no providers configured; using ${fromEnv.providers.map((p) => p.name).join(', ')} from the environment`)
