@@ -17,6 +17,7 @@ import { modelRoutes } from './routes/models'
 import { modelCallRoutes } from './routes/model-calls'
 import { docs } from './http/docs'
 import { createDispatcher, type Dispatcher } from './providers/dispatch'
+import type { LiveStream } from './providers/stream-guard'
 
 export interface Agproxy {
   config: Config
@@ -28,12 +29,13 @@ export interface Agproxy {
   setOrigin(origin: string): void
 }
 
-export function createApp(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined> } = {}): Agproxy {
+/** `streams`: the registry of running streams (default: the app's own; `listen` shares one across reloads so shutdown reaches them all). */
+export function createApp(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined>; streams?: Set<LiveStream> } = {}): Agproxy {
   const log = opts.log ?? createLogger(config.log_level)
   let origin = `http://${config.host ?? '127.0.0.1'}:${config.port}`
   const listenOrigin = () => origin
   // env: where zero-config reads the provider key variables (process.env unless a test injects one)
-  const dispatcher = createDispatcher(config, log, opts.env ?? process.env)
+  const dispatcher = createDispatcher(config, log, opts.env ?? process.env, opts.streams)
 
   const app = new Elysia({ normalize: false })
     .onError(({ code, error, request, set }) => {

@@ -11,6 +11,8 @@ import { createLogger, type Logger } from './log'
 import { generateKey } from './http/auth'
 import { clientsText, displayOrigin } from './cli/print'
 import { maskKey } from './providers/pool'
+import type { LiveStream } from './providers/stream-guard'
+import { err } from './http/errors'
 import { VERSION } from './version'
 
 export interface Listening {
@@ -20,7 +22,8 @@ export interface Listening {
   /** http://127.0.0.1:PORT */
   url: string
   port: number
-  /** stop accepting, let in-flight requests finish up to `graceMs`, then close; resolves with how many were cut */
+  /** stop accepting, let in-flight requests finish up to `graceMs`, then end the streams still running with an in-dialect
+   *  "shutting down" error event (of every configuration they started on), then close; resolves with how many were cut */
   stop(graceMs?: number): Promise<number>
   /** serve new requests with a new configuration (fresh key pools); requests in flight finish on the old one.
    *  The listen address cannot change without a restart. */
@@ -29,7 +32,9 @@ export interface Listening {
 
 export function listen(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined> } = {}): Listening {
   const log = opts.log ?? createLogger(config.log_level)
-  let agproxy = createApp(config, { log, env: opts.env })
+  // one registry for every configuration this listener serves: a stream started before a reload is still reached by stop()
+  const streams = new Set<LiveStream>()
+  let agproxy = createApp(config, { log, env: opts.env, streams })
   let server: Server<unknown>
   try {
     server = Bun.serve({
@@ -58,7 +63,7 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
     get agproxy() { return agproxy },
     server, url, port,
     reload(next) {
-      const fresh = createApp(next, { log, env: opts.env })
+      const fresh = createApp(next, { log, env: opts.env, streams })
       fresh.setOrigin(displayOrigin(next, port))
       agproxy = fresh
     },
@@ -67,10 +72,29 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
       const until = Date.now() + graceMs
       while (server.pendingRequests > 0 && Date.now() < until) await Bun.sleep(50)
       const cut = server.pendingRequests
+      if (cut > 0 && streams.size > 0) {
+        const n = endStreams(streams)
+        log.warn(`shutdown_grace is over: ${n} stream(s) still running end with an "agproxy is shutting down" error event`)
+        // let those last frames reach the clients before the sockets close
+        const flushed = Date.now() + SHUTDOWN_FLUSH_MS
+        while (server.pendingRequests > 0 && Date.now() < flushed) await Bun.sleep(10)
+      }
       server.stop(true)
       return cut
     },
   }
+}
+
+/** how long stop() waits for the shutting-down error events to be written before it closes the sockets */
+const SHUTDOWN_FLUSH_MS = 1000
+
+/** End every running stream with a well-formed, retryable error in its dialect; how many were ended. */
+function endStreams(streams: Set<LiveStream>): number {
+  const e = err('unavailable', 'agproxy is shutting down; retry the request. This answer was still running when shutdown_grace ran out '
+    + '(raise shutdown_grace to let long answers finish).')
+  const n = streams.size
+  for (const s of streams) s.end(e)
+  return n
 }
 
 /** The LAN key: configured keys win; otherwise one generated once and kept in the data dir. */
@@ -112,7 +136,7 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
     const pending = running.server.pendingRequests
     log.info(`${sig}: no longer accepting connections; letting ${pending} in-flight request(s) finish (up to ${config.shutdown_grace} s; ${sig} again to exit now)`)
     const cut = await running.stop()
-    if (cut > 0) log.warn(`shutdown_grace (${config.shutdown_grace} s) is over: ${cut} request(s) cut`)
+    if (cut > 0) log.warn(`shutdown_grace (${config.shutdown_grace} s) is over: ${cut} request(s) were still in flight and have been ended`)
     process.exit(0)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))

@@ -154,6 +154,9 @@ const te = new TextEncoder()
 export const PING = te.encode(': ping\n\n')
 const endsFrame = (c: Uint8Array) => c.length >= 2 && c[c.length - 1] === 10 && (c[c.length - 2] === 10 || (c.length >= 4 && c[c.length - 2] === 13 && c[c.length - 3] === 10))
 
+/** A stream a client is still reading, as its registry holds it: `end(e)` ends it from outside with `e` (shutdown). */
+export interface LiveStream { end(e: IRError): void }
+
 /**
  * A byte stream with heartbeats: while `source` is silent for `heartbeatMs`, emit `: ping` (only at frame
  * boundaries, and only when `heartbeat` is on — SSE). Idle/total limits, a broken connection, or a clean end
@@ -175,6 +178,8 @@ export function guardedByteStream(
     /** how a properly ended stream is recognised: `marker` seen anywhere, or the last bytes matching `tail`;
      *  a clean end without either is reported as an incomplete answer */
     complete?: { marker?: RegExp; tail?: RegExp }
+    /** the stream is in this registry while it runs (it leaves it when it ends, however it ends), so it can be ended from outside */
+    live?: Set<LiveStream>
   },
 ): ReadableStream<Uint8Array> {
   const end = (opts.startedAt ?? Date.now()) + opts.totalMs
@@ -198,6 +203,7 @@ export function guardedByteStream(
   const finish = (c: ReadableStreamDefaultController<Uint8Array>, e?: IRError) => {
     if (done) return
     done = true
+    opts.live?.delete(handle)
     if (e) {
       // a partial frame cannot be followed by a clean error frame; close the line first
       if (!atBoundary) c.enqueue(te.encode('\n\n'))
@@ -208,8 +214,16 @@ export function guardedByteStream(
     // free); a translated stream may end cleanly on an upstream that is still open (idle timeout), so it always aborts
     if (e || opts.alwaysEnd) opts.onEnd?.()
   }
+  // ended from outside: the error frame goes after the last frame sent (a partial one is closed first, as in finish)
+  let controller: ReadableStreamDefaultController<Uint8Array> | undefined
+  const handle: LiveStream = { end: (e) => { if (done || !controller) return; source.cancel().catch(() => {}); finish(controller, e) } }
   return new ReadableStream<Uint8Array>({
-    start(c) { for (const b of buffered) c.enqueue(transform(b)); if (buffered.length) atBoundary = endsFrame(buffered.at(-1)!) },
+    start(c) {
+      for (const b of buffered) c.enqueue(transform(b))
+      if (buffered.length) atBoundary = endsFrame(buffered.at(-1)!)
+      controller = c
+      opts.live?.add(handle)
+    },
     async pull(c) {
       if (done) return
       while (true) {
@@ -249,7 +263,7 @@ export function guardedByteStream(
         return
       }
     },
-    cancel() { done = true; source.cancel().catch(() => {}); opts.onEnd?.() },
+    cancel() { done = true; opts.live?.delete(handle); source.cancel().catch(() => {}); opts.onEnd?.() },
   }, { highWaterMark: 0 })
 }
 
