@@ -12,7 +12,7 @@ import { createFrontDoor } from './http/front'
 import { detectDialect, err, renderError } from './http/errors'
 import { notFound } from './http/not-found'
 import { systemRoutes } from './routes/system'
-import { statusRoutes, statusGate } from './routes/status'
+import { statusRoutes } from './routes/status'
 import { modelRoutes } from './routes/models'
 import { modelCallRoutes } from './routes/model-calls'
 import { docs } from './http/docs'
@@ -59,7 +59,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     config,
     app,
     dispatcher,
-    fetch: (req, server) => { const denied = statusGate(req, server, config); return denied ? Promise.resolve(denied) : front.handle(req, server, handle) },
+    fetch: (req, server) => front.handle(req, server, handle),
     setOrigin(o) { origin = o },
   }
 }
