@@ -1,6 +1,6 @@
 /**
- * The front door, before Elysia routes anything: resolve the path, guard Host and Origin, answer
- * CORS preflights, check the key. Elysia then gets a request rebuilt on CANONICAL_ORIGIN from the path
+ * The front door, before Elysia routes anything: parse the target (Host and path), guard Host and Origin,
+ * resolve the path, answer CORS preflights, check the key. Elysia then gets a request rebuilt on CANONICAL_ORIGIN from the path
  * checked here, and nothing else. Everything here is built once at start.
  */
 import type { Server } from 'bun'
@@ -13,7 +13,7 @@ import { detectDialect, renderError, err } from './errors'
 import { familyOf, originFor } from './clients'
 import { matchRoute } from './route-table'
 import { notFound } from './not-found'
-import { CANONICAL_ORIGIN } from './target'
+import { CANONICAL_ORIGIN, parseTarget } from './target'
 import { statusGate } from '../routes/status'
 
 export const RESOLVED_HEADER = 'x-agproxy-resolved-path'
@@ -42,7 +42,13 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
 
   return {
     async handle(req, server, next) {
-      const url = new URL(req.url)
+      const target = parseTarget(req)
+      if (!target.ok) {
+        // one line per distinct Host: a scanner cannot flood the log
+        log.once(`bad-host ${req.headers.get('host')}`, 'warn', `refused a request with a bad Host header (400): ${target.message}`)
+        return renderError(target.dialect, err('invalid_request', target.message))
+      }
+      const url = target.url
       const rawPath = url.pathname
       const query = url.searchParams
       const dialect = detectDialect(rawPath, req.headers, query)
