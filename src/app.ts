@@ -9,7 +9,7 @@ import type { Server } from 'bun'
 import type { Config } from './config/schema'
 import { createLogger, type Logger } from './log'
 import { createFrontDoor } from './http/front'
-import { detectDialect, err, renderError } from './http/errors'
+import { detectDialect, err, internalError, renderError, summarize } from './http/errors'
 import { notFound } from './http/not-found'
 import { systemRoutes } from './routes/system'
 import { statusRoutes } from './routes/status'
@@ -44,7 +44,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
         return renderError(dialect, err('invalid_request', `${code === 'PARSE' ? 'The request could not be parsed' : 'The request is invalid'}: ${summarize(error)}`))
       log.error(`unhandled error on ${request.method} ${url.pathname}: ${(error as Error)?.stack ?? error}`)
       void set
-      return renderError(dialect, err('internal', 'agproxy hit an internal error while handling this request; it has been logged. Retry, and report it if it persists.'))
+      return renderError(dialect, internalError())
     })
     .use(systemRoutes(listenOrigin))
     .use(statusRoutes(dispatcher))
@@ -63,6 +63,3 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     setOrigin(o) { origin = o },
   }
 }
-
-const summarize = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 300)
-

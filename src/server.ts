@@ -11,6 +11,8 @@ import { createLogger, type Logger } from './log'
 import { generateKey } from './http/auth'
 import { clientsText, displayOrigin } from './cli/print'
 import { maskKey } from './providers/pool'
+import { detectDialect, internalError, renderError, summarize } from './http/errors'
+import { splitUrl } from './http/target'
 import { VERSION } from './version'
 
 export interface Listening {
@@ -39,10 +41,13 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
       idleTimeout: 60,
       // agproxy enforces max_body_mb itself (413 in the caller's dialect); Bun's own cap is only a backstop
       maxRequestBodySize: Math.ceil(config.max_body_mb * 1048576) * 4 + 1048576,
-      fetch: (req, srv) => agproxy.fetch(req, srv),
+      fetch: async (req, srv) => {
+        try { return await agproxy.fetch(req, srv) } catch (e) { return lastResort(req, e, log) }
+      },
+      // what escapes the fetch handler above (nothing known): no request, so the default dialect
       error(e) {
-        log.error(`server error: ${e?.stack ?? e}`)
-        return new Response(JSON.stringify({ error: { message: 'internal error', type: 'server_error', param: null, code: null } }), { status: 500, headers: { 'content-type': 'application/json' } })
+        log.error(`server error: ${summarize(e)}`)
+        return renderError('openai', internalError())
       },
     })
   } catch (e) {
@@ -71,6 +76,13 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
       return cut
     },
   }
+}
+
+/** An error nothing else caught: one short log line (no stack), a 500 in the dialect of the path. */
+function lastResort(req: Request, e: unknown, log: Logger): Response {
+  const { path, query } = splitUrl(req.url)
+  log.error(`internal error on ${req.method} ${path.slice(0, 200)}: ${summarize(e)}`)
+  return renderError(detectDialect(path, req.headers, new URLSearchParams(query)), internalError())
 }
 
 /** The LAN key: configured keys win; otherwise one generated once and kept in the data dir. */
