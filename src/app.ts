@@ -10,6 +10,8 @@ import type { Config } from './config/schema'
 import { createLogger, type Logger } from './log'
 import { createFrontDoor } from './http/front'
 import { detectDialect, err, internalError, renderError, summarize } from './http/errors'
+import { isLoopbackAddress } from './http/guards'
+import { bindHost } from './config/load'
 import { notFound } from './http/not-found'
 import { systemRoutes } from './routes/system'
 import { statusRoutes } from './routes/status'
@@ -26,12 +28,16 @@ export interface Agproxy {
   fetch(req: Request, server?: Server<unknown> | null): Promise<Response>
   /** set once listening, for messages that name the server's address */
   setOrigin(origin: string): void
+  /** set once listening: the address actually bound; the Host guard is on when it is loopback */
+  setBound(address: string): void
 }
 
 export function createApp(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined> } = {}): Agproxy {
   const log = opts.log ?? createLogger(config.log_level)
   let origin = `http://${config.host ?? '127.0.0.1'}:${config.port}`
   const listenOrigin = () => origin
+  // until listening (or in-process), what the configuration asks to bind
+  let loopback = isLoopbackAddress(bindHost(config))
   // env: where zero-config reads the provider key variables (process.env unless a test injects one)
   const dispatcher = createDispatcher(config, log, opts.env ?? process.env)
 
@@ -52,7 +58,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body))
     .use(docs())
 
-  const front = createFrontDoor(config, log, listenOrigin)
+  const front = createFrontDoor(config, log, listenOrigin, () => loopback)
   const handle = (req: Request) => app.handle(req)
 
   return {
@@ -61,5 +67,6 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     dispatcher,
     fetch: (req, server) => front.handle(req, server, handle),
     setOrigin(o) { origin = o },
+    setBound(address) { loopback = isLoopbackAddress(address) },
   }
 }

@@ -58,13 +58,16 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
   }
   const port = server.port!
   const url = `http://${bindHost(config) === '0.0.0.0' ? '127.0.0.1' : bindHost(config)}:${port}`
+  const bound = boundAddress(server)
   agproxy.setOrigin(displayOrigin(config, port))
+  agproxy.setBound(bound)
   return {
     get agproxy() { return agproxy },
     server, url, port,
     reload(next) {
       const fresh = createApp(next, { log, env: opts.env })
       fresh.setOrigin(displayOrigin(next, port))
+      fresh.setBound(bound)
       agproxy = fresh
     },
     async stop(graceMs = config.shutdown_grace * 1000) {
@@ -76,6 +79,13 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
       return cut
     },
   }
+}
+
+/** The address the server actually bound (127.1 binds 127.0.0.1; a name binds what it resolves to). Bun exposes
+ *  it as `server.address` (untyped); its normalized `url` is the fallback. */
+function boundAddress(server: Server<unknown>): string {
+  const address = (server as { address?: { address?: unknown } }).address?.address
+  return typeof address === 'string' ? address : server.url.hostname
 }
 
 /** An error nothing else caught: one short log line (no stack), a 500 in the dialect of the path. */

@@ -1,7 +1,7 @@
 /**
  * The front door, before Elysia routes anything: parse the target (Host and path), guard Host and Origin,
- * resolve the path, answer CORS preflights, check the key. Elysia then gets a request rebuilt on CANONICAL_ORIGIN from the path
- * checked here, and nothing else. Everything here is built once at start.
+ * resolve the path, answer CORS preflights, check the key. Elysia then gets a request rebuilt on
+ * CANONICAL_ORIGIN from the path checked here, and nothing else. Everything here is built once at start.
  */
 import type { Server } from 'bun'
 import type { Config } from '../config/schema'
@@ -22,8 +22,9 @@ export interface FrontDoor {
   handle(req: Request, server: Server<unknown> | null | undefined, next: (req: Request) => Promise<Response> | Response): Promise<Response>
 }
 
-export function createFrontDoor(config: Config, log: Logger, listenOrigin: () => string): FrontDoor {
-  const guards = createGuards(config)
+/** `boundToLoopback`: whether the address actually bound is loopback (turns the Host guard on). */
+export function createFrontDoor(config: Config, log: Logger, listenOrigin: () => string, boundToLoopback: () => boolean): FrontDoor {
+  const guards = createGuards(config, boundToLoopback)
   const auth = createAuth(config)
   const maxBytes = config.max_body_mb * 1048576
 
@@ -53,7 +54,7 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
       const query = url.searchParams
       const dialect = detectDialect(rawPath, req.headers, query)
 
-      const host = guards.host(req.headers)
+      const host = guards.host(url, req.headers)
       if (!host.ok) return renderError(dialect, err('permission', host.message))
 
       const res = resolvePath(rawPath, config.tolerant_paths)

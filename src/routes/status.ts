@@ -10,6 +10,7 @@ import { effectiveAuthMode } from '../config/load'
 import type { Dispatcher } from '../providers/dispatch'
 import type { KeyState } from '../providers/pool'
 import { err, renderError } from '../http/errors'
+import { isLoopbackAddress } from '../http/guards'
 import type { Dialect } from '../ir/types'
 
 export const KEYS_PATH = '/agproxy/keys'
@@ -39,9 +40,6 @@ export function keysStatus(dispatcher: Dispatcher): KeysStatus {
   }
 }
 
-const isLoopback = (addr: string | undefined) =>
-  !!addr && (addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.') || addr === 'localhost')
-
 /**
  * With auth off, the status route answers loopback peers only. Undefined = let it through. The front door calls
  * this with the path it resolved (the one Elysia will route), after auth.
@@ -52,7 +50,7 @@ export function statusGate(path: string, req: Request, server: Server<unknown> |
   if (effectiveAuthMode(config) !== 'off') return undefined // with auth on, the front door requires a key
   if (!server) return undefined // in-process (tests): no network peer
   const addr = server.requestIP(req)?.address
-  if (isLoopback(addr)) return undefined
+  if (addr && isLoopbackAddress(addr)) return undefined
   return renderError(dialect,
     err('permission', `${KEYS_PATH} is answered only on this machine while auth is off; turn auth on (auth_mode, api_keys) to query it from ${addr ?? 'elsewhere'}.`))
 }
