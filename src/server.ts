@@ -12,7 +12,8 @@ import { generateKey } from './http/auth'
 import { clientsText, displayOrigin } from './cli/print'
 import { maskKey } from './providers/pool'
 import type { LiveStream } from './providers/stream-guard'
-import { err } from './http/errors'
+import { detectDialect, err, internalError, renderError, summarize } from './http/errors'
+import { splitUrl } from './http/target'
 import { VERSION } from './version'
 
 export interface Listening {
@@ -44,10 +45,13 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
       idleTimeout: 60,
       // agproxy enforces max_body_mb itself (413 in the caller's dialect); Bun's own cap is only a backstop
       maxRequestBodySize: Math.ceil(config.max_body_mb * 1048576) * 4 + 1048576,
-      fetch: (req, srv) => agproxy.fetch(req, srv),
+      fetch: async (req, srv) => {
+        try { return await agproxy.fetch(req, srv) } catch (e) { return lastResort(req, e, log) }
+      },
+      // what escapes the fetch handler above (nothing known): no request, so the default dialect
       error(e) {
-        log.error(`server error: ${e?.stack ?? e}`)
-        return new Response(JSON.stringify({ error: { message: 'internal error', type: 'server_error', param: null, code: null } }), { status: 500, headers: { 'content-type': 'application/json' } })
+        log.error(`server error: ${summarize(e)}`)
+        return renderError('openai', internalError())
       },
     })
   } catch (e) {
@@ -58,13 +62,16 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
   }
   const port = server.port!
   const url = `http://${bindHost(config) === '0.0.0.0' ? '127.0.0.1' : bindHost(config)}:${port}`
+  const bound = boundAddress(server)
   agproxy.setOrigin(displayOrigin(config, port))
+  agproxy.setBound(bound)
   return {
     get agproxy() { return agproxy },
     server, url, port,
     reload(next) {
       const fresh = createApp(next, { log, env: opts.env, streams })
       fresh.setOrigin(displayOrigin(next, port))
+      fresh.setBound(bound)
       agproxy = fresh
     },
     async stop(graceMs = config.shutdown_grace * 1000) {
@@ -95,6 +102,20 @@ function endStreams(streams: Set<LiveStream>): number {
   const n = streams.size
   for (const s of streams) s.end(e)
   return n
+}
+
+/** The address the server actually bound (127.1 binds 127.0.0.1; a name binds what it resolves to). Bun exposes
+ *  it as `server.address` (untyped); its normalized `url` is the fallback. */
+function boundAddress(server: Server<unknown>): string {
+  const address = (server as { address?: { address?: unknown } }).address?.address
+  return typeof address === 'string' ? address : server.url.hostname
+}
+
+/** An error nothing else caught: one short log line (no stack), a 500 in the dialect of the path. */
+function lastResort(req: Request, e: unknown, log: Logger): Response {
+  const { path, query } = splitUrl(req.url)
+  log.error(`internal error on ${req.method} ${path.slice(0, 200)}: ${summarize(e)}`)
+  return renderError(detectDialect(path, req.headers, new URLSearchParams(query)), internalError())
 }
 
 /** The LAN key: configured keys win; otherwise one generated once and kept in the data dir. */

@@ -10,7 +10,7 @@ import { startFake, type Behaviour, type Fake } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { call, keyState, keyStates, provider } from './support/resilience'
 import { cleanEnv, configFile, runCli } from './support/cli'
-import { statusGate } from '../src/routes/status'
+import { KEYS_PATH, statusGate } from '../src/routes/status'
 import { keysTable } from '../src/cli/keys'
 import { buildConfig } from '../src/config/load'
 
@@ -307,15 +307,15 @@ describe('GET /agproxy/keys', () => {
     const config = buildConfig({ auth_mode: 'off' })
     const req = new Request('http://agproxy.local:8045/agproxy/keys')
     const from = (address: string) => ({ requestIP: () => ({ address, family: 'IPv4', port: 5000 }) }) as any
-    expect(statusGate(req, from('127.0.0.1'), config)).toBeUndefined()
-    expect(statusGate(req, from('::1'), config)).toBeUndefined()
-    expect(statusGate(req, from('::ffff:127.0.0.1'), config)).toBeUndefined()
-    const lan = statusGate(req, from('192.168.1.20'), config)
+    expect(statusGate(KEYS_PATH, req, from('127.0.0.1'), config, 'openai')).toBeUndefined()
+    expect(statusGate(KEYS_PATH, req, from('::1'), config, 'openai')).toBeUndefined()
+    expect(statusGate(KEYS_PATH, req, from('::ffff:127.0.0.1'), config, 'openai')).toBeUndefined()
+    const lan = statusGate(KEYS_PATH, req, from('192.168.1.20'), config, 'openai')
     expect(lan?.status).toBe(403)
     expect((await lan!.json()).error.message).toContain('only on this machine while auth is off')
     // other paths are not gated; with auth on the front door decides
-    expect(statusGate(new Request('http://x/v1/models'), from('192.168.1.20'), config)).toBeUndefined()
-    expect(statusGate(req, from('192.168.1.20'), buildConfig({ auth_mode: 'strict', api_keys: ['k'] }))).toBeUndefined()
+    expect(statusGate('/v1/models', new Request('http://x/v1/models'), from('192.168.1.20'), config, 'openai')).toBeUndefined()
+    expect(statusGate(KEYS_PATH, req, from('192.168.1.20'), buildConfig({ auth_mode: 'strict', api_keys: ['k'] }), 'openai')).toBeUndefined()
 
     // and for real, when this machine has a non-loopback address to connect from
     const lanIp = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address
