@@ -9,14 +9,17 @@ import type { Server } from 'bun'
 import type { Config } from './config/schema'
 import { createLogger, type Logger } from './log'
 import { createFrontDoor } from './http/front'
-import { detectDialect, err, renderError } from './http/errors'
+import { detectDialect, err, internalError, renderError, summarize } from './http/errors'
+import { isLoopbackAddress } from './http/guards'
+import { bindHost } from './config/load'
 import { notFound } from './http/not-found'
 import { systemRoutes } from './routes/system'
-import { statusRoutes, statusGate } from './routes/status'
+import { statusRoutes } from './routes/status'
 import { modelRoutes } from './routes/models'
 import { modelCallRoutes } from './routes/model-calls'
 import { docs } from './http/docs'
 import { createDispatcher, type Dispatcher } from './providers/dispatch'
+import type { LiveStream } from './providers/stream-guard'
 
 export interface Agproxy {
   config: Config
@@ -26,14 +29,19 @@ export interface Agproxy {
   fetch(req: Request, server?: Server<unknown> | null): Promise<Response>
   /** set once listening, for messages that name the server's address */
   setOrigin(origin: string): void
+  /** set once listening: the address actually bound; the Host guard is on when it is loopback */
+  setBound(address: string): void
 }
 
-export function createApp(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined> } = {}): Agproxy {
+/** `streams`: the registry of running streams (default: the app's own; `listen` shares one across reloads so shutdown reaches them all). */
+export function createApp(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined>; streams?: Set<LiveStream> } = {}): Agproxy {
   const log = opts.log ?? createLogger(config.log_level)
   let origin = `http://${config.host ?? '127.0.0.1'}:${config.port}`
   const listenOrigin = () => origin
+  // until listening (or in-process), what the configuration asks to bind
+  let loopback = isLoopbackAddress(bindHost(config))
   // env: where zero-config reads the provider key variables (process.env unless a test injects one)
-  const dispatcher = createDispatcher(config, log, opts.env ?? process.env)
+  const dispatcher = createDispatcher(config, log, opts.env ?? process.env, opts.streams)
 
   const app = new Elysia({ normalize: false })
     .onError(({ code, error, request, set }) => {
@@ -44,7 +52,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
         return renderError(dialect, err('invalid_request', `${code === 'PARSE' ? 'The request could not be parsed' : 'The request is invalid'}: ${summarize(error)}`))
       log.error(`unhandled error on ${request.method} ${url.pathname}: ${(error as Error)?.stack ?? error}`)
       void set
-      return renderError(dialect, err('internal', 'agproxy hit an internal error while handling this request; it has been logged. Retry, and report it if it persists.'))
+      return renderError(dialect, internalError())
     })
     .use(systemRoutes(listenOrigin))
     .use(statusRoutes(dispatcher))
@@ -52,17 +60,15 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body))
     .use(docs())
 
-  const front = createFrontDoor(config, log, listenOrigin)
+  const front = createFrontDoor(config, log, listenOrigin, () => loopback)
   const handle = (req: Request) => app.handle(req)
 
   return {
     config,
     app,
     dispatcher,
-    fetch: (req, server) => { const denied = statusGate(req, server, config); return denied ? Promise.resolve(denied) : front.handle(req, server, handle) },
+    fetch: (req, server) => front.handle(req, server, handle),
     setOrigin(o) { origin = o },
+    setBound(address) { loopback = isLoopbackAddress(address) },
   }
 }
-
-const summarize = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 300)
-

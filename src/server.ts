@@ -11,6 +11,9 @@ import { createLogger, type Logger } from './log'
 import { generateKey } from './http/auth'
 import { clientsText, displayOrigin } from './cli/print'
 import { maskKey } from './providers/pool'
+import type { LiveStream } from './providers/stream-guard'
+import { detectDialect, err, internalError, renderError, summarize } from './http/errors'
+import { splitUrl } from './http/target'
 import { VERSION } from './version'
 
 export interface Listening {
@@ -20,7 +23,8 @@ export interface Listening {
   /** http://127.0.0.1:PORT */
   url: string
   port: number
-  /** stop accepting, let in-flight requests finish up to `graceMs`, then close; resolves with how many were cut */
+  /** stop accepting, let in-flight requests finish up to `graceMs`, then end the streams still running with an in-dialect
+   *  "shutting down" error event (of every configuration they started on), then close; resolves with how many were cut */
   stop(graceMs?: number): Promise<number>
   /** serve new requests with a new configuration (fresh key pools); requests in flight finish on the old one.
    *  The listen address cannot change without a restart. */
@@ -29,7 +33,9 @@ export interface Listening {
 
 export function listen(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined> } = {}): Listening {
   const log = opts.log ?? createLogger(config.log_level)
-  let agproxy = createApp(config, { log, env: opts.env })
+  // one registry for every configuration this listener serves: a stream started before a reload is still reached by stop()
+  const streams = new Set<LiveStream>()
+  let agproxy = createApp(config, { log, env: opts.env, streams })
   let server: Server<unknown>
   try {
     server = Bun.serve({
@@ -39,10 +45,13 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
       idleTimeout: 60,
       // agproxy enforces max_body_mb itself (413 in the caller's dialect); Bun's own cap is only a backstop
       maxRequestBodySize: Math.ceil(config.max_body_mb * 1048576) * 4 + 1048576,
-      fetch: (req, srv) => agproxy.fetch(req, srv),
+      fetch: async (req, srv) => {
+        try { return await agproxy.fetch(req, srv) } catch (e) { return lastResort(req, e, log) }
+      },
+      // what escapes the fetch handler above (nothing known): no request, so the default dialect
       error(e) {
-        log.error(`server error: ${e?.stack ?? e}`)
-        return new Response(JSON.stringify({ error: { message: 'internal error', type: 'server_error', param: null, code: null } }), { status: 500, headers: { 'content-type': 'application/json' } })
+        log.error(`server error: ${summarize(e)}`)
+        return renderError('openai', internalError())
       },
     })
   } catch (e) {
@@ -53,13 +62,16 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
   }
   const port = server.port!
   const url = `http://${bindHost(config) === '0.0.0.0' ? '127.0.0.1' : bindHost(config)}:${port}`
+  const bound = boundAddress(server)
   agproxy.setOrigin(displayOrigin(config, port))
+  agproxy.setBound(bound)
   return {
     get agproxy() { return agproxy },
     server, url, port,
     reload(next) {
-      const fresh = createApp(next, { log, env: opts.env })
+      const fresh = createApp(next, { log, env: opts.env, streams })
       fresh.setOrigin(displayOrigin(next, port))
+      fresh.setBound(bound)
       agproxy = fresh
     },
     async stop(graceMs = config.shutdown_grace * 1000) {
@@ -67,10 +79,43 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
       const until = Date.now() + graceMs
       while (server.pendingRequests > 0 && Date.now() < until) await Bun.sleep(50)
       const cut = server.pendingRequests
+      if (cut > 0 && streams.size > 0) {
+        const n = endStreams(streams)
+        log.warn(`shutdown_grace is over: ${n} stream(s) still running end with an "agproxy is shutting down" error event`)
+        // let those last frames reach the clients before the sockets close
+        const flushed = Date.now() + SHUTDOWN_FLUSH_MS
+        while (server.pendingRequests > 0 && Date.now() < flushed) await Bun.sleep(10)
+      }
       server.stop(true)
       return cut
     },
   }
+}
+
+/** how long stop() waits for the shutting-down error events to be written before it closes the sockets */
+const SHUTDOWN_FLUSH_MS = 1000
+
+/** End every running stream with a well-formed, retryable error in its dialect; how many were ended. */
+function endStreams(streams: Set<LiveStream>): number {
+  const e = err('unavailable', 'agproxy is shutting down; retry the request. This answer was still running when shutdown_grace ran out '
+    + '(raise shutdown_grace to let long answers finish).')
+  const n = streams.size
+  for (const s of streams) s.end(e)
+  return n
+}
+
+/** The address the server actually bound (127.1 binds 127.0.0.1; a name binds what it resolves to). Bun exposes
+ *  it as `server.address` (untyped); its normalized `url` is the fallback. */
+function boundAddress(server: Server<unknown>): string {
+  const address = (server as { address?: { address?: unknown } }).address?.address
+  return typeof address === 'string' ? address : server.url.hostname
+}
+
+/** An error nothing else caught: one short log line (no stack), a 500 in the dialect of the path. */
+function lastResort(req: Request, e: unknown, log: Logger): Response {
+  const { path, query } = splitUrl(req.url)
+  log.error(`internal error on ${req.method} ${path.slice(0, 200)}: ${summarize(e)}`)
+  return renderError(detectDialect(path, req.headers, new URLSearchParams(query)), internalError())
 }
 
 /** The LAN key: configured keys win; otherwise one generated once and kept in the data dir. */
@@ -112,7 +157,7 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
     const pending = running.server.pendingRequests
     log.info(`${sig}: no longer accepting connections; letting ${pending} in-flight request(s) finish (up to ${config.shutdown_grace} s; ${sig} again to exit now)`)
     const cut = await running.stop()
-    if (cut > 0) log.warn(`shutdown_grace (${config.shutdown_grace} s) is over: ${cut} request(s) cut`)
+    if (cut > 0) log.warn(`shutdown_grace (${config.shutdown_grace} s) is over: ${cut} request(s) were still in flight and have been ended`)
     process.exit(0)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))

@@ -14,7 +14,8 @@ import { buildConfig } from '../src/config/load'
 import { createApp } from '../src/app'
 import { silentLogger } from '../src/log'
 import { startAgproxy, type TestServer } from './support/agproxy'
-import { ANY_MODEL_BODY, NO_PROVIDER, expectDialectError, json, rawRequest, type Dialect } from './support/front-door'
+import { ANY_MODEL_BODY, NO_PROVIDER, expectDialectError, json, rawExchange, rawRequest, type Dialect } from './support/front-door'
+import { isLoopbackAddress } from '../src/http/guards'
 
 const CHAT = '/v1/chat/completions'
 const MESSAGES = '/v1/messages'
@@ -67,6 +68,83 @@ describe('Host guard (bound to all interfaces)', () => {
     expect(res.status).toBe(200)
     const noKey = await app.fetch(new Request(`http://evil.example${CHAT}`, { method: 'POST', headers: { host: 'evil.example', 'content-type': 'application/json' }, body: JSON.stringify(ANY_MODEL_BODY) }))
     expect(noKey.status).toBe(401)
+  })
+})
+
+describe('a Host no URL can be built from → 400 in the dialect of the path, one log line', () => {
+  const body = JSON.stringify(ANY_MODEL_BODY)
+  const PATHS: Array<[path: string, dialect: Dialect]> = [[CHAT, 'openai'], [MESSAGES, 'anthropic'], [GENERATE, 'gemini']]
+  /** [what, the Host line sent (none for HTTP/1.0 without one), what the message and the log line quote] */
+  const HOSTS: Array<[what: string, line: string | undefined, quoted: string]> = [
+    ['HTTP/1.0 without a Host', undefined, 'no Host header'],
+    ['an empty Host', 'Host:', 'an empty Host header'],
+    ['userinfo in the Host', 'Host: 127.0.0.1:80@evil.com', 'Host header "127.0.0.1:80@evil.com"'],
+    ['a port above 65535', 'Host: a:99999', 'Host header "a:99999"'],
+    ['a port that is not a number', 'Host: a:x', 'Host header "a:x"'],
+    ['a space in the Host', 'Host: a b', 'Host header "a b"'],
+    ['a tab in the Host', 'Host: a\tb', 'Host header "a\tb"'],
+    ['two Host headers', 'Host: a\r\nHost: b', 'Host header "a, b"'],
+  ]
+  const request = (path: string, line: string | undefined) => `POST ${path} HTTP/1.${line ? 1 : 0}\r\n${line ? `${line}\r\n` : ''}Connection: close\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+
+  describe.each(['loopback', 'all interfaces'])('bound to %s', (bind) => {
+    let srv: TestServer
+    beforeAll(async () => { srv = await startAgproxy(bind === 'loopback' ? {} : { allow_lan_access: true, api_keys: ['sk-k'] }) })
+    afterAll(() => srv.stop(0))
+
+    test.each(HOSTS)('%s', async (_what, line, quoted) => {
+      for (const [path, dialect] of PATHS) {
+        const res = await rawExchange(srv.port, request(path, line))
+        expect({ path, status: res.status, body: res.body.slice(0, 200) }).toMatchObject({ path, status: 400 })
+        const message = expectDialectError(dialect, 400, JSON.parse(res.body), res.headers)
+        expect(message).toContain(quoted)
+        expect(message).toContain('send the address of this agproxy')
+      }
+      // one line for this Host (three requests), no stack, and the server goes on
+      const lines = srv.logs.filter((l) => l.includes(quoted))
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toContain('WARN')
+      expect(srv.logs.join('\n')).not.toMatch(/\n\s+at |internal error/)
+      expect((await rawRequest(srv.port, 'GET', '/healthz')).status).toBe(200)
+    })
+  })
+})
+
+describe('Host guard: loopback is the address actually bound, in any spelling', () => {
+  test.each([
+    ['127.1', true], ['127.0.0.2', true], ['localhost', true], ['::1', true], ['[::1]', true], ['0:0:0:0:0:0:0:1', true],
+    ['::ffff:127.0.0.1', true], ['2130706433', true], ['0x7f.1', true],
+    ['0.0.0.0', false], ['::', false], ['[::]', false], ['192.168.1.20', false], ['fd00::2', false], ['example.com', false], ['', false],
+  ] as const)('%s → %p', (address, loopback) => {
+    expect(isLoopbackAddress(address)).toBe(loopback)
+  })
+
+  // each binds where the test runs; one that cannot bind here (no IPv6) is skipped
+  const canBind = (hostname: string) => { try { Bun.serve({ port: 0, hostname, fetch: () => new Response() }).stop(true); return true } catch { return false } }
+  const BINDS = [['127.1', '127.0.0.1'], ['127.0.0.2', '127.0.0.2'], ['0:0:0:0:0:0:0:1', '[::1]']]
+  test.each(BINDS)('host: %s → a foreign Host gets 403 in dialect', async (host, connect) => {
+    if (!canBind(host)) return
+    const srv = await startAgproxy({ host })
+    try {
+      const base = `http://${connect}:${srv.port}`
+      for (const [path, dialect] of [['/healthz', 'openai'], [MESSAGES, 'anthropic'], [GENERATE, 'gemini']] as const) {
+        const res = await fetch(base + path, path === '/healthz' ? { headers: { host: 'evil.example' } } : json(ANY_MODEL_BODY, { host: 'evil.example' }))
+        expect({ path, status: res.status }).toEqual({ path, status: 403 })
+        expect(expectDialectError(dialect, 403, await res.json(), res.headers)).toContain('Host "evil.example" is not allowed')
+      }
+      // the address the client dialled, in the spelling it used, is answered
+      for (const ok of [`${host.includes(':') ? `[${host}]` : host}:${srv.port}`, `${connect}:${srv.port}`, `localhost:${srv.port}`])
+        expect({ ok, status: (await fetch(`${base}/healthz`, { headers: { host: ok } })).status }).toEqual({ ok, status: 200 })
+    } finally {
+      await srv.stop(0)
+    }
+  })
+
+  test('in-process (not listening), the configured bind host decides', async () => {
+    const app = createApp(buildConfig({ host: '127.1', port: 0 }), { log: silentLogger })
+    expect((await app.fetch(new Request('http://evil.example/healthz', { headers: { host: 'evil.example' } }))).status).toBe(403)
+    expect((await app.fetch(new Request('http://127.1/healthz', { headers: { host: '127.1' } }))).status).toBe(200)
   })
 })
 

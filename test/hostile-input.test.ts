@@ -125,3 +125,27 @@ test('a slow-loris body is cut off with 408 in dialect, and the server keeps ans
   expect(answer).toMatch(/did not arrive within 1 s/)
   expect((await fetch(srv.url + '/healthz')).status).toBe(200)
 })
+
+test('an error nothing else caught → 500 in the dialect of the path, one short log line without a stack', async () => {
+  const own = await startAgproxy({})
+  try {
+    // the gateway behind the listener fails outright (what no route handler or onError ever saw)
+    own.agproxy.fetch = () => { throw new Error('boom: the gateway broke\n    at somewhere (src/x.ts:1:1)') }
+    for (const dialect of Object.keys(ENDPOINTS) as Dialect[]) {
+      const path = ENDPOINTS[dialect].path
+      const before = own.logs.length
+      const r = await fetch(own.url + path, { method: 'POST', headers: json, body: JSON.stringify(ENDPOINTS[dialect].valid) })
+      expect(r.status).toBe(500)
+      const text = await r.text()
+      expect(messageOf(dialect, JSON.parse(text))).toContain('internal error')
+      expect(text).not.toContain('boom')
+      const lines = own.logs.slice(before)
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toContain(`internal error on POST ${path}: boom: the gateway broke`)
+      expect(lines[0]).not.toContain('\n')
+      expect(lines[0]).not.toMatch(/\bat .*\.ts:\d+/)
+    }
+  } finally {
+    await own.stop(0)
+  }
+})

@@ -217,20 +217,137 @@ describe('quota exhausted and per-model limits', () => {
     }
   })
 
+  // providers limit per model: a 429 is the request's model's whatever its message names (a whole-key limit says so)
   test.each([
-    ['Rate limit reached for gpt-4o-mini in organization org-x', 'gpt-4o', false],
-    ['Rate limit reached for gpt-4o in organization org-x', 'gpt-4o', true],
-    ['Quota exceeded for models/gemini-2.5-pro.', 'gemini-2.5-pro', true],
-    ['Quota exceeded for gemini-2.5-pro-preview', 'gemini-2.5-pro', false],
-  ] as const)('message %p names model %p: %p', (message, model, perModel) => {
-    const { p } = setup()
+    ['Rate limit reached for gpt-4o-mini in organization org-x', 'gpt-4o'],
+    ['Rate limit reached for gpt-4o in organization org-x', 'gpt-4o'],
+    ['Quota exceeded for models/gemini-2.5-pro.', 'gemini-2.5-pro'],
+    ['Quota exceeded for gemini-2.5-pro-preview', 'gemini-2.5-pro'],
+    ['Too many requests, slow down.', 'claude-sonnet-4-5'],
+  ] as const)('429 %p for a request for %p: that model cools, the key serves the others', (message, model) => {
+    const { p } = setup({ strategy: 'fill_first' })
     p.failure(p.pick()!, { status: 429, model, body: { error: { message } } })
-    expect(p.states()[0]!.status).toBe(perModel ? 'active' : 'cooling')
+    expect(p.states()[0]!.status).toBe('active')
+    expect(p.states()[0]!.models?.[model]?.until).toBe(T0 + 5_000)
+    expect(p.pick({ model })!.index).toBe(1)
+    expect(p.pick({ model: 'another-model' })!.index).toBe(0)
   })
 
-  test('quotaCooldownMs is configurable', () => {
-    const { p } = setup({ quotaCooldownMs: 86_400_000 })
+  test('quotaCooldownMs is configurable (within maxCooldownMs, 1 h unless raised)', () => {
+    const { p } = setup({ quotaCooldownMs: 86_400_000, maxCooldownMs: 86_400_000 })
     expect(p.failure(p.pick()!, { status: 429, body: { error: { type: 'insufficient_quota', message: 'x' } } }).cooldownMs).toBe(86_400_000)
+    const { p: capped } = setup({ quotaCooldownMs: 86_400_000 })
+    expect(capped.failure(capped.pick()!, { status: 429, body: { error: { type: 'insufficient_quota', message: 'x' } } }).cooldownMs).toBe(3_600_000)
+  })
+})
+
+describe('maxCooldownMs (retry.max_cooldown) caps every cooldown', () => {
+  const HUGE = 999_999_999 // seconds
+  const far = new Date(T0 + HUGE * 1000)
+  const RETRY_INFO = 'type.googleapis.com/google.rpc.RetryInfo'
+  const google = (message: string, details: object[]) => ({ error: { code: 429, status: 'RESOURCE_EXHAUSTED', message, details } })
+  const perDay = { '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+    violations: [{ quotaId: 'GenerateRequestsPerDayPerProjectPerModel', quotaDimensions: { model: 'gemini-2.5-pro' }, quotaValue: '50' }] }
+  const cases: Array<[string, Parameters<KeyPool['failure']>[1], PoolOptions, string]> = [
+    ['retry-after seconds', { status: 429, headers: { 'retry-after': String(HUGE) } }, {}, 'retry-after'],
+    ['retry-after HTTP-date', { status: 429, headers: { 'retry-after': far.toUTCString() } }, {}, 'retry-after'],
+    ['retry-after-ms', { status: 429, headers: { 'retry-after-ms': String(HUGE * 1000) } }, {}, 'retry-after-ms'],
+    ['Google RetryInfo', { status: 429, body: google('x', [{ '@type': RETRY_INFO, retryDelay: `${HUGE}s` }]) }, {}, 'RetryInfo'],
+    ['anthropic-ratelimit-*-reset', {
+      status: 429, headers: { 'anthropic-ratelimit-requests-remaining': '0', 'anthropic-ratelimit-requests-reset': far.toISOString() },
+    }, {}, 'anthropic-ratelimit reset'],
+    ['x-ratelimit-reset-*', {
+      status: 429, headers: { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '277777h46m39s' },
+    }, {}, 'x-ratelimit reset'],
+    ['"Please retry in" message', { status: 429, body: { error: { message: `Please retry in ${HUGE}s.` } } }, {}, 'message'],
+    ['quota spent (quotaCooldownMs above the cap)', {
+      status: 429, body: { error: { type: 'insufficient_quota', message: 'x' } },
+    }, { quotaCooldownMs: 86_400_000 }, 'quota spent'],
+    ['quota spent with a longer hint', {
+      status: 429, body: google('You exceeded your current quota.', [perDay, { '@type': RETRY_INFO, retryDelay: `${HUGE}s` }]),
+    }, {}, 'quota spent'],
+    ['the ladder', { status: 429 }, { ladderMs: [7_200_000] }, 'backoff step 1'],
+    ['a server error', { status: 503 }, { serverErrorCooldownMs: 7_200_000 }, ''],
+  ]
+  test.each(cases)('%s', (_, f, opts, source) => {
+    for (const [max, want] of [[undefined, 3_600_000], [60_000, 60_000]] as const) {
+      const { p } = setup({ ...opts, maxCooldownMs: max, keys: [KEYS[0]!] })
+      const out = p.failure(p.pick()!, f)
+      expect(out).toMatchObject({ retryable: true, cooldownMs: want })
+      expect(out.reason).toContain(`${source ? `${source}, ` : ''}capped by retry.max_cooldown (${want === 60_000 ? '60 s' : '60 min'})`)
+      const st = p.states()[0]!
+      expect(st.until ?? st.models?.['gemini-2.5-pro']?.until).toBe(T0 + want)
+    }
+  })
+
+  test('a cooldown under the cap is untouched, and says nothing about it', () => {
+    const { p } = setup({ maxCooldownMs: 60_000 })
+    const out = p.failure(p.pick()!, { status: 429, headers: { 'retry-after': '59' } })
+    expect(out.cooldownMs).toBe(59_000)
+    expect(out.reason).not.toContain('capped')
+  })
+})
+
+describe('scope: a limit is the model\'s unless the upstream says the whole key is limited', () => {
+  const violation = (quotaId: string, model?: string) =>
+    ({ quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests', quotaId, ...(model && { quotaDimensions: { location: 'global', model } }) })
+  const gemini = (...violations: object[]) => ({
+    error: {
+      code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Quota exceeded.',
+      details: [
+        { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations },
+        { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '30s' },
+      ],
+    },
+  })
+  const PER_MINUTE = 'GenerateRequestsPerMinutePerProjectPerModel'
+  const cases: Array<[string, Parameters<KeyPool['failure']>[1], 'model' | 'key']> = [
+    ['the issue: retry-after 999999999 on a 429 that names no model', {
+      status: 429, model: 'gpt-4o', headers: { 'retry-after': '999999999' }, body: { error: { message: 'Too many requests' } },
+    }, 'model'],
+    ['OpenAI rate_limit_exceeded with x-ratelimit-* headers (per model)', {
+      status: 429, model: 'gpt-4o', headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20s' },
+      body: { error: { type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached on requests per min (RPM)' } },
+    }, 'model'],
+    ['Anthropic rate_limit_error (per model class)', {
+      status: 429, model: 'claude-opus-4-1',
+      body: { type: 'error', error: { type: 'rate_limit_error', message: 'This request would exceed the rate limit for your organization.' } },
+    }, 'model'],
+    ['Gemini RESOURCE_EXHAUSTED without details', {
+      status: 429, model: 'gemini-2.5-pro',
+      body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Resource has been exhausted (e.g. check quota).' } },
+    }, 'model'],
+    ['Gemini QuotaFailure naming another model (an alias): the request\'s model', {
+      status: 429, model: 'gemini-pro-latest', body: gemini(violation(PER_MINUTE, 'gemini-2.5-pro')),
+    }, 'model'],
+    ['Gemini per-day quota per model', {
+      status: 429, model: 'gemini-2.5-pro', body: gemini(violation('GenerateRequestsPerDayPerProjectPerModel-FreeTier', 'gemini-2.5-pro')),
+    }, 'model'],
+    ['OpenAI insufficient_quota (billing: the key)', {
+      status: 429, model: 'gpt-4o', body: { error: { type: 'insufficient_quota', code: 'insufficient_quota', message: 'You exceeded your current quota.' } },
+    }, 'key'],
+    ['402 Payment Required (the key)', { status: 402, model: 'gpt-4o', body: { error: { message: 'Insufficient credits' } } }, 'key'],
+    ['Gemini quota on the project, no model dimension (the key)', {
+      status: 429, model: 'gemini-2.5-pro', body: gemini(violation('GenerateRequestsPerMinutePerProject')),
+    }, 'key'],
+    ['Gemini per-model and project violations together (the key)', {
+      status: 429, model: 'gemini-2.5-pro', body: gemini(violation(PER_MINUTE, 'gemini-2.5-pro'), violation('GenerateRequestsPerDayPerProject')),
+    }, 'key'],
+  ]
+  test.each(cases)('%s', (_, f, scope) => {
+    const { p } = setup({ strategy: 'fill_first' })
+    p.failure(p.pick()!, f)
+    const st = p.states()[0]!
+    if (scope === 'model') {
+      expect(st.status).toBe('active')
+      expect(Object.keys(st.models ?? {})).toEqual([f.model!])
+      expect(p.pick({ model: f.model })!.index).toBe(1)
+      expect(p.pick({ model: 'another-model' })!.index).toBe(0) // the same key still serves another model
+    } else {
+      expect(st.status).toBe('cooling')
+      expect(st.models).toBeUndefined()
+      expect(p.pick({ model: 'another-model' })!.index).toBe(1)
+    }
   })
 })
 

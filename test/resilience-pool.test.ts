@@ -6,11 +6,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import { networkInterfaces } from 'node:os'
-import { startFake, type Fake } from './fakes/upstream'
+import { startFake, type Behaviour, type Fake } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { call, keyState, keyStates, provider } from './support/resilience'
 import { cleanEnv, configFile, runCli } from './support/cli'
-import { statusGate } from '../src/routes/status'
+import { KEYS_PATH, statusGate } from '../src/routes/status'
 import { keysTable } from '../src/cli/keys'
 import { buildConfig } from '../src/config/load'
 
@@ -127,9 +127,9 @@ describe('cooldowns honour each hint format', () => {
     o.enqueue({ kind: 'error', status: 429, retryDelaySeconds: 17, message: 'Too many requests, slow down.' })
     expect((await call(srv, 'openai', 'gpt-4o')).status).toBe(200)
     const k = await keyState(srv, 'up', 'k1')
-    expect(k.status).toBe('cooling')
-    approx(k.until, k.now, 17)
-    expect(k.reason).toContain('retry-after')
+    expect(k.status).toBe('active') // OpenAI's rate limits are per model: the key still serves other models
+    approx(k.models?.['gpt-4o']?.until, k.now, 17)
+    expect(k.models!['gpt-4o']!.reason).toContain('retry-after')
   })
 
   test('Google RetryInfo.retryDelay, scoped to the model the quota names', async () => {
@@ -151,9 +151,9 @@ describe('cooldowns honour each hint format', () => {
     a.enqueue({ kind: 'error', status: 429, retryDelaySeconds: 12, headers: { 'retry-after': '' } })
     expect((await call(srv, 'anthropic', 'claude-x')).status).toBe(200)
     const k = await keyState(srv, 'claude', 'k1')
-    expect(k.status).toBe('cooling')
-    approx(k.until, k.now, 12, 2) // the reset instant has whole-second precision
-    expect(k.reason).toContain('anthropic-ratelimit reset')
+    expect(k.status).toBe('active') // Anthropic's rate limits are per model (class)
+    approx(k.models?.['claude-x']?.until, k.now, 12, 2) // the reset instant has whole-second precision
+    expect(k.models!['claude-x']!.reason).toContain('anthropic-ratelimit reset')
   })
 
   test('no hint: the escalating ladder starts at 5 s', async () => {
@@ -161,8 +161,8 @@ describe('cooldowns honour each hint format', () => {
     o.enqueue({ kind: 'error', status: 429, message: 'Too many requests.', headers: { 'x-ratelimit-reset-requests': '', 'retry-after': '' } })
     await call(srv, 'openai', 'gpt-4o')
     const k = await keyState(srv, 'up', 'k1')
-    approx(k.until, k.now, 5)
-    expect(k.reason).toContain('backoff step 1')
+    approx(k.models?.['gpt-4o']?.until, k.now, 5)
+    expect(k.models!['gpt-4o']!.reason).toContain('backoff step 1')
   })
 
   test('quota exhausted (insufficient_quota): a long cooldown', async () => {
@@ -180,6 +180,76 @@ describe('cooldowns honour each hint format', () => {
     await call(srv, 'openai', 'gpt-4o')
     const k = await keyState(srv, 'up', 'k1')
     approx(k.until, k.now, 2)
+  })
+})
+
+describe('cooldowns are capped by retry.max_cooldown and scoped to the model the 429 was for', () => {
+  const HUGE = 999_999_999 // seconds: about 31 years
+  const modelOf = (rec: { body: any; path: string }) => rec.body?.model ?? /models\/([^:]+)/.exec(rec.path)?.[1]
+  const fakeOf = { openai: () => o, anthropic: () => a, gemini: () => g }
+  const noRetryAfter = { 'retry-after': '' }
+  const geminiMessage = { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: `Resource exhausted. Please retry in ${HUGE}s.` } }
+  const SOURCES: Array<[string, keyof typeof fakeOf, string, Behaviour, string]> = [
+    ['retry-after', 'openai', 'gpt-4o', { kind: 'error', status: 429, retryDelaySeconds: HUGE, message: 'Too many requests, slow down.' }, 'retry-after'],
+    ['x-ratelimit-reset-requests', 'openai', 'gpt-4o', { kind: 'error', status: 429, retryDelaySeconds: HUGE, headers: noRetryAfter }, 'x-ratelimit reset'],
+    ['Google RetryInfo', 'gemini', 'gemini-2.5-pro', { kind: 'error', status: 429, retryDelaySeconds: HUGE }, 'RetryInfo'],
+    ['Gemini "Please retry in" message', 'gemini', 'gemini-2.5-pro', { kind: 'error', status: 429, body: geminiMessage }, 'message'],
+    ['anthropic-ratelimit-*-reset', 'anthropic', 'claude-opus-4-1',
+      { kind: 'error', status: 429, retryDelaySeconds: HUGE, headers: noRetryAfter }, 'anthropic-ratelimit reset'],
+    ['the ladder (no hint; first step 5 s)', 'openai', 'gpt-4o',
+      { kind: 'error', status: 429, message: 'Too many requests.', headers: { 'x-ratelimit-reset-requests': '', ...noRetryAfter } }, 'backoff step 1'],
+  ]
+  const onlyKey = { openai: O[0]!, anthropic: A[0]!, gemini: G[0]! }
+  test.each(SOURCES)('%s: capped, and another model on the same key still answers', async (_n, type, model, behaviour, source) => {
+    const fake = fakeOf[type]()
+    const srv = await start({ retry: { max_attempts: 3, max_wait: 0, max_cooldown: 3 }, providers: [provider('up', fake, named([onlyKey[type]]))] })
+    fake.handler = (rec) => (modelOf(rec) === model ? behaviour : undefined)
+    const limited = await call(srv, type, model)
+    expect(limited.status).toBe(429)
+    expect(limited.headers.get('retry-after')).toBe('3') // what the client is told to wait is capped too
+    expect(await limited.text()).toContain('Retry in 3 s')
+    const k = await keyState(srv, 'up', 'k1')
+    expect(k.status).toBe('active')
+    approx(k.models?.[model]?.until, k.now, 3)
+    expect(k.models![model]!.reason).toContain(source)
+    expect(k.models![model]!.reason).toContain('capped by retry.max_cooldown (3 s)')
+    // the same key, another model: goes through
+    const other = await call(srv, type, `${model}-other`, { prompt: 'another model' })
+    expect(other.status).toBe(200)
+    expect(fake.requests.map((r) => modelOf(r))).toEqual([model, `${model}-other`])
+  })
+
+  test('retry-after: 999999999 with the default max_cooldown: one hour, for that model only', async () => {
+    const srv = await start({ providers: [provider('up', o, named([O[0]!]))] })
+    o.handler = (rec) => (rec.body?.model === 'gpt-4o' ? { kind: 'error', status: 429, retryDelaySeconds: HUGE, message: 'Too many requests.' } : undefined)
+    const limited = await call(srv, 'openai', 'gpt-4o')
+    expect(limited.status).toBe(429)
+    expect(limited.headers.get('retry-after')).toBe('3600')
+    const k = await keyState(srv, 'up', 'k1')
+    approx(k.models?.['gpt-4o']?.until, k.now, 3600)
+    expect((await call(srv, 'openai', 'gpt-4o-mini')).status).toBe(200)
+    expect((await call(srv, 'openai', 'gpt-4o', { prompt: 'again' })).status).toBe(429) // and gpt-4o is not retried upstream meanwhile
+    expect(o.requests.map((r) => r.body.model)).toEqual(['gpt-4o', 'gpt-4o-mini'])
+  })
+
+  test('a spent quota on the key (insufficient_quota) holds every model, capped', async () => {
+    const srv = await start({ retry: { max_attempts: 3, max_wait: 0, max_cooldown: 120 }, providers: [provider('up', o, named([O[0]!]))] })
+    const message = 'You exceeded your current quota, please check your plan and billing details.'
+    o.enqueue({ kind: 'error', status: 429, body: { error: { message, type: 'insufficient_quota', param: null, code: 'insufficient_quota' } } })
+    const limited = await call(srv, 'openai', 'gpt-4o')
+    expect(limited.status).toBe(429)
+    expect(limited.headers.get('retry-after')).toBe('120')
+    const k = await keyState(srv, 'up', 'k1')
+    expect(k.status).toBe('cooling')
+    approx(k.until, k.now, 120)
+    expect(k.reason).toContain('quota spent, capped by retry.max_cooldown (2 min)')
+    expect((await call(srv, 'openai', 'gpt-4o-mini')).status).toBe(429)
+    expect(o.requests).toHaveLength(1)
+  })
+
+  test('retry.max_cooldown is validated', () => {
+    expect(() => buildConfig({ retry: { max_cooldown: 0 } })).toThrow(/retry\.max_cooldown/)
+    expect(buildConfig({ retry: { max_attempts: 2 } }).retry.max_cooldown).toBe(3600)
   })
 })
 
@@ -237,15 +307,15 @@ describe('GET /agproxy/keys', () => {
     const config = buildConfig({ auth_mode: 'off' })
     const req = new Request('http://agproxy.local:8045/agproxy/keys')
     const from = (address: string) => ({ requestIP: () => ({ address, family: 'IPv4', port: 5000 }) }) as any
-    expect(statusGate(req, from('127.0.0.1'), config)).toBeUndefined()
-    expect(statusGate(req, from('::1'), config)).toBeUndefined()
-    expect(statusGate(req, from('::ffff:127.0.0.1'), config)).toBeUndefined()
-    const lan = statusGate(req, from('192.168.1.20'), config)
+    expect(statusGate(KEYS_PATH, req, from('127.0.0.1'), config, 'openai')).toBeUndefined()
+    expect(statusGate(KEYS_PATH, req, from('::1'), config, 'openai')).toBeUndefined()
+    expect(statusGate(KEYS_PATH, req, from('::ffff:127.0.0.1'), config, 'openai')).toBeUndefined()
+    const lan = statusGate(KEYS_PATH, req, from('192.168.1.20'), config, 'openai')
     expect(lan?.status).toBe(403)
     expect((await lan!.json()).error.message).toContain('only on this machine while auth is off')
     // other paths are not gated; with auth on the front door decides
-    expect(statusGate(new Request('http://x/v1/models'), from('192.168.1.20'), config)).toBeUndefined()
-    expect(statusGate(req, from('192.168.1.20'), buildConfig({ auth_mode: 'strict', api_keys: ['k'] }))).toBeUndefined()
+    expect(statusGate('/v1/models', new Request('http://x/v1/models'), from('192.168.1.20'), config, 'openai')).toBeUndefined()
+    expect(statusGate(KEYS_PATH, req, from('192.168.1.20'), buildConfig({ auth_mode: 'strict', api_keys: ['k'] }), 'openai')).toBeUndefined()
 
     // and for real, when this machine has a non-loopback address to connect from
     const lanIp = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address
@@ -268,9 +338,11 @@ describe('agproxy keys', () => {
     expect(r.code).toBe(0)
     const lines = r.stdout.trim().split('\n')
     expect(lines[0]).toMatch(/^PROVIDER\s+KEY\s+STATUS\s+FOR\s+USES\s+FAILS\s+REASON$/)
-    expect(lines[1]).toMatch(/^up \(openai, fill_first\)\s+work \(sk-…0001\)\s+cooling\s+4[01] s\s+1\s+1\s+429 from upstream: slow down \(cooling 41 s, retry-after\)$/)
-    expect(lines[2]).toMatch(/sk-…0002\s+disabled\s+until reload\s+1\s+1\s+403 from upstream: key sk-…0002 is suspended$/)
-    expect(lines[3]).toMatch(/sk-…0003\s+active\s+1\s+0$/)
+    // a rate limit is the model's (OpenAI limits are per model): the key stays active, its gpt-4o line cools
+    expect(lines[1]).toMatch(/^up \(openai, fill_first\)\s+work \(sk-…0001\)\s+active\s+1\s+1$/)
+    expect(lines[2]).toMatch(/^\s+└ model gpt-4o\s+cooling\s+4[01] s\s+429 from upstream: slow down \(cooling 41 s, retry-after, model gpt-4o\)$/)
+    expect(lines[3]).toMatch(/sk-…0002\s+disabled\s+until reload\s+1\s+1\s+403 from upstream: key sk-…0002 is suspended$/)
+    expect(lines[4]).toMatch(/sk-…0003\s+active\s+1\s+0$/)
     for (const k of O) expect(r.stdout).not.toContain(k)
   })
 

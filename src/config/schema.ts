@@ -43,6 +43,8 @@ export const ConfigSchema = t.Object({
   retry: t.Object({
     max_attempts: t.Number({ multipleOf: 1, minimum: 1, default: 3 }),
     max_wait: t.Number({ minimum: 0, default: 30, description: 'seconds' }),
+    /** the longest a key rests after a rate limit or a spent quota, whatever the upstream asked for */
+    max_cooldown: t.Number({ exclusiveMinimum: 0, default: 3600, description: 'seconds' }),
   }, { additionalProperties: false }),
   timeouts: t.Object({
     connect: t.Number({ exclusiveMinimum: 0, default: 10 }),
@@ -70,7 +72,7 @@ export const DEFAULTS: Config = {
   providers: [],
   models: {},
   max_body_mb: 100,
-  retry: { max_attempts: 3, max_wait: 30 },
+  retry: { max_attempts: 3, max_wait: 30, max_cooldown: 3600 },
   timeouts: { connect: 10, first_token: 120, idle: 120, total: 1800, request_body: 60 },
   shutdown_grace: 30,
   log_level: 'info',

@@ -71,3 +71,10 @@ export function renderError(dialect: Dialect, e: IRError, extraHeaders?: Record<
 
 export const err = (kind: ErrorKind, message: string, extra?: Partial<IRError>): IRError =>
   ({ status: STATUS[kind], kind, message, ...extra })
+
+/** The 500 for what nothing else caught (the details go to the log, never to the client). */
+export const internalError = () =>
+  err('internal', 'agproxy hit an internal error while handling this request; it has been logged. Retry, and report it if it persists.')
+
+/** The first line of an error's message, for a log line or a client message: never a stack. */
+export const summarize = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 300)

@@ -1,6 +1,7 @@
 /**
- * The front door, before Elysia routes anything: resolve the path, guard Host and Origin, answer
- * CORS preflights, check the key. Everything here is built once at start.
+ * The front door, before Elysia routes anything: parse the target (Host and path), guard Host and Origin,
+ * resolve the path, answer CORS preflights, check the key. Elysia then gets a request rebuilt on
+ * CANONICAL_ORIGIN from the path checked here, and nothing else. Everything here is built once at start.
  */
 import type { Server } from 'bun'
 import type { Config } from '../config/schema'
@@ -12,6 +13,8 @@ import { detectDialect, renderError, err } from './errors'
 import { familyOf, originFor } from './clients'
 import { matchRoute } from './route-table'
 import { notFound } from './not-found'
+import { CANONICAL_ORIGIN, parseTarget } from './target'
+import { statusGate } from '../routes/status'
 
 export const RESOLVED_HEADER = 'x-agproxy-resolved-path'
 
@@ -19,8 +22,9 @@ export interface FrontDoor {
   handle(req: Request, server: Server<unknown> | null | undefined, next: (req: Request) => Promise<Response> | Response): Promise<Response>
 }
 
-export function createFrontDoor(config: Config, log: Logger, listenOrigin: () => string): FrontDoor {
-  const guards = createGuards(config)
+/** `boundToLoopback`: whether the address actually bound is loopback (turns the Host guard on). */
+export function createFrontDoor(config: Config, log: Logger, listenOrigin: () => string, boundToLoopback: () => boolean): FrontDoor {
+  const guards = createGuards(config, boundToLoopback)
   const auth = createAuth(config)
   const maxBytes = config.max_body_mb * 1048576
 
@@ -39,12 +43,18 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
 
   return {
     async handle(req, server, next) {
-      const url = new URL(req.url)
+      const target = parseTarget(req)
+      if (!target.ok) {
+        // one line per distinct Host: a scanner cannot flood the log
+        log.once(`bad-host ${req.headers.get('host')}`, 'warn', `refused a request with a bad Host header (400): ${target.message}`)
+        return renderError(target.dialect, err('invalid_request', target.message))
+      }
+      const url = target.url
       const rawPath = url.pathname
       const query = url.searchParams
       const dialect = detectDialect(rawPath, req.headers, query)
 
-      const host = guards.host(req.headers)
+      const host = guards.host(url, req.headers)
       if (!host.ok) return renderError(dialect, err('permission', host.message))
 
       const res = resolvePath(rawPath, config.tolerant_paths)
@@ -71,6 +81,8 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
         const had = req.headers.has('authorization') || req.headers.has('x-api-key') || req.headers.has('x-goog-api-key') || query.has('key')
         return finish(renderError(dialect, err('authentication', `${had ? 'The API key is not valid for this agproxy.' : 'An API key is required.'} ${AUTH_HELP}`)), cors)
       }
+      const gated = statusGate(path, req, server, config, dialect)
+      if (gated) return finish(gated, cors)
 
       const declared = Number(req.headers.get('content-length') ?? 0)
       if (declared > maxBytes)
@@ -79,9 +91,9 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
       // model calls may think for minutes before a byte flows: no idle cut-off for them (heartbeats keep streams alive)
       if (req.method === 'POST' && server && matchRoute(path)?.tag !== 'System') server.timeout(req, 0)
 
-      const inner = resolved
-        ? new Request(new URL(path + url.search, url), { method: req.method, headers: req.headers, body: req.body, signal: req.signal })
-        : req
+      // always rebuilt, from the path authorised above: Elysia cannot route another one (the Host stays in its header).
+      // An init object keeps the body read natively; new Request(url, req) streams it through JS (≈ 2× the cost).
+      const inner = new Request(CANONICAL_ORIGIN + path + url.search, { method: req.method, headers: req.headers, body: req.body, signal: req.signal })
       return finish(await next(inner), cors, resolved)
     },
   }

@@ -43,13 +43,18 @@ export const ROUTES: CanonicalRoute[] = [
   { methods: ['GET'], path: '/swagger/json', tag: 'System', summary: 'OpenAPI 3.1 document' },
 ]
 
-const compiled = ROUTES.map((r) => ({
+/** routes without parameters: one lookup (the front door matches every request) */
+const exact = new Map(ROUTES.filter((r) => !r.path.includes('{')).map((r) => [r.path, r]))
+const compiled = ROUTES.filter((r) => r.path.includes('{')).map((r) => ({
   route: r,
   re: new RegExp('^' + r.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+') + '$'),
 }))
 
-/** The canonical route a concrete path belongs to (any method), if any. Gemini actions win over `/v1/models/{id}`. */
+/** The canonical route a concrete path belongs to (any method), if any. Gemini actions win over `/v1/models/{id}`.
+ *  (A parameter never matches an empty segment, so a path equal to a parameterless route matches only that.) */
 export function matchRoute(path: string): CanonicalRoute | undefined {
+  const hit = exact.get(path)
+  if (hit) return hit
   let found: CanonicalRoute | undefined
   for (const { route, re } of compiled) {
     if (!re.test(path)) continue

@@ -30,7 +30,7 @@ export interface Verdict {
   hintMs?: number
   /** where hintMs came from, e.g. 'retry-after', 'RetryInfo' */
   hintSource?: string
-  /** the limit is per model: the model it names (caller's model name when known) */
+  /** the limit is per model: the request's model when known, else the model the upstream names; unset when the whole key is limited */
   model?: string
 }
 
@@ -179,22 +179,21 @@ function quotaSpent(env: Envelope, violations: any[]): boolean {
   return /quota/i.test(env.message) && DAY_WORDS.test(env.message)
 }
 
-/** The model a rate/quota limit is scoped to, if the upstream says it is per model. */
-function limitedModel(env: Envelope, violations: any[], model?: string): string | undefined {
-  for (const v of violations) {
-    const dim = v?.quotaDimensions?.model
-    if (typeof dim === 'string' && dim) return model ?? stripModels(dim)
-    if (model && /PerModel/i.test(String(v?.quotaId ?? ''))) return model
-  }
-  if (model && namesModel(env.message, stripModels(model))) return model
-  return undefined
-}
-
-/** `message` mentions `model` as a whole name ("gpt-4o" is not named by "gpt-4o-mini"). */
-function namesModel(message: string, model: string): boolean {
-  if (!model) return false
-  const esc = model.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-  return new RegExp(`(^|[^\\w.-])${esc}(?![\\w-]|\\.\\w)`, 'i').test(message)
+/**
+ * The model a rate limit or a spent quota applies to; undefined when it applies to the whole key. The providers
+ * document their limits per model (OpenAI: per model, and the x-ratelimit-* headers describe the request's model;
+ * Anthropic: per model class; Gemini: per quota, whose QuotaFailure quotaDimensions name the model), so a limit is
+ * the request's model's unless the upstream says the key's account or project is limited: a spent billing quota
+ * (OpenAI insufficient_quota, 402), or a Gemini QuotaFailure with a violation that is not per model. Without the
+ * request's model: the model a Gemini violation names, if any.
+ */
+function limitedModel(status: number, env: Envelope, violations: any[], model?: string): string | undefined {
+  if (status === 402 || env.type === 'insufficient_quota' || env.code === 'insufficient_quota') return undefined
+  const named = (v: any) => (typeof v?.quotaDimensions?.model === 'string' && v.quotaDimensions.model) || undefined
+  if (violations.some(v => !named(v) && !/PerModel/i.test(String(v?.quotaId ?? '')))) return undefined
+  if (model) return model
+  const dim = violations.map(named).find(Boolean)
+  return dim && stripModels(dim)
 }
 
 function authFailure(status: number | undefined, env: Envelope): boolean {
@@ -221,7 +220,7 @@ export function classifyFailure(f: FailureInput, now: number): Verdict {
       message: env.message,
       hintMs: hint?.ms,
       hintSource: hint?.source,
-      model: limitedModel(env, violations, f.model),
+      model: limitedModel(status, env, violations, f.model),
     }
   }
   if (status === 408 || status >= 500) return { kind: 'server', label, message: env.message }

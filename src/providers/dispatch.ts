@@ -13,7 +13,9 @@ import { err, renderError } from '../http/errors'
 import { buildProviders, providersFromEnv, type Provider } from './registry'
 import { callUpstream, hostDown, HOP_HEADER, INSTANCE_ID } from './upstream-call'
 import { makePlan, type Plan } from './plans'
-import { peekBytes, peekEvents, guardEvents, guardedByteStream, readBodyGuarded, errorText, DEFAULT_HEARTBEAT_MS, type StreamLimits } from './stream-guard'
+import {
+  peekBytes, peekEvents, guardEvents, guardedByteStream, readBodyGuarded, errorText, DEFAULT_HEARTBEAT_MS, type LiveStream, type StreamLimits,
+} from './stream-guard'
 import { stickyKeyFor } from './sticky'
 import { maskKey, formatMs, clipLine, Redactor, type PooledKey } from './pool'
 
@@ -30,6 +32,8 @@ export interface ModelCall {
 export interface Dispatcher {
   router: ModelRouter
   providers: Map<string, Provider>
+  /** the streams clients are still reading (every streamed answer is in it until it ends), so shutdown can end them cleanly */
+  streams: Set<LiveStream>
   dispatch(call: ModelCall): Promise<Response>
 }
 
@@ -61,11 +65,14 @@ const pause = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) =
   signal.addEventListener('abort', stop, { once: true })
 })
 
-export function createDispatcher(config: Config, log: Logger, env: Record<string, string | undefined> = process.env): Dispatcher {
+/** `streams`: where running streams are registered (see Dispatcher.streams); its own unless the caller shares one. */
+export function createDispatcher(
+  config: Config, log: Logger, env: Record<string, string | undefined> = process.env, streams = new Set<LiveStream>(),
+): Dispatcher {
   const fromEnv = config.providers.length ? undefined : providersFromEnv(env)
   const providerConfigs = fromEnv?.providers ?? config.providers
   if (fromEnv?.providers.length) log.info(`no providers configured; using ${fromEnv.providers.map((p) => p.name).join(', ')} from the environment`)
-  const providers = buildProviders(providerConfigs, log)
+  const providers = buildProviders(providerConfigs, log, { maxCooldownMs: config.retry.max_cooldown * 1000 })
   // an upstream may echo any configured key, not only the one it was called with
   const redactor = Redactor.of([...providers.values()].map((p) => p.pool.redactor))
   /** a message about `provider` with every key masked (its own, all providers', anything shaped like a key) */
@@ -258,7 +265,7 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
           ...limits, heartbeatMs, heartbeat, errorFrame: plan.errorFrame, complete,
           // frame by frame: a break mid-frame ends well-formed, and a key split across chunks is masked whole
           framing: heartbeat ? 'sse' : 'json-array', transform: maskBytes,
-          onEnd: () => out.controller.abort(),
+          onEnd: () => out.controller.abort(), live: streams,
         })
         return { ok: true, response: new Response(stream, { headers: streamHeaders }) }
       }
@@ -273,7 +280,7 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
       // always wrapped: heartbeats (SSE), a well-formed end if the encoder throws, and the upstream released at the end
       const stream = guardedByteStream([], encoded.getReader(), {
         idleMs: Infinity, totalMs: Number.MAX_SAFE_INTEGER / 2, heartbeatMs, heartbeat, errorFrame: plan.errorFrame, scrub: limits.scrub, transform: maskBytes,
-        onEnd: () => out.controller.abort(), alwaysEnd: true,
+        onEnd: () => out.controller.abort(), alwaysEnd: true, live: streams,
       })
       return { ok: true, response: new Response(stream, { headers: streamHeaders }) }
     } catch (e) {
@@ -290,7 +297,7 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
     return new Response(a.stream, { headers: { 'content-type': a.contentType, ...headers } })
   }
 
-  return { router, providers, dispatch }
+  return { router, providers, streams, dispatch }
 }
 
 /** An upstream's message in an answer or log line is cut to this many characters (after masking). */

@@ -41,13 +41,16 @@ export interface PoolOptions {
   quotaCooldownMs?: number
   /** cooldown after 408/5xx/529 or a network error */
   serverErrorCooldownMs?: number
+  /** no cooldown is longer, whatever its source (upstream hint, ladder, quota): retry.max_cooldown */
+  maxCooldownMs?: number
 }
 
 export interface FailureOutcome { retryable: boolean; cooldownMs?: number; disabled?: boolean; reason: string }
 
-/** Upstream hints are trusted within these bounds. */
+/** Upstream hints are trusted from this floor up to maxCooldownMs. */
 const MIN_HINT_MS = 1000
-const MAX_COOLDOWN_MS = 24 * 3_600_000
+/** maxCooldownMs when not given (retry.max_cooldown's default) */
+const DEFAULT_MAX_COOLDOWN_MS = 3_600_000
 const STICKY_MEMO = 10_000
 /** an upstream's message in a failure reason is cut to this many characters */
 const MAX_REASON = 300
@@ -186,6 +189,7 @@ export class KeyPool {
   private readonly ladder: number[]
   private readonly quotaMs: number
   private readonly serverMs: number
+  private readonly maxMs: number
   private readonly sticky = new Map<string, number>()
   /** this pool's keys (4+ characters), for messages about its own failures */
   readonly redactor: Redactor
@@ -197,6 +201,7 @@ export class KeyPool {
     this.ladder = opts.ladderMs?.length ? opts.ladderMs : [5_000, 30_000, 300_000]
     this.quotaMs = opts.quotaCooldownMs ?? 3_600_000
     this.serverMs = opts.serverErrorCooldownMs ?? 2_000
+    this.maxMs = opts.maxCooldownMs ?? DEFAULT_MAX_COOLDOWN_MS
     // an empty key is allowed only as the one slot of a keyless provider (a local Ollama / vLLM)
     const specs = keys.map(k => (typeof k === 'string' ? { key: k } : k)).filter(s => s.key?.trim() || keys.length === 1)
     const names = new Set<string>()
@@ -272,7 +277,8 @@ export class KeyPool {
       else ms = hint ?? this.ladder[Math.min(streak, this.ladder.length) - 1]!
       why.push(v.kind === 'quota' ? 'quota spent' : v.hintSource ?? `backoff step ${Math.min(streak, this.ladder.length)}`)
     }
-    ms = Math.ceil(Math.min(ms, MAX_COOLDOWN_MS))
+    if (ms > this.maxMs) why.push(`capped by retry.max_cooldown (${formatMs(this.maxMs)})`)
+    ms = Math.ceil(Math.min(ms, this.maxMs))
     if (model) why.push(`model ${model}`)
     const reason = `${base} (cooling ${formatMs(ms)}${why.map(w => `, ${w}`).join('')})`
     if (slot) {

@@ -4,7 +4,7 @@
  */
 import type { Config, ProviderConfig } from '../config/schema'
 import type { Logger } from '../log'
-import { KeyPool } from './pool'
+import { KeyPool, type PoolOptions } from './pool'
 
 export type ProviderType = ProviderConfig['type']
 
@@ -70,7 +70,8 @@ export function providersFromEnv(env: Record<string, string | undefined>): { pro
   return { providers, models }
 }
 
-export function buildProviders(configs: ProviderConfig[], log: Logger): Map<string, Provider> {
+/** `pool`: settings every key pool shares (e.g. retry.max_cooldown as `maxCooldownMs`). */
+export function buildProviders(configs: ProviderConfig[], log: Logger, pool: Pick<PoolOptions, 'maxCooldownMs'> = {}): Map<string, Provider> {
   const out = new Map<string, Provider>()
   for (const p of configs) {
     const raw = p.base_url ?? DEFAULT_BASE[p.type]
@@ -83,7 +84,7 @@ export function buildProviders(configs: ProviderConfig[], log: Logger): Map<stri
       baseUrl: url,
       headers: p.headers ?? {},
       // a keyless provider (a local Ollama / vLLM) still gets one pool slot, so retries and cooldowns work the same
-      pool: new KeyPool(p.name, keys.length ? keys : [{ key: '', name: 'no-key' }], { strategy: p.strategy }),
+      pool: new KeyPool(p.name, keys.length ? keys : [{ key: '', name: 'no-key' }], { ...pool, strategy: p.strategy }),
       models: p.models ?? [],
     })
   }

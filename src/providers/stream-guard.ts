@@ -158,6 +158,9 @@ export const PING = te.encode(': ping\n\n')
  *  (The SSE event cap: a setting, limits.sse_event_mb, is on its way.) */
 export const MAX_FRAME_BYTES = 16 * 1048576
 
+/** A stream a client is still reading, as its registry holds it: `end(e)` ends it from outside with `e` (shutdown). */
+export interface LiveStream { end(e: IRError): void }
+
 /**
  * A byte stream with heartbeats: while `source` is silent for `heartbeatMs`, emit `: ping` (only at frame
  * boundaries, and only when `heartbeat` is on — SSE). Idle/total limits, a broken connection, or a clean end
@@ -184,6 +187,8 @@ export function guardedByteStream(
     /** how a properly ended stream is recognised: `marker` seen anywhere, or the last bytes matching `tail`;
      *  a clean end without either is reported as an incomplete answer */
     complete?: { marker?: RegExp; tail?: RegExp }
+    /** the stream is in this registry while it runs (it leaves it when it ends, however it ends), so it can be ended from outside */
+    live?: Set<LiveStream>
   },
 ): ReadableStream<Uint8Array> {
   const end = (opts.startedAt ?? Date.now()) + opts.totalMs
@@ -209,6 +214,7 @@ export function guardedByteStream(
   const finish = (c: ReadableStreamDefaultController<Uint8Array>, e?: IRError) => {
     if (done) return
     done = true
+    opts.live?.delete(handle)
     if (e) {
       // an incomplete frame is dropped (framing), or at least its line closed, so that the error frame parses
       frames?.clear()
@@ -239,8 +245,15 @@ export function guardedByteStream(
     finish(c, err('upstream', `The upstream sent more than ${mb} MB without ending a stream event (the SSE event limit); the answer is incomplete.`))
     return true
   }
+  // ended from outside: the error frame goes after the last complete frame sent (as in finish)
+  let controller: ReadableStreamDefaultController<Uint8Array> | undefined
+  const handle: LiveStream = { end: (e) => { if (done || !controller) return; source.cancel().catch(() => {}); finish(controller, e) } }
   return new ReadableStream<Uint8Array>({
-    start(c) { for (const b of buffered) if (!done) relay(c, b) },
+    start(c) {
+      for (const b of buffered) if (!done) relay(c, b)
+      controller = c
+      if (!done) opts.live?.add(handle)
+    },
     async pull(c) {
       if (done) return
       while (true) {
@@ -278,7 +291,7 @@ export function guardedByteStream(
         if (relay(c, next.value)) return
       }
     },
-    cancel() { done = true; source.cancel().catch(() => {}); opts.onEnd?.() },
+    cancel() { done = true; opts.live?.delete(handle); source.cancel().catch(() => {}); opts.onEnd?.() },
   }, { highWaterMark: 0 })
 }
 

@@ -9,7 +9,9 @@ import type { Config } from '../config/schema'
 import { effectiveAuthMode } from '../config/load'
 import type { Dispatcher } from '../providers/dispatch'
 import type { KeyState } from '../providers/pool'
-import { detectDialect, err, renderError } from '../http/errors'
+import { err, renderError } from '../http/errors'
+import { isLoopbackAddress } from '../http/guards'
+import type { Dialect } from '../ir/types'
 
 export const KEYS_PATH = '/agproxy/keys'
 
@@ -38,19 +40,18 @@ export function keysStatus(dispatcher: Dispatcher): KeysStatus {
   }
 }
 
-const isLoopback = (addr: string | undefined) =>
-  !!addr && (addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.') || addr === 'localhost')
-
-/** With auth off, the status route answers loopback peers only. Undefined = let it through. */
-export function statusGate(req: Request, server: Server<unknown> | null | undefined, config: Config): Response | undefined {
-  if (!req.url.includes('/agproxy/') || effectiveAuthMode(config) !== 'off') return undefined // with auth on, the front door requires a key
-  const path = new URL(req.url).pathname.replace(/\/+$/, '')
-  if (path !== KEYS_PATH) return undefined
+/**
+ * With auth off, the status route answers loopback peers only. Undefined = let it through. The front door calls
+ * this with the path it resolved (the one Elysia will route), after auth.
+ */
+export function statusGate(path: string, req: Request, server: Server<unknown> | null | undefined, config: Config, dialect: Dialect): Response | undefined {
+  // Elysia matches a trailing slash too
+  if (!path.startsWith(KEYS_PATH) || path.replace(/\/+$/, '') !== KEYS_PATH) return undefined
+  if (effectiveAuthMode(config) !== 'off') return undefined // with auth on, the front door requires a key
   if (!server) return undefined // in-process (tests): no network peer
   const addr = server.requestIP(req)?.address
-  if (isLoopback(addr)) return undefined
-  const url = new URL(req.url)
-  return renderError(detectDialect(url.pathname, req.headers, url.searchParams),
+  if (addr && isLoopbackAddress(addr)) return undefined
+  return renderError(dialect,
     err('permission', `${KEYS_PATH} is answered only on this machine while auth is off; turn auth on (auth_mode, api_keys) to query it from ${addr ?? 'elsewhere'}.`))
 }
 

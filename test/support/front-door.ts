@@ -76,25 +76,30 @@ export interface RawResponse { status: number; headers: Headers; body: string }
  * exactly as given (fetch would normalize `%2e%2e` and dot segments on the client side).
  */
 export async function rawRequest(port: number, method: string, target: string, headers: Record<string, string> = {}, body = ''): Promise<RawResponse> {
+  const all: Record<string, string> = { host: `localhost:${port}`, connection: 'close', ...headers }
+  if (body || method === 'POST') all['content-length'] ??= String(Buffer.byteLength(body))
+  return rawExchange(port, `${method} ${target} HTTP/1.1\r\n${Object.entries(all).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}`)
+}
+
+/** Write `text` as is on a new connection (e.g. HTTP/1.0 without a Host) and read the answer until the server closes. */
+export async function rawExchange(port: number, text: string, hostname = '127.0.0.1'): Promise<RawResponse> {
   const { promise, resolve, reject } = Promise.withResolvers<string>()
   const chunks: Uint8Array[] = []
   const sock = await Bun.connect({
-    hostname: '127.0.0.1', port,
+    hostname, port,
     socket: {
       data(_s, d) { chunks.push(new Uint8Array(d)) },
       close() { resolve(Buffer.concat(chunks).toString('utf8')) },
       error(_s, e) { reject(e) },
     },
   })
-  const all: Record<string, string> = { host: `localhost:${port}`, connection: 'close', ...headers }
-  if (body || method === 'POST') all['content-length'] ??= String(Buffer.byteLength(body))
-  sock.write(`${method} ${target} HTTP/1.1\r\n${Object.entries(all).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}`)
-  const text = await promise
-  const split = text.indexOf('\r\n\r\n')
-  const [statusLine, ...lines] = text.slice(0, split).split('\r\n')
+  sock.write(text)
+  const answer = await promise
+  const split = answer.indexOf('\r\n\r\n')
+  const [statusLine, ...lines] = answer.slice(0, split).split('\r\n')
   const h = new Headers()
   for (const l of lines) { const i = l.indexOf(':'); h.append(l.slice(0, i).trim(), l.slice(i + 1).trim()) }
-  let rest = text.slice(split + 4)
+  let rest = answer.slice(split + 4)
   if (/chunked/i.test(h.get('transfer-encoding') ?? '')) {
     let out = ''
     while (rest.length) {
