@@ -22,6 +22,11 @@ Flags:
   --version, -v              print the version
 `
 
+/** An unknown argument as an error may show it: a misspelt `--api-keys=sk-…` or a stray key must not be printed,
+ *  so a flag's value and anything that does not look like a word are elided. */
+const shownArg = (arg: string, name: string, inline: string | undefined) =>
+  inline !== undefined ? `${name}=…` : /^-{0,2}[a-z][a-z-]{0,30}$/i.test(arg) ? arg : `${arg.slice(0, 2)}…`
+
 export function parseArgs(argv: string[]): Args {
   const flags: Flags = {}
   let command: Args['command'] = 'serve'
@@ -46,7 +51,7 @@ export function parseArgs(argv: string[]): Args {
         case '--version': case '-v': command = 'version'; break
         case 'routes': case 'clients': case 'keys': case 'help': case 'version': command = name; break
         case 'serve': break
-        default: throw new Error(`unknown argument "${a}"`)
+        default: throw new Error(`unknown argument "${shownArg(a, name, inline)}"`)
       }
     }
   } catch (e) {

@@ -1,12 +1,13 @@
 /**
  * Configuration sources, highest first: flags, env, config file, defaults.
  * The merged result is validated once against ConfigSchema; a bad value is a ConfigError that names
- * the file, the field path and what was expected.
+ * the file, the field path and what was expected. It never prints a value that may be a secret (showConfigValue).
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { compileValidator } from '../http/validate'
+import { compileValidator, kindOf, showJson } from '../http/validate'
+import { displayUrl } from '../providers/registry'
 import { ConfigSchema, DEFAULTS, type Config } from './schema'
 
 export class ConfigError extends Error {}
@@ -20,7 +21,21 @@ export interface Flags {
   config?: string
 }
 
-const check = compileValidator(ConfigSchema)
+/** Settings whose values may be secrets (provider and client keys, header values, tokens, passwords): an error about
+ *  one of them, or anything inside one, names its kind only. */
+const SECRET_SETTING = /key|token|secret|passw|credential|^headers$|^authorization$|^cookie$/i
+
+/** How a bad config value appears in an error: a secret's kind only; an object or array by kind too (it may hold a
+ *  key); a base_url without its query or userinfo (either may carry a key); anything else as JSON. */
+function showConfigValue(value: unknown, path: string): string {
+  const names = path.split(/[.[\]]+/).filter((n) => n && !/^\d+$/.test(n))
+  if (value !== null && typeof value === 'object') return kindOf(value)
+  if (names.some((n) => SECRET_SETTING.test(n))) return kindOf(value)
+  if (names.at(-1) === 'base_url' && typeof value === 'string') return showJson(displayUrl(value), path)
+  return showJson(value, path)
+}
+
+const check = compileValidator(ConfigSchema, showConfigValue)
 
 /** Find the config file: --config, $AGPROXY_CONFIG, ./agproxy.yaml, ~/.config/agproxy/config.yaml. */
 export function findConfigFile(flags: Flags, env: Record<string, string | undefined>): string | undefined {
@@ -73,8 +88,12 @@ export function buildConfig(fromFile: Record<string, unknown>, flags: Flags = {}
   // nested defaults survive a partial block in the file
   for (const k of ['retry', 'timeouts'] as const)
     if (fromFile[k] && typeof fromFile[k] === 'object') merged[k] = { ...DEFAULTS[k], ...(fromFile[k] as object) }
-  // `api_key` is accepted for one key
-  if (typeof merged.api_key === 'string') { merged.api_keys = [...(merged.api_keys ?? []), merged.api_key]; delete merged.api_key }
+  // `api_key` is accepted for one key (joined to a list; an api_keys that is not one is left for validation to refuse,
+  // rather than spread into one-character keys)
+  if (typeof merged.api_key === 'string' && (merged.api_keys == null || Array.isArray(merged.api_keys))) {
+    merged.api_keys = [...(merged.api_keys ?? []), merged.api_key]
+    delete merged.api_key
+  }
 
   const envLayer: Record<string, unknown> = {
     port: int(env.AGPROXY_PORT, 'AGPROXY_PORT'),

@@ -1,30 +1,48 @@
 /**
  * Schema checks compiled once at start, with errors that name the field and what was expected.
- * Used for request bodies and for the config file.
+ * Used for request bodies (the offending value is echoed: it is the client's own) and for the config file (which
+ * chooses how values appear, so that a key is never printed: config/load.ts).
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { ValueError } from '@sinclair/typebox/errors'
 import type { TSchema } from '@sinclair/typebox'
 
 export interface FieldError { path: string; message: string }
+
+/** How the offending value appears after "got": its JSON, cut to 80 characters, unless `show` says otherwise. */
+export type ShowValue = (value: unknown, path: string) => string
 
 /** `/messages/0/role` → `messages[0].role` */
 export const fieldPath = (pointer: string) =>
   pointer.replace(/^\//, '').split('/').filter(Boolean)
     .map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : (i ? '.' : '') + s.replace(/~1/g, '/').replace(/~0/g, '~'))).join('')
 
-export function compileValidator(schema: TSchema): (value: unknown) => FieldError | undefined {
+export function compileValidator(schema: TSchema, show: ShowValue = showJson): (value: unknown) => FieldError | undefined {
   const check = TypeCompiler.Compile(schema)
   return (value) => {
     if (check.Check(value)) return undefined
-    const e = check.Errors(value).First()
-    if (!e) return { path: '', message: 'invalid value' }
-    return { path: fieldPath(e.path), message: describeValueError(e) }
+    const first = check.Errors(value).First()
+    if (!first) return { path: '', message: 'invalid value' }
+    const e = intoObjectMember(first)
+    return { path: fieldPath(e.path), message: describeValueError(e, show) }
   }
 }
 
-export function describeValueError(e: { message: string; value: unknown; schema: any; path: string }): string {
+/** A union's error names the union ("expected a string or an object"). When the value is an object and exactly one
+ *  member is an object schema, that member's own error says what is wrong in it (`api_keys[0].weight: …`). */
+function intoObjectMember(e: ValueError): ValueError {
+  const members: any[] = (e.schema as any)?.anyOf ?? []
+  const objects = members.flatMap((m, i) => (m?.type === 'object' ? [i] : []))
+  if (objects.length !== 1 || !e.errors?.length || !e.value || typeof e.value !== 'object' || Array.isArray(e.value)) return e
+  const inner = e.errors[objects[0]!]?.First()
+  return inner ? intoObjectMember(inner) : e
+}
+
+export const showJson: ShowValue = (value) => truncate(safeJson(value))
+
+export function describeValueError(e: { message: string; value: unknown; schema: any; path: string }, show: ShowValue = showJson): string {
   const s = e.schema
-  const got = e.value === undefined ? 'nothing' : truncate(safeJson(e.value))
+  const got = e.value === undefined ? 'nothing' : show(e.value, fieldPath(e.path))
   if (e.message.startsWith('Unexpected property')) return 'unknown field; check its spelling'
   if (e.value === undefined) return 'is required'
   let expected: string
@@ -42,6 +60,10 @@ export function describeValueError(e: { message: string; value: unknown; schema:
   else expected = e.message.toLowerCase()
   return `expected ${expected}, got ${got}`
 }
+
+/** 'a string', 'a number', 'an object', … (a value's kind, for messages that must not show the value) */
+export const kindOf = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v === 'undefined' ? 'nothing' : `a ${typeof v}`
 
 const truncate = (s: string) => (s.length > 80 ? s.slice(0, 77) + '...' : s)
 

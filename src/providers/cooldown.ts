@@ -24,7 +24,7 @@ export interface Verdict {
   kind: FailureKind
   /** short tag for summaries: '429', '403', 'quota', 'network' */
   label: string
-  /** upstream's message, one line, trimmed (may still contain the key: callers redact) */
+  /** upstream's message, one line, whole (it may contain the key: callers redact it, then cut it) */
   message: string
   /** wait the upstream asked for, ms from now */
   hintMs?: number
@@ -108,7 +108,8 @@ export function errorEnvelope(body: unknown): Envelope {
 }
 
 const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined)
-const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim().slice(0, 300)
+/** whitespace collapsed, not cut: a cut could split a key in two and leave half of it unmasked (the body is capped) */
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim()
 const ofType = (details: any[], t: string) => details.filter(d => typeof d?.['@type'] === 'string' && d['@type'].endsWith(t))
 
 // ───────────── hints ─────────────

@@ -17,7 +17,7 @@ import {
   peekBytes, peekEvents, guardEvents, guardedByteStream, readBodyGuarded, errorText, DEFAULT_HEARTBEAT_MS, type LiveStream, type StreamLimits,
 } from './stream-guard'
 import { stickyKeyFor } from './sticky'
-import { maskKey, formatMs, type PooledKey } from './pool'
+import { maskKey, formatMs, clipLine, Redactor, type PooledKey } from './pool'
 
 export interface ModelCall {
   endpoint: Endpoint
@@ -73,11 +73,17 @@ export function createDispatcher(
   const providerConfigs = fromEnv?.providers ?? config.providers
   if (fromEnv?.providers.length) log.info(`no providers configured; using ${fromEnv.providers.map((p) => p.name).join(', ')} from the environment`)
   const providers = buildProviders(providerConfigs, log, { maxCooldownMs: config.retry.max_cooldown * 1000 })
+  // an upstream may echo any configured key, not only the one it was called with
+  const redactor = Redactor.of([...providers.values()].map((p) => p.pool.redactor))
+  /** a message about `provider` with every key masked (its own, all providers', anything shaped like a key) */
+  const scrub = (msg: string, provider: Provider) => scrubShapes(redactor.text(provider.pool.redact(msg)))
   const models = fromEnv ? { ...fromEnv.models, ...config.models } : config.models
   const router = createModelRouter({ models }, providerConfigs)
   const t = config.timeouts
   const heartbeatMs = heartbeatMsFrom(env)
   const budgetMs = config.retry.max_wait * 1000
+  /** answer bytes with every configured key masked; none configured (keyless providers): nothing to do */
+  const maskBytes = redactor.size ? (c: Uint8Array) => redactor.bytes(c) : undefined
 
   async function dispatch(call: ModelCall): Promise<Response> {
     const dialect = call.endpoint.dialect
@@ -127,7 +133,10 @@ export function createDispatcher(
         let plan = plans.get(planKey)
         if (!plan) {
           // logged as they come: the upstream encoder runs later (plan.request, per attempt) and warns too
-          const warn = (m: string) => log.once(`warn ${call.endpoint.id} ${provider.name} ${m}`, 'warn', `${call.endpoint.id} → ${provider.name}: ${m}`)
+          const warn = (m: string) => {
+            const line = clipLine(scrub(m, provider), 300)
+            log.once(`warn ${call.endpoint.id} ${provider.name} ${line}`, 'warn', `${call.endpoint.id} → ${provider.name}: ${line}`)
+          }
           const ctx: CodecContext = { clientModel: call.model, warn, raw: call.body, query: Object.fromEntries(call.query) }
           try {
             plan = makePlan(call, provider, ctx)
@@ -164,7 +173,8 @@ export function createDispatcher(
           }
           // the client left: not the key's fault, and nobody is waiting for an answer
           if (signal.aborted) return clientGone()
-          const message = scrub(result.message, provider)
+          // masked first, then cut: a cut could split a key and leave part of it unmasked
+          const message = scrub(result.message, provider).slice(0, MAX_MESSAGE)
           if (result.status === 508) {
             // the provider's base_url leads back into an agproxy: no key or retry can fix that
             log.warn(`attempt ${attempts}/${max} failed: ${provider.name}/${target.model} key ${key.name}: 508 ${message} (not retryable)`)
@@ -172,7 +182,7 @@ export function createDispatcher(
           }
           const verdict = provider.pool.failure(key, { status: result.status, headers: result.headers, body: result.body, model: target.model })
           lastFailure = { ...result, message }
-          const label = `${provider.name}/${target.model} key ${key.name}: ${result.status ?? 'error'} ${clip(message, 200)}`
+          const label = `${provider.name}/${target.model} key ${key.name}: ${result.status ?? 'error'} ${clipLine(message, 200)}`
           tried.push(label)
           log.warn(`attempt ${attempts}/${max} failed: ${label}${verdict.retryable && result.retryable !== false ? '' : ' (not retryable)'}`)
           if (!verdict.retryable || result.retryable === false) return renderError(dialect, clientError({ ...result, message }, provider))
@@ -230,8 +240,10 @@ export function createDispatcher(
           const html = /^\s*</.test(text)
           return { ok: false, status: 502, message: html ? 'the upstream answered 200 with an HTML page instead of JSON' : text.trim() ? 'the upstream answered 200 with invalid JSON' : 'the upstream answered 200 with an empty body' }
         }
-        if (plan.passthrough) return { ok: true, response: new Response(provider.pool.redact(text), { status: 200, headers: { 'content-type': 'application/json', ...headers } }) }
-        return { ok: true, response: Response.json(plan.decodeJson!(parsed), { headers }) }
+        if (plan.passthrough) return { ok: true, response: new Response(redactor.text(text), { headers: { 'content-type': 'application/json', ...headers } }) }
+        // masked after translation: what the client gets is what must hold no key
+        const translated = JSON.stringify(plan.decodeJson!(parsed))
+        return { ok: true, response: new Response(redactor.text(translated), { headers: { 'content-type': 'application/json;charset=utf-8', ...headers } }) }
       }
       const contentType = res.headers.get('content-type') ?? ''
       if (/text\/html/i.test(contentType)) { out.controller.abort(); return { ok: false, status: 502, message: 'the upstream answered 200 with an HTML page instead of a stream' } }
@@ -251,7 +263,8 @@ export function createDispatcher(
         const complete = id === 'gemini.stream' ? (call.query.get('alt') === 'sse' ? { marker: /"finishReason"\s*:|"error"\s*:\s*\{/ } : { tail: /\]\s*$/ }) : STREAM_END[id]
         const stream = guardedByteStream(peek.buffered, peek.rest as ReadableStreamDefaultReader<Uint8Array>, {
           ...limits, heartbeatMs, heartbeat, errorFrame: plan.errorFrame, complete,
-          transform: (c) => provider.pool.redactBytes(c),
+          // frame by frame: a break mid-frame ends well-formed, and a key split across chunks is masked whole
+          framing: heartbeat ? 'sse' : 'json-array', transform: maskBytes,
           onEnd: () => out.controller.abort(), live: streams,
         })
         return { ok: true, response: new Response(stream, { headers: streamHeaders }) }
@@ -266,7 +279,7 @@ export function createDispatcher(
       const encoded = plan.encodeStream!(guardEvents(peek.buffered, peek.rest as AsyncIterator<never>, limits))
       // always wrapped: heartbeats (SSE), a well-formed end if the encoder throws, and the upstream released at the end
       const stream = guardedByteStream([], encoded.getReader(), {
-        idleMs: Infinity, totalMs: Number.MAX_SAFE_INTEGER / 2, heartbeatMs, heartbeat, errorFrame: plan.errorFrame, scrub: limits.scrub,
+        idleMs: Infinity, totalMs: Number.MAX_SAFE_INTEGER / 2, heartbeatMs, heartbeat, errorFrame: plan.errorFrame, scrub: limits.scrub, transform: maskBytes,
         onEnd: () => out.controller.abort(), alwaysEnd: true, live: streams,
       })
       return { ok: true, response: new Response(stream, { headers: streamHeaders }) }
@@ -287,8 +300,8 @@ export function createDispatcher(
   return { router, providers, streams, dispatch }
 }
 
-/** One line, at most `n` characters. */
-const clip = (text: string, n: number) => { const t = text.replace(/\s+/g, ' ').trim(); return t.length > n ? t.slice(0, n - 1) + '…' : t }
+/** An upstream's message in an answer or log line is cut to this many characters (after masking). */
+const MAX_MESSAGE = 500
 
 /** The client went away before an answer: nobody reads this. */
 const clientGone = () => new Response(null, { status: 499 })
@@ -333,18 +346,16 @@ export function inStreamFailure(text: string): { status: number; body?: unknown 
   return { status, body }
 }
 
-/** An upstream's error message, whatever its dialect. */
+/** An upstream's error message, whatever its dialect; whole (the caller masks keys, then cuts it to MAX_MESSAGE). */
 function upstreamMessage(body: any, text?: string): string {
   const m = body?.error?.message ?? body?.message ?? body?.error ?? (typeof body === 'string' ? body : undefined)
-  if (typeof m === 'string') return m.slice(0, 500)
+  if (typeof m === 'string') return m
   if (text && /^\s*</.test(text)) return 'the upstream answered with an HTML error page'
-  return (text ?? '').replace(/\s+/g, ' ').slice(0, 300) || 'no error message'
+  return (text ?? '').replace(/\s+/g, ' ').trim() || 'no error message'
 }
 
-/** Never let a provider key through in a message: this provider's keys, and anything shaped like a key. */
-function scrub(msg: string, provider: Provider): string {
-  return provider.pool.redact(msg).replace(/\b(sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,})/g, (k) => maskKey(k))
-}
+/** Anything shaped like a provider key, masked (keys configured nowhere, e.g. a relay's own). */
+const scrubShapes = (msg: string) => msg.replace(/\b(sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,})/g, (k) => maskKey(k))
 
 /** A non-retryable upstream failure, as the client should see it (message already scrubbed). */
 function clientError(f: Attempt & { ok: false }, provider: Provider): IRError {

@@ -3,7 +3,7 @@
  * Pure state + an injectable clock; no HTTP. Failure bodies/headers are read by cooldown.ts.
  *
  * Raw keys never leave through states(), describe(), reasons, or JSON/inspect of a PooledKey
- * (`key` is non-enumerable and toJSON masks).
+ * (`key` is non-enumerable and toJSON masks). `Redactor` masks them in text and bytes an upstream sends back.
  *
  * Stickiness: a sticky value (conversation id, see sticky.ts) seen for the first time gets its key from the
  * strategy (so fill_first, weights and least_used hold for new conversations), and keeps it (remembered, bounded
@@ -52,10 +52,96 @@ const MIN_HINT_MS = 1000
 /** maxCooldownMs when not given (retry.max_cooldown's default) */
 const DEFAULT_MAX_COOLDOWN_MS = 3_600_000
 const STICKY_MEMO = 10_000
+/** an upstream's message in a failure reason is cut to this many characters */
+const MAX_REASON = 300
+
+/** One line, at most `n` characters. Cut only text already masked (a cut could split a key and leave part of it). */
+export const clipLine = (text: string, n: number) => { const t = text.replace(/\s+/g, ' ').trim(); return t.length > n ? t.slice(0, n - 1) + '…' : t }
 
 /** 'sk-…abcd': first 3 chars + '…' + last 4; keys under 20 chars are fully masked. */
 export function maskKey(key: string): string {
   return key.length < 20 ? '****' : `${key.slice(0, 3)}…${key.slice(-4)}`
+}
+
+/** Keys shorter than this are not masked in answer bodies: they are placeholders of keyless servers ("ollama", "EMPTY",
+ *  "lm-studio"), and masking them would corrupt every answer that mentions the word. Real provider keys are far longer. */
+export const MIN_REDACTED_KEY = 12
+
+/** `raw` as bytes, and those bytes read as latin1 (one character per byte) */
+interface Secret { raw: string; bytes: Buffer; latin1: string; masked: string; maskedBytes: Buffer }
+
+/** windows-1252 (WHATWG's "latin1"): one character per byte, distinct bytes → distinct characters, so a key's bytes
+ *  are in a chunk exactly where its latin1 image is in the chunk's latin1 text */
+const latin1 = new TextDecoder('latin1')
+/** chunks up to this size are searched as latin1 text (cheaper than Buffer.includes' per-call cost); larger ones as
+ *  bytes (Buffer.includes is cheaper per byte). An SSE frame of a token delta is 150–400 bytes. */
+const SMALL_CHUNK = 512
+
+/**
+ * Masks raw keys (maskKey) in text and bytes: error messages, and answer bodies, where an upstream may echo any
+ * configured key. Keys are few, so each is looked for on its own (a native search per key); longest first, so a key
+ * that contains another is masked whole. Raw keys are private: not in JSON or inspect output.
+ */
+export class Redactor {
+  readonly #secrets: Secret[]
+
+  /** `keys` of at least `minLength` characters (shorter ones are ignored); duplicates are dropped. */
+  constructor(keys: Iterable<string>, minLength = MIN_REDACTED_KEY) {
+    const raws = [...new Set([...keys].map((k) => k.trim()))].filter((k) => k.length >= minLength).sort((a, b) => b.length - a.length)
+    this.#secrets = raws.map((raw) => {
+      const bytes = Buffer.from(raw)
+      return { raw, bytes, latin1: latin1.decode(bytes), masked: maskKey(raw), maskedBytes: Buffer.from(maskKey(raw)) }
+    })
+  }
+
+  /** One redactor for the keys of several (e.g. every provider's pool), keeping those of at least `minLength`. */
+  static of(parts: Iterable<Redactor>, minLength = MIN_REDACTED_KEY): Redactor {
+    return new Redactor([...parts].flatMap((r) => r.#secrets.map((s) => s.raw)), minLength)
+  }
+
+  /** how many keys it masks */
+  get size() { return this.#secrets.length }
+
+  /** `text` with every key replaced by its masked form. */
+  text(text: string): string {
+    let out = text
+    for (const s of this.#secrets) if (out.includes(s.raw)) out = out.replaceAll(s.raw, s.masked)
+    return out
+  }
+
+  /** Same for bytes (a split character stays intact); the chunk itself when no key is in it (the common case: no copy). */
+  bytes(chunk: Uint8Array): Uint8Array {
+    if (!this.#secrets.length || !this.#holdsKey(chunk)) return chunk
+    let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    for (const s of this.#secrets) if (buf.includes(s.bytes)) buf = replaceBytes(buf, s.bytes, s.maskedBytes)
+    return buf
+  }
+
+  #holdsKey(chunk: Uint8Array): boolean {
+    if (chunk.length <= SMALL_CHUNK) {
+      const text = latin1.decode(chunk)
+      for (const s of this.#secrets) if (text.includes(s.latin1)) return true
+      return false
+    }
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    for (const s of this.#secrets) if (buf.includes(s.bytes)) return true
+    return false
+  }
+
+  toJSON() { return { keys: this.size } }
+  [Symbol.for('nodejs.util.inspect.custom')]() { return `Redactor(${this.size} keys)` }
+}
+
+/** `buf` with every `find` replaced by `put` (a new buffer). */
+function replaceBytes(buf: Buffer, find: Buffer, put: Buffer): Buffer {
+  const parts: Buffer[] = []
+  let from = 0
+  for (let i = buf.indexOf(find); i >= 0; i = buf.indexOf(find, from)) {
+    parts.push(buf.subarray(from, i), put)
+    from = i + find.length
+  }
+  parts.push(buf.subarray(from))
+  return Buffer.concat(parts)
 }
 
 class Handle implements PooledKey {
@@ -105,6 +191,8 @@ export class KeyPool {
   private readonly serverMs: number
   private readonly maxMs: number
   private readonly sticky = new Map<string, number>()
+  /** this pool's keys (4+ characters), for messages about its own failures */
+  readonly redactor: Redactor
 
   constructor(provider: string, keys: Array<string | KeySpec>, opts: PoolOptions = {}) {
     this.provider = provider
@@ -126,6 +214,7 @@ export class KeyPool {
       const weight = Number.isFinite(s.weight) && s.weight! > 0 ? s.weight! : 1
       return { pk: new Handle(key, index, name, masked), weight, current: 0, uses: 0, failures: 0, streak: 0, models: new Map() }
     })
+    this.redactor = new Redactor(this.slots.map((s) => s.pk.key), 4)
   }
 
   get size() { return this.slots.length }
@@ -166,7 +255,8 @@ export class KeyPool {
   failure(key: PooledKey, f: FailureInput): FailureOutcome {
     const now = this.now()
     const v = classifyFailure(f, now)
-    const msg = this.redact(v.message)
+    // masked before it is cut, so a key across the cut cannot leak in part
+    const msg = clipLine(this.redact(v.message), MAX_REASON)
     const base = (v.label === 'network' ? 'network error' : `${f.status} from upstream`) + (msg ? `: ${msg}` : '')
     const slot = this.slotOf(key)
     if (v.kind === 'request') return { retryable: false, reason: base }
@@ -325,15 +415,6 @@ export class KeyPool {
 
   /** `text` with every key of this pool replaced by its masked form. */
   redact(text: string): string {
-    let out = text
-    for (const s of this.slots) if (s.pk.key.length >= 4 && out.includes(s.pk.key)) out = out.split(s.pk.key).join(s.pk.masked)
-    return out
-  }
-
-  /** Same for bytes; the chunk itself when no key is in it (the common case, no copy). */
-  redactBytes(chunk: Uint8Array): Uint8Array {
-    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    if (!this.slots.some(s => s.pk.key.length >= 4 && buf.includes(s.pk.key))) return chunk
-    return new TextEncoder().encode(this.redact(buf.toString('utf8')))
+    return this.redactor.text(text)
   }
 }

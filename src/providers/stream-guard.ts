@@ -5,6 +5,7 @@
  */
 import type { IREvent, IRError } from '../ir/types'
 import { err } from '../http/errors'
+import { FrameBuffer, endsSseFrame, type Framing } from './frames'
 
 export type Peek<T> =
   | { ok: true; buffered: T[]; rest: AsyncIterator<T> | ReadableStreamDefaultReader<Uint8Array> }
@@ -152,7 +153,10 @@ export async function peekBytes(body: ReadableStream<Uint8Array>, hasContent: (t
 
 const te = new TextEncoder()
 export const PING = te.encode(': ping\n\n')
-const endsFrame = (c: Uint8Array) => c.length >= 2 && c[c.length - 1] === 10 && (c[c.length - 2] === 10 || (c.length >= 4 && c[c.length - 2] === 13 && c[c.length - 3] === 10))
+
+/** The most a relayed stream may hold back as one incomplete frame; past it the stream ends with an error frame.
+ *  (The SSE event cap: a setting, limits.sse_event_mb, is on its way.) */
+export const MAX_FRAME_BYTES = 16 * 1048576
 
 /** A stream a client is still reading, as its registry holds it: `end(e)` ends it from outside with `e` (shutdown). */
 export interface LiveStream { end(e: IRError): void }
@@ -161,6 +165,8 @@ export interface LiveStream { end(e: IRError): void }
  * A byte stream with heartbeats: while `source` is silent for `heartbeatMs`, emit `: ping` (only at frame
  * boundaries, and only when `heartbeat` is on — SSE). Idle/total limits, a broken connection, or a clean end
  * that `complete` says is premature end it with `errorFrame(error)`. Cancelling it (client gone) cancels the source.
+ * With `framing`, only complete frames are relayed (frames.ts): a break mid-frame drops the incomplete one, so the
+ * error frame follows a complete frame and the client can parse it.
  */
 export function guardedByteStream(
   buffered: Uint8Array[],
@@ -173,8 +179,11 @@ export function guardedByteStream(
     onEnd?: () => void
     /** call onEnd on a clean end too */
     alwaysEnd?: boolean
-    /** applied to every chunk before it is sent (e.g. key masking) */
+    /** applied to everything sent but heartbeats and error frames (e.g. key masking); with `framing`, to complete frames */
     transform?: (chunk: Uint8Array) => Uint8Array
+    /** relay complete frames only, holding back an incomplete one (at most `maxFrameBytes`, default MAX_FRAME_BYTES) */
+    framing?: Framing
+    maxFrameBytes?: number
     /** how a properly ended stream is recognised: `marker` seen anywhere, or the last bytes matching `tail`;
      *  a clean end without either is reported as an incomplete answer */
     complete?: { marker?: RegExp; tail?: RegExp }
@@ -200,29 +209,50 @@ export function guardedByteStream(
   }
   const properEnd = () => !opts.complete || marked || !!opts.complete.tail?.test(tail)
   for (const b of buffered) see(b)
+  const frames = opts.framing ? new FrameBuffer(opts.framing) : undefined
+  const maxHeld = opts.maxFrameBytes ?? MAX_FRAME_BYTES
   const finish = (c: ReadableStreamDefaultController<Uint8Array>, e?: IRError) => {
     if (done) return
     done = true
     opts.live?.delete(handle)
     if (e) {
-      // a partial frame cannot be followed by a clean error frame; close the line first
+      // an incomplete frame is dropped (framing), or at least its line closed, so that the error frame parses
+      frames?.clear()
       if (!atBoundary) c.enqueue(te.encode('\n\n'))
-      c.enqueue(opts.errorFrame(scrub(e)))
+      const frame = opts.errorFrame(scrub(e))
+      c.enqueue(frames ? frames.errorAfter(frame) : frame)
+    } else {
+      const rest = frames?.drain()
+      if (rest) c.enqueue(transform(rest))
     }
     c.close()
     // a clean pass-through end consumed the upstream body: nothing to abort (aborting a finished fetch is not
     // free); a translated stream may end cleanly on an upstream that is still open (idle timeout), so it always aborts
     if (e || opts.alwaysEnd) opts.onEnd?.()
   }
-  // ended from outside: the error frame goes after the last frame sent (a partial one is closed first, as in finish)
+  /** Send `chunk` (with framing: the frames it completes); false when nothing could be sent yet. */
+  const relay = (c: ReadableStreamDefaultController<Uint8Array>, chunk: Uint8Array): boolean => {
+    if (!frames) {
+      atBoundary = endsSseFrame(chunk)
+      c.enqueue(transform(chunk))
+      return true
+    }
+    const out = frames.push(chunk)
+    if (out) c.enqueue(transform(out))
+    if (frames.size <= maxHeld) return !!out
+    source.cancel().catch(() => {})
+    const mb = +(maxHeld / 1048576).toFixed(2)
+    finish(c, err('upstream', `The upstream sent more than ${mb} MB without ending a stream event (the SSE event limit); the answer is incomplete.`))
+    return true
+  }
+  // ended from outside: the error frame goes after the last complete frame sent (as in finish)
   let controller: ReadableStreamDefaultController<Uint8Array> | undefined
   const handle: LiveStream = { end: (e) => { if (done || !controller) return; source.cancel().catch(() => {}); finish(controller, e) } }
   return new ReadableStream<Uint8Array>({
     start(c) {
-      for (const b of buffered) c.enqueue(transform(b))
-      if (buffered.length) atBoundary = endsFrame(buffered.at(-1)!)
+      for (const b of buffered) if (!done) relay(c, b)
       controller = c
-      opts.live?.add(handle)
+      if (!done) opts.live?.add(handle)
     },
     async pull(c) {
       if (done) return
@@ -258,9 +288,7 @@ export function guardedByteStream(
         }
         lastData = Date.now()
         see(next.value)
-        atBoundary = endsFrame(next.value)
-        c.enqueue(transform(next.value))
-        return
+        if (relay(c, next.value)) return
       }
     },
     cancel() { done = true; opts.live?.delete(handle); source.cancel().catch(() => {}); opts.onEnd?.() },

@@ -95,7 +95,7 @@ export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>
       if (!data) continue
       let chunk: any
       try { chunk = JSON.parse(data) } catch {
-        ctx.warn(`ignored a non-JSON SSE frame from upstream: ${data.slice(0, 80)}`)
+        ctx.warn(`ignored a non-JSON SSE frame from upstream: ${data}`) // whole: the logger masks keys, then cuts
         continue
       }
       if (chunk?.error || msg.event === 'error') {
