@@ -4,8 +4,15 @@
  * large request bodies at once. Each fault gets a well-formed error in the caller's dialect while agproxy's
  * memory stays bounded and /healthz keeps answering.
  */
-import { describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { brotliCompressSync, deflateSync } from 'node:zlib'
+import OpenAI from 'openai'
+import Anthropic from '@anthropic-ai/sdk'
 import { buildConfig } from '../src/config/load'
+import type { ProviderType } from './fakes/upstream'
+import { startAgproxy, type TestServer } from './support/agproxy'
+import { expectDialectError } from './support/front-door'
 
 // ───────────── the limits block ─────────────
 
@@ -18,5 +25,214 @@ describe('limits: config', () => {
   test('a bad value names the setting', () => {
     expect(() => buildConfig({ limits: { upstream_body_mb: 0 } }, {}, {}, 'agproxy.yaml')).toThrow('agproxy.yaml: limits.upstream_body_mb')
     expect(() => buildConfig({ limits: { request_body_mb: 10 } }, {}, {}, 'agproxy.yaml')).toThrow('agproxy.yaml: limits.request_body_mb: unknown setting')
+  })
+})
+
+// ───────────── measuring: memory, /healthz, upstreams ─────────────
+
+const rssMb = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024
+
+/** Peak RSS (sampled every 20 ms from /proc/self/status: agproxy runs in this process) and the slowest /healthz
+ *  answer (probed every 50 ms) while `fault` runs. */
+async function whileWatching<T>(srv: TestServer, fault: () => Promise<T>, settleMs = 600): Promise<{ result: T; grewMb: number; healthMs: number }> {
+  Bun.gc(true)
+  const base = rssMb()
+  let peak = base
+  const sampler = setInterval(() => { peak = Math.max(peak, rssMb()) }, 20)
+  let done = false
+  let healthMs = 0
+  const probe = (async () => {
+    while (!done) {
+      const t0 = performance.now()
+      const r = await fetch(`${srv.url}/healthz`)
+      await r.text()
+      healthMs = Math.max(healthMs, performance.now() - t0)
+      expect(r.status).toBe(200)
+      await Bun.sleep(50)
+    }
+  })()
+  try {
+    const result = await fault()
+    // work the fault leaves behind (a connection drained after the answer) counts too
+    await Bun.sleep(settleMs)
+    return { result, grewMb: Math.max(peak, rssMb()) - base, healthMs }
+  } finally {
+    done = true
+    clearInterval(sampler)
+    await probe
+  }
+}
+
+interface Upstream { url: string; requests: number; stop(): void }
+
+/** An upstream of any provider type whose every answer is `respond(req)`. */
+function upstream(respond: (req: Request) => Response): Upstream {
+  const state = { requests: 0 }
+  const server = Bun.serve({ port: 0, hostname: '127.0.0.1', idleTimeout: 0, fetch(req) { state.requests++; return respond(req) } })
+  return { url: `http://127.0.0.1:${server.port}`, get requests() { return state.requests }, stop: () => { server.stop(true) } }
+}
+
+const KEY: Record<ProviderType, string> = { openai: 'sk-proj-MEMORY0000000000000000000001', anthropic: 'sk-ant-api03-MEMORY0000000000000001', gemini: 'AIzaSyMEMORY000000000000000000000001' }
+
+/** agproxy with one provider of `type` at `up`, every model routed to it. */
+async function start(type: ProviderType, up: Upstream, settings: Record<string, unknown> = {}) {
+  const srv = await startAgproxy({
+    providers: [{ name: 'up', type, base_url: type === 'openai' ? `${up.url}/v1` : up.url, api_keys: [KEY[type]] }],
+    models: { '*': 'up/*' },
+    retry: { max_attempts: 3, max_wait: 0 },
+    ...settings,
+  })
+  running.push(srv)
+  return srv
+}
+
+const running: TestServer[] = []
+const upstreams: Upstream[] = []
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop(0)))
+  for (const u of upstreams.splice(0)) u.stop()
+})
+
+/** The error an SDK call threw: its status and message. */
+async function sdkError(p: Promise<unknown>): Promise<{ status: number; message: string }> {
+  try { await p } catch (e: any) { return { status: e.status, message: String(e.error?.error?.message ?? e.error?.message ?? e.message) } }
+  throw new Error('the call succeeded')
+}
+
+// ───────────── compressed answers ─────────────
+
+/** 16 MB of spaces as one gzip member (~16 KB); concatenated members decode to their sum. */
+const MEMBER = Bun.gzipSync(new Uint8Array(16 * 1048576).fill(32), { level: 9 })
+/** a gzip bomb: 512 MB decoded, about half a megabyte on the wire */
+const BOMB = Buffer.concat(Array<Uint8Array>(32).fill(MEMBER))
+const gzipHeaders = (type: string) => ({ 'content-type': type, 'content-encoding': 'gzip' })
+
+describe('limits.upstream_body_mb: a compressed answer is counted as it is decoded', () => {
+  const bombWith = (length: boolean, status = 200) => () => new Response(
+    length ? BOMB : new ReadableStream({ start(c) { c.enqueue(BOMB); c.close() } }),
+    { status, headers: gzipHeaders('application/json') })
+
+  test.each([
+    ['with a content-length', true],
+    ['chunked', false],
+  ])('OpenAI client → openai provider (pass-through), gzip bomb %s: 502 naming the setting, not retried, memory bounded', async (_n, length) => {
+    const up = upstream(bombWith(length))
+    upstreams.push(up)
+    const srv = await start('openai', up, { limits: { upstream_body_mb: 8 } })
+    const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 })
+    const { result, grewMb, healthMs } = await whileWatching(srv, () => sdkError(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })))
+    expect(result.status).toBe(502)
+    expect(result.message).toContain('larger than 8 MB once decompressed (limits.upstream_body_mb)')
+    expect(up.requests).toBe(1)
+    expect(grewMb).toBeLessThan(150)
+    expect(healthMs).toBeLessThan(500)
+  })
+
+  test.each([
+    ['with a content-length', true],
+    ['chunked', false],
+  ])('Anthropic client → gemini provider (translated), gzip bomb %s: 502 in the Anthropic dialect', async (_n, length) => {
+    const up = upstream(bombWith(length))
+    upstreams.push(up)
+    const srv = await start('gemini', up, { limits: { upstream_body_mb: 8 } })
+    const client = new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 })
+    const { result, grewMb, healthMs } = await whileWatching(srv, () => sdkError(client.messages.create({ model: 'gemini-2.5-flash', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] })))
+    expect(result.status).toBe(502)
+    expect(result.message).toContain('(limits.upstream_body_mb)')
+    expect(up.requests).toBe(1)
+    expect(grewMb).toBeLessThan(150)
+    expect(healthMs).toBeLessThan(500)
+  })
+
+  test('the default (64 MB) with a 512 MB bomb; a Gemini client gets its own dialect', async () => {
+    const up = upstream(bombWith(true))
+    upstreams.push(up)
+    const srv = await start('gemini', up)
+    const { result: res, grewMb, healthMs } = await whileWatching(srv, () => fetch(`${srv.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': 'x' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
+    }))
+    const message = expectDialectError('gemini', 502, await res.json(), res.headers)
+    expect(message).toContain('larger than 64 MB once decompressed (limits.upstream_body_mb); raise limits.upstream_body_mb')
+    expect(grewMb).toBeLessThan(400)
+    expect(healthMs).toBeLessThan(500)
+  })
+
+  test('four bombs at once: each refused, memory bounded, and a call to another upstream is not held up', async () => {
+    const up = upstream(bombWith(true))
+    const fine = upstream(() => Response.json({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'fine' }, finish_reason: 'stop' }] }))
+    upstreams.push(up, fine)
+    const srv = await start('openai', up, { providers: [
+      { name: 'up', type: 'openai', base_url: `${up.url}/v1`, api_keys: [KEY.openai] },
+      { name: 'fine', type: 'openai', base_url: `${fine.url}/v1`, api_keys: [KEY.openai] },
+    ] })
+    const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 })
+    const ask = (model: string) => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] })
+    await ask('fine/warm-up')
+    const { result, grewMb, healthMs } = await whileWatching(srv, async () => {
+      const bombs = Array.from({ length: 4 }, () => sdkError(ask('up/gpt-4o')))
+      await Bun.sleep(20)
+      const t0 = performance.now()
+      const other = await ask('fine/gpt-4o')
+      const otherMs = performance.now() - t0
+      return { bombs: await Promise.all(bombs), other: other.choices[0]!.message.content, otherMs }
+    })
+    expect(result.bombs.map((b) => b.status)).toEqual([502, 502, 502, 502])
+    expect(result.other).toBe('fine')
+    expect(result.otherMs).toBeLessThan(500)
+    expect(grewMb).toBeLessThan(500)
+    expect(healthMs).toBeLessThan(500)
+  })
+
+  test('an error answer that is a gzip bomb is read only as far as its message needs', async () => {
+    const up = upstream(bombWith(false, 500))
+    upstreams.push(up)
+    const srv = await start('openai', up)
+    const { result, grewMb } = await whileWatching(srv, () => sdkError(new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })))
+    expect(result.status).toBeGreaterThanOrEqual(500)
+    expect(grewMb).toBeLessThan(150)
+  })
+
+  test('a plain answer with a content-length over the limit is refused before it is read', async () => {
+    const big = new Uint8Array(12 * 1048576).fill(32)
+    const up = upstream(() => new Response(big, { headers: { 'content-type': 'application/json' } }))
+    upstreams.push(up)
+    const srv = await start('openai', up, { limits: { upstream_body_mb: 8 } })
+    const r = await sdkError(new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }))
+    expect(r).toEqual({ status: 502, message: expect.stringContaining('larger than 8 MB once decompressed (limits.upstream_body_mb)') })
+  })
+
+  test.each([
+    ['gzip', (s: string) => Bun.gzipSync(s)],
+    ['deflate', (s: string) => deflateSync(s)],
+    ['br', (s: string) => brotliCompressSync(s)],
+    ['zstd', (s: string) => Bun.zstdCompressSync(s)],
+  ])('a %s answer under the limit still works (pass-through and translated)', async (coding, compress) => {
+    const answer = { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: 'squeezed' + ' '.repeat(100_000) }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }
+    const up = upstream(() => new Response(new Uint8Array(compress(JSON.stringify(answer))), { headers: { 'content-type': 'application/json', 'content-encoding': coding } }))
+    upstreams.push(up)
+    const srv = await start('openai', up, { limits: { upstream_body_mb: 1 } })
+    const chat = await new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })
+    expect(chat.choices[0]!.message.content!.trim()).toBe('squeezed')
+    const msg = await new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 }).messages.create({ model: 'gpt-4o', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] })
+    expect(msg.content.map((b) => b.type === 'text' && b.text.trim())).toEqual(['squeezed'])
+  })
+
+  test('a compressed pass-through stream is relayed chunk by chunk: memory stays bounded while the client reads', async () => {
+    const first = `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: 'hi' }, finish_reason: null }] })}\n\n`
+    const up = upstream(() => new Response(new ReadableStream({ start(c) { c.enqueue(Bun.gzipSync(first)); c.enqueue(BOMB); c.close() } }), { headers: gzipHeaders('text/event-stream') }))
+    upstreams.push(up)
+    const srv = await start('openai', up)
+    const { result: read, grewMb, healthMs } = await whileWatching(srv, async () => {
+      const res = await fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] }) })
+      expect(res.status).toBe(200)
+      const reader = res.body!.getReader()
+      let n = 0
+      while (n < 200 * 1048576) { const r = await reader.read(); if (r.done) break; n += r.value.length }
+      await reader.cancel()
+      return n
+    })
+    expect(read).toBeGreaterThanOrEqual(200 * 1048576)
+    expect(grewMb).toBeLessThan(150)
+    expect(healthMs).toBeLessThan(500)
   })
 })

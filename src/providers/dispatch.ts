@@ -35,7 +35,13 @@ export interface Dispatcher {
 
 type Attempt =
   | { ok: true; response: Response }
-  | { ok: false; status?: number; headers?: Headers; body?: unknown; message: string; retryable?: boolean; /** the host could not be reached */ unreachable?: boolean }
+  | {
+    ok: false; status?: number; headers?: Headers; body?: unknown; message: string; retryable?: boolean
+    /** the host could not be reached */
+    unreachable?: boolean
+    /** agproxy's own memory bound (limits.*) refused what the upstream sent: not the key's fault, and no retry would do better */
+    refused?: boolean
+  }
 
 /** How a properly ended pass-through stream is recognised, per endpoint (see guardedByteStream). */
 const STREAM_END: Partial<Record<string, { marker?: RegExp; tail?: RegExp }>> = {
@@ -71,6 +77,7 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
   const t = config.timeouts
   const heartbeatMs = heartbeatMsFrom(env)
   const budgetMs = config.retry.max_wait * 1000
+  const upstreamBodyMax = config.limits.upstream_body_mb * 1048576
 
   async function dispatch(call: ModelCall): Promise<Response> {
     const dialect = call.endpoint.dialect
@@ -158,6 +165,11 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
           // the client left: not the key's fault, and nobody is waiting for an answer
           if (signal.aborted) return clientGone()
           const message = scrub(result.message, provider)
+          if (result.refused) {
+            provider.pool.success(key)
+            log.warn(`attempt ${attempts}/${max}: ${provider.name}/${target.model} key ${key.name}: refused: ${message} (not retried)`)
+            return renderError(dialect, err('upstream', `provider ${provider.name}: ${message}`))
+          }
           if (result.status === 508) {
             // the provider's base_url leads back into an agproxy: no key or retry can fix that
             log.warn(`attempt ${attempts}/${max} failed: ${provider.name}/${target.model} key ${key.name}: 508 ${message} (not retryable)`)
@@ -215,8 +227,8 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
     const headers = { 'x-agproxy-provider': provider.name, 'x-agproxy-model': model }
     try {
       if (!plan.upstreamStreams) {
-        const read = await readBodyGuarded(res, { idleMs: t.idle * 1000, deadline: startedAt + t.total * 1000 })
-        if (!read.ok) { out.controller.abort(); return { ok: false, status: read.reason === 'error' ? 502 : 504, message: read.message } }
+        const read = await readBodyGuarded(res, { idleMs: t.idle * 1000, deadline: startedAt + t.total * 1000, maxBytes: upstreamBodyMax })
+        if (!read.ok) { out.controller.abort(); return { ok: false, status: read.reason === 'error' || read.reason === 'too_large' ? 502 : 504, message: read.message, refused: read.reason === 'too_large' } }
         const text = read.text
         let parsed: unknown
         try { parsed = JSON.parse(text) } catch {
