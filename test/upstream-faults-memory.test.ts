@@ -13,6 +13,7 @@ import { buildConfig } from '../src/config/load'
 import type { ProviderType } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { expectDialectError } from './support/front-door'
+import { call, readAll, streamError } from './support/resilience'
 
 // ───────────── the limits block ─────────────
 
@@ -233,6 +234,89 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
     })
     expect(read).toBeGreaterThanOrEqual(200 * 1048576)
     expect(grewMb).toBeLessThan(150)
+    expect(healthMs).toBeLessThan(500)
+  })
+})
+
+// ───────────── an SSE line that never ends ─────────────
+
+const sse = (event: string | undefined, data: unknown) => `${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`
+
+/** What each provider type streams before the endless line: its opening and one text delta ("hello"). */
+const OPENING: Record<ProviderType, string> = {
+  openai: sse(undefined, { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: 'hello' }, finish_reason: null }] }),
+  anthropic: sse('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [], stop_reason: null, usage: { input_tokens: 1, output_tokens: 0 } } })
+    + sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
+    + sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hello' } }),
+  gemini: sse(undefined, { candidates: [{ content: { role: 'model', parts: [{ text: 'hello' }] }, index: 0 }] }),
+}
+
+interface Endless extends Upstream { sent: number }
+
+/** An upstream that streams `opening`, then starts a data line and never ends it (64 KB per pull, as fast as it is read). */
+function endlessLine(opening: string): Endless {
+  const piece = new TextEncoder().encode('x'.repeat(65536))
+  const state = { sent: 0 }
+  const up = upstream(() => new Response(new ReadableStream<Uint8Array>({
+    start(c) { c.enqueue(new TextEncoder().encode(`${opening}data: {"text":"`)) },
+    pull(c) { state.sent += piece.length; c.enqueue(piece) },
+  }, { highWaterMark: 0 }), { headers: { 'content-type': 'text/event-stream' } }))
+  return Object.assign(up, { get sent() { return state.sent } })
+}
+
+describe('limits.sse_event_mb: an SSE line that never ends, on a translated stream', () => {
+  test.each([
+    ['openai', 'anthropic'],
+    ['anthropic', 'gemini'],
+    ['gemini', 'openai'],
+  ] as const)('%s client → %s provider: the content so far, then the dialect\'s error event; memory bounded', async (dialect, type) => {
+    const up = endlessLine(OPENING[type])
+    upstreams.push(up)
+    const srv = await start(type, up, { limits: { sse_event_mb: 1 } })
+    const { result: text, grewMb, healthMs } = await whileWatching(srv, async () => {
+      const res = await call(srv, dialect, `${type}-model`, { stream: true })
+      expect(res.status).toBe(200)
+      return readAll(res, 10_000)
+    })
+    expect(text).toContain('hello')
+    expect(streamError(dialect, text)).toContain('larger than 1 MB (limits.sse_event_mb)')
+    // agproxy stopped reading the upstream soon after the limit
+    const sent = up.sent
+    await Bun.sleep(100)
+    expect(up.sent).toBe(sent)
+    expect(sent).toBeLessThan(8 * 1048576)
+    expect(grewMb).toBeLessThan(150)
+    expect(healthMs).toBeLessThan(500)
+  })
+
+  test('the OpenAI SDK reads the error event as an API error', async () => {
+    const up = endlessLine(OPENING.anthropic)
+    upstreams.push(up)
+    const srv = await start('anthropic', up, { limits: { sse_event_mb: 1 } })
+    const stream = await new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 }).chat.completions.create({ model: 'claude-x', stream: true, messages: [{ role: 'user', content: 'hi' }] })
+    let text = ''
+    const thrown = await (async () => { try { for await (const c of stream) text += c.choices[0]?.delta?.content ?? '' } catch (e) { return e } })()
+    expect(text).toBe('hello')
+    expect(thrown).toBeInstanceOf(OpenAI.APIError)
+    expect((thrown as Error).message).toContain('(limits.sse_event_mb)')
+  })
+
+  test('an endless line before any content: 502 in the dialect, not retried', async () => {
+    const up = endlessLine('')
+    upstreams.push(up)
+    const srv = await start('openai', up, { limits: { sse_event_mb: 1 } })
+    const r = await sdkError(new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 }).messages.create({ model: 'gpt-x', max_tokens: 8, stream: true, messages: [{ role: 'user', content: 'hi' }] }))
+    expect(r).toEqual({ status: 502, message: expect.stringContaining('larger than 1 MB (limits.sse_event_mb)') })
+    expect(up.requests).toBe(1)
+  })
+
+  test('the default (16 MB) holds: a long line is cut at the limit, /healthz stays fast', async () => {
+    const up = endlessLine(OPENING.gemini)
+    upstreams.push(up)
+    const srv = await start('gemini', up)
+    const { result: text, grewMb, healthMs } = await whileWatching(srv, async () => readAll(await call(srv, 'openai', 'gemini-x', { stream: true }), 20_000))
+    expect(streamError('openai', text)).toContain('larger than 16 MB (limits.sse_event_mb)')
+    expect(grewMb).toBeLessThan(250)
     expect(healthMs).toBeLessThan(500)
   })
 })

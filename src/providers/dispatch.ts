@@ -78,6 +78,7 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
   const heartbeatMs = heartbeatMsFrom(env)
   const budgetMs = config.retry.max_wait * 1000
   const upstreamBodyMax = config.limits.upstream_body_mb * 1048576
+  const sseEventMax = config.limits.sse_event_mb * 1048576
 
   async function dispatch(call: ModelCall): Promise<Response> {
     const dialect = call.endpoint.dialect
@@ -128,7 +129,7 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
         if (!plan) {
           // logged as they come: the upstream encoder runs later (plan.request, per attempt) and warns too
           const warn = (m: string) => log.once(`warn ${call.endpoint.id} ${provider.name} ${m}`, 'warn', `${call.endpoint.id} → ${provider.name}: ${m}`)
-          const ctx: CodecContext = { clientModel: call.model, warn, raw: call.body, query: Object.fromEntries(call.query) }
+          const ctx: CodecContext = { clientModel: call.model, warn, raw: call.body, query: Object.fromEntries(call.query), sseEventMax }
           try {
             plan = makePlan(call, provider, ctx)
           } catch (e) {
@@ -265,6 +266,7 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
       const peek = await peekEvents(plan.decodeStream!(res.body), firstMs)
       if (!peek.ok) {
         out.controller.abort()
+        if (peek.reason === 'too_large') return { ok: false, status: 502, message: peek.message, refused: true }
         const status = peek.error?.status ?? (peek.reason === 'stall' ? 504 : 502)
         return { ok: false, status, body: peek.error ? { error: { message: peek.error.message } } : undefined, message: peek.message }
       }

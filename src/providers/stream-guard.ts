@@ -3,12 +3,13 @@
  * that ends empty or stalls can be retried elsewhere). After it: idle and total deadlines, SSE
  * heartbeats while the upstream is silent, and a well-formed in-dialect error instead of a cut.
  */
-import type { IREvent, IRError } from '../ir/types'
+import { IRErrorValue, type IREvent, type IRError } from '../ir/types'
+import { LimitExceeded } from '../ir/limits'
 import { err } from '../http/errors'
 
 export type Peek<T> =
   | { ok: true; buffered: T[]; rest: AsyncIterator<T> | ReadableStreamDefaultReader<Uint8Array> }
-  | { ok: false; reason: 'empty' | 'stall' | 'error'; error?: IRError; message: string; /** bytes seen (pass-through) */ text?: string }
+  | { ok: false; reason: 'empty' | 'stall' | 'error' | 'too_large'; error?: IRError; message: string; /** bytes seen (pass-through) */ text?: string }
 
 /** The first content token: text or thinking, a tool call (its start names the tool), redacted thinking.
  *  An empty text/thinking block start is not one (Anthropic opens the block before the model has produced
@@ -42,6 +43,7 @@ export async function peekEvents(events: AsyncIterable<IREvent>, timeoutMs: numb
       try {
         next = await Promise.race([it.next(), d.promise])
       } catch (e) {
+        if (e instanceof LimitExceeded) return { ok: false, reason: 'too_large', error: e.error, message: e.error.message }
         return { ok: false, reason: 'error', message: `the upstream stream broke before any content (${(e as Error).message})` }
       }
       if (next === 'timeout') {
@@ -91,7 +93,8 @@ export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREv
       try {
         next = await Promise.race([rest.next(), new Promise<'timeout'>((r) => { wake = r })])
       } catch (e) {
-        yield { type: 'error', error: scrub(err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`)) }
+        // an IR error thrown by a decoder (e.g. a limit) is already what the client should read
+        yield { type: 'error', error: scrub(e instanceof IRErrorValue ? e.error : err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`)) }
         return
       }
       // the total limit is checked per event; the watchdog covers silence
