@@ -228,7 +228,13 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
       expect(res.status).toBe(200)
       const reader = res.body!.getReader()
       let n = 0
-      while (n < 200 * 1048576) { const r = await reader.read(); if (r.done) break; n += r.value.length }
+      // collect this side's garbage as it goes: what counts is what agproxy holds, not chunks the client dropped
+      for (let next = 32 * 1048576; n < 200 * 1048576;) {
+        const r = await reader.read()
+        if (r.done) break
+        n += r.value.length
+        if (n >= next) { Bun.gc(true); next += 32 * 1048576 }
+      }
       await reader.cancel()
       return n
     })
@@ -318,5 +324,66 @@ describe('limits.sse_event_mb: an SSE line that never ends, on a translated stre
     expect(streamError('openai', text)).toContain('larger than 16 MB (limits.sse_event_mb)')
     expect(grewMb).toBeLessThan(250)
     expect(healthMs).toBeLessThan(500)
+  })
+})
+
+// ───────────── a declared body larger than Bun's own cap ─────────────
+
+/** Send only a request's headers on a raw socket (fetch would insist on sending the body) and read one whole answer. */
+async function headersOnly(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; headers: Headers; body: string }> {
+  const { promise, resolve, reject } = Promise.withResolvers<{ status: number; headers: Headers; body: string }>()
+  let got = Buffer.alloc(0)
+  const sock = await Bun.connect({
+    hostname: '127.0.0.1', port,
+    socket: {
+      data(s, d) {
+        got = Buffer.concat([got, d])
+        const end = got.indexOf('\r\n\r\n')
+        if (end < 0) return
+        const [statusLine, ...lines] = got.subarray(0, end).toString('latin1').split('\r\n')
+        const h = new Headers()
+        for (const l of lines) { const i = l.indexOf(':'); h.append(l.slice(0, i).trim(), l.slice(i + 1).trim()) }
+        const body = got.subarray(end + 4)
+        if (body.length < Number(h.get('content-length') ?? 0)) return
+        resolve({ status: Number(statusLine!.split(' ')[1]), headers: h, body: body.toString('utf8') })
+        s.end()
+      },
+      close() { reject(new Error(`connection closed; got ${JSON.stringify(got.toString('latin1').slice(0, 300))}`)) },
+      error(_s, e) { reject(e) },
+    },
+  })
+  sock.write(`POST ${path} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`)
+  return promise
+}
+
+describe('max_body_mb: every 413 is agproxy\'s own, in the caller\'s dialect', () => {
+  test.each([
+    ['openai', '/v1/chat/completions', {}],
+    ['anthropic', '/v1/messages', { 'anthropic-version': '2023-06-01' }],
+    ['gemini', '/v1beta/models/gemini-2.5-flash:generateContent', {}],
+  ] as const)('%s: a declared 600 MB body (over what Bun would take) gets the dialect 413 naming max_body_mb', async (dialect, path, extra) => {
+    const srv = await startAgproxy({})
+    running.push(srv)
+    const res = await headersOnly(srv.port, path, { 'content-type': 'application/json', 'content-length': String(600 * 1048576), ...extra })
+    expect(res.status).toBe(413)
+    expect(res.headers.get('content-type') ?? '').toContain('application/json')
+    expect(expectDialectError(dialect, 413, JSON.parse(res.body), res.headers)).toContain('larger than the limit of 100 MB. Send a smaller request, or raise max_body_mb')
+  })
+
+  test('with Bun\'s cap out of the way, a chunked body nobody reads (the telemetry sink) is discarded, not buffered', async () => {
+    const srv = await startAgproxy({})
+    running.push(srv)
+    const { grewMb } = await whileWatching(srv, async () => {
+      const { promise, resolve } = Promise.withResolvers<void>()
+      let answer = ''
+      const sock = await Bun.connect({ hostname: '127.0.0.1', port: srv.port, socket: { data(_s, d) { answer += d.toString() }, close() { resolve() }, error() { resolve() } } })
+      sock.write(`POST /api/event_logging/batch HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`)
+      const chunk = Buffer.from(`100000\r\n${'a'.repeat(1048576)}\r\n`)
+      for (let i = 0; i < 300 && sock.readyState === 1; i++) while (sock.write(chunk) === 0 && sock.readyState === 1) await Bun.sleep(1)
+      sock.end()
+      await promise
+      expect(answer).toStartWith('HTTP/1.1 204')
+    }, 100)
+    expect(grewMb).toBeLessThan(100)
   })
 })
