@@ -10,10 +10,11 @@ import { brotliCompressSync, deflateSync } from 'node:zlib'
 import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
 import { buildConfig } from '../src/config/load'
+import { createBodyBudget } from '../src/http/body-budget'
 import type { ProviderType } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { expectDialectError } from './support/front-door'
-import { call, readAll, streamError } from './support/resilience'
+import { call, readAll, streamError, until } from './support/resilience'
 
 // ───────────── the limits block ─────────────
 
@@ -67,7 +68,7 @@ async function whileWatching<T>(srv: TestServer, fault: () => Promise<T>, settle
 interface Upstream { url: string; requests: number; stop(): void }
 
 /** An upstream of any provider type whose every answer is `respond(req)`. */
-function upstream(respond: (req: Request) => Response): Upstream {
+function upstream(respond: (req: Request) => Response | Promise<Response>): Upstream {
   const state = { requests: 0 }
   const server = Bun.serve({ port: 0, hostname: '127.0.0.1', idleTimeout: 0, fetch(req) { state.requests++; return respond(req) } })
   return { url: `http://127.0.0.1:${server.port}`, get requests() { return state.requests }, stop: () => { server.stop(true) } }
@@ -385,5 +386,178 @@ describe('max_body_mb: every 413 is agproxy\'s own, in the caller\'s dialect', (
       expect(answer).toStartWith('HTTP/1.1 204')
     }, 100)
     expect(grewMb).toBeLessThan(100)
+  })
+})
+
+// ───────────── request bodies held at once ─────────────
+
+interface Sent { status: number; headers: Headers; body: string }
+
+/**
+ * POST a JSON chat body of about `mb` MB on a raw socket, streamed from one small buffer (the test itself holds
+ * almost nothing), with a content-length or chunked. `stopAfter` closes the connection once that many bytes
+ * are sent (a client that gives up mid-body). Resolves with the answer, or undefined when there is none.
+ */
+async function sendBig(port: number, mb: number, opts: { path?: string; chunked?: boolean; stopAfter?: number; model?: string } = {}): Promise<Sent | undefined> {
+  const head = Buffer.from(`{"model":"${opts.model ?? 'gpt-4o'}","max_tokens":8,"messages":[{"role":"user","content":"`)
+  const tail = Buffer.from('"}]}')
+  const piece = Buffer.alloc(1048576, 'a')
+  const pieces = Math.max(0, Math.round(mb * 1048576 - head.length - tail.length) / piece.length | 0)
+  const length = head.length + pieces * piece.length + tail.length
+  const { promise, resolve } = Promise.withResolvers<Sent | undefined>()
+  let got = Buffer.alloc(0)
+  let finished = false
+  let drained: (() => void) | undefined
+  const sock = await Bun.connect({
+    hostname: '127.0.0.1', port,
+    socket: {
+      data(s, d) {
+        got = Buffer.concat([got, d])
+        const end = got.indexOf('\r\n\r\n')
+        if (end < 0) return
+        const [statusLine, ...lines] = got.subarray(0, end).toString('latin1').split('\r\n')
+        const h = new Headers()
+        for (const l of lines) { const i = l.indexOf(':'); h.append(l.slice(0, i).trim(), l.slice(i + 1).trim()) }
+        const body = got.subarray(end + 4)
+        if (body.length < Number(h.get('content-length') ?? 0)) return
+        finished = true
+        resolve({ status: Number(statusLine!.split(' ')[1]), headers: h, body: body.toString('utf8') })
+        s.end()
+      },
+      drain() { drained?.() },
+      close() { finished = true; drained?.(); resolve(undefined) },
+      error() { finished = true; drained?.(); resolve(undefined) },
+    },
+  })
+  let sent = 0
+  const write = async (b: Uint8Array) => {
+    for (let off = 0; off < b.length && !finished;) {
+      const n = sock.write(b.subarray(off))
+      off += n
+      sent += n
+      if (opts.stopAfter !== undefined && sent >= opts.stopAfter) { finished = true; sock.end(); return }
+      if (off < b.length) await new Promise<void>((r) => { drained = r })
+    }
+  }
+  const frame = (b: Uint8Array) => (opts.chunked ? Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]) : b)
+  await write(Buffer.from(`POST ${opts.path ?? '/v1/chat/completions'} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\n` +
+    `${opts.chunked ? 'transfer-encoding: chunked' : `content-length: ${length}`}\r\n\r\n`))
+  await write(frame(head))
+  const framedPiece = frame(piece)
+  for (let i = 0; i < pieces && !finished; i++) await write(framedPiece)
+  await write(frame(tail))
+  if (opts.chunked) await write(Buffer.from('0\r\n\r\n'))
+  return promise
+}
+
+/** An OpenAI upstream that answers after `ms` without reading the request body (this process holds only agproxy's copy). */
+const slowAnswer = (ms: number) => upstream(async () => {
+  await Bun.sleep(ms)
+  return Response.json({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] })
+})
+
+describe('limits.request_bodies_mb: request bodies held at once', () => {
+  test('the budget: reserve, refuse over it while others hold, never block the only body, release once', () => {
+    const budget = createBodyBudget(10)
+    const a = budget.hold()
+    const b = budget.hold()
+    expect(a.add(6)).toBeUndefined()
+    expect(b.add(5)).toMatchObject({ status: 503, kind: 'unavailable', retryAfter: 1, message: expect.stringContaining('limits.request_bodies_mb') })
+    expect(budget.held).toBe(6)
+    expect(b.add(4)).toBeUndefined()
+    a.release()
+    a.release()
+    expect(budget.held).toBe(4)
+    // alone, b may go over the budget (max_body_mb bounds it)
+    expect(b.add(20)).toBeUndefined()
+    b.release()
+    expect(budget.held).toBe(0)
+  })
+
+  test('eight 30 MB bodies at once with room for two: two are served, six get a 503 with retry-after naming the setting', async () => {
+    const up = slowAnswer(1500)
+    upstreams.push(up)
+    const srv = await start('openai', up, { max_body_mb: 40, limits: { request_bodies_mb: 64 } })
+    const { result, grewMb, healthMs } = await whileWatching(srv, () => Promise.all(Array.from({ length: 8 }, () => sendBig(srv.port, 30))))
+    const statuses = result.map((r) => r?.status).sort()
+    expect(statuses).toEqual([200, 200, 503, 503, 503, 503, 503, 503])
+    for (const r of result.filter((x) => x?.status === 503)) {
+      expect(r!.headers.get('retry-after')).toBe('1')
+      expect(expectDialectError('openai', 503, JSON.parse(r!.body), r!.headers)).toContain('would go over limits.request_bodies_mb (64 MB). Retry in a moment, or raise limits.request_bodies_mb')
+    }
+    expect(srv.agproxy.bodies.held).toBe(0)
+    expect(grewMb).toBeLessThan(400)
+    expect(healthMs).toBeLessThan(500)
+  })
+
+  test('a chunked body is reserved as it arrives: refused mid-body in the caller\'s dialect when it would go over', async () => {
+    const up = slowAnswer(1500)
+    upstreams.push(up)
+    const srv = await start('anthropic', up, { max_body_mb: 40, limits: { request_bodies_mb: 48 } })
+    const first = sendBig(srv.port, 30, { path: '/v1/messages', model: 'claude-x' })
+    await until(() => srv.agproxy.bodies.held > 0)
+    const second = await sendBig(srv.port, 30, { path: '/v1/messages', chunked: true, model: 'claude-x' })
+    expect(second?.status).toBe(503)
+    expect(expectDialectError('anthropic', 503, JSON.parse(second!.body), second!.headers)).toContain('limits.request_bodies_mb (48 MB)')
+    expect((await first)?.status).toBe(200)
+    expect(srv.agproxy.bodies.held).toBe(0)
+  })
+
+  test('a lone body larger than the budget is still served (the budget never blocks the only body)', async () => {
+    const up = slowAnswer(0)
+    upstreams.push(up)
+    const srv = await start('openai', up, { max_body_mb: 40, limits: { request_bodies_mb: 8 } })
+    expect((await sendBig(srv.port, 20))?.status).toBe(200)
+    expect((await sendBig(srv.port, 20, { chunked: true }))?.status).toBe(200)
+    expect(srv.agproxy.bodies.held).toBe(0)
+  })
+
+  test('the count returns to 0 after many requests: answers, failures, streams, refusals and clients that leave', async () => {
+    const up = upstream(async (req) => {
+      const body = await req.json() as { stream?: boolean; messages: Array<{ content: string }> }
+      const what = body.messages[0]!.content
+      if (what === 'fail') return Response.json({ error: { message: 'boom', type: 'server_error' } }, { status: 500 })
+      if (what === 'slow') await Bun.sleep(2000)
+      if (what.length > 1048576) await Bun.sleep(500)
+      if (body.stream) return new Response(OPENING.openai + 'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n', { headers: { 'content-type': 'text/event-stream' } })
+      return Response.json({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] })
+    })
+    upstreams.push(up)
+    const srv = await start('openai', up, { max_body_mb: 8, limits: { request_bodies_mb: 16 }, retry: { max_attempts: 1, max_wait: 0 } })
+    const chat = (content: string, extra: Record<string, unknown> = {}, signal?: AbortSignal) =>
+      fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content }], ...extra }), signal })
+        .then(async (r) => { await r.text(); return r.status }, () => 0)
+    // small bodies: answers (plain and streamed), upstream failures (503 once the one attempt failed), bad JSON, clients gone
+    const small = await Promise.all([
+      ...Array.from({ length: 20 }, () => chat('hi')),
+      ...Array.from({ length: 5 }, () => chat('hi', { stream: true })),
+      ...Array.from({ length: 5 }, () => chat('fail')),
+      ...Array.from({ length: 5 }, () => fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": oops' }).then((r) => r.status)),
+      ...Array.from({ length: 5 }, () => chat('slow', {}, AbortSignal.timeout(200))),
+    ])
+    expect(small).toEqual([...Array(25).fill(200), ...Array(5).fill(503), ...Array(5).fill(400), ...Array(5).fill(0)])
+    await until(() => srv.agproxy.bodies.held === 0, 5000, 'the body count to return to 0')
+    // large bodies: clients that leave mid-body (declared and chunked), and more than the budget holds at once
+    const large = await Promise.all([
+      ...Array.from({ length: 5 }, () => sendBig(srv.port, 6, { stopAfter: 3 * 1048576 }).then((r) => r?.status ?? 0)),
+      ...Array.from({ length: 5 }, () => sendBig(srv.port, 6, { chunked: true, stopAfter: 3 * 1048576 }).then((r) => r?.status ?? 0)),
+      ...Array.from({ length: 3 }, () => sendBig(srv.port, 7).then((r) => r?.status ?? 0)),
+    ])
+    expect(large.slice(0, 10)).toEqual(Array(10).fill(0))
+    expect(large.slice(10)).toContain(503)
+    await until(() => srv.agproxy.bodies.held === 0, 5000, 'the body count to return to 0')
+  })
+
+  test('each app has its own count: a second agproxy in the same process shares nothing', async () => {
+    const up = slowAnswer(1500)
+    upstreams.push(up)
+    const a = await start('openai', up, { max_body_mb: 40, limits: { request_bodies_mb: 48 } })
+    const b = await start('openai', up, { max_body_mb: 40, limits: { request_bodies_mb: 48 } })
+    const held = sendBig(a.port, 30)
+    await until(() => a.agproxy.bodies.held > 0)
+    expect(b.agproxy.bodies.held).toBe(0)
+    expect((await sendBig(a.port, 30))?.status).toBe(503)
+    expect((await sendBig(b.port, 30))?.status).toBe(200)
+    expect((await held)?.status).toBe(200)
   })
 })
