@@ -71,10 +71,12 @@ interface Upstream { url: string; requests: number; stop(): void }
 function upstream(respond: (req: Request) => Response | Promise<Response>): Upstream {
   const state = { requests: 0 }
   const server = Bun.serve({ port: 0, hostname: '127.0.0.1', idleTimeout: 0, fetch(req) { state.requests++; return respond(req) } })
-  return { url: `http://127.0.0.1:${server.port}`, get requests() { return state.requests }, stop: () => { server.stop(true) } }
+  return { url: `http://127.0.0.1:${server.port}`, get requests() { return state.requests }, stop: () => void server.stop(true) }
 }
 
-const KEY: Record<ProviderType, string> = { openai: 'sk-proj-MEMORY0000000000000000000001', anthropic: 'sk-ant-api03-MEMORY0000000000000001', gemini: 'AIzaSyMEMORY000000000000000000000001' }
+const KEY: Record<ProviderType, string> = {
+  openai: 'sk-proj-MEMORY0000000000000000000001', anthropic: 'sk-ant-api03-MEMORY0000000000000001', gemini: 'AIzaSyMEMORY000000000000000000000001',
+}
 
 /** agproxy with one provider of `type` at `up`, every model routed to it. */
 async function start(type: ProviderType, up: Upstream, settings: Record<string, unknown> = {}) {
@@ -94,6 +96,18 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((s) => s.stop(0)))
   for (const u of upstreams.splice(0)) u.stop()
 })
+
+const HI = [{ role: 'user' as const, content: 'hi' }]
+const openai = (srv: TestServer) => new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 })
+const anthropic = (srv: TestServer) => new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 })
+/** a whole OpenAI chat answer saying `content` */
+const chatAnswer = (content: string) =>
+  ({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] })
+/** one OpenAI stream frame saying `content` */
+const chatChunk = (content: string, finish: string | null = null) => {
+  const chunk = { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: finish }] }
+  return `data: ${JSON.stringify(chunk)}\n\n`
+}
 
 /** The error an SDK call threw: its status and message. */
 async function sdkError(p: Promise<unknown>): Promise<{ status: number; message: string }> {
@@ -121,8 +135,7 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
     const up = upstream(bombWith(length))
     upstreams.push(up)
     const srv = await start('openai', up, { limits: { upstream_body_mb: 8 } })
-    const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 })
-    const { result, grewMb, healthMs } = await whileWatching(srv, () => sdkError(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })))
+    const { result, grewMb, healthMs } = await whileWatching(srv, () => sdkError(openai(srv).chat.completions.create({ model: 'gpt-4o', messages: HI })))
     expect(result.status).toBe(502)
     expect(result.message).toContain('larger than 8 MB once decompressed (limits.upstream_body_mb)')
     expect(up.requests).toBe(1)
@@ -137,8 +150,8 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
     const up = upstream(bombWith(length))
     upstreams.push(up)
     const srv = await start('gemini', up, { limits: { upstream_body_mb: 8 } })
-    const client = new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 })
-    const { result, grewMb, healthMs } = await whileWatching(srv, () => sdkError(client.messages.create({ model: 'gemini-2.5-flash', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] })))
+    const ask = () => anthropic(srv).messages.create({ model: 'gemini-2.5-flash', max_tokens: 8, messages: HI })
+    const { result, grewMb, healthMs } = await whileWatching(srv, () => sdkError(ask()))
     expect(result.status).toBe(502)
     expect(result.message).toContain('(limits.upstream_body_mb)')
     expect(up.requests).toBe(1)
@@ -150,9 +163,7 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
     const up = upstream(bombWith(true))
     upstreams.push(up)
     const srv = await start('gemini', up)
-    const { result: res, grewMb, healthMs } = await whileWatching(srv, () => fetch(`${srv.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
-      method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': 'x' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
-    }))
+    const { result: res, grewMb, healthMs } = await whileWatching(srv, () => call(srv, 'gemini', 'gemini-2.5-flash'))
     const message = expectDialectError('gemini', 502, await res.json(), res.headers)
     expect(message).toContain('larger than 64 MB once decompressed (limits.upstream_body_mb); raise limits.upstream_body_mb')
     expect(grewMb).toBeLessThan(400)
@@ -161,14 +172,13 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
 
   test('four bombs at once: each refused, memory bounded, and a call to another upstream is not held up', async () => {
     const up = upstream(bombWith(true))
-    const fine = upstream(() => Response.json({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'fine' }, finish_reason: 'stop' }] }))
+    const fine = upstream(() => Response.json(chatAnswer('fine')))
     upstreams.push(up, fine)
     const srv = await start('openai', up, { providers: [
       { name: 'up', type: 'openai', base_url: `${up.url}/v1`, api_keys: [KEY.openai] },
       { name: 'fine', type: 'openai', base_url: `${fine.url}/v1`, api_keys: [KEY.openai] },
     ] })
-    const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 })
-    const ask = (model: string) => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] })
+    const ask = (model: string) => openai(srv).chat.completions.create({ model, messages: HI })
     await ask('fine/warm-up')
     const { result, grewMb, healthMs } = await whileWatching(srv, async () => {
       const bombs = Array.from({ length: 4 }, () => sdkError(ask('up/gpt-4o')))
@@ -189,7 +199,7 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
     const up = upstream(bombWith(false, 500))
     upstreams.push(up)
     const srv = await start('openai', up)
-    const { result, grewMb } = await whileWatching(srv, () => sdkError(new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })))
+    const { result, grewMb } = await whileWatching(srv, () => sdkError(openai(srv).chat.completions.create({ model: 'gpt-4o', messages: HI })))
     expect(result.status).toBeGreaterThanOrEqual(500)
     expect(grewMb).toBeLessThan(150)
   })
@@ -199,7 +209,7 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
     const up = upstream(() => new Response(big, { headers: { 'content-type': 'application/json' } }))
     upstreams.push(up)
     const srv = await start('openai', up, { limits: { upstream_body_mb: 8 } })
-    const r = await sdkError(new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }))
+    const r = await sdkError(openai(srv).chat.completions.create({ model: 'gpt-4o', messages: HI }))
     expect(r).toEqual({ status: 502, message: expect.stringContaining('larger than 8 MB once decompressed (limits.upstream_body_mb)') })
   })
 
@@ -209,23 +219,23 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
     ['br', (s: string) => brotliCompressSync(s)],
     ['zstd', (s: string) => Bun.zstdCompressSync(s)],
   ])('a %s answer under the limit still works (pass-through and translated)', async (coding, compress) => {
-    const answer = { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: 'squeezed' + ' '.repeat(100_000) }, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }
-    const up = upstream(() => new Response(new Uint8Array(compress(JSON.stringify(answer))), { headers: { 'content-type': 'application/json', 'content-encoding': coding } }))
+    const answer = new Uint8Array(compress(JSON.stringify(chatAnswer('squeezed' + ' '.repeat(100_000)))))
+    const up = upstream(() => new Response(answer, { headers: { 'content-type': 'application/json', 'content-encoding': coding } }))
     upstreams.push(up)
     const srv = await start('openai', up, { limits: { upstream_body_mb: 1 } })
-    const chat = await new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] })
+    const chat = await openai(srv).chat.completions.create({ model: 'gpt-4o', messages: HI })
     expect(chat.choices[0]!.message.content!.trim()).toBe('squeezed')
-    const msg = await new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 }).messages.create({ model: 'gpt-4o', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] })
+    const msg = await anthropic(srv).messages.create({ model: 'gpt-4o', max_tokens: 8, messages: HI })
     expect(msg.content.map((b) => b.type === 'text' && b.text.trim())).toEqual(['squeezed'])
   })
 
   test('a compressed pass-through stream is relayed chunk by chunk: memory stays bounded while the client reads', async () => {
-    const first = `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: 'hi' }, finish_reason: null }] })}\n\n`
-    const up = upstream(() => new Response(new ReadableStream({ start(c) { c.enqueue(Bun.gzipSync(first)); c.enqueue(BOMB); c.close() } }), { headers: gzipHeaders('text/event-stream') }))
+    const stream = () => new ReadableStream({ start(c) { c.enqueue(Bun.gzipSync(chatChunk('hi'))); c.enqueue(BOMB); c.close() } })
+    const up = upstream(() => new Response(stream(), { headers: gzipHeaders('text/event-stream') }))
     upstreams.push(up)
     const srv = await start('openai', up)
     const { result: read, grewMb, healthMs } = await whileWatching(srv, async () => {
-      const res = await fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] }) })
+      const res = await call(srv, 'openai', 'gpt-4o', { stream: true })
       expect(res.status).toBe(200)
       const reader = res.body!.getReader()
       let n = 0
@@ -251,8 +261,11 @@ const sse = (event: string | undefined, data: unknown) => `${event ? `event: ${e
 
 /** What each provider type streams before the endless line: its opening and one text delta ("hello"). */
 const OPENING: Record<ProviderType, string> = {
-  openai: sse(undefined, { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: 'hello' }, finish_reason: null }] }),
-  anthropic: sse('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [], stop_reason: null, usage: { input_tokens: 1, output_tokens: 0 } } })
+  openai: chatChunk('hello'),
+  anthropic: sse('message_start', {
+    type: 'message_start',
+    message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [], stop_reason: null, usage: { input_tokens: 1, output_tokens: 0 } },
+  })
     + sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
     + sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hello' } }),
   gemini: sse(undefined, { candidates: [{ content: { role: 'model', parts: [{ text: 'hello' }] }, index: 0 }] }),
@@ -300,7 +313,7 @@ describe('limits.sse_event_mb: an SSE line that never ends, on a translated stre
     const up = endlessLine(OPENING.anthropic)
     upstreams.push(up)
     const srv = await start('anthropic', up, { limits: { sse_event_mb: 1 } })
-    const stream = await new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 }).chat.completions.create({ model: 'claude-x', stream: true, messages: [{ role: 'user', content: 'hi' }] })
+    const stream = await openai(srv).chat.completions.create({ model: 'claude-x', stream: true, messages: HI })
     let text = ''
     const thrown = await (async () => { try { for await (const c of stream) text += c.choices[0]?.delta?.content ?? '' } catch (e) { return e } })()
     expect(text).toBe('hello')
@@ -312,7 +325,7 @@ describe('limits.sse_event_mb: an SSE line that never ends, on a translated stre
     const up = endlessLine('')
     upstreams.push(up)
     const srv = await start('openai', up, { limits: { sse_event_mb: 1 } })
-    const r = await sdkError(new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 }).messages.create({ model: 'gpt-x', max_tokens: 8, stream: true, messages: [{ role: 'user', content: 'hi' }] }))
+    const r = await sdkError(anthropic(srv).messages.create({ model: 'gpt-x', max_tokens: 8, stream: true, messages: HI }))
     expect(r).toEqual({ status: 502, message: expect.stringContaining('larger than 1 MB (limits.sse_event_mb)') })
     expect(up.requests).toBe(1)
   })
@@ -368,7 +381,8 @@ describe('max_body_mb: every 413 is agproxy\'s own, in the caller\'s dialect', (
     const res = await headersOnly(srv.port, path, { 'content-type': 'application/json', 'content-length': String(600 * 1048576), ...extra })
     expect(res.status).toBe(413)
     expect(res.headers.get('content-type') ?? '').toContain('application/json')
-    expect(expectDialectError(dialect, 413, JSON.parse(res.body), res.headers)).toContain('larger than the limit of 100 MB. Send a smaller request, or raise max_body_mb')
+    expect(expectDialectError(dialect, 413, JSON.parse(res.body), res.headers))
+      .toContain('larger than the limit of 100 MB. Send a smaller request, or raise max_body_mb')
   })
 
   test('with Bun\'s cap out of the way, a chunked body nobody reads (the telemetry sink) is discarded, not buffered', async () => {
@@ -377,7 +391,8 @@ describe('max_body_mb: every 413 is agproxy\'s own, in the caller\'s dialect', (
     const { grewMb } = await whileWatching(srv, async () => {
       const { promise, resolve } = Promise.withResolvers<void>()
       let answer = ''
-      const sock = await Bun.connect({ hostname: '127.0.0.1', port: srv.port, socket: { data(_s, d) { answer += d.toString() }, close() { resolve() }, error() { resolve() } } })
+      const socket = { data(_s: unknown, d: Buffer) { answer += d.toString() }, close() { resolve() }, error() { resolve() } }
+      const sock = await Bun.connect({ hostname: '127.0.0.1', port: srv.port, socket })
       sock.write(`POST /api/event_logging/batch HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`)
       const chunk = Buffer.from(`100000\r\n${'a'.repeat(1048576)}\r\n`)
       for (let i = 0; i < 300 && sock.readyState === 1; i++) while (sock.write(chunk) === 0 && sock.readyState === 1) await Bun.sleep(1)
@@ -398,7 +413,7 @@ interface Sent { status: number; headers: Headers; body: string }
  * almost nothing), with a content-length or chunked. `stopAfter` closes the connection once that many bytes
  * are sent (a client that gives up mid-body). Resolves with the answer, or undefined when there is none.
  */
-async function sendBig(port: number, mb: number, opts: { path?: string; chunked?: boolean; stopAfter?: number; model?: string } = {}): Promise<Sent | undefined> {
+async function sendBig(port: number, mb: number, opts: { path?: string; chunked?: boolean; stopAfter?: number; model?: string } = {}) {
   const head = Buffer.from(`{"model":"${opts.model ?? 'gpt-4o'}","max_tokens":8,"messages":[{"role":"user","content":"`)
   const tail = Buffer.from('"}]}')
   const piece = Buffer.alloc(1048576, 'a')
@@ -453,7 +468,7 @@ async function sendBig(port: number, mb: number, opts: { path?: string; chunked?
 /** An OpenAI upstream that answers after `ms` without reading the request body (this process holds only agproxy's copy). */
 const slowAnswer = (ms: number) => upstream(async () => {
   await Bun.sleep(ms)
-  return Response.json({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] })
+  return Response.json(chatAnswer('ok'))
 })
 
 describe('limits.request_bodies_mb: request bodies held at once', () => {
@@ -483,7 +498,8 @@ describe('limits.request_bodies_mb: request bodies held at once', () => {
     expect(statuses).toEqual([200, 200, 503, 503, 503, 503, 503, 503])
     for (const r of result.filter((x) => x?.status === 503)) {
       expect(r!.headers.get('retry-after')).toBe('1')
-      expect(expectDialectError('openai', 503, JSON.parse(r!.body), r!.headers)).toContain('would go over limits.request_bodies_mb (64 MB). Retry in a moment, or raise limits.request_bodies_mb')
+      expect(expectDialectError('openai', 503, JSON.parse(r!.body), r!.headers))
+        .toContain('would go over limits.request_bodies_mb (64 MB). Retry in a moment, or raise limits.request_bodies_mb')
     }
     expect(srv.agproxy.bodies.held).toBe(0)
     expect(grewMb).toBeLessThan(400)
@@ -519,20 +535,22 @@ describe('limits.request_bodies_mb: request bodies held at once', () => {
       if (what === 'fail') return Response.json({ error: { message: 'boom', type: 'server_error' } }, { status: 500 })
       if (what === 'slow') await Bun.sleep(2000)
       if (what.length > 1048576) await Bun.sleep(500)
-      if (body.stream) return new Response(OPENING.openai + 'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n', { headers: { 'content-type': 'text/event-stream' } })
-      return Response.json({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] })
+      if (body.stream) return new Response(chatChunk('ok') + chatChunk('', 'stop') + 'data: [DONE]\n\n', { headers: { 'content-type': 'text/event-stream' } })
+      return Response.json(chatAnswer('ok'))
     })
     upstreams.push(up)
     const srv = await start('openai', up, { max_body_mb: 8, limits: { request_bodies_mb: 16 }, retry: { max_attempts: 1, max_wait: 0 } })
-    const chat = (content: string, extra: Record<string, unknown> = {}, signal?: AbortSignal) =>
-      fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content }], ...extra }), signal })
+    const post = (body: string, signal?: AbortSignal) =>
+      fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal })
         .then(async (r) => { await r.text(); return r.status }, () => 0)
+    const chat = (content: string, extra: Record<string, unknown> = {}, signal?: AbortSignal) =>
+      post(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content }], ...extra }), signal)
     // small bodies: answers (plain and streamed), upstream failures (503 once the one attempt failed), bad JSON, clients gone
     const small = await Promise.all([
       ...Array.from({ length: 20 }, () => chat('hi')),
       ...Array.from({ length: 5 }, () => chat('hi', { stream: true })),
       ...Array.from({ length: 5 }, () => chat('fail')),
-      ...Array.from({ length: 5 }, () => fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model": oops' }).then((r) => r.status)),
+      ...Array.from({ length: 5 }, () => post('{"model": oops')),
       ...Array.from({ length: 5 }, () => chat('slow', {}, AbortSignal.timeout(200))),
     ])
     expect(small).toEqual([...Array(25).fill(200), ...Array(5).fill(503), ...Array(5).fill(400), ...Array(5).fill(0)])

@@ -10,7 +10,8 @@ const decoder = () => new TextDecoder('utf-8')
 
 const tooLarge = (max: number) => new LimitExceeded({
   status: 502, kind: 'upstream',
-  message: `the upstream sent a stream event larger than ${+(max / 1048576).toFixed(1)} MB (limits.sse_event_mb); agproxy stopped reading there. Raise limits.sse_event_mb in agproxy.yaml if events this large are expected.`,
+  message: `the upstream sent a stream event larger than ${+(max / 1048576).toFixed(1)} MB (limits.sse_event_mb); agproxy stopped reading there. ` +
+    'Raise limits.sse_event_mb in agproxy.yaml if events this large are expected.',
 })
 
 /**

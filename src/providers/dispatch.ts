@@ -229,7 +229,11 @@ export function createDispatcher(config: Config, log: Logger, env: Record<string
     try {
       if (!plan.upstreamStreams) {
         const read = await readBodyGuarded(res, { idleMs: t.idle * 1000, deadline: startedAt + t.total * 1000, maxBytes: upstreamBodyMax })
-        if (!read.ok) { out.controller.abort(); return { ok: false, status: read.reason === 'error' || read.reason === 'too_large' ? 502 : 504, message: read.message, refused: read.reason === 'too_large' } }
+        if (!read.ok) {
+          out.controller.abort()
+          const refused = read.reason === 'too_large'
+          return { ok: false, status: read.reason === 'error' || refused ? 502 : 504, message: read.message, refused }
+        }
         const text = read.text
         let parsed: unknown
         try { parsed = JSON.parse(text) } catch {

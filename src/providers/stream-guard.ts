@@ -94,7 +94,9 @@ export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREv
         next = await Promise.race([rest.next(), new Promise<'timeout'>((r) => { wake = r })])
       } catch (e) {
         // an IR error thrown by a decoder (e.g. a limit) is already what the client should read
-        yield { type: 'error', error: scrub(e instanceof IRErrorValue ? e.error : err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`)) }
+        const error = e instanceof IRErrorValue ? e.error
+          : err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`)
+        yield { type: 'error', error: scrub(error) }
         return
       }
       // the total limit is checked per event; the watchdog covers silence
@@ -266,7 +268,8 @@ const mb = (bytes: number) => `${+(bytes / 1048576).toFixed(1)} MB`
 /** The message for an upstream answer over `maxBytes` once decompressed. */
 const tooLarge = (maxBytes: number): BodyRead => ({
   ok: false, reason: 'too_large',
-  message: `the upstream answer is larger than ${mb(maxBytes)} once decompressed (limits.upstream_body_mb); raise limits.upstream_body_mb in agproxy.yaml if answers this large are expected`,
+  message: `the upstream answer is larger than ${mb(maxBytes)} once decompressed (limits.upstream_body_mb); ` +
+    'raise limits.upstream_body_mb in agproxy.yaml if answers this large are expected',
 })
 
 /** Which deadline ran out while a body was being read. */

@@ -82,7 +82,8 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
   try {
     // timeout: false: Bun's own 5-minute socket idle timer would cut long thinking pauses; the stream guards bound idle time
     // decompress: false: agproxy decodes the body itself, lazily (see `decoded`)
-    const res = decoded(await fetch(url, { method: 'POST', headers, body: req.body as BodyInit, signal: controller.signal, redirect: 'follow', timeout: false, decompress: false } as RequestInit))
+    const init = { method: 'POST', headers, body: req.body as BodyInit, signal: controller.signal, redirect: 'follow', timeout: false, decompress: false }
+    const res = decoded(await fetch(url, init as RequestInit))
     answered = true
     markReachable(url)
     clearTimeout(timer)
@@ -110,7 +111,9 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
 }
 
 /** content-encoding → the DecompressionStream format that undoes it */
-const CODINGS: Record<string, CompressionFormat> = { gzip: 'gzip', 'x-gzip': 'gzip', deflate: 'deflate', br: 'brotli' as CompressionFormat, zstd: 'zstd' as CompressionFormat }
+const CODINGS: Record<string, CompressionFormat> = {
+  gzip: 'gzip', 'x-gzip': 'gzip', deflate: 'deflate', br: 'brotli' as CompressionFormat, zstd: 'zstd' as CompressionFormat,
+}
 /** what agproxy can decode (Bun's own default list) */
 const ACCEPT_ENCODING = 'gzip, deflate, br, zstd'
 

@@ -37,7 +37,8 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
       // a sender too slow to finish its body gets its connection closed, not kept alive half-read
       if (!body.ok) return renderError(endpoint.dialect, body.error, body.error.status === 408 ? { connection: 'close' } : undefined)
       const model = pathModel ?? (body.value.model as string)
-      if (/[\r\n\0]/.test(model)) return renderError(endpoint.dialect, err('invalid_request', 'model: must not contain control characters.', { param: 'model' }))
+      if (/[\r\n\0]/.test(model))
+        return renderError(endpoint.dialect, err('invalid_request', 'model: must not contain control characters.', { param: 'model' }))
       const url = new URL(request.url)
       return await dispatcher.dispatch({ endpoint, body: body.value, bytes: body.bytes, model, request, query: url.searchParams })
     } finally {
