@@ -151,7 +151,7 @@ async function readCapped(res: Response, max: number, ms: number, controller: Ab
       chunks.push(value)
       size += value.byteLength
     }
-    // stop the transfer itself: fetch drains a cancelled body to keep its connection (an endless error body never ends)
+    // end the call too: cancelling the reader alone leaves the connection open and the upstream sending
     if (size >= max) { reader.cancel().catch(() => {}); controller.abort() }
   } catch {
     // keep what arrived
