@@ -20,11 +20,14 @@ import { modelCallRoutes } from './routes/model-calls'
 import { docs } from './http/docs'
 import { createDispatcher, type Dispatcher } from './providers/dispatch'
 import type { LiveStream } from './providers/stream-guard'
+import { createBodyBudget, type BodyBudget } from './http/body-budget'
 
 export interface Agproxy {
   config: Config
   app: Elysia<any, any, any, any, any, any, any>
   dispatcher: Dispatcher
+  /** request bodies held at once (limits.request_bodies_mb), this app's own */
+  bodies: BodyBudget
   /** the gateway's fetch handler (front door + routes) */
   fetch(req: Request, server?: Server<unknown> | null): Promise<Response>
   /** set once listening, for messages that name the server's address */
@@ -42,6 +45,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   let loopback = isLoopbackAddress(bindHost(config))
   // env: where zero-config reads the provider key variables (process.env unless a test injects one)
   const dispatcher = createDispatcher(config, log, opts.env ?? process.env, opts.streams)
+  const bodies = createBodyBudget(config.limits.request_bodies_mb * 1048576)
 
   const app = new Elysia({ normalize: false })
     .onError(({ code, error, request, set }) => {
@@ -57,7 +61,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     .use(systemRoutes(listenOrigin))
     .use(statusRoutes(dispatcher))
     .use(modelRoutes(dispatcher.router))
-    .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body))
+    .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies))
     .use(docs())
 
   const front = createFrontDoor(config, log, listenOrigin, () => loopback)
@@ -67,6 +71,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     config,
     app,
     dispatcher,
+    bodies,
     fetch: (req, server) => front.handle(req, server, handle),
     setOrigin(o) { origin = o },
     setBound(address) { loopback = isLoopbackAddress(address) },

@@ -43,8 +43,10 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
       hostname: bindHost(config),
       // model routes lift this per request (server.timeout(req, 0)); it bounds idle keep-alive sockets and slow senders
       idleTimeout: 60,
-      // agproxy enforces max_body_mb itself (413 in the caller's dialect); Bun's own cap is only a backstop
-      maxRequestBodySize: Math.ceil(config.max_body_mb * 1048576) * 4 + 1048576,
+      // agproxy enforces max_body_mb itself, with a 413 in the caller's dialect: the front door by content-length,
+      // the body reader by counting a chunked body. Bun's own cap would answer first with a bare 413 (no body), so
+      // it is out of the way; a body nobody reads (a refused request, a telemetry sink) is discarded, not buffered.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       fetch: async (req, srv) => {
         try { return await agproxy.fetch(req, srv) } catch (e) { return lastResort(req, e, log) }
       },

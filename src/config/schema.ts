@@ -54,6 +54,15 @@ export const ConfigSchema = t.Object({
     /** a client's request body must arrive within this (slow-loris guard) */
     request_body: t.Number({ exclusiveMinimum: 0, default: 60 }),
   }, { additionalProperties: false, description: 'seconds' }),
+  /** memory bounds on what upstreams and clients send */
+  limits: t.Object({
+    /** an upstream's non-streamed answer, once decompressed */
+    upstream_body_mb: t.Number({ exclusiveMinimum: 0, default: 64 }),
+    /** one SSE event (or unterminated line) of a translated upstream stream */
+    sse_event_mb: t.Number({ exclusiveMinimum: 0, default: 16 }),
+    /** request bodies held at once (read, parsed and waiting on their dispatch) across all requests */
+    request_bodies_mb: t.Number({ exclusiveMinimum: 0, default: 512 }),
+  }, { additionalProperties: false, description: 'MB' }),
   shutdown_grace: t.Number({ minimum: 0, default: 30, description: 'seconds' }),
   log_level: t.Union([t.Literal('debug'), t.Literal('info'), t.Literal('warn'), t.Literal('error')]),
 }, { additionalProperties: false })
@@ -74,6 +83,7 @@ export const DEFAULTS: Config = {
   max_body_mb: 100,
   retry: { max_attempts: 3, max_wait: 30, max_cooldown: 3600 },
   timeouts: { connect: 10, first_token: 120, idle: 120, total: 1800, request_body: 60 },
+  limits: { upstream_body_mb: 64, sse_event_mb: 16, request_bodies_mb: 512 },
   shutdown_grace: 30,
   log_level: 'info',
 }

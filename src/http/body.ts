@@ -5,6 +5,7 @@
 import type { IRError } from '../ir/types'
 import { err } from './errors'
 import type { FieldError } from './validate'
+import type { BodyHold } from './body-budget'
 
 export interface BodyLimits { maxBytes: number; /** ms allowed for the whole body to arrive */ deadlineMs: number }
 
@@ -14,14 +15,18 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
 const fail = (error: IRError): BodyResult => ({ ok: false, error })
 const mb = (n: number) => `${Math.round((n / 1048576) * 10) / 10} MB`
 
-export async function readJsonBody(req: Request, limits: BodyLimits, validate?: (v: unknown) => FieldError | undefined): Promise<BodyResult> {
+/** Read, decode, parse and check a JSON body; `hold` reserves its bytes in the app's budget (limits.request_bodies_mb). */
+export async function readJsonBody(req: Request, limits: BodyLimits, validate?: (v: unknown) => FieldError | undefined, hold?: BodyHold): Promise<BodyResult> {
   const type = req.headers.get('content-type')
   if (type && !/^application\/([\w.+-]+\+)?json\b/i.test(type.trim()))
     return fail(err('unsupported_media', `Content-Type "${type.slice(0, 80)}" is not accepted: model routes take a JSON body. Send "Content-Type: application/json" (with curl: -H 'content-type: application/json').`))
   const declared = Number(req.headers.get('content-length') ?? NaN)
   if (declared > limits.maxBytes) return fail(tooLarge(declared, limits.maxBytes))
+  // a declared body is reserved whole before a byte is read
+  const busy = declared > 0 ? hold?.add(declared) : undefined
+  if (busy) return fail(busy)
 
-  const read = await readBytes(req, limits)
+  const read = await readBytes(req, limits, hold)
   if (!read.ok) return read
   const bytes = read.bytes
   let text: string
@@ -55,8 +60,9 @@ const tooLarge = (size: number, max: number) =>
 const slowBody = (limits: BodyLimits) =>
   err('timeout', `The request body did not arrive within ${limits.deadlineMs / 1000} s; the connection was too slow or stalled. Retry the request.`, { status: 408 })
 
-/** Read the whole body, enforcing the size limit as bytes arrive and a deadline against slow senders. */
-async function readBytes(req: Request, limits: BodyLimits): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; error: IRError }> {
+/** Read the whole body, enforcing the size limit as bytes arrive and a deadline against slow senders; a body without
+ *  a length is reserved in `hold` chunk by chunk. */
+async function readBytes(req: Request, limits: BodyLimits, hold?: BodyHold): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; error: IRError }> {
   if (!req.body) return { ok: true, bytes: new Uint8Array() }
   // a declared length (already checked against the limit): read natively in one go, no JS stream machinery
   if (req.headers.has('content-length')) {
@@ -93,6 +99,11 @@ async function readBytes(req: Request, limits: BodyLimits): Promise<{ ok: true; 
       if (size > limits.maxBytes) {
         reader.cancel().catch(() => {})
         return { ok: false, error: tooLarge(0, limits.maxBytes) }
+      }
+      const busy = hold?.add(next.value.length)
+      if (busy) {
+        reader.cancel().catch(() => {})
+        return { ok: false, error: busy }
       }
       chunks.push(next.value)
     }

@@ -196,6 +196,8 @@ export interface CodecContext {
   raw?: any
   /** the client's query string (e.g. Gemini `alt=sse`) */
   query?: Record<string, string | undefined>
+  /** the most characters one upstream SSE event may hold (limits.sse_event_mb); see parseSSE */
+  sseEventMax?: number
 }
 
 /** What agproxy speaks to a client of this dialect (one per inbound endpoint). */

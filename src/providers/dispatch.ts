@@ -39,7 +39,13 @@ export interface Dispatcher {
 
 type Attempt =
   | { ok: true; response: Response }
-  | { ok: false; status?: number; headers?: Headers; body?: unknown; message: string; retryable?: boolean; /** the host could not be reached */ unreachable?: boolean }
+  | {
+    ok: false; status?: number; headers?: Headers; body?: unknown; message: string; retryable?: boolean
+    /** the host could not be reached */
+    unreachable?: boolean
+    /** agproxy's own memory bound (limits.*) refused what the upstream sent: not the key's fault, and no retry would do better */
+    refused?: boolean
+  }
 
 /** How a properly ended pass-through stream is recognised, per endpoint (see guardedByteStream). */
 const STREAM_END: Partial<Record<string, { marker?: RegExp; tail?: RegExp }>> = {
@@ -84,6 +90,8 @@ export function createDispatcher(
   const budgetMs = config.retry.max_wait * 1000
   /** answer bytes with every configured key masked; none configured (keyless providers): nothing to do */
   const maskBytes = redactor.size ? (c: Uint8Array) => redactor.bytes(c) : undefined
+  const upstreamBodyMax = config.limits.upstream_body_mb * 1048576
+  const sseEventMax = config.limits.sse_event_mb * 1048576
 
   async function dispatch(call: ModelCall): Promise<Response> {
     const dialect = call.endpoint.dialect
@@ -137,7 +145,7 @@ export function createDispatcher(
             const line = clipLine(scrub(m, provider), 300)
             log.once(`warn ${call.endpoint.id} ${provider.name} ${line}`, 'warn', `${call.endpoint.id} → ${provider.name}: ${line}`)
           }
-          const ctx: CodecContext = { clientModel: call.model, warn, raw: call.body, query: Object.fromEntries(call.query) }
+          const ctx: CodecContext = { clientModel: call.model, warn, raw: call.body, query: Object.fromEntries(call.query), sseEventMax }
           try {
             plan = makePlan(call, provider, ctx)
           } catch (e) {
@@ -175,6 +183,11 @@ export function createDispatcher(
           if (signal.aborted) return clientGone()
           // masked first, then cut: a cut could split a key and leave part of it unmasked
           const message = scrub(result.message, provider).slice(0, MAX_MESSAGE)
+          if (result.refused) {
+            provider.pool.success(key)
+            log.warn(`attempt ${attempts}/${max}: ${provider.name}/${target.model} key ${key.name}: refused: ${message} (not retried)`)
+            return renderError(dialect, err('upstream', `provider ${provider.name}: ${message}`))
+          }
           if (result.status === 508) {
             // the provider's base_url leads back into an agproxy: no key or retry can fix that
             log.warn(`attempt ${attempts}/${max} failed: ${provider.name}/${target.model} key ${key.name}: 508 ${message} (not retryable)`)
@@ -232,8 +245,12 @@ export function createDispatcher(
     const headers = { 'x-agproxy-provider': provider.name, 'x-agproxy-model': model }
     try {
       if (!plan.upstreamStreams) {
-        const read = await readBodyGuarded(res, { idleMs: t.idle * 1000, deadline: startedAt + t.total * 1000 })
-        if (!read.ok) { out.controller.abort(); return { ok: false, status: read.reason === 'error' ? 502 : 504, message: read.message } }
+        const read = await readBodyGuarded(res, { idleMs: t.idle * 1000, deadline: startedAt + t.total * 1000, maxBytes: upstreamBodyMax })
+        if (!read.ok) {
+          out.controller.abort()
+          const refused = read.reason === 'too_large'
+          return { ok: false, status: read.reason === 'error' || refused ? 502 : 504, message: read.message, refused }
+        }
         const text = read.text
         let parsed: unknown
         try { parsed = JSON.parse(text) } catch {
@@ -273,6 +290,7 @@ export function createDispatcher(
       const peek = await peekEvents(plan.decodeStream!(res.body), firstMs)
       if (!peek.ok) {
         out.controller.abort()
+        if (peek.reason === 'too_large') return { ok: false, status: 502, message: peek.message, refused: true }
         const status = peek.error?.status ?? (peek.reason === 'stall' ? 504 : 502)
         return { ok: false, status, body: peek.error ? { error: { message: peek.error.message } } : undefined, message: peek.message }
       }

@@ -3,13 +3,14 @@
  * that ends empty or stalls can be retried elsewhere). After it: idle and total deadlines, SSE
  * heartbeats while the upstream is silent, and a well-formed in-dialect error instead of a cut.
  */
-import type { IREvent, IRError } from '../ir/types'
+import { IRErrorValue, type IREvent, type IRError } from '../ir/types'
+import { LimitExceeded } from '../ir/limits'
 import { err } from '../http/errors'
 import { FrameBuffer, endsSseFrame, type Framing } from './frames'
 
 export type Peek<T> =
   | { ok: true; buffered: T[]; rest: AsyncIterator<T> | ReadableStreamDefaultReader<Uint8Array> }
-  | { ok: false; reason: 'empty' | 'stall' | 'error'; error?: IRError; message: string; /** bytes seen (pass-through) */ text?: string }
+  | { ok: false; reason: 'empty' | 'stall' | 'error' | 'too_large'; error?: IRError; message: string; /** bytes seen (pass-through) */ text?: string }
 
 /** The first content token: text or thinking, a tool call (its start names the tool), redacted thinking.
  *  An empty text/thinking block start is not one (Anthropic opens the block before the model has produced
@@ -43,6 +44,7 @@ export async function peekEvents(events: AsyncIterable<IREvent>, timeoutMs: numb
       try {
         next = await Promise.race([it.next(), d.promise])
       } catch (e) {
+        if (e instanceof LimitExceeded) return { ok: false, reason: 'too_large', error: e.error, message: e.error.message }
         return { ok: false, reason: 'error', message: `the upstream stream broke before any content (${(e as Error).message})` }
       }
       if (next === 'timeout') {
@@ -92,7 +94,10 @@ export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREv
       try {
         next = await Promise.race([rest.next(), new Promise<'timeout'>((r) => { wake = r })])
       } catch (e) {
-        yield { type: 'error', error: scrub(err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`)) }
+        // an IR error thrown by a decoder (e.g. a limit) is already what the client should read
+        const error = e instanceof IRErrorValue ? e.error
+          : err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`)
+        yield { type: 'error', error: scrub(error) }
         return
       }
       // the total limit is checked per event; the watchdog covers silence
@@ -295,25 +300,49 @@ export function guardedByteStream(
   }, { highWaterMark: 0 })
 }
 
-/** bodies up to this size with a content-length are read in one go */
+/** bodies up to this size with a content-length (and no content-encoding) are read in one go */
 const FAST_READ_MAX = 8 * 1048576
 
-/** Read a whole (non-streamed) body within an idle limit between chunks and an absolute deadline. */
-export async function readBodyGuarded(res: Response, limits: { idleMs: number; deadline: number; maxBytes?: number }): Promise<{ ok: true; text: string } | { ok: false; reason: 'idle' | 'total' | 'error' | 'too_large'; message: string }> {
+export type BodyRead = { ok: true; text: string } | { ok: false; reason: 'idle' | 'total' | 'error' | 'too_large'; message: string }
+
+const mb = (bytes: number) => `${+(bytes / 1048576).toFixed(1)} MB`
+
+/** The message for an upstream answer over `maxBytes` once decompressed. */
+const tooLarge = (maxBytes: number): BodyRead => ({
+  ok: false, reason: 'too_large',
+  message: `the upstream answer is larger than ${mb(maxBytes)} once decompressed (limits.upstream_body_mb); ` +
+    'raise limits.upstream_body_mb in agproxy.yaml if answers this large are expected',
+})
+
+/** Which deadline ran out while a body was being read. */
+const timedOut = (limits: { idleMs: number; deadline: number }): BodyRead => Date.now() >= limits.deadline
+  ? { ok: false, reason: 'total', message: 'the upstream answer took longer than the total time limit (timeouts.total)' }
+  : { ok: false, reason: 'idle', message: `the upstream went silent for ${ms(limits.idleMs)} while sending its answer (timeouts.idle)` }
+
+/** A compressed body: fetch decompresses it, so its content-length says nothing about the size that is read. */
+const encoded = (h: Headers) => { const e = h.get('content-encoding'); return !!e && !/^\s*identity\s*$/i.test(e) }
+
+/**
+ * Read a whole (non-streamed) body within an idle limit between chunks, an absolute deadline and at most
+ * `maxBytes` of decoded bytes. A plain body with a small content-length is read natively in one go; a
+ * compressed one (content-length is then the compressed size) is counted chunk by chunk as it is decoded.
+ */
+export async function readBodyGuarded(res: Response, limits: { idleMs: number; deadline: number; maxBytes: number }): Promise<BodyRead> {
   const body = res.body
   if (!body) return { ok: true, text: '' }
+  const max = limits.maxBytes
+  const length = Number(res.headers.get('content-length') ?? NaN)
+  const plain = !encoded(res.headers)
+  if (plain && length > max) { body.cancel().catch(() => {}); return tooLarge(max) }
   // fast path: a body with a length was produced whole before it was sent, so it arrives at once;
   // one deadline for all of it instead of a timer per chunk
-  const length = Number(res.headers.get('content-length') ?? NaN)
-  if (length >= 0 && length <= FAST_READ_MAX) {
+  if (plain && length >= 0 && length <= FAST_READ_MAX) {
     const d = deadline(Math.max(1, Math.min(limits.idleMs, limits.deadline - Date.now())))
     try {
       const text = await Promise.race([res.text(), d.promise])
       if (text !== 'timeout') return { ok: true, text }
       body.cancel().catch(() => {})
-      return Date.now() >= limits.deadline
-        ? { ok: false, reason: 'total', message: 'the upstream answer took longer than the total time limit (timeouts.total)' }
-        : { ok: false, reason: 'idle', message: `the upstream went silent for ${ms(limits.idleMs)} while sending its answer (timeouts.idle)` }
+      return timedOut(limits)
     } catch (e) {
       return { ok: false, reason: 'error', message: `the upstream answer could not be read (${errorText(e)})` }
     } finally {
@@ -323,30 +352,40 @@ export async function readBodyGuarded(res: Response, limits: { idleMs: number; d
   const reader = body.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
-  const max = limits.maxBytes ?? 512 * 1048576
-  {
+  // one watchdog for the whole body (a compressed one arrives in many small chunks): it only wakes the
+  // read when the idle or total limit has really run out, and otherwise re-arms itself for what is left
+  let lastData = Date.now()
+  let wake: ((v: 'timeout') => void) | undefined
+  const left = () => Math.max(1, Math.min(limits.idleMs - (Date.now() - lastData), limits.deadline - Date.now()))
+  const check = () => {
+    if (Date.now() >= limits.deadline || Date.now() - lastData >= limits.idleMs) wake?.('timeout')
+    else watchdog = setTimeout(check, left())
+  }
+  let watchdog = setTimeout(check, left())
+  try {
     while (true) {
-      const wait = Math.max(1, Math.min(limits.idleMs, limits.deadline - Date.now()))
-      const d = deadline(wait)
-      let next: Awaited<ReturnType<typeof reader.read>> | 'timeout'
-      try {
-        next = await Promise.race([reader.read(), d.promise])
-      } catch (e) {
-        return { ok: false, reason: 'error', message: `the upstream answer could not be read (${errorText(e)})` }
-      } finally {
-        d.clear()
+      const read = reader.read()
+      let next: Awaited<typeof read> | 'timeout'
+      if (Bun.peek.status(read) === 'fulfilled') next = Bun.peek(read) as Awaited<typeof read>
+      else {
+        try {
+          next = await Promise.race([read, new Promise<'timeout'>((r) => { wake = r })])
+        } catch (e) {
+          return { ok: false, reason: 'error', message: `the upstream answer could not be read (${errorText(e)})` }
+        }
       }
       if (next === 'timeout') {
         reader.cancel().catch(() => {})
-        return Date.now() >= limits.deadline
-          ? { ok: false, reason: 'total', message: 'the upstream answer took longer than the total time limit (timeouts.total)' }
-          : { ok: false, reason: 'idle', message: `the upstream went silent for ${ms(limits.idleMs)} while sending its answer (timeouts.idle)` }
+        return timedOut(limits)
       }
       if (next.done) break
-      chunks.push(next.value)
+      lastData = Date.now()
       size += next.value.byteLength
-      if (size > max) { reader.cancel().catch(() => {}); return { ok: false, reason: 'too_large', message: 'the upstream answer is too large' } }
+      if (size > max) { reader.cancel().catch(() => {}); return tooLarge(max) }
+      chunks.push(next.value)
     }
+  } finally {
+    clearTimeout(watchdog)
   }
   return { ok: true, text: Buffer.concat(chunks).toString('utf8') }
 }

@@ -71,6 +71,7 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
     'user-agent': 'agproxy',
+    'accept-encoding': ACCEPT_ENCODING,
     ...(p.type === 'anthropic' ? { 'anthropic-version': '2023-06-01' } : {}),
     ...req.forward,
     ...p.headers,
@@ -80,7 +81,9 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
   const done = () => { clearTimeout(timer); opts.signal.removeEventListener('abort', onAbort) }
   try {
     // timeout: false: Bun's own 5-minute socket idle timer would cut long thinking pauses; the stream guards bound idle time
-    const res = await fetch(url, { method: 'POST', headers, body: req.body as BodyInit, signal: controller.signal, redirect: 'follow', timeout: false } as RequestInit)
+    // decompress: false: agproxy decodes the body itself, lazily (see `decoded`)
+    const init = { method: 'POST', headers, body: req.body as BodyInit, signal: controller.signal, redirect: 'follow', timeout: false, decompress: false }
+    const res = decoded(await fetch(url, init as RequestInit))
     answered = true
     markReachable(url)
     clearTimeout(timer)
@@ -107,6 +110,33 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
   }
 }
 
+/** content-encoding → the DecompressionStream format that undoes it */
+const CODINGS: Record<string, CompressionFormat> = {
+  gzip: 'gzip', 'x-gzip': 'gzip', deflate: 'deflate', br: 'brotli' as CompressionFormat, zstd: 'zstd' as CompressionFormat,
+}
+/** what agproxy can decode (Bun's own default list) */
+const ACCEPT_ENCODING = 'gzip, deflate, br, zstd'
+
+/**
+ * The answer with its body decoded as it is read. fetch's own decoding, once a body is dropped part-way, still
+ * decodes everything already received (half a megabyte of gzip is 512 MB: measured 150-250 MB and up to a second on
+ * fetch's HTTP thread, while every other upstream call waits); a DecompressionStream decodes only what is pulled,
+ * in 64 KB chunks, and dropping it drops the rest. An unknown coding is left as it is.
+ */
+function decoded(res: Response): Response {
+  const coding = res.headers.get('content-encoding')
+  if (!coding || !res.body) return res
+  const steps = coding.toLowerCase().split(',').map((c) => c.trim()).filter((c) => c && c !== 'identity')
+  if (steps.some((c) => !CODINGS[c])) return res
+  let body = res.body
+  // codings are listed in the order they were applied: undo the last first
+  for (const c of steps.reverse()) body = body.pipeThrough(new DecompressionStream(CODINGS[c]!))
+  const headers = new Headers(res.headers)
+  headers.delete('content-encoding')
+  headers.delete('content-length')
+  return new Response(body, { status: res.status, statusText: res.statusText, headers })
+}
+
 /** An error body, at most `max` bytes and `ms` long (a stalled error body must not hold the attempt). */
 async function readCapped(res: Response, max: number, ms: number, controller: AbortController): Promise<string> {
   if (!res.body) return ''
@@ -121,7 +151,8 @@ async function readCapped(res: Response, max: number, ms: number, controller: Ab
       chunks.push(value)
       size += value.byteLength
     }
-    if (size >= max) reader.cancel().catch(() => {})
+    // end the call too: cancelling the reader alone leaves the connection open and the upstream sending
+    if (size >= max) { reader.cancel().catch(() => {}); controller.abort() }
   } catch {
     // keep what arrived
   } finally {

@@ -9,6 +9,7 @@ import { readJsonBody } from '../http/body'
 import { compileValidator } from '../http/validate'
 import { detectDialect, err, renderError } from '../http/errors'
 import type { Dispatcher } from '../providers/dispatch'
+import type { BodyBudget } from '../http/body-budget'
 
 const GEMINI_ACTIONS: Record<string, EndpointId> = {
   generateContent: 'gemini.generate',
@@ -16,7 +17,8 @@ const GEMINI_ACTIONS: Record<string, EndpointId> = {
   countTokens: 'gemini.count_tokens',
 }
 
-export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyTimeoutS = 60) {
+/** The model-call routes; `bodies` is the app's budget of request bodies held at once. */
+export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyTimeoutS: number, bodies: BodyBudget) {
   // compiled on first use of each endpoint: start-up stays fast (cold start of the binary), later calls reuse it
   const validators = new Map<EndpointId, ReturnType<typeof compileValidator>>()
   const validatorFor = (e: Endpoint) => {
@@ -27,13 +29,21 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
   const limits = { maxBytes: maxBodyMb * 1048576, deadlineMs: bodyTimeoutS * 1000 }
 
   async function call(endpoint: Endpoint, request: Request, pathModel?: string): Promise<Response> {
-    const body = await readJsonBody(request, limits, validatorFor(endpoint))
-    // a sender too slow to finish its body gets its connection closed, not kept alive half-read
-    if (!body.ok) return renderError(endpoint.dialect, body.error, body.error.status === 408 ? { connection: 'close' } : undefined)
-    const model = pathModel ?? (body.value.model as string)
-    if (/[\r\n\0]/.test(model)) return renderError(endpoint.dialect, err('invalid_request', 'model: must not contain control characters.', { param: 'model' }))
-    const url = new URL(request.url)
-    return dispatcher.dispatch({ endpoint, body: body.value, bytes: body.bytes, model, request, query: url.searchParams })
+    // the body's bytes count against limits.request_bodies_mb from before it is read until the dispatch is over
+    // (the raw bytes and the parsed JSON are held until then: pass-through, retries)
+    const hold = bodies.hold()
+    try {
+      const body = await readJsonBody(request, limits, validatorFor(endpoint), hold)
+      // a sender too slow to finish its body gets its connection closed, not kept alive half-read
+      if (!body.ok) return renderError(endpoint.dialect, body.error, body.error.status === 408 ? { connection: 'close' } : undefined)
+      const model = pathModel ?? (body.value.model as string)
+      if (/[\r\n\0]/.test(model))
+        return renderError(endpoint.dialect, err('invalid_request', 'model: must not contain control characters.', { param: 'model' }))
+      const url = new URL(request.url)
+      return await dispatcher.dispatch({ endpoint, body: body.value, bytes: body.bytes, model, request, query: url.searchParams })
+    } finally {
+      hold.release()
+    }
   }
 
   const route = (id: EndpointId, tag: string, summary: string) => ({

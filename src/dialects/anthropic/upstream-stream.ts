@@ -27,7 +27,7 @@ export async function* decodeAnthropicStream(body: ReadableStream<Uint8Array>, c
   }
 
   try {
-    for await (const sse of parseSSE(body)) {
+    for await (const sse of parseSSE(body, ctx.sseEventMax)) {
       let data: any
       try { data = JSON.parse(sse.data) } catch {
         ctx.warn(`skipped an unparsable upstream SSE frame (${sse.event ?? 'no event'})`)

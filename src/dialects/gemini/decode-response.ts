@@ -154,7 +154,7 @@ function fold(events: IREvent[]): IRResponse {
 
 export async function* decodeGeminiStream(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent> {
   const d = new GeminiChunkDecoder(ctx)
-  for await (const msg of parseSSE(body)) {
+  for await (const msg of parseSSE(body, ctx.sseEventMax)) {
     if (!msg.data.trim() || msg.data === '[DONE]') continue
     let chunk: unknown
     try {

@@ -89,7 +89,7 @@ export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>
   }
 
   try {
-    for await (const msg of parseSSE(body)) {
+    for await (const msg of parseSSE(body, ctx.sseEventMax)) {
       const data = msg.data.trim()
       if (data === '[DONE]') break
       if (!data) continue
