@@ -230,7 +230,11 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
   })
 
   test('a compressed pass-through stream is relayed chunk by chunk: memory stays bounded while the client reads', async () => {
-    const stream = () => new ReadableStream({ start(c) { c.enqueue(Bun.gzipSync(chatChunk('hi'))); c.enqueue(BOMB); c.close() } })
+    // 16 MB of whole SSE frames as one gzip member, sent 16 times: 256 MB of frames decoded, a few hundred KB on the wire
+    // (whole frames: the pass-through relays frame by frame and holds back at most one incomplete frame)
+    const frame = chatChunk('x'.repeat(1000))
+    const member = Bun.gzipSync(frame.repeat(Math.floor(16 * 1048576 / frame.length)), { level: 9 })
+    const stream = () => new ReadableStream({ start(c) { c.enqueue(Bun.gzipSync(chatChunk('hi'))); for (let i = 0; i < 16; i++) c.enqueue(member); c.close() } })
     const up = upstream(() => new Response(stream(), { headers: gzipHeaders('text/event-stream') }))
     upstreams.push(up)
     const srv = await start('openai', up)

@@ -281,7 +281,7 @@ export function createDispatcher(
         const stream = guardedByteStream(peek.buffered, peek.rest as ReadableStreamDefaultReader<Uint8Array>, {
           ...limits, heartbeatMs, heartbeat, errorFrame: plan.errorFrame, complete,
           // frame by frame: a break mid-frame ends well-formed, and a key split across chunks is masked whole
-          framing: heartbeat ? 'sse' : 'json-array', transform: maskBytes,
+          framing: heartbeat ? 'sse' : 'json-array', maxFrameBytes: sseEventMax, transform: maskBytes,
           onEnd: () => out.controller.abort(), live: streams,
         })
         return { ok: true, response: new Response(stream, { headers: streamHeaders }) }

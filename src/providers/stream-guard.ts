@@ -247,7 +247,7 @@ export function guardedByteStream(
     if (frames.size <= maxHeld) return !!out
     source.cancel().catch(() => {})
     const mb = +(maxHeld / 1048576).toFixed(2)
-    finish(c, err('upstream', `The upstream sent more than ${mb} MB without ending a stream event (the SSE event limit); the answer is incomplete.`))
+    finish(c, err('upstream', `The upstream sent more than ${mb} MB without ending a stream event (limits.sse_event_mb); the answer is incomplete. Raise limits.sse_event_mb if the upstream's events are really that large.`))
     return true
   }
   // ended from outside: the error frame goes after the last complete frame sent (as in finish)
