@@ -11,13 +11,11 @@ import type { Provider, ProviderType } from './registry'
 import { errorBody, err } from '../http/errors'
 import { sseFrame } from '../ir/sse'
 import { anthropicClient, anthropicUpstream, encodeCountTokensResponse, anthropicCountTokensUpstream, estimateTokens } from '../dialects/anthropic'
-import { geminiClient, geminiStreamContentType } from '../dialects/gemini/client'
-import { geminiUpstream } from '../dialects/gemini/upstream'
-import { geminiCountTokensUpstream, decodeGeminiCountTokens, encodeGeminiCountTokensResponse, decodeGeminiCountTokensRequest, encodeGeminiEmbedUpstream, decodeGeminiEmbedUpstream } from '../dialects/gemini/count'
-import { openaiChatClient, openaiChatUpstream } from '../dialects/openai/chat'
-import { openaiCompletionsClient } from '../dialects/openai/completions'
-import { openaiResponsesClient } from '../dialects/openai/responses'
-import { decodeEmbeddingRequest, encodeEmbeddingResponse, decodeEmbeddingUpstream } from '../dialects/openai/embeddings'
+import {
+  geminiClient, geminiStreamContentType, geminiUpstream, geminiCountTokensUpstream, decodeGeminiCountTokens, encodeGeminiCountTokensResponse,
+  decodeGeminiCountTokensRequest, encodeGeminiEmbedUpstream, decodeGeminiEmbedUpstream,
+} from '../dialects/gemini'
+import { openaiChatClient, openaiChatUpstream, openaiCompletionsClient, openaiResponsesClient, decodeEmbeddingRequest, encodeEmbeddingResponse, decodeEmbeddingUpstream } from '../dialects/openai'
 
 export const CLIENT_CODECS: Partial<Record<EndpointId, ClientCodec<any>>> = {
   'openai.chat': openaiChatClient,

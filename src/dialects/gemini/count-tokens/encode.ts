@@ -1,0 +1,7 @@
+/**
+ * A token count → the countTokens answer a Gemini client reads (`{totalTokens}`).
+ */
+
+export function encodeGeminiCountTokensResponse(n: number): { totalTokens: number } {
+  return { totalTokens: n }
+}

@@ -1,0 +1,34 @@
+/**
+ * IR response → the Responses API `response` object (non-streaming answer), and the memory a later turn
+ * needs (`remember`: Gemini call signatures, and the conversation for previous_response_id).
+ */
+import type { CodecContext, IRResponse } from '../../../ir/types'
+import { decodeInput } from './input'
+import { errorOut, itemId, nowSeconds, outputItems, responseObject, statusOf } from './output'
+import { callSignatures, conversations, pendingInput } from './store'
+import { toolRefs } from './tools'
+
+/** Remember what the next turn may need: Gemini call signatures (always) and, unless store:false,
+ *  the whole conversation under the response id (for previous_response_id). */
+export function remember(id: string, content: IRResponse['content'], ctx: CodecContext): void {
+  for (const p of content) if (p.type === 'tool_call' && p.signature) callSignatures.set(p.id, p.signature)
+  const raw = ctx.raw
+  if (!raw || typeof raw !== 'object' || raw.store === false) return
+  let input = pendingInput.get(raw)
+  if (!input) {
+    try { input = decodeInput(raw.input, { ...ctx, warn: () => {} }, raw.previous_response_id ? conversations.get(raw.previous_response_id) : undefined) }
+    catch { return }
+  }
+  const output = content.filter(p => !(p.type === 'text' && !p.text))
+  const messages = output.length ? [...input.messages, { role: 'assistant' as const, content: output }] : input.messages
+  conversations.set(id, { system: input.system, messages })
+}
+
+export function encodeResponsesResponse(res: IRResponse, ctx: CodecContext) {
+  const id = itemId('resp')
+  const { status, incomplete_details } = statusOf(res.stopReason)
+  const output = outputItems(res.content, toolRefs(ctx.raw?.tools), ctx)
+  const error = status === 'failed' ? errorOut({ status: 502, kind: 'upstream', message: 'the upstream model stopped with an error' }) : null
+  if (status !== 'failed') remember(id, res.content, ctx)
+  return responseObject({ id, createdAt: nowSeconds(), status, output, usage: res.usage, incompleteDetails: incomplete_details, error }, ctx)
+}

@@ -1,0 +1,30 @@
+/**
+ * IR embedding request → OpenAI-compatible POST {base}/embeddings, and its answer → IR.
+ */
+import type { IREmbeddingRequest, IREmbeddingResponse } from '../../../ir/types'
+import { IRErrorValue } from '../../../ir/types'
+import { irErrorFromWire } from '../errors'
+
+export function encodeEmbeddingUpstream(req: IREmbeddingRequest): { path: string; body: Record<string, unknown> } {
+  const body: Record<string, unknown> = { model: req.model, input: req.input, encoding_format: 'float' }
+  if (req.dimensions !== undefined) body.dimensions = req.dimensions
+  return { path: '/embeddings', body }
+}
+
+export function decodeEmbeddingUpstream(body: unknown): IREmbeddingResponse {
+  const b = body as any
+  if (b?.error) throw new IRErrorValue(irErrorFromWire(b.error))
+  if (!Array.isArray(b?.data)) throw new IRErrorValue({ status: 502, kind: 'upstream', message: 'Upstream embeddings response has no data array.' })
+  const rows = [...b.data].sort((x: any, y: any) => (x?.index ?? 0) - (y?.index ?? 0))
+  const embeddings = rows.map((r: any) =>
+    typeof r?.embedding === 'string' ? unpackFloat32Base64(r.embedding) : Array.isArray(r?.embedding) ? r.embedding.map(Number) : [])
+  const u = b.usage ?? {}
+  return { model: typeof b.model === 'string' ? b.model : '', embeddings, usage: { inputTokens: u.prompt_tokens ?? u.total_tokens ?? 0 } }
+}
+
+export function unpackFloat32Base64(s: string): number[] {
+  const buf = Buffer.from(s, 'base64')
+  const out: number[] = []
+  for (let i = 0; i + 4 <= buf.length; i += 4) out.push(buf.readFloatLE(i))
+  return out
+}
