@@ -20,7 +20,7 @@ export { AnthropicCountTokensBody, type AnthropicCountTokensBodyType } from './c
 export { encodeCountTokensResponse } from './count-tokens/encode'
 export { estimateTokens } from './count-tokens/estimate'
 export { anthropicCountTokensUpstream } from './upstream/count-tokens'
-export { anthropicErrorType, anthropicErrorBody, errorFromWire as anthropicErrorFromWire } from './errors'
+export { errorBody as anthropicErrorBody, errorStatus as anthropicErrorStatus, errorFromWire as anthropicErrorFromWire } from './errors'
 
 /** POST /v1/messages (and the body of /v1/messages/count_tokens) */
 export const anthropicClient: ClientCodec<AnthropicRequestWire> = {

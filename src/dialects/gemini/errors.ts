@@ -1,31 +1,31 @@
 /**
- * Google error bodies, both directions: `{error: {code, message, status, details?}}` as agproxy sends it
- * (HTTP bodies and in-stream chunks), and an upstream's error body read back as an IR error.
+ * Google error bodies, both directions: the one body agproxy sends a Gemini client,
+ * `{error: {code, message, status, details?}}` (HTTP bodies and in-stream chunks alike), and an upstream's
+ * error body read back as an IR error. Google has no 529: an overloaded upstream is 503 UNAVAILABLE, as
+ * Google itself reports "model overloaded".
  */
-import type { ErrorKind, IRError } from '../../ir/types'
+import type { ErrorKind, IRError } from '../../ir/errors'
+import { statusOf } from '../../ir/errors'
 
-const STATUS_OF_KIND: Record<ErrorKind, [number, string]> = {
-  invalid_request: [400, 'INVALID_ARGUMENT'],
-  authentication: [401, 'UNAUTHENTICATED'],
-  permission: [403, 'PERMISSION_DENIED'],
-  not_found: [404, 'NOT_FOUND'],
-  method_not_allowed: [405, 'UNIMPLEMENTED'],
-  request_too_large: [413, 'INVALID_ARGUMENT'],
-  unsupported_media: [415, 'INVALID_ARGUMENT'],
-  rate_limit: [429, 'RESOURCE_EXHAUSTED'],
-  upstream: [502, 'INTERNAL'],
-  unavailable: [503, 'UNAVAILABLE'],
-  timeout: [504, 'DEADLINE_EXCEEDED'],
-  overloaded: [503, 'UNAVAILABLE'], // Google clients know 503 for "model overloaded", not 529
-  loop: [508, 'ABORTED'],
-  internal: [500, 'INTERNAL'],
+/** google.rpc.Code name per kind */
+const STATUS: Record<ErrorKind, string> = {
+  invalid_request: 'INVALID_ARGUMENT', authentication: 'UNAUTHENTICATED', permission: 'PERMISSION_DENIED',
+  not_found: 'NOT_FOUND', method_not_allowed: 'UNIMPLEMENTED', request_too_large: 'INVALID_ARGUMENT',
+  unsupported_media: 'INVALID_ARGUMENT', rate_limit: 'RESOURCE_EXHAUSTED', internal: 'INTERNAL', upstream: 'INTERNAL',
+  unavailable: 'UNAVAILABLE', timeout: 'DEADLINE_EXCEEDED', loop: 'FAILED_PRECONDITION', overloaded: 'UNAVAILABLE',
 }
 
-/** The error body Google sends (also as an in-stream chunk): {error: {code, message, status, details?}}. */
-export function geminiErrorBody(e: IRError): { error: { code: number; message: string; status: string; details?: unknown[] } } {
-  const [mapped, status] = STATUS_OF_KIND[e.kind] ?? [500, 'INTERNAL']
-  const code = e.kind === 'overloaded' || !e.status ? mapped : e.status
-  const error: { code: number; message: string; status: string; details?: unknown[] } = { code, message: e.message, status }
+export type GeminiErrorBody = { error: { code: number; message: string; status: string; details?: unknown[] } }
+
+/** The HTTP status a Gemini client gets for an IR error (and the body's `code`): never 529, which Google does not use. */
+export const errorStatus = (e: IRError): number => {
+  const status = statusOf(e)
+  return e.kind === 'overloaded' || status === 529 ? 503 : status
+}
+
+/** The Google error body of an IR error (an HTTP body, or an in-stream chunk); a retry delay goes in a RetryInfo detail. */
+export function errorBody(e: IRError): GeminiErrorBody {
+  const error: GeminiErrorBody['error'] = { code: errorStatus(e), message: e.message, status: STATUS[e.kind] }
   if (e.retryAfter && e.retryAfter > 0) {
     error.details = [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${Math.ceil(e.retryAfter)}s` }]
   }
@@ -51,18 +51,24 @@ function kindOfCode(code: number): ErrorKind {
   return 'upstream'
 }
 
-/** A Google error body ({error: {code, message, status, details}}) → IR error. */
-export function geminiErrorToIR(body: unknown, httpStatus?: number): IRError {
-  const err = (body as any)?.error ?? {}
-  const code = typeof err.code === 'number' ? err.code : httpStatus ?? 502
-  const kind = KIND_OF_STATUS[String(err.status)] ?? kindOfCode(code)
-  const out: IRError = { status: code, kind, message: typeof err.message === 'string' ? err.message : 'upstream error' }
-  const retry = Array.isArray(err.details)
-    ? err.details.find((d: any) => typeof d?.retryDelay === 'string')?.retryDelay as string | undefined
-    : undefined
-  if (retry) {
-    const secs = parseFloat(retry)
-    if (Number.isFinite(secs)) out.retryAfter = secs
-  }
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null
+
+/** The `retryDelay` of a RetryInfo detail ("41s", "1.5s"), in seconds. */
+function retryDelayOf(details: unknown): number | undefined {
+  if (!Array.isArray(details)) return undefined
+  const delay = details.find((d): d is { retryDelay: string } => isObject(d) && typeof d.retryDelay === 'string')?.retryDelay
+  const secs = delay === undefined ? NaN : parseFloat(delay)
+  return Number.isFinite(secs) ? secs : undefined
+}
+
+/** A Google error body ({error: {code, message, status, details}}) → IR error. `status`: the HTTP status it came
+ *  with, used when the body has no numeric code (default 502). */
+export function errorFromWire(body: unknown, status?: number): IRError {
+  const e = isObject(body) && isObject(body.error) ? body.error : {}
+  const code = typeof e.code === 'number' ? e.code : status ?? 502
+  const kind = KIND_OF_STATUS[String(e.status)] ?? kindOfCode(code)
+  const out: IRError = { status: code, kind, message: typeof e.message === 'string' ? e.message : 'upstream error' }
+  const retry = retryDelayOf(e.details)
+  if (retry !== undefined) out.retryAfter = retry
   return out
 }

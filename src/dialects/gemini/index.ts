@@ -23,7 +23,7 @@ export { encodeGeminiEmbedResponse } from './embed/encode'
 export { geminiCountTokensUpstream, decodeGeminiCountTokens } from './upstream/count-tokens'
 export { encodeGeminiEmbedUpstream, decodeGeminiEmbedUpstream } from './upstream/embed'
 export { cleanSchemaForGemini } from './schema-clean'
-export { geminiErrorBody, geminiErrorToIR } from './errors'
+export { errorBody as geminiErrorBody, errorStatus as geminiErrorStatus, errorFromWire as geminiErrorFromWire } from './errors'
 
 /** POST /v1beta/models/{model}:generateContent and :streamGenerateContent. The caller sets `stream` from the
  *  endpoint and passes `?alt` in ctx.query. */

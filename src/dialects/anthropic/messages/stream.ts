@@ -4,10 +4,10 @@
  * An IR error (or a failing source) becomes an `event: error` frame that ends the stream.
  */
 import type { CodecContext, IRError, IREvent, IRUsage } from '../../../ir/types'
-import { IRErrorValue } from '../../../ir/types'
+import { err, thrownError } from '../../../ir/errors'
 import { sseFrame, streamFrom } from '../../../ir/sse'
 import { messageId, randomId, stopReasonToWire, usageToWire } from '../mapping'
-import { anthropicErrorBody } from '../errors'
+import { errorBody } from '../errors'
 import { thinkingWanted } from './encode'
 
 type Kind = 'text' | 'thinking' | 'redacted' | 'tool'
@@ -40,7 +40,7 @@ export async function* anthropicFrames(events: AsyncIterable<IREvent>, ctx: Code
   }
   const stop = (b: Block) => { b.open = false; return frame({ type: 'content_block_stop', index: b.out }) }
   const delta = (b: Block, d: Record<string, unknown>) => frame({ type: 'content_block_delta', index: b.out, delta: d })
-  const errorFrame = (e: IRError) => frame(anthropicErrorBody(e))
+  const errorFrame = (e: IRError) => frame(errorBody(e))
 
   try {
     for await (const ev of events) {
@@ -111,9 +111,8 @@ export async function* anthropicFrames(events: AsyncIterable<IREvent>, ctx: Code
       }
     }
   } catch (e) {
-    yield errorFrame(e instanceof IRErrorValue ? e.error
-      : { status: 502, kind: 'upstream', message: `upstream stream failed: ${(e as Error)?.message ?? String(e)}` })
+    yield errorFrame(thrownError(e, 'upstream stream failed'))
     return
   }
-  yield errorFrame({ status: 502, kind: 'upstream', message: 'upstream stream ended before the message was complete' })
+  yield errorFrame(err('upstream', 'upstream stream ended before the message was complete'))
 }

@@ -8,11 +8,11 @@
  * An IR error (or a failing source) becomes an `{error: {code, message, status}}` chunk that ends the stream.
  */
 import type { CodecContext, IRError, IREvent } from '../../../ir/types'
-import { IRErrorValue } from '../../../ir/types'
+import { err, thrownError } from '../../../ir/errors'
 import { sseFrame, streamFrom } from '../../../ir/sse'
 import { argsObject, functionCallPart, thoughtPart, thoughtsWanted, type GeminiPartOut } from './encode'
 import { finishToGemini, usageToGemini } from '../mapping'
-import { geminiErrorBody } from '../errors'
+import { errorBody } from '../errors'
 
 interface Block { kind: 'text' | 'thinking' | 'skip' | 'tool'; id?: string; name?: string; args: string; signature?: string; held: string }
 
@@ -43,7 +43,7 @@ export async function* geminiFrames(events: AsyncIterable<IREvent>, ctx: CodecCo
     modelVersion: ctx.clientModel,
     responseId,
   })
-  const errorFrames = (e: IRError) => [frame(geminiErrorBody(e)), ...end()]
+  const errorFrames = (e: IRError) => [frame(errorBody(e)), ...end()]
 
   try {
     for await (const ev of events) {
@@ -105,9 +105,8 @@ export async function* geminiFrames(events: AsyncIterable<IREvent>, ctx: CodecCo
       }
     }
   } catch (e) {
-    yield* errorFrames(e instanceof IRErrorValue ? e.error
-      : { status: 502, kind: 'upstream', message: `upstream stream failed: ${(e as Error)?.message ?? String(e)}` })
+    yield* errorFrames(thrownError(e, 'upstream stream failed'))
     return
   }
-  yield* errorFrames({ status: 502, kind: 'upstream', message: 'upstream stream ended before the response was complete' })
+  yield* errorFrames(err('upstream', 'upstream stream ended before the response was complete'))
 }

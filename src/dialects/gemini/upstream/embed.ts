@@ -4,7 +4,7 @@
  */
 import type { IREmbeddingRequest, IREmbeddingResponse } from '../../../ir/types'
 import { IRErrorValue } from '../../../ir/types'
-import { geminiErrorToIR } from '../errors'
+import { errorFromWire } from '../errors'
 import { modelPath } from './request'
 
 const estimateTokens = (texts: string[]): number => texts.reduce((n, t) => n + Math.ceil(t.length / 4), 0)
@@ -25,7 +25,7 @@ export function encodeGeminiEmbedUpstream(req: IREmbeddingRequest): { path: stri
 
 export function decodeGeminiEmbedUpstream(body: unknown, model: string, input: string[] = []): IREmbeddingResponse {
   const b = body as any
-  if (b?.error) throw new IRErrorValue(geminiErrorToIR(b))
+  if (b?.error) throw new IRErrorValue(errorFromWire(b))
   const list: unknown[] = Array.isArray(b?.embeddings) ? b.embeddings : b?.embedding ? [b.embedding] : []
   const embeddings = list.map((e: any) => (Array.isArray(e?.values) ? e.values.map(Number) : []))
   const reported = b?.usageMetadata?.promptTokenCount

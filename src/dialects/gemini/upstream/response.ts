@@ -3,12 +3,12 @@
  */
 import type { CodecContext, IREvent, IRResponse } from '../../../ir/types'
 import { IRErrorValue } from '../../../ir/types'
-import { geminiErrorToIR } from '../errors'
+import { errorFromWire } from '../errors'
 import { GeminiChunkDecoder, isObject } from './stream'
 
 export function decodeGeminiResponse(body: unknown, ctx: CodecContext): IRResponse {
   if (!isObject(body)) throw new IRErrorValue({ status: 502, kind: 'upstream', message: 'Gemini upstream returned a non-object body' })
-  if (isObject(body.error)) throw new IRErrorValue(geminiErrorToIR(body))
+  if (isObject(body.error)) throw new IRErrorValue(errorFromWire(body))
   const d = new GeminiChunkDecoder(ctx)
   return fold([...d.push(body), ...d.end()])
 }

@@ -11,7 +11,7 @@ import type { CodecContext, IREvent, IRStopReason } from '../../../ir/types'
 import { parseSSE } from '../../../ir/sse'
 import { rememberSignature, rememberThoughtSignature } from '../../../ir/signatures'
 import { finishToIR, randomId, safeId, usageToIR, type GeminiUsage } from '../mapping'
-import { geminiErrorToIR } from '../errors'
+import { errorFromWire } from '../errors'
 
 export const isObject = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v)
 
@@ -132,7 +132,7 @@ export async function* decodeGeminiStream(body: ReadableStream<Uint8Array>, ctx:
     }
     if (!isObject(chunk)) continue
     if (isObject(chunk.error)) {
-      yield { type: 'error', error: geminiErrorToIR(chunk) }
+      yield { type: 'error', error: errorFromWire(chunk) }
       return
     }
     yield* d.push(chunk)

@@ -5,7 +5,8 @@
 import type { CodecContext, IREvent } from '../../../ir/types'
 import { sseFrame, streamFrom } from '../../../ir/sse'
 import { doneFrame, finishReasonOut, nowSeconds, truncatedStream, usageOut, withPrefix, type OpenAIFinishReason } from '../mapping'
-import { errorFrame, irErrorOf } from '../errors'
+import { thrownError } from '../../../ir/errors'
+import { errorFrame } from '../errors'
 
 export function encodeChatStream(events: AsyncIterable<IREvent>, ctx: CodecContext): ReadableStream<Uint8Array> {
   return streamFrom(chatFrames(events, ctx))
@@ -64,7 +65,7 @@ async function* chatFrames(events: AsyncIterable<IREvent>, ctx: CodecContext): A
       }
     }
   } catch (e) {
-    yield errorFrame(irErrorOf(e))
+    yield errorFrame(thrownError(e))
     yield doneFrame()
     return
   }

@@ -4,7 +4,8 @@
 import type { CodecContext, IREvent } from '../../../ir/types'
 import { sseFrame, streamFrom } from '../../../ir/sse'
 import { doneFrame, finishReasonOut, nowSeconds, truncatedStream, usageOut, withPrefix, type OpenAIFinishReason } from '../mapping'
-import { errorFrame, irErrorOf } from '../errors'
+import { thrownError } from '../../../ir/errors'
+import { errorFrame } from '../errors'
 
 export function encodeCompletionStream(events: AsyncIterable<IREvent>, ctx: CodecContext): ReadableStream<Uint8Array> {
   return streamFrom(completionFrames(events, ctx))
@@ -39,7 +40,7 @@ async function* completionFrames(events: AsyncIterable<IREvent>, ctx: CodecConte
       }
     }
   } catch (e) {
-    yield errorFrame(irErrorOf(e))
+    yield errorFrame(thrownError(e))
     yield doneFrame()
     return
   }

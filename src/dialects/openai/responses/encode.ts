@@ -4,7 +4,9 @@
  */
 import type { CodecContext, IRResponse } from '../../../ir/types'
 import { decodeInput } from './input'
-import { errorOut, itemId, nowSeconds, outputItems, responseObject, statusOf } from './output'
+import { err } from '../../../ir/errors'
+import { responseError } from '../errors'
+import { itemId, nowSeconds, outputItems, responseObject, statusOf } from './output'
 import { callSignatures, conversations, pendingInput } from './store'
 import { toolRefs } from './tools'
 
@@ -28,7 +30,7 @@ export function encodeResponsesResponse(res: IRResponse, ctx: CodecContext) {
   const id = itemId('resp')
   const { status, incomplete_details } = statusOf(res.stopReason)
   const output = outputItems(res.content, toolRefs(ctx.raw?.tools), ctx)
-  const error = status === 'failed' ? errorOut({ status: 502, kind: 'upstream', message: 'the upstream model stopped with an error' }) : null
+  const error = status === 'failed' ? responseError(err('upstream', 'the upstream model stopped with an error')) : null
   if (status !== 'failed') remember(id, res.content, ctx)
   return responseObject({ id, createdAt: nowSeconds(), status, output, usage: res.usage, incompleteDetails: incomplete_details, error }, ctx)
 }

@@ -2,7 +2,7 @@
  * The Responses API `response` object and its output items, built from IR. Shared by the non-streaming
  * encoder and the stream (whose created/completed/failed events carry the same object).
  */
-import type { CodecContext, IRError, IRResponse, IRStopReason, IRUsage } from '../../../ir/types'
+import type { CodecContext, IRResponse, IRStopReason, IRUsage } from '../../../ir/types'
 import type { WireToolRef } from './tools'
 
 /** Prefix that marks an Anthropic redacted_thinking payload inside a reasoning item's `encrypted_content`. */
@@ -40,32 +40,6 @@ export function statusOf(reason: IRStopReason): { status: Status; incomplete_det
     case 'refusal': return { status: 'incomplete', incomplete_details: { reason: 'content_filter' } }
     case 'error': return { status: 'failed', incomplete_details: null }
     default: return { status: 'completed', incomplete_details: null }
-  }
-}
-
-const CONTEXT_TOO_LONG = /context.?(length|window)|prompt is too long|too many (input )?tokens|input token count|exceeds the maximum (number of )?tokens|maximum context/i
-
-/** IR error → `response.error` with the codes Codex reacts to (context_length_exceeded triggers its
- *  auto-compaction; rate_limit_exceeded + "try again in Ns" its back-off; others are retried). */
-export function errorOut(e: IRError): { code: string; message: string } {
-  let message = e.message || 'upstream error'
-  if (e.kind === 'rate_limit') {
-    if (e.retryAfter !== undefined && !/try again in/i.test(message)) message += ` Please try again in ${e.retryAfter}s.`
-    return { code: 'rate_limit_exceeded', message }
-  }
-  if (CONTEXT_TOO_LONG.test(message) && (e.kind === 'invalid_request' || e.kind === 'request_too_large')) {
-    return { code: 'context_length_exceeded', message }
-  }
-  switch (e.kind) {
-    case 'overloaded':
-    case 'unavailable': return { code: 'server_is_overloaded', message }
-    case 'invalid_request':
-    case 'request_too_large':
-    case 'unsupported_media':
-    case 'not_found': return { code: 'invalid_prompt', message }
-    case 'authentication': return { code: 'invalid_api_key', message }
-    case 'permission': return { code: 'permission_denied', message }
-    default: return { code: 'server_error', message }
   }
 }
 

@@ -14,12 +14,13 @@
  * its own output_index).
  */
 import type { CodecContext, IRError, IREvent, IRResponse, IRUsage } from '../../../ir/types'
-import { IRErrorValue } from '../../../ir/types'
+import { err, thrownError } from '../../../ir/errors'
 import { sseFrame, streamFrom } from '../../../ir/sse'
 import {
-  callItem, customInput, encryptedOf, errorOut, itemId, messageItem, nowSeconds, outputText, reasoningItem,
+  callItem, customInput, encryptedOf, itemId, messageItem, nowSeconds, outputText, reasoningItem,
   responseObject, statusOf, wantsEncryptedReasoning, type ResponseState,
 } from './output'
+import { responseError } from '../errors'
 import { toolRefs, type WireToolRef } from './tools'
 
 interface Block {
@@ -40,11 +41,6 @@ interface Block {
 export interface StreamHooks {
   /** called once the response reached completed/incomplete, with its id and assistant content as IR */
   done?(responseId: string, content: IRResponse['content']): void
-}
-
-function errorOf(e: unknown): IRError {
-  if (e instanceof IRErrorValue) return e.error
-  return { status: 502, kind: 'upstream', message: e instanceof Error ? e.message : String(e) }
 }
 
 class ResponsesStreamEncoder {
@@ -186,7 +182,7 @@ class ResponsesStreamEncoder {
     }
     const { status, incomplete_details } = statusOf(reason)
     if (status === 'failed') {
-      yield* this.fail({ status: 502, kind: 'upstream', message: 'the upstream model stopped with an error' }, merged)
+      yield* this.fail(err('upstream', 'the upstream model stopped with an error'), merged)
       return
     }
     this.finished = true
@@ -202,7 +198,7 @@ class ResponsesStreamEncoder {
     for (const b of this.order) {
       if (b.open && this.state.output[b.outputIndex]) this.state.output[b.outputIndex].status = 'incomplete'
     }
-    Object.assign(this.state, { status: 'failed', error: errorOut(error), ...(usage ? { usage } : {}) })
+    Object.assign(this.state, { status: 'failed', error: responseError(error), ...(usage ? { usage } : {}) })
     yield this.frame('response.failed', { response: this.response() })
   }
 
@@ -222,9 +218,9 @@ export function encodeResponsesStream(events: AsyncIterable<IREvent>, ctx: Codec
         yield* enc.on(ev)
         if (enc.done) break
       }
-      if (!enc.done) yield* enc.fail({ status: 502, kind: 'upstream', message: 'the upstream stream ended before the response was complete' })
+      if (!enc.done) yield* enc.fail(err('upstream', 'the upstream stream ended before the response was complete'))
     } catch (e) {
-      yield* enc.fail(errorOf(e))
+      yield* enc.fail(thrownError(e))
     }
   }
   return streamFrom(frames())

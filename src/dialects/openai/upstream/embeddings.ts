@@ -3,7 +3,7 @@
  */
 import type { IREmbeddingRequest, IREmbeddingResponse } from '../../../ir/types'
 import { IRErrorValue } from '../../../ir/types'
-import { irErrorFromWire } from '../errors'
+import { errorFromWire } from '../errors'
 
 export function encodeEmbeddingUpstream(req: IREmbeddingRequest): { path: string; body: Record<string, unknown> } {
   const body: Record<string, unknown> = { model: req.model, input: req.input, encoding_format: 'float' }
@@ -13,7 +13,7 @@ export function encodeEmbeddingUpstream(req: IREmbeddingRequest): { path: string
 
 export function decodeEmbeddingUpstream(body: unknown): IREmbeddingResponse {
   const b = body as any
-  if (b?.error) throw new IRErrorValue(irErrorFromWire(b.error))
+  if (b?.error) throw new IRErrorValue(errorFromWire(b.error))
   if (!Array.isArray(b?.data)) throw new IRErrorValue({ status: 502, kind: 'upstream', message: 'Upstream embeddings response has no data array.' })
   const rows = [...b.data].sort((x: any, y: any) => (x?.index ?? 0) - (y?.index ?? 0))
   const embeddings = rows.map((r: any) =>

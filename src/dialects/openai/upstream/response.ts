@@ -6,12 +6,12 @@ import type { CodecContext, IRResponse, IRStopReason } from '../../../ir/types'
 import { IRErrorValue } from '../../../ir/types'
 import { emptyUsage } from '../../../ir/collect'
 import { finishReasonIn, newId, reasoningOf, str, textOf, usageIn } from '../mapping'
-import { irErrorFromWire } from '../errors'
+import { errorFromWire } from '../errors'
 
 export function decodeChatUpstreamResponse(body: unknown, ctx: CodecContext): IRResponse {
   const b = body as any
   if (b === null || typeof b !== 'object') throw new IRErrorValue({ status: 502, kind: 'upstream', message: 'Upstream returned a non-JSON-object body.' })
-  if (b.error) throw new IRErrorValue(irErrorFromWire(b.error))
+  if (b.error) throw new IRErrorValue(errorFromWire(b.error))
   const choice = Array.isArray(b.choices) ? b.choices[0] : undefined
   const msg = choice?.message ?? {}
   const content: IRResponse['content'] = []

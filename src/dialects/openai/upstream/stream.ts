@@ -5,7 +5,7 @@ import type { CodecContext, IREvent, IRUsage } from '../../../ir/types'
 import { emptyUsage } from '../../../ir/collect'
 import { parseSSE } from '../../../ir/sse'
 import { finishReasonIn, newId, reasoningOf, str, textOf, usageIn } from '../mapping'
-import { irErrorFromWire } from '../errors'
+import { errorFromWire } from '../errors'
 
 interface ToolBlock { index: number; id: string }
 
@@ -59,7 +59,7 @@ export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>
       }
       if (chunk?.error || msg.event === 'error') {
         yield* close()
-        yield { type: 'error', error: irErrorFromWire(chunk?.error ?? chunk) }
+        yield { type: 'error', error: errorFromWire(chunk?.error ?? chunk) }
         return
       }
       if (!started) {
