@@ -147,3 +147,12 @@ describe.each(KINDS)('%s', (kind) => {
     expect(JSON.parse(sdk.message).error.status).toBe(want.gemini.status)
   })
 })
+
+test('an upstream\'s 529 reaches a Gemini client as 503 UNAVAILABLE (Google has no 529), and stays 529 elsewhere', async () => {
+  const e = err('upstream', 'provider up failed: Overloaded', { status: 529 })
+  const h = await http('gemini', e)
+  expect({ status: h.status, body: h.body }).toEqual({ status: 503, body: { error: { code: 503, message: e.message, status: 'UNAVAILABLE' } } })
+  expect((await sseData(encoded(geminiClient, e, { alt: 'sse' }))).at(-1)!.data).toEqual(h.body)
+  expect((await http('openai', e)).status).toBe(529)
+  expect((await http('anthropic', e)).status).toBe(529)
+})

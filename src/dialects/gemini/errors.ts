@@ -17,15 +17,15 @@ const STATUS: Record<ErrorKind, string> = {
 
 export type GeminiErrorBody = { error: { code: number; message: string; status: string; details?: unknown[] } }
 
+/** overloaded, or an upstream's 529: Google says 503 UNAVAILABLE */
+const overloaded = (e: IRError): boolean => e.kind === 'overloaded' || statusOf(e) === 529
+
 /** The HTTP status a Gemini client gets for an IR error (and the body's `code`): never 529, which Google does not use. */
-export const errorStatus = (e: IRError): number => {
-  const status = statusOf(e)
-  return e.kind === 'overloaded' || status === 529 ? 503 : status
-}
+export const errorStatus = (e: IRError): number => (overloaded(e) ? 503 : statusOf(e))
 
 /** The Google error body of an IR error (an HTTP body, or an in-stream chunk); a retry delay goes in a RetryInfo detail. */
 export function errorBody(e: IRError): GeminiErrorBody {
-  const error: GeminiErrorBody['error'] = { code: errorStatus(e), message: e.message, status: STATUS[e.kind] }
+  const error: GeminiErrorBody['error'] = { code: errorStatus(e), message: e.message, status: overloaded(e) ? 'UNAVAILABLE' : STATUS[e.kind] }
   if (e.retryAfter && e.retryAfter > 0) {
     error.details = [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${Math.ceil(e.retryAfter)}s` }]
   }
