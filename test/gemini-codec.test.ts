@@ -265,7 +265,7 @@ describe('gemini client: decodeRequest', () => {
 
   test('contents missing → invalid_request', () => {
     let err: unknown
-    try { geminiClient.decodeRequest({ generationConfig: {} }, ctx()) } catch (e) { err = e }
+    try { geminiClient.decodeRequest({ generationConfig: {} } as any, ctx()) } catch (e) { err = e }
     expect(err).toBeInstanceOf(IRErrorValue)
     expect((err as IRErrorValue).error).toMatchObject({ status: 400, kind: 'invalid_request', param: 'contents' })
   })

@@ -168,7 +168,7 @@ export interface CodecContext {
   /** warnings collected while translating (dropped fields, unsupported tools…); logged once by the caller */
   warn(message: string): void
   /** the client's raw wire body, for encoders that need a request flag (e.g. OpenAI stream_options.include_usage) */
-  raw?: any
+  raw?: unknown
   /** the client's query string (e.g. Gemini `alt=sse`) */
   query?: Record<string, string | undefined>
 }

@@ -5,6 +5,7 @@
  */
 import type { ErrorKind, IRError } from '../../ir/errors'
 import { statusOf } from '../../ir/errors'
+import { isObject } from '../guards'
 
 const TYPE: Record<ErrorKind, string> = {
   invalid_request: 'invalid_request_error', authentication: 'authentication_error', permission: 'permission_error',
@@ -36,8 +37,6 @@ const KINDS: Record<string, [ErrorKind, number]> = {
   timeout_error: ['timeout', 504],
   overloaded_error: ['overloaded', 529],
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null
 
 /** An Anthropic error body (or its inner `error` object) → IR error. `status`: the HTTP status it came with,
  *  used when the error type is unknown (default 502). */

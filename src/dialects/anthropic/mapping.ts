@@ -3,6 +3,7 @@
  * stop reasons, usage, ids, tool input.
  */
 import type { IRStopReason, IRUsage } from '../../ir/types'
+import { dig, isObject, num } from '../guards'
 
 // ───────────── stop reasons ─────────────
 
@@ -26,7 +27,7 @@ export function stopReasonToWire(reason: IRStopReason, hasToolCalls: boolean): A
   return toWire[reason] ?? 'end_turn'
 }
 
-export function stopReasonFromWire(reason: string | null | undefined): IRStopReason {
+export function stopReasonFromWire(reason: unknown): IRStopReason {
   switch (reason) {
     case 'max_tokens': case 'model_context_window_exceeded': return 'length'
     case 'tool_use': return 'tool_calls'
@@ -58,11 +59,9 @@ export function usageToWire(u: Partial<IRUsage> | undefined): AnthropicUsage {
   }
 }
 
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
-
 /** Anthropic usage (possibly partial, as in message_delta) → the IR fields it carries. */
-export function usageFromWire(u: any): Partial<IRUsage> {
-  if (!u || typeof u !== 'object') return {}
+export function usageFromWire(u: unknown): Partial<IRUsage> {
+  if (!isObject(u)) return {}
   const out: Partial<IRUsage> = {}
   const input = num(u.input_tokens), read = num(u.cache_read_input_tokens), write = num(u.cache_creation_input_tokens)
   if (input !== undefined || read !== undefined || write !== undefined) out.inputTokens = (input ?? 0) + (read ?? 0) + (write ?? 0)
@@ -70,7 +69,7 @@ export function usageFromWire(u: any): Partial<IRUsage> {
   if (write !== undefined) out.cacheCreationInputTokens = write
   const output = num(u.output_tokens)
   if (output !== undefined) out.outputTokens = output
-  const thinking = num(u.output_tokens_details?.thinking_tokens)
+  const thinking = num(dig(u, 'output_tokens_details', 'thinking_tokens'))
   if (thinking !== undefined) out.reasoningTokens = thinking
   return out
 }

@@ -6,6 +6,7 @@
  */
 import type { ErrorKind, IRError } from '../../ir/errors'
 import { statusOf } from '../../ir/errors'
+import { isObject } from '../guards'
 
 /** google.rpc.Code name per kind */
 const STATUS: Record<ErrorKind, string> = {
@@ -50,8 +51,6 @@ function kindOfCode(code: number): ErrorKind {
   if (code >= 400 && code < 500) return 'invalid_request'
   return 'upstream'
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null
 
 /** The `retryDelay` of a RetryInfo detail ("41s", "1.5s"), in seconds. */
 function retryDelayOf(details: unknown): number | undefined {

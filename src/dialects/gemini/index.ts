@@ -6,6 +6,7 @@
  */
 import type { ClientCodec, UpstreamCodec } from '../../ir/types'
 import { decodeGeminiRequest } from './generate/decode'
+import type { GeminiGenerateContentBody } from './generate/schema'
 import { encodeGeminiResponse } from './generate/encode'
 import { encodeGeminiStream } from './generate/stream'
 import { encodeGeminiRequest } from './upstream/request'
@@ -27,7 +28,7 @@ export { errorBody as geminiErrorBody, errorStatus as geminiErrorStatus, errorFr
 
 /** POST /v1beta/models/{model}:generateContent and :streamGenerateContent. The caller sets `stream` from the
  *  endpoint and passes `?alt` in ctx.query. */
-export const geminiClient: ClientCodec = {
+export const geminiClient: ClientCodec<GeminiGenerateContentBody> = {
   decodeRequest: decodeGeminiRequest,
   encodeResponse: encodeGeminiResponse,
   encodeStream: encodeGeminiStream,

@@ -3,6 +3,7 @@
  * ids, and thinking levels.
  */
 import type { IRStopReason, IRUsage } from '../../ir/types'
+import { asObject, num } from '../guards'
 
 export const randomId = (prefix: string): string => prefix + crypto.randomUUID().replace(/-/g, '').slice(0, 24)
 
@@ -48,14 +49,17 @@ export interface GeminiUsage {
   toolUsePromptTokenCount?: number
 }
 
-/** Gemini counts thoughts apart from candidates; the IR counts reasoning inside outputTokens. */
-export function usageToIR(u: GeminiUsage | undefined): IRUsage {
-  const thoughts = u?.thoughtsTokenCount ?? 0
+/** Gemini usageMetadata, as received → IR usage. Gemini counts thoughts apart from candidates; the IR counts reasoning
+ *  inside outputTokens. */
+export function usageToIR(wire: unknown): IRUsage {
+  const u = asObject(wire)
+  const thoughts = num(u.thoughtsTokenCount) ?? 0
   const usage: IRUsage = {
-    inputTokens: (u?.promptTokenCount ?? 0) + (u?.toolUsePromptTokenCount ?? 0),
-    outputTokens: (u?.candidatesTokenCount ?? 0) + thoughts,
+    inputTokens: (num(u.promptTokenCount) ?? 0) + (num(u.toolUsePromptTokenCount) ?? 0),
+    outputTokens: (num(u.candidatesTokenCount) ?? 0) + thoughts,
   }
-  if (u?.cachedContentTokenCount) usage.cachedInputTokens = u.cachedContentTokenCount
+  const cached = num(u.cachedContentTokenCount)
+  if (cached) usage.cachedInputTokens = cached
   if (thoughts) usage.reasoningTokens = thoughts
   return usage
 }

@@ -9,7 +9,7 @@
 import type { ErrorKind, IRError } from '../../ir/errors'
 import { statusOf } from '../../ir/errors'
 import { sseFrame } from '../../ir/sse'
-import { num } from './mapping'
+import { isObject, num } from '../guards'
 
 const TYPE: Record<ErrorKind, string> = {
   invalid_request: 'invalid_request_error', authentication: 'invalid_request_error', permission: 'permission_error',
@@ -68,12 +68,10 @@ const KIND_OF_STATUS: Record<number, ErrorKind> = {
   503: 'unavailable', 504: 'timeout', 529: 'overloaded',
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null
-
 /** An OpenAI-style error from upstream (a whole `{error}` body, or the error object of a 200 body or an SSE frame)
  *  → IR error. `status`: the HTTP status it came with, used when the object says nothing (default 502). */
 export function errorFromWire(body: unknown, status = 502): IRError {
-  const e = isObject(body) ? (isObject(body.error) ? body.error : body) : { message: String(body) }
+  const e = isObject(body) ? (isObject(body.error) ? body.error : body) : Array.isArray(body) ? {} : { message: String(body) }
   const type = String(e.type ?? '')
   const code = e.code
   let wireStatus = num(code) ?? num(e.status) ?? num(e.status_code)

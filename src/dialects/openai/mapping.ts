@@ -3,7 +3,9 @@
  * ids, finish reasons, usage (both directions) and the stream terminator.
  */
 import type { IRError, IRStopReason, IRUsage } from '../../ir/types'
+import { err } from '../../ir/errors'
 import { sseFrame } from '../../ir/sse'
+import { asObject, dig, num } from '../guards'
 
 /** `chatcmpl-…`, `cmpl-…`, `call_…` style ids. */
 export const newId = (prefix: string): string => prefix + crypto.randomUUID().replace(/-/g, '').slice(0, 24)
@@ -63,15 +65,13 @@ export function usageOut(u: IRUsage): OpenAIUsage {
   }
 }
 
-/** a finite number, else undefined */
-export const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
-
 /** Upstream usage object → IR usage (OpenAI fields, plus DeepSeek `prompt_cache_hit_tokens`). */
-export function usageIn(u: any): IRUsage {
-  const usage: IRUsage = { inputTokens: num(u?.prompt_tokens) ?? 0, outputTokens: num(u?.completion_tokens) ?? 0 }
-  const cached = num(u?.prompt_tokens_details?.cached_tokens) ?? num(u?.prompt_cache_hit_tokens)
+export function usageIn(wire: unknown): IRUsage {
+  const u = asObject(wire)
+  const usage: IRUsage = { inputTokens: num(u.prompt_tokens) ?? 0, outputTokens: num(u.completion_tokens) ?? 0 }
+  const cached = num(dig(u, 'prompt_tokens_details', 'cached_tokens')) ?? num(u.prompt_cache_hit_tokens)
   if (cached) usage.cachedInputTokens = cached
-  const reasoning = num(u?.completion_tokens_details?.reasoning_tokens)
+  const reasoning = num(dig(u, 'completion_tokens_details', 'reasoning_tokens'))
   if (reasoning) usage.reasoningTokens = reasoning
   return usage
 }
@@ -82,11 +82,11 @@ export function usageIn(u: any): IRUsage {
 export const str = (v: unknown): string => (typeof v === 'string' ? v : '')
 
 /** Reasoning text of a message or delta; `reasoning_content` wins when a server sends both aliases. */
-export const reasoningOf = (m: any): string => str(m?.reasoning_content) || str(m?.reasoning)
+export const reasoningOf = (m: Record<string, unknown>): string => str(m.reasoning_content) || str(m.reasoning)
 
 /** Message content as text: a string, or (Mistral-style) an array of text parts. */
 export const textOf = (c: unknown): string =>
-  typeof c === 'string' ? c : Array.isArray(c) ? c.map(p => (p?.type === 'text' ? str(p.text) : '')).join('') : ''
+  typeof c === 'string' ? c : Array.isArray(c) ? c.map(p => (dig(p, 'type') === 'text' ? str(dig(p, 'text')) : '')).join('') : ''
 
 // ───────────── stream frames ─────────────
 
@@ -94,5 +94,4 @@ export const textOf = (c: unknown): string =>
 export const doneFrame = (): Uint8Array => sseFrame('[DONE]')
 
 /** The error to report when an event stream ends without `finish` or `error`. */
-export const truncatedStream = (): IRError =>
-  ({ status: 502, kind: 'upstream', message: 'The upstream stream ended before the response was complete.' })
+export const truncatedStream = (): IRError => err('upstream', 'The upstream stream ended before the response was complete.')

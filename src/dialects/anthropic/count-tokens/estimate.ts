@@ -1,6 +1,6 @@
 /**
  * A local estimate of a request's input tokens, for providers without a counting endpoint. Dialect-neutral:
- * it reads any IR request (Anthropic's count_tokens and Gemini's countTokens both use it).
+ * it reads an IR request from whichever client (Anthropic's count_tokens and Gemini's countTokens both use it).
  */
 import type { IRRequest } from '../../../ir/types'
 

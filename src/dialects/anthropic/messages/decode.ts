@@ -6,32 +6,33 @@ import type {
 } from '../../../ir/types'
 import { invalid } from '../../../ir/types'
 import type { AnthropicRequestWire } from './schema'
+import { asObject, isObject, str } from '../../guards'
 
-type Block = Record<string, any>
+/** a content block: schemas check only its `type`, the decoder the rest */
+type Block = Record<string, unknown>
 
-const isObj = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v)
 const blocksOf = (content: unknown): Block[] =>
   typeof content === 'string' ? (content ? [{ type: 'text', text: content }] : [])
-  : Array.isArray(content) ? content.filter(isObj) : []
+  : Array.isArray(content) ? content.filter(isObject) : []
 
 function image(b: Block, ctx: CodecContext): IRImage | undefined {
-  const s = b.source
-  if (s?.type === 'base64' && typeof s.data === 'string') {
-    return { type: 'image', source: { kind: 'base64', mediaType: s.media_type ?? 'image/png', data: s.data } }
+  const s = asObject(b.source)
+  if (s.type === 'base64' && typeof s.data === 'string') {
+    return { type: 'image', source: { kind: 'base64', mediaType: str(s.media_type) ?? 'image/png', data: s.data } }
   }
-  if (s?.type === 'url' && typeof s.url === 'string') return { type: 'image', source: { kind: 'url', url: s.url } }
-  ctx.warn(`dropped an image with source type "${s?.type}" (only base64 and url images are supported)`)
+  if (s.type === 'url' && typeof s.url === 'string') return { type: 'image', source: { kind: 'url', url: s.url } }
+  ctx.warn(`dropped an image with source type "${s.type}" (only base64 and url images are supported)`)
   return undefined
 }
 
 /** document blocks: only text can cross dialects (plain text source, or a content source of text blocks) */
 function documentText(b: Block, ctx: CodecContext): IRText | undefined {
-  const s = b.source
+  const s = asObject(b.source)
   let text: string | undefined
-  if (s?.type === 'text' && typeof s.data === 'string') text = s.data
-  else if (s?.type === 'content') text = blocksOf(s.content).filter(c => c.type === 'text').map(c => String(c.text ?? '')).join('\n')
+  if (s.type === 'text' && typeof s.data === 'string') text = s.data
+  else if (s.type === 'content') text = blocksOf(s.content).filter(c => c.type === 'text').map(c => String(c.text ?? '')).join('\n')
   if (text === undefined) {
-    ctx.warn(`dropped a document with source type "${s?.type}" (only text documents are supported)`)
+    ctx.warn(`dropped a document with source type "${s.type}" (only text documents are supported)`)
     return undefined
   }
   const header = [b.title, b.context].filter(x => typeof x === 'string' && x).join('\n')
@@ -65,7 +66,7 @@ function decodeMessage(role: 'user' | 'assistant', content: unknown, names: Map<
         case 'tool_use': {
           const id = String(b.id ?? '')
           names.set(id, String(b.name ?? ''))
-          parts.push({ type: 'tool_call', id, name: String(b.name ?? ''), arguments: JSON.stringify(isObj(b.input) ? b.input : {}) })
+          parts.push({ type: 'tool_call', id, name: String(b.name ?? ''), arguments: JSON.stringify(isObject(b.input) ? b.input : {}) })
           break
         }
         default: ctx.warn(`dropped an assistant content block of type "${b.type}"`)
@@ -99,24 +100,24 @@ function systemText(content: unknown, ctx: CodecContext): string[] {
 /** dated server tool types → the canonical IR kind shared by all dialects ('web_search_20250305' → 'web_search') */
 const builtinKind = (type: string) => type.replace(/_\d{8}$/, '')
 
-function decodeTools(tools: unknown[] | null | undefined): { tools?: IRTool[]; builtinTools?: IRBuiltinTool[] } {
+function decodeTools(tools: AnthropicRequestWire['tools']): { tools?: IRTool[]; builtinTools?: IRBuiltinTool[] } {
   if (!tools?.length) return {}
   const custom: IRTool[] = []
   const builtin: IRBuiltinTool[] = []
   tools.forEach((tool, i) => {
-    if (!isObj(tool)) throw invalid(`tools.${i}: must be an object`, `tools.${i}`)
+    if (!isObject(tool)) throw invalid(`tools.${i}: must be an object`, `tools.${i}`)
     if (tool.type && tool.type !== 'custom') { builtin.push({ kind: builtinKind(String(tool.type)), raw: tool }); return }
     if (typeof tool.name !== 'string' || !tool.name) throw invalid(`tools.${i}.name: Field required`, `tools.${i}.name`)
     custom.push({
       name: tool.name,
       ...(typeof tool.description === 'string' ? { description: tool.description } : {}),
-      parameters: isObj(tool.input_schema) ? tool.input_schema : { type: 'object', properties: {} },
+      parameters: isObject(tool.input_schema) ? tool.input_schema : { type: 'object', properties: {} },
     })
   })
   return { ...(custom.length ? { tools: custom } : {}), ...(builtin.length ? { builtinTools: builtin } : {}) }
 }
 
-function decodeToolChoice(tc: Record<string, any> | null | undefined): { toolChoice?: IRToolChoice; parallelToolCalls?: boolean } {
+function decodeToolChoice(tc: AnthropicRequestWire['tool_choice']): { toolChoice?: IRToolChoice; parallelToolCalls?: boolean } {
   if (!tc) return {}
   const parallel = tc.disable_parallel_tool_use === true ? { parallelToolCalls: false } : {}
   switch (tc.type) {
@@ -133,7 +134,7 @@ function decodeToolChoice(tc: Record<string, any> | null | undefined): { toolCho
 const efforts: Record<string, IRReasoning['effort']> = { low: 'low', medium: 'medium', high: 'high', xhigh: 'xhigh', max: 'xhigh' }
 
 function decodeReasoning(body: AnthropicRequestWire, ctx: CodecContext): IRReasoning | undefined {
-  const th = body.thinking as Record<string, any> | null | undefined
+  const th = body.thinking
   const effort = efforts[String(body.output_config?.effort ?? '')]
   const shown = th?.display === 'omitted' ? { includeThoughts: false } : { includeThoughts: true }
   switch (th?.type) {
@@ -175,8 +176,8 @@ export function decodeAnthropicRequest(body: AnthropicRequestWire, ctx: CodecCon
   if (body.stop_sequences?.length) req.stop = [...body.stop_sequences]
   const reasoning = decodeReasoning(body, ctx)
   if (reasoning) req.reasoning = reasoning
-  const format = body.output_config?.format as Record<string, any> | null | undefined
-  if (format?.type === 'json_schema' && isObj(format.schema)) req.responseFormat = { type: 'json_schema', schema: format.schema }
+  const format = asObject(body.output_config?.format)
+  if (format.type === 'json_schema' && isObject(format.schema)) req.responseFormat = { type: 'json_schema', schema: format.schema }
   if (typeof body.metadata?.user_id === 'string' && body.metadata.user_id) req.user = body.metadata.user_id
   return req
 }

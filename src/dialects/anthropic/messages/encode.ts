@@ -3,9 +3,11 @@
  */
 import type { CodecContext, IRResponse } from '../../../ir/types'
 import { messageId, parseToolInput, randomId, stopReasonToWire, usageToWire } from '../mapping'
+import { rawBody } from '../../guards'
+import type { AnthropicRequestWire } from './schema'
 
 /** A client that explicitly disabled thinking gets no thinking blocks (some upstreams reason anyway). */
-export const thinkingWanted = (ctx: CodecContext): boolean => ctx.raw?.thinking?.type !== 'disabled'
+export const thinkingWanted = (ctx: CodecContext): boolean => rawBody<AnthropicRequestWire>(ctx.raw).thinking?.type !== 'disabled'
 
 export function encodeAnthropicResponse(res: IRResponse, ctx: CodecContext) {
   const showThinking = thinkingWanted(ctx)

@@ -11,7 +11,7 @@ const open = { additionalProperties: true } as const
 /** optional and also tolerant of an explicit `null` */
 const opt = <T extends TSchema>(schema: T) => t.Optional(t.Union([schema, t.Null()]))
 
-/** any content block: text, image, document, tool_use, tool_result, thinking, … (checked by the decoder) */
+/** a content block of whichever type: text, image, document, tool_use, tool_result, thinking, … (checked by the decoder) */
 export const AnthropicContentBlock = t.Object({ type: t.String() }, open)
 
 export const AnthropicTextBlock = t.Object({ type: t.String(), text: t.String() }, open)

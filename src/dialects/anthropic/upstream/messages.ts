@@ -9,7 +9,15 @@
 import type { CodecContext, IRImage, IRMessage, IRText } from '../../../ir/types'
 import { parseToolInput } from '../mapping'
 
-type Block = Record<string, any>
+type TextBlock = { type: 'text'; text: string }
+type ImageBlock = { type: 'image'; source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string } }
+type ToolResultBlock = { type: 'tool_result'; tool_use_id: string; content?: Array<TextBlock | ImageBlock>; is_error?: boolean }
+/** a content block agproxy sends upstream */
+export type Block =
+  | TextBlock | ImageBlock | ToolResultBlock
+  | { type: 'thinking'; thinking: string; signature: string }
+  | { type: 'redacted_thinking'; data: string }
+  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
 export interface AnthropicWireMessage { role: 'user' | 'assistant'; content: Block[] }
 
 const hasText = (s: string) => /\S/.test(s)
@@ -29,16 +37,16 @@ function idFixer() {
   }
 }
 
-export function imageBlock(img: IRImage): Block {
+export function imageBlock(img: IRImage): ImageBlock {
   const s = img.source
   if (s.kind === 'base64') return { type: 'image', source: { type: 'base64', media_type: s.mediaType, data: s.data } }
   const m = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(s.url)
-  if (m) return { type: 'image', source: { type: 'base64', media_type: m[1], data: m[2] } }
+  if (m) return { type: 'image', source: { type: 'base64', media_type: m[1]!, data: m[2]! } }
   return { type: 'image', source: { type: 'url', url: s.url } }
 }
 
-function resultContent(parts: Array<IRText | IRImage>): Block[] {
-  const out: Block[] = []
+function resultContent(parts: Array<IRText | IRImage>): Array<TextBlock | ImageBlock> {
+  const out: Array<TextBlock | ImageBlock> = []
   for (const p of parts) {
     if (p.type === 'image') out.push(imageBlock(p))
     else if (hasText(p.text)) out.push({ type: 'text', text: p.text })
@@ -70,7 +78,7 @@ function convert(m: IRMessage, fixId: (id: string) => string, ctx: CodecContext,
       }
       case 'tool_result': {
         if (m.role !== 'user') break
-        const block: Block = { type: 'tool_result', tool_use_id: fixId(p.toolCallId) }
+        const block: ToolResultBlock = { type: 'tool_result', tool_use_id: fixId(p.toolCallId) }
         const c = resultContent(p.content)
         if (c.length) block.content = c
         if (p.isError) block.is_error = true
@@ -83,7 +91,7 @@ function convert(m: IRMessage, fixId: (id: string) => string, ctx: CodecContext,
 }
 
 const toolUseIds = (m: AnthropicWireMessage | undefined) =>
-  m?.role === 'assistant' ? m.content.filter(b => b.type === 'tool_use').map(b => b.id as string) : []
+  m?.role === 'assistant' ? m.content.flatMap(b => (b.type === 'tool_use' ? [b.id] : [])) : []
 
 /** give every tool_use a result in the next user turn; turn results without a call into text */
 function pairToolResults(messages: AnthropicWireMessage[], ctx: CodecContext): AnthropicWireMessage[] {
@@ -97,14 +105,14 @@ function pairToolResults(messages: AnthropicWireMessage[], ctx: CodecContext): A
       continue
     }
     const calls = toolUseIds(out.at(-1))
-    const results: Block[] = []
+    const results: ToolResultBlock[] = []
     const rest: Block[] = []
     for (const b of m.content) {
       if (b.type !== 'tool_result') rest.push(b)
       else if (calls.includes(b.tool_use_id) && !results.some(r => r.tool_use_id === b.tool_use_id)) results.push(b)
       else {
         ctx.warn(`tool result ${b.tool_use_id} has no matching tool call; sent as text`)
-        const text = (b.content ?? []).filter((c: Block) => c.type === 'text').map((c: Block) => c.text).join('\n')
+        const text = (b.content ?? []).flatMap(c => (c.type === 'text' ? [c.text] : [])).join('\n')
         rest.push({ type: 'text', text: `[tool result ${b.tool_use_id}${b.is_error ? ' (error)' : ''}]\n${text}` })
       }
     }

@@ -2,19 +2,20 @@
  * Anthropic `message` (upstream JSON answer) → IR response.
  */
 import type { CodecContext, IRResponse } from '../../../ir/types'
-import { IRErrorValue } from '../../../ir/types'
+import { IRErrorValue, err } from '../../../ir/errors'
+import { asObject } from '../../guards'
 import { stopReasonFromWire, usageFromWire } from '../mapping'
 import { errorFromWire } from '../errors'
 
 export function decodeAnthropicResponse(body: unknown, ctx: CodecContext): IRResponse {
-  const msg = body as Record<string, any> | null
-  if (!msg || typeof msg !== 'object') throw new IRErrorValue({ status: 502, kind: 'upstream', message: 'upstream returned a non-object body' })
+  if (!body || typeof body !== 'object') throw new IRErrorValue(err('upstream', 'upstream returned a non-object body'))
+  const msg = asObject(body)
   if (msg.type === 'error') throw new IRErrorValue(errorFromWire(msg))
-  if (!Array.isArray(msg.content)) throw new IRErrorValue({ status: 502, kind: 'upstream', message: 'upstream message has no content array' })
+  if (!Array.isArray(msg.content)) throw new IRErrorValue(err('upstream', 'upstream message has no content array'))
 
   const content: IRResponse['content'] = []
-  for (const b of msg.content) {
-    switch (b?.type) {
+  for (const b of msg.content.map(asObject)) {
+    switch (b.type) {
       case 'text': content.push({ type: 'text', text: String(b.text ?? '') }); break
       case 'thinking':
         content.push({ type: 'thinking', text: String(b.thinking ?? ''), ...(b.signature ? { signature: String(b.signature) } : {}) })
@@ -23,7 +24,7 @@ export function decodeAnthropicResponse(body: unknown, ctx: CodecContext): IRRes
       case 'tool_use':
         content.push({ type: 'tool_call', id: String(b.id ?? ''), name: String(b.name ?? ''), arguments: JSON.stringify(b.input ?? {}) })
         break
-      default: ctx.warn(`dropped an upstream content block of type "${b?.type}"`)
+      default: ctx.warn(`dropped an upstream content block of type "${b.type}"`)
     }
   }
   const usage = usageFromWire(msg.usage)

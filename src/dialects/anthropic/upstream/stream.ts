@@ -7,14 +7,16 @@ import type { CodecContext, IREvent, IRStopReason, IRUsage } from '../../../ir/t
 import { parseSSE } from '../../../ir/sse'
 import { stopReasonFromWire, usageFromWire } from '../mapping'
 import { errorFromWire } from '../errors'
+import { err } from '../../../ir/errors'
+import { asObject } from '../../guards'
 
 type Kind = 'text' | 'thinking' | 'redacted' | 'tool'
 
 export async function* decodeAnthropicStream(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent> {
-  const blocks = new Map<number, { index: number; kind: Kind; open: boolean } | null>() // upstream index → IR block (null: skipped)
+  const blocks = new Map<unknown, { index: number; kind: Kind; open: boolean } | null>() // upstream index → IR block (null: skipped)
   let next = 0
   let started = false
-  // raw usage fields, merged as they come: message_delta may repeat or omit any of message_start's counters
+  // raw usage fields, merged as they come: message_delta may repeat or omit some of message_start's counters
   const wireUsage: Record<string, unknown> = {}
   const mergeUsage = (u: unknown): Partial<IRUsage> => {
     if (u && typeof u === 'object') for (const [k, v] of Object.entries(u)) if (v != null) wireUsage[k] = v
@@ -29,22 +31,23 @@ export async function* decodeAnthropicStream(body: ReadableStream<Uint8Array>, c
 
   try {
     for await (const sse of parseSSE(body)) {
-      let data: any
-      try { data = JSON.parse(sse.data) } catch {
+      let parsed: unknown
+      try { parsed = JSON.parse(sse.data) } catch {
         ctx.warn(`skipped an unparsable upstream SSE frame (${sse.event ?? 'no event'})`)
         continue
       }
-      const type = typeof data?.type === 'string' ? data.type : sse.event
+      const data = asObject(parsed)
+      const type = typeof data.type === 'string' ? data.type : sse.event
       switch (type) {
         case 'message_start': {
-          const m = data.message ?? {}
+          const m = asObject(data.message)
           usage = mergeUsage(m.usage)
           started = true
           yield { type: 'start', id: String(m.id ?? ''), model: String(m.model ?? ''), usage: { ...usage } }
           break
         }
         case 'content_block_start': {
-          const cb = data.content_block ?? {}
+          const cb = asObject(data.content_block)
           const index = next
           let kind: Kind
           if (cb.type === 'text') { kind = 'text'; yield { type: 'block_start', index, block: { type: 'text' } } }
@@ -58,7 +61,7 @@ export async function* decodeAnthropicStream(body: ReadableStream<Uint8Array>, c
           }
           next++
           blocks.set(data.index, { index, kind, open: true })
-          // blocks normally start empty, but carry any initial content over
+          // blocks normally start empty, but carry initial content over
           if (kind === 'text' && cb.text) yield { type: 'text_delta', index, text: String(cb.text) }
           if (kind === 'thinking' && cb.thinking) yield { type: 'thinking_delta', index, text: String(cb.thinking) }
           if (kind === 'thinking' && cb.signature) yield { type: 'signature', index, signature: String(cb.signature) }
@@ -69,7 +72,7 @@ export async function* decodeAnthropicStream(body: ReadableStream<Uint8Array>, c
         }
         case 'content_block_delta': {
           const b = blocks.get(data.index)
-          const d = data.delta ?? {}
+          const d = asObject(data.delta)
           if (!b) break
           if (d.type === 'text_delta' && b.kind === 'text') yield { type: 'text_delta', index: b.index, text: String(d.text ?? '') }
           else if (d.type === 'thinking_delta' && b.kind === 'thinking') yield { type: 'thinking_delta', index: b.index, text: String(d.thinking ?? '') }
@@ -85,17 +88,18 @@ export async function* decodeAnthropicStream(body: ReadableStream<Uint8Array>, c
           break
         }
         case 'message_delta':
+        {
           usage = mergeUsage(data.usage)
-          if (data.delta?.stop_reason) {
-            stop = { reason: stopReasonFromWire(data.delta.stop_reason), ...(typeof data.delta.stop_sequence === 'string' ? { sequence: data.delta.stop_sequence } : {}) }
-          }
+          const d = asObject(data.delta)
+          if (d.stop_reason) stop = { reason: stopReasonFromWire(d.stop_reason), ...(typeof d.stop_sequence === 'string' ? { sequence: d.stop_sequence } : {}) }
           break
+        }
         case 'message_stop':
           yield* closeBlocks()
           yield finish(stop, usage)
           return
         case 'error':
-          yield { type: 'error', error: errorFromWire(data) }
+          yield { type: 'error', error: errorFromWire(parsed) }
           return
         default:
           break // ping and events added after this was written
@@ -103,7 +107,7 @@ export async function* decodeAnthropicStream(body: ReadableStream<Uint8Array>, c
     }
     // the upstream ended without message_stop
     if (started && stop) { yield* closeBlocks(); yield finish(stop, usage) }
-    else yield { type: 'error', error: { status: 502, kind: 'upstream', message: 'upstream stream ended before the message was complete' } }
+    else yield { type: 'error', error: err('upstream', 'upstream stream ended before the message was complete') }
   } finally {
     // release the upstream connection (matters when stopped early: client gone, error frame)
     await body.cancel().catch(() => {})

@@ -2,8 +2,9 @@
  * IR tools / tool choice → Anthropic `tools` and `tool_choice`.
  */
 import type { CodecContext, IRRequest } from '../../../ir/types'
+import { asObject, dig, isObject } from '../../guards'
 
-type Json = Record<string, any>
+type Json = Record<string, unknown>
 
 /** Gemini-style upper-case type names → JSON Schema ones, recursively */
 function lowerTypes(node: unknown): unknown {
@@ -28,16 +29,17 @@ export function inputSchema(parameters: Record<string, unknown> | undefined): Js
 }
 
 /** Anthropic server tools look like {type: 'web_search_20250305', name: 'web_search', …} */
-const isAnthropicServerTool = (raw: any) =>
-  raw && typeof raw === 'object' && typeof raw.type === 'string' && /_\d{8}$/.test(raw.type) && typeof raw.name === 'string'
+const isAnthropicServerTool = (raw: unknown): raw is Json =>
+  isObject(raw) && typeof raw.type === 'string' && /_\d{8}$/.test(raw.type) && typeof raw.name === 'string'
 
-function builtinTool(kind: string, raw: any, ctx: CodecContext): Json | undefined {
+function builtinTool(kind: string, raw: unknown, ctx: CodecContext): Json | undefined {
   if (isAnthropicServerTool(raw)) return raw
   if (/^web_search/.test(kind)) {
     const tool: Json = { type: 'web_search_20250305', name: 'web_search' }
     // OpenAI Responses web_search options that Anthropic's tool shares
-    if (Array.isArray(raw?.filters?.allowed_domains)) tool.allowed_domains = raw.filters.allowed_domains
-    if (raw?.user_location?.type === 'approximate') tool.user_location = raw.user_location
+    const domains = dig(raw, 'filters', 'allowed_domains')
+    if (Array.isArray(domains)) tool.allowed_domains = domains
+    if (dig(raw, 'user_location', 'type') === 'approximate') tool.user_location = asObject(raw).user_location
     return tool
   }
   ctx.warn(`dropped built-in tool "${kind}" (no Anthropic equivalent)`)

@@ -4,16 +4,18 @@
 import type { IREmbeddingRequest } from '../../../ir/types'
 import { invalid } from '../../../ir/types'
 import { camelize } from '../camel'
+import { asArray, asObject, dig, num } from '../../guards'
+import type { GeminiBatchEmbedContentsBody, GeminiEmbedContentBody } from './schema'
 
-const contentText = (c: any): string =>
-  (Array.isArray(c?.parts) ? c.parts : []).map((p: any) => (typeof p?.text === 'string' ? p.text : '')).join('')
+const contentText = (c: unknown): string =>
+  asArray(dig(c, 'parts')).map(p => dig(p, 'text')).map(t => (typeof t === 'string' ? t : '')).join('')
 
 /** a Gemini client's embedContent (batch = false) or batchEmbedContents (batch = true) body → IR */
-export function decodeGeminiEmbedRequest(body: unknown, model: string, batch: boolean): IREmbeddingRequest {
+export function decodeGeminiEmbedRequest(body: GeminiEmbedContentBody | GeminiBatchEmbedContentsBody, model: string, batch: boolean): IREmbeddingRequest {
   const b = camelize(body)
-  const requests: any[] = batch ? (Array.isArray(b?.requests) ? b.requests : []) : [b]
+  const requests = (batch ? asArray(dig(b, 'requests')) : [b]).map(asObject)
   if (!requests.length) throw invalid('requests must not be empty', 'requests')
-  const input = requests.map(r => contentText(r?.content))
-  const dims = requests.find(r => typeof r?.outputDimensionality === 'number')?.outputDimensionality
+  const input = requests.map(r => contentText(r.content))
+  const dims = num(requests.find(r => typeof r.outputDimensionality === 'number')?.outputDimensionality)
   return { model, input, ...(dims ? { dimensions: dims } : {}) }
 }

@@ -13,10 +13,15 @@ import { invalid } from '../../../ir/types'
 import { camelize } from '../camel'
 import { levelToEffort, safeId, stableCallId } from '../mapping'
 import { geminiSchemaToJsonSchema, normalizeJsonSchemaTypes } from '../schema-json'
+import { asObject, dig, isObject } from '../../guards'
+import type { GeminiGenerateContentBody } from './schema'
 
-const isObject = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v)
+/** POST …:generateContent / :streamGenerateContent body → IR request. */
+export const decodeGeminiRequest = (body: GeminiGenerateContentBody, ctx: CodecContext): IRRequest => decodeGenerateContent(body, ctx)
 
-export function decodeGeminiRequest(body: unknown, ctx: CodecContext): IRRequest {
+/** Anything shaped like a generateContent request (also countTokens' generateContentRequest) → IR request. It is
+ *  camelized first (the REST API takes snake_case too), so every field is read as `unknown` and checked here. */
+export function decodeGenerateContent(body: unknown, ctx: CodecContext): IRRequest {
   const b = camelize(body)
   if (!isObject(b) || !Array.isArray(b.contents)) throw invalid('contents must be an array of Content objects', 'contents')
 
@@ -31,7 +36,7 @@ export function decodeGeminiRequest(body: unknown, ctx: CodecContext): IRRequest
   const { tools, builtinTools } = decodeTools(b.tools)
   if (tools.length) req.tools = tools
   if (builtinTools.length) req.builtinTools = builtinTools
-  const choice = decodeToolChoice(b.toolConfig?.functionCallingConfig, ctx)
+  const choice = decodeToolChoice(dig(b, 'toolConfig', 'functionCallingConfig'), ctx)
   if (choice) req.toolChoice = choice
 
   const g = isObject(b.generationConfig) ? b.generationConfig : {}
@@ -51,7 +56,7 @@ export function decodeGeminiRequest(body: unknown, ctx: CodecContext): IRRequest
 function decodeSystem(si: unknown): string[] {
   if (typeof si === 'string') return si ? [si] : []
   if (!isObject(si) || !Array.isArray(si.parts)) return []
-  return si.parts.map((p: any) => p?.text).filter((t: unknown): t is string => typeof t === 'string' && t !== '')
+  return si.parts.map(p => dig(p, 'text')).filter((t): t is string => typeof t === 'string' && t !== '')
 }
 
 // ───────────── contents ─────────────
@@ -70,7 +75,7 @@ function decodeContents(contents: unknown[], ctx: CodecContext): IRMessage[] {
     for (const p of Array.isArray(c.parts) ? c.parts : []) {
       if (!isObject(p)) continue
       if (role === 'assistant' && p.functionCall) {
-        const fc = p.functionCall
+        const fc = asObject(p.functionCall)
         const name = String(fc.name ?? '')
         const args = JSON.stringify(isObject(fc.args) ? fc.args : {})
         const key = `${name}\u0000${args}`
@@ -80,28 +85,30 @@ function decodeContents(contents: unknown[], ctx: CodecContext): IRMessage[] {
         pending.push({ id, name })
         parts.push({ type: 'tool_call', id, name, arguments: args, ...(p.thoughtSignature ? { signature: String(p.thoughtSignature) } : {}) })
       } else if (p.functionResponse) {
-        parts.push(...decodeFunctionResponse(p.functionResponse, pending, ctx))
+        parts.push(...decodeFunctionResponse(asObject(p.functionResponse), pending, ctx))
       } else if (typeof p.text === 'string') {
+        const text = p.text
         if (role === 'assistant' && p.thought === true) {
           // streamed thoughts arrive as many parts, the signature on the last: one IR thinking block. A client's
           // history may keep one content per streamed chunk (@google/genai Chat does), so continue across them.
           const tail = messages[messages.length - 1]
           const prev = parts[parts.length - 1] ?? (tail?.role === role ? tail.content[tail.content.length - 1] : undefined)
           let block: IRThinking
-          if (prev?.type === 'thinking' && !prev.signature) { prev.text += p.text; block = prev }
-          else parts.push(block = { type: 'thinking', text: p.text })
+          if (prev?.type === 'thinking' && !prev.signature) { prev.text += text; block = prev }
+          else parts.push(block = { type: 'thinking', text })
           if (p.thoughtSignature) block.signature = String(p.thoughtSignature)
         } else if (p.thought === true) {
           continue
-        } else if (p.text !== '') {
-          parts.push({ type: 'text', text: p.text })
+        } else if (text !== '') {
+          parts.push({ type: 'text', text })
         }
       } else if (p.inlineData || p.fileData) {
         const img = decodeMedia(p, ctx)
         if (img) parts.push(img)
       } else if (p.executableCode || p.codeExecutionResult) {
-        const text = p.executableCode ? '```' + String(p.executableCode.language ?? '').toLowerCase() + '\n' + String(p.executableCode.code ?? '') + '\n```'
-          : String(p.codeExecutionResult.output ?? '')
+        const code = p.executableCode
+        const text = code ? '```' + String(dig(code, 'language') ?? '').toLowerCase() + '\n' + String(dig(code, 'code') ?? '') + '\n```'
+          : String(dig(p.codeExecutionResult, 'output') ?? '')
         if (text) parts.push({ type: 'text', text })
       }
     }
@@ -113,7 +120,7 @@ function decodeContents(contents: unknown[], ctx: CodecContext): IRMessage[] {
   return messages
 }
 
-function decodeFunctionResponse(fr: Record<string, any>, pending: Pending[], ctx: CodecContext): IRPart[] {
+function decodeFunctionResponse(fr: Record<string, unknown>, pending: Pending[], ctx: CodecContext): IRPart[] {
   const name = String(fr.name ?? '')
   const wantId = fr.id ? safeId(String(fr.id)) : undefined
   let at = wantId ? pending.findIndex(p => p.id === wantId) : -1
@@ -129,8 +136,9 @@ function decodeFunctionResponse(fr: Record<string, any>, pending: Pending[], ctx
   const r = fr.response
   if (isObject(r)) {
     const keys = Object.keys(r)
-    if (keys.length === 1 && (keys[0] === 'output' || keys[0] === 'result' || keys[0] === 'content') && typeof r[keys[0]!] === 'string') {
-      content.push({ type: 'text', text: r[keys[0]!] })
+    const only = keys.length === 1 ? r[keys[0]!] : undefined
+    if ((keys[0] === 'output' || keys[0] === 'result' || keys[0] === 'content') && typeof only === 'string') {
+      content.push({ type: 'text', text: only })
     } else if ('error' in r && keys.length === 1) {
       isError = true
       content.push({ type: 'text', text: typeof r.error === 'string' ? r.error : JSON.stringify(r.error) })
@@ -148,7 +156,7 @@ function decodeFunctionResponse(fr: Record<string, any>, pending: Pending[], ctx
   return [{ type: 'tool_result', toolCallId: id, name, content, ...(isError ? { isError } : {}) }]
 }
 
-function decodeMedia(p: Record<string, any>, ctx: CodecContext): IRImage | undefined {
+function decodeMedia(p: Record<string, unknown>, ctx: CodecContext): IRImage | undefined {
   if (isObject(p.inlineData)) {
     const mime = String(p.inlineData.mimeType ?? '')
     if (mime.startsWith('image/') && typeof p.inlineData.data === 'string') {
@@ -213,7 +221,7 @@ function decodeToolChoice(fcc: unknown, ctx: CodecContext): IRToolChoice | undef
 
 // ───────────── generation config ─────────────
 
-function decodeResponseFormat(g: Record<string, any>): IRResponseFormat | undefined {
+function decodeResponseFormat(g: Record<string, unknown>): IRResponseFormat | undefined {
   const mime = String(g.responseMimeType ?? '')
   if (isObject(g.responseJsonSchema)) return { type: 'json_schema', schema: normalizeJsonSchemaTypes(g.responseJsonSchema) as Record<string, unknown> }
   if (isObject(g.responseSchema) && mime === 'application/json') return { type: 'json_schema', schema: geminiSchemaToJsonSchema(g.responseSchema) }

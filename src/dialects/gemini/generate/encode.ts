@@ -6,13 +6,14 @@
 import type { CodecContext, IRResponse } from '../../../ir/types'
 import { camelize } from '../camel'
 import { finishToGemini, usageToGemini } from '../mapping'
+import { dig } from '../../guards'
 
 export type GeminiPartOut = Record<string, unknown>
 
 /** whether the client asked for thought parts (no raw body, e.g. in tests: yes) */
 export function thoughtsWanted(ctx: CodecContext): boolean {
   if (ctx.raw === undefined || ctx.raw === null) return true
-  return camelize(ctx.raw)?.generationConfig?.thinkingConfig?.includeThoughts === true
+  return dig(camelize(ctx.raw), 'generationConfig', 'thinkingConfig', 'includeThoughts') === true
 }
 
 /** args must be an object on the Gemini wire */

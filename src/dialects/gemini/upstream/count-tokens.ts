@@ -3,6 +3,7 @@
  */
 import type { CodecContext, IRRequest } from '../../../ir/types'
 import { encodeGeminiBody, modelPath } from './request'
+import { dig } from '../../guards'
 
 const quiet: Pick<CodecContext, 'warn'> = { warn: () => {} }
 
@@ -16,7 +17,8 @@ export function geminiCountTokensUpstream(req: IRRequest, ctx?: CodecContext): {
   return { path, body: { generateContentRequest: { model: `models/${model}`, ...rest } } }
 }
 
+/** the countTokens answer → its totalTokens (0 when missing) */
 export function decodeGeminiCountTokens(body: unknown): number {
-  const n = (body as any)?.totalTokens
+  const n = dig(body, 'totalTokens')
   return typeof n === 'number' ? n : 0
 }

@@ -4,11 +4,13 @@
  */
 import type { IREmbeddingRequest, IREmbeddingResponse } from '../../../ir/types'
 import { IRErrorValue } from '../../../ir/types'
+import { asArray, asObject, dig } from '../../guards'
 import { errorFromWire } from '../errors'
 import { modelPath } from './request'
 
 const estimateTokens = (texts: string[]): number => texts.reduce((n, t) => n + Math.ceil(t.length / 4), 0)
 
+/** IR → POST :batchEmbedContents (one request per input text) */
 export function encodeGeminiEmbedUpstream(req: IREmbeddingRequest): { path: string; body: unknown } {
   const model = modelPath(req.model)
   return {
@@ -23,11 +25,12 @@ export function encodeGeminiEmbedUpstream(req: IREmbeddingRequest): { path: stri
   }
 }
 
+/** the :batchEmbedContents (or :embedContent) answer → IR; usage estimated when Gemini reports none */
 export function decodeGeminiEmbedUpstream(body: unknown, model: string, input: string[] = []): IREmbeddingResponse {
-  const b = body as any
-  if (b?.error) throw new IRErrorValue(errorFromWire(b))
-  const list: unknown[] = Array.isArray(b?.embeddings) ? b.embeddings : b?.embedding ? [b.embedding] : []
-  const embeddings = list.map((e: any) => (Array.isArray(e?.values) ? e.values.map(Number) : []))
-  const reported = b?.usageMetadata?.promptTokenCount
+  const b = asObject(body)
+  if (b.error) throw new IRErrorValue(errorFromWire(b))
+  const list = Array.isArray(b.embeddings) ? b.embeddings : b.embedding ? [b.embedding] : []
+  const embeddings = list.map(e => asArray(dig(e, 'values')).map(Number))
+  const reported = dig(b, 'usageMetadata', 'promptTokenCount')
   return { model, embeddings, usage: { inputTokens: typeof reported === 'number' ? reported : estimateTokens(input) } }
 }

@@ -2,12 +2,14 @@
  * Gemini GenerateContentResponse (a whole JSON answer) → IR response: the chunk decoder's events, folded.
  */
 import type { CodecContext, IREvent, IRResponse } from '../../../ir/types'
-import { IRErrorValue } from '../../../ir/types'
+import { IRErrorValue, err } from '../../../ir/errors'
+import { isObject } from '../../guards'
 import { errorFromWire } from '../errors'
-import { GeminiChunkDecoder, isObject } from './stream'
+import { GeminiChunkDecoder } from './stream'
 
+/** generateContent's JSON answer → IR response */
 export function decodeGeminiResponse(body: unknown, ctx: CodecContext): IRResponse {
-  if (!isObject(body)) throw new IRErrorValue({ status: 502, kind: 'upstream', message: 'Gemini upstream returned a non-object body' })
+  if (!isObject(body)) throw new IRErrorValue(err('upstream', 'Gemini upstream returned a non-object body'))
   if (isObject(body.error)) throw new IRErrorValue(errorFromWire(body))
   const d = new GeminiChunkDecoder(ctx)
   return fold([...d.push(body), ...d.end()])

@@ -10,10 +10,10 @@
 import type { CodecContext, IREvent, IRStopReason } from '../../../ir/types'
 import { parseSSE } from '../../../ir/sse'
 import { rememberSignature, rememberThoughtSignature } from '../../../ir/signatures'
-import { finishToIR, randomId, safeId, usageToIR, type GeminiUsage } from '../mapping'
+import { finishToIR, randomId, safeId, usageToIR } from '../mapping'
 import { errorFromWire } from '../errors'
-
-export const isObject = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v)
+import { err } from '../../../ir/errors'
+import { asArray, dig, isObject } from '../../guards'
 
 /** Turns a sequence of response chunks into IR events; one instance per response. */
 export class GeminiChunkDecoder {
@@ -22,7 +22,8 @@ export class GeminiChunkDecoder {
   private open: { kind: 'text' | 'thinking'; index: number } | null = null
   private sawToolCall = false
   private finishReason: string | undefined
-  private usage: GeminiUsage | undefined
+  /** the latest usageMetadata seen (Gemini repeats it, growing, on later chunks) */
+  private usage: unknown
   private blocked = false
   private warnedMedia = false
 
@@ -30,30 +31,30 @@ export class GeminiChunkDecoder {
 
   get hasStarted(): boolean { return this.started }
 
-  push(chunk: Record<string, any>): IREvent[] {
+  push(chunk: Record<string, unknown>): IREvent[] {
     const out: IREvent[] = []
     if (!this.started) {
       this.started = true
-      const u = chunk.usageMetadata as GeminiUsage | undefined
+      const u = chunk.usageMetadata
       out.push({
         type: 'start',
         id: typeof chunk.responseId === 'string' && chunk.responseId ? chunk.responseId : randomId('gemini-'),
         model: typeof chunk.modelVersion === 'string' && chunk.modelVersion ? chunk.modelVersion : this.ctx.clientModel,
-        ...(u?.promptTokenCount ? { usage: { inputTokens: usageToIR(u).inputTokens } } : {}),
+        ...(dig(u, 'promptTokenCount') ? { usage: { inputTokens: usageToIR(u).inputTokens } } : {}),
       })
     }
     if (isObject(chunk.usageMetadata)) this.usage = chunk.usageMetadata
-    if (chunk.promptFeedback?.blockReason) this.blocked = true
-    const cand = Array.isArray(chunk.candidates) ? chunk.candidates[0] : undefined
+    if (dig(chunk, 'promptFeedback', 'blockReason')) this.blocked = true
+    const cand: unknown = asArray(chunk.candidates)[0]
     if (!isObject(cand)) return out
-    for (const part of Array.isArray(cand.content?.parts) ? cand.content.parts : []) {
+    for (const part of asArray(dig(cand, 'content', 'parts'))) {
       if (isObject(part)) this.part(part, out)
     }
     if (typeof cand.finishReason === 'string') this.finishReason = cand.finishReason
     return out
   }
 
-  private part(p: Record<string, any>, out: IREvent[]) {
+  private part(p: Record<string, unknown>, out: IREvent[]) {
     const sig = typeof p.thoughtSignature === 'string' && p.thoughtSignature ? p.thoughtSignature : undefined
     if (isObject(p.functionCall)) {
       this.close(out)
@@ -119,6 +120,7 @@ export class GeminiChunkDecoder {
   }
 }
 
+/** streamGenerateContent?alt=sse → IR events; an error chunk ends them with an IR error */
 export async function* decodeGeminiStream(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent> {
   const d = new GeminiChunkDecoder(ctx)
   for await (const msg of parseSSE(body)) {
@@ -127,7 +129,7 @@ export async function* decodeGeminiStream(body: ReadableStream<Uint8Array>, ctx:
     try {
       chunk = JSON.parse(msg.data)
     } catch {
-      yield { type: 'error', error: { status: 502, kind: 'upstream', message: 'Gemini upstream sent an unreadable stream chunk' } }
+      yield { type: 'error', error: err('upstream', 'Gemini upstream sent an unreadable stream chunk') }
       return
     }
     if (!isObject(chunk)) continue
@@ -138,7 +140,7 @@ export async function* decodeGeminiStream(body: ReadableStream<Uint8Array>, ctx:
     yield* d.push(chunk)
   }
   if (!d.hasStarted) {
-    yield { type: 'error', error: { status: 502, kind: 'upstream', message: 'Gemini upstream returned an empty stream' } }
+    yield { type: 'error', error: err('upstream', 'Gemini upstream returned an empty stream') }
     return
   }
   yield* d.end()

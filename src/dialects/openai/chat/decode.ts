@@ -7,23 +7,24 @@ import type {
   IRText, IRTool, IRToolChoice, IRToolResult,
 } from '../../../ir/types'
 import { invalid } from '../../../ir/types'
-import type { ChatCompletionRequestBody } from './schema'
+import type { ChatCompletionRequestBody, ChatMessageWire } from './schema'
 import { newId } from '../mapping'
+import { asArray, asObject, field, isObject, str } from '../../guards'
 
 const EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const
 type Effort = (typeof EFFORTS)[number]
 
 const IGNORED = ['presence_penalty', 'frequency_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'seed'] as const
 
-export function decodeChatRequest(body: ChatCompletionRequestBody, ctx: CodecContext): IRRequest {
-  const b = body as any
+export function decodeChatRequest(b: ChatCompletionRequestBody, ctx: CodecContext): IRRequest {
   if (b.n != null && b.n !== 1) throw invalid('Only n=1 is supported: request one choice per call.', 'n')
-  if ((Array.isArray(b.modalities) && b.modalities.includes('audio')) || b.audio != null)
-    throw invalid('Audio output is not supported; request text output only.', b.audio != null ? 'audio' : 'modalities')
+  const audio = field(b, 'audio')
+  if ((Array.isArray(b.modalities) && b.modalities.includes('audio')) || audio != null)
+    throw invalid('Audio output is not supported; request text output only.', audio != null ? 'audio' : 'modalities')
   for (const f of IGNORED) if (b[f] != null && b[f] !== false) ctx.warn(`${f} is not supported across providers; ignored`)
 
-  const { system, messages } = decodeMessages(body.messages)
-  const req: IRRequest = { model: body.model, system, messages, stream: body.stream === true }
+  const { system, messages } = decodeMessages(b.messages)
+  const req: IRRequest = { model: b.model, system, messages, stream: b.stream === true }
 
   const { tools, builtinTools } = decodeTools(b)
   if (tools.length) req.tools = tools
@@ -36,7 +37,8 @@ export function decodeChatRequest(body: ChatCompletionRequestBody, ctx: CodecCon
   if (typeof maxTokens === 'number') req.maxTokens = maxTokens
   if (typeof b.temperature === 'number') req.temperature = b.temperature
   if (typeof b.top_p === 'number') req.topP = b.top_p
-  if (typeof b.top_k === 'number') req.topK = b.top_k
+  const topK = field(b, 'top_k')
+  if (typeof topK === 'number') req.topK = topK
   const stop = typeof b.stop === 'string' ? [b.stop] : Array.isArray(b.stop) ? b.stop.filter((s: unknown) => typeof s === 'string') : []
   if (stop.length) req.stop = stop
 
@@ -53,7 +55,7 @@ export function decodeChatRequest(body: ChatCompletionRequestBody, ctx: CodecCon
 
 // ───────────── messages ─────────────
 
-function decodeMessages(list: readonly any[]): { system: string[]; messages: IRMessage[] } {
+function decodeMessages(list: readonly ChatMessageWire[]): { system: string[]; messages: IRMessage[] } {
   const system: string[] = []
   const messages: IRMessage[] = []
   const toolNames = new Map<string, string>() // tool call id → tool name (tool messages carry only the id)
@@ -96,10 +98,10 @@ function textOnly(content: unknown, at: string): string {
   if (content == null) return ''
   if (typeof content === 'string') return content
   if (!Array.isArray(content)) throw invalid(`${at}.content must be a string or an array of parts.`, `${at}.content`)
-  return content.map((p, j) => {
-    if (p?.type !== 'text' || typeof p.text !== 'string')
-      throw invalid(`${at}.content[${j}]: only text parts are allowed in this message.`, `${at}.content[${j}]`)
-    return p.text
+  return content.map((p: unknown, j) => {
+    const text = asObject(p).type === 'text' ? asObject(p).text : undefined
+    if (typeof text !== 'string') throw invalid(`${at}.content[${j}]: only text parts are allowed in this message.`, `${at}.content[${j}]`)
+    return text
   }).join('\n')
 }
 
@@ -109,19 +111,20 @@ function userParts(content: unknown, at: string): Array<IRText | IRImage> {
   return content.map((p, j) => contentPart(p, `${at}.content[${j}]`))
 }
 
-function contentPart(p: any, at: string): IRText | IRImage {
-  switch (p?.type) {
+function contentPart(part: unknown, at: string): IRText | IRImage {
+  const p = asObject(part)
+  switch (p.type) {
     case 'text':
       if (typeof p.text !== 'string') throw invalid(`${at}.text must be a string.`, `${at}.text`)
       return { type: 'text', text: p.text }
     case 'image_url':
-      return { type: 'image', source: imageSource(typeof p.image_url === 'string' ? p.image_url : p.image_url?.url, at) }
+      return { type: 'image', source: imageSource(typeof p.image_url === 'string' ? p.image_url : asObject(p.image_url).url, at) }
     case 'input_audio':
       throw invalid(`${at}: audio input (input_audio) is not supported across providers; send text or images.`, at)
     case 'file':
       throw invalid(`${at}: file inputs are not supported across providers; send text or images.`, at)
   }
-  throw invalid(`${at}: unsupported content part type ${JSON.stringify(p?.type)}.`, at)
+  throw invalid(`${at}: unsupported content part type ${JSON.stringify(p.type)}.`, at)
 }
 
 /** data: URLs become inline base64 images; http(s) URLs stay URLs. */
@@ -147,16 +150,17 @@ export function imageSource(url: unknown, at: string): IRImage['source'] {
 const jsonArgs = (a: unknown): string =>
   typeof a === 'string' ? (a.trim() === '' ? '{}' : a) : a == null ? '{}' : JSON.stringify(a)
 
-function assistantMessage(m: any, at: string, toolNames: Map<string, string>, legacyCalls: Map<string, string>): IRMessage | undefined {
+function assistantMessage(m: ChatMessageWire, at: string, toolNames: Map<string, string>, legacyCalls: Map<string, string>): IRMessage | undefined {
   const content: IRPart[] = []
-  const reasoning = typeof m.reasoning_content === 'string' ? m.reasoning_content : typeof m.reasoning === 'string' ? m.reasoning : ''
+  const reasoning = str(m.reasoning_content) ?? str(field(m, 'reasoning')) ?? ''
   if (reasoning) content.push({ type: 'thinking', text: reasoning })
 
   if (typeof m.content === 'string') {
     if (m.content) content.push({ type: 'text', text: m.content })
   } else if (Array.isArray(m.content)) {
-    m.content.forEach((p: any, j: number) => {
-      const text = p?.type === 'text' ? p.text : p?.type === 'refusal' ? p.refusal : undefined
+    m.content.forEach((part: unknown, j: number) => {
+      const p = asObject(part)
+      const text = p.type === 'text' ? p.text : p.type === 'refusal' ? p.refusal : undefined
       if (typeof text !== 'string') throw invalid(`${at}.content[${j}]: assistant content parts must be text or refusal.`, `${at}.content[${j}]`)
       if (text) content.push({ type: 'text', text })
     })
@@ -165,26 +169,29 @@ function assistantMessage(m: any, at: string, toolNames: Map<string, string>, le
   }
 
   if (m.tool_calls != null && !Array.isArray(m.tool_calls)) throw invalid(`${at}.tool_calls must be an array.`, `${at}.tool_calls`)
-  ;(m.tool_calls ?? []).forEach((tc: any, j: number) => {
+  asArray(m.tool_calls).forEach((call: unknown, j: number) => {
     const p = `${at}.tool_calls[${j}]`
-    if (tc?.type != null && tc.type !== 'function') throw invalid(`${p}.type: only function tool calls are supported.`, `${p}.type`)
-    const name = tc?.function?.name
+    const tc = asObject(call)
+    if (tc.type != null && tc.type !== 'function') throw invalid(`${p}.type: only function tool calls are supported.`, `${p}.type`)
+    const fn = asObject(tc.function)
+    const name = fn.name
     if (typeof name !== 'string' || !name) throw invalid(`${p}.function.name is required.`, `${p}.function.name`)
     const id = typeof tc.id === 'string' && tc.id ? tc.id : newId('call_')
     toolNames.set(id, name)
-    content.push({ type: 'tool_call', id, name, arguments: jsonArgs(tc.function.arguments) })
+    content.push({ type: 'tool_call', id, name, arguments: jsonArgs(fn.arguments) })
   })
 
-  if (m.function_call?.name) {
+  const legacy = m.function_call
+  if (legacy?.name) {
     const id = newId('call_')
-    legacyCalls.set(m.function_call.name, id)
-    toolNames.set(id, m.function_call.name)
-    content.push({ type: 'tool_call', id, name: m.function_call.name, arguments: jsonArgs(m.function_call.arguments) })
+    legacyCalls.set(legacy.name, id)
+    toolNames.set(id, legacy.name)
+    content.push({ type: 'tool_call', id, name: legacy.name, arguments: jsonArgs(legacy.arguments) })
   }
   return content.length ? { role: 'assistant', content } : undefined
 }
 
-function toolResult(m: any, at: string, toolNames: Map<string, string>, legacyCalls: Map<string, string>): IRToolResult {
+function toolResult(m: ChatMessageWire, at: string, toolNames: Map<string, string>, legacyCalls: Map<string, string>): IRToolResult {
   let id: string
   let name: string | undefined
   if (m.role === 'tool') {
@@ -199,7 +206,7 @@ function toolResult(m: any, at: string, toolNames: Map<string, string>, legacyCa
   const content: Array<IRText | IRImage> =
     m.content == null ? []
     : typeof m.content === 'string' ? [{ type: 'text', text: m.content }]
-    : Array.isArray(m.content) ? m.content.map((p: any, j: number) => contentPart(p, `${at}.content[${j}]`))
+    : Array.isArray(m.content) ? m.content.map((p: unknown, j: number) => contentPart(p, `${at}.content[${j}]`))
     : [{ type: 'text', text: JSON.stringify(m.content) }]
   const part: IRToolResult = { type: 'tool_result', toolCallId: id, content }
   if (name) part.name = name
@@ -210,55 +217,61 @@ function toolResult(m: any, at: string, toolNames: Map<string, string>, legacyCa
 
 const EMPTY_SCHEMA = { type: 'object', properties: {} }
 
-function decodeTools(b: any): { tools: IRTool[]; builtinTools: IRBuiltinTool[] } {
+function decodeTools(b: ChatCompletionRequestBody): { tools: IRTool[]; builtinTools: IRBuiltinTool[] } {
   const tools: IRTool[] = []
   const builtinTools: IRBuiltinTool[] = []
-  const fn = (f: any, at: string) => {
-    if (typeof f?.name !== 'string' || !f.name) throw invalid(`${at}.name is required.`, `${at}.name`)
-    const tool: IRTool = { name: f.name, parameters: f.parameters && typeof f.parameters === 'object' ? f.parameters : EMPTY_SCHEMA }
+  const fn = (def: unknown, at: string) => {
+    const f = asObject(def)
+    if (typeof f.name !== 'string' || !f.name) throw invalid(`${at}.name is required.`, `${at}.name`)
+    const tool: IRTool = { name: f.name, parameters: f.parameters && typeof f.parameters === 'object' ? f.parameters as Record<string, unknown> : EMPTY_SCHEMA }
     if (typeof f.description === 'string') tool.description = f.description
     tools.push(tool)
   }
-  ;(b.tools ?? []).forEach((tool: any, i: number) => {
-    if (tool?.type === 'function') fn(tool.function, `tools[${i}].function`)
-    else builtinTools.push({ kind: String(tool?.type), raw: tool })
+  asArray(b.tools).forEach((entry: unknown, i: number) => {
+    const tool = asObject(entry)
+    if (tool.type === 'function') fn(tool.function, `tools[${i}].function`)
+    else builtinTools.push({ kind: String(tool.type), raw: entry })
   })
-  ;(b.functions ?? []).forEach((f: any, i: number) => fn(f, `functions[${i}]`))
+  asArray(b.functions).forEach((f: unknown, i: number) => fn(f, `functions[${i}]`))
   return { tools, builtinTools }
 }
 
 const MODES = ['auto', 'none', 'required'] as const
 
-function decodeToolChoice(b: any, ctx: CodecContext): IRToolChoice | undefined {
-  const tc = b.tool_choice
-  if (tc == null) {
-    const fc = b.function_call // legacy
+function decodeToolChoice(b: ChatCompletionRequestBody, ctx: CodecContext): IRToolChoice | undefined {
+  const choice: unknown = b.tool_choice
+  if (choice == null) {
+    const fc: unknown = b.function_call // legacy
     if (fc === 'auto' || fc === 'none') return fc
-    if (typeof fc?.name === 'string') return { name: fc.name }
+    const name = asObject(fc).name
+    if (typeof name === 'string') return { name }
     return undefined
   }
-  if (typeof tc === 'string') {
-    if ((MODES as readonly string[]).includes(tc)) return tc as IRToolChoice
-    throw invalid(`tool_choice must be one of auto, none, required or a function choice; got ${JSON.stringify(tc)}.`, 'tool_choice')
+  if (typeof choice === 'string') {
+    if ((MODES as readonly string[]).includes(choice)) return choice as IRToolChoice
+    throw invalid(`tool_choice must be one of auto, none, required or a function choice; got ${JSON.stringify(choice)}.`, 'tool_choice')
   }
-  if (tc.type === 'function' && typeof tc.function?.name === 'string') return { name: tc.function.name }
-  if (tc.type === 'custom' && typeof tc.custom?.name === 'string') return { name: tc.custom.name }
+  const tc = asObject(choice)
+  const fnName = asObject(tc.function).name
+  const customName = asObject(tc.custom).name
+  if (tc.type === 'function' && typeof fnName === 'string') return { name: fnName }
+  if (tc.type === 'custom' && typeof customName === 'string') return { name: customName }
   if (tc.type === 'allowed_tools') {
     ctx.warn('tool_choice allowed_tools: the tool subset is not enforced across providers; using its mode')
-    return tc.allowed_tools?.mode === 'required' ? 'required' : 'auto'
+    return asObject(tc.allowed_tools).mode === 'required' ? 'required' : 'auto'
   }
   throw invalid('tool_choice object must be {"type":"function","function":{"name":…}}.', 'tool_choice')
 }
 
-function decodeResponseFormat(rf: any): IRResponseFormat | undefined {
+function decodeResponseFormat(rf: ChatCompletionRequestBody['response_format']): IRResponseFormat | undefined {
   if (rf == null) return undefined
   switch (rf.type) {
     case 'text': return { type: 'text' }
     case 'json_object': return { type: 'json' }
     case 'json_schema': {
-      const js = rf.json_schema
-      if (!js?.schema || typeof js.schema !== 'object') return { type: 'json' }
-      const f: IRResponseFormat = { type: 'json_schema', schema: js.schema }
+      const js = asObject(field(rf, 'json_schema'))
+      if (!js.schema || typeof js.schema !== 'object') return { type: 'json' }
+      const f: IRResponseFormat = { type: 'json_schema', schema: js.schema as Record<string, unknown> }
       if (typeof js.name === 'string') f.name = js.name
       if (typeof js.strict === 'boolean') f.strict = js.strict
       return f
@@ -271,15 +284,15 @@ const asEffort = (e: unknown): Effort | undefined =>
   e === 'max' ? 'xhigh' : (EFFORTS as readonly unknown[]).includes(e) ? (e as Effort) : undefined
 
 /** `reasoning_effort`, plus the OpenRouter-style `reasoning: {effort, max_tokens, exclude, enabled}` some clients send. */
-function decodeReasoning(b: any, ctx: CodecContext): IRReasoning | undefined {
+function decodeReasoning(b: ChatCompletionRequestBody, ctx: CodecContext): IRReasoning | undefined {
   const r: IRReasoning = {}
   if (b.reasoning_effort != null) {
     const e = asEffort(b.reasoning_effort)
     if (e) r.effort = e
     else ctx.warn(`reasoning_effort ${JSON.stringify(b.reasoning_effort)} is not recognised; ignored`)
   }
-  const o = b.reasoning
-  if (o && typeof o === 'object') {
+  const o = field(b, 'reasoning')
+  if (isObject(o)) {
     const e = asEffort(o.effort)
     if (e && !r.effort) r.effort = e
     if (typeof o.max_tokens === 'number') r.budgetTokens = o.max_tokens

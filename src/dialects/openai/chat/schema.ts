@@ -17,7 +17,7 @@ export const ChatMessage = t.Object({
   tool_calls: opt(t.Array(t.Object({
     id: t.Optional(t.String()),
     type: t.Optional(t.String()),
-    function: t.Object({ name: t.String(), arguments: t.Optional(t.Any()) }, loose),
+    function: t.Object({ name: t.String(), arguments: t.Optional(t.Unknown()) }, loose),
   }, loose))),
   tool_call_id: opt(t.String()),
   function_call: opt(t.Object({ name: t.String(), arguments: t.Optional(t.String()) }, loose)),
@@ -29,7 +29,7 @@ export const ChatTool = t.Object({
   function: t.Optional(t.Object({
     name: t.String(),
     description: t.Optional(t.String()),
-    parameters: t.Optional(t.Record(t.String(), t.Any())),
+    parameters: t.Optional(t.Record(t.String(), t.Unknown())),
     strict: opt(t.Boolean()),
   }, loose)),
 }, loose)
@@ -61,10 +61,11 @@ export const ChatCompletionBody = t.Object({
   logit_bias: opt(t.Record(t.String(), t.Number())),
   logprobs: opt(t.Boolean()),
   top_logprobs: opt(t.Integer()),
-  metadata: opt(t.Record(t.String(), t.Any())),
+  metadata: opt(t.Record(t.String(), t.Unknown())),
   store: opt(t.Boolean()),
   service_tier: opt(t.String()),
   modalities: opt(StringArray),
 }, { ...loose, description: 'OpenAI Chat Completions request' })
 
 export type ChatCompletionRequestBody = Static<typeof ChatCompletionBody>
+export type ChatMessageWire = Static<typeof ChatMessage>

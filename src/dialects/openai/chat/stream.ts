@@ -7,13 +7,15 @@ import { sseFrame, streamFrom } from '../../../ir/sse'
 import { doneFrame, finishReasonOut, nowSeconds, truncatedStream, usageOut, withPrefix, type OpenAIFinishReason } from '../mapping'
 import { thrownError } from '../../../ir/errors'
 import { errorFrame } from '../errors'
+import { rawBody } from '../../guards'
+import type { ChatCompletionRequestBody } from './schema'
 
 export function encodeChatStream(events: AsyncIterable<IREvent>, ctx: CodecContext): ReadableStream<Uint8Array> {
   return streamFrom(chatFrames(events, ctx))
 }
 
 async function* chatFrames(events: AsyncIterable<IREvent>, ctx: CodecContext): AsyncGenerator<Uint8Array> {
-  const includeUsage = ctx.raw?.stream_options?.include_usage === true
+  const includeUsage = rawBody<ChatCompletionRequestBody>(ctx.raw).stream_options?.include_usage === true
   const created = nowSeconds()
   let id = withPrefix('chatcmpl-', undefined)
   let opened = false

@@ -4,13 +4,15 @@
 import type { CodecContext, IRRequest } from '../../../ir/types'
 import { invalid } from '../../../ir/types'
 import type { CompletionRequestBody } from './schema'
+import { isStringArray } from '../../guards'
 
-export function decodeCompletionRequest(body: CompletionRequestBody, ctx: CodecContext): IRRequest {
-  const b = body as any
+const IGNORED = ['logprobs', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'seed'] as const
+
+export function decodeCompletionRequest(b: CompletionRequestBody, ctx: CodecContext): IRRequest {
   if (b.n != null && b.n !== 1) throw invalid('Only n=1 is supported: request one choice per call.', 'n')
   let prompt: string
   if (typeof b.prompt === 'string') prompt = b.prompt
-  else if (Array.isArray(b.prompt) && b.prompt.every((p: unknown) => typeof p === 'string')) {
+  else if (isStringArray(b.prompt)) {
     if (b.prompt.length === 0) throw invalid('prompt must not be empty.', 'prompt')
     if (b.prompt.length > 1) ctx.warn('several prompts were joined into one (batch prompts are not supported)')
     prompt = b.prompt.join('\n')
@@ -19,8 +21,7 @@ export function decodeCompletionRequest(body: CompletionRequestBody, ctx: CodecC
   if (b.suffix) ctx.warn('suffix (fill-in-the-middle) is not supported across providers; ignored')
   if (b.echo) ctx.warn('echo is not supported; ignored')
   if (b.best_of != null && b.best_of !== 1) ctx.warn('best_of is not supported; ignored')
-  for (const f of ['logprobs', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'seed'])
-    if (b[f] != null) ctx.warn(`${f} is not supported across providers; ignored`)
+  for (const f of IGNORED) if (b[f] != null) ctx.warn(`${f} is not supported across providers; ignored`)
 
   const req: IRRequest = { model: b.model, system: [], messages: [{ role: 'user', content: [{ type: 'text', text: prompt }] }], stream: b.stream === true }
   if (typeof b.max_tokens === 'number') req.maxTokens = b.max_tokens

@@ -6,13 +6,15 @@ import { sseFrame, streamFrom } from '../../../ir/sse'
 import { doneFrame, finishReasonOut, nowSeconds, truncatedStream, usageOut, withPrefix, type OpenAIFinishReason } from '../mapping'
 import { thrownError } from '../../../ir/errors'
 import { errorFrame } from '../errors'
+import { rawBody } from '../../guards'
+import type { CompletionRequestBody } from './schema'
 
 export function encodeCompletionStream(events: AsyncIterable<IREvent>, ctx: CodecContext): ReadableStream<Uint8Array> {
   return streamFrom(completionFrames(events, ctx))
 }
 
 async function* completionFrames(events: AsyncIterable<IREvent>, ctx: CodecContext): AsyncGenerator<Uint8Array> {
-  const includeUsage = ctx.raw?.stream_options?.include_usage === true
+  const includeUsage = rawBody<CompletionRequestBody>(ctx.raw).stream_options?.include_usage === true
   const created = nowSeconds()
   let id = withPrefix('cmpl-', undefined)
   let idFixed = false

@@ -5,12 +5,12 @@
 import type { IREmbeddingRequest } from '../../../ir/types'
 import { invalid } from '../../../ir/types'
 import type { EmbeddingRequestBody } from './schema'
+import { isStringArray } from '../../guards'
 
-export function decodeEmbeddingRequest(body: EmbeddingRequestBody): IREmbeddingRequest {
-  const b = body as any
+export function decodeEmbeddingRequest(b: EmbeddingRequestBody): IREmbeddingRequest {
   let input: string[]
   if (typeof b.input === 'string') input = [b.input]
-  else if (Array.isArray(b.input) && b.input.every((s: unknown) => typeof s === 'string')) input = b.input
+  else if (isStringArray(b.input)) input = b.input
   else throw invalid('Token-array input is not supported: only text input (a string or an array of strings) works across providers.', 'input')
   if (input.length === 0) throw invalid('input must not be empty.', 'input')
   const req: IREmbeddingRequest = { model: b.model, input }

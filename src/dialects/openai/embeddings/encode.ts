@@ -2,6 +2,8 @@
  * IR embeddings → the OpenAI `list` answer (float arrays, or packed base64 when the client asked for it).
  */
 import type { CodecContext, IREmbeddingResponse } from '../../../ir/types'
+import { rawBody } from '../../guards'
+import type { EmbeddingRequestBody } from './schema'
 
 /** float32 little-endian bytes, base64 — what OpenAI returns for `encoding_format: "base64"`. */
 export function packFloat32Base64(v: readonly number[]): string {
@@ -12,7 +14,7 @@ export function packFloat32Base64(v: readonly number[]): string {
 
 /** IR → OpenAI list; `ctx.raw.encoding_format === 'base64'` selects packed vectors. */
 export function encodeEmbeddingResponse(res: IREmbeddingResponse, ctx: CodecContext) {
-  const base64 = ctx.raw?.encoding_format === 'base64'
+  const base64 = rawBody<EmbeddingRequestBody>(ctx.raw).encoding_format === 'base64'
   return {
     object: 'list' as const,
     data: res.embeddings.map((e, index) => ({ object: 'embedding' as const, index, embedding: base64 ? packFloat32Base64(e) : e })),

@@ -9,33 +9,37 @@ import { decodeInput } from './input'
 import type { ResponsesRequestBody } from './schema'
 import { conversations, pendingInput, type StoredConversation } from './store'
 import { decodeToolChoice, decodeTools } from './tools'
+import { isObject, nonEmpty, num } from '../../guards'
 
-const EFFORTS = new Set(['none', 'minimal', 'low', 'medium', 'high', 'xhigh'])
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined)
+const EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const
+const isEffort = (v: unknown): v is NonNullable<IRReasoning['effort']> => (EFFORTS as readonly unknown[]).includes(v)
 
-function reasoningIn(r: any, ctx: CodecContext): IRReasoning | undefined {
+function reasoningIn(r: ResponsesRequestBody['reasoning'], ctx: CodecContext): IRReasoning | undefined {
   if (!r || typeof r !== 'object') return undefined
   const out: IRReasoning = {}
   if (r.effort != null) {
-    if (EFFORTS.has(r.effort)) out.effort = r.effort
+    if (isEffort(r.effort)) out.effort = r.effort
     else ctx.warn(`responses: ignored unknown reasoning.effort ${JSON.stringify(r.effort)}`)
   }
   if (r.summary != null || r.generate_summary != null) out.includeThoughts = true
   return Object.keys(out).length ? out : undefined
 }
 
-function formatIn(f: any): IRResponseFormat | undefined {
-  switch (f?.type) {
-    case 'json_schema':
+function formatIn(format: unknown): IRResponseFormat | undefined {
+  const f = isObject(format) ? format : {}
+  switch (f.type) {
+    case 'json_schema': {
       if (!f.schema || typeof f.schema !== 'object') throw invalid('text.format.schema is required for json_schema', 'text.format.schema')
-      return { type: 'json_schema', schema: f.schema, ...(f.name ? { name: f.name } : {}), ...(typeof f.strict === 'boolean' ? { strict: f.strict } : {}) }
+      const name = nonEmpty(f.name)
+      const schema = f.schema as Record<string, unknown>
+      return { type: 'json_schema', schema, ...(name ? { name } : {}), ...(typeof f.strict === 'boolean' ? { strict: f.strict } : {}) }
+    }
     case 'json_object': return { type: 'json' }
     default: return undefined
   }
 }
 
-function stateful(body: any): void {
+function stateful(body: ResponsesRequestBody): void {
   if (body.background) throw invalid('background responses are not supported: agproxy is a stateless proxy; send the request without background', 'background')
   if (body.conversation != null) throw invalid('conversation objects are not supported: agproxy is stateless; send the full conversation in input', 'conversation')
   if (body.prompt != null) throw invalid('stored prompt templates (prompt) are not supported: send instructions and input directly', 'prompt')
@@ -54,15 +58,15 @@ function continued(id: unknown): StoredConversation | undefined {
   return stored
 }
 
-export function decodeResponsesRequest(body: ResponsesRequestBody, ctx: CodecContext): IRRequest {
-  const b = body as any
+export function decodeResponsesRequest(b: ResponsesRequestBody, ctx: CodecContext): IRRequest {
   stateful(b)
   const prev = continued(b.previous_response_id)
   const conv = decodeInput(b.input, ctx, prev)
   if (!conv.messages.length) throw invalid('input is required (no user content was found in input)', 'input')
-  pendingInput.set(body as object, { system: [...(prev?.system ?? []), ...conv.system], messages: conv.messages })
+  pendingInput.set(b, { system: [...(prev?.system ?? []), ...conv.system], messages: conv.messages })
 
-  const system = [...(str(b.instructions) ? [b.instructions] : []), ...(prev?.system ?? []), ...conv.system]
+  const instructions = nonEmpty(b.instructions)
+  const system = [...(instructions ? [instructions] : []), ...(prev?.system ?? []), ...conv.system]
   const req: IRRequest = { model: b.model, system, messages: conv.messages, stream: b.stream === true, ...decodeTools(b.tools, ctx) }
   const choice = decodeToolChoice(b.tool_choice, ctx)
   if (choice) req.toolChoice = choice
@@ -72,7 +76,7 @@ export function decodeResponsesRequest(body: ResponsesRequestBody, ctx: CodecCon
   const topP = num(b.top_p); if (topP !== undefined) req.topP = topP
   const fmt = formatIn(b.text?.format); if (fmt) req.responseFormat = fmt
   const reasoning = reasoningIn(b.reasoning, ctx); if (reasoning) req.reasoning = reasoning
-  const user = str(b.prompt_cache_key) ?? str(b.user) ?? str(b.safety_identifier); if (user) req.user = user
+  const user = nonEmpty(b.prompt_cache_key) ?? nonEmpty(b.user) ?? nonEmpty(b.safety_identifier); if (user) req.user = user
   if (b.top_logprobs) ctx.warn('responses: top_logprobs is not supported by this backend')
   return req
 }

@@ -3,10 +3,12 @@
  * needs (`remember`: Gemini call signatures, and the conversation for previous_response_id).
  */
 import type { CodecContext, IRResponse } from '../../../ir/types'
-import { decodeInput } from './input'
 import { err } from '../../../ir/errors'
+import { isObject, rawBody } from '../../guards'
 import { responseError } from '../errors'
+import { decodeInput } from './input'
 import { itemId, nowSeconds, outputItems, responseObject, statusOf } from './output'
+import type { ResponsesRequestBody } from './schema'
 import { callSignatures, conversations, pendingInput } from './store'
 import { toolRefs } from './tools'
 
@@ -14,9 +16,10 @@ import { toolRefs } from './tools'
  *  the whole conversation under the response id (for previous_response_id). */
 export function remember(id: string, content: IRResponse['content'], ctx: CodecContext): void {
   for (const p of content) if (p.type === 'tool_call' && p.signature) callSignatures.set(p.id, p.signature)
-  const raw = ctx.raw
-  if (!raw || typeof raw !== 'object' || raw.store === false) return
-  let input = pendingInput.get(raw)
+  if (!isObject(ctx.raw)) return
+  const raw = rawBody<ResponsesRequestBody>(ctx.raw)
+  if (raw.store === false) return
+  let input = pendingInput.get(ctx.raw)
   if (!input) {
     try { input = decodeInput(raw.input, { ...ctx, warn: () => {} }, raw.previous_response_id ? conversations.get(raw.previous_response_id) : undefined) }
     catch { return }
@@ -26,10 +29,11 @@ export function remember(id: string, content: IRResponse['content'], ctx: CodecC
   conversations.set(id, { system: input.system, messages })
 }
 
+/** IR response → the `response` object; a completed one is remembered (see remember). */
 export function encodeResponsesResponse(res: IRResponse, ctx: CodecContext) {
   const id = itemId('resp')
   const { status, incomplete_details } = statusOf(res.stopReason)
-  const output = outputItems(res.content, toolRefs(ctx.raw?.tools), ctx)
+  const output = outputItems(res.content, toolRefs(rawBody<ResponsesRequestBody>(ctx.raw).tools), ctx)
   const error = status === 'failed' ? responseError(err('upstream', 'the upstream model stopped with an error')) : null
   if (status !== 'failed') remember(id, res.content, ctx)
   return responseObject({ id, createdAt: nowSeconds(), status, output, usage: res.usage, incompleteDetails: incomplete_details, error }, ctx)

@@ -12,6 +12,7 @@ import { invalid } from '../../../ir/types'
 import { REDACTED_PREFIX } from './output'
 import { callSignatures, type StoredConversation } from './store'
 import { flatName } from './tools'
+import { asArray, asObject, str } from '../../guards'
 
 /** Builds the IR conversation, merging consecutive same-side items. */
 class Conversation {
@@ -44,11 +45,9 @@ class Conversation {
   }
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
-
-function image(part: any, path: string): IRImage {
+function image(part: Record<string, unknown>, path: string): IRImage {
   if (part.file_id) throw invalid(`${path}: file inputs (file_id) are not supported by agproxy; send the image inline as a data: URL or an http(s) URL in image_url`, `${path}.file_id`)
-  const url = str(part.image_url) ?? str(part.image_url?.url)
+  const url = str(part.image_url) ?? str(asObject(part.image_url).url)
   if (!url) throw invalid(`${path}: input_image needs image_url`, `${path}.image_url`)
   const m = /^data:([^;,]+)((?:;[^;,]*)*),(.*)$/s.exec(url)
   if (m) {
@@ -65,11 +64,12 @@ function parts(content: unknown, path: string, warn: (m: string) => void): Array
   if (typeof content === 'string') return content ? [{ type: 'text', text: content }] : []
   if (!Array.isArray(content)) throw invalid(`${path} must be a string or an array of content parts`, path)
   const out: Array<IRText | IRImage> = []
-  content.forEach((part: any, i: number) => {
+  content.forEach((entry: unknown, i: number) => {
     const p = `${path}[${i}]`
-    const type = typeof part === 'string' ? 'string' : part?.type
+    if (typeof entry === 'string') { if (entry) out.push({ type: 'text', text: entry }); return }
+    const part = asObject(entry)
+    const type = part.type
     switch (type) {
-      case 'string': if (part) out.push({ type: 'text', text: part }); break
       case 'input_text':
       case 'output_text':
       case 'text':
@@ -91,10 +91,13 @@ function parts(content: unknown, path: string, warn: (m: string) => void): Array
 
 const textOf = (ps: Array<IRText | IRImage>): string => ps.filter(p => p.type === 'text').map(p => (p as IRText).text).join('\n')
 
-function reasoning(item: any): IRThinking | undefined {
-  const content = Array.isArray(item.content) ? item.content.filter((c: any) => c?.type === 'reasoning_text' && typeof c.text === 'string') : []
-  const summary = Array.isArray(item.summary) ? item.summary.filter((s: any) => typeof s?.text === 'string') : []
-  const text = (content.length ? content : summary).map((s: any) => s.text).join('\n\n')
+/** the texts of a reasoning item's parts (those of type `type`, when given) */
+const partTexts = (list: unknown, type?: string): string[] =>
+  asArray(list).map(asObject).filter(c => (type === undefined || c.type === type) && typeof c.text === 'string').map(c => c.text as string)
+
+function reasoning(item: Record<string, unknown>): IRThinking | undefined {
+  const content = partTexts(item.content, 'reasoning_text')
+  const text = (content.length ? content : partTexts(item.summary)).join('\n\n')
   let enc = str(item.encrypted_content)
   // OpenAI's own encrypted reasoning (Fernet, "gAAAAA…") means nothing to another provider
   if (enc?.startsWith('gAAAAA')) enc = undefined
@@ -105,8 +108,8 @@ function reasoning(item: any): IRThinking | undefined {
 
 function toolOutput(output: unknown, path: string, warn: (m: string) => void): { content: Array<IRText | IRImage>; isError?: boolean } {
   // older Codex builds wrapped it: { content, success }
-  if (output && typeof output === 'object' && !Array.isArray(output) && 'content' in (output as any)) {
-    const o = output as any
+  if (output && typeof output === 'object' && !Array.isArray(output) && 'content' in output) {
+    const o = asObject(output)
     return { content: parts(o.content, `${path}.content`, warn), ...(o.success === false ? { isError: true } : {}) }
   }
   return { content: parts(output, path, warn) }
@@ -125,9 +128,10 @@ export function decodeInput(input: unknown, ctx: CodecContext, seed?: StoredConv
   }
   if (input != null && !Array.isArray(input)) throw invalid('input must be a string or an array of input items', 'input')
 
-  ;(input ?? []).forEach((item: any, i: number) => {
+  ;(input ?? []).forEach((entry: unknown, i: number) => {
     const path = `input[${i}]`
-    if (!item || typeof item !== 'object') throw invalid(`${path} must be an object`, path)
+    if (!entry || typeof entry !== 'object') throw invalid(`${path} must be an object`, path)
+    const item = entry as Record<string, unknown> // (an array passes as an item with no fields: dropped below, of no known type)
     const type = item.type ?? (item.role ? 'message' : undefined)
     switch (type) {
       case 'message': {

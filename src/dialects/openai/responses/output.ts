@@ -4,13 +4,15 @@
  */
 import type { CodecContext, IRResponse, IRStopReason, IRUsage } from '../../../ir/types'
 import type { WireToolRef } from './tools'
+import type { ResponsesRequestBody } from './schema'
+import { rawBody } from '../../guards'
 
 /** Prefix that marks an Anthropic redacted_thinking payload inside a reasoning item's `encrypted_content`. */
 export const REDACTED_PREFIX = 'agproxy-redacted:'
 
 /** Does the request ask for reasoning items to carry `encrypted_content`? */
-export const wantsEncryptedReasoning = (raw: any): boolean =>
-  Array.isArray(raw?.include) && raw.include.includes('reasoning.encrypted_content')
+export const wantsEncryptedReasoning = (raw: unknown): boolean =>
+  rawBody<ResponsesRequestBody>(raw).include?.includes('reasoning.encrypted_content') === true
 
 const hex = (bytes: number): string =>
   Array.from(crypto.getRandomValues(new Uint8Array(bytes)), b => b.toString(16).padStart(2, '0')).join('')
@@ -79,9 +81,9 @@ export function callItem(id: string, callId: string, irName: string, args: strin
 }
 
 /** IR response content → output items, in order (empty text blocks are skipped). */
-export function outputItems(content: IRResponse['content'], refs: Map<string, WireToolRef>, ctx: CodecContext): any[] {
+export function outputItems(content: IRResponse['content'], refs: Map<string, WireToolRef>, ctx: CodecContext): OutputItem[] {
   const include = wantsEncryptedReasoning(ctx.raw)
-  const items: any[] = []
+  const items: OutputItem[] = []
   for (const p of content) {
     if (p.type === 'text') { if (p.text) items.push(messageItem(itemId('msg'), p.text)) }
     else if (p.type === 'thinking') items.push(reasoningItem(itemId('rs'), p.text, encryptedOf(p.signature, p.redacted), include))
@@ -93,11 +95,14 @@ export function outputItems(content: IRResponse['content'], refs: Map<string, Wi
   return items
 }
 
+/** An output item of a response: message, reasoning, function_call or custom_tool_call. */
+export type OutputItem = { id: string; type: string; status?: Status; [field: string]: unknown }
+
 export interface ResponseState {
   id: string
   createdAt: number
   status: Status
-  output: any[]
+  output: OutputItem[]
   usage?: IRUsage
   incompleteDetails?: { reason: string } | null
   error?: { code: string; message: string } | null
@@ -107,7 +112,7 @@ const orNull = <T>(v: T | undefined): T | null => (v === undefined ? null : v)
 
 /** The full `response` object, echoing the request's settings as the real API does. */
 export function responseObject(s: ResponseState, ctx: CodecContext) {
-  const raw = ctx.raw ?? {}
+  const raw = rawBody<ResponsesRequestBody>(ctx.raw)
   const done = s.status === 'completed' || s.status === 'incomplete'
   return {
     id: s.id,

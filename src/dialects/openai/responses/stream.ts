@@ -18,8 +18,10 @@ import { err, thrownError } from '../../../ir/errors'
 import { sseFrame, streamFrom } from '../../../ir/sse'
 import {
   callItem, customInput, encryptedOf, itemId, messageItem, nowSeconds, outputText, reasoningItem,
-  responseObject, statusOf, wantsEncryptedReasoning, type ResponseState,
+  responseObject, statusOf, wantsEncryptedReasoning, type OutputItem, type ResponseState,
 } from './output'
+import type { ResponsesRequestBody } from './schema'
+import { rawBody } from '../../guards'
 import { responseError } from '../errors'
 import { toolRefs, type WireToolRef } from './tools'
 
@@ -56,7 +58,7 @@ class ResponsesStreamEncoder {
 
   constructor(private readonly ctx: CodecContext, private readonly hooks: StreamHooks) {
     this.state = { id: itemId('resp'), createdAt: nowSeconds(), status: 'in_progress', output: [] }
-    this.refs = toolRefs(ctx.raw?.tools)
+    this.refs = toolRefs(rawBody<ResponsesRequestBody>(ctx.raw).tools)
     this.include = wantsEncryptedReasoning(ctx.raw)
   }
 
@@ -124,7 +126,7 @@ class ResponsesStreamEncoder {
   private *blockStart(index: number, block: Extract<IREvent, { type: 'block_start' }>['block']): Generator<Uint8Array> {
     const outputIndex = this.order.length
     let b: Block
-    let item: any
+    let item: OutputItem
     if (block.type === 'text') {
       b = { kind: 'text', outputIndex, itemId: itemId('msg'), text: '', open: true }
       item = messageItem(b.itemId, undefined, 'in_progress')
@@ -149,7 +151,7 @@ class ResponsesStreamEncoder {
   private *blockStop(b: Block): Generator<Uint8Array> {
     b.open = false
     const at = { item_id: b.itemId, output_index: b.outputIndex }
-    let item: any
+    let item: OutputItem
     if (b.kind === 'text') {
       yield this.frame('response.output_text.done', { ...at, content_index: 0, text: b.text, logprobs: [] })
       yield this.frame('response.content_part.done', { ...at, content_index: 0, part: outputText(b.text) })

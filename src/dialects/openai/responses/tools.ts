@@ -10,6 +10,9 @@
  *   map what they can and drop the rest with a warning).
  */
 import type { CodecContext, IRBuiltinTool, IRTool, IRToolChoice } from '../../../ir/types'
+import { asObject, nonEmpty } from '../../guards'
+
+type WireTool = Record<string, unknown>
 
 /** How an IR tool name is spelled on the Responses wire. */
 export interface WireToolRef { name: string; namespace?: string; custom?: boolean }
@@ -22,10 +25,10 @@ export function flatName(namespace: unknown, name: string): string {
 
 const EMPTY_PARAMS = { type: 'object', properties: {} }
 
-function customTool(tool: any, name: string): IRTool {
-  const fmt = tool.format
+function customTool(tool: WireTool, name: string): IRTool {
+  const fmt = asObject(tool.format)
   let hint = 'Freeform tool: pass the raw text input in the `input` string.'
-  if (fmt?.type === 'grammar' && typeof fmt.definition === 'string') {
+  if (fmt.type === 'grammar' && typeof fmt.definition === 'string') {
     hint += ` The input must follow this ${fmt.syntax ?? ''} grammar:\n${fmt.definition}`
   }
   return {
@@ -40,20 +43,21 @@ function customTool(tool: any, name: string): IRTool {
   }
 }
 
-function functionTool(tool: any, name: string): IRTool {
-  const params = tool.parameters && typeof tool.parameters === 'object' ? tool.parameters : EMPTY_PARAMS
-  return { name, ...(tool.description ? { description: tool.description } : {}), parameters: params }
+function functionTool(tool: WireTool, name: string): IRTool {
+  const params = tool.parameters && typeof tool.parameters === 'object' ? tool.parameters as Record<string, unknown> : EMPTY_PARAMS
+  const description = nonEmpty(tool.description)
+  return { name, ...(description ? { description } : {}), parameters: params }
 }
 
 /** Visit every callable (function/custom) tool, with its IR name and wire identity. */
-function eachCallable(rawTools: unknown, visit: (tool: any, ref: WireToolRef, irName: string) => void): void {
+function eachCallable(rawTools: unknown, visit: (tool: WireTool, ref: WireToolRef, irName: string) => void): void {
   if (!Array.isArray(rawTools)) return
-  for (const tool of rawTools) {
-    if (tool?.type === 'function' && typeof tool.name === 'string') visit(tool, { name: tool.name }, tool.name)
-    else if (tool?.type === 'custom' && typeof tool.name === 'string') visit(tool, { name: tool.name, custom: true }, tool.name)
-    else if (tool?.type === 'namespace' && typeof tool.name === 'string' && Array.isArray(tool.tools)) {
-      for (const inner of tool.tools) {
-        if (typeof inner?.name !== 'string') continue
+  for (const tool of rawTools.map(asObject)) {
+    if (tool.type === 'function' && typeof tool.name === 'string') visit(tool, { name: tool.name }, tool.name)
+    else if (tool.type === 'custom' && typeof tool.name === 'string') visit(tool, { name: tool.name, custom: true }, tool.name)
+    else if (tool.type === 'namespace' && typeof tool.name === 'string' && Array.isArray(tool.tools)) {
+      for (const inner of tool.tools.map(asObject)) {
+        if (typeof inner.name !== 'string') continue
         const ref: WireToolRef = { name: inner.name, namespace: tool.name, ...(inner.type === 'custom' ? { custom: true } : {}) }
         visit(inner, ref, flatName(tool.name, inner.name))
       }
@@ -76,12 +80,12 @@ export function decodeTools(rawTools: unknown, ctx: CodecContext): { tools?: IRT
   const builtinTools: IRBuiltinTool[] = []
   eachCallable(rawTools, (tool, ref, irName) => tools.push(ref.custom ? customTool(tool, irName) : functionTool(tool, irName)))
   for (const tool of rawTools) {
-    const type = String(tool?.type ?? '')
+    const type = String(asObject(tool).type ?? '')
     if (type === 'function' || type === 'custom' || type === 'namespace') continue
     builtinTools.push({ kind: isWebSearch(type) ? 'web_search' : type || 'unknown', raw: tool })
   }
-  for (const tool of rawTools) {
-    if ((tool?.type === 'function' || tool?.type === 'custom' || tool?.type === 'namespace') && typeof tool.name !== 'string') {
+  for (const tool of rawTools.map(asObject)) {
+    if ((tool.type === 'function' || tool.type === 'custom' || tool.type === 'namespace') && typeof tool.name !== 'string') {
       ctx.warn(`responses: dropped a ${tool.type} tool without a name`)
     }
   }
@@ -91,9 +95,9 @@ export function decodeTools(rawTools: unknown, ctx: CodecContext): { tools?: IRT
 export function decodeToolChoice(choice: unknown, ctx: CodecContext): IRToolChoice | undefined {
   if (choice == null) return undefined
   if (choice === 'auto' || choice === 'none' || choice === 'required') return choice
-  const c = choice as any
-  if ((c?.type === 'function' || c?.type === 'custom') && typeof c.name === 'string') return { name: flatName(c.namespace, c.name) }
-  if (c?.type === 'allowed_tools') {
+  const c = asObject(choice)
+  if ((c.type === 'function' || c.type === 'custom') && typeof c.name === 'string') return { name: flatName(c.namespace, c.name) }
+  if (c.type === 'allowed_tools') {
     ctx.warn('responses: tool_choice allowed_tools is approximated by its mode (all tools stay available)')
     return c.mode === 'required' ? 'required' : 'auto'
   }

@@ -2,7 +2,8 @@
  * IR embedding request → OpenAI-compatible POST {base}/embeddings, and its answer → IR.
  */
 import type { IREmbeddingRequest, IREmbeddingResponse } from '../../../ir/types'
-import { IRErrorValue } from '../../../ir/types'
+import { IRErrorValue, err } from '../../../ir/errors'
+import { asObject, num } from '../../guards'
 import { errorFromWire } from '../errors'
 
 export function encodeEmbeddingUpstream(req: IREmbeddingRequest): { path: string; body: Record<string, unknown> } {
@@ -12,14 +13,14 @@ export function encodeEmbeddingUpstream(req: IREmbeddingRequest): { path: string
 }
 
 export function decodeEmbeddingUpstream(body: unknown): IREmbeddingResponse {
-  const b = body as any
-  if (b?.error) throw new IRErrorValue(errorFromWire(b.error))
-  if (!Array.isArray(b?.data)) throw new IRErrorValue({ status: 502, kind: 'upstream', message: 'Upstream embeddings response has no data array.' })
-  const rows = [...b.data].sort((x: any, y: any) => (x?.index ?? 0) - (y?.index ?? 0))
-  const embeddings = rows.map((r: any) =>
-    typeof r?.embedding === 'string' ? unpackFloat32Base64(r.embedding) : Array.isArray(r?.embedding) ? r.embedding.map(Number) : [])
-  const u = b.usage ?? {}
-  return { model: typeof b.model === 'string' ? b.model : '', embeddings, usage: { inputTokens: u.prompt_tokens ?? u.total_tokens ?? 0 } }
+  const b = asObject(body)
+  if (b.error) throw new IRErrorValue(errorFromWire(b.error))
+  if (!Array.isArray(b.data)) throw new IRErrorValue(err('upstream', 'Upstream embeddings response has no data array.'))
+  const rows = b.data.map(asObject).sort((x, y) => (num(x.index) ?? 0) - (num(y.index) ?? 0))
+  const embeddings = rows.map(r =>
+    typeof r.embedding === 'string' ? unpackFloat32Base64(r.embedding) : Array.isArray(r.embedding) ? r.embedding.map(Number) : [])
+  const u = asObject(b.usage)
+  return { model: typeof b.model === 'string' ? b.model : '', embeddings, usage: { inputTokens: num(u.prompt_tokens) ?? num(u.total_tokens) ?? 0 } }
 }
 
 export function unpackFloat32Base64(s: string): number[] {

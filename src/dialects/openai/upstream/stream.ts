@@ -6,6 +6,8 @@ import { emptyUsage } from '../../../ir/collect'
 import { parseSSE } from '../../../ir/sse'
 import { finishReasonIn, newId, reasoningOf, str, textOf, usageIn } from '../mapping'
 import { errorFromWire } from '../errors'
+import { err } from '../../../ir/errors'
+import { asArray, asObject } from '../../guards'
 
 interface ToolBlock { index: number; id: string }
 
@@ -29,9 +31,11 @@ export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>
     open = { index: nextIndex++, kind }
     yield { type: 'block_start', index: open.index, block: { type: kind } }
   }
-  function* toolDelta(tc: any): Generator<IREvent> {
-    const wireIndex = typeof tc?.index === 'number' ? tc.index : undefined
-    const id = str(tc?.id)
+  function* toolDelta(call: unknown): Generator<IREvent> {
+    const tc = asObject(call)
+    const fn = asObject(tc.function)
+    const wireIndex = typeof tc.index === 'number' ? tc.index : undefined
+    const id = str(tc.id)
     let block = wireIndex !== undefined ? tools.get(wireIndex) : lastTool
     // a new call: unseen index, or (servers that number every call 0) a different id at a known index
     if (!block || (id && id !== block.id)) {
@@ -39,10 +43,10 @@ export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>
       block = { index: nextIndex++, id: id || newId('call_') }
       tools.set(wireIndex ?? tools.size, block)
       open = { index: block.index, kind: 'tool_call' }
-      yield { type: 'block_start', index: block.index, block: { type: 'tool_call', id: block.id, name: str(tc?.function?.name) } }
+      yield { type: 'block_start', index: block.index, block: { type: 'tool_call', id: block.id, name: str(fn.name) } }
     }
     lastTool = block
-    const args = tc?.function?.arguments
+    const args = fn.arguments
     const json = typeof args === 'string' ? args : args != null ? JSON.stringify(args) : ''
     if (json) yield { type: 'tool_args_delta', index: block.index, json }
   }
@@ -52,14 +56,15 @@ export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>
       const data = msg.data.trim()
       if (data === '[DONE]') break
       if (!data) continue
-      let chunk: any
-      try { chunk = JSON.parse(data) } catch {
+      let parsed: unknown
+      try { parsed = JSON.parse(data) } catch {
         ctx.warn(`ignored a non-JSON SSE frame from upstream: ${data.slice(0, 80)}`)
         continue
       }
-      if (chunk?.error || msg.event === 'error') {
+      const chunk = asObject(parsed)
+      if (chunk.error || msg.event === 'error') {
         yield* close()
-        yield { type: 'error', error: errorFromWire(chunk?.error ?? chunk) }
+        yield { type: 'error', error: errorFromWire(chunk.error ?? parsed) }
         return
       }
       if (!started) {
@@ -67,9 +72,10 @@ export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>
         yield { type: 'start', id: str(chunk.id) || newId('chatcmpl-'), model: str(chunk.model) || ctx.clientModel }
       }
       if (chunk.usage) usage = usageIn(chunk.usage)
-      const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined
-      if (!choice) continue
-      const delta = choice.delta ?? {}
+      const first: unknown = asArray(chunk.choices)[0]
+      if (!first) continue
+      const choice = asObject(first)
+      const delta = asObject(choice.delta)
       const reasoning = reasoningOf(delta)
       if (reasoning) {
         yield* begin('thinking')
@@ -85,7 +91,7 @@ export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>
       if (choice.finish_reason) finishReason = choice.finish_reason
     }
     if (!started) {
-      yield { type: 'error', error: { status: 502, kind: 'upstream', message: 'Upstream closed the stream without sending any data.' } }
+      yield { type: 'error', error: err('upstream', 'Upstream closed the stream without sending any data.') }
       return
     }
     yield* close()
