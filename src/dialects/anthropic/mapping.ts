@@ -27,6 +27,7 @@ export function stopReasonToWire(reason: IRStopReason, hasToolCalls: boolean): A
   return toWire[reason] ?? 'end_turn'
 }
 
+/** Anthropic stop_reason → IR */
 export function stopReasonFromWire(reason: unknown): IRStopReason {
   switch (reason) {
     case 'max_tokens': case 'model_context_window_exceeded': return 'length'
@@ -48,6 +49,7 @@ export interface AnthropicUsage {
   cache_creation_input_tokens: number
 }
 
+/** IR usage → Anthropic usage (cache reads and writes apart from input_tokens) */
 export function usageToWire(u: Partial<IRUsage> | undefined): AnthropicUsage {
   const cacheRead = u?.cachedInputTokens ?? 0
   const cacheWrite = u?.cacheCreationInputTokens ?? 0
@@ -78,6 +80,7 @@ export function usageFromWire(u: unknown): Partial<IRUsage> {
 
 const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
+/** a prefix and `length` random alphanumerics (`toolu_…`, `msg_…`) */
 export function randomId(prefix: string, length = 24): string {
   const bytes = crypto.getRandomValues(new Uint8Array(length))
   let s = prefix

@@ -11,6 +11,7 @@ const OPAQUE = new Set([
   'args', 'response', 'parameters', 'parametersJsonSchema', 'responseSchema', 'responseJsonSchema', 'labels',
 ])
 
+/** `system_instruction` → `systemInstruction` */
 export const toCamel = (key: string): string => key.replace(/_+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase())
 
 

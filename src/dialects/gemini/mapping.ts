@@ -5,6 +5,7 @@
 import type { IRStopReason, IRUsage } from '../../ir/types'
 import { asObject, num } from '../guards'
 
+/** an id with a prefix and 24 random hex digits */
 export const randomId = (prefix: string): string => prefix + crypto.randomUUID().replace(/-/g, '').slice(0, 24)
 
 /** tool call ids must suit every dialect (Anthropic: ^[a-zA-Z0-9_-]+$) */
@@ -21,6 +22,7 @@ const FILTERED = new Set([
   'IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION', 'ESCALATION',
 ])
 
+/** Gemini finishReason → IR stop reason (a turn that called tools ends with tool_calls) */
 export function finishToIR(reason: string | undefined, sawToolCall: boolean): IRStopReason {
   if (!reason || reason === 'STOP' || reason === 'FINISH_REASON_UNSPECIFIED') return sawToolCall ? 'tool_calls' : 'stop'
   if (reason === 'MAX_TOKENS') return 'length'
@@ -29,6 +31,7 @@ export function finishToIR(reason: string | undefined, sawToolCall: boolean): IR
   return 'error' // MALFORMED_FUNCTION_CALL, UNEXPECTED_TOOL_CALL, MISSING_THOUGHT_SIGNATURE, OTHER, …
 }
 
+/** IR stop reason → Gemini finishReason */
 export function finishToGemini(reason: IRStopReason): string {
   switch (reason) {
     case 'length': return 'MAX_TOKENS'
@@ -64,6 +67,7 @@ export function usageToIR(wire: unknown): IRUsage {
   return usage
 }
 
+/** IR usage → usageMetadata (thoughts counted apart, as Gemini does) */
 export function usageToGemini(u: IRUsage): GeminiUsage {
   const thoughts = Math.min(u.reasoningTokens ?? 0, u.outputTokens)
   const out: GeminiUsage = {
@@ -80,6 +84,7 @@ export function usageToGemini(u: IRUsage): GeminiUsage {
 
 export type Effort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh'
 
+/** Gemini thinkingLevel → IR effort */
 export function levelToEffort(level: unknown): Effort | undefined {
   const l = String(level ?? '').toLowerCase()
   return l === 'minimal' || l === 'low' || l === 'medium' || l === 'high' || l === 'xhigh' ? l : undefined

@@ -29,6 +29,7 @@ const MAX_DEPTH = 24
 
 interface Cx { root: Schema; refs: string[]; depth: number }
 
+/** A JSON Schema → the subset Gemini accepts for function parameters (see above); the root is an object schema */
 export function cleanSchemaForGemini(schema: unknown): Schema {
   const root = isObject(schema) ? schema : {}
   const cleaned = clean(root, { root, refs: [], depth: 0 })

@@ -10,6 +10,7 @@ import { isObject } from '../guards'
 /** Gemini-only keywords with no JSON Schema meaning */
 const DROP = new Set(['propertyOrdering', 'nullable'])
 
+/** A Gemini (OpenAPI-subset) Schema → JSON Schema: lower-case types, `nullable` as a null type */
 export function geminiSchemaToJsonSchema(schema: unknown): Record<string, unknown> {
   if (!isObject(schema)) return {}
   const out: Record<string, unknown> = {}

@@ -10,6 +10,7 @@ import { asObject, dig, num } from '../guards'
 /** `chatcmpl-…`, `cmpl-…`, `call_…` style ids. */
 export const newId = (prefix: string): string => prefix + crypto.randomUUID().replace(/-/g, '').slice(0, 24)
 
+/** the Unix time in seconds (`created` fields) */
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000)
 
 /** Keep an upstream id when it already has the client-visible prefix, otherwise mint one. */
@@ -55,6 +56,7 @@ export interface OpenAIUsage {
   completion_tokens_details: { reasoning_tokens: number }
 }
 
+/** IR usage → OpenAI usage */
 export function usageOut(u: IRUsage): OpenAIUsage {
   return {
     prompt_tokens: u.inputTokens,

@@ -151,6 +151,7 @@ function decodeReasoning(body: AnthropicRequestWire, ctx: CodecContext): IRReaso
   }
 }
 
+/** POST /v1/messages (or count_tokens) body → IR request */
 export function decodeAnthropicRequest(body: AnthropicRequestWire, ctx: CodecContext): IRRequest {
   const system = systemText(body.system, ctx)
   const messages: IRMessage[] = []

@@ -9,6 +9,7 @@ import type { AnthropicRequestWire } from './schema'
 /** A client that explicitly disabled thinking gets no thinking blocks (some upstreams reason anyway). */
 export const thinkingWanted = (ctx: CodecContext): boolean => rawBody<AnthropicRequestWire>(ctx.raw).thinking?.type !== 'disabled'
 
+/** IR response → an Anthropic `message` */
 export function encodeAnthropicResponse(res: IRResponse, ctx: CodecContext) {
   const showThinking = thinkingWanted(ctx)
   const content: Record<string, unknown>[] = []

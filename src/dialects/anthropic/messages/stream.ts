@@ -15,10 +15,12 @@ interface Block { out: number; kind: Kind; open: boolean }
 
 const frame = (data: { type: string; [key: string]: unknown }) => sseFrame(data, data.type)
 
+/** IR events → Anthropic Messages SSE */
 export function encodeAnthropicStream(events: AsyncIterable<IREvent>, ctx: CodecContext): ReadableStream<Uint8Array> {
   return streamFrom(anthropicFrames(events, ctx))
 }
 
+/** the frames of encodeAnthropicStream, one per event as it arrives */
 export async function* anthropicFrames(events: AsyncIterable<IREvent>, ctx: CodecContext): AsyncGenerator<Uint8Array> {
   const showThinking = thinkingWanted(ctx)
   const blocks = new Map<number, Block | null>() // null: a block the client does not get

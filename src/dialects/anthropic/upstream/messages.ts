@@ -37,6 +37,7 @@ function idFixer() {
   }
 }
 
+/** an IR image → an image block (data: URLs inlined as base64) */
 export function imageBlock(img: IRImage): ImageBlock {
   const s = img.source
   if (s.kind === 'base64') return { type: 'image', source: { type: 'base64', media_type: s.mediaType, data: s.data } }
@@ -128,6 +129,7 @@ function pairToolResults(messages: AnthropicWireMessage[], ctx: CodecContext): A
   return out
 }
 
+/** IR messages → `messages`, shaped as the Messages API insists (see above) */
 export function encodeAnthropicMessages(messages: IRMessage[], ctx: CodecContext): AnthropicWireMessage[] {
   const fixId = idFixer()
   const dropped = { unsigned: 0 }

@@ -32,12 +32,14 @@ function openTurnLacksThinking(messages: AnthropicWireMessage[]): boolean {
   return first !== 'thinking' && first !== 'redacted_thinking'
 }
 
+/** a response format → the system instruction that asks for it (Anthropic has no JSON mode) */
 export function formatInstruction(f: IRResponseFormat | undefined): string | undefined {
   if (!f || f.type === 'text') return undefined
   if (f.type === 'json') return 'Respond with a single valid JSON value only: no prose, no Markdown code fences.'
   return `Respond with JSON only (no prose, no Markdown code fences) that conforms to this JSON Schema${f.name ? ` ("${f.name}")` : ''}:\n${JSON.stringify(f.schema)}`
 }
 
+/** IR request → POST /v1/messages body: messages, tools, thinking budget and sampling within Anthropic's rules */
 export function encodeAnthropicRequest(req: IRRequest, ctx: CodecContext): { path: string; body: Record<string, unknown> } {
   const messages = encodeAnthropicMessages(req.messages, ctx)
   const body: Record<string, unknown> = { model: req.model }

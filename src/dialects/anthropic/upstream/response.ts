@@ -7,6 +7,7 @@ import { asObject } from '../../guards'
 import { stopReasonFromWire, usageFromWire } from '../mapping'
 import { errorFromWire } from '../errors'
 
+/** an upstream `message` → IR response */
 export function decodeAnthropicResponse(body: unknown, ctx: CodecContext): IRResponse {
   if (!body || typeof body !== 'object') throw new IRErrorValue(err('upstream', 'upstream returned a non-object body'))
   const msg = asObject(body)

@@ -12,6 +12,7 @@ import { asObject } from '../../guards'
 
 type Kind = 'text' | 'thinking' | 'redacted' | 'tool'
 
+/** Anthropic Messages SSE → IR events */
 export async function* decodeAnthropicStream(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent> {
   const blocks = new Map<unknown, { index: number; kind: Kind; open: boolean } | null>() // upstream index → IR block (null: skipped)
   let next = 0

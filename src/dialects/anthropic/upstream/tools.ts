@@ -46,6 +46,7 @@ function builtinTool(kind: string, raw: unknown, ctx: CodecContext): Json | unde
   return undefined
 }
 
+/** IR tools, built-in tools and tool choice → `tools` and `tool_choice` */
 export function encodeAnthropicTools(req: IRRequest, ctx: CodecContext): { tools?: Json[]; tool_choice?: Json } {
   const tools: Json[] = []
   for (const t of req.tools ?? []) {

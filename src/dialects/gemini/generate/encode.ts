@@ -34,10 +34,12 @@ export function thoughtPart(text: string, signature: string | undefined, show: b
   return { text, thought: true, ...(signature ? { thoughtSignature: signature } : {}) }
 }
 
+/** a functionCall part, with its thoughtSignature when it has one */
 export function functionCallPart(id: string, name: string, args: Record<string, unknown>, signature?: string): GeminiPartOut {
   return { functionCall: { id, name, args }, ...(signature ? { thoughtSignature: signature } : {}) }
 }
 
+/** IR response → GenerateContentResponse */
 export function encodeGeminiResponse(res: IRResponse, ctx: CodecContext): unknown {
   const show = thoughtsWanted(ctx)
   const parts: GeminiPartOut[] = []

@@ -16,6 +16,7 @@ import { errorBody } from '../errors'
 
 interface Block { kind: 'text' | 'thinking' | 'skip' | 'tool'; id?: string; name?: string; args: string; signature?: string; held: string }
 
+/** IR events → the streamGenerateContent body (SSE with ?alt=sse, else a streamed JSON array) */
 export function encodeGeminiStream(events: AsyncIterable<IREvent>, ctx: CodecContext): ReadableStream<Uint8Array> {
   return streamFrom(geminiFrames(events, ctx))
 }
@@ -26,6 +27,7 @@ export const geminiStreamContentType = (ctx: CodecContext): string =>
 
 const te = new TextEncoder()
 
+/** the frames of encodeGeminiStream, one per chunk as events arrive */
 export async function* geminiFrames(events: AsyncIterable<IREvent>, ctx: CodecContext): AsyncGenerator<Uint8Array> {
   const sse = ctx.query?.alt === 'sse'
   const show = thoughtsWanted(ctx)

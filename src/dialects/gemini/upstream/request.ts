@@ -18,6 +18,7 @@ interface Content { role: 'user' | 'model'; parts: Part[] }
 /** upstream model ids are sent without the `models/` prefix in the path */
 export const modelPath = (model: string): string => model.replace(/^models\//, '')
 
+/** IR request → POST /v1beta/models/{model}:generateContent (or :streamGenerateContent?alt=sse) and its body */
 export function encodeGeminiRequest(req: IRRequest, ctx: CodecContext): { path: string; body: Record<string, unknown> } {
   const model = modelPath(req.model)
   const path = `/v1beta/models/${model}:` + (req.stream ? 'streamGenerateContent?alt=sse' : 'generateContent')

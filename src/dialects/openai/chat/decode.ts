@@ -16,6 +16,7 @@ type Effort = (typeof EFFORTS)[number]
 
 const IGNORED = ['presence_penalty', 'frequency_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'seed'] as const
 
+/** POST /v1/chat/completions body → IR request */
 export function decodeChatRequest(b: ChatCompletionRequestBody, ctx: CodecContext): IRRequest {
   if (b.n != null && b.n !== 1) throw invalid('Only n=1 is supported: request one choice per call.', 'n')
   const audio = field(b, 'audio')

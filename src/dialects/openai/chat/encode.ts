@@ -21,6 +21,7 @@ export interface ChatCompletion {
   usage: OpenAIUsage
 }
 
+/** IR response → a chat.completion object */
 export function encodeChatResponse(res: IRResponse, ctx: CodecContext): ChatCompletion {
   let text = ''
   let thinking = ''

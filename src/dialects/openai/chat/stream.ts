@@ -10,6 +10,7 @@ import { errorFrame } from '../errors'
 import { rawBody } from '../../guards'
 import type { ChatCompletionRequestBody } from './schema'
 
+/** IR events → chat.completion.chunk SSE */
 export function encodeChatStream(events: AsyncIterable<IREvent>, ctx: CodecContext): ReadableStream<Uint8Array> {
   return streamFrom(chatFrames(events, ctx))
 }

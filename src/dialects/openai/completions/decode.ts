@@ -8,6 +8,7 @@ import { isStringArray } from '../../guards'
 
 const IGNORED = ['logprobs', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'seed'] as const
 
+/** POST /v1/completions body → IR request */
 export function decodeCompletionRequest(b: CompletionRequestBody, ctx: CodecContext): IRRequest {
   if (b.n != null && b.n !== 1) throw invalid('Only n=1 is supported: request one choice per call.', 'n')
   let prompt: string

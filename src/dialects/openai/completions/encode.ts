@@ -4,6 +4,7 @@
 import type { CodecContext, IRResponse } from '../../../ir/types'
 import { finishReasonOut, nowSeconds, usageOut, withPrefix } from '../mapping'
 
+/** IR response → a text_completion object */
 export function encodeCompletionResponse(res: IRResponse, ctx: CodecContext) {
   const text = res.content.map(p => (p.type === 'text' ? p.text : '')).join('')
   return {

@@ -9,6 +9,7 @@ import { errorFrame } from '../errors'
 import { rawBody } from '../../guards'
 import type { CompletionRequestBody } from './schema'
 
+/** IR events → text_completion SSE */
 export function encodeCompletionStream(events: AsyncIterable<IREvent>, ctx: CodecContext): ReadableStream<Uint8Array> {
   return streamFrom(completionFrames(events, ctx))
 }

@@ -7,6 +7,7 @@ import { invalid } from '../../../ir/types'
 import type { EmbeddingRequestBody } from './schema'
 import { isStringArray } from '../../guards'
 
+/** POST /v1/embeddings body → IR (text input only) */
 export function decodeEmbeddingRequest(b: EmbeddingRequestBody): IREmbeddingRequest {
   let input: string[]
   if (typeof b.input === 'string') input = [b.input]

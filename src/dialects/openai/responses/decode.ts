@@ -58,6 +58,7 @@ function continued(id: unknown): StoredConversation | undefined {
   return stored
 }
 
+/** POST /v1/responses body → IR request (the decoded input is kept for the encoder, see store.ts) */
 export function decodeResponsesRequest(b: ResponsesRequestBody, ctx: CodecContext): IRRequest {
   stateful(b)
   const prev = continued(b.previous_response_id)

@@ -6,6 +6,7 @@ import type { CodecContext, IRResponse, IRStopReason, IRUsage } from '../../../i
 import type { WireToolRef } from './tools'
 import type { ResponsesRequestBody } from './schema'
 import { rawBody } from '../../guards'
+import { nowSeconds } from '../mapping'
 
 /** Prefix that marks an Anthropic redacted_thinking payload inside a reasoning item's `encrypted_content`. */
 export const REDACTED_PREFIX = 'agproxy-redacted:'
@@ -20,10 +21,9 @@ const hex = (bytes: number): string =>
 /** `resp_…`, `msg_…`, `rs_…`, `fc_…`, `ctc_…` ids in OpenAI's shape. */
 export const itemId = (prefix: string): string => `${prefix}_${hex(24)}`
 
-export const nowSeconds = (): number => Math.floor(Date.now() / 1000)
-
 export type Status = 'in_progress' | 'completed' | 'incomplete' | 'failed'
 
+/** IR usage → Responses usage */
 export function usageOut(u: IRUsage) {
   return {
     input_tokens: u.inputTokens,
@@ -49,6 +49,7 @@ export function statusOf(reason: IRStopReason): { status: Status; incomplete_det
 export const encryptedOf = (signature: string | undefined, redacted?: boolean): string | undefined =>
   signature === undefined ? undefined : redacted ? REDACTED_PREFIX + signature : signature
 
+/** a reasoning output item (encrypted_content only when the request included it) */
 export function reasoningItem(id: string, text: string, encrypted: string | undefined, include: boolean) {
   return {
     id, type: 'reasoning',
@@ -57,6 +58,7 @@ export function reasoningItem(id: string, text: string, encrypted: string | unde
   }
 }
 
+/** an output_text content part */
 export const outputText = (text: string) => ({ type: 'output_text', text, annotations: [], logprobs: [] })
 
 /** a message item; without `text`, the empty in-progress shape of `output_item.added` */
@@ -73,6 +75,7 @@ export function customInput(args: string): string {
   return args
 }
 
+/** a function_call (or custom_tool_call) output item, named as the request named the tool */
 export function callItem(id: string, callId: string, irName: string, args: string, ref: WireToolRef | undefined, status: Status = 'completed') {
   const ns = ref?.namespace ? { namespace: ref.namespace } : {}
   const name = ref?.name ?? irName

@@ -17,12 +17,13 @@ import type { CodecContext, IRError, IREvent, IRResponse, IRUsage } from '../../
 import { err, thrownError } from '../../../ir/errors'
 import { sseFrame, streamFrom } from '../../../ir/sse'
 import {
-  callItem, customInput, encryptedOf, itemId, messageItem, nowSeconds, outputText, reasoningItem,
+  callItem, customInput, encryptedOf, itemId, messageItem, outputText, reasoningItem,
   responseObject, statusOf, wantsEncryptedReasoning, type OutputItem, type ResponseState,
 } from './output'
 import type { ResponsesRequestBody } from './schema'
 import { rawBody } from '../../guards'
 import { responseError } from '../errors'
+import { nowSeconds } from '../mapping'
 import { toolRefs, type WireToolRef } from './tools'
 
 interface Block {
@@ -212,6 +213,7 @@ class ResponsesStreamEncoder {
   }
 }
 
+/** IR events → the Responses named-event SSE; `hooks.done` runs once the response completed */
 export function encodeResponsesStream(events: AsyncIterable<IREvent>, ctx: CodecContext, hooks: StreamHooks = {}): ReadableStream<Uint8Array> {
   async function* frames(): AsyncGenerator<Uint8Array> {
     const enc = new ResponsesStreamEncoder(ctx, hooks)

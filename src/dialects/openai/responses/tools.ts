@@ -74,6 +74,7 @@ export function toolRefs(rawTools: unknown): Map<string, WireToolRef> {
 
 const isWebSearch = (type: string) => type === 'web_search' || type.startsWith('web_search_')
 
+/** Responses `tools` → IR tools and built-in tools */
 export function decodeTools(rawTools: unknown, ctx: CodecContext): { tools?: IRTool[]; builtinTools?: IRBuiltinTool[] } {
   if (!Array.isArray(rawTools)) return {}
   const tools: IRTool[] = []
@@ -92,6 +93,7 @@ export function decodeTools(rawTools: unknown, ctx: CodecContext): { tools?: IRT
   return { ...(tools.length ? { tools } : {}), ...(builtinTools.length ? { builtinTools } : {}) }
 }
 
+/** Responses `tool_choice` → IR (unsupported shapes fall back to auto, with a warning) */
 export function decodeToolChoice(choice: unknown, ctx: CodecContext): IRToolChoice | undefined {
   if (choice == null) return undefined
   if (choice === 'auto' || choice === 'none' || choice === 'required') return choice

@@ -6,12 +6,14 @@ import { IRErrorValue, err } from '../../../ir/errors'
 import { asObject, num } from '../../guards'
 import { errorFromWire } from '../errors'
 
+/** IR embedding request → POST {base}/embeddings (float vectors) */
 export function encodeEmbeddingUpstream(req: IREmbeddingRequest): { path: string; body: Record<string, unknown> } {
   const body: Record<string, unknown> = { model: req.model, input: req.input, encoding_format: 'float' }
   if (req.dimensions !== undefined) body.dimensions = req.dimensions
   return { path: '/embeddings', body }
 }
 
+/** the embeddings answer → IR (rows in index order, base64 vectors unpacked) */
 export function decodeEmbeddingUpstream(body: unknown): IREmbeddingResponse {
   const b = asObject(body)
   if (b.error) throw new IRErrorValue(errorFromWire(b.error))
@@ -23,6 +25,7 @@ export function decodeEmbeddingUpstream(body: unknown): IREmbeddingResponse {
   return { model: typeof b.model === 'string' ? b.model : '', embeddings, usage: { inputTokens: num(u.prompt_tokens) ?? num(u.total_tokens) ?? 0 } }
 }
 
+/** base64 float32 little-endian bytes → numbers */
 export function unpackFloat32Base64(s: string): number[] {
   const buf = Buffer.from(s, 'base64')
   const out: number[] = []

@@ -12,6 +12,7 @@ export interface ChatUpstreamOptions {
 
 type WirePart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } }
 
+/** IR request → POST {base}/chat/completions body */
 export function encodeChatUpstreamRequest(req: IRRequest, ctx: CodecContext, opts: ChatUpstreamOptions = {}): { path: string; body: Record<string, unknown> } {
   const body: Record<string, unknown> = { model: req.model, messages: encodeMessages(req, opts.reasoningContent !== 'drop') }
   if (req.stream) {

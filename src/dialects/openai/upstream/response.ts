@@ -9,6 +9,7 @@ import { finishReasonIn, newId, reasoningOf, str, textOf, usageIn } from '../map
 import { errorFromWire } from '../errors'
 import { asArray, asObject } from '../../guards'
 
+/** a chat.completion answer → IR response */
 export function decodeChatUpstreamResponse(body: unknown, ctx: CodecContext): IRResponse {
   if (body === null || typeof body !== 'object') throw new IRErrorValue(err('upstream', 'Upstream returned a non-JSON-object body.'))
   const b = asObject(body)
