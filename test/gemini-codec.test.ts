@@ -11,7 +11,7 @@ import {
 import {
   cleanSchemaForGemini, decodeGeminiCountTokens, decodeGeminiCountTokensRequest, decodeGeminiEmbedRequest,
   decodeGeminiEmbedUpstream, encodeGeminiCountTokensResponse, encodeGeminiEmbedResponse, encodeGeminiEmbedUpstream,
-  geminiClient, geminiCountTokensUpstream, geminiErrorBody, geminiErrorToIR, geminiStreamContentType, geminiUpstream,
+  geminiClient, geminiCountTokensUpstream, geminiErrorBody, geminiErrorFromWire, geminiStreamContentType, geminiUpstream,
   GeminiCountTokensBody, GeminiGenerateContentBody,
 } from '../src/dialects/gemini'
 import { startFake, type Fake } from './fakes/upstream'
@@ -265,7 +265,7 @@ describe('gemini client: decodeRequest', () => {
 
   test('contents missing → invalid_request', () => {
     let err: unknown
-    try { geminiClient.decodeRequest({ generationConfig: {} }, ctx()) } catch (e) { err = e }
+    try { geminiClient.decodeRequest({ generationConfig: {} } as any, ctx()) } catch (e) { err = e }
     expect(err).toBeInstanceOf(IRErrorValue)
     expect((err as IRErrorValue).error).toMatchObject({ status: 400, kind: 'invalid_request', param: 'contents' })
   })
@@ -672,8 +672,8 @@ describe('gemini upstream: decodeStream / decodeResponse', () => {
   test('error bodies both ways', () => {
     expect(geminiErrorBody({ status: 400, kind: 'invalid_request', message: 'bad' })).toEqual({ error: { code: 400, message: 'bad', status: 'INVALID_ARGUMENT' } })
     expect(geminiErrorBody({ status: 529, kind: 'overloaded', message: 'busy' }).error).toMatchObject({ code: 503, status: 'UNAVAILABLE' })
-    expect(geminiErrorToIR({ error: { code: 403, message: 'no', status: 'PERMISSION_DENIED' } })).toEqual({ status: 403, kind: 'permission', message: 'no' })
-    expect(geminiErrorToIR('<html>', 500)).toMatchObject({ status: 500, kind: 'upstream' })
+    expect(geminiErrorFromWire({ error: { code: 403, message: 'no', status: 'PERMISSION_DENIED' } })).toEqual({ status: 403, kind: 'permission', message: 'no' })
+    expect(geminiErrorFromWire('<html>', 500)).toMatchObject({ status: 500, kind: 'upstream' })
   })
 })
 

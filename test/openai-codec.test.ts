@@ -7,11 +7,10 @@ import OpenAI from 'openai'
 import type { CodecContext, IREvent, IRRequest, IRResponse } from '../src/ir/types'
 import { IRErrorValue } from '../src/ir/types'
 import { collect, replay } from '../src/ir/collect'
-import { openaiChatClient, openaiChatUpstream, createOpenAIChatUpstream } from '../src/dialects/openai/chat'
-import { openaiCompletionsClient } from '../src/dialects/openai/completions'
 import {
+  openaiChatClient, openaiChatUpstream, createOpenAIChatUpstream, openaiCompletionsClient,
   decodeEmbeddingRequest, decodeEmbeddingUpstream, encodeEmbeddingResponse, encodeEmbeddingUpstream, packFloat32Base64,
-} from '../src/dialects/openai/embeddings'
+} from '../src/dialects/openai'
 
 // ───────────── helpers ─────────────
 
@@ -785,9 +784,7 @@ test('replay → encodeStream gives the same message as encodeResponse', async (
 
 describe('request schemas (Elysia)', async () => {
   const { Elysia } = await import('elysia')
-  const { ChatCompletionBody } = await import('../src/dialects/openai/chat')
-  const { CompletionBody } = await import('../src/dialects/openai/completions')
-  const { EmbeddingBody } = await import('../src/dialects/openai/embeddings')
+  const { ChatCompletionBody, CompletionBody, EmbeddingBody } = await import('../src/dialects/openai')
   const app = new Elysia()
     .post('/chat', () => 'ok', { body: ChatCompletionBody })
     .post('/completions', () => 'ok', { body: CompletionBody })

@@ -244,11 +244,11 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
       const reader = res.body!.getReader()
       let n = 0
       // collect this side's garbage as it goes: what counts is what agproxy holds, not chunks the client dropped
-      for (let next = 32 * 1048576; n < 200 * 1048576;) {
+      for (let next = 16 * 1048576; n < 200 * 1048576;) {
         const r = await reader.read()
         if (r.done) break
         n += r.value.length
-        if (n >= next) { Bun.gc(true); next += 32 * 1048576 }
+        if (n >= next) { Bun.gc(true); next += 16 * 1048576 }
       }
       await reader.cancel()
       return n

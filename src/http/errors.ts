@@ -1,9 +1,16 @@
 /**
  * Errors are values until the edge: this is the edge. One function renders an IRError in the
- * caller's dialect, with the right status and headers.
+ * caller's dialect, with the right status and headers; the body is the dialect's own (dialects/<d>/errors.ts).
  */
-import type { Dialect, ErrorKind, IRError } from '../ir/types'
+import type { Dialect, IRError } from '../ir/types'
+import { anthropicErrorBody, anthropicErrorStatus } from '../dialects/anthropic'
+import { geminiErrorBody, geminiErrorStatus } from '../dialects/gemini'
+import { openaiErrorBody, openaiErrorStatus } from '../dialects/openai'
 import { dialectOfPath } from './route-table'
+import { err } from '../ir/errors'
+
+/** the IR error constructor and status, re-exported for the routes that build errors here */
+export { err, statusOf } from '../ir/errors'
 
 /** Which dialect is calling: path family first, then headers, else OpenAI.
  *  (Not x-api-key vs Bearer: the Anthropic SDK 1.x sends its key as a Bearer token.) */
@@ -16,62 +23,25 @@ export function detectDialect(path: string, headers: Headers, query: URLSearchPa
   return 'openai'
 }
 
-const STATUS: Record<ErrorKind, number> = {
-  invalid_request: 400, authentication: 401, permission: 403, not_found: 404, method_not_allowed: 405,
-  request_too_large: 413, unsupported_media: 415, rate_limit: 429, internal: 500, upstream: 502,
-  unavailable: 503, timeout: 504, loop: 508, overloaded: 529,
+/** Each dialect's one error body and the HTTP status it gives an error (dialects/<d>/errors.ts). */
+const DIALECT_ERRORS: Record<Dialect, { body: (e: IRError) => unknown; status: (e: IRError) => number }> = {
+  openai: { body: openaiErrorBody, status: openaiErrorStatus },
+  anthropic: { body: anthropicErrorBody, status: anthropicErrorStatus },
+  gemini: { body: geminiErrorBody, status: geminiErrorStatus },
 }
 
-const OPENAI_TYPE: Record<ErrorKind, string> = {
-  invalid_request: 'invalid_request_error', authentication: 'invalid_request_error', permission: 'permission_error',
-  not_found: 'invalid_request_error', method_not_allowed: 'invalid_request_error', request_too_large: 'invalid_request_error',
-  unsupported_media: 'invalid_request_error', rate_limit: 'rate_limit_error', internal: 'server_error', upstream: 'server_error',
-  unavailable: 'server_error', timeout: 'server_error', loop: 'invalid_request_error', overloaded: 'server_error',
-}
-const OPENAI_CODE: Partial<Record<ErrorKind, string>> = {
-  authentication: 'invalid_api_key', permission: 'forbidden', not_found: 'not_found', method_not_allowed: 'method_not_allowed',
-  request_too_large: 'request_too_large', unsupported_media: 'unsupported_media_type', rate_limit: 'rate_limit_exceeded',
-  upstream: 'upstream_error', unavailable: 'service_unavailable', timeout: 'timeout', loop: 'loop_detected', overloaded: 'overloaded',
-}
-const ANTHROPIC_TYPE: Record<ErrorKind, string> = {
-  invalid_request: 'invalid_request_error', authentication: 'authentication_error', permission: 'permission_error',
-  not_found: 'not_found_error', method_not_allowed: 'invalid_request_error', request_too_large: 'request_too_large',
-  unsupported_media: 'invalid_request_error', rate_limit: 'rate_limit_error', internal: 'api_error', upstream: 'api_error',
-  unavailable: 'api_error', timeout: 'timeout_error', loop: 'invalid_request_error', overloaded: 'overloaded_error',
-}
-const GOOGLE_STATUS: Record<ErrorKind, string> = {
-  invalid_request: 'INVALID_ARGUMENT', authentication: 'UNAUTHENTICATED', permission: 'PERMISSION_DENIED',
-  not_found: 'NOT_FOUND', method_not_allowed: 'UNIMPLEMENTED', request_too_large: 'INVALID_ARGUMENT',
-  unsupported_media: 'INVALID_ARGUMENT', rate_limit: 'RESOURCE_EXHAUSTED', internal: 'INTERNAL', upstream: 'UNAVAILABLE',
-  unavailable: 'UNAVAILABLE', timeout: 'DEADLINE_EXCEEDED', loop: 'FAILED_PRECONDITION', overloaded: 'UNAVAILABLE',
-}
+/** The error body in a dialect (the same one its stream encoders send as an in-stream error). */
+export const errorBody = (dialect: Dialect, e: IRError): unknown => DIALECT_ERRORS[dialect].body(e)
 
-export const statusOf = (e: IRError) => e.status || STATUS[e.kind]
-
-/** The error body in a dialect (also used for in-stream error frames). */
-export function errorBody(dialect: Dialect, e: IRError): unknown {
-  switch (dialect) {
-    case 'openai':
-      return { error: { message: e.message, type: OPENAI_TYPE[e.kind], param: e.param ?? null, code: e.code ?? OPENAI_CODE[e.kind] ?? null } }
-    case 'anthropic':
-      return { type: 'error', error: { type: ANTHROPIC_TYPE[e.kind], message: e.message } }
-    case 'gemini':
-      return { error: { code: statusOf(e), message: e.message, status: GOOGLE_STATUS[e.kind] } }
-  }
-}
-
+/** An IRError as a Response in the caller's dialect: status, body, retry-after, and x-should-retry on 4xx. */
 export function renderError(dialect: Dialect, e: IRError, extraHeaders?: Record<string, string>): Response {
-  const status = statusOf(e)
+  const status = DIALECT_ERRORS[dialect].status(e)
   const headers: Record<string, string> = { 'content-type': 'application/json', ...extraHeaders }
   if (e.retryAfter !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(e.retryAfter)))
   // tell SDKs not to retry what cannot succeed on retry
   if (status < 500 && status !== 429 && status !== 408) headers['x-should-retry'] = 'false'
   return new Response(JSON.stringify(errorBody(dialect, e)), { status, headers })
 }
-
-export const err = (kind: ErrorKind, message: string, extra?: Partial<IRError>): IRError =>
-  ({ status: STATUS[kind], kind, message, ...extra })
-
 /** The 500 for what nothing else caught (the details go to the log, never to the client). */
 export const internalError = () =>
   err('internal', 'agproxy hit an internal error while handling this request; it has been logged. Retry, and report it if it persists.')

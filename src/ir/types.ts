@@ -11,6 +11,11 @@
 
 export type Dialect = 'openai' | 'anthropic' | 'gemini'
 
+// the error model lives in ./errors; re-exported so that `ir/types` stays the one import for the IR
+import type { IRError } from './errors'
+export type { ErrorKind, IRError } from './errors'
+export { IRErrorValue, invalid } from './errors'
+
 // ───────────── content ─────────────
 
 export interface IRText { type: 'text'; text: string }
@@ -149,36 +154,6 @@ export type IREvent =
   /** an error after the stream started (encoders turn it into the dialect's in-stream error) */
   | { type: 'error'; error: IRError }
 
-export interface IRError {
-  /** HTTP status that best describes it */
-  status: number
-  /** canonical kind; each dialect maps it to its own type/status names */
-  kind: ErrorKind
-  message: string
-  /** request field at fault, if any (OpenAI `param`) */
-  param?: string
-  /** machine-readable code where a dialect has one (OpenAI `code`, e.g. model_not_found) */
-  code?: string
-  /** seconds, for 429/503 */
-  retryAfter?: number
-}
-
-export type ErrorKind =
-  | 'invalid_request'    // 400
-  | 'authentication'     // 401
-  | 'permission'         // 403
-  | 'not_found'          // 404
-  | 'method_not_allowed' // 405
-  | 'request_too_large'  // 413
-  | 'unsupported_media'  // 415
-  | 'rate_limit'         // 429
-  | 'upstream'           // 502
-  | 'unavailable'        // 503
-  | 'timeout'            // 504
-  | 'overloaded'         // 529
-  | 'loop'               // 508
-  | 'internal'           // 500
-
 // ───────────── embeddings and token counting ─────────────
 
 export interface IREmbeddingRequest { model: string; input: string[]; dimensions?: number; user?: string }
@@ -193,7 +168,7 @@ export interface CodecContext {
   /** warnings collected while translating (dropped fields, unsupported tools…); logged once by the caller */
   warn(message: string): void
   /** the client's raw wire body, for encoders that need a request flag (e.g. OpenAI stream_options.include_usage) */
-  raw?: any
+  raw?: unknown
   /** the client's query string (e.g. Gemini `alt=sse`) */
   query?: Record<string, string | undefined>
   /** the most characters one upstream SSE event may hold (limits.sse_event_mb); see parseSSE */
@@ -219,11 +194,3 @@ export interface UpstreamCodec {
   /** upstream stream body → IR events */
   decodeStream(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncIterable<IREvent>
 }
-
-/** An error carried as a value until the edge (http/errors.ts renders it in the caller's dialect). */
-export class IRErrorValue extends Error {
-  constructor(public readonly error: IRError) { super(error.message) }
-}
-
-export const invalid = (message: string, param?: string): IRErrorValue =>
-  new IRErrorValue({ status: 400, kind: 'invalid_request', message, param })

@@ -11,13 +11,14 @@ import type { Provider, ProviderType } from './registry'
 import { errorBody, err } from '../http/errors'
 import { sseFrame } from '../ir/sse'
 import { anthropicClient, anthropicUpstream, encodeCountTokensResponse, anthropicCountTokensUpstream, estimateTokens } from '../dialects/anthropic'
-import { geminiClient, geminiStreamContentType } from '../dialects/gemini/client'
-import { geminiUpstream } from '../dialects/gemini/upstream'
-import { geminiCountTokensUpstream, decodeGeminiCountTokens, encodeGeminiCountTokensResponse, decodeGeminiCountTokensRequest, encodeGeminiEmbedUpstream, decodeGeminiEmbedUpstream } from '../dialects/gemini/count'
-import { openaiChatClient, openaiChatUpstream } from '../dialects/openai/chat'
-import { openaiCompletionsClient } from '../dialects/openai/completions'
-import { openaiResponsesClient } from '../dialects/openai/responses'
-import { decodeEmbeddingRequest, encodeEmbeddingResponse, decodeEmbeddingUpstream } from '../dialects/openai/embeddings'
+import {
+  geminiClient, geminiStreamContentType, geminiUpstream, geminiCountTokensUpstream, decodeGeminiCountTokens, encodeGeminiCountTokensResponse,
+  decodeGeminiCountTokensRequest, encodeGeminiEmbedUpstream, decodeGeminiEmbedUpstream,
+} from '../dialects/gemini'
+import {
+  openaiChatClient, openaiChatUpstream, openaiCompletionsClient, openaiResponsesClient, decodeEmbeddingRequest, encodeEmbeddingResponse, decodeEmbeddingUpstream,
+  responseError,
+} from '../dialects/openai'
 
 export const CLIENT_CODECS: Partial<Record<EndpointId, ClientCodec<any>>> = {
   'openai.chat': openaiChatClient,
@@ -95,11 +96,12 @@ const ERROR_IN: Record<string, RegExp> = {
   'gemini.stream': /"error"\s*:\s*\{/,
 }
 
-/** The in-stream error frame a client of this endpoint understands. */
+/** The in-stream error frame a client of this endpoint understands: the dialect's one error body (as its stream
+ *  encoder sends it), framed for a pass-through stream. */
 export function streamErrorFrame(endpoint: EndpointId, query: URLSearchParams): (e: IRError) => Uint8Array {
   switch (endpoint) {
     case 'anthropic.messages': return (e) => sseFrame(errorBody('anthropic', e), 'error')
-    case 'openai.responses': return (e) => sseFrame({ type: 'response.failed', sequence_number: 999999, response: { id: 'resp_error', object: 'response', status: 'failed', error: { code: e.kind === 'rate_limit' ? 'rate_limit_exceeded' : 'server_error', message: e.message }, output: [] } }, 'response.failed')
+    case 'openai.responses': return (e) => sseFrame({ type: 'response.failed', sequence_number: 999999, response: { id: 'resp_error', object: 'response', status: 'failed', error: responseError(e), output: [] } }, 'response.failed')
     case 'gemini.stream': return query.get('alt') === 'sse' ? (e) => sseFrame(errorBody('gemini', e)) : (e) => te.encode(',' + json(errorBody('gemini', e)) + ']')
     default: return (e) => te.encode(`data: ${json(errorBody('openai', e))}\n\ndata: [DONE]\n\n`)
   }

@@ -4,12 +4,9 @@
  */
 import type { TSchema } from 'elysia'
 import type { Dialect } from '../ir/types'
-import { ChatCompletionBody } from '../dialects/openai/chat-schema'
-import { CompletionBody } from '../dialects/openai/completions'
-import { ResponsesBody } from '../dialects/openai/responses-model'
-import { EmbeddingBody } from '../dialects/openai/embeddings'
-import { AnthropicMessagesBody, AnthropicCountTokensBody } from '../dialects/anthropic/schema'
-import { GeminiGenerateContentBody, GeminiCountTokensBody } from '../dialects/gemini/model'
+import { ChatCompletionBody, CompletionBody, ResponsesBody, EmbeddingBody } from '../dialects/openai'
+import { AnthropicMessagesBody, AnthropicCountTokensBody } from '../dialects/anthropic'
+import { GeminiGenerateContentBody, GeminiCountTokensBody } from '../dialects/gemini'
 
 export type EndpointId =
   | 'openai.chat' | 'openai.completions' | 'openai.responses' | 'openai.embeddings'

@@ -1,8 +1,9 @@
 /**
  * Small value mappings shared by the Anthropic client and upstream codecs:
- * stop reasons, usage, error types, ids.
+ * stop reasons, usage, ids, tool input.
  */
-import type { ErrorKind, IRError, IRStopReason, IRUsage } from '../../ir/types'
+import type { IRStopReason, IRUsage } from '../../ir/types'
+import { dig, isObject, num } from '../guards'
 
 // ───────────── stop reasons ─────────────
 
@@ -26,7 +27,8 @@ export function stopReasonToWire(reason: IRStopReason, hasToolCalls: boolean): A
   return toWire[reason] ?? 'end_turn'
 }
 
-export function stopReasonFromWire(reason: string | null | undefined): IRStopReason {
+/** Anthropic stop_reason → IR */
+export function stopReasonFromWire(reason: unknown): IRStopReason {
   switch (reason) {
     case 'max_tokens': case 'model_context_window_exceeded': return 'length'
     case 'tool_use': return 'tool_calls'
@@ -47,6 +49,7 @@ export interface AnthropicUsage {
   cache_creation_input_tokens: number
 }
 
+/** IR usage → Anthropic usage (cache reads and writes apart from input_tokens) */
 export function usageToWire(u: Partial<IRUsage> | undefined): AnthropicUsage {
   const cacheRead = u?.cachedInputTokens ?? 0
   const cacheWrite = u?.cacheCreationInputTokens ?? 0
@@ -58,11 +61,9 @@ export function usageToWire(u: Partial<IRUsage> | undefined): AnthropicUsage {
   }
 }
 
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
-
 /** Anthropic usage (possibly partial, as in message_delta) → the IR fields it carries. */
-export function usageFromWire(u: any): Partial<IRUsage> {
-  if (!u || typeof u !== 'object') return {}
+export function usageFromWire(u: unknown): Partial<IRUsage> {
+  if (!isObject(u)) return {}
   const out: Partial<IRUsage> = {}
   const input = num(u.input_tokens), read = num(u.cache_read_input_tokens), write = num(u.cache_creation_input_tokens)
   if (input !== undefined || read !== undefined || write !== undefined) out.inputTokens = (input ?? 0) + (read ?? 0) + (write ?? 0)
@@ -70,64 +71,16 @@ export function usageFromWire(u: any): Partial<IRUsage> {
   if (write !== undefined) out.cacheCreationInputTokens = write
   const output = num(u.output_tokens)
   if (output !== undefined) out.outputTokens = output
-  const thinking = num(u.output_tokens_details?.thinking_tokens)
+  const thinking = num(dig(u, 'output_tokens_details', 'thinking_tokens'))
   if (thinking !== undefined) out.reasoningTokens = thinking
   return out
-}
-
-// ───────────── errors ─────────────
-
-const errorTypes: Record<ErrorKind, string> = {
-  invalid_request: 'invalid_request_error',
-  authentication: 'authentication_error',
-  permission: 'permission_error',
-  not_found: 'not_found_error',
-  method_not_allowed: 'invalid_request_error',
-  request_too_large: 'request_too_large',
-  unsupported_media: 'invalid_request_error',
-  rate_limit: 'rate_limit_error',
-  upstream: 'api_error',
-  unavailable: 'api_error',
-  timeout: 'timeout_error',
-  overloaded: 'overloaded_error',
-  loop: 'api_error',
-  internal: 'api_error',
-}
-
-/** IR error kind → Anthropic `error.type` */
-export const anthropicErrorType = (kind: ErrorKind): string => errorTypes[kind] ?? 'api_error'
-
-/** The Anthropic error body `{type:'error', error:{type, message}}` (also the data of an `event: error` frame). */
-export const anthropicErrorBody = (e: IRError) =>
-  ({ type: 'error', error: { type: anthropicErrorType(e.kind), message: e.message } })
-
-const kinds: Record<string, [ErrorKind, number]> = {
-  invalid_request_error: ['invalid_request', 400],
-  authentication_error: ['authentication', 401],
-  billing_error: ['permission', 402],
-  permission_error: ['permission', 403],
-  not_found_error: ['not_found', 404],
-  conflict_error: ['invalid_request', 409],
-  request_too_large: ['request_too_large', 413],
-  rate_limit_error: ['rate_limit', 429],
-  api_error: ['upstream', 502],
-  timeout_error: ['timeout', 504],
-  overloaded_error: ['overloaded', 529],
-}
-
-/** An Anthropic error body (or its inner `error` object) → IR error. */
-export function errorFromWire(body: any, fallbackStatus = 502): IRError {
-  const inner = body?.error && typeof body.error === 'object' ? body.error : body
-  const type = typeof inner?.type === 'string' ? inner.type : ''
-  const message = typeof inner?.message === 'string' && inner.message ? inner.message : `upstream error${type ? ` (${type})` : ''}`
-  const [kind, status] = kinds[type] ?? ['upstream', fallbackStatus]
-  return { status, kind, message }
 }
 
 // ───────────── ids ─────────────
 
 const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
+/** a prefix and `length` random alphanumerics (`toolu_…`, `msg_…`) */
 export function randomId(prefix: string, length = 24): string {
   const bytes = crypto.getRandomValues(new Uint8Array(length))
   let s = prefix

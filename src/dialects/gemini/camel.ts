@@ -4,18 +4,19 @@
  * wire body to camelCase first, leaving user data untouched: function call `args`, function `response`
  * objects and schemas (whose `properties` keys are parameter names) are copied as they are.
  */
+import { isObject } from '../guards'
 
 /** keys whose values are user data or schemas: never rename inside them */
 const OPAQUE = new Set([
   'args', 'response', 'parameters', 'parametersJsonSchema', 'responseSchema', 'responseJsonSchema', 'labels',
 ])
 
+/** `system_instruction` → `systemInstruction` */
 export const toCamel = (key: string): string => key.replace(/_+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase())
 
-const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v)
 
 /** Deep copy with every field name in camelCase (the camelCase spelling wins when both are present). */
-export function camelize(value: unknown): any {
+export function camelize(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(camelize)
   if (!isObject(value)) return value
   const out: Record<string, unknown> = {}

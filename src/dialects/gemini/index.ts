@@ -1,12 +1,42 @@
-/** The Gemini dialect (generateContent / streamGenerateContent / countTokens / embeddings), both directions. */
-export {
-  GeminiGenerateContentBody, GeminiCountTokensBody, GeminiEmbedContentBody, GeminiBatchEmbedContentsBody,
-} from './model'
-export { geminiClient, geminiStreamContentType } from './client'
-export { geminiUpstream } from './upstream'
-export {
-  geminiCountTokensUpstream, decodeGeminiCountTokens, encodeGeminiCountTokensResponse, decodeGeminiCountTokensRequest,
-  encodeGeminiEmbedUpstream, decodeGeminiEmbedUpstream, decodeGeminiEmbedRequest, encodeGeminiEmbedResponse,
-} from './count'
+/**
+ * The Gemini dialect, as the rest of agproxy sees it: the client codec of generateContent /
+ * streamGenerateContent, countTokens and embeddings both ways, the request schemas, the upstream codec for
+ * Gemini-type providers (POST {base}/v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse),
+ * and its error body.
+ */
+import type { ClientCodec, UpstreamCodec } from '../../ir/types'
+import { decodeGeminiRequest } from './generate/decode'
+import type { GeminiGenerateContentBody } from './generate/schema'
+import { encodeGeminiResponse } from './generate/encode'
+import { encodeGeminiStream } from './generate/stream'
+import { encodeGeminiRequest } from './upstream/request'
+import { decodeGeminiResponse } from './upstream/response'
+import { decodeGeminiStream } from './upstream/stream'
+
+export { GeminiGenerateContentBody } from './generate/schema'
+export { GeminiCountTokensBody } from './count-tokens/schema'
+export { GeminiEmbedContentBody, GeminiBatchEmbedContentsBody } from './embed/schema'
+export { geminiStreamContentType } from './generate/stream'
+export { decodeGeminiCountTokensRequest } from './count-tokens/decode'
+export { encodeGeminiCountTokensResponse } from './count-tokens/encode'
+export { decodeGeminiEmbedRequest } from './embed/decode'
+export { encodeGeminiEmbedResponse } from './embed/encode'
+export { geminiCountTokensUpstream, decodeGeminiCountTokens } from './upstream/count-tokens'
+export { encodeGeminiEmbedUpstream, decodeGeminiEmbedUpstream } from './upstream/embed'
 export { cleanSchemaForGemini } from './schema-clean'
-export { geminiErrorBody, geminiErrorToIR } from './mapping'
+export { errorBody as geminiErrorBody, errorStatus as geminiErrorStatus, errorFromWire as geminiErrorFromWire } from './errors'
+
+/** POST /v1beta/models/{model}:generateContent and :streamGenerateContent. The caller sets `stream` from the
+ *  endpoint and passes `?alt` in ctx.query. */
+export const geminiClient: ClientCodec<GeminiGenerateContentBody> = {
+  decodeRequest: decodeGeminiRequest,
+  encodeResponse: encodeGeminiResponse,
+  encodeStream: encodeGeminiStream,
+}
+
+/** A Gemini-type provider (generativelanguage.googleapis.com or compatible). */
+export const geminiUpstream: UpstreamCodec = {
+  encodeRequest: encodeGeminiRequest,
+  decodeResponse: decodeGeminiResponse,
+  decodeStream: decodeGeminiStream,
+}

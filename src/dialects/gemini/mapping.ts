@@ -1,9 +1,11 @@
 /**
  * Small Gemini ⇄ IR mappings shared by the client and upstream codecs: finish reasons, usage,
- * errors, ids, and thinking levels.
+ * ids, and thinking levels.
  */
-import type { ErrorKind, IRError, IRStopReason, IRUsage } from '../../ir/types'
+import type { IRStopReason, IRUsage } from '../../ir/types'
+import { asObject, num } from '../guards'
 
+/** an id with a prefix and 24 random hex digits */
 export const randomId = (prefix: string): string => prefix + crypto.randomUUID().replace(/-/g, '').slice(0, 24)
 
 /** tool call ids must suit every dialect (Anthropic: ^[a-zA-Z0-9_-]+$) */
@@ -20,6 +22,7 @@ const FILTERED = new Set([
   'IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION', 'ESCALATION',
 ])
 
+/** Gemini finishReason → IR stop reason (a turn that called tools ends with tool_calls) */
 export function finishToIR(reason: string | undefined, sawToolCall: boolean): IRStopReason {
   if (!reason || reason === 'STOP' || reason === 'FINISH_REASON_UNSPECIFIED') return sawToolCall ? 'tool_calls' : 'stop'
   if (reason === 'MAX_TOKENS') return 'length'
@@ -28,6 +31,7 @@ export function finishToIR(reason: string | undefined, sawToolCall: boolean): IR
   return 'error' // MALFORMED_FUNCTION_CALL, UNEXPECTED_TOOL_CALL, MISSING_THOUGHT_SIGNATURE, OTHER, …
 }
 
+/** IR stop reason → Gemini finishReason */
 export function finishToGemini(reason: IRStopReason): string {
   switch (reason) {
     case 'length': return 'MAX_TOKENS'
@@ -48,18 +52,22 @@ export interface GeminiUsage {
   toolUsePromptTokenCount?: number
 }
 
-/** Gemini counts thoughts apart from candidates; the IR counts reasoning inside outputTokens. */
-export function usageToIR(u: GeminiUsage | undefined): IRUsage {
-  const thoughts = u?.thoughtsTokenCount ?? 0
+/** Gemini usageMetadata, as received → IR usage. Gemini counts thoughts apart from candidates; the IR counts reasoning
+ *  inside outputTokens. */
+export function usageToIR(wire: unknown): IRUsage {
+  const u = asObject(wire)
+  const thoughts = num(u.thoughtsTokenCount) ?? 0
   const usage: IRUsage = {
-    inputTokens: (u?.promptTokenCount ?? 0) + (u?.toolUsePromptTokenCount ?? 0),
-    outputTokens: (u?.candidatesTokenCount ?? 0) + thoughts,
+    inputTokens: (num(u.promptTokenCount) ?? 0) + (num(u.toolUsePromptTokenCount) ?? 0),
+    outputTokens: (num(u.candidatesTokenCount) ?? 0) + thoughts,
   }
-  if (u?.cachedContentTokenCount) usage.cachedInputTokens = u.cachedContentTokenCount
+  const cached = num(u.cachedContentTokenCount)
+  if (cached) usage.cachedInputTokens = cached
   if (thoughts) usage.reasoningTokens = thoughts
   return usage
 }
 
+/** IR usage → usageMetadata (thoughts counted apart, as Gemini does) */
 export function usageToGemini(u: IRUsage): GeminiUsage {
   const thoughts = Math.min(u.reasoningTokens ?? 0, u.outputTokens)
   const out: GeminiUsage = {
@@ -72,75 +80,11 @@ export function usageToGemini(u: IRUsage): GeminiUsage {
   return out
 }
 
-// ───────────── errors ─────────────
-
-const STATUS_OF_KIND: Record<ErrorKind, [number, string]> = {
-  invalid_request: [400, 'INVALID_ARGUMENT'],
-  authentication: [401, 'UNAUTHENTICATED'],
-  permission: [403, 'PERMISSION_DENIED'],
-  not_found: [404, 'NOT_FOUND'],
-  method_not_allowed: [405, 'UNIMPLEMENTED'],
-  request_too_large: [413, 'INVALID_ARGUMENT'],
-  unsupported_media: [415, 'INVALID_ARGUMENT'],
-  rate_limit: [429, 'RESOURCE_EXHAUSTED'],
-  upstream: [502, 'INTERNAL'],
-  unavailable: [503, 'UNAVAILABLE'],
-  timeout: [504, 'DEADLINE_EXCEEDED'],
-  overloaded: [503, 'UNAVAILABLE'], // Google clients know 503 for "model overloaded", not 529
-  loop: [508, 'ABORTED'],
-  internal: [500, 'INTERNAL'],
-}
-
-/** The error body Google sends (also as an in-stream chunk): {error: {code, message, status, details?}}. */
-export function geminiErrorBody(e: IRError): { error: { code: number; message: string; status: string; details?: unknown[] } } {
-  const [mapped, status] = STATUS_OF_KIND[e.kind] ?? [500, 'INTERNAL']
-  const code = e.kind === 'overloaded' || !e.status ? mapped : e.status
-  const error: { code: number; message: string; status: string; details?: unknown[] } = { code, message: e.message, status }
-  if (e.retryAfter && e.retryAfter > 0) {
-    error.details = [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${Math.ceil(e.retryAfter)}s` }]
-  }
-  return { error }
-}
-
-const KIND_OF_STATUS: Record<string, ErrorKind> = {
-  INVALID_ARGUMENT: 'invalid_request', FAILED_PRECONDITION: 'invalid_request', OUT_OF_RANGE: 'invalid_request',
-  UNAUTHENTICATED: 'authentication', PERMISSION_DENIED: 'permission', NOT_FOUND: 'not_found',
-  RESOURCE_EXHAUSTED: 'rate_limit', UNAVAILABLE: 'unavailable', DEADLINE_EXCEEDED: 'timeout',
-  INTERNAL: 'upstream', UNKNOWN: 'upstream', ABORTED: 'upstream', UNIMPLEMENTED: 'invalid_request',
-}
-
-function kindOfCode(code: number): ErrorKind {
-  if (code === 401) return 'authentication'
-  if (code === 403) return 'permission'
-  if (code === 404) return 'not_found'
-  if (code === 413) return 'request_too_large'
-  if (code === 429) return 'rate_limit'
-  if (code === 503) return 'unavailable'
-  if (code === 504) return 'timeout'
-  if (code >= 400 && code < 500) return 'invalid_request'
-  return 'upstream'
-}
-
-/** A Google error body ({error: {code, message, status, details}}) → IR error. */
-export function geminiErrorToIR(body: unknown, httpStatus?: number): IRError {
-  const err = (body as any)?.error ?? {}
-  const code = typeof err.code === 'number' ? err.code : httpStatus ?? 502
-  const kind = KIND_OF_STATUS[String(err.status)] ?? kindOfCode(code)
-  const out: IRError = { status: code, kind, message: typeof err.message === 'string' ? err.message : 'upstream error' }
-  const retry = Array.isArray(err.details)
-    ? err.details.find((d: any) => typeof d?.retryDelay === 'string')?.retryDelay as string | undefined
-    : undefined
-  if (retry) {
-    const secs = parseFloat(retry)
-    if (Number.isFinite(secs)) out.retryAfter = secs
-  }
-  return out
-}
-
 // ───────────── thinking ─────────────
 
 export type Effort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh'
 
+/** Gemini thinkingLevel → IR effort */
 export function levelToEffort(level: unknown): Effort | undefined {
   const l = String(level ?? '').toLowerCase()
   return l === 'minimal' || l === 'low' || l === 'medium' || l === 'high' || l === 'xhigh' ? l : undefined

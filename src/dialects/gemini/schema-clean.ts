@@ -8,15 +8,14 @@
  * non-string, `properties` on a non-object, an array without `items`, `properties: {}`, and a
  * `required` name that is not a property.
  *
- * So: local $refs (#/$defs/…, #/definitions/…, any #/pointer) are inlined (cycles cut to a bare
+ * So: local $refs (#/$defs/…, #/definitions/…, other #/pointers) are inlined (cycles cut to a bare
  * object), allOf merged, `type: [X, "null"]` and null variants become `nullable`, a union with a single
  * non-null variant is flattened, unions of string literals become one enum, `const` becomes a
  * one-value enum, and unsupported keywords are dropped. The root is always an object schema.
  */
+import { isObject } from '../guards'
 
 type Schema = Record<string, unknown>
-
-const isObject = (v: unknown): v is Schema => !!v && typeof v === 'object' && !Array.isArray(v)
 
 const STRING_FORMATS = new Set(['enum', 'date-time'])
 const NUMBER_FORMATS = new Set(['float', 'double'])
@@ -30,6 +29,7 @@ const MAX_DEPTH = 24
 
 interface Cx { root: Schema; refs: string[]; depth: number }
 
+/** A JSON Schema → the subset Gemini accepts for function parameters (see above); the root is an object schema */
 export function cleanSchemaForGemini(schema: unknown): Schema {
   const root = isObject(schema) ? schema : {}
   const cleaned = clean(root, { root, refs: [], depth: 0 })
@@ -53,7 +53,7 @@ function resolvePointer(root: Schema, ref: string): unknown {
   for (const raw of ref.slice(2).split('/')) {
     const key = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~')
     if (!isObject(node) && !Array.isArray(node)) return undefined
-    node = (node as any)[key]
+    node = (node as Record<string, unknown>)[key] // an array too: '0' indexes it
   }
   return node
 }
@@ -111,7 +111,7 @@ const isNullSchema = (s: Schema): boolean =>
   || ('const' in s && s.const === null) || (Array.isArray(s.enum) && s.enum.length === 1 && s.enum[0] === null)
 
 function clean(input: unknown, cxIn: Cx): Schema {
-  if (!isObject(input)) return {} // `true` / missing: any value
+  if (!isObject(input)) return {} // `true` / missing: no constraint
   const d = deref(input, cxIn)
   if (!d) {
     const desc = typeof input.description === 'string' ? { description: input.description } : {}
@@ -233,7 +233,7 @@ function inferType(s: Schema, values: unknown[] | undefined): string | undefined
   if (s.items !== undefined || Array.isArray(s.prefixItems)) return 'array'
   if (values?.length && values.every(v => typeof v === 'string')) return 'string'
   if (typeof s.pattern === 'string' || typeof s.minLength === 'number') return 'string'
-  return undefined // typeless: any value
+  return undefined // typeless: no constraint
 }
 
 function copyCount(s: Schema, out: Schema, ...keys: string[]) {

@@ -4,12 +4,13 @@
  * dialects' upstreams understand a Gemini client's tools.
  */
 import { toCamel } from './camel'
+import { isObject } from '../guards'
 
-const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v)
 
 /** Gemini-only keywords with no JSON Schema meaning */
 const DROP = new Set(['propertyOrdering', 'nullable'])
 
+/** A Gemini (OpenAPI-subset) Schema → JSON Schema: lower-case types, `nullable` as a null type */
 export function geminiSchemaToJsonSchema(schema: unknown): Record<string, unknown> {
   if (!isObject(schema)) return {}
   const out: Record<string, unknown> = {}
@@ -34,7 +35,7 @@ export function geminiSchemaToJsonSchema(schema: unknown): Record<string, unknow
       out[key] = v
     }
   }
-  if ((schema as any).nullable === true) {
+  if (schema.nullable === true) {
     if (typeof out.type === 'string') out.type = [out.type, 'null']
     else if (Array.isArray(out.anyOf)) out.anyOf = [...out.anyOf, { type: 'null' }]
   }
