@@ -145,9 +145,6 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
   if (config.allow_lan_access && mode === 'off')
     log.warn('!!! LAN access is on and auth_mode is off: anyone on your network can use your providers and spend your quota. Set auth_mode: all_except_health and api_keys. !!!')
   const running = listen(config, { log })
-  console.log(`agproxy ${VERSION} listening on http://${bindHost(config).includes(':') ? `[${bindHost(config)}]` : bindHost(config)}:${running.port}` +
-    `${meta.file ? ` (config ${meta.file})` : ''}\nauth: ${mode}${config.auth_mode === 'auto' ? ' (auto)' : ''}, ${config.api_keys.length} key(s); providers: ${[...running.agproxy.dispatcher.providers.values()].map((p) => `${p.name} (${p.type}, ${p.pool.size} key${p.pool.size === 1 ? '' : 's'})`).join(', ') || 'none — add providers: to agproxy.yaml or set GEMINI_API_KEY / OPENAI_API_KEY / ANTHROPIC_API_KEY'}\n${clientsText(config, running.port)}\nDocs: ${displayOrigin(config, running.port)}/swagger`)
-
   let stopping = false
   const shutdown = async (sig: string) => {
     if (stopping) {
@@ -164,7 +161,6 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
-
   // SIGHUP: read the configuration again (providers, keys, models, auth…); disabled keys come back
   if (meta.reload && process.platform !== 'win32') process.on('SIGHUP', () => {
     let next: Config
@@ -179,5 +175,8 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
     running.reload({ ...next, port: config.port, host: config.host, allow_lan_access: config.allow_lan_access })
     log.info(`SIGHUP: configuration reloaded; providers: ${[...running.agproxy.dispatcher.providers.values()].map((p) => `${p.name} (${p.type}, ${p.pool.size} key${p.pool.size === 1 ? '' : 's'})`).join(', ') || 'none'}`)
   })
+  // the banner comes after the handlers: a client that reads it may signal at once (the default action would kill)
+  console.log(`agproxy ${VERSION} listening on http://${bindHost(config).includes(':') ? `[${bindHost(config)}]` : bindHost(config)}:${running.port}` +
+    `${meta.file ? ` (config ${meta.file})` : ''}\nauth: ${mode}${config.auth_mode === 'auto' ? ' (auto)' : ''}, ${config.api_keys.length} key(s); providers: ${[...running.agproxy.dispatcher.providers.values()].map((p) => `${p.name} (${p.type}, ${p.pool.size} key${p.pool.size === 1 ? '' : 's'})`).join(', ') || 'none — add providers: to agproxy.yaml or set GEMINI_API_KEY / OPENAI_API_KEY / ANTHROPIC_API_KEY'}\n${clientsText(config, running.port)}\nDocs: ${displayOrigin(config, running.port)}/swagger`)
   return running
 }
