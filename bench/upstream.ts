@@ -18,7 +18,13 @@
  * POST /v1beta/models/{model}:generateContent | :streamGenerateContent[?alt=sse] (Gemini), GET /healthz.
  */
 
-export interface UpstreamOptions { port?: number; chunks?: number; pacedMs?: number; holdMs?: number; hostname?: string }
+export interface UpstreamOptions {
+  port?: number
+  chunks?: number
+  pacedMs?: number
+  holdMs?: number
+  hostname?: string
+}
 
 const te = new TextEncoder()
 const WORDS = 'The quick brown fox jumps over the lazy dog while the gateway relays every token without delay and keeps memory small'.split(' ')
@@ -30,7 +36,11 @@ export function answerChunks(n: number): string[] {
   return out
 }
 
-interface Stream { contentType: string; head: Uint8Array; rest: Uint8Array[] }
+interface Stream {
+  contentType: string
+  head: Uint8Array
+  rest: Uint8Array[]
+}
 
 /** the frames of one answer: `head` = opening frames + first content frame (one write), `rest` = one frame each */
 function build(chunks: number) {
@@ -42,55 +52,82 @@ function build(chunks: number) {
   // OpenAI chat
   const oaChunk = (delta: object, finish: string | null = null) =>
     `data: ${JSON.stringify({ id: 'chatcmpl-bench0001', object: 'chat.completion.chunk', created, model: 'gpt-bench', system_fingerprint: 'fp_bench', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`
-  const openaiJson = te.encode(JSON.stringify({
-    id: 'chatcmpl-bench0001', object: 'chat.completion', created, model: 'gpt-bench',
-    choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
-    usage, system_fingerprint: 'fp_bench',
-  }))
+  const openaiJson = te.encode(
+    JSON.stringify({
+      id: 'chatcmpl-bench0001',
+      object: 'chat.completion',
+      created,
+      model: 'gpt-bench',
+      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+      usage,
+      system_fingerprint: 'fp_bench',
+    }),
+  )
   const openaiStream: Stream = {
     contentType: 'text/event-stream; charset=utf-8',
     head: te.encode(oaChunk({ role: 'assistant', content: '', refusal: null }) + oaChunk({ content: parts[0] })),
-    rest: [...parts.slice(1).map((p) => oaChunk({ content: p })), oaChunk({}, 'stop'), 'data: [DONE]\n\n'].map((s) => te.encode(s)),
+    rest: [...parts.slice(1).map(p => oaChunk({ content: p })), oaChunk({}, 'stop'), 'data: [DONE]\n\n'].map(s => te.encode(s)),
   }
 
   // Anthropic messages
   const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
-  const anthropicJson = te.encode(JSON.stringify({
-    id: 'msg_01bench', type: 'message', role: 'assistant', model: 'claude-bench', content: [{ type: 'text', text }],
-    stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 20, output_tokens: chunks },
-  }))
+  const anthropicJson = te.encode(
+    JSON.stringify({
+      id: 'msg_01bench',
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-bench',
+      content: [{ type: 'text', text }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
+      usage: { input_tokens: 20, output_tokens: chunks },
+    }),
+  )
   const anthropicStream: Stream = {
     contentType: 'text/event-stream; charset=utf-8',
     head: te.encode(
-      ev('message_start', { message: { id: 'msg_01bench', type: 'message', role: 'assistant', model: 'claude-bench', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 20, output_tokens: 1 } } }) +
-      ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }) +
-      ev('ping', {}) +
-      ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: parts[0] } })),
+      ev('message_start', {
+        message: {
+          id: 'msg_01bench',
+          type: 'message',
+          role: 'assistant',
+          model: 'claude-bench',
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: 20, output_tokens: 1 },
+        },
+      }) +
+        ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }) +
+        ev('ping', {}) +
+        ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: parts[0] } }),
+    ),
     rest: [
-      ...parts.slice(1).map((p) => ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: p } })),
+      ...parts.slice(1).map(p => ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: p } })),
       ev('content_block_stop', { index: 0 }),
       ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: chunks } }),
       ev('message_stop', {}),
-    ].map((s) => te.encode(s)),
+    ].map(s => te.encode(s)),
   }
 
   // Gemini generateContent
   const gChunk = (t: string, final: boolean) => ({
     candidates: [{ content: { parts: [{ text: t }], role: 'model' }, ...(final ? { finishReason: 'STOP' } : {}), index: 0 }],
     usageMetadata: final ? { promptTokenCount: 20, candidatesTokenCount: chunks, totalTokenCount: 20 + chunks } : { promptTokenCount: 20, totalTokenCount: 20 },
-    modelVersion: 'gemini-bench', responseId: 'bench0001',
+    modelVersion: 'gemini-bench',
+    responseId: 'bench0001',
   })
   const geminiJson = te.encode(JSON.stringify(gChunk(text, true)))
-  const gFrames = [...parts.map((p) => gChunk(p, false)), gChunk('', true)]
+  const gFrames = [...parts.map(p => gChunk(p, false)), gChunk('', true)]
   const geminiSse: Stream = {
     contentType: 'text/event-stream',
     head: te.encode(`data: ${JSON.stringify(gFrames[0])}\r\n\r\n`),
-    rest: gFrames.slice(1).map((f) => te.encode(`data: ${JSON.stringify(f)}\r\n\r\n`)),
+    rest: gFrames.slice(1).map(f => te.encode(`data: ${JSON.stringify(f)}\r\n\r\n`)),
   }
   const geminiArray: Stream = {
     contentType: 'application/json; charset=UTF-8',
     head: te.encode(`[${JSON.stringify(gFrames[0])}`),
-    rest: [...gFrames.slice(1).map((f) => te.encode(`\n,${JSON.stringify(f)}`)), te.encode('\n]')],
+    rest: [...gFrames.slice(1).map(f => te.encode(`\n,${JSON.stringify(f)}`)), te.encode('\n]')],
   }
   return { openaiJson, openaiStream, anthropicJson, anthropicStream, geminiJson, geminiSse, geminiArray }
 }
@@ -107,20 +144,31 @@ export function startUpstream(opts: UpstreamOptions = {}) {
     let body: ReadableStream<Uint8Array>
     if (mode === 'fast') {
       body = new ReadableStream<Uint8Array>({
-        start(c) { c.enqueue(s.head); for (const f of s.rest) c.enqueue(f); c.close() },
+        start(c) {
+          c.enqueue(s.head)
+          for (const f of s.rest) c.enqueue(f)
+          c.close()
+        },
       })
     } else {
       let i = -1
-      body = new ReadableStream<Uint8Array>({
-        async pull(c) {
-          if (signal.aborted) return c.close()
-          if (i === -1) { i = 0; c.enqueue(s.head); return }
-          if (i >= s.rest.length) return c.close()
-          await Bun.sleep(mode === 'hold' && i === 0 ? holdMs : pacedMs)
-          if (signal.aborted) return c.close()
-          c.enqueue(s.rest[i++]!)
+      body = new ReadableStream<Uint8Array>(
+        {
+          async pull(c) {
+            if (signal.aborted) return c.close()
+            if (i === -1) {
+              i = 0
+              c.enqueue(s.head)
+              return
+            }
+            if (i >= s.rest.length) return c.close()
+            await Bun.sleep(mode === 'hold' && i === 0 ? holdMs : pacedMs)
+            if (signal.aborted) return c.close()
+            c.enqueue(s.rest[i++]!)
+          },
         },
-      }, { highWaterMark: 0 })
+        { highWaterMark: 0 },
+      )
     }
     return new Response(body, { headers: { 'content-type': s.contentType, 'cache-control': 'no-cache' } })
   }
@@ -135,7 +183,8 @@ export function startUpstream(opts: UpstreamOptions = {}) {
       const url = req.url
       const q = url.indexOf('?')
       const path = url.slice(url.indexOf('/', 8), q < 0 ? undefined : q)
-      if (req.method === 'GET') return new Response(path === '/healthz' || path === '/v1/models' ? '{"status":"ok","object":"list","data":[]}' : '{}', { headers: JSON_HEADERS })
+      if (req.method === 'GET')
+        return new Response(path === '/healthz' || path === '/v1/models' ? '{"status":"ok","object":"list","data":[]}' : '{}', { headers: JSON_HEADERS })
       const body = await req.text()
       if (path.endsWith('/chat/completions')) {
         return wantsStream(body) ? stream(b.openaiStream, modeOf(body), req.signal) : new Response(b.openaiJson, { headers: JSON_HEADERS })
@@ -156,7 +205,10 @@ export function startUpstream(opts: UpstreamOptions = {}) {
 }
 
 if (import.meta.main) {
-  const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined }
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name)
+    return i > 0 ? process.argv[i + 1] : undefined
+  }
   const num = (name: string) => (arg(name) === undefined ? undefined : Number(arg(name)))
   const up = startUpstream({ port: num('--port'), chunks: num('--chunks'), pacedMs: num('--paced-ms'), holdMs: num('--hold-ms') })
   console.log(`listening on ${up.url}`)

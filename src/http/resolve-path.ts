@@ -45,9 +45,9 @@ export function resolvePath(rawPath: string, tolerant = true): Resolution {
   const tail = endpointAtTail(segs)
   if (!tail) return { kind: 'unresolved', reason: 'unknown' }
   const before = segs.slice(0, segs.length - tail.length)
-  const versions = before.filter((s) => VERSIONS.has(s))
-  const stacked = before.filter((s) => !VERSIONS.has(s))
-  if (stacked.some((s) => !ENDPOINT_WORDS.has(s))) return { kind: 'unresolved', reason: 'unknown' }
+  const versions = before.filter(s => VERSIONS.has(s))
+  const stacked = before.filter(s => !VERSIONS.has(s))
+  if (stacked.some(s => !ENDPOINT_WORDS.has(s))) return { kind: 'unresolved', reason: 'unknown' }
   if (versions.length === 0) causes.push('missing-version')
   if (versions.length > 1) causes.push('duplicate-version')
   if (stacked.length) causes.push('stacked-endpoint')
@@ -77,7 +77,7 @@ function endpointAtTail(segs: string[]): string[] | undefined {
 }
 
 const CAUSE_TEXT: Record<Cause, string> = {
-  'slashes': 'the URL had a doubled or trailing slash',
+  slashes: 'the URL had a doubled or trailing slash',
   'duplicate-version': 'the base URL ends in a version (/v1) and the client added it again',
   'missing-version': 'the base URL lacks the /v1 the client expects',
   'wrong-version': 'the base URL carries an API version this endpoint does not live under',
@@ -85,4 +85,4 @@ const CAUSE_TEXT: Record<Cause, string> = {
   'relay-prefix': 'the base URL carries a relay-style prefix',
 }
 
-export const describeCauses = (causes: Cause[]) => causes.map((c) => CAUSE_TEXT[c]).join('; ')
+export const describeCauses = (causes: Cause[]) => causes.map(c => CAUSE_TEXT[c]).join('; ')

@@ -6,8 +6,18 @@
  * functionResponse is paired with the earliest unanswered call of the same name (by id when both have one).
  */
 import type {
-  CodecContext, IRBuiltinTool, IRImage, IRMessage, IRPart, IRReasoning, IRRequest, IRResponseFormat,
-  IRText, IRThinking, IRTool, IRToolChoice,
+  CodecContext,
+  IRBuiltinTool,
+  IRImage,
+  IRMessage,
+  IRPart,
+  IRReasoning,
+  IRRequest,
+  IRResponseFormat,
+  IRText,
+  IRThinking,
+  IRTool,
+  IRToolChoice,
 } from '../../../ir/types'
 import { invalid } from '../../../ir/types'
 import { camelize } from '../camel'
@@ -61,7 +71,10 @@ function decodeSystem(si: unknown): string[] {
 
 // ───────────── contents ─────────────
 
-interface Pending { id: string; name: string }
+interface Pending {
+  id: string
+  name: string
+}
 
 function decodeContents(contents: unknown[], ctx: CodecContext): IRMessage[] {
   const messages: IRMessage[] = []
@@ -94,11 +107,12 @@ function decodeContents(contents: unknown[], ctx: CodecContext): IRMessage[] {
           const tail = messages[messages.length - 1]
           const prev = parts[parts.length - 1] ?? (tail?.role === role ? tail.content[tail.content.length - 1] : undefined)
           let block: IRThinking
-          if (prev?.type === 'thinking' && !prev.signature) { prev.text += text; block = prev }
-          else parts.push(block = { type: 'thinking', text })
+          if (prev?.type === 'thinking' && !prev.signature) {
+            prev.text += text
+            block = prev
+          } else parts.push((block = { type: 'thinking', text }))
           if (p.thoughtSignature) block.signature = String(p.thoughtSignature)
         } else if (p.thought === true) {
-          continue
         } else if (text !== '') {
           parts.push({ type: 'text', text })
         }
@@ -107,7 +121,8 @@ function decodeContents(contents: unknown[], ctx: CodecContext): IRMessage[] {
         if (img) parts.push(img)
       } else if (p.executableCode || p.codeExecutionResult) {
         const code = p.executableCode
-        const text = code ? '```' + String(dig(code, 'language') ?? '').toLowerCase() + '\n' + String(dig(code, 'code') ?? '') + '\n```'
+        const text = code
+          ? '```' + String(dig(code, 'language') ?? '').toLowerCase() + '\n' + String(dig(code, 'code') ?? '') + '\n```'
           : String(dig(p.codeExecutionResult, 'output') ?? '')
         if (text) parts.push({ type: 'text', text })
       }
@@ -176,8 +191,13 @@ function decodeMedia(p: Record<string, unknown>, ctx: CodecContext): IRImage | u
 // ───────────── tools ─────────────
 
 const BUILTIN_KIND: Record<string, string> = {
-  googleSearch: 'web_search', googleSearchRetrieval: 'web_search', codeExecution: 'code_execution',
-  urlContext: 'url_context', computerUse: 'computer_use', fileSearch: 'file_search', googleMaps: 'google_maps',
+  googleSearch: 'web_search',
+  googleSearchRetrieval: 'web_search',
+  codeExecution: 'code_execution',
+  urlContext: 'url_context',
+  computerUse: 'computer_use',
+  fileSearch: 'file_search',
+  googleMaps: 'google_maps',
 }
 
 function decodeTools(raw: unknown): { tools: IRTool[]; builtinTools: IRBuiltinTool[] } {
@@ -189,9 +209,11 @@ function decodeTools(raw: unknown): { tools: IRTool[]; builtinTools: IRBuiltinTo
       if (key === 'functionDeclarations') {
         for (const fd of Array.isArray(value) ? value : []) {
           if (!isObject(fd) || !fd.name) continue
-          const parameters = isObject(fd.parametersJsonSchema) ? normalizeJsonSchemaTypes(fd.parametersJsonSchema) as Record<string, unknown>
-            : isObject(fd.parameters) ? geminiSchemaToJsonSchema(fd.parameters)
-            : { type: 'object', properties: {} }
+          const parameters = isObject(fd.parametersJsonSchema)
+            ? (normalizeJsonSchemaTypes(fd.parametersJsonSchema) as Record<string, unknown>)
+            : isObject(fd.parameters)
+              ? geminiSchemaToJsonSchema(fd.parameters)
+              : { type: 'object', properties: {} }
           tools.push({ name: String(fd.name), ...(fd.description ? { description: String(fd.description) } : {}), parameters })
         }
       } else if (value !== undefined && value !== null) {

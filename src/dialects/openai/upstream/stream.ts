@@ -9,7 +9,10 @@ import { errorFromWire } from '../errors'
 import { err } from '../../../ir/errors'
 import { asArray, asObject } from '../../guards'
 
-interface ToolBlock { index: number; id: string }
+interface ToolBlock {
+  index: number
+  id: string
+}
 
 /** SSE → IR events. One block is open at a time: starting a different kind (or another tool call) closes it. */
 export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent> {
@@ -57,7 +60,9 @@ export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>
       if (data === '[DONE]') break
       if (!data) continue
       let parsed: unknown
-      try { parsed = JSON.parse(data) } catch {
+      try {
+        parsed = JSON.parse(data)
+      } catch {
         ctx.warn(`ignored a non-JSON SSE frame from upstream: ${data}`) // whole: the logger masks keys, then cuts
         continue
       }
