@@ -438,7 +438,7 @@ export function runLoad(o: LoadOptions): Promise<LoadResult> {
         if (due > t || due >= end) break
         k++
         const c = idle.pop()
-        if (c && c.socket && !c.dead)
+        if (c?.socket && !c.dead)
           c.send(req) // on time: count from the actual write
         else backlog.push(due)
       }
@@ -646,7 +646,7 @@ if (import.meta.main) {
   if (arg.startsWith('{')) {
     const o = JSON.parse(arg)
     const r = o.mode === 'streams' ? await openStreams(o) : await runLoad(o)
-    process.stdout.write(JSON.stringify(r) + '\n')
+    process.stdout.write(`${JSON.stringify(r)}\n`)
   } else {
     const o = parseCli(process.argv.slice(2))
     const r = await runLoad(o)

@@ -69,7 +69,7 @@ const self = new Map<string, number>()
 for (const s of p.samples) {
   const n = byId.get(s)!
   const cf = n.callFrame
-  const key = `${cf.functionName || '(anonymous)'}  ${cf.url.replace(ROOT + '/', '').replace(/^.*node_modules\//, 'node_modules/')}:${cf.lineNumber + 1}`
+  const key = `${cf.functionName || '(anonymous)'}  ${cf.url.replace(`${ROOT}/`, '').replace(/^.*node_modules\//, 'node_modules/')}:${cf.lineNumber + 1}`
   self.set(key, (self.get(key) ?? 0) + 1)
 }
 const total = p.samples.length

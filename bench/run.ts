@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join, relative, resolve } from 'node:path'
 import { freePort, machineBusy, memoryOf, run, sampleRss, startProc, killAll, waitQuiet, type Proc } from './lib/procs'
 import { pickTool, runBuiltin, runStreams, fromLoadResult, type Measure, type Tool } from './lib/tools'
-import { SCENARIOS, TARGET_LABELS, openaiRequest, type Scenario, type Target, type TargetId } from './scenarios'
+import { SCENARIOS, TARGET_LABELS, openaiRequest, type Target, type TargetId } from './scenarios'
 import type { RequestSpec, StreamsResult } from './loadgen'
 import { renderReport, type Report } from './lib/report'
 
@@ -125,6 +125,7 @@ function parseOptions(argv: string[]): Options {
       case '-h':
         console.log(readFileSync(import.meta.path, 'utf8').split('*/')[0])
         process.exit(0)
+        break
       default:
         die(`unknown option ${a} (see --help)`)
     }
@@ -180,11 +181,11 @@ async function installPortkey(): Promise<{ entry: string; version: string } | { 
     mkdirSync(dir, { recursive: true })
     writeFileSync(
       join(dir, 'package.json'),
-      JSON.stringify(
+      `${JSON.stringify(
         { private: true, dependencies: { '@portkey-ai/gateway': PORTKEY_VERSION }, overrides: { '@hono/node-server': HONO_NODE_SERVER } },
         null,
         2,
-      ) + '\n',
+      )}\n`,
     )
     const r = await run(['npm', 'install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, timeoutMs: 300_000 })
     if (r.code !== 0 || installed() !== PORTKEY_VERSION)

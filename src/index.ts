@@ -12,7 +12,8 @@ if (serving && !process.env.BUN_CONFIG_MAX_HTTP_REQUESTS && typeof process.execv
   // compiled: argv[1] is the embedded entry (/$bunfs/…); from source: the script path, which must be passed again
   const compiled = process.argv[1]?.startsWith('/$bunfs/')
   // runtime flags (--smol, --inspect, --cpu-prof …) go along: process.execArgv
-  const argv = compiled ? [process.execPath, ...process.execArgv, ...args] : [process.execPath, ...process.execArgv, process.argv[1]!, ...args]
+  const script = process.argv[1] ?? ''
+  const argv = compiled ? [process.execPath, ...process.execArgv, ...args] : [process.execPath, ...process.execArgv, script, ...args]
   try {
     process.execve(process.execPath, argv, { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: MAX_UPSTREAM_REQUESTS })
   } catch {

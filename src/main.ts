@@ -27,7 +27,7 @@ if (args.command === 'routes') {
   process.exit(0)
 }
 
-let loaded
+let loaded: ReturnType<typeof loadConfig>
 try {
   loaded = loadConfig(args.flags)
 } catch (e) {

@@ -892,8 +892,7 @@ describe('anthropicUpstream.decodeStream', () => {
   })
 
   test('event: error → IR error event', async () => {
-    const sse =
-      upstreamSSE.split('event: content_block_start')[0] + 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
+    const sse = `${upstreamSSE.split('event: content_block_start')[0]}event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n`
     const events = await toArray(anthropicUpstream.decodeStream(streamOf(sse), ctx()))
     expect(events.map(e => e.type)).toEqual(['start', 'error'])
     expect(events[1]).toEqual({ type: 'error', error: { status: 529, kind: 'overloaded', message: 'Overloaded' } })

@@ -169,7 +169,7 @@ describe('carriers and edge cases (strict)', () => {
 
   test('a key that only shares a prefix with a valid one is refused', async () => {
     await expect401(await send(srv, chat, { headers: { 'x-api-key': KEY.slice(0, -1) }, query: '' }), 'openai', true)
-    await expect401(await send(srv, chat, { headers: { 'x-api-key': KEY + 'x' }, query: '' }), 'openai', true)
+    await expect401(await send(srv, chat, { headers: { 'x-api-key': `${KEY}x` }, query: '' }), 'openai', true)
   })
 
   test('an OPTIONS preflight passes without a key', async () => {

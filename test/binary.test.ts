@@ -115,9 +115,11 @@ test.skipIf(!target || !existsSync(CHROMIUM))(
     })
     const attempts = new Set<string>()
     try {
-      await ctx.route('**/*', route =>
-        offHost(route.request().url()) ? (attempts.add(route.request().url()), route.abort('blockedbyclient')) : route.continue(),
-      )
+      await ctx.route('**/*', route => {
+        if (!offHost(route.request().url())) return route.continue()
+        attempts.add(route.request().url())
+        return route.abort('blockedbyclient')
+      })
       ctx.on('request', req => {
         if (offHost(req.url())) attempts.add(req.url())
       })

@@ -84,7 +84,7 @@ describe('routes and clients', () => {
     expect(lines).toHaveLength(ROUTES.length)
     for (const route of ROUTES) {
       const line = lines.find(l => l.split(/\s+/)[1] === route.path)
-      expect({ path: route.path, line: line && line.split(/\s+/).slice(0, 3) }).toEqual({
+      expect({ path: route.path, line: line?.split(/\s+/).slice(0, 3) }).toEqual({
         path: route.path,
         line: [route.methods.join(','), route.path, route.tag],
       })

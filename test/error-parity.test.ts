@@ -243,7 +243,7 @@ describe.each(KINDS)('%s', kind => {
     expect(JSON.parse(await new Response(encoded(geminiClient, e)).text()).at(-1)).toEqual(h.body)
     expect((await sseData(passThrough('gemini.stream', e, 'alt=sse'))).at(-1)!.data).toEqual(h.body)
     // pass-through without alt=sse: the frame closes the JSON array the upstream opened
-    const array = '[{"candidates":[]}' + new TextDecoder().decode(passThrough('gemini.stream', e))
+    const array = `[{"candidates":[]}${new TextDecoder().decode(passThrough('gemini.stream', e))}`
     expect(JSON.parse(array).at(-1)).toEqual(h.body)
     const sdk = new ApiError({ message: JSON.stringify(h.body), status: h.status })
     expect(sdk.status).toBe(want.gemini.code)

@@ -63,7 +63,7 @@ const CASES: Case[] = [
     name: 'wrong content-type (form)',
     status: 415,
     message: /Content-Type.*application\/json/,
-    init: d => ({ body: 'model=gpt-4o', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+    init: _d => ({ body: 'model=gpt-4o', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
   },
   {
     name: 'wrong content-type (text/plain)',
@@ -100,9 +100,9 @@ const CASES: Case[] = [
     name: 'huge body (chunked, no length)',
     status: 413,
     message: /larger than the limit/,
-    init: d => ({ body: chunked('x'.repeat(2_000_000)), headers: json }),
+    init: _d => ({ body: chunked('x'.repeat(2_000_000)), headers: json }),
   },
-  { name: 'deeply nested JSON', status: 400, message: /./, init: d => ({ body: `{"model":"gpt-4o","messages":${nested(100_000)}}`, headers: json }) },
+  { name: 'deeply nested JSON', status: 400, message: /./, init: _d => ({ body: `{"model":"gpt-4o","messages":${nested(100_000)}}`, headers: json }) },
   {
     name: 'invalid UTF-8',
     status: 400,
@@ -155,14 +155,14 @@ describe.each(Object.keys(ENDPOINTS) as Dialect[])('%s endpoint', dialect => {
     expect(messageOf(dialect, parsed)).toMatch(c.message)
     expect(text).not.toContain('sk-test-upstream-key-0001')
     expect(text).not.toMatch(/\bat .*\.ts:\d+/) // no stack trace
-    expect((await fetch(srv.url + '/healthz')).status).toBe(200)
+    expect((await fetch(`${srv.url}/healthz`)).status).toBe(200)
   })
 })
 
 test('10 000 messages are carried through, not refused', async () => {
   const messages = Array.from({ length: 10_000 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `m${i}` }))
   messages.push({ role: 'user', content: 'last one' })
-  const r = await fetch(srv.url + '/v1/chat/completions', { method: 'POST', headers: json, body: JSON.stringify({ model: 'gpt-4o', messages }) })
+  const r = await fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: json, body: JSON.stringify({ model: 'gpt-4o', messages }) })
   expect(r.status).toBe(200)
   expect((await r.json()).choices[0].message.content).toBe('echo: last one')
   expect(fake.last()!.body.messages).toHaveLength(10_001)
@@ -184,7 +184,7 @@ test('a large base64 image within the limit reaches the upstream intact', async 
         },
       ],
     }
-    const r = await fetch(big.url + '/v1/chat/completions', { method: 'POST', headers: json, body: JSON.stringify(body) })
+    const r = await fetch(`${big.url}/v1/chat/completions`, { method: 'POST', headers: json, body: JSON.stringify(body) })
     expect(r.status).toBe(200)
     expect(fake.last()!.body.messages[0].content[1].image_url.url.length).toBe(data.length + 'data:image/png;base64,'.length)
   } finally {
@@ -210,7 +210,7 @@ test('a slow-loris body is cut off with 408 in dialect, and the server keeps ans
   expect(answer).toMatch(/^HTTP\/1\.1 408/)
   expect(answer).toContain('"type":"error"')
   expect(answer).toMatch(/did not arrive within 1 s/)
-  expect((await fetch(srv.url + '/healthz')).status).toBe(200)
+  expect((await fetch(`${srv.url}/healthz`)).status).toBe(200)
 })
 
 test('an error nothing else caught → 500 in the dialect of the path, one short log line without a stack', async () => {

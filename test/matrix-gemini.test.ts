@@ -18,7 +18,6 @@ import {
   imagesOf,
   matrix,
   expectAgproxyHeaders,
-  resultsOf,
   startMatrix,
   textOf,
   thinkingOf,

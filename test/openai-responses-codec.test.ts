@@ -3,7 +3,7 @@ import { Elysia } from 'elysia'
 import OpenAI from 'openai'
 import { collect } from '../src/ir/collect'
 import { parseSSE } from '../src/ir/sse'
-import { IRErrorValue, type CodecContext, type IREvent, type IRResponse } from '../src/ir/types'
+import { IRErrorValue, type CodecContext, type IREvent } from '../src/ir/types'
 import { ResponsesBody, openaiResponsesClient as codec } from '../src/dialects/openai'
 
 const mkctx = (raw: any, warnings: string[] = []): CodecContext => ({ clientModel: raw.model, warn: m => warnings.push(m), raw })

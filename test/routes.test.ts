@@ -33,7 +33,8 @@ const isModelCall = (r: CanonicalRoute) => r.tag !== 'System' && r.methods.inclu
 const dialectOf = (path: string): Dialect => dialectOfPath(path) ?? 'openai'
 
 /** What each canonical route answers with its own method. */
-const expected = (r: CanonicalRoute, method: string): number => (isModelCall(r) ? 503 : r.path.startsWith('/api/') || r.path.startsWith('/v1/api/') ? 204 : 200)
+const expected = (r: CanonicalRoute, _method: string): number =>
+  isModelCall(r) ? 503 : r.path.startsWith('/api/') || r.path.startsWith('/v1/api/') ? 204 : 200
 
 const ROUTE_METHODS = ROUTES.flatMap(r => r.methods.map(m => [m, r.path, r] as const))
 

@@ -129,7 +129,7 @@ describe.each(SERVERS)('auth_mode %s, bound to %s', (mode, bind) => {
     expect(fake.requests).toHaveLength(calls)
     expect(fake.requests.every(r => r.key === UPSTREAM_KEY)).toBe(true)
     for (const route of ROUTES) {
-      const res = await send(srv.port, route, '/swagger' + route.path, host, { authorization: `Bearer ${KEY}` })
+      const res = await send(srv.port, route, `/swagger${route.path}`, host, { authorization: `Bearer ${KEY}` })
       checkRefusal(res, 404, route.dialect, `with key: ${route.method} /swagger${route.path}`)
     }
     expect(fake.requests).toHaveLength(calls)
@@ -159,7 +159,7 @@ describe('the canonical origin', () => {
     ]
     for (const r of raw) {
       const path = new URL(r, 'http://a').pathname
-      expect(elysiaPath(CANONICAL_ORIGIN + path + '?q=1')).toBe(path)
+      expect(elysiaPath(`${CANONICAL_ORIGIN + path}?q=1`)).toBe(path)
       expect(new URL(CANONICAL_ORIGIN + path).pathname).toBe(path)
     }
   })

@@ -442,7 +442,7 @@ describe('Redactor, FrameBuffer and the held-back cap', () => {
       for (const o of outs) {
         sofar += o
         expect(['[', '}', ']']).toContain(sofar.trimEnd().at(-1)!)
-        if (sofar.trimEnd().endsWith('}')) expect(() => JSON.parse(sofar.replace(/^\[/, '[') + ']')).not.toThrow()
+        if (sofar.trimEnd().endsWith('}')) expect(() => JSON.parse(`${sofar.replace(/^\[/, '[')}]`)).not.toThrow()
       }
     }
   })
@@ -519,6 +519,7 @@ describe('a config error never prints a value that may be a secret', () => {
     ],
     [
       'a numeric api_key (YAML reads digits as a number)',
+      // biome-ignore lint/correctness/noPrecisionLoss: a long digit string is what YAML turns into a (lossy) number
       provider0({ api_key: 12345678901234567 }),
       'config: providers[0].api_key: expected a string, got a number',
     ],

@@ -67,7 +67,7 @@ for (const [name, eol] of [
 }
 
 test('a last message without its blank line still counts; sseFrame round-trips', async () => {
-  const bytes = new TextEncoder().encode(new TextDecoder().decode(sseFrame({ x: 1 }, 'e')) + 'data: tail')
+  const bytes = new TextEncoder().encode(`${new TextDecoder().decode(sseFrame({ x: 1 }, 'e'))}data: tail`)
   expect(await collect(streamOf(bytes, [3]))).toEqual([
     { event: 'e', data: '{"x":1}' },
     { event: undefined, data: 'tail' },

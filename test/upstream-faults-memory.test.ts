@@ -263,7 +263,7 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
     ['br', (s: string) => brotliCompressSync(s)],
     ['zstd', (s: string) => Bun.zstdCompressSync(s)],
   ])('a %s answer under the limit still works (pass-through and translated)', async (coding, compress) => {
-    const answer = new Uint8Array(compress(JSON.stringify(chatAnswer('squeezed' + ' '.repeat(100_000)))))
+    const answer = new Uint8Array(compress(JSON.stringify(chatAnswer(`squeezed${' '.repeat(100_000)}`))))
     const up = upstream(() => new Response(answer, { headers: { 'content-type': 'application/json', 'content-encoding': coding } }))
     upstreams.push(up)
     const srv = await start('openai', up, { limits: { upstream_body_mb: 1 } })
@@ -686,7 +686,7 @@ describe('limits.request_bodies_mb: request bodies held at once', () => {
       if (what === 'fail') return Response.json({ error: { message: 'boom', type: 'server_error' } }, { status: 500 })
       if (what === 'slow') await Bun.sleep(2000)
       if (what.length > 1048576) await Bun.sleep(500)
-      if (body.stream) return new Response(chatChunk('ok') + chatChunk('', 'stop') + 'data: [DONE]\n\n', { headers: { 'content-type': 'text/event-stream' } })
+      if (body.stream) return new Response(`${chatChunk('ok') + chatChunk('', 'stop')}data: [DONE]\n\n`, { headers: { 'content-type': 'text/event-stream' } })
       return Response.json(chatAnswer('ok'))
     })
     upstreams.push(up)

@@ -261,5 +261,5 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
   out(`| bun src/index.ts | — | ${range(r.cold.src)} |`)
   if (r.binary.dist) out(`| ${r.binary.dist.file} (npm run build, not rebuilt here) | ${mb(r.binary.dist.size)} | — |`)
   out()
-  return lines.join('\n') + '\n'
+  return `${lines.join('\n')}\n`
 }

@@ -96,7 +96,7 @@ function wrkScript(req: RequestSpec, dir: string): string {
   ]
   mkdirSync(dir, { recursive: true })
   const file = join(dir, `wrk-${Bun.hash(lines.join('\n')).toString(16)}.lua`)
-  writeFileSync(file, lines.filter(Boolean).join('\n') + '\n')
+  writeFileSync(file, `${lines.filter(Boolean).join('\n')}\n`)
   return file
 }
 

@@ -41,6 +41,7 @@ export function parseArgs(argv: string[]): Args {
   }
   try {
     for (let i = 0; i < argv.length; i++) {
+      // biome-ignore lint/style/noNonNullAssertion: i < argv.length
       const a = argv[i]!
       const [name, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined]
       const take = () => inline ?? value(i++, name)

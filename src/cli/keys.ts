@@ -78,11 +78,11 @@ export function keysTable(s: KeysStatus): string {
       for (const [model, cd] of Object.entries(k.models ?? {})) rows.push(['', `  └ model ${model}`, 'cooling', left(cd.until), '', '', oneLine(cd.reason)])
     }
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map(r => r[i]?.length ?? 0)))
   return rows
     .map(r =>
       r
-        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
         .join('  ')
         .trimEnd(),
     )

@@ -86,14 +86,15 @@ export function loadConfig(flags: Flags = {}, env: Record<string, string | undef
 
 /** Merge layers and validate. `label` names the source in error messages. */
 export function buildConfig(fromFile: Record<string, unknown>, flags: Flags = {}, env: Record<string, string | undefined> = {}, label = 'config'): Config {
-  const merged: Record<string, any> = { ...structuredClone(DEFAULTS), ...fromFile }
+  const merged: Record<string, unknown> = { ...structuredClone(DEFAULTS), ...fromFile }
   // nested defaults survive a partial block in the file
   for (const k of ['retry', 'timeouts', 'limits'] as const)
     if (fromFile[k] && typeof fromFile[k] === 'object') merged[k] = { ...DEFAULTS[k], ...(fromFile[k] as object) }
   // `api_key` is accepted for one key (joined to a list; an api_keys that is not one is left for validation to refuse,
   // rather than spread into one-character keys)
-  if (typeof merged.api_key === 'string' && (merged.api_keys == null || Array.isArray(merged.api_keys))) {
-    merged.api_keys = [...(merged.api_keys ?? []), merged.api_key]
+  const keys = merged.api_keys
+  if (typeof merged.api_key === 'string' && (keys == null || Array.isArray(keys))) {
+    merged.api_keys = [...(keys ?? []), merged.api_key]
     delete merged.api_key
   }
 
@@ -134,13 +135,13 @@ export function buildConfig(fromFile: Record<string, unknown>, flags: Flags = {}
     for (const [k, v] of Object.entries(layer))
       if (v !== undefined) {
         merged[k] = v
-        source[k] = names[k]!
+        source[k] = names[k] ?? k
       }
 
   const bad = check(merged)
   if (bad)
     throw new ConfigError(
-      `${source[bad.path.split(/[.[]/)[0]!] ?? label}: ${bad.path || '(top level)'}: ${bad.message.replace(/^unknown field; check its spelling$/, "unknown setting; check its spelling against the README's config reference")}`,
+      `${source[bad.path.split(/[.[]/)[0] ?? ''] ?? label}: ${bad.path || '(top level)'}: ${bad.message.replace(/^unknown field; check its spelling$/, "unknown setting; check its spelling against the README's config reference")}`,
     )
   const config = merged as Config
   const names = new Set<string>()

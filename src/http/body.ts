@@ -58,7 +58,7 @@ export async function readJsonBody(req: Request, limits: BodyLimits, validate?: 
   if (tooDeep(value, MAX_DEPTH))
     return fail(err('invalid_request', `The request body is nested more than ${MAX_DEPTH} levels deep; no API request needs that. Flatten the JSON.`))
   if (validate) {
-    let bad
+    let bad: ReturnType<typeof validate>
     try {
       bad = validate(value)
     } catch {
@@ -141,6 +141,7 @@ async function readBytes(req: Request, limits: BodyLimits, hold?: BodyHold): Pro
   } finally {
     clearTimeout(timer)
   }
+  // biome-ignore lint/style/noNonNullAssertion: length checked
   if (chunks.length === 1) return { ok: true, bytes: chunks[0]! }
   const out = new Uint8Array(size)
   let off = 0
@@ -158,6 +159,7 @@ const MAX_DEPTH = 256
 function tooDeep(root: unknown, max: number): boolean {
   const stack: Array<[unknown, number]> = [[root, 1]]
   while (stack.length) {
+    // biome-ignore lint/style/noNonNullAssertion: the loop runs while the stack is not empty
     const [v, d] = stack.pop()!
     if (d > max) return true
     if (Array.isArray(v)) {

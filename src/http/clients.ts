@@ -25,7 +25,10 @@ export function clientFamilies(origin: string): ClientFamily[] {
   ]
 }
 
-export const familyOf = (dialect: Dialect, origin: string) => clientFamilies(origin).find(f => f.dialect === dialect)!
+/** The client family of a dialect (clientFamilies lists one for every dialect). */
+export const familyOf = (dialect: Dialect, origin: string) =>
+  // biome-ignore lint/style/noNonNullAssertion: clientFamilies() has an entry for each of the three dialects
+  clientFamilies(origin).find(f => f.dialect === dialect)!
 
 /** "http://127.0.0.1:8045" from the Host the client used (sanitized), else the listen address. */
 export function originFor(hostHeader: string | null, fallback: string): string {

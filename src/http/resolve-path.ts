@@ -36,7 +36,8 @@ export function resolvePath(rawPath: string, tolerant = true): Resolution {
 
   let segs = path.split('/').filter(Boolean)
   // one relay-style leading segment: /openai/v1/…, /api/v1/…, /gemini/v1beta/…
-  if (segs.length > 1 && RELAYS.has(segs[0]!) && (VERSIONS.has(segs[1]!) || ENDPOINT_WORDS.has(segs[1]!))) {
+  const [first = '', second = ''] = segs
+  if (segs.length > 1 && RELAYS.has(first) && (VERSIONS.has(second) || ENDPOINT_WORDS.has(second))) {
     segs = segs.slice(1)
     causes.push('relay-prefix')
   }
@@ -53,7 +54,7 @@ export function resolvePath(rawPath: string, tolerant = true): Resolution {
   if (stacked.length) causes.push('stacked-endpoint')
 
   const lastVersion = versions.at(-1)
-  const isGoogle = GEMINI_ACTION.test(tail.at(-1)!) || (tail[0] === 'models' && lastVersion === 'v1beta')
+  const isGoogle = GEMINI_ACTION.test(tail.at(-1) ?? '') || (tail[0] === 'models' && lastVersion === 'v1beta')
   const canonical = (isGoogle ? '/v1beta/' : '/v1/') + tail.join('/')
   if (!matchRoute(canonical)) return { kind: 'unresolved', reason: 'unknown' }
   // one version, but not the endpoint's (e.g. /v1beta/chat/completions): say so rather than nothing

@@ -108,7 +108,7 @@ const te = new TextEncoder()
 /** One SSE frame as bytes. */
 export function sseFrame(data: unknown, event?: string): Uint8Array {
   const json = typeof data === 'string' ? data : JSON.stringify(data)
-  return te.encode((event ? `event: ${event}\n` : '') + `data: ${json}\n\n`)
+  return te.encode(`${event ? `event: ${event}\n` : ''}data: ${json}\n\n`)
 }
 
 /** Build a byte stream from an async generator of frames; cancelling the stream returns the generator

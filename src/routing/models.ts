@@ -74,6 +74,7 @@ export function createModelRouter(config: Pick<Config, 'models'>, providers: Pro
     if (ex) return ex
     const adv = advertisedBy(name)
     if (adv) return { provider: adv.name, model: name }
+    // biome-ignore lint/style/noNonNullAssertion: length checked
     if (providers.length === 1) return { provider: providers[0]!.name, model: name }
     return undefined
   }

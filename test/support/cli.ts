@@ -75,7 +75,7 @@ export async function startCli(args: string[], env: Record<string, string> = cle
     async waitFor(re, timeoutMs = 10_000) {
       const until = Date.now() + timeoutMs
       while (Date.now() < until) {
-        const m = (out + '\n' + err).match(re)
+        const m = `${out}\n${err}`.match(re)
         if (m) return m
         if (proc.exitCode !== null) break
         await Bun.sleep(20)

@@ -174,6 +174,16 @@ export interface Blackhole {
   close(): void
 }
 
+/** The libc socket calls blackhole() needs, through bun:ffi (throws where libc is not there). */
+const openLibc = () =>
+  dlopen('libc.so.6', {
+    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+    listen: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    getsockname: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    close: { args: [FFIType.i32], returns: FFIType.i32 },
+  })
+
 /**
  * A loopback port where TCP connects hang: a socket listening with backlog 0 that never accepts, its
  * one queue slot taken by a connection we hold. Linux drops further SYNs, so connect() waits.
@@ -181,15 +191,9 @@ export interface Blackhole {
  */
 export async function blackhole(): Promise<Blackhole | undefined> {
   if (process.platform !== 'linux') return undefined
-  let libc
+  let libc: ReturnType<typeof openLibc>
   try {
-    libc = dlopen('libc.so.6', {
-      socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-      bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
-      listen: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-      getsockname: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-      close: { args: [FFIType.i32], returns: FFIType.i32 },
-    })
+    libc = openLibc()
   } catch {
     return undefined
   }

@@ -13,7 +13,7 @@ export const safeId = (id: string): string => id.replace(/[^a-zA-Z0-9_-]/g, '_')
 
 /** A deterministic id for a Gemini functionCall that carries none: the same history gives the same ids. */
 export const stableCallId = (name: string, args: string, occurrence: number): string =>
-  'call_' + Bun.hash(`${name}\u0000${args}\u0000${occurrence}`).toString(36)
+  `call_${Bun.hash(`${name}\u0000${args}\u0000${occurrence}`).toString(36)}`
 
 // ───────────── finish reasons ─────────────
 

@@ -152,6 +152,7 @@ function clean(input: unknown, cxIn: Cx): Schema {
     else {
       const cleaned = resolved.map(v => clean(v, cx))
       const literals = cleaned.length > 1 ? stringLiterals(cleaned) : undefined
+      // biome-ignore lint/style/noNonNullAssertion: length checked
       out = cleaned.length === 1 ? cleaned[0]! : literals ? { type: 'string', enum: literals } : { anyOf: cleaned }
     }
     if (description !== undefined) out.description = description
@@ -220,7 +221,7 @@ function cleanNode(s: Schema, cx: Cx, nullableIn: boolean): Schema {
   if (type) out.type = type
   let description = typeof s.description === 'string' ? s.description : typeof s.title === 'string' ? s.title : undefined
 
-  if (values && values.length) {
+  if (values?.length) {
     if (values.every(v => typeof v === 'string') && (type === 'string' || !type)) {
       out.type = 'string'
       out.enum = [...new Set(values as string[])]
@@ -293,6 +294,7 @@ function arrayKeywords(s: Schema, cx: Cx, out: Schema) {
   let items: Schema
   if (tuple) {
     const cleaned = tuple.map(i => clean(i, cx))
+    // biome-ignore lint/style/noNonNullAssertion: length checked
     items = cleaned.length === 1 ? cleaned[0]! : cleaned.length ? { anyOf: cleaned } : {}
   } else {
     items = clean(s.items, cx)

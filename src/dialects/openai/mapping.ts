@@ -14,7 +14,7 @@ export const newId = (prefix: string): string => prefix + crypto.randomUUID().re
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000)
 
 /** Keep an upstream id when it already has the client-visible prefix, otherwise mint one. */
-export const withPrefix = (prefix: string, id: string | undefined): string => (id && id.startsWith(prefix) ? id : newId(prefix))
+export const withPrefix = (prefix: string, id: string | undefined): string => (id?.startsWith(prefix) ? id : newId(prefix))
 
 // ───────────── finish reasons ─────────────
 

@@ -46,8 +46,8 @@ function idFixer() {
 export function imageBlock(img: IRImage): ImageBlock {
   const s = img.source
   if (s.kind === 'base64') return { type: 'image', source: { type: 'base64', media_type: s.mediaType, data: s.data } }
-  const m = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(s.url)
-  if (m) return { type: 'image', source: { type: 'base64', media_type: m[1]!, data: m[2]! } }
+  const [, mediaType, data] = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(s.url) ?? []
+  if (mediaType !== undefined && data !== undefined) return { type: 'image', source: { type: 'base64', media_type: mediaType, data } }
   return { type: 'image', source: { type: 'url', url: s.url } }
 }
 
@@ -105,7 +105,8 @@ const toolUseIds = (m: AnthropicWireMessage | undefined) => (m?.role === 'assist
 function pairToolResults(messages: AnthropicWireMessage[], ctx: CodecContext): AnthropicWireMessage[] {
   const out: AnthropicWireMessage[] = []
   for (let i = 0; i < messages.length; i++) {
-    const m = messages[i]
+    // biome-ignore lint/style/noNonNullAssertion: i < messages.length
+    const m = messages[i]!
     if (m.role === 'assistant') {
       out.push(m)
       const ids = toolUseIds(m)

@@ -122,7 +122,7 @@ function decodeContents(contents: unknown[], ctx: CodecContext): IRMessage[] {
       } else if (p.executableCode || p.codeExecutionResult) {
         const code = p.executableCode
         const text = code
-          ? '```' + String(dig(code, 'language') ?? '').toLowerCase() + '\n' + String(dig(code, 'code') ?? '') + '\n```'
+          ? `\`\`\`${String(dig(code, 'language') ?? '').toLowerCase()}\n${String(dig(code, 'code') ?? '')}\n\`\`\``
           : String(dig(p.codeExecutionResult, 'output') ?? '')
         if (text) parts.push({ type: 'text', text })
       }
@@ -141,7 +141,8 @@ function decodeFunctionResponse(fr: Record<string, unknown>, pending: Pending[],
   let at = wantId ? pending.findIndex(p => p.id === wantId) : -1
   if (at < 0) at = pending.findIndex(p => p.name === name)
   let id: string
-  if (at >= 0) id = pending.splice(at, 1)[0]!.id
+  const found = at >= 0 ? pending.splice(at, 1)[0] : undefined
+  if (found) id = found.id
   else {
     id = wantId ?? stableCallId(`result:${name}`, JSON.stringify(fr.response ?? {}), 1)
     ctx.warn(`functionResponse "${name}" has no matching functionCall`)
@@ -151,7 +152,7 @@ function decodeFunctionResponse(fr: Record<string, unknown>, pending: Pending[],
   const r = fr.response
   if (isObject(r)) {
     const keys = Object.keys(r)
-    const only = keys.length === 1 ? r[keys[0]!] : undefined
+    const only = keys.length === 1 ? Object.values(r)[0] : undefined
     if ((keys[0] === 'output' || keys[0] === 'result' || keys[0] === 'content') && typeof only === 'string') {
       content.push({ type: 'text', text: only })
     } else if ('error' in r && keys.length === 1) {
@@ -217,7 +218,7 @@ function decodeTools(raw: unknown): { tools: IRTool[]; builtinTools: IRBuiltinTo
           tools.push({ name: String(fd.name), ...(fd.description ? { description: String(fd.description) } : {}), parameters })
         }
       } else if (value !== undefined && value !== null) {
-        builtinTools.push({ kind: BUILTIN_KIND[key] ?? key.replace(/[A-Z]/g, c => '_' + c.toLowerCase()), raw: { [key]: value } })
+        builtinTools.push({ kind: BUILTIN_KIND[key] ?? key.replace(/[A-Z]/g, c => `_${c.toLowerCase()}`), raw: { [key]: value } })
       }
     }
   }
@@ -230,6 +231,7 @@ function decodeToolChoice(fcc: unknown, ctx: CodecContext): IRToolChoice | undef
   const allowed: string[] = Array.isArray(fcc.allowedFunctionNames) ? fcc.allowedFunctionNames.map(String) : []
   if (mode === 'NONE') return 'none'
   if (mode === 'ANY') {
+    // biome-ignore lint/style/noNonNullAssertion: length checked
     if (allowed.length === 1) return { name: allowed[0]! }
     if (allowed.length > 1) ctx.warn('allowedFunctionNames with several names is not supported; any tool may be called')
     return 'required'

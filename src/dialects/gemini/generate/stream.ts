@@ -95,8 +95,10 @@ export async function* geminiFrames(events: AsyncIterable<IREvent>, ctx: CodecCo
           blocks.delete(ev.index)
           if (!b) break
           if (b.kind === 'tool') yield chunk([functionCallPart(b.id ?? '', b.name ?? '', argsObject(b.args, ctx), b.signature)])
-          else if (b.kind === 'thinking' && b.signature) yield chunk([thoughtPart(show ? '' : b.held, b.signature, show)!])
-          else if (b.kind === 'text' && b.signature) yield chunk([{ text: '', thoughtSignature: b.signature }])
+          else if (b.kind === 'thinking' && b.signature) {
+            const part = thoughtPart(show ? '' : b.held, b.signature, show)
+            if (part) yield chunk([part])
+          } else if (b.kind === 'text' && b.signature) yield chunk([{ text: '', thoughtSignature: b.signature }])
           break
         }
         case 'finish':

@@ -24,7 +24,7 @@ export const modelPath = (model: string): string => model.replace(/^models\//, '
 /** IR request → POST /v1beta/models/{model}:generateContent (or :streamGenerateContent?alt=sse) and its body */
 export function encodeGeminiRequest(req: IRRequest, ctx: CodecContext): { path: string; body: Record<string, unknown> } {
   const model = modelPath(req.model)
-  const path = `/v1beta/models/${model}:` + (req.stream ? 'streamGenerateContent?alt=sse' : 'generateContent')
+  const path = `/v1beta/models/${model}:${req.stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`
   return { path, body: encodeGeminiBody(req, ctx) }
 }
 
@@ -205,7 +205,7 @@ function encodeTools(req: IRRequest, ctx: CodecContext): Part[] {
   for (const b of req.builtinTools ?? []) {
     const raw = b.raw as Record<string, unknown> | undefined
     const geminiKey = raw && typeof raw === 'object' ? Object.keys(raw).find(k => /^(googleSearch|codeExecution|urlContext)$/.test(k)) : undefined
-    if (geminiKey && geminiKey !== 'googleSearch') tools.push({ [geminiKey]: raw![geminiKey] ?? {} })
+    if (raw && geminiKey && geminiKey !== 'googleSearch') tools.push({ [geminiKey]: raw[geminiKey] ?? {} })
     else if (geminiKey || SEARCH.test(b.kind)) search = true
     else ctx.warn(`built-in tool "${b.kind}" is not available on Gemini; dropped`)
   }

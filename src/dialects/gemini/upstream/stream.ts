@@ -77,7 +77,7 @@ export class GeminiChunkDecoder {
     let kind: 'text' | 'thinking' = p.thought === true ? 'thinking' : 'text'
     if (typeof p.text === 'string') text = p.text
     else if (isObject(p.executableCode))
-      text = '\n```' + String(p.executableCode.language ?? '').toLowerCase() + '\n' + String(p.executableCode.code ?? '') + '\n```\n'
+      text = `\n\`\`\`${String(p.executableCode.language ?? '').toLowerCase()}\n${String(p.executableCode.code ?? '')}\n\`\`\`\n`
     else if (isObject(p.codeExecutionResult)) text = String(p.codeExecutionResult.output ?? '')
     else if (!sig) {
       if ((p.inlineData || p.fileData) && !this.warnedMedia) {

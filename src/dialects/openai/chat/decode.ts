@@ -146,11 +146,12 @@ export function imageSource(url: unknown, at: string): IRImage['source'] {
   if (url.startsWith('data:')) {
     const m = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s.exec(url)
     if (!m) throw invalid(`${at}.image_url.url is not a valid data: URL.`, `${at}.image_url.url`)
-    const mediaType = m[1] || 'application/octet-stream'
-    const isBase64 = m[2]!.split(';').includes('base64')
+    const [, type, params = '', payload = ''] = m
+    const mediaType = type || 'application/octet-stream'
+    const isBase64 = params.split(';').includes('base64')
     let data: string
     try {
-      data = isBase64 ? m[3]!.replace(/\s+/g, '') : Buffer.from(decodeURIComponent(m[3]!), 'utf8').toString('base64')
+      data = isBase64 ? payload.replace(/\s+/g, '') : Buffer.from(decodeURIComponent(payload), 'utf8').toString('base64')
     } catch {
       throw invalid(`${at}.image_url.url is not a valid data: URL.`, `${at}.image_url.url`)
     }

@@ -57,8 +57,9 @@ function image(part: Record<string, unknown>, path: string): IRImage {
   if (!url) throw invalid(`${path}: input_image needs image_url`, `${path}.image_url`)
   const m = /^data:([^;,]+)((?:;[^;,]*)*),(.*)$/s.exec(url)
   if (m) {
-    if (!/;base64/i.test(m[2])) throw invalid(`${path}: image data: URLs must be base64-encoded`, `${path}.image_url`)
-    return { type: 'image', source: { kind: 'base64', mediaType: m[1], data: m[3] } }
+    const [, mediaType = '', params = '', data = ''] = m
+    if (!/;base64/i.test(params)) throw invalid(`${path}: image data: URLs must be base64-encoded`, `${path}.image_url`)
+    return { type: 'image', source: { kind: 'base64', mediaType, data } }
   }
   if (/^https?:\/\//i.test(url)) return { type: 'image', source: { kind: 'url', url } }
   throw invalid(`${path}: image_url must be a data: URL or an http(s) URL`, `${path}.image_url`)

@@ -196,7 +196,7 @@ class ResponsesStreamEncoder {
       item = reasoningItem(b.itemId, b.text, encryptedOf(b.signature, b.redacted), this.include)
     } else {
       if (!b.text) b.text = '{}'
-      item = callItem(b.itemId, b.callId!, b.name!, b.text, b.ref)
+      item = callItem(b.itemId, b.callId ?? '', b.name ?? '', b.text, b.ref)
       if (b.ref?.custom) {
         if (item.input) yield this.frame('response.custom_tool_call_input.delta', { ...at, delta: item.input })
         yield this.frame('response.custom_tool_call_input.done', { ...at, input: item.input })
@@ -232,7 +232,8 @@ class ResponsesStreamEncoder {
     }
     this.finished = true
     for (const b of this.order) {
-      if (b.open && this.state.output[b.outputIndex]) this.state.output[b.outputIndex].status = 'incomplete'
+      const item = this.state.output[b.outputIndex]
+      if (b.open && item) item.status = 'incomplete'
     }
     Object.assign(this.state, { status: 'failed', error: responseError(error), ...(usage ? { usage } : {}) })
     yield this.frame('response.failed', { response: this.response() })
@@ -251,8 +252,8 @@ class ResponsesStreamEncoder {
             }
           : {
               type: 'tool_call' as const,
-              id: b.callId!,
-              name: b.name!,
+              id: b.callId ?? '',
+              name: b.name ?? '',
               arguments: b.ref?.custom ? JSON.stringify({ input: customInput(b.text) }) : b.text,
               ...(b.signature ? { signature: b.signature } : {}),
             },
