@@ -5,6 +5,7 @@ import type { CodecContext, IREvent, IRRequest, IRResponse } from '../src/ir/typ
 import { IRErrorValue } from '../src/ir/types'
 import { collect, replay } from '../src/ir/collect'
 import { parseSSE } from '../src/ir/sse'
+import { at } from './support/at'
 import {
   AnthropicCountTokensBody,
   AnthropicMessagesBody,
@@ -166,14 +167,14 @@ describe('anthropicClient.decodeRequest', () => {
     const c = ctx()
     const ir = anthropicClient.decodeRequest(claudeCodeBody as any, c)
     expect(ir.model).toBe('claude-sonnet-4-5-20250929')
-    expect(ir.system).toEqual([claudeCodeBody.system[0].text, claudeCodeBody.system[1].text])
+    expect(ir.system).toEqual([at(claudeCodeBody.system, 0).text, at(claudeCodeBody.system, 1).text])
     expect(ir.stream).toBe(true)
     expect(ir.maxTokens).toBe(32000)
     expect(ir.temperature).toBe(1)
     expect(ir.user).toBe('user_abc_account__session_123')
     expect(ir.reasoning).toEqual({ budgetTokens: 31999, includeThoughts: true })
     expect(ir.toolChoice).toBe('auto')
-    expect(ir.tools).toEqual([{ name: 'Bash', description: 'Run a command', parameters: claudeCodeBody.tools[0].input_schema as any }])
+    expect(ir.tools).toEqual([{ name: 'Bash', description: 'Run a command', parameters: claudeCodeBody.tools[0]?.input_schema as any }])
     expect(ir.builtinTools).toEqual([{ kind: 'web_search', raw: claudeCodeBody.tools[1] }])
     expect(ir.messages).toEqual([
       {
@@ -228,7 +229,7 @@ describe('anthropicClient.decodeRequest', () => {
         ],
       },
       (ir, warnings) => {
-        expect(ir.messages[0].content).toEqual([
+        expect(ir.messages[0]?.content).toEqual([
           { type: 'image', source: { kind: 'base64', mediaType: 'image/jpeg', data: '/9j/4AAQ' } },
           { type: 'image', source: { kind: 'url', url: 'https://example.com/cat.png' } },
           { type: 'text', text: 'Notes\n\ndoc body' },
@@ -265,11 +266,11 @@ describe('anthropicClient.decodeRequest', () => {
         ],
       },
       ir => {
-        expect(ir.messages[1].content).toEqual([
+        expect(ir.messages[1]?.content).toEqual([
           { type: 'thinking', text: '', redacted: true, signature: 'ENCRYPTED' },
           { type: 'tool_call', id: 'toolu_1', name: 'Read', arguments: '{}' },
         ])
-        expect(ir.messages[2].content).toEqual([
+        expect(ir.messages[2]?.content).toEqual([
           {
             type: 'tool_result',
             toolCallId: 'toolu_1',
@@ -453,7 +454,7 @@ describe('anthropicClient.encodeStream', () => {
       release = r
     })
     async function* slow(): AsyncGenerator<IREvent> {
-      yield streamEvents[0]
+      yield at(streamEvents, 0)
       yield { type: 'block_start', index: 0, block: { type: 'text' } }
       await gate
       yield { type: 'block_stop', index: 0 }
@@ -485,7 +486,7 @@ describe('anthropicClient.encodeStream', () => {
 
   test('a throwing source → event: error', async () => {
     async function* bad(): AsyncGenerator<IREvent> {
-      yield streamEvents[0]
+      yield at(streamEvents, 0)
       throw new IRErrorValue({ status: 429, kind: 'rate_limit', message: 'slow down' })
     }
     const ev = await sseEvents(anthropicClient.encodeStream(bad(), ctx()))
@@ -542,7 +543,7 @@ describe('official @anthropic-ai/sdk reads the encoded stream', () => {
   })
 
   test('an in-stream error surfaces as an APIError of the right type', async () => {
-    events = [streamEvents[0], streamEvents[6], { type: 'error', error: { status: 529, kind: 'overloaded', message: 'Overloaded' } }]
+    events = [at(streamEvents, 0), at(streamEvents, 6), { type: 'error', error: { status: 529, kind: 'overloaded', message: 'Overloaded' } }]
     const err: any = await client.messages
       .stream(params)
       .finalMessage()
@@ -693,7 +694,7 @@ describe('anthropicUpstream.encodeRequest', () => {
       { role: 'user', content: [{ type: 'tool_result', toolCallId: 't1', content: [{ type: 'text', text: 'ok' }] }] },
     ]
     expect(enc(baseReq({ messages, reasoning: { effort: 'high' } })).body.thinking).toBeUndefined()
-    messages[1].content.unshift({ type: 'thinking', text: 'hm', signature: 'sig' })
+    messages[1]?.content.unshift({ type: 'thinking', text: 'hm', signature: 'sig' })
     expect(enc(baseReq({ messages, reasoning: { effort: 'high' } })).body.thinking).toEqual({ type: 'enabled', budget_tokens: 16384 })
   })
 
@@ -899,7 +900,7 @@ describe('anthropicUpstream.decodeStream', () => {
   })
 
   test('a stream cut short → IR error event', async () => {
-    const sse = upstreamSSE.split('event: content_block_stop')[0]
+    const sse = at(upstreamSSE.split('event: content_block_stop'), 0)
     const events = await toArray(anthropicUpstream.decodeStream(streamOf(sse), ctx()))
     expect(events.at(-1)!.type).toBe('error')
   })
@@ -942,7 +943,7 @@ describe('round trips', () => {
     expect(body.thinking).toEqual({ type: 'enabled', budget_tokens: 31999 })
     expect(body.max_tokens).toBe(32000)
     expect(body.tools[1]).toEqual(claudeCodeBody.tools[1])
-    expect(body.messages[1].content).toEqual(claudeCodeBody.messages[1].content)
+    expect(body.messages[1].content).toEqual(claudeCodeBody.messages[1]?.content)
     expect(body.messages[2].content).toEqual([{ type: 'tool_result', tool_use_id: 'toolu_01A', content: [{ type: 'text', text: 'a.ts\nb.ts' }] }])
     expect(c.warnings).toEqual([])
   })

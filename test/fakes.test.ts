@@ -8,6 +8,7 @@ import Anthropic from '@anthropic-ai/sdk'
 import { ApiError, GoogleGenAI } from '@google/genai'
 import { parseSSE } from '../src/ir/sse'
 import { startFake, type Fake, type ProviderType } from './fakes/upstream'
+import { at } from './support/at'
 
 const until = async (cond: () => boolean, ms = 1000) => {
   const end = Date.now() + ms
@@ -42,8 +43,8 @@ describe('openai fake', () => {
       ],
     })
     expect(r.object).toBe('chat.completion')
-    expect(r.choices[0].message.content).toBe('echo: hello there')
-    expect(r.choices[0].finish_reason).toBe('stop')
+    expect(r.choices[0]?.message.content).toBe('echo: hello there')
+    expect(r.choices[0]?.finish_reason).toBe('stop')
     expect(r.usage!.prompt_tokens).toBeGreaterThan(0)
     expect(r.usage!.total_tokens).toBe(r.usage!.prompt_tokens + r.usage!.completion_tokens)
     const rec = fakes.openai.last()!
@@ -62,12 +63,12 @@ describe('openai fake', () => {
     })
     const chunks = []
     for await (const c of stream) chunks.push(c)
-    expect(chunks[0].choices[0].delta.role).toBe('assistant')
+    expect(chunks[0]?.choices[0]?.delta.role).toBe('assistant')
     expect(chunks.map(c => c.choices[0]?.delta.content ?? '').join('')).toBe('one two three four')
     expect(chunks.filter(c => c.choices[0]?.delta.content).length).toBe(4)
     const last = chunks[chunks.length - 1]
-    expect(last.choices).toEqual([])
-    expect(last.usage).toMatchObject({
+    expect(last?.choices).toEqual([])
+    expect(last?.usage).toMatchObject({
       prompt_tokens: 50,
       completion_tokens: 20,
       prompt_tokens_details: { cached_tokens: 10 },
@@ -94,11 +95,11 @@ describe('openai fake', () => {
       reasoning += (c.choices[0]?.delta as any)?.reasoning_content ?? ''
     })
     const done = await s.finalChatCompletion()
-    const calls = done.choices[0].message.tool_calls!
-    expect(done.choices[0].finish_reason).toBe('tool_calls')
+    const calls = at(done.choices, 0).message.tool_calls!
+    expect(done.choices[0]?.finish_reason).toBe('tool_calls')
     expect(calls.map(c => c.type === 'function' && JSON.parse(c.function.arguments))).toEqual([{ city: 'Paris' }, { city: 'Rome' }])
-    expect(calls[1].id).toBe('call_B')
-    expect(calls[0].id).toMatch(/^call_/)
+    expect(calls[1]?.id).toBe('call_B')
+    expect(calls[0]?.id).toMatch(/^call_/)
     expect(reasoning).toBe('need weather')
   })
 
@@ -143,11 +144,11 @@ describe('openai fake', () => {
   test('embeddings (SDK default base64 and float) and models', async () => {
     const a = await client().embeddings.create({ model: 'text-embedding-3-small', input: ['abc', 'def'] })
     expect(a.data.length).toBe(2)
-    expect(a.data[0].embedding.length).toBe(1536)
+    expect(a.data[0]?.embedding.length).toBe(1536)
     const b = await client().embeddings.create({ model: 'text-embedding-3-small', input: 'abc', dimensions: 8, encoding_format: 'float' })
-    expect(b.data[0].embedding.length).toBe(8)
+    expect(b.data[0]?.embedding.length).toBe(8)
     const c = await client().embeddings.create({ model: 'text-embedding-3-small', input: 'abc', dimensions: 8, encoding_format: 'float' })
-    expect(c.data[0].embedding).toEqual(b.data[0].embedding)
+    expect(c.data[0]?.embedding).toEqual(b.data[0]?.embedding)
     const models = await client().models.list()
     expect(models.data.map(m => m.id)).toContain('gpt-4o')
   })
@@ -297,7 +298,7 @@ describe('anthropic fake', () => {
     const n = await client().messages.countTokens({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'a'.repeat(400) }] })
     expect(n.input_tokens).toBeWithin(100, 104) // ≈ chars / 4
     const models = await client().models.list()
-    expect(models.data[0].type).toBe('model')
+    expect(models.data[0]?.type).toBe('model')
     expect(models.data.map(m => m.id)).toContain('claude-sonnet-4-6')
   })
 })
@@ -311,7 +312,7 @@ describe('gemini fake', () => {
   test('generateContent: echo, usage and the recorded request', async () => {
     const r = await client().models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi gemini' })
     expect(r.text).toBe('echo: hi gemini')
-    expect(r.candidates![0].finishReason).toBe('STOP' as any)
+    expect(r.candidates![0]?.finishReason).toBe('STOP' as any)
     expect(r.usageMetadata!.totalTokenCount).toBe(r.usageMetadata!.promptTokenCount! + r.usageMetadata!.candidatesTokenCount!)
     const rec = fakes.gemini.last()!
     expect(rec).toMatchObject({ path: '/v1beta/models/gemini-2.5-flash:generateContent', key: 'gk-1' })
@@ -336,8 +337,8 @@ describe('gemini fake', () => {
         .join(''),
     ).toBe('the answer')
     expect(parts.some(p => p.thoughtSignature)).toBe(true)
-    const last = chunks[chunks.length - 1]
-    expect(last.candidates![0].finishReason).toBe('STOP' as any)
+    const last = at(chunks, chunks.length - 1)
+    expect(at(last.candidates!, 0).finishReason).toBe('STOP' as any)
     expect(last.usageMetadata).toMatchObject({
       promptTokenCount: 10,
       candidatesTokenCount: 10,
@@ -358,9 +359,9 @@ describe('gemini fake', () => {
     })
     const r = await client().models.generateContent({ model: 'gemini-2.5-flash', contents: 'weather?', config: { tools } })
     expect(r.functionCalls!.map(c => c.args)).toEqual([{ city: 'Paris' }, { city: 'Rome' }])
-    const parts = r.candidates![0].content!.parts!
-    expect(parts[0].thoughtSignature).toBeTruthy()
-    expect(parts[1].thoughtSignature).toBeUndefined()
+    const parts = at(r.candidates!, 0).content!.parts!
+    expect(parts[0]?.thoughtSignature).toBeTruthy()
+    expect(parts[1]?.thoughtSignature).toBeUndefined()
   })
 
   test('raw stream framings: alt=sse uses \\r\\n\\r\\n, no alt is a JSON array', async () => {
@@ -447,7 +448,7 @@ describe('gemini fake', () => {
     expect(n.totalTokens).toBeWithin(10, 14)
     const e = await client().models.embedContent({ model: 'gemini-embedding-001', contents: ['one', 'two'], config: { outputDimensionality: 16 } })
     expect(e.embeddings!.length).toBe(2)
-    expect(e.embeddings![0].values!.length).toBe(16)
+    expect(at(e.embeddings!, 0).values!.length).toBe(16)
     const single = await fetch(`${fakes.gemini.url}/v1beta/models/text-embedding-004:embedContent?key=k`, {
       method: 'POST',
       body: JSON.stringify({ content: { parts: [{ text: 'one' }] } }),
@@ -598,7 +599,7 @@ test('fast mode records nothing and still answers', async () => {
   const f = await startFake('openai', { fast: true })
   try {
     const r = await new OpenAI({ baseURL: f.url, apiKey: 'k' }).chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'q' }] })
-    expect(r.choices[0].message.content).toBe('echo: q')
+    expect(r.choices[0]?.message.content).toBe('echo: q')
     expect(f.requests.length).toBe(0)
   } finally {
     await f.stop()

@@ -32,6 +32,7 @@ import {
   GeminiGenerateContentBody,
 } from '../src/dialects/gemini'
 import { startFake, type Fake } from './fakes/upstream'
+import { at } from './support/at'
 
 // ───────────── helpers ─────────────
 
@@ -234,17 +235,17 @@ describe('gemini client: decodeRequest', () => {
     expect(r.stream).toBe(false)
     expect(r.system).toEqual(['You are an interactive CLI agent.'])
     expect(r.messages.map(m => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user'])
-    const calls = r.messages[3].content
-    expect(calls[0]).toEqual({ type: 'thinking', text: 'Planning the listing', signature: 'VGhvdWdodFNpZ0E=' })
-    expect(calls[1]).toMatchObject({ type: 'tool_call', name: 'list_directory', arguments: '{"path":"/repo"}', signature: 'Q2FsbFNpZzE=' })
-    expect(calls[2]).toMatchObject({ type: 'tool_call', name: 'read_file', arguments: '{"absolute_path":"/repo/README.md"}' })
-    expect((calls[2] as any).signature).toBeUndefined()
-    const results = r.messages[4].content as any[]
+    const calls = r.messages[3]?.content
+    expect(calls?.[0]).toEqual({ type: 'thinking', text: 'Planning the listing', signature: 'VGhvdWdodFNpZ0E=' })
+    expect(calls?.[1]).toMatchObject({ type: 'tool_call', name: 'list_directory', arguments: '{"path":"/repo"}', signature: 'Q2FsbFNpZzE=' })
+    expect(calls?.[2]).toMatchObject({ type: 'tool_call', name: 'read_file', arguments: '{"absolute_path":"/repo/README.md"}' })
+    expect((at(calls ?? [], 2) as any).signature).toBeUndefined()
+    const results = r.messages[4]?.content as any[]
     // the CLI's own response ids do not match the (id-less) calls: paired by name, in order
-    expect(results.map(x => x.toolCallId)).toEqual([(calls[1] as any).id, (calls[2] as any).id])
+    expect(results.map(x => x.toolCallId)).toEqual([(at(calls ?? [], 1) as any).id, (at(calls ?? [], 2) as any).id])
     expect(results[0]).toMatchObject({ type: 'tool_result', name: 'list_directory', content: [{ type: 'text', text: 'README.md\nsrc/' }] })
     expect(r.tools!.map(t => t.name)).toEqual(['list_directory', 'read_file'])
-    expect(r.tools![1].parameters).toEqual({
+    expect(r.tools![1]?.parameters).toEqual({
       type: 'object',
       properties: { absolute_path: { type: ['string', 'null'] }, limit: { type: 'integer', format: 'int32' } },
       required: ['absolute_path'],
@@ -255,8 +256,8 @@ describe('gemini client: decodeRequest', () => {
     expect(r.reasoning!.budgetTokens).toBeUndefined()
     // stable ids: the same history decodes to the same ids
     const again = geminiClient.decodeRequest(GEMINI_CLI_BODY, ctx())
-    expect((again.messages[3].content[1] as any).id).toBe((calls[1] as any).id)
-    expect((calls[1] as any).id).toMatch(/^[a-zA-Z0-9_-]+$/)
+    expect((at(again.messages, 3).content[1] as any).id).toBe((at(calls ?? [], 1) as any).id)
+    expect((at(calls ?? [], 1) as any).id).toMatch(/^[a-zA-Z0-9_-]+$/)
   })
 
   const cases: Array<{ name: string; body: any; check: (r: IRRequest, c: ReturnType<typeof ctx>) => void }> = [
@@ -290,15 +291,20 @@ describe('gemini client: decodeRequest', () => {
       },
       check: r => {
         expect(r.system).toEqual(['sys'])
-        expect(r.messages[0].content).toEqual([
+        expect(r.messages[0]?.content).toEqual([
           { type: 'text', text: 'look' },
           { type: 'image', source: { kind: 'base64', mediaType: 'image/png', data: 'iVBORw0=' } },
           { type: 'image', source: { kind: 'url', url: 'https://x.test/a.jpg' } },
         ])
-        const call = r.messages[1].content[0] as any
+        const call = r.messages[1]?.content[0] as any
         expect(JSON.parse(call.arguments)).toEqual({ first_name: 'Ada', nested_obj: { some_key: 1 } })
         expect(call.signature).toBe('U2ln')
-        expect(r.messages[2].content[0]).toMatchObject({ type: 'tool_result', toolCallId: call.id, isError: true, content: [{ type: 'text', text: 'denied' }] })
+        expect(r.messages[2]?.content[0]).toMatchObject({
+          type: 'tool_result',
+          toolCallId: call.id,
+          isError: true,
+          content: [{ type: 'text', text: 'denied' }],
+        })
         expect(r.toolChoice).toEqual({ name: 'set_user' })
         expect(r).toMatchObject({ maxTokens: 100, stop: ['END'], reasoning: { effort: 'low', includeThoughts: false } })
         expect(r.responseFormat).toEqual({ type: 'json_schema', schema: { type: 'object', properties: { ok_flag: { type: 'boolean' } } } })
@@ -330,9 +336,9 @@ describe('gemini client: decodeRequest', () => {
         },
       },
       check: r => {
-        const [a, b] = r.messages[1].content as any[]
+        const [a, b] = at(r.messages, 1).content as any[]
         expect(a.id).not.toBe(b.id)
-        const [ra, rb, text] = r.messages[2].content as any[] // consecutive user turns merged
+        const [ra, rb, text] = at(r.messages, 2).content as any[] // consecutive user turns merged
         expect([ra.toolCallId, rb.toolCallId]).toEqual([a.id, b.id])
         expect(ra.content[0].text).toBe('{"temp":21,"sky":"clear"}')
         expect(rb.content[0].text).toBe('rain')
@@ -360,7 +366,7 @@ describe('gemini client: decodeRequest', () => {
         toolConfig: { functionCallingConfig: { mode: 'NONE' } },
       },
       check: r => {
-        expect(r.messages[2].content.map((p: any) => [p.toolCallId, p.content[0].text])).toEqual([
+        expect(r.messages[2]?.content.map((p: any) => [p.toolCallId, p.content[0].text])).toEqual([
           ['call_2', 'two'],
           ['call_1', 'one'],
         ])
@@ -439,12 +445,16 @@ describe('gemini client: encodeResponse / encodeStream', () => {
     const srv = serveGemini(() => Response.json(wire))
     try {
       const r = await srv.ai.models.generateContent({ model: 'gemini-2.5-pro', contents: 'weather?' })
-      expect(r.candidates![0].content!.parts!.filter(p => p.text && !p.thought).map(p => p.text)).toEqual(['Checking both cities.'])
+      expect(
+        at(r.candidates!, 0)
+          .content!.parts!.filter(p => p.text && !p.thought)
+          .map(p => p.text),
+      ).toEqual(['Checking both cities.'])
       expect(r.functionCalls!.map(f => [f.id, f.name, f.args])).toEqual([
         ['toolu_01', 'weather', { city: 'Paris' }],
         ['toolu_02', 'weather', { city: 'Rome' }],
       ])
-      expect(r.candidates![0].finishReason).toBe('STOP' as any)
+      expect(r.candidates![0]?.finishReason).toBe('STOP' as any)
       expect(r.usageMetadata!.thoughtsTokenCount).toBe(20)
       expect(r.responseId).toBe('resp_1')
     } finally {
@@ -520,9 +530,9 @@ describe('gemini client: encodeResponse / encodeStream', () => {
       ).toBe('Let me look.')
       const calls = chunks.flatMap(ch => ch.functionCalls ?? [])
       expect(calls).toEqual([{ id: 'call_abc', name: 'weather', args: { city: 'Paris' } }])
-      const last = chunks[chunks.length - 1]
-      expect(last.candidates![0].finishReason).toBe('STOP' as any)
-      expect(last.usageMetadata).toMatchObject({ promptTokenCount: 12, candidatesTokenCount: 5, thoughtsTokenCount: 4, totalTokenCount: 21 })
+      const last = at(chunks, chunks.length - 1)
+      expect(at(last.candidates!, 0).finishReason).toBe('STOP' as any)
+      expect(last?.usageMetadata).toMatchObject({ promptTokenCount: 12, candidatesTokenCount: 5, thoughtsTokenCount: 4, totalTokenCount: 21 })
       expect(chunks.every(ch => ch.modelVersion === 'gemini-2.5-flash' && ch.responseId === 'resp_s')).toBe(true)
       // one chunk per delta, as they arrive
       expect(chunks.length).toBe(2 + 1 + 2 + 1 + 1)
@@ -541,7 +551,7 @@ describe('gemini client: encodeResponse / encodeStream', () => {
       if (done) break
       pieces.push(new TextDecoder().decode(value))
     }
-    expect(pieces[0].startsWith('[{')).toBe(true)
+    expect(pieces[0]?.startsWith('[{')).toBe(true)
     expect(pieces.slice(1, -1).every(p => p.startsWith('\n,\r\n{'))).toBe(true)
     expect(pieces[pieces.length - 1]).toBe('\n]')
     const arr = JSON.parse(pieces.join(''))
@@ -552,9 +562,9 @@ describe('gemini client: encodeResponse / encodeStream', () => {
 
   test("an IR error becomes Google's error chunk: the SDK throws ApiError; the array stays valid JSON", async () => {
     const failing: IREvent[] = [
-      STREAM[0],
-      STREAM[6],
-      STREAM[7],
+      at(STREAM, 0),
+      at(STREAM, 6),
+      at(STREAM, 7),
       { type: 'error', error: { status: 429, kind: 'rate_limit', message: 'slow down', retryAfter: 7 } },
     ]
     const srv = serveGemini((_, url) => streamResponse(failing, ctx({ query: Object.fromEntries(url.searchParams) })))
@@ -606,8 +616,8 @@ describe('gemini client: encodeResponse / encodeStream', () => {
       },
       ctx(),
     )
-    expect(r.messages[1].content[0]).toEqual({ type: 'thinking', text: 'Hmm, weather.', signature: 'dGhpbmstc2ln' })
-    expect(r.messages[1].content.map(p => p.type)).toEqual(['thinking', 'text', 'text', 'tool_call'])
+    expect(r.messages[1]?.content[0]).toEqual({ type: 'thinking', text: 'Hmm, weather.', signature: 'dGhpbmstc2ln' })
+    expect(r.messages[1]?.content.map(p => p.type)).toEqual(['thinking', 'text', 'text', 'tool_call'])
   })
 
   test('a source that ends without finish → error chunk', async () => {
@@ -633,8 +643,8 @@ describe('gemini client: encodeResponse / encodeStream', () => {
       ],
     }
     const r = geminiClient.decodeRequest(body, ctx())
-    expect(r.messages[1].content).toEqual(IR_RESPONSE.content)
-    expect(r.messages[2].content.map((p: any) => p.toolCallId)).toEqual(['toolu_01', 'toolu_02'])
+    expect(r.messages[1]?.content).toEqual(IR_RESPONSE.content)
+    expect(r.messages[2]?.content.map((p: any) => p.toolCallId)).toEqual(['toolu_01', 'toolu_02'])
   })
 })
 
@@ -1078,7 +1088,7 @@ describe('gemini upstream against the fake Gemini', () => {
     const got = await fetch(fake.url + emb.path, { method: 'POST', headers: { 'x-goog-api-key': 'k' }, body: JSON.stringify(emb.body) }).then(x => x.json())
     const decoded = decodeGeminiEmbedUpstream(got, 'gemini-embedding-001', ['one', 'two'])
     expect(decoded.embeddings.length).toBe(2)
-    expect(decoded.embeddings[0].length).toBe(8)
+    expect(decoded.embeddings[0]?.length).toBe(8)
     expect(decoded.usage.inputTokens).toBe(2)
   })
 })

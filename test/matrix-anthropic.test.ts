@@ -5,6 +5,7 @@
  */
 import { expect, test } from 'bun:test'
 import Anthropic from '@anthropic-ai/sdk'
+import { at } from './support/at'
 import {
   ANSWER_SCHEMA,
   CALLS,
@@ -77,14 +78,14 @@ function expectInputJsonDeltas(cell: Cell, out: MsgOut) {
   if (!cell.stream) return
   out.toolUses.forEach((_, i) => {
     const start = out.events.findIndex(
-      e => e.type === 'content_block_start' && e.content_block.type === 'tool_use' && e.content_block.name === out.toolUses[i].name,
+      e => e.type === 'content_block_start' && e.content_block.type === 'tool_use' && e.content_block.name === out.toolUses[i]?.name,
     )
     const index = (out.events[start] as Anthropic.RawContentBlockStartEvent).index
     const deltas = out.events
       .filter(e => e.type === 'content_block_delta' && e.index === index && e.delta.type === 'input_json_delta')
       .map(e => ((e as Anthropic.RawContentBlockDeltaEvent).delta as Anthropic.InputJSONDelta).partial_json)
       .filter(Boolean)
-    expect(JSON.parse(deltas.join(''))).toEqual(out.toolUses[i].input as any)
+    expect(JSON.parse(deltas.join(''))).toEqual(out.toolUses[i]?.input as any)
     if (cell.provider === 'gemini') expect(deltas.length).toBeGreaterThanOrEqual(1)
     else expect(deltas.length).toBeGreaterThan(1)
   })
@@ -176,7 +177,7 @@ matrix('anthropic', env, {
     expect(images[0]).toMatchObject({ data: PNG_B64, mediaType: 'image/png' })
     expect(images[1]).toMatchObject({ url: cell.env.imageUrl })
     expect(images[2]).toMatchObject({ url: 'file:///etc/hostname' }) // a URL, never read as a local file
-    expect(images[2].data).toBeUndefined()
+    expect(images[2]?.data).toBeUndefined()
     expect(cell.env.imageHits()).toBe(0) // passed on, never fetched
   },
 
@@ -197,10 +198,10 @@ matrix('anthropic', env, {
     expect(up1.tools.map(t => t.name)).toEqual(['get_weather', 'get_time'])
     expect(up1.toolChoice).toBe('tool:get_weather')
     if (cell.provider === 'gemini') {
-      expect(forbiddenGeminiKeys(up1.tools[0].parameters)).toEqual([])
-      expect(up1.tools[0].parameters.properties.city).toMatchObject({ description: 'City name' })
+      expect(forbiddenGeminiKeys(up1.tools[0]?.parameters)).toEqual([])
+      expect(up1.tools[0]?.parameters.properties.city).toMatchObject({ description: 'City name' })
     } else {
-      expect(up1.tools[0].parameters).toEqual(WEATHER_SCHEMA)
+      expect(up1.tools[0]?.parameters).toEqual(WEATHER_SCHEMA)
     }
 
     history.push(
@@ -220,13 +221,13 @@ matrix('anthropic', env, {
   async 'thinking across a tool turn'(cell) {
     const signature = `sig-${cell.provider}-1`
     const thought = 'I should look up the weather.'
-    cell.fake.enqueue({ kind: 'tool_calls', calls: [CALLS[0]], thinking: thought, signature }, { kind: 'text', text: 'It is sunny.' })
+    cell.fake.enqueue({ kind: 'tool_calls', calls: [at(CALLS, 0)], thinking: thought, signature }, { kind: 'text', text: 'It is sunny.' })
     const history: any[] = [{ role: 'user', content: 'Weather in Paris?' }]
-    const body = { model: cell.model('think'), max_tokens: 4096, tools: tools([TOOLS[0]]), thinking: { type: 'enabled', budget_tokens: 2048 } }
+    const body = { model: cell.model('think'), max_tokens: 4096, tools: tools([at(TOOLS, 0)]), thinking: { type: 'enabled', budget_tokens: 2048 } }
     const first = await messages({ ...body, messages: history }, cell.stream)
     expect(first.thinking.map(b => b.thinking)).toEqual([thought])
-    if (cell.provider === 'anthropic') expect(first.thinking[0].signature).toBe(signature)
-    expect(first.toolUses.map(b => [b.name, b.input])).toEqual([['get_weather', CALLS[0].args]])
+    if (cell.provider === 'anthropic') expect(first.thinking[0]?.signature).toBe(signature)
+    expect(first.toolUses.map(b => [b.name, b.input])).toEqual([['get_weather', CALLS[0]?.args]])
     expect(first.message.stop_reason).toBe('tool_use')
     expect(cell.up(0).reasoning).toEqual(
       cell.provider === 'openai' ? { effort: 'low' } : cell.provider === 'anthropic' ? { budget: 2048 } : { budget: 2048, includeThoughts: true },
@@ -234,7 +235,7 @@ matrix('anthropic', env, {
 
     history.push(
       { role: 'assistant', content: first.message.content },
-      { role: 'user', content: [{ type: 'tool_result', tool_use_id: first.toolUses[0].id, content: JSON.stringify(RESULTS.get_weather) }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: first.toolUses[0]?.id, content: JSON.stringify(RESULTS.get_weather) }] },
     )
     const second = await messages({ ...body, messages: history }, cell.stream)
     expect(second.text).toBe('It is sunny.')
@@ -246,11 +247,11 @@ matrix('anthropic', env, {
     if (cell.provider === 'anthropic') {
       // the signed thinking block goes back intact, and thinking stays on for the tool turn
       expect(thinkingOf(assistant)).toEqual([{ thinking: thought, signature }])
-      expect(assistant.parts[0]).toEqual({ thinking: thought, signature }) // a thinking turn starts with its thinking
+      expect(assistant?.parts[0]).toEqual({ thinking: thought, signature }) // a thinking turn starts with its thinking
       expect(up2.reasoning).toEqual({ budget: 2048 })
     }
     if (cell.provider === 'openai') expect(thinkingOf(assistant)).toEqual([{ thinking: thought }])
-    if (cell.provider === 'gemini') expect(callsOf(assistant)[0].signature).toBe(signature)
+    if (cell.provider === 'gemini') expect(callsOf(assistant)[0]?.signature).toBe(signature)
   },
 
   async 'usage with cached tokens'(cell) {

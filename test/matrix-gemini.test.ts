@@ -5,6 +5,7 @@
  */
 import { expect, test } from 'bun:test'
 import { GoogleGenAI, ThinkingLevel, Type, type Content, type GenerateContentConfig, type GenerateContentResponse, type Part } from '@google/genai'
+import { at } from './support/at'
 import {
   ANSWER_SCHEMA,
   CALLS,
@@ -102,7 +103,7 @@ matrix('gemini', env, {
     expect(out.finish).toBe('STOP')
     // translated answers show the model the client asked for; a pass-through shows the upstream's own
     for (const c of out.chunks) expect(c.modelVersion).toBe(cell.same ? cell.upstreamModel() : cell.model())
-    expectAgproxyHeaders(cell, n => out.chunks[0].sdkHttpResponse?.headers?.[n])
+    expectAgproxyHeaders(cell, n => out.chunks[0]?.sdkHttpResponse?.headers?.[n])
 
     const up = cell.up()
     expect(up.model).toBe(cell.upstreamModel())
@@ -174,11 +175,11 @@ matrix('gemini', env, {
     expect(up1.tools.map(t => t.name)).toEqual(['get_weather', 'get_time'])
     expect(up1.toolChoice).toBe('required')
     if (cell.provider === 'gemini') {
-      expect(up1.tools[0].parameters).toEqual(WEATHER_SCHEMA) // parametersJsonSchema passed through as is
+      expect(up1.tools[0]?.parameters).toEqual(WEATHER_SCHEMA) // parametersJsonSchema passed through as is
     } else {
-      expect(up1.tools[0].parameters).toEqual(WEATHER_SCHEMA)
-      expect(up1.tools[1].parameters).toEqual(TIME_SCHEMA) // Gemini Schema → JSON Schema
-      expect(forbiddenGeminiKeys(up1.tools[1].parameters)).toEqual([])
+      expect(up1.tools[0]?.parameters).toEqual(WEATHER_SCHEMA)
+      expect(up1.tools[1]?.parameters).toEqual(TIME_SCHEMA) // Gemini Schema → JSON Schema
+      expect(forbiddenGeminiKeys(up1.tools[1]?.parameters)).toEqual([])
     }
 
     contents.push(...first.history, {
@@ -198,15 +199,15 @@ matrix('gemini', env, {
   async 'thinking across a tool turn'(cell) {
     const signature = `sig-${cell.provider}-1`
     const thought = 'I should look up the weather.'
-    cell.fake.enqueue({ kind: 'tool_calls', calls: [CALLS[0]], thinking: thought, signature }, { kind: 'text', text: 'It is sunny.' })
+    cell.fake.enqueue({ kind: 'tool_calls', calls: [at(CALLS, 0)], thinking: thought, signature }, { kind: 'text', text: 'It is sunny.' })
     const contents: Content[] = [user('Weather in Paris?')]
     const config: GenerateContentConfig = {
-      tools: [{ functionDeclarations: [TOOL_DECLS[0]] }],
+      tools: [{ functionDeclarations: [at(TOOL_DECLS, 0)] }],
       thinkingConfig: { includeThoughts: true, thinkingLevel: ThinkingLevel.HIGH },
     }
     const first = await generate(cell.model('think'), contents, config, cell.stream)
     expect(first.thoughts).toBe(thought)
-    expect(first.calls.map(c => [c.name, c.args])).toEqual([['get_weather', CALLS[0].args]])
+    expect(first.calls.map(c => [c.name, c.args])).toEqual([['get_weather', CALLS[0]?.args]])
     expect(cell.up(0).reasoning).toEqual(
       cell.provider === 'openai' ? { effort: 'high' } : cell.provider === 'anthropic' ? { budget: 16384 } : { level: 'HIGH', includeThoughts: true },
     )
@@ -216,18 +217,18 @@ matrix('gemini', env, {
 
     contents.push(...first.history, {
       role: 'user',
-      parts: [{ functionResponse: { id: first.calls[0].id, name: 'get_weather', response: RESULTS.get_weather } }],
+      parts: [{ functionResponse: { id: first.calls[0]?.id, name: 'get_weather', response: RESULTS.get_weather } }],
     })
     const second = await generate(cell.model('think'), contents, config, cell.stream)
     expect(second.text).toBe('It is sunny.')
 
     const assistant = cell.up(1).messages[1]
     expect(callsOf(assistant).map(c => c.name)).toEqual(['get_weather'])
-    if (cell.provider === 'gemini') expect(callsOf(assistant)[0].signature).toBe(signature)
+    if (cell.provider === 'gemini') expect(callsOf(assistant)[0]?.signature).toBe(signature)
     // Anthropic checks the signature against the whole thinking text: one block, text and signature together
     if (cell.provider === 'anthropic') {
       expect(thinkingOf(assistant)).toEqual([{ thinking: thought, signature }])
-      expect(assistant.parts[0]).toEqual({ thinking: thought, signature }) // a thinking turn starts with its thinking
+      expect(assistant?.parts[0]).toEqual({ thinking: thought, signature }) // a thinking turn starts with its thinking
     }
     if (cell.provider === 'openai') expect(thinkingOf(assistant)).toEqual([{ thinking: thought }])
   },
@@ -295,7 +296,7 @@ for (const stream of [false, true]) {
 
     const chunks = await call(ai, 'plain-gemini')
     expect(chunks.map(c => c.text ?? '').join('')).toBe('echo: Hi there')
-    const headers = chunks[0].sdkHttpResponse?.headers ?? {}
+    const headers = chunks[0]?.sdkHttpResponse?.headers ?? {}
     expect(headers['x-agproxy-provider']).toBe('ge')
     expect(headers['x-agproxy-model']).toBe('gemini-2.5-flash')
     expect(fake.requests).toHaveLength(2)

@@ -5,6 +5,7 @@
  */
 import { expect, test } from 'bun:test'
 import OpenAI from 'openai'
+import { at } from './support/at'
 import {
   ANSWER_SCHEMA,
   CALLS,
@@ -55,12 +56,12 @@ async function chat(body: Record<string, any>, stream: boolean): Promise<ChatOut
   if (!stream) {
     const { data, response } = await oa.chat.completions.create({ ...body, stream: false } as any).withResponse()
     const c = (data as OpenAI.ChatCompletion).choices[0]
-    const m = c.message as any
+    const m = c?.message as any
     return {
       model: data.model,
       text: m.content ?? '',
       reasoning: m.reasoning_content ?? '',
-      finish: c.finish_reason,
+      finish: c?.finish_reason ?? null,
       usage: data.usage,
       message: m,
       calls: (m.tool_calls ?? []).map((tc: any) => ({
@@ -230,11 +231,11 @@ matrix('openai', env, {
     expect(up1.tools.map(t => t.name)).toEqual(['get_weather', 'get_time'])
     expect(up1.toolChoice).toBe('required')
     if (cell.provider === 'gemini') {
-      expect(forbiddenGeminiKeys(up1.tools[0].parameters)).toEqual([])
-      expect(up1.tools[0].parameters.properties.city).toMatchObject({ description: 'City name' })
-      expect(up1.tools[0].parameters.required).toEqual(['city'])
+      expect(forbiddenGeminiKeys(up1.tools[0]?.parameters)).toEqual([])
+      expect(up1.tools[0]?.parameters.properties.city).toMatchObject({ description: 'City name' })
+      expect(up1.tools[0]?.parameters.required).toEqual(['city'])
     } else {
-      expect(up1.tools[0].parameters).toEqual(WEATHER_SCHEMA)
+      expect(up1.tools[0]?.parameters).toEqual(WEATHER_SCHEMA)
     }
 
     messages.push(first.message, ...first.calls.map(c => ({ role: 'tool', tool_call_id: c.id, content: JSON.stringify(RESULTS[c.name]) })))
@@ -250,17 +251,20 @@ matrix('openai', env, {
 
   async 'thinking across a tool turn'(cell) {
     const signature = `sig-${cell.provider}-1`
-    cell.fake.enqueue({ kind: 'tool_calls', calls: [CALLS[0]], thinking: 'I should look up the weather.', signature }, { kind: 'text', text: 'It is sunny.' })
+    cell.fake.enqueue(
+      { kind: 'tool_calls', calls: [at(CALLS, 0)], thinking: 'I should look up the weather.', signature },
+      { kind: 'text', text: 'It is sunny.' },
+    )
     const messages: any[] = [{ role: 'user', content: 'Weather in Paris?' }]
-    const body = { model: cell.model('think'), tools: tools([TOOLS[0]]), reasoning_effort: 'high' }
+    const body = { model: cell.model('think'), tools: tools([at(TOOLS, 0)]), reasoning_effort: 'high' }
     const first = await chat({ ...body, messages }, cell.stream)
     expect(first.reasoning).toBe('I should look up the weather.')
-    expect(first.calls.map(c => [c.name, c.args])).toEqual([['get_weather', CALLS[0].args]])
+    expect(first.calls.map(c => [c.name, c.args])).toEqual([['get_weather', CALLS[0]?.args]])
     expect(cell.up(0).reasoning).toEqual(
       cell.provider === 'openai' ? { effort: 'high' } : cell.provider === 'anthropic' ? { budget: 16384 } : { level: 'high', includeThoughts: true },
     )
 
-    messages.push(first.message, { role: 'tool', tool_call_id: first.calls[0].id, content: JSON.stringify(RESULTS.get_weather) })
+    messages.push(first.message, { role: 'tool', tool_call_id: first.calls[0]?.id, content: JSON.stringify(RESULTS.get_weather) })
     const second = await chat({ ...body, messages }, cell.stream)
     expect(second.text).toBe('It is sunny.')
 
@@ -274,7 +278,7 @@ matrix('openai', env, {
       expect(cell.up(1).reasoning).toEqual({ budget: 16384 })
     }
     // Gemini 3: the functionCall goes back with the thoughtSignature it came with
-    if (cell.provider === 'gemini') expect(callsOf(assistant)[0].signature).toBe(signature)
+    if (cell.provider === 'gemini') expect(callsOf(assistant)[0]?.signature).toBe(signature)
   },
 
   async 'usage with cached and reasoning tokens'(cell) {

@@ -5,6 +5,7 @@ import { collect } from '../src/ir/collect'
 import { parseSSE } from '../src/ir/sse'
 import { IRErrorValue, type CodecContext, type IREvent } from '../src/ir/types'
 import { ResponsesBody, openaiResponsesClient as codec } from '../src/dialects/openai'
+import { at } from './support/at'
 
 const mkctx = (raw: any, warnings: string[] = []): CodecContext => ({ clientModel: raw.model, warn: m => warnings.push(m), raw })
 
@@ -95,29 +96,29 @@ describe('decodeRequest', () => {
     expect(ir.toolChoice).toBe('auto')
 
     expect(ir.messages.map(m => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant', 'user'])
-    expect(ir.messages[0].content).toEqual([
+    expect(ir.messages[0]?.content).toEqual([
       { type: 'text', text: '<environment_context>cwd=/repo</environment_context>' },
       { type: 'text', text: 'Fix the failing test' },
       { type: 'image', source: { kind: 'base64', mediaType: 'image/png', data: 'iVBORw0KGgo=' } },
     ])
-    expect(ir.messages[1].content).toEqual([
+    expect(ir.messages[1]?.content).toEqual([
       { type: 'thinking', text: '**Looking** at tests', signature: 'EqQBCkgIARABGAIiQ...' },
       { type: 'tool_call', id: 'call_shell_1', name: 'shell', arguments: '{"command":["ls"]}' },
       { type: 'tool_call', id: 'call_mcp_1', name: 'mcp__fs__read_file', arguments: '{"path":"a.ts"}' },
     ])
-    expect(ir.messages[2].content).toEqual([
+    expect(ir.messages[2]?.content).toEqual([
       { type: 'tool_result', toolCallId: 'call_shell_1', name: 'shell', content: [{ type: 'text', text: 'a.ts\nb.ts' }] },
       { type: 'tool_result', toolCallId: 'call_mcp_1', name: 'mcp__fs__read_file', content: [{ type: 'text', text: 'export const a = 1' }] },
     ])
     // an OpenAI-encrypted reasoning item with no summary means nothing elsewhere: dropped
-    expect(ir.messages[3].content).toEqual([
+    expect(ir.messages[3]?.content).toEqual([
       { type: 'tool_call', id: 'call_patch_1', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n*** End Patch' }) },
     ])
-    expect(ir.messages[4].content).toEqual([
+    expect(ir.messages[4]?.content).toEqual([
       { type: 'tool_result', toolCallId: 'call_patch_1', name: 'apply_patch', content: [{ type: 'text', text: 'Success' }] },
     ])
-    expect(ir.messages[5].content).toEqual([{ type: 'text', text: 'Patched.' }])
-    expect(ir.messages[6].content).toEqual([{ type: 'text', text: 'thanks, now run the tests' }])
+    expect(ir.messages[5]?.content).toEqual([{ type: 'text', text: 'Patched.' }])
+    expect(ir.messages[6]?.content).toEqual([{ type: 'text', text: 'thanks, now run the tests' }])
 
     expect(ir.tools?.map(t => t.name)).toEqual(['shell', 'mcp__fs__read_file', 'mcp__fs__list_dir', 'apply_patch'])
     const patch = ir.tools!.find(t => t.name === 'apply_patch')!
@@ -172,9 +173,9 @@ describe('decodeRequest', () => {
       ],
     }
     const ir = codec.decodeRequest(body as any, mkctx(body, warnings))
-    expect(ir.messages[0].content[1]).toEqual({ type: 'image', source: { kind: 'url', url: 'https://x.test/a.png' } })
-    expect(ir.messages[1].content).toEqual([{ type: 'tool_call', id: 'c1', name: 'f', arguments: '{}' }])
-    expect(ir.messages[2].content).toEqual([{ type: 'tool_result', toolCallId: 'c1', name: 'f', content: [{ type: 'text', text: 'boom' }], isError: true }])
+    expect(ir.messages[0]?.content[1]).toEqual({ type: 'image', source: { kind: 'url', url: 'https://x.test/a.png' } })
+    expect(ir.messages[1]?.content).toEqual([{ type: 'tool_call', id: 'c1', name: 'f', arguments: '{}' }])
+    expect(ir.messages[2]?.content).toEqual([{ type: 'tool_result', toolCallId: 'c1', name: 'f', content: [{ type: 'text', text: 'boom' }], isError: true }])
     expect(warnings.length).toBe(2)
   })
 
@@ -202,7 +203,7 @@ describe('decodeRequest', () => {
 
 // ───────────── scenarios (IR the backend produced) ─────────────
 
-const SCENARIOS: Record<string, () => IREvent[]> = {
+const SCENARIOS = {
   text: () => [
     { type: 'start', id: 'up_1', model: 'claude', usage: { inputTokens: 100 } },
     { type: 'block_start', index: 0, block: { type: 'text' } },
@@ -259,7 +260,7 @@ const SCENARIOS: Record<string, () => IREvent[]> = {
     { type: 'block_stop', index: 0 },
     { type: 'finish', reason: 'length', usage },
   ],
-}
+} satisfies Record<string, () => IREvent[]>
 
 const TOOLS = [
   { type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
@@ -272,7 +273,9 @@ function scenarioStream(model: string): AsyncGenerator<IREvent> {
   if (model === 'throws') {
     return events(SCENARIOS.text().slice(0, 3), { throwAfter: new IRErrorValue({ status: 529, kind: 'overloaded', message: 'Overloaded' }) })
   }
-  return events(SCENARIOS[model]())
+  const scenario = SCENARIOS[model as keyof typeof SCENARIOS] as (() => IREvent[]) | undefined
+  if (!scenario) throw new Error(`no scenario named ${model}`)
+  return events(scenario())
 }
 
 // ───────────── encodeResponse ─────────────
@@ -347,10 +350,10 @@ describe('encodeResponse', () => {
     const ir2 = codec.decodeRequest(second as any, mkctx(second))
     expect(ir2.system).toEqual(['second'])
     expect(ir2.messages.map(m => m.role)).toEqual(['user', 'assistant', 'user'])
-    const calls = ir2.messages[1].content.filter(p => p.type === 'tool_call') as any[]
+    const calls = ir2.messages[1]?.content.filter(p => p.type === 'tool_call') as any[]
     expect(calls.map(c => c.name)).toEqual(['get_weather', 'mcp__fs__read_file', 'apply_patch', 'noargs'])
     expect(calls[0].signature).toBe('gemini-sig-1')
-    expect(ir2.messages[2].content).toEqual([{ type: 'tool_result', toolCallId: 'call_w', name: 'get_weather', content: [{ type: 'text', text: 'sunny' }] }])
+    expect(ir2.messages[2]?.content).toEqual([{ type: 'tool_result', toolCallId: 'call_w', name: 'get_weather', content: [{ type: 'text', text: 'sunny' }] }])
 
     // store:false (Codex) sends the whole history back: the call signature still comes back
     const codex = {
@@ -363,7 +366,7 @@ describe('encodeResponse', () => {
       ],
     }
     const ir3 = codec.decodeRequest(codex as any, mkctx(codex))
-    expect((ir3.messages[1].content[0] as any).signature).toBe('gemini-sig-1')
+    expect((at(ir3.messages, 1).content[0] as any).signature).toBe('gemini-sig-1')
     const r3: any = codec.encodeResponse(await collect(events(SCENARIOS.text())), mkctx(codex))
     const again = { model: 'm', previous_response_id: r3.id, input: 'x' }
     expect(() => codec.decodeRequest(again as any, mkctx(again))).toThrow(IRErrorValue)
@@ -374,7 +377,7 @@ describe('encodeResponse', () => {
     const out: any = codec.encodeResponse(await collect(events(SCENARIOS.reasoning())), mkctx(raw))
     const next = { model: 'm', input: [{ role: 'user', content: 'q' }, ...out.output, { role: 'user', content: 'more' }] }
     const ir = codec.decodeRequest(next as any, mkctx(next))
-    expect(ir.messages[1].content).toEqual([
+    expect(ir.messages[1]?.content).toEqual([
       { type: 'thinking', text: 'Let me think.', signature: 'sig-abc' },
       { type: 'thinking', text: '', redacted: true, signature: 'opaque' },
       { type: 'text', text: '42' },

@@ -13,6 +13,7 @@ import { cleanEnv, configFile, runCli } from './support/cli'
 import { KEYS_PATH, statusGate } from '../src/routes/status'
 import { keysTable } from '../src/cli/keys'
 import { buildConfig } from '../src/config/load'
+import { at } from './support/at'
 
 const O = ['sk-proj-POOLA00000000000000000000001', 'sk-proj-POOLB00000000000000000000002', 'sk-proj-POOLC00000000000000000000003']
 const A = ['sk-ant-api03-POOLA000000000000000001', 'sk-ant-api03-POOLB000000000000000002']
@@ -313,7 +314,7 @@ describe('disabled keys', () => {
   })
 
   test('Gemini 400 API_KEY_INVALID disables the key (end to end)', async () => {
-    const google = await startFake('gemini', { keys: [G[1], G[2]] }) // G[0] is "not valid"
+    const google = await startFake('gemini', { keys: [at(G, 1), at(G, 2)] }) // G[0] is "not valid"
     try {
       const srv = await start({ providers: [provider('google', google, named(G), { strategy: 'fill_first' })] })
       const res = await call(srv, 'anthropic', 'gemini-2.5-flash')
@@ -331,7 +332,7 @@ describe('disabled keys', () => {
 describe('GET /agproxy/keys', () => {
   test('names or masked keys only, never a raw key; per-model cooldowns listed', async () => {
     const srv = await start({
-      providers: [provider('up', o, [{ key: O[0], name: 'work' }, O[1]]), provider('google', g, [G[0]])],
+      providers: [provider('up', o, [{ key: at(O, 0), name: 'work' }, at(O, 1)]), provider('google', g, [at(G, 0)])],
       models: { 'gemini-*': 'google/*' },
     })
     g.enqueue({ kind: 'error', status: 429, retryDelaySeconds: 30 })
@@ -347,7 +348,7 @@ describe('GET /agproxy/keys', () => {
   })
 
   test('behind auth when auth is on', async () => {
-    const srv = await start({ auth_mode: 'strict', api_keys: ['agproxy-admin-key-01'], providers: [provider('up', o, [O[0]])] })
+    const srv = await start({ auth_mode: 'strict', api_keys: ['agproxy-admin-key-01'], providers: [provider('up', o, [at(O, 0)])] })
     expect((await fetch(`${srv.url}/agproxy/keys`)).status).toBe(401)
     expect((await fetch(`${srv.url}/agproxy/keys`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401)
     expect((await fetch(`${srv.url}/agproxy/keys`, { headers: { authorization: 'Bearer agproxy-admin-key-01' } })).status).toBe(200)
@@ -372,7 +373,7 @@ describe('GET /agproxy/keys', () => {
       .flat()
       .find(i => i && i.family === 'IPv4' && !i.internal)?.address
     if (!lanIp) return
-    const srv = await start({ host: '0.0.0.0', auth_mode: 'off', providers: [provider('up', o, [O[0]])] })
+    const srv = await start({ host: '0.0.0.0', auth_mode: 'off', providers: [provider('up', o, [at(O, 0)])] })
     expect((await fetch(`http://127.0.0.1:${srv.port}/agproxy/keys`)).status).toBe(200)
     const remote = await fetch(`http://${lanIp}:${srv.port}/agproxy/keys`).catch(() => undefined)
     if (remote) expect(remote.status).toBe(403)
@@ -384,7 +385,7 @@ describe('agproxy keys', () => {
     const srv = await start({
       auth_mode: 'strict',
       api_keys: ['agproxy-admin-key-02'],
-      providers: [provider('up', o, [{ key: O[0], name: 'work' }, O[1], O[2]], { strategy: 'fill_first' })],
+      providers: [provider('up', o, [{ key: at(O, 0), name: 'work' }, at(O, 1), at(O, 2)], { strategy: 'fill_first' })],
     })
     o.handler = rec =>
       rec.key === O[0]

@@ -6,6 +6,7 @@
  */
 import { expect, test } from 'bun:test'
 import OpenAI from 'openai'
+import { at } from './support/at'
 import type {
   Response as OAResponse,
   ResponseStreamEvent,
@@ -105,7 +106,7 @@ matrix(
       expect(out.response.model).toBe(shownModel(cell))
       const messages = out.response.output.filter((i): i is ResponseOutputMessage => i.type === 'message')
       expect(messages).toHaveLength(1)
-      expect(messages[0].role).toBe('assistant')
+      expect(messages[0]?.role).toBe('assistant')
       if (cell.stream) {
         expectWellFormedStream(out)
         const deltas = out.events.filter(e => e.type === 'response.output_text.delta').map(e => (e as any).delta)
@@ -148,8 +149,8 @@ matrix(
       const up1 = cell.up(0)
       expect(up1.tools.map(t => t.name)).toEqual(['get_weather', 'get_time'])
       expect(up1.toolChoice).toBe('required')
-      if (cell.provider === 'gemini') expect(forbiddenGeminiKeys(up1.tools[0].parameters)).toEqual([])
-      else expect(up1.tools[0].parameters).toEqual(WEATHER_SCHEMA)
+      if (cell.provider === 'gemini') expect(forbiddenGeminiKeys(up1.tools[0]?.parameters)).toEqual([])
+      else expect(up1.tools[0]?.parameters).toEqual(WEATHER_SCHEMA)
 
       input.push(
         ...first.response.output,
@@ -168,10 +169,10 @@ matrix(
     async 'reasoning items carried across a tool turn'(cell) {
       const signature = `sig-${cell.provider}-1`
       const thought = 'I should look up the weather.'
-      cell.fake.enqueue({ kind: 'tool_calls', calls: [CALLS[0]], thinking: thought, signature }, { kind: 'text', text: 'It is sunny.' })
+      cell.fake.enqueue({ kind: 'tool_calls', calls: [at(CALLS, 0)], thinking: thought, signature }, { kind: 'text', text: 'It is sunny.' })
       const body = {
         model: cell.model('think'),
-        tools: tools([TOOLS[0]]),
+        tools: tools([at(TOOLS, 0)]),
         store: false,
         reasoning: { effort: 'high', summary: 'auto' },
         include: ['reasoning.encrypted_content'],
@@ -180,10 +181,10 @@ matrix(
       const first = await respond({ ...body, input }, cell.stream)
 
       expect(first.reasoning).toHaveLength(1)
-      expect(first.reasoning[0].summary).toEqual([{ type: 'summary_text', text: thought }])
+      expect(first.reasoning[0]?.summary).toEqual([{ type: 'summary_text', text: thought }])
       // Anthropic's signature rides in encrypted_content; Gemini puts its signature on the functionCall instead
-      if (cell.provider !== 'gemini') expect(first.reasoning[0].encrypted_content).toBe(signature)
-      expect(first.calls.map(c => [c.name, JSON.parse(c.arguments)])).toEqual([['get_weather', CALLS[0].args]])
+      if (cell.provider !== 'gemini') expect(first.reasoning[0]?.encrypted_content).toBe(signature)
+      expect(first.calls.map(c => [c.name, JSON.parse(c.arguments)])).toEqual([['get_weather', CALLS[0]?.args]])
       expect(first.response.output.map(i => i.type)).toEqual(['reasoning', 'function_call'])
       if (cell.stream) {
         expectWellFormedStream(first)
@@ -194,7 +195,7 @@ matrix(
         cell.provider === 'openai' ? { effort: 'high' } : cell.provider === 'anthropic' ? { budget: 16384 } : { level: 'high', includeThoughts: true },
       )
 
-      input.push(...first.response.output, { type: 'function_call_output', call_id: first.calls[0].call_id, output: JSON.stringify(RESULTS.get_weather) })
+      input.push(...first.response.output, { type: 'function_call_output', call_id: first.calls[0]?.call_id, output: JSON.stringify(RESULTS.get_weather) })
       const second = await respond({ ...body, input }, cell.stream)
       expect(second.text).toBe('It is sunny.')
 
@@ -202,7 +203,7 @@ matrix(
       const assistant = up2.messages[1]
       expect(callsOf(assistant).map(c => c.name)).toEqual(['get_weather'])
       expect(resultsOf(up2.messages[2]).map(r => r.value)).toEqual([RESULTS.get_weather])
-      if (cell.provider === 'gemini') expect(callsOf(assistant)[0].signature).toBe(signature)
+      if (cell.provider === 'gemini') expect(callsOf(assistant)[0]?.signature).toBe(signature)
       else expect(thinkingOf(assistant)).toEqual([{ thinking: thought, signature }])
       if (cell.provider === 'anthropic') expect(up2.reasoning).toEqual({ budget: 16384 }) // thinking stays on
     },

@@ -1,3 +1,4 @@
+import { at } from '../support/at'
 /**
  * Anthropic wire for the fake upstream: /v1/messages (+ stream events), /v1/messages/count_tokens, /v1/models.
  * Validates what the real API rejects and translators tend to get wrong: missing anthropic-version or
@@ -28,8 +29,10 @@ const MODELS: [string, string, string][] = [
 
 const requestId = () => `req_011C${randomId(20)}`
 
+const BAD_REQUEST: [string, string] = ['invalid_request_error', 'Invalid request']
+const SERVER_ERROR: [string, string] = ['api_error', 'Internal server error']
 const TYPES: Record<number, [string, string]> = {
-  400: ['invalid_request_error', 'Invalid request'],
+  400: BAD_REQUEST,
   401: ['authentication_error', 'invalid x-api-key'],
   402: ['billing_error', 'Your credit balance is too low to access the Anthropic API.'],
   403: ['permission_error', 'Your API key does not have permission to use the specified resource.'],
@@ -39,14 +42,14 @@ const TYPES: Record<number, [string, string]> = {
     'rate_limit_error',
     'This request would exceed the rate limit for your organization of 50 requests per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.',
   ],
-  500: ['api_error', 'Internal server error'],
+  500: SERVER_ERROR,
   504: ['timeout_error', 'Request timed out'],
   529: ['overloaded_error', 'Overloaded'],
 }
 
 /** Anthropic's error body (and headers) for a status */
 export function anthropicError(status: number, message?: string, retryDelaySeconds?: number): ErrorReply {
-  const [type, text] = TYPES[status] ?? (status >= 500 ? TYPES[500] : TYPES[400])
+  const [type, text] = TYPES[status] ?? (status >= 500 ? SERVER_ERROR : BAD_REQUEST)
   const id = requestId()
   const headers: Record<string, string> = { 'request-id': id }
   if (status === 429) {
@@ -128,7 +131,7 @@ const promptChars = (body: any) => charsIn(body.messages) + charsIn(body.system)
 
 // ───────────── messages ─────────────
 
-const toolId = (r: Reply, i: number) => r.calls[i].id ?? `toolu_01${r.nonce.slice(0, 20)}${i}`
+const toolId = (r: Reply, i: number) => r.calls[i]?.id ?? `toolu_01${r.nonce.slice(0, 20)}${i}`
 const stopReason = (r: Reply) => (r.finish === 'tool_calls' ? 'tool_use' : r.finish === 'length' ? 'max_tokens' : 'end_turn')
 const usage = (r: Reply, output: number) => ({
   input_tokens: Math.max(0, r.usage.input - r.usage.cached),
@@ -242,11 +245,11 @@ export const anthropicWire: Wire = {
     }
     if (route === 'GET /v1/models') {
       const data = MODELS.map(modelInfo)
-      return ctx.serve(fromBehaviour, () => json(200, { data, has_more: false, first_id: data[0].id, last_id: data[data.length - 1].id }, headers))
+      return ctx.serve(fromBehaviour, () => json(200, { data, has_more: false, first_id: data[0]?.id, last_id: data[data.length - 1]?.id }, headers))
     }
     const one = route.match(/^GET \/v1\/models\/(.+)$/)
     if (one) {
-      const m = MODELS.find(x => x[0] === decodeURIComponent(one[1]))
+      const m = MODELS.find(x => x[0] === decodeURIComponent(at(one, 1)))
       return ctx.serve(fromBehaviour, () => (m ? json(200, modelInfo(m), headers) : errorResponse(anthropicError(404, `model: ${one[1]}`))))
     }
     return errorResponse(anthropicError(404, 'Not Found'))

@@ -1,3 +1,4 @@
+import { at } from '../support/at'
 /**
  * Gemini wire for the fake upstream: /v1beta/models/{model}:generateContent | :streamGenerateContent
  * (alt=sse → `data: {…}\r\n\r\n` frames, else a streamed JSON array) | :countTokens | :embedContent |
@@ -24,8 +25,13 @@ import {
 const JSON_TYPE = 'application/json; charset=UTF-8'
 const HEADERS = { server: 'scaffolding on HTTPServer2', vary: 'Origin, X-Origin, Referer' }
 
+const BAD_REQUEST: [string, string] = ['INVALID_ARGUMENT', 'Request contains an invalid argument.']
+const SERVER_ERROR: [string, string] = [
+  'INTERNAL',
+  'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+]
 const STATUS: Record<number, [string, string]> = {
-  400: ['INVALID_ARGUMENT', 'Request contains an invalid argument.'],
+  400: BAD_REQUEST,
   401: ['UNAUTHENTICATED', 'Request had invalid authentication credentials.'],
   403: ['PERMISSION_DENIED', 'The caller does not have permission'],
   404: ['NOT_FOUND', 'Requested entity was not found.'],
@@ -35,7 +41,7 @@ const STATUS: Record<number, [string, string]> = {
     'You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.',
   ],
   499: ['CANCELLED', 'The operation was cancelled.'],
-  500: ['INTERNAL', 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting'],
+  500: SERVER_ERROR,
   501: ['NOT_IMPLEMENTED', 'Method not implemented.'],
   503: ['UNAVAILABLE', 'The model is overloaded. Please try again later.'],
   504: ['DEADLINE_EXCEEDED', 'Deadline expired before operation could complete.'],
@@ -43,7 +49,7 @@ const STATUS: Record<number, [string, string]> = {
 
 /** Google's error body for a status; 429 carries QuotaFailure, Help and RetryInfo details */
 export function geminiError(status: number, message?: string, retryDelaySeconds?: number, model = 'gemini-2.5-flash', details?: unknown[]): ErrorReply {
-  const [name, text] = STATUS[status] ?? (status >= 500 ? STATUS[500] : STATUS[400])
+  const [name, text] = STATUS[status] ?? (status >= 500 ? SERVER_ERROR : BAD_REQUEST)
   let msg = message ?? text
   if (status === 429 && !details) {
     const delay = retryDelaySeconds ?? 41
@@ -379,7 +385,7 @@ export const geminiWire: Wire = {
       const one = path.match(/^\/v1(?:beta|alpha)?\/models\/([^:/]+)$/)
       if (one) {
         const m = MODELS.find(x => x.id === one[1])
-        return ctx.serve(err(one[1]), () =>
+        return ctx.serve(err(at(one, 1)), () =>
           m
             ? ok(modelInfo(m))
             : errorResponse(
@@ -394,7 +400,7 @@ export const geminiWire: Wire = {
     }
     const m = path.match(/^\/v1(?:beta|alpha)?\/models\/([^:/]+):(\w+)$/)
     if (rec.method !== 'POST' || !m) return notFound404()
-    const [, model, method] = m
+    const [, model = '', method] = m
     if (body !== undefined && typeof body !== 'object')
       return errorResponse(invalid(`Invalid JSON payload received. Unexpected token.\n${String(body).slice(0, 40)}\n^`))
     switch (method) {

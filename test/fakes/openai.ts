@@ -1,3 +1,4 @@
+import { at } from '../support/at'
 /**
  * OpenAI wire for the fake upstream: /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/models.
  * Chat streams are `data: {chat.completion.chunk}` frames ending `data: [DONE]`; thinking comes as
@@ -87,7 +88,7 @@ function lastUserText(items: any[]): string {
   return ''
 }
 
-const callId = (r: Reply, i: number) => r.calls[i].id ?? `call_${r.nonce.slice(0, 20)}${i}`
+const callId = (r: Reply, i: number) => r.calls[i]?.id ?? `call_${r.nonce.slice(0, 20)}${i}`
 
 function usageChat(r: Reply) {
   const u = r.usage
@@ -192,9 +193,9 @@ function responsesCall(body: any): ModelCall {
     id: ids(r).fc(i),
     type: 'function_call',
     status,
-    arguments: status === 'completed' ? r.calls[i].args : '',
+    arguments: status === 'completed' ? r.calls[i]?.args : '',
     call_id: callId(r, i),
-    name: r.calls[i].name,
+    name: r.calls[i]?.name,
   })
   const response = (r: Reply, status: string, output: unknown[], withUsage: boolean) => ({
     id: `resp_${r.nonce}`,
@@ -342,7 +343,7 @@ export const openaiWire: Wire = {
     }
     if (route === 'GET /v1/models') return ctx.serve(fromBehaviour(''), () => json(200, { object: 'list', data: MODELS.map(model) }, headers()))
     const one = route.match(/^GET \/v1\/models\/(.+)$/)
-    if (one) return ctx.serve(fromBehaviour(one[1]), () => json(200, model(decodeURIComponent(one[1])), headers()))
+    if (one) return ctx.serve(fromBehaviour(at(one, 1)), () => json(200, model(decodeURIComponent(at(one, 1))), headers()))
     return errorResponse(err(404, `Invalid URL (${rec.method} ${rec.path})`, 'invalid_request_error'))
   },
 }

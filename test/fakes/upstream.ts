@@ -392,7 +392,7 @@ async function playModel(b: Behaviour, call: ModelCall, ex: Exchange, chunks: nu
         (async function* () {
           let i = 0
           for (const f of frames(r)) {
-            yield call.sse ? JUNK[i++ % JUNK.length] : '\n  '
+            yield call.sse ? (JUNK[i++ % JUNK.length] ?? '') : '\n  '
             yield f.data
           }
         })(),
