@@ -91,7 +91,7 @@ export const SCENARIOS: Scenario[] = [
     kind: 'passthrough',
     stream: false,
     request: (t, s, up) => openaiRequest(t, `gpt-bench${s}`, false, up),
-    note: 'POST /v1/chat/completions to an OpenAI-type provider; the answer is ~430 bytes of JSON',
+    note: 'POST /v1/chat/completions to an OpenAI-type provider; the answer is ~600 bytes of JSON',
   },
   {
     id: 'openai-chat-stream',

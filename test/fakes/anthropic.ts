@@ -141,7 +141,8 @@ const usage = (r: Reply, output: number) => ({
   service_tier: 'standard',
 })
 
-function messagesCall(body: any, headers: Record<string, string>): ModelCall {
+/** One messages call: its JSON answer and its SSE events (also pre-rendered for the bench: fixed.ts). */
+export function messagesCall(body: any, headers: Record<string, string>): ModelCall {
   const model = String(body.model)
   const event = (type: string, data: object, content = false): Frame => ({ data: `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`, content })
   return {

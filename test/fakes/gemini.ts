@@ -261,7 +261,8 @@ const textSignature = (r: Reply) => (!r.calls.length && (r.thinking.length || r.
 const callParts = (r: Reply) =>
   r.calls.map((c, i) => ({ functionCall: { name: c.name, args: JSON.parse(c.args) }, ...(i === 0 ? { thoughtSignature: signature(r) } : {}) }))
 
-function generateCall(body: any, model: string, stream: boolean, sse: boolean, pretty: boolean): ModelCall {
+/** One generateContent call: its JSON answer and its stream frames, SSE or JSON array (also pre-rendered for the bench: fixed.ts). */
+export function generateCall(body: any, model: string, stream: boolean, sse: boolean, pretty: boolean): ModelCall {
   const chunk = (r: Reply, parts: unknown[], final: boolean, index?: number) => ({
     candidates: [{ content: { parts, role: 'model' }, ...(final ? { finishReason: finishReason(r) } : {}), ...(index !== undefined ? { index } : {}) }],
     usageMetadata: usageMetadata(r, final),

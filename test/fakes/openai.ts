@@ -105,7 +105,8 @@ const finishChat = (r: Reply) => (r.finish === 'tool_calls' ? 'tool_calls' : r.f
 
 // ───────────── chat completions ─────────────
 
-function chatCall(body: any): ModelCall {
+/** One chat completions call: its JSON answer and its stream frames (also pre-rendered for the bench: fixed.ts). */
+export function chatCall(body: any): ModelCall {
   const model = String(body.model)
   const includeUsage = !!body.stream_options?.include_usage
   const chunk = (r: Reply, choices: unknown[], usage?: unknown) =>

@@ -503,7 +503,8 @@ async function playOther(b: Behaviour | undefined, err: (b: ErrorBehaviour) => E
 
 // ───────────── the server ─────────────
 
-const WIRES: Record<ProviderType, Wire> = { openai: openaiWire, anthropic: anthropicWire, gemini: geminiWire }
+/** Looked up when a fake starts, not at load: the wire modules import this one, so any of them may be loaded first. */
+const wireOf = (type: ProviderType): Wire => ({ openai: openaiWire, anthropic: anthropicWire, gemini: geminiWire })[type]
 
 async function readBody(req: Request): Promise<any> {
   const text = await req.text()
@@ -516,7 +517,7 @@ async function readBody(req: Request): Promise<any> {
 }
 
 export async function startFake(type: ProviderType, opts: FakeOptions = {}): Promise<Fake> {
-  const wire = WIRES[type]
+  const wire = wireOf(type)
   const fast = !!opts.fast
   const chunks = opts.streamChunks ?? 3
   let queue: Behaviour[] = []
