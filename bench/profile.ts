@@ -40,7 +40,9 @@ const up = await startProc('upstream', [process.execPath, join(ROOT, 'bench', 'u
 const cfg = join(TMP, 'agproxy-profile.yaml')
 await Bun.write(
   cfg,
-  `log_level: warn\nshutdown_grace: 1\nproviders:\n  - { name: bench-openai, type: openai, base_url: "${up.url}/v1", api_key: sk-bench-upstream-0000, models: [gpt-bench, gpt-bench-paced] }\n  - { name: bench-gemini, type: gemini, base_url: "${up.url}", api_key: bench-gemini-key-000, models: [gemini-bench, gemini-bench-paced] }\n`,
+  `log_level: warn\nshutdown_grace: 1\nproviders:\n  - { name: bench-openai, type: openai, base_url: "${up.url}/v1", api_key: sk-bench-upstream-0000, ` +
+    `models: [gpt-bench, gpt-bench-paced] }\n  - { name: bench-gemini, type: gemini, base_url: "${up.url}", api_key: bench-gemini-key-000, models: ` +
+    `[gemini-bench, gemini-bench-paced] }\n`,
 )
 const prof = noProfile ? [] : ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250']
 const ag = await startProc('agproxy', [process.execPath, ...prof, entry, '--port', '0', '--config', cfg], { ready: LISTEN_RE, cwd: TMP })
@@ -49,7 +51,8 @@ const req = scenario.request({ id: 'src', label: TARGET_LABELS.src, url: ag.url 
 await tool.throughput(req, connections, 1) // warm-up
 const m = await tool.throughput(req, connections, duration)
 console.log(
-  `${scenario.id}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (${m.tool}, ${connections} connections, ${duration} s)${m.errors + m.non2xx ? `, ${m.errors} errors, ${m.non2xx} non-2xx` : ''}`,
+  `${scenario.id}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (${m.tool}, ${connections} connections, ` +
+    `${duration} s)${m.errors + m.non2xx ? `, ${m.errors} errors, ${m.non2xx} non-2xx` : ''}`,
 )
 await ag.stop()
 await up.stop()

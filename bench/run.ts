@@ -390,7 +390,8 @@ async function main() {
       const mem = c.id === 'direct' ? undefined : memoryOf(target.pid!)
       streamRows.push({ label: c.label, id: c.id, env: c.env, res, idleRss: idle?.rss, peakRss: mem ? Math.max(mem.hwm, peakSampled) : undefined })
       log(
-        `  ${c.label}: ${res.maxOpen}/${o.streams} open at once, ${res.completed} completed, ${res.errors} errors${mem ? `, peak RSS ${mem.hwm.toFixed(0)} MB` : ''}`,
+        `  ${c.label}: ${res.maxOpen}/${o.streams} open at once, ${res.completed} completed, ` +
+          `${res.errors} errors${mem ? `, peak RSS ${mem.hwm.toFixed(0)} MB` : ''}`,
       )
     } catch (e) {
       streamRows.push({ label: c.label, id: c.id, env: c.env, error: (e as Error).message.split('\n')[0] })

@@ -762,7 +762,8 @@ const upstreamIR: IRResponse = {
 // recorded-format stream, with ping, a server tool block, an unknown event and a citations delta
 const upstreamSSE = [
   'event: message_start',
-  `data: {"type":"message_start","message":{"id":"msg_01XYZ","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":20,"cache_creation_input_tokens":80,"cache_read_input_tokens":900,"output_tokens":1}}}`,
+  'data: {"type":"message_start","message":{"id":"msg_01XYZ","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],' +
+    '"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":20,"cache_creation_input_tokens":80,"cache_read_input_tokens":900,"output_tokens":1}}}',
   '',
   'event: ping',
   'data: {"type": "ping"}',
@@ -831,7 +832,8 @@ const upstreamSSE = [
   'data: {"type":"content_block_stop","index":4}',
   '',
   'event: message_delta',
-  'data: {"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":30,"output_tokens_details":{"thinking_tokens":12}}}',
+  'data: {"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},' +
+    '"usage":{"output_tokens":30,"output_tokens_details":{"thinking_tokens":12}}}',
   '',
   'event: message_stop',
   'data: {"type":"message_stop"}',
@@ -893,7 +895,9 @@ describe('anthropicUpstream.decodeStream', () => {
   })
 
   test('event: error → IR error event', async () => {
-    const sse = `${upstreamSSE.split('event: content_block_start')[0]}event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n`
+    const sse =
+      `${upstreamSSE.split('event: content_block_start')[0]}event: error\ndata: ` +
+      `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n`
     const events = await toArray(anthropicUpstream.decodeStream(streamOf(sse), ctx()))
     expect(events.map(e => e.type)).toEqual(['start', 'error'])
     expect(events[1]).toEqual({ type: 'error', error: { status: 529, kind: 'overloaded', message: 'Overloaded' } })

@@ -771,8 +771,9 @@ describe('openaiChatUpstream.decodeResponse', () => {
 
 // ───────────── upstream: decodeStream ─────────────
 
+const sseData = (o: object) => `data: ${JSON.stringify(o)}\n\n`
 const chunk = (id: string, model: string, delta: object, finish: string | null = null, extra: object = {}) =>
-  `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created: 1741570283, model, ...extra, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`
+  sseData({ id, object: 'chat.completion.chunk', created: 1741570283, model, ...extra, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })
 
 const openaiToolStream = [
   chunk(
@@ -795,7 +796,20 @@ const openaiToolStream = [
   }),
   chunk('chatcmpl-1', 'gpt-4o', { tool_calls: [{ index: 1, function: { arguments: '{"city":"Rome"}' } }] }, null, { usage: null }),
   chunk('chatcmpl-1', 'gpt-4o', {}, 'tool_calls', { usage: null }),
-  `data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1741570283, model: 'gpt-4o', choices: [], usage: { prompt_tokens: 80, completion_tokens: 30, total_tokens: 110, prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 } } })}\n\n`,
+  sseData({
+    id: 'chatcmpl-1',
+    object: 'chat.completion.chunk',
+    created: 1741570283,
+    model: 'gpt-4o',
+    choices: [],
+    usage: {
+      prompt_tokens: 80,
+      completion_tokens: 30,
+      total_tokens: 110,
+      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    },
+  }),
   'data: [DONE]\n\n',
 ].join('')
 

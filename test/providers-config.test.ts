@@ -292,7 +292,8 @@ describe('base_url repair', () => {
     expect(lines).toHaveLength(2)
     expect(lines.every(l => !l.includes('\n') && / WARN /.test(l))).toBe(true)
     expect(lines[0]).toContain(
-      'provider pasted: base_url "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent?…" reduced to "https://generativelanguage.googleapis.com"',
+      'provider pasted: base_url "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent?…" reduced to ' +
+        '"https://generativelanguage.googleapis.com"',
     )
     expect(lines[1]).toContain('provider slash: base_url "https://api.anthropic.com/" reduced to "https://api.anthropic.com"')
     expect(lines.join('\n')).not.toContain('PASTEDKEY')

@@ -380,9 +380,16 @@ describe('provider keys never reach a client or a log line', () => {
       hostname: '127.0.0.1',
       fetch: req => {
         const key = req.headers.get('authorization')!.slice(7)
+        const data = (o: object) => `data: ${JSON.stringify(o)}\n\n`
         const frames = [
-          `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'partial' }, finish_reason: null }] })}\n\n`,
-          `data: ${JSON.stringify({ error: { message: `quota gone for ${key}`, type: 'server_error', param: null, code: null } })}\n\n`,
+          data({
+            id: 'c',
+            object: 'chat.completion.chunk',
+            created: 1,
+            model: 'm',
+            choices: [{ index: 0, delta: { content: 'partial' }, finish_reason: null }],
+          }),
+          data({ error: { message: `quota gone for ${key}`, type: 'server_error', param: null, code: null } }),
         ]
         return new Response(frames.join(''), { headers: { 'content-type': 'text/event-stream' } })
       },

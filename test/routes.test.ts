@@ -179,7 +179,8 @@ describe('system routes', () => {
     expect(await res.text()).toBe('')
   })
 
-  test.each(['/api/event_logging/batch', '/api/event_logging/v2/batch', '/v1/api/event_logging/batch'])('telemetry sink POST %s → 204, no body', async path => {
+  const TELEMETRY = ['/api/event_logging/batch', '/api/event_logging/v2/batch', '/v1/api/event_logging/batch']
+  test.each(TELEMETRY)('telemetry sink POST %s → 204, no body', async path => {
     const res = await fetch(`${bare.url}${path}`, json({ events: [{ event_type: 'x' }] }))
     expect(res.status).toBe(204)
     expect(await res.text()).toBe('')

@@ -98,15 +98,23 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
   out()
   out(`- Machine: ${r.machine.cpu}, ${r.machine.cores} cores, Linux ${r.machine.kernel}; Bun ${r.machine.bun}; Node ${r.machine.node}`)
   const bg = r.background
+  const noisy =
+    Math.max(bg.busyBefore, bg.busyAfter) > 10
+      ? ' — **the machine was not quiet: absolute numbers are low and noisy; the same-round ratios are the numbers to compare**'
+      : ''
   out(
-    `- Other load on the machine: ${f0(bg.busyBefore)} % CPU busy just before the run, ${f0(bg.busyAfter)} % just after (load average before: ${bg.loadBefore})${Math.max(bg.busyBefore, bg.busyAfter) > 10 ? ' — **the machine was not quiet: absolute numbers are low and noisy; the same-round ratios are the numbers to compare**' : ''}`,
+    `- Other load on the machine: ${f0(bg.busyBefore)} % CPU busy just before the run, ${f0(bg.busyAfter)} % just after (load average before: ` +
+      `${bg.loadBefore})${noisy}`,
   )
   out(`- agproxy: git ${r.machine.git}; binary built with ${r.binary.how}`)
   out(
-    `- Load: throughput with ${r.machine.tool}, ${o.connections} connections, ${o.rounds} round(s) × ${o.durationS} s per target (after a ${o.warmupS} s warm-up); latency and TTFB with the built-in generator at a fixed ${o.rate} req/s (open loop, ${o.rounds} × ${o.latencyS} s); targets interleaved round-robin in every round; medians over rounds`,
+    `- Load: throughput with ${r.machine.tool}, ${o.connections} connections, ${o.rounds} round(s) × ${o.durationS} s per target (after a ${o.warmupS} s ` +
+      `warm-up); latency and TTFB with the built-in generator at a fixed ${o.rate} req/s (open loop, ${o.rounds} × ${o.latencyS} s); targets interleaved ` +
+      `round-robin in every round; medians over rounds`,
   )
   out(
-    `- Upstream: bench/upstream.ts (fixed answers, ${o.chunks} content chunks per stream; for latency runs one frame every ${o.pacedMs} ms after the first write)`,
+    `- Upstream: bench/upstream.ts (fixed answers, ${o.chunks} content chunks per stream; for latency runs one frame every ${o.pacedMs} ms after the ` +
+      `first write)`,
   )
   if (r.peers) out(`- Peer: ${r.peers}`)
   out(`- Command: \`bun bench/run.ts ${process.argv.slice(2).join(' ')}\`; took ${f0(r.seconds)} s`)
@@ -123,7 +131,8 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
       bin = rows.get('bin')
     const goal = s.scenario.kind === 'passthrough' ? GOALS.passthrough : GOALS.translated
     out(
-      `| throughput vs bare Bun proxy | ${s.scenario.title} | ≥ ${goal}× | ${cell(src?.xBare ?? NaN, ratio, x => x >= goal)} | ${cell(bin?.xBare ?? NaN, ratio, x => x >= goal)} |`,
+      `| throughput vs bare Bun proxy | ${s.scenario.title} | ≥ ${goal}× | ${cell(src?.xBare ?? NaN, ratio, x => x >= goal)} | ` +
+        `${cell(bin?.xBare ?? NaN, ratio, x => x >= goal)} |`,
     )
   }
   for (const { s, rows } of all.filter(({ s }) => !s.scenario.stream)) {
@@ -161,7 +170,8 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
     const src = rows.get('src'),
       bin = rows.get('bin')
     out(
-      `| throughput vs Portkey | ${s.scenario.title} | ≥ ${GOALS.vsPortkey}× | ${cell(src?.xPortkey ?? NaN, ratio, x => x >= GOALS.vsPortkey)} | ${cell(bin?.xPortkey ?? NaN, ratio, x => x >= GOALS.vsPortkey)} |`,
+      `| throughput vs Portkey | ${s.scenario.title} | ≥ ${GOALS.vsPortkey}× | ${cell(src?.xPortkey ?? NaN, ratio, x => x >= GOALS.vsPortkey)} | ` +
+        `${cell(bin?.xPortkey ?? NaN, ratio, x => x >= GOALS.vsPortkey)} |`,
     )
   }
   if (!all.some(({ s }) => s.targets.includes('portkey')))
@@ -174,16 +184,18 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
     return `${f0(row.peakRss)} MB, ${row.res.maxOpen}/${o.streams} open at once${verdict(ok)}${!allOpen ? ' (not all streams were open together)' : ''}`
   }
   out(
-    `| ${o.streams} open streams: peak RSS, all open at once | OpenAI chat streaming | ≤ ${GOALS.streamsRssMb} MB | ${streamCell('src')} | ${streamCell('bin')} |`,
+    `| ${o.streams} open streams: peak RSS, all open at once | OpenAI chat streaming | ≤ ${GOALS.streamsRssMb} MB | ${streamCell('src')} | ` +
+      `${streamCell('bin')} |`,
   )
   const coldBin = median(r.cold.bin),
     coldSrc = median(r.cold.src)
   out(
-    `| cold start to first 200 on /healthz (median of ${r.cold.bin.length}) | — | ≤ ${GOALS.coldStartMs} ms (binary) | ${f1(coldSrc)} ms (reference) | ${cell(
-      coldBin,
-      x => `${f1(x)} ms`,
-      x => x <= GOALS.coldStartMs,
-    )} |`,
+    `| cold start to first 200 on /healthz (median of ${r.cold.bin.length}) | — | ≤ ${GOALS.coldStartMs} ms (binary) | ${f1(coldSrc)} ms (reference) | ` +
+      `${cell(
+        coldBin,
+        x => `${f1(x)} ms`,
+        x => x <= GOALS.coldStartMs,
+      )} |`,
   )
   out()
 
@@ -191,18 +203,22 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
   out('## Throughput and latency')
   out()
   out(
-    `req/s, p50 and p99: closed loop, ${o.connections} connections (${r.tool}). “@ ${o.rate}/s”: open loop at ${o.rate} req/s; for streams the upstream paces its frames, so p50 there is the whole stream and TTFB is what matters. × columns and + columns pair each round with the reference's same round.`,
+    `req/s, p50 and p99: closed loop, ${o.connections} connections (${r.tool}). “@ ${o.rate}/s”: open loop at ${o.rate} req/s; for streams the upstream ` +
+      `paces its frames, so p50 there is the whole stream and TTFB is what matters. × columns and + columns pair each round with the reference's same round.`,
   )
   out()
   out(
-    `| scenario | target | req/s | p50 ms | p99 ms | × bare Bun | × Portkey | p50 ms @ ${o.rate}/s | p99 ms @ ${o.rate}/s | + p50 vs direct | TTFB p50 ms | + TTFB vs direct | frames/answer | peak RSS MB | errors |`,
+    `| scenario | target | req/s | p50 ms | p99 ms | × bare Bun | × Portkey | p50 ms @ ${o.rate}/s | p99 ms @ ${o.rate}/s | + p50 vs direct | TTFB p50 ms ` +
+      `| + TTFB vs direct | frames/answer | peak RSS MB | errors |`,
   )
   out('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const { s, rows } of all) {
     for (const [id, x] of rows) {
       const st = s.scenario.stream
       out(
-        `| ${s.scenario.title} | ${TARGET_LABELS[id]} | ${f0(x.rps)} | ${f2(x.p50)} | ${f2(x.p99)} | ${ratio(x.xBare)} | ${ratio(x.xPortkey)} | ${f2(x.latP50)} | ${f2(x.latP99)} | ${signed(x.addedP50)} | ${st ? f2(x.ttfb) : '—'} | ${st ? signed(x.addedTtfb) : '—'} | ${st ? f1(x.frames) : '—'} | ${id === 'direct' ? '—' : f0(x.rss)} | ${x.errors} |`,
+        `| ${s.scenario.title} | ${TARGET_LABELS[id]} | ${f0(x.rps)} | ${f2(x.p50)} | ${f2(x.p99)} | ${ratio(x.xBare)} | ${ratio(x.xPortkey)} | ` +
+          `${f2(x.latP50)} | ${f2(x.latP99)} | ${signed(x.addedP50)} | ${st ? f2(x.ttfb) : '—'} | ${st ? signed(x.addedTtfb) : '—'} | ` +
+          `${st ? f1(x.frames) : '—'} | ${id === 'direct' ? '—' : f0(x.rss)} | ${x.errors} |`,
       )
     }
   }
@@ -228,7 +244,8 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
   out(`## ${o.streams} open streams`)
   out()
   out(
-    `Every stream is opened at once (OpenAI chat, stream: true, pass-through); the upstream sends the first frame, then holds the stream ${o.holdMs} ms before finishing. Each proxy is started fresh for this test, so its VmHWM (peak RSS, /proc/<pid>/status) is this test's peak.`,
+    `Every stream is opened at once (OpenAI chat, stream: true, pass-through); the upstream sends the first frame, then holds the stream ${o.holdMs} ms ` +
+      `before finishing. Each proxy is started fresh for this test, so its VmHWM (peak RSS, /proc/<pid>/status) is this test's peak.`,
   )
   out()
   out('| target | open at once | completed | errors | TTFB p50 ms | TTFB p99 ms | all done after s | RSS idle MB | peak RSS MB |')
@@ -239,14 +256,18 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
       continue
     }
     out(
-      `| ${x.label} | ${x.res.maxOpen} / ${x.res.count} | ${x.res.completed} | ${x.res.errors + x.res.non2xx} | ${f1(x.res.ttfb.p50)} | ${f1(x.res.ttfb.p99)} | ${f1(x.res.durationMs / 1000)} | ${x.idleRss === undefined ? '—' : f0(x.idleRss)} | ${x.peakRss === undefined ? '—' : f0(x.peakRss)} |`,
+      `| ${x.label} | ${x.res.maxOpen} / ${x.res.count} | ${x.res.completed} | ${x.res.errors + x.res.non2xx} | ${f1(x.res.ttfb.p50)} | ` +
+        `${f1(x.res.ttfb.p99)} | ${f1(x.res.durationMs / 1000)} | ${x.idleRss === undefined ? '—' : f0(x.idleRss)} | ` +
+        `${x.peakRss === undefined ? '—' : f0(x.peakRss)} |`,
     )
   }
   out()
   const capped = r.streams.filter(x => x.res && !x.env && x.res.maxOpen < o.streams && x.id !== 'direct' && x.id !== 'portkey')
   if (capped.length) {
     out(
-      `Bun's fetch() keeps at most 256 requests in flight per process unless the environment sets BUN_CONFIG_MAX_HTTP_REQUESTS before start (it cannot be raised from inside a running process); ${capped.map(x => x.label).join(', ')} held ${[...new Set(capped.map(x => x.res!.maxOpen))].join('/')} streams open and queued the rest. The row with the variable set shows the memory with all streams open.`,
+      `Bun's fetch() keeps at most 256 requests in flight per process unless the environment sets BUN_CONFIG_MAX_HTTP_REQUESTS before start (it cannot be ` +
+        `raised from inside a running process); ${capped.map(x => x.label).join(', ')} held ${[...new Set(capped.map(x => x.res!.maxOpen))].join('/')} ` +
+        `streams open and queued the rest. The row with the variable set shows the memory with all streams open.`,
     )
     out()
   }

@@ -141,7 +141,8 @@ export function buildConfig(fromFile: Record<string, unknown>, flags: Flags = {}
   const bad = check(merged)
   if (bad)
     throw new ConfigError(
-      `${source[bad.path.split(/[.[]/)[0] ?? ''] ?? label}: ${bad.path || '(top level)'}: ${bad.message.replace(/^unknown field; check its spelling$/, "unknown setting; check its spelling against the README's config reference")}`,
+      `${source[bad.path.split(/[.[]/)[0] ?? ''] ?? label}: ${bad.path || '(top level)'}: ` +
+        `${bad.message.replace(/^unknown field; check its spelling$/, "unknown setting; check its spelling against the README's config reference")}`,
     )
   const config = merged as Config
   const names = new Set<string>()

@@ -55,7 +55,8 @@ export function carriers(headers: Headers, query: URLSearchParams): string[] {
 }
 
 export const AUTH_HELP =
-  'Send your agproxy key in one of: "Authorization: Bearer <key>", "x-api-key: <key>", "x-goog-api-key: <key>" or "?key=<key>" (keys are set with api_keys in agproxy.yaml, AGPROXY_API_KEYS or --api-key).'
+  'Send your agproxy key in one of: "Authorization: Bearer <key>", "x-api-key: <key>", "x-goog-api-key: <key>" or "?key=<key>" (keys are set with api_keys ' +
+  'in agproxy.yaml, AGPROXY_API_KEYS or --api-key).'
 
 /** A new random key: sk- and 48 url-safe characters. */
 export const generateKey = () => `sk-${Buffer.from(crypto.getRandomValues(new Uint8Array(36))).toString('base64url')}`

@@ -25,7 +25,8 @@ export async function readJsonBody(req: Request, limits: BodyLimits, validate?: 
     return fail(
       err(
         'unsupported_media',
-        `Content-Type "${type.slice(0, 80)}" is not accepted: model routes take a JSON body. Send "Content-Type: application/json" (with curl: -H 'content-type: application/json').`,
+        `Content-Type "${type.slice(0, 80)}" is not accepted: model routes take a JSON body. Send "Content-Type: application/json" (with curl: -H ` +
+          `'content-type: application/json').`,
       ),
     )
   const declared = Number(req.headers.get('content-length') ?? NaN)

@@ -47,7 +47,9 @@ export function createGuards(config: Config, boundToLoopback: () => boolean): Gu
       const host = headers.get('host') ?? url.host
       return {
         ok: false,
-        message: `Host "${host.slice(0, 100)}" is not allowed: agproxy is bound to loopback and only answers requests addressed to localhost, 127.0.0.1 or [::1] (protection against DNS rebinding). To serve other hosts, set allow_lan_access: true (with an API key).`,
+        message:
+          `Host "${host.slice(0, 100)}" is not allowed: agproxy is bound to loopback and only answers requests addressed to localhost, 127.0.0.1 or ` +
+          `[::1] (protection against DNS rebinding). To serve other hosts, set allow_lan_access: true (with an API key).`,
       }
     },
     origin(headers) {
@@ -56,7 +58,9 @@ export function createGuards(config: Config, boundToLoopback: () => boolean): Gu
       if (!origin || !authOff || allowed(origin)) return { ok: true }
       return {
         ok: false,
-        message: `Origin "${origin.slice(0, 200)}" is not allowed to use this agproxy without a key. To allow this web page, add it to cors_origins in agproxy.yaml (e.g. cors_origins: ["${origin.slice(0, 200)}"]) or turn on auth with an API key.`,
+        message:
+          `Origin "${origin.slice(0, 200)}" is not allowed to use this agproxy without a key. To allow this web page, add it to cors_origins in ` +
+          `agproxy.yaml (e.g. cors_origins: ["${origin.slice(0, 200)}"]) or turn on auth with an API key.`,
       }
     },
     cors(headers) {

@@ -94,7 +94,9 @@ export function createModelRouter(config: Pick<Config, 'models'>, providers: Pro
     if (providers.length === 0)
       return {
         ok: false,
-        message: `no provider is configured for model ${model}; add one under \`providers:\` (see README), or set GEMINI_API_KEY, OPENAI_API_KEY or ANTHROPIC_API_KEY`,
+        message:
+          `no provider is configured for model ${model}; add one under \`providers:\` (see README), or set GEMINI_API_KEY, OPENAI_API_KEY or ` +
+          `ANTHROPIC_API_KEY`,
       }
     // order: an exact alias; `provider/model` naming a configured provider; the most specific glob;
     // the provider that advertises the model; the only provider

@@ -40,7 +40,8 @@ const TYPES: Record<number, [string, string]> = {
   413: ['request_too_large', 'Request exceeds the maximum allowed number of bytes.'],
   429: [
     'rate_limit_error',
-    'This request would exceed the rate limit for your organization of 50 requests per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.',
+    'This request would exceed the rate limit for your organization of 50 requests per minute. For details, refer to: ' +
+      'https://docs.claude.com/en/api/rate-limits.',
   ],
   500: SERVER_ERROR,
   504: ['timeout_error', 'Request timed out'],
@@ -92,7 +93,8 @@ function validate(body: any, needMaxTokens: boolean): ErrorReply | undefined {
       const lost = uses.filter(id => !next.includes(id))
       if (lost.length)
         return invalid(
-          `messages.${i}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${lost.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`,
+          `messages.${i}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${lost.join(', ')}. Each \`tool_use\` block must ` +
+            `have a corresponding \`tool_result\` block in the next message.`,
         )
     }
     const prev = blocks(msgs[i - 1]?.content)
@@ -101,7 +103,8 @@ function validate(body: any, needMaxTokens: boolean): ErrorReply | undefined {
     for (const [j, c] of content.entries()) {
       if (c?.type === 'tool_result' && !prev.includes(c.tool_use_id)) {
         return invalid(
-          `messages.${i}.content.${j}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${c.tool_use_id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`,
+          `messages.${i}.content.${j}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${c.tool_use_id}. Each \`tool_result\` block must have ` +
+            `a corresponding \`tool_use\` block in the previous message.`,
         )
       }
     }

@@ -38,7 +38,8 @@ const STATUS: Record<number, [string, string]> = {
   409: ['ABORTED', 'The operation was aborted.'],
   429: [
     'RESOURCE_EXHAUSTED',
-    'You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.',
+    'You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: ' +
+      'https://ai.google.dev/gemini-api/docs/rate-limits.',
   ],
   499: ['CANCELLED', 'The operation was cancelled.'],
   500: SERVER_ERROR,
@@ -54,7 +55,9 @@ export function geminiError(status: number, message?: string, retryDelaySeconds?
   if (status === 429 && !details) {
     const delay = retryDelaySeconds ?? 41
     if (!message)
-      msg += ` \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 10, model: ${model}\nPlease retry in ${delay}s.`
+      msg +=
+        ` \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 10, model: ${model}\nPlease ` +
+        `retry in ${delay}s.`
     details = [
       {
         '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
@@ -216,7 +219,9 @@ function validate(body: any, model: string): ErrorReply | undefined {
       if (contents[i]?.role === 'model' && first && !(first.thoughtSignature ?? first.thought_signature)) {
         const name = (first.functionCall ?? first.function_call)?.name
         return invalid(
-          `Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${name}\` , position ${i + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`,
+          `Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature ` +
+            `may lead to degraded model performance. Additional data, function call \`default_api:${name}\` , position ${i + 1}. Please refer to ` +
+            `https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`,
         )
       }
     }
@@ -352,7 +357,8 @@ const embed = (content: any, model: string, dims?: number) => ({
 
 const notFound404 = () =>
   new Response(
-    '<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n  <title>Error 404 (Not Found)!!1</title>\n  <p><b>404.</b> <ins>That’s an error.</ins>\n  <p>The requested URL was not found on this server.  <ins>That’s all we know.</ins>\n',
+    '<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n  <title>Error 404 (Not Found)!!1</title>\n  <p><b>404.</b> <ins>That’s an error.</ins>\n  ' +
+      '<p>The requested URL was not found on this server.  <ins>That’s all we know.</ins>\n',
     { status: 404, headers: { 'content-type': 'text/html; charset=UTF-8' } },
   )
 
@@ -365,7 +371,8 @@ export const geminiWire: Wire = {
     key === undefined
       ? geminiError(
           403,
-          "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+          "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to " +
+            'call this API.',
         )
       : geminiError(400, 'API key not valid. Please pass a valid API key.', undefined, undefined, [
           {
@@ -392,7 +399,8 @@ export const geminiWire: Wire = {
             : errorResponse(
                 geminiError(
                   404,
-                  `models/${one[1]} is not found for API version v1beta, or is not supported for get. Call ListModels to see the list of available models and their supported methods.`,
+                  `models/${one[1]} is not found for API version v1beta, or is not supported for get. Call ListModels to see the list of available models ` +
+                    `and their supported methods.`,
                 ),
               ),
         )

@@ -53,7 +53,8 @@ export function openaiError(status: number, message?: string, model = 'gpt-4o', 
     return err(
       429,
       message ??
-        `Rate limit reached for ${model} in organization org-fake on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in 120ms. Visit https://platform.openai.com/account/rate-limits to learn more.`,
+        `Rate limit reached for ${model} in organization org-fake on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in 120ms. ` +
+          `Visit https://platform.openai.com/account/rate-limits to learn more.`,
       'requests',
       'rate_limit_exceeded',
       null,
@@ -324,7 +325,8 @@ export const openaiWire: Wire = {
     key === undefined
       ? err(
           401,
-          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY). You can obtain an API key from https://platform.openai.com/account/api-keys.",
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer " +
+            'YOUR_KEY). You can obtain an API key from https://platform.openai.com/account/api-keys.',
           'invalid_request_error',
         )
       : err(

@@ -402,7 +402,8 @@ async function playModel(b: Behaviour, call: ModelCall, ex: Exchange, chunks: nu
     case 'html_200':
       ex.finished = true
       return new Response(
-        '<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>cloudflare</center></body></html>\n',
+        '<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad ' +
+          'Gateway</h1></center><hr><center>cloudflare</center></body></html>\n',
         { headers: { ...hdr, 'content-type': 'text/html; charset=UTF-8' } },
       )
     case 'invalid_json':

@@ -109,7 +109,8 @@ async function run(name: CliName, args: string[], env: Record<string, string>, c
     stderr,
     ms: Date.now() - started,
     describe: () =>
-      `${name} ${args.map(a => JSON.stringify(a)).join(' ')} → exit ${r.code ?? r.signal} after ${r.ms} ms\n--- stdout\n${stdout.slice(-2000)}\n--- stderr\n${stderr.slice(-3000)}`,
+      `${name} ${args.map(a => JSON.stringify(a)).join(' ')} → exit ${r.code ?? r.signal} after ${r.ms} ms\n--- stdout\n${stdout.slice(-2000)}` +
+      `\n--- stderr\n${stderr.slice(-3000)}`,
   }
   return r
 }

@@ -36,7 +36,10 @@ function openTurnLacksThinking(messages: AnthropicWireMessage[]): boolean {
 export function formatInstruction(f: IRResponseFormat | undefined): string | undefined {
   if (!f || f.type === 'text') return undefined
   if (f.type === 'json') return 'Respond with a single valid JSON value only: no prose, no Markdown code fences.'
-  return `Respond with JSON only (no prose, no Markdown code fences) that conforms to this JSON Schema${f.name ? ` ("${f.name}")` : ''}:\n${JSON.stringify(f.schema)}`
+  return (
+    `Respond with JSON only (no prose, no Markdown code fences) that conforms to this JSON ` +
+    `Schema${f.name ? ` ("${f.name}")` : ''}:\n${JSON.stringify(f.schema)}`
+  )
 }
 
 /** IR request → POST /v1/messages body: messages, tools, thinking budget and sampling within Anthropic's rules */
