@@ -2,7 +2,10 @@
  * The floor for any Bun proxy: Bun.serve + fetch, the body and the answer streamed through untouched.
  *   bun bench/bare-proxy.ts --upstream http://127.0.0.1:PORT [--port N]
  */
-const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined }
+const arg = (name: string) => {
+  const i = process.argv.indexOf(name)
+  return i > 0 ? process.argv[i + 1] : undefined
+}
 const upstream = arg('--upstream') ?? 'http://127.0.0.1:8080'
 const server = Bun.serve({
   hostname: '127.0.0.1',

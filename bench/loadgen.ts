@@ -38,7 +38,14 @@ export interface LoadOptions extends RequestSpec {
   countFrames?: boolean
 }
 
-export interface Stats { n: number; mean: number; p50: number; p90: number; p99: number; max: number }
+export interface Stats {
+  n: number
+  mean: number
+  p50: number
+  p90: number
+  p99: number
+  max: number
+}
 
 export interface LoadResult {
   tool: 'builtin'
@@ -102,7 +109,10 @@ function requestBytes(spec: RequestSpec): { bytes: Uint8Array; hostname: string;
   const body = spec.body !== undefined ? te.encode(spec.body) : undefined
   let head = `${spec.method ?? (body ? 'POST' : 'GET')} ${u.pathname}${u.search} HTTP/1.1\r\nhost: ${u.host}\r\n`
   const names = new Set<string>()
-  for (const [k, v] of Object.entries(spec.headers ?? {})) { head += `${k}: ${v}\r\n`; names.add(k.toLowerCase()) }
+  for (const [k, v] of Object.entries(spec.headers ?? {})) {
+    head += `${k}: ${v}\r\n`
+    names.add(k.toLowerCase())
+  }
   if (body) head += `content-length: ${body.length}\r\n`
   if (!names.has('accept')) head += 'accept: */*\r\n'
   head += '\r\n'
@@ -115,7 +125,16 @@ function requestBytes(spec: RequestSpec): { bytes: Uint8Array; hostname: string;
 
 // ───────────── one connection: write a request, parse the answer ─────────────
 
-const enum Phase { Idle, Head, Body, Size, Data, DataEnd, Trailer, UntilClose }
+enum Phase {
+  Idle,
+  Head,
+  Body,
+  Size,
+  Data,
+  DataEnd,
+  Trailer,
+  UntilClose,
+}
 
 interface Events {
   firstByte(c: Conn): void
@@ -143,9 +162,14 @@ class Conn {
   closeAfter = false
   dead = false
 
-  constructor(readonly ev: Events, readonly countFrames: boolean) {}
+  constructor(
+    readonly ev: Events,
+    readonly countFrames: boolean,
+  ) {}
 
-  get busy() { return this.phase !== Phase.Idle }
+  get busy() {
+    return this.phase !== Phase.Idle
+  }
 
   send(req: Uint8Array, base?: number) {
     const t = now()
@@ -175,8 +199,12 @@ class Conn {
     let prev = this.prevLF
     for (let i = from; i < to; i++) {
       const b = buf[i]!
-      if (b === 10) { if (prev) { this.frames++; prev = false } else prev = true }
-      else if (b !== 13) prev = false
+      if (b === 10) {
+        if (prev) {
+          this.frames++
+          prev = false
+        } else prev = true
+      } else if (b !== 13) prev = false
     }
     this.prevLF = prev
   }
@@ -184,29 +212,44 @@ class Conn {
   private complete() {
     this.phase = Phase.Idle
     this.doneAt = now()
-    if (this.closeAfter) { this.dead = true; this.socket?.end() }
+    if (this.closeAfter) {
+      this.dead = true
+      this.socket?.end()
+    }
     this.ev.done(this)
   }
 
   data(chunk: Buffer) {
     if (this.phase === Phase.Idle) return
-    if (!this.firstAt) { this.firstAt = now(); this.ev.firstByte(this) }
+    if (!this.firstAt) {
+      this.firstAt = now()
+      this.ev.firstByte(this)
+    }
     let buf = chunk
-    if (this.carry) { buf = Buffer.concat([this.carry, chunk]); this.carry = null }
+    if (this.carry) {
+      buf = Buffer.concat([this.carry, chunk])
+      this.carry = null
+    }
     let i = 0
     while (i < buf.length && this.busy) {
       switch (this.phase as Phase) {
         case Phase.Head: {
           const end = buf.indexOf(CRLF2, i)
-          if (end < 0) { this.carry = Buffer.from(buf.subarray(i)); return }
+          if (end < 0) {
+            this.carry = Buffer.from(buf.subarray(i))
+            return
+          }
           const head = buf.toString('latin1', i, end)
           i = end + 4
           this.status = Number(head.slice(9, 12))
           const cl = /\r\ncontent-length:[ \t]*(\d+)/i.exec(head)
           this.closeAfter = /\r\nconnection:[ \t]*close/i.test(head)
           if (/\r\ntransfer-encoding:[ \t]*[^\r]*chunked/i.test(head)) this.phase = Phase.Size
-          else if (cl) { this.remaining = Number(cl[1]); this.phase = Phase.Body; if (!this.remaining) this.complete() }
-          else if (this.status === 204 || this.status === 304) this.complete()
+          else if (cl) {
+            this.remaining = Number(cl[1])
+            this.phase = Phase.Body
+            if (!this.remaining) this.complete()
+          } else if (this.status === 204 || this.status === 304) this.complete()
           else this.phase = Phase.UntilClose
           break
         }
@@ -216,7 +259,10 @@ class Conn {
           this.count(buf, i, i + n)
           this.remaining -= n
           i += n
-          if (!this.remaining) { if (this.phase === Phase.Body) this.complete(); else this.phase = Phase.DataEnd }
+          if (!this.remaining) {
+            if (this.phase === Phase.Body) this.complete()
+            else this.phase = Phase.DataEnd
+          }
           break
         }
         case Phase.DataEnd: {
@@ -226,14 +272,25 @@ class Conn {
         case Phase.Size:
         case Phase.Trailer: {
           const lf = buf.indexOf(10, i)
-          if (lf < 0) { this.carry = Buffer.from(buf.subarray(i)); return }
+          if (lf < 0) {
+            this.carry = Buffer.from(buf.subarray(i))
+            return
+          }
           const line = buf.toString('latin1', i, lf).trim()
           i = lf + 1
-          if (this.phase === Phase.Trailer) { if (!line) this.complete(); break }
+          if (this.phase === Phase.Trailer) {
+            if (!line) this.complete()
+            break
+          }
           const size = parseInt(line, 16)
           if (size === 0) this.phase = Phase.Trailer
-          else if (Number.isNaN(size)) { this.fail(); return }
-          else { this.remaining = size; this.phase = Phase.Data }
+          else if (Number.isNaN(size)) {
+            this.fail()
+            return
+          } else {
+            this.remaining = size
+            this.phase = Phase.Data
+          }
           break
         }
         case Phase.UntilClose:
@@ -248,7 +305,12 @@ class Conn {
   closed() {
     this.dead = true
     this.socket = undefined
-    if (this.phase === Phase.UntilClose) { this.closeAfter = false; this.complete(); this.ev.lost(this, false); return }
+    if (this.phase === Phase.UntilClose) {
+      this.closeAfter = false
+      this.complete()
+      this.ev.lost(this, false)
+      return
+    }
     const busy = this.busy
     this.phase = Phase.Idle
     this.ev.lost(this, busy)
@@ -267,14 +329,34 @@ function connect(c: Conn, hostname: string, port: number, onOpen: (c: Conn) => v
     port,
     data: c,
     socket: {
-      open(s) { c.socket = s; c.connecting = false; s.setNoDelay?.(true); onOpen(c) },
-      data(_s, d) { c.data(d as Buffer) },
-      drain() { c.drain() },
-      close() { c.connecting = false; c.closed() },
-      error() { /* close follows */ },
-      connectError() { c.connecting = false; c.closed() },
+      open(s) {
+        c.socket = s
+        c.connecting = false
+        s.setNoDelay?.(true)
+        onOpen(c)
+      },
+      data(_s, d) {
+        c.data(d as Buffer)
+      },
+      drain() {
+        c.drain()
+      },
+      close() {
+        c.connecting = false
+        c.closed()
+      },
+      error() {
+        /* close follows */
+      },
+      connectError() {
+        c.connecting = false
+        c.closed()
+      },
     },
-  }).catch(() => { c.connecting = false; if (!c.dead) c.closed() })
+  }).catch(() => {
+    c.connecting = false
+    if (!c.dead) c.closed()
+  })
 }
 
 // ───────────── load: closed or open loop ─────────────
@@ -291,7 +373,12 @@ export function runLoad(o: LoadOptions): Promise<LoadResult> {
   const latencies: number[] = []
   const ttfbs: number[] = []
   const status: Record<string, number> = {}
-  let requests = 0, non2xx = 0, errors = 0, timeouts = 0, bytes = 0, frames = 0
+  let requests = 0,
+    non2xx = 0,
+    errors = 0,
+    timeouts = 0,
+    bytes = 0,
+    frames = 0
   let running = true
   const idle: Conn[] = []
   const backlog: number[] = []
@@ -309,9 +396,15 @@ export function runLoad(o: LoadOptions): Promise<LoadResult> {
 
   const next = (c: Conn) => {
     if (!running || c.dead || !c.socket) return
-    if (!open) { if (now() < end) c.send(req); return }
+    if (!open) {
+      if (now() < end) c.send(req)
+      return
+    }
     const due = backlog.shift()
-    if (due !== undefined) { queued.add(c); c.send(req, due) } // waited for a connection: count from when it was due
+    if (due !== undefined) {
+      queued.add(c)
+      c.send(req, due)
+    } // waited for a connection: count from when it was due
     else idle.push(c)
   }
 
@@ -334,7 +427,7 @@ export function runLoad(o: LoadOptions): Promise<LoadResult> {
   const conns = Array.from({ length: Math.max(1, o.connections) }, () => new Conn(events, !!o.countFrames))
   for (const c of conns) connect(c, hostname, port, next)
 
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     let k = 0
     const interval = open ? 1000 / o.rate! : 0
     const tick = () => {
@@ -345,7 +438,8 @@ export function runLoad(o: LoadOptions): Promise<LoadResult> {
         if (due > t || due >= end) break
         k++
         const c = idle.pop()
-        if (c && c.socket && !c.dead) c.send(req) // on time: count from the actual write
+        if (c?.socket && !c.dead)
+          c.send(req) // on time: count from the actual write
         else backlog.push(due)
       }
       const due = t0 + k * interval
@@ -356,30 +450,50 @@ export function runLoad(o: LoadOptions): Promise<LoadResult> {
     const sweep = setInterval(() => {
       const t = now()
       for (const c of conns) {
-        if (c.busy && t - c.sentAt > timeoutMs) { timeouts++; c.phase = 0 as Phase; c.fail() }
+        if (c.busy && t - c.sentAt > timeoutMs) {
+          timeouts++
+          c.phase = 0 as Phase
+          c.fail()
+        }
       }
     }, 100)
 
     const finish = () => {
       running = false
       clearInterval(sweep)
-      for (const c of conns) { c.dead = true; c.socket?.terminate() }
+      for (const c of conns) {
+        c.dead = true
+        c.socket?.terminate()
+      }
       const durationS = o.durationMs / 1000
       resolve({
-        tool: 'builtin', mode: open ? 'open' : 'closed', connections: conns.length, rate: o.rate, durationS,
-        requests, rps: requests / durationS, non2xx, errors, timeouts, status,
-        latency: stats(latencies), ttfb: stats(ttfbs),
+        tool: 'builtin',
+        mode: open ? 'open' : 'closed',
+        connections: conns.length,
+        rate: o.rate,
+        durationS,
+        requests,
+        rps: requests / durationS,
+        non2xx,
+        errors,
+        timeouts,
+        status,
+        latency: stats(latencies),
+        ttfb: stats(ttfbs),
         bytesPerResponse: requests ? bytes / requests : 0,
         framesPerResponse: o.countFrames && requests ? frames / requests : null,
       })
     }
     // open loop: let the requests due before `end` finish (bounded); closed loop: stop at `end`
-    setTimeout(() => {
-      if (!open) return finish()
-      const until = now() + Math.min(timeoutMs, 3000)
-      const wait = () => (conns.some((c) => c.busy) || backlog.length) && now() < until ? setTimeout(wait, 5) : finish()
-      wait()
-    }, Math.max(0, end - now()))
+    setTimeout(
+      () => {
+        if (!open) return finish()
+        const until = now() + Math.min(timeoutMs, 3000)
+        const wait = () => ((conns.some(c => c.busy) || backlog.length) && now() < until ? setTimeout(wait, 5) : finish())
+        wait()
+      },
+      Math.max(0, end - now()),
+    )
   })
 }
 
@@ -388,26 +502,50 @@ export function runLoad(o: LoadOptions): Promise<LoadResult> {
 export function openStreams(o: StreamsOptions): Promise<StreamsResult> {
   const { bytes: req, hostname, port } = requestBytes(o)
   const t0 = now()
-  let open = 0, maxOpen = 0, maxOpenAt = 0, opened = 0, completed = 0, errors = 0, non2xx = 0, frames = 0, settled = 0
+  let open = 0,
+    maxOpen = 0,
+    maxOpenAt = 0,
+    opened = 0,
+    completed = 0,
+    errors = 0,
+    non2xx = 0,
+    frames = 0,
+    settled = 0
   const ttfbs: number[] = []
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     let finished = false
     const finish = () => {
       if (finished) return
       finished = true
       clearTimeout(timer)
-      for (const c of conns) { c.dead = true; c.socket?.terminate() }
+      for (const c of conns) {
+        c.dead = true
+        c.socket?.terminate()
+      }
       resolve({
-        count: o.count, opened, completed, errors, non2xx, maxOpen, maxOpenAtMs: maxOpenAt, ttfb: stats(ttfbs),
-        durationMs: now() - t0, framesPerResponse: completed ? frames / completed : null,
+        count: o.count,
+        opened,
+        completed,
+        errors,
+        non2xx,
+        maxOpen,
+        maxOpenAtMs: maxOpenAt,
+        ttfb: stats(ttfbs),
+        durationMs: now() - t0,
+        framesPerResponse: completed ? frames / completed : null,
       })
     }
-    const settle = () => { if (++settled >= o.count) finish() }
+    const settle = () => {
+      if (++settled >= o.count) finish()
+    }
     const events: Events = {
       firstByte(c) {
         opened++
         ttfbs.push(c.firstAt - c.base)
-        if (++open > maxOpen) { maxOpen = open; maxOpenAt = now() - t0 }
+        if (++open > maxOpen) {
+          maxOpen = open
+          maxOpenAt = now() - t0
+        }
       },
       done(c) {
         open--
@@ -429,7 +567,7 @@ export function openStreams(o: StreamsOptions): Promise<StreamsResult> {
     const perMs = o.openPerMs ?? 50
     let i = 0
     const ramp = () => {
-      for (let n = 0; n < perMs && i < conns.length; n++, i++) connect(conns[i]!, hostname, port, (c) => c.send(req))
+      for (let n = 0; n < perMs && i < conns.length; n++, i++) connect(conns[i]!, hostname, port, c => c.send(req))
       if (i < conns.length) setTimeout(ramp, 1)
     }
     ramp()
@@ -445,24 +583,61 @@ function parseCli(argv: string[]): ({ mode: 'load' } & LoadOptions) & { json?: b
     const a = argv[i]!
     const v = () => argv[++i]!
     switch (a) {
-      case '--url': o.url = v(); break
-      case '-c': case '--connections': o.connections = Number(v()); break
-      case '-d': case '--duration': o.durationMs = Number(v()) * 1000; break
-      case '--warmup': o.warmupMs = Number(v()) * 1000; break
-      case '--rate': o.rate = Number(v()); break
-      case '-m': case '--method': o.method = v(); break
-      case '-H': case '--header': { const h = v(); const c = h.indexOf(':'); o.headers[h.slice(0, c).trim()] = h.slice(c + 1).trim(); break }
-      case '--body': o.body = v(); break
-      case '--body-file': o.body = require('node:fs').readFileSync(v(), 'utf8'); break
-      case '--frames': o.countFrames = true; break
-      case '--timeout': o.timeoutMs = Number(v()) * 1000; break
-      case '--json': o.json = true; break
+      case '--url':
+        o.url = v()
+        break
+      case '-c':
+      case '--connections':
+        o.connections = Number(v())
+        break
+      case '-d':
+      case '--duration':
+        o.durationMs = Number(v()) * 1000
+        break
+      case '--warmup':
+        o.warmupMs = Number(v()) * 1000
+        break
+      case '--rate':
+        o.rate = Number(v())
+        break
+      case '-m':
+      case '--method':
+        o.method = v()
+        break
+      case '-H':
+      case '--header': {
+        const h = v()
+        const c = h.indexOf(':')
+        o.headers[h.slice(0, c).trim()] = h.slice(c + 1).trim()
+        break
+      }
+      case '--body':
+        o.body = v()
+        break
+      case '--body-file':
+        o.body = require('node:fs').readFileSync(v(), 'utf8')
+        break
+      case '--frames':
+        o.countFrames = true
+        break
+      case '--timeout':
+        o.timeoutMs = Number(v()) * 1000
+        break
+      case '--json':
+        o.json = true
+        break
       default:
         if (!o.url && /^https?:/.test(a)) o.url = a
-        else { console.error(`loadgen: unknown argument ${a}`); process.exit(2) }
+        else {
+          console.error(`loadgen: unknown argument ${a}`)
+          process.exit(2)
+        }
     }
   }
-  if (!o.url) { console.error('usage: bun bench/loadgen.ts --url URL [-c N] [-d SECONDS] [--rate R] [-m POST] [-H "k: v"] [--body JSON] [--frames] [--json]'); process.exit(2) }
+  if (!o.url) {
+    console.error('usage: bun bench/loadgen.ts --url URL [-c N] [-d SECONDS] [--rate R] [-m POST] [-H "k: v"] [--body JSON] [--frames] [--json]')
+    process.exit(2)
+  }
   return o
 }
 
@@ -471,7 +646,7 @@ if (import.meta.main) {
   if (arg.startsWith('{')) {
     const o = JSON.parse(arg)
     const r = o.mode === 'streams' ? await openStreams(o) : await runLoad(o)
-    process.stdout.write(JSON.stringify(r) + '\n')
+    process.stdout.write(`${JSON.stringify(r)}\n`)
   } else {
     const o = parseCli(process.argv.slice(2))
     const r = await runLoad(o)

@@ -17,9 +17,15 @@ import { SCENARIOS, TARGET_LABELS } from './scenarios'
 
 const ROOT = resolve(import.meta.dir, '..')
 const TMP = join(ROOT, 'bench', '.tmp')
-const arg = (n: string, d: string) => { const i = process.argv.indexOf(n); return i > 0 ? process.argv[i + 1]! : d }
-const scenario = SCENARIOS.find((s) => s.id === arg('--scenario', 'openai-chat'))
-if (!scenario) { console.error(`unknown scenario; one of ${SCENARIOS.map((s) => s.id).join(', ')}`); process.exit(2) }
+const arg = (n: string, d: string) => {
+  const i = process.argv.indexOf(n)
+  return i > 0 ? process.argv[i + 1]! : d
+}
+const scenario = SCENARIOS.find(s => s.id === arg('--scenario', 'openai-chat'))
+if (!scenario) {
+  console.error(`unknown scenario; one of ${SCENARIOS.map(s => s.id).join(', ')}`)
+  process.exit(2)
+}
 const duration = Number(arg('--duration', '5'))
 const connections = Number(arg('--connections', '32'))
 const entry = resolve(arg('--entry', join(ROOT, 'src', 'index.ts')))
@@ -32,27 +38,41 @@ mkdirSync(dir, { recursive: true })
 const LISTEN_RE = /listening on http:\/\/[^\s]*:(\d+)/
 const up = await startProc('upstream', [process.execPath, join(ROOT, 'bench', 'upstream.ts')], { ready: LISTEN_RE })
 const cfg = join(TMP, 'agproxy-profile.yaml')
-await Bun.write(cfg, `log_level: warn\nshutdown_grace: 1\nproviders:\n  - { name: bench-openai, type: openai, base_url: "${up.url}/v1", api_key: sk-bench-upstream-0000, models: [gpt-bench, gpt-bench-paced] }\n  - { name: bench-gemini, type: gemini, base_url: "${up.url}", api_key: bench-gemini-key-000, models: [gemini-bench, gemini-bench-paced] }\n`)
+await Bun.write(
+  cfg,
+  `log_level: warn\nshutdown_grace: 1\nproviders:\n  - { name: bench-openai, type: openai, base_url: "${up.url}/v1", api_key: sk-bench-upstream-0000, ` +
+    `models: [gpt-bench, gpt-bench-paced] }\n  - { name: bench-gemini, type: gemini, base_url: "${up.url}", api_key: bench-gemini-key-000, models: ` +
+    `[gemini-bench, gemini-bench-paced] }\n`,
+)
 const prof = noProfile ? [] : ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250']
 const ag = await startProc('agproxy', [process.execPath, ...prof, entry, '--port', '0', '--config', cfg], { ready: LISTEN_RE, cwd: TMP })
-const tool = await pickTool('auto', TMP, (s) => console.error(s))
+const tool = await pickTool('auto', TMP, s => console.error(s))
 const req = scenario.request({ id: 'src', label: TARGET_LABELS.src, url: ag.url }, '', up.url)!
 await tool.throughput(req, connections, 1) // warm-up
 const m = await tool.throughput(req, connections, duration)
-console.log(`${scenario.id}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (${m.tool}, ${connections} connections, ${duration} s)${m.errors + m.non2xx ? `, ${m.errors} errors, ${m.non2xx} non-2xx` : ''}`)
+console.log(
+  `${scenario.id}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (${m.tool}, ${connections} connections, ` +
+    `${duration} s)${m.errors + m.non2xx ? `, ${m.errors} errors, ${m.non2xx} non-2xx` : ''}`,
+)
 await ag.stop()
 await up.stop()
 if (noProfile) process.exit(0)
 
-const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))
-if (!file) { console.error(`no .cpuprofile in ${dir}`); process.exit(1) }
-const p = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[]; samples: number[] }
-const byId = new Map(p.nodes.map((n) => [n.id, n]))
+const file = readdirSync(dir).find(f => f.endsWith('.cpuprofile'))
+if (!file) {
+  console.error(`no .cpuprofile in ${dir}`)
+  process.exit(1)
+}
+const p = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[]
+  samples: number[]
+}
+const byId = new Map(p.nodes.map(n => [n.id, n]))
 const self = new Map<string, number>()
 for (const s of p.samples) {
   const n = byId.get(s)!
   const cf = n.callFrame
-  const key = `${cf.functionName || '(anonymous)'}  ${cf.url.replace(ROOT + '/', '').replace(/^.*node_modules\//, 'node_modules/')}:${cf.lineNumber + 1}`
+  const key = `${cf.functionName || '(anonymous)'}  ${cf.url.replace(`${ROOT}/`, '').replace(/^.*node_modules\//, 'node_modules/')}:${cf.lineNumber + 1}`
   self.set(key, (self.get(key) ?? 0) + 1)
 }
 const total = p.samples.length
@@ -60,7 +80,10 @@ console.log(`\nself time, top ${top} of ${total} samples (${join('bench/.tmp/pro
 for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`)
 // totals per file (self), to see which module costs what
 const byFile = new Map<string, number>()
-for (const [k, v] of self) { const f = k.split('  ')[1]!.replace(/:\d+$/, '') || '(native)'; byFile.set(f, (byFile.get(f) ?? 0) + v) }
+for (const [k, v] of self) {
+  const f = k.split('  ')[1]!.replace(/:\d+$/, '') || '(native)'
+  byFile.set(f, (byFile.get(f) ?? 0) + v)
+}
 console.log('\nself time per file:')
 for (const [k, v] of [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`)
 process.exit(0)

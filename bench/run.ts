@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { join, relative, resolve } from 'node:path'
 import { freePort, machineBusy, memoryOf, run, sampleRss, startProc, killAll, waitQuiet, type Proc } from './lib/procs'
 import { pickTool, runBuiltin, runStreams, fromLoadResult, type Measure, type Tool } from './lib/tools'
-import { SCENARIOS, TARGET_LABELS, openaiRequest, type Scenario, type Target, type TargetId } from './scenarios'
+import { SCENARIOS, TARGET_LABELS, openaiRequest, type Target, type TargetId } from './scenarios'
 import type { RequestSpec, StreamsResult } from './loadgen'
 import { renderReport, type Report } from './lib/report'
 
@@ -49,42 +49,101 @@ export interface Options {
 function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick')
   const o: Options = {
-    quick, peers: false,
-    durationS: quick ? 1 : 2, connections: 32, rounds: quick ? 1 : 3,
-    rate: 250, latencyS: quick ? 1 : 1.5, latencyConnections: 16, warmupS: 1,
-    chunks: 20, pacedMs: 2, streams: 1000, holdMs: quick ? 1500 : 2000, coldRuns: quick ? 3 : 10,
-    loadgen: 'auto', save: true,
+    quick,
+    peers: false,
+    durationS: quick ? 1 : 2,
+    connections: 32,
+    rounds: quick ? 1 : 3,
+    rate: 250,
+    latencyS: quick ? 1 : 1.5,
+    latencyConnections: 16,
+    warmupS: 1,
+    chunks: 20,
+    pacedMs: 2,
+    streams: 1000,
+    holdMs: quick ? 1500 : 2000,
+    coldRuns: quick ? 3 : 10,
+    loadgen: 'auto',
+    save: true,
   }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     const [name, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined]
     const val = () => inline ?? argv[++i] ?? ''
-    const num = () => { const v = Number(val()); if (!Number.isFinite(v) || v <= 0) die(`${name}: expected a positive number`); return v }
+    const num = () => {
+      const v = Number(val())
+      if (!Number.isFinite(v) || v <= 0) die(`${name}: expected a positive number`)
+      return v
+    }
     switch (name) {
-      case '--quick': break
-      case '--peers': o.peers = true; break
-      case '--duration': o.durationS = num(); break
-      case '--connections': case '-c': o.connections = Math.round(num()); break
-      case '--rounds': o.rounds = Math.round(num()); break
-      case '--rate': o.rate = num(); break
-      case '--latency-duration': o.latencyS = num(); break
-      case '--chunks': o.chunks = Math.round(num()); break
-      case '--streams': o.streams = Math.round(num()); break
-      case '--hold-ms': o.holdMs = num(); break
-      case '--cold-runs': o.coldRuns = Math.round(num()); break
-      case '--loadgen': { const v = val(); if (!['auto', 'wrk', 'autocannon', 'builtin'].includes(v)) die('--loadgen: auto, wrk, autocannon or builtin'); o.loadgen = v as Options['loadgen']; break }
-      case '--out': o.out = resolve(val()); break
-      case '--no-save': o.save = false; break
-      case '--help': case '-h': console.log(readFileSync(import.meta.path, 'utf8').split('*/')[0]); process.exit(0)
-      default: die(`unknown option ${a} (see --help)`)
+      case '--quick':
+        break
+      case '--peers':
+        o.peers = true
+        break
+      case '--duration':
+        o.durationS = num()
+        break
+      case '--connections':
+      case '-c':
+        o.connections = Math.round(num())
+        break
+      case '--rounds':
+        o.rounds = Math.round(num())
+        break
+      case '--rate':
+        o.rate = num()
+        break
+      case '--latency-duration':
+        o.latencyS = num()
+        break
+      case '--chunks':
+        o.chunks = Math.round(num())
+        break
+      case '--streams':
+        o.streams = Math.round(num())
+        break
+      case '--hold-ms':
+        o.holdMs = num()
+        break
+      case '--cold-runs':
+        o.coldRuns = Math.round(num())
+        break
+      case '--loadgen': {
+        const v = val()
+        if (!['auto', 'wrk', 'autocannon', 'builtin'].includes(v)) die('--loadgen: auto, wrk, autocannon or builtin')
+        o.loadgen = v as Options['loadgen']
+        break
+      }
+      case '--out':
+        o.out = resolve(val())
+        break
+      case '--no-save':
+        o.save = false
+        break
+      case '--help':
+      case '-h':
+        console.log(readFileSync(import.meta.path, 'utf8').split('*/')[0])
+        process.exit(0)
+        break
+      default:
+        die(`unknown option ${a} (see --help)`)
     }
   }
   return o
 }
 
-function die(msg: string): never { console.error(`bench: ${msg}`); process.exit(2) }
+function die(msg: string): never {
+  console.error(`bench: ${msg}`)
+  process.exit(2)
+}
 const log = (s: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`)
-const median = (xs: number[]) => { const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b); if (!v.length) return NaN; const m = v.length >> 1; return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2 }
+const median = (xs: number[]) => {
+  const v = xs.filter(x => Number.isFinite(x)).sort((a, b) => a - b)
+  if (!v.length) return NaN
+  const m = v.length >> 1
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2
+}
 
 // ───────────── pieces ─────────────
 
@@ -113,23 +172,33 @@ async function installPortkey(): Promise<{ entry: string; version: string } | { 
   const dir = join(TMP, 'peers')
   const entry = join(dir, 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js')
   const pkgFile = join(dir, 'node_modules', '@portkey-ai', 'gateway', 'package.json')
-  const installed = () => existsSync(pkgFile) ? JSON.parse(readFileSync(pkgFile, 'utf8')).version as string : undefined
+  const installed = () => (existsSync(pkgFile) ? (JSON.parse(readFileSync(pkgFile, 'utf8')).version as string) : undefined)
   const hono = join(dir, 'node_modules', '@hono', 'node-server', 'package.json')
   const honoOk = () => existsSync(hono) && JSON.parse(readFileSync(hono, 'utf8')).version === HONO_NODE_SERVER
   if (installed() !== PORTKEY_VERSION || !honoOk()) {
     if (!Bun.which('npm') || !Bun.which('node')) return { error: 'npm and node are needed to install and run Portkey' }
     log(`installing @portkey-ai/gateway@${PORTKEY_VERSION} into ${relative(ROOT, dir)} (npm) …`)
     mkdirSync(dir, { recursive: true })
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ private: true, dependencies: { '@portkey-ai/gateway': PORTKEY_VERSION }, overrides: { '@hono/node-server': HONO_NODE_SERVER } }, null, 2) + '\n')
+    writeFileSync(
+      join(dir, 'package.json'),
+      `${JSON.stringify(
+        { private: true, dependencies: { '@portkey-ai/gateway': PORTKEY_VERSION }, overrides: { '@hono/node-server': HONO_NODE_SERVER } },
+        null,
+        2,
+      )}\n`,
+    )
     const r = await run(['npm', 'install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, timeoutMs: 300_000 })
-    if (r.code !== 0 || installed() !== PORTKEY_VERSION) return { error: `npm install failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}` }
+    if (r.code !== 0 || installed() !== PORTKEY_VERSION)
+      return { error: `npm install failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}` }
   }
   return { entry, version: installed()! }
 }
 
 function agproxyConfig(upstreamUrl: string): string {
   const file = join(TMP, 'agproxy-bench.yaml')
-  writeFileSync(file, `# written by bench/run.ts
+  writeFileSync(
+    file,
+    `# written by bench/run.ts
 log_level: warn
 shutdown_grace: 1
 providers:
@@ -143,30 +212,48 @@ providers:
     base_url: ${upstreamUrl}
     api_key: bench-gemini-key-000
     models: [gemini-bench, gemini-bench-paced, gemini-bench-hold]
-`)
+`,
+  )
   return file
 }
 
-interface Launch { cmd: (port: number) => string[]; ready?: RegExp; env?: Record<string, string | undefined>; cwd?: string; knownPort?: boolean; probe?: string }
+interface Launch {
+  cmd: (port: number) => string[]
+  ready?: RegExp
+  env?: Record<string, string | undefined>
+  cwd?: string
+  knownPort?: boolean
+  probe?: string
+}
 
 const LISTEN_RE = /listening on http:\/\/[^\s]*:(\d+)/
 
 function launchers(cfg: string, upstreamUrl: string, binary: string, portkeyEntry?: string): Partial<Record<TargetId, Launch>> {
   // agproxy reads its provider keys from the config; keep the caller's AGPROXY_* settings out
-  const clean = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('AGPROXY_')).map((k) => [k, undefined]))
+  const clean = Object.fromEntries(
+    Object.keys(process.env)
+      .filter(k => k.startsWith('AGPROXY_'))
+      .map(k => [k, undefined]),
+  )
   const l: Partial<Record<TargetId, Launch>> = {
     bare: { cmd: () => [BUN, join(ROOT, 'bench', 'bare-proxy.ts'), '--upstream', upstreamUrl], ready: LISTEN_RE },
     src: { cmd: () => [BUN, join(ROOT, 'src', 'index.ts'), '--port', '0', '--config', cfg], ready: LISTEN_RE, env: clean, cwd: TMP },
     bin: { cmd: () => [binary, '--port', '0', '--config', cfg], ready: LISTEN_RE, env: clean, cwd: TMP },
   }
-  if (portkeyEntry) l.portkey = { cmd: (port) => ['node', portkeyEntry, `--port=${port}`, '--headless'], env: { NODE_ENV: 'production' }, knownPort: true, probe: '/' }
+  if (portkeyEntry)
+    l.portkey = { cmd: port => ['node', portkeyEntry, `--port=${port}`, '--headless'], env: { NODE_ENV: 'production' }, knownPort: true, probe: '/' }
   return l
 }
 
 async function startTarget(id: TargetId, launch: Launch, extraEnv: Record<string, string> = {}, name: string = id): Promise<{ target: Target; proc: Proc }> {
   const port = launch.knownPort ? freePort() : undefined
   const proc = await startProc(name, launch.cmd(port ?? 0), {
-    ready: launch.ready, port, probe: launch.probe, env: { ...launch.env, ...extraEnv }, cwd: launch.cwd, logDir: join(TMP, 'logs'),
+    ready: launch.ready,
+    port,
+    probe: launch.probe,
+    env: { ...launch.env, ...extraEnv },
+    cwd: launch.cwd,
+    logDir: join(TMP, 'logs'),
   })
   return { target: { id, label: TARGET_LABELS[id], url: proc.url, pid: proc.pid }, proc }
 }
@@ -177,7 +264,7 @@ async function preflight(req: RequestSpec, minFrames: number): Promise<string | 
     const r = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body, signal: AbortSignal.timeout(10_000) })
     const text = await r.text()
     if (r.status !== 200) return `answered ${r.status}: ${text.replace(/\s+/g, ' ').slice(0, 240)}`
-    const frames = text.split(/\r?\n\r?\n/).filter((f) => f.trim()).length
+    const frames = text.split(/\r?\n\r?\n/).filter(f => f.trim()).length
     if (minFrames && frames < minFrames) return `stream had ${frames} frames, expected ≥ ${minFrames}: ${text.replace(/\s+/g, ' ').slice(0, 200)}`
     if (!text.length) return 'empty answer'
   } catch (e) {
@@ -196,7 +283,10 @@ async function coldStart(cmd: (port: number) => string[], runs: number, cwd: str
       try {
         const r = await fetch(`http://127.0.0.1:${port}/healthz`)
         await r.arrayBuffer()
-        if (r.status === 200) { ok = true; break }
+        if (r.status === 200) {
+          ok = true
+          break
+        }
       } catch {}
       await Bun.sleep(1)
     }
@@ -215,8 +305,13 @@ async function machine(tool: Tool) {
   const head = (await run(['git', 'rev-parse', '--short', 'HEAD'], { cwd: ROOT })).stdout.trim()
   const dirty = (await run(['git', 'status', '--porcelain', '--', 'src', 'package.json'], { cwd: ROOT })).stdout.trim() ? ' + uncommitted changes in src/' : ''
   return {
-    cpu, cores: navigator.hardwareConcurrency, kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
-    bun: Bun.version, node, tool: `${tool.name} (${tool.version})`, git: `${head || 'unknown'}${dirty}`,
+    cpu,
+    cores: navigator.hardwareConcurrency,
+    kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
+    bun: Bun.version,
+    node,
+    tool: `${tool.name} (${tool.version})`,
+    git: `${head || 'unknown'}${dirty}`,
   }
 }
 
@@ -227,8 +322,14 @@ async function main() {
   const started = new Date()
   const t0 = performance.now()
   mkdirSync(TMP, { recursive: true })
-  process.on('SIGINT', () => { killAll(); process.exit(130) })
-  process.on('SIGTERM', () => { killAll(); process.exit(143) })
+  process.on('SIGINT', () => {
+    killAll()
+    process.exit(130)
+  })
+  process.on('SIGTERM', () => {
+    killAll()
+    process.exit(143)
+  })
 
   const busyBefore = await machineBusy(1000)
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
@@ -244,10 +345,17 @@ async function main() {
   let portkeyError: string | undefined
   if (o.peers) {
     const p = await installPortkey()
-    if ('error' in p) { portkeyError = p.error; log(`Portkey left out: ${p.error}`) } else portkey = p
+    if ('error' in p) {
+      portkeyError = p.error
+      log(`Portkey left out: ${p.error}`)
+    } else portkey = p
   }
 
-  const upstream = await startProc('upstream', [BUN, join(ROOT, 'bench', 'upstream.ts'), '--chunks', String(o.chunks), '--paced-ms', String(o.pacedMs), '--hold-ms', String(o.holdMs)], { ready: LISTEN_RE, logDir: join(TMP, 'logs') })
+  const upstream = await startProc(
+    'upstream',
+    [BUN, join(ROOT, 'bench', 'upstream.ts'), '--chunks', String(o.chunks), '--paced-ms', String(o.pacedMs), '--hold-ms', String(o.holdMs)],
+    { ready: LISTEN_RE, logDir: join(TMP, 'logs') },
+  )
   const cfg = agproxyConfig(upstream.url)
   const launch = launchers(cfg, upstream.url, binary.file, portkey?.entry)
   const direct: Target = { id: 'direct', label: TARGET_LABELS.direct, url: upstream.url, pid: upstream.pid }
@@ -257,15 +365,15 @@ async function main() {
   log(`cold start: ${o.coldRuns} runs each of the binary and the source …`)
   const cold = { bin: [] as number[], src: [] as number[] }
   for (let i = 0; i < o.coldRuns; i++) {
-    cold.bin.push(...await coldStart((p) => [binary.file, '--port', String(p), '--config', cfg], 1, TMP, launch.bin!.env!))
-    cold.src.push(...await coldStart((p) => [BUN, join(ROOT, 'src', 'index.ts'), '--port', String(p), '--config', cfg], 1, TMP, launch.src!.env!))
+    cold.bin.push(...(await coldStart(p => [binary.file, '--port', String(p), '--config', cfg], 1, TMP, launch.bin!.env!)))
+    cold.src.push(...(await coldStart(p => [BUN, join(ROOT, 'src', 'index.ts'), '--port', String(p), '--config', cfg], 1, TMP, launch.src!.env!)))
   }
 
   // open streams: each proxy fresh, so VmHWM is this test's peak
   log(`${o.streams} open streams (upstream holds each ${o.holdMs} ms after the first frame) …`)
   const streamRows: Report['streams'] = []
   const streamCases: { id: TargetId; label: string; env?: Record<string, string> }[] = [
-    ...order.map((id) => ({ id, label: TARGET_LABELS[id] })),
+    ...order.map(id => ({ id, label: TARGET_LABELS[id] })),
     { id: 'bin', label: `${TARGET_LABELS.bin}, BUN_CONFIG_MAX_HTTP_REQUESTS=4096`, env: { BUN_CONFIG_MAX_HTTP_REQUESTS: '4096' } },
   ]
   for (const c of streamCases) {
@@ -281,7 +389,10 @@ async function main() {
       const peakSampled = sampler.stop()
       const mem = c.id === 'direct' ? undefined : memoryOf(target.pid!)
       streamRows.push({ label: c.label, id: c.id, env: c.env, res, idleRss: idle?.rss, peakRss: mem ? Math.max(mem.hwm, peakSampled) : undefined })
-      log(`  ${c.label}: ${res.maxOpen}/${o.streams} open at once, ${res.completed} completed, ${res.errors} errors${mem ? `, peak RSS ${mem.hwm.toFixed(0)} MB` : ''}`)
+      log(
+        `  ${c.label}: ${res.maxOpen}/${o.streams} open at once, ${res.completed} completed, ` +
+          `${res.errors} errors${mem ? `, peak RSS ${mem.hwm.toFixed(0)} MB` : ''}`,
+      )
     } catch (e) {
       streamRows.push({ label: c.label, id: c.id, env: c.env, error: (e as Error).message.split('\n')[0] })
       log(`  ${c.label}: ${(e as Error).message.split('\n')[0]}`)
@@ -296,10 +407,17 @@ async function main() {
   const targets: Target[] = [direct]
   const startErrors: Partial<Record<TargetId, string>> = {}
   for (const id of order.slice(1)) {
-    try { const s = await startTarget(id, launch[id]!); targets.push(s.target); procs.push(s.proc) } catch (e) { startErrors[id] = (e as Error).message.split('\n')[0]; log(`  ${id}: ${startErrors[id]}`) }
+    try {
+      const s = await startTarget(id, launch[id]!)
+      targets.push(s.target)
+      procs.push(s.proc)
+    } catch (e) {
+      startErrors[id] = (e as Error).message.split('\n')[0]
+      log(`  ${id}: ${startErrors[id]}`)
+    }
   }
 
-  const pids = [upstream.pid, ...procs.map((p) => p.pid)]
+  const pids = [upstream.pid, ...procs.map(p => p.pid)]
   const quiet = () => waitQuiet(pids)
   const results: Report['scenarios'] = []
   for (const sc of SCENARIOS) {
@@ -308,17 +426,34 @@ async function main() {
     const skipped: Record<string, string> = { ...startErrors }
     for (const t of targets) {
       const req = sc.request(t, '', upstream.url)
-      if (!req) { skipped[t.id] = 'does not support this scenario'; continue }
+      if (!req) {
+        skipped[t.id] = 'does not support this scenario'
+        continue
+      }
       const why = await preflight(req, sc.stream ? Math.min(o.chunks, 3) : 0)
-      if (why) { skipped[t.id] = why; log(`  ${t.id} left out: ${why}`); continue }
+      if (why) {
+        skipped[t.id] = why
+        log(`  ${t.id} left out: ${why}`)
+        continue
+      }
       parts.push(t)
     }
     const thr: Record<string, (Measure & { rss: number })[]> = {}
     const lat: Record<string, Measure[]> = {}
     const errors: Record<string, string> = {}
-    const safe = async <T>(id: string, f: () => Promise<T>) => { try { return await f() } catch (e) { errors[id] = (e as Error).message.split('\n')[0]!; log(`  ${id}: ${errors[id]}`) } }
+    const safe = async <T>(id: string, f: () => Promise<T>) => {
+      try {
+        return await f()
+      } catch (e) {
+        errors[id] = (e as Error).message.split('\n')[0]!
+        log(`  ${id}: ${errors[id]}`)
+      }
+    }
     // warm-up: JIT, connection pools
-    for (const t of parts) { await quiet(); await safe(t.id, () => tool.throughput(sc.request(t, '', upstream.url)!, o.connections, o.warmupS)) }
+    for (const t of parts) {
+      await quiet()
+      await safe(t.id, () => tool.throughput(sc.request(t, '', upstream.url)!, o.connections, o.warmupS))
+    }
     for (let r = 0; r < o.rounds; r++) {
       for (const t of rotate(parts, r)) {
         await quiet()
@@ -332,11 +467,15 @@ async function main() {
       for (const t of rotate(parts, r)) {
         await quiet()
         const req = sc.request(t, sc.stream ? '-paced' : '', upstream.url)!
-        const m = await safe(t.id, async () => fromLoadResult(await runBuiltin({ ...req, connections: o.latencyConnections, durationMs: o.latencyS * 1000, rate: o.rate, countFrames: sc.stream, warmupMs: 200 })))
+        const m = await safe(t.id, async () =>
+          fromLoadResult(
+            await runBuiltin({ ...req, connections: o.latencyConnections, durationMs: o.latencyS * 1000, rate: o.rate, countFrames: sc.stream, warmupMs: 200 }),
+          ),
+        )
         if (m) (lat[t.id] ??= []).push(m)
       }
     }
-    results.push({ scenario: sc, targets: parts.map((t) => t.id), skipped, errors, throughput: thr, latency: lat })
+    results.push({ scenario: sc, targets: parts.map(t => t.id), skipped, errors, throughput: thr, latency: lat })
   }
   for (const p of procs) await p.stop()
   await upstream.stop()
@@ -344,14 +483,26 @@ async function main() {
   log(`machine after the run: ${busyAfter.toFixed(0)} % busy over 1 s`)
 
   const report: Report = {
-    started, seconds: (performance.now() - t0) / 1000, options: o, machine: await machine(tool), tool: tool.name,
+    started,
+    seconds: (performance.now() - t0) / 1000,
+    options: o,
+    machine: await machine(tool),
+    tool: tool.name,
     binary: { ...binary, file: relative(ROOT, binary.file), dist: distBinary() },
-    cold, streams: streamRows, scenarios: results, background: { busyBefore, busyAfter, loadBefore },
-    peers: o.peers ? (portkey ? `@portkey-ai/gateway ${portkey.version} on Node ${(await run(['node', '--version'])).stdout.trim()} (with @hono/node-server ${HONO_NODE_SERVER})` : `not measured: ${portkeyError}`) : undefined,
+    cold,
+    streams: streamRows,
+    scenarios: results,
+    background: { busyBefore, busyAfter, loadBefore },
+    peers: o.peers
+      ? portkey
+        ? `@portkey-ai/gateway ${portkey.version} on Node ${(await run(['node', '--version'])).stdout.trim()} (with @hono/node-server ${HONO_NODE_SERVER})`
+        : `not measured: ${portkeyError}`
+      : undefined,
   }
   const md = renderReport(report, { median })
   if (o.save) {
-    const file = o.out ?? join(ROOT, 'bench', 'results', `${started.toISOString().slice(0, 16).replace('T', '_').replace(':', '-')}${o.quick ? '-quick' : ''}.md`)
+    const file =
+      o.out ?? join(ROOT, 'bench', 'results', `${started.toISOString().slice(0, 16).replace('T', '_').replace(':', '-')}${o.quick ? '-quick' : ''}.md`)
     mkdirSync(join(file, '..'), { recursive: true })
     writeFileSync(file, md)
     log(`written to ${relative(ROOT, file)}`)

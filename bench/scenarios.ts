@@ -34,11 +34,23 @@ const SYSTEM = 'You are a terse assistant.'
 const USER = 'Say hello in five words.'
 
 export const openaiBody = (model: string, stream: boolean) =>
-  JSON.stringify({ model, messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: USER }], max_tokens: 64, ...(stream ? { stream: true } : {}) })
+  JSON.stringify({
+    model,
+    messages: [
+      { role: 'system', content: SYSTEM },
+      { role: 'user', content: USER },
+    ],
+    max_tokens: 64,
+    ...(stream ? { stream: true } : {}),
+  })
 export const anthropicBody = (model: string, stream: boolean) =>
   JSON.stringify({ model, max_tokens: 64, system: SYSTEM, messages: [{ role: 'user', content: USER }], ...(stream ? { stream: true } : {}) })
 export const geminiBody = () =>
-  JSON.stringify({ systemInstruction: { parts: [{ text: SYSTEM }] }, contents: [{ role: 'user', parts: [{ text: USER }] }], generationConfig: { maxOutputTokens: 64 } })
+  JSON.stringify({
+    systemInstruction: { parts: [{ text: SYSTEM }] },
+    contents: [{ role: 'user', parts: [{ text: USER }] }],
+    generationConfig: { maxOutputTokens: 64 },
+  })
 
 export function openaiRequest(t: Target, model: string, stream: boolean, upstreamUrl: string): RequestSpec {
   const headers: Record<string, string> = { 'content-type': 'application/json', authorization: 'Bearer sk-bench-client-0000' }
@@ -56,10 +68,16 @@ function anthropicToGemini(stream: boolean) {
     if (t.id === 'direct' || t.id === 'bare') {
       // the same call made without translation: the Gemini request the client would otherwise send itself
       const action = stream ? 'streamGenerateContent?alt=sse' : 'generateContent'
-      return { url: `${t.url}/v1beta/models/${model}:${action}`, method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': 'bench-gemini-key-000' }, body: geminiBody() }
+      return {
+        url: `${t.url}/v1beta/models/${model}:${action}`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-goog-api-key': 'bench-gemini-key-000' },
+        body: geminiBody(),
+      }
     }
     return {
-      url: `${t.url}/v1/messages`, method: 'POST',
+      url: `${t.url}/v1/messages`,
+      method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-bench-client', 'anthropic-version': '2023-06-01' },
       body: anthropicBody(model, stream),
     }
@@ -68,22 +86,34 @@ function anthropicToGemini(stream: boolean) {
 
 export const SCENARIOS: Scenario[] = [
   {
-    id: 'openai-chat', title: 'OpenAI chat, pass-through', kind: 'passthrough', stream: false,
+    id: 'openai-chat',
+    title: 'OpenAI chat, pass-through',
+    kind: 'passthrough',
+    stream: false,
     request: (t, s, up) => openaiRequest(t, `gpt-bench${s}`, false, up),
-    note: 'POST /v1/chat/completions to an OpenAI-type provider; the answer is ~430 bytes of JSON',
+    note: 'POST /v1/chat/completions to an OpenAI-type provider; the answer is ~600 bytes of JSON',
   },
   {
-    id: 'openai-chat-stream', title: 'OpenAI chat streaming, pass-through', kind: 'passthrough', stream: true,
+    id: 'openai-chat-stream',
+    title: 'OpenAI chat streaming, pass-through',
+    kind: 'passthrough',
+    stream: true,
     request: (t, s, up) => openaiRequest(t, `gpt-bench${s}`, true, up),
     note: 'stream: true; the upstream sends N content chunks plus role, finish and [DONE] frames',
   },
   {
-    id: 'anthropic-gemini', title: 'Anthropic client → Gemini upstream (translated)', kind: 'translated', stream: false,
+    id: 'anthropic-gemini',
+    title: 'Anthropic client → Gemini upstream (translated)',
+    kind: 'translated',
+    stream: false,
     request: anthropicToGemini(false),
     note: 'agproxy: POST /v1/messages translated to generateContent; upstream-direct and bare-proxy rows send the equivalent Gemini request',
   },
   {
-    id: 'anthropic-gemini-stream', title: 'Anthropic client → Gemini upstream, streaming (translated)', kind: 'translated', stream: true,
+    id: 'anthropic-gemini-stream',
+    title: 'Anthropic client → Gemini upstream, streaming (translated)',
+    kind: 'translated',
+    stream: true,
     request: anthropicToGemini(true),
     note: 'agproxy: Anthropic SSE events made from Gemini streamGenerateContent?alt=sse frames',
   },

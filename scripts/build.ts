@@ -65,7 +65,11 @@ export function currentTarget(): Target | undefined {
 }
 
 export const compileArgs = (target: Target, outfile: string, runtime?: string) => [
-  'build', ENTRY, ...COMPILE_FLAGS, `--target=${TARGETS[target].bun}`, `--outfile=${outfile}`,
+  'build',
+  ENTRY,
+  ...COMPILE_FLAGS,
+  `--target=${TARGETS[target].bun}`,
+  `--outfile=${outfile}`,
   ...(runtime ? [`--compile-executable-path=${runtime}`] : []),
 ]
 
@@ -86,7 +90,7 @@ async function run(cmd: string[], opts: { cwd?: string; timeoutMs?: number } = {
  */
 export function fetchRuntime(target: Target, log: (s: string) => void = () => {}): Promise<{ path?: string; error?: string }> {
   let p = fetching.get(target)
-  if (!p) fetching.set(target, p = fetchRuntimeOnce(target, log))
+  if (!p) fetching.set(target, (p = fetchRuntimeOnce(target, log)))
   return p
 }
 const fetching = new Map<Target, Promise<{ path?: string; error?: string }>>()
@@ -118,7 +122,15 @@ async function fetchRuntimeOnce(target: Target, log: (s: string) => void): Promi
   }
 }
 
-export interface Built { target: Target; file: string; ok: boolean; size?: number; sha256?: string; via?: string; error?: string }
+export interface Built {
+  target: Target
+  file: string
+  ok: boolean
+  size?: number
+  sha256?: string
+  via?: string
+  error?: string
+}
 
 /** Compile one target into outDir. Never throws; `ok: false` carries the reason. */
 export async function buildTarget(target: Target, opts: { outDir: string; log?: (s: string) => void }): Promise<Built> {
@@ -149,14 +161,22 @@ export async function buildTarget(target: Target, opts: { outDir: string; log?: 
   if (target === currentTarget()) {
     const v = await run([file, '--version'], { timeoutMs: 30_000 })
     if (v.stdout.trim() !== VERSION)
-      return { target, file, ok: false, error: `built, but \`${basename(file)} --version\` printed "${v.stdout.trim()}" ${v.stderr.trim()} instead of ${VERSION}` }
+      return {
+        target,
+        file,
+        ok: false,
+        error: `built, but \`${basename(file)} --version\` printed "${v.stdout.trim()}" ${v.stderr.trim()} instead of ${VERSION}`,
+      }
   }
   return { target, file, ok: true, size: statSync(file).size, sha256, via }
 }
 
 /** npm's first error line that says something (not "A complete log of this run…") */
 const npmReason = (s: string) =>
-  s.split('\n').map((l) => l.replace(/^npm (error|ERR!)\s*/, '').trim()).find((l) => l && !/complete log of this run/i.test(l)) ?? lastLine(s)
+  s
+    .split('\n')
+    .map(l => l.replace(/^npm (error|ERR!)\s*/, '').trim())
+    .find(l => l && !/complete log of this run/i.test(l)) ?? lastLine(s)
 const lastLine = (s: string) => s.trim().split('\n').filter(Boolean).at(-1)?.trim() ?? ''
 const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`
 
@@ -167,39 +187,50 @@ async function main(argv: string[]) {
   const targets: Target[] = []
   let outDir = join(ROOT, 'dist')
   for (let i = 0; i < argv.length; i++) {
-    const [name, inline] = argv[i]!.includes('=') ? argv[i]!.split(/=(.*)/s) as [string, string] : [argv[i]!, undefined]
+    const [name, inline] = argv[i]!.includes('=') ? (argv[i]!.split(/=(.*)/s) as [string, string]) : [argv[i]!, undefined]
     const value = () => inline ?? argv[++i] ?? ''
     if (name === '--target') {
       for (const t of value().split(',').filter(Boolean)) {
-        if (!(t in TARGETS)) { console.error(`build: unknown target "${t}"\n${USAGE}`); return 2 }
+        if (!(t in TARGETS)) {
+          console.error(`build: unknown target "${t}"\n${USAGE}`)
+          return 2
+        }
         targets.push(t as Target)
       }
     } else if (name === '--current') {
       const t = currentTarget()
-      if (!t) { console.error(`build: this machine (${process.platform}-${process.arch}) is not one of the targets\n${USAGE}`); return 2 }
+      if (!t) {
+        console.error(`build: this machine (${process.platform}-${process.arch}) is not one of the targets\n${USAGE}`)
+        return 2
+      }
       targets.push(t)
     } else if (name === '--outdir') outDir = resolve(value())
-    else if (name === '--help' || name === '-h') { console.log(USAGE); return 0 }
-    else { console.error(`build: unknown argument "${argv[i]}"\n${USAGE}`); return 2 }
+    else if (name === '--help' || name === '-h') {
+      console.log(USAGE)
+      return 0
+    } else {
+      console.error(`build: unknown argument "${argv[i]}"\n${USAGE}`)
+      return 2
+    }
   }
   const wanted = targets.length ? [...new Set(targets)] : ALL_TARGETS
   console.log(`agproxy ${VERSION}: building ${wanted.join(', ')} with Bun ${Bun.version} into ${outDir}`)
   console.log(`flags: ${COMPILE_FLAGS.join(' ')}`)
 
   const log = (s: string) => console.log(`  ${s}`)
-  await Promise.all(wanted.map((t) => fetchRuntime(t, log))) // fetch the runtimes in parallel; buildTarget finds them cached
+  await Promise.all(wanted.map(t => fetchRuntime(t, log))) // fetch the runtimes in parallel; buildTarget finds them cached
   const results: Built[] = []
   for (const t of wanted) {
     const b = await buildTarget(t, { outDir, log })
     results.push(b)
     console.log(b.ok ? `  ok    ${basename(b.file)}  ${mb(b.size!)}  (${b.via})` : `  FAIL  ${basename(b.file)}: ${b.error}`)
   }
-  const ok = results.filter((r) => r.ok)
-  if (ok.length) writeFileSync(join(outDir, 'SHA256SUMS'), ok.map((r) => `${r.sha256}  ${basename(r.file)}\n`).join(''))
-  const failed = results.filter((r) => !r.ok)
+  const ok = results.filter(r => r.ok)
+  if (ok.length) writeFileSync(join(outDir, 'SHA256SUMS'), ok.map(r => `${r.sha256}  ${basename(r.file)}\n`).join(''))
+  const failed = results.filter(r => !r.ok)
   console.log(`\n${ok.length}/${results.length} built${ok.length ? ` (checksums in ${join(outDir, 'SHA256SUMS')})` : ''}.`)
   if (failed.length) {
-    console.error(`Not built: ${failed.map((f) => `${f.target} (${f.error})`).join('; ')}`)
+    console.error(`Not built: ${failed.map(f => `${f.target} (${f.error})`).join('; ')}`)
     console.error(`Build one target at a time with --target ${currentTarget() ?? 'linux-x64'}, or --current for this machine's.`)
     return 1
   }

@@ -4,7 +4,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-[ -x node_modules/.bin/bun ] || npm install --no-audit --no-fund
+{ [ -x node_modules/.bin/bun ] && [ -x node_modules/.bin/biome ]; } || npm install --no-audit --no-fund
+
+# Format and lint first (biome.json says which files): a failure stops the run here, before anything is installed or started.
+if ! node_modules/.bin/biome check src test bench scripts; then
+  echo "npm test: biome check failed (above). Fix what it names, or let it: npx biome check --write src test bench scripts" >&2
+  exit 1
+fi
 
 # Headless Chromium for the /swagger page test (Debian's package; never a downloaded browser build).
 if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then

@@ -7,19 +7,20 @@
  */
 const MAX_UPSTREAM_REQUESTS = '4096'
 const args = process.argv.slice(2)
-const serving = !args.some((a) => /^(-h|--help|-v|--version|help|version|routes|clients|keys)$/.test(a))
+const serving = !args.some(a => /^(-h|--help|-v|--version|help|version|routes|clients|keys)$/.test(a))
 if (serving && !process.env.BUN_CONFIG_MAX_HTTP_REQUESTS && typeof process.execve === 'function' && process.platform !== 'win32') {
   // compiled: argv[1] is the embedded entry (/$bunfs/…); from source: the script path, which must be passed again
   const compiled = process.argv[1]?.startsWith('/$bunfs/')
   // runtime flags (--smol, --inspect, --cpu-prof …) go along: process.execArgv
-  const argv = compiled ? [process.execPath, ...process.execArgv, ...args] : [process.execPath, ...process.execArgv, process.argv[1]!, ...args]
+  const script = process.argv[1] ?? ''
+  const argv = compiled ? [process.execPath, ...process.execArgv, ...args] : [process.execPath, ...process.execArgv, script, ...args]
   try {
     process.execve(process.execPath, argv, { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: MAX_UPSTREAM_REQUESTS })
   } catch {
     // could not re-execute: run with Bun's default limit
   }
 }
-import('./main').catch((e) => {
+import('./main').catch(e => {
   console.error(`agproxy: ${(e as Error)?.stack ?? e}`)
   process.exit(1)
 })

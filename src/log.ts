@@ -11,7 +11,7 @@ export interface Logger {
   once(key: string, level: Level, msg: string): void
 }
 
-export function createLogger(level: Level = 'info', sink: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
+export function createLogger(level: Level = 'info', sink: (line: string) => void = l => process.stderr.write(`${l}\n`)): Logger {
   const seen = new Set<string>()
   const at = (l: Level) => (msg: string) => {
     if (ORDER[l] >= ORDER[level]) sink(`${new Date().toISOString()} ${l.toUpperCase().padEnd(5)} ${msg}`)

@@ -14,19 +14,34 @@ if (args.error) {
   console.error(`agproxy: ${args.error}\nRun agproxy --help for usage.`)
   process.exit(2)
 }
-if (args.command === 'help') { console.log(USAGE); process.exit(0) }
-if (args.command === 'version') { console.log(VERSION); process.exit(0) }
-if (args.command === 'routes') { console.log(routesText()); process.exit(0) }
+if (args.command === 'help') {
+  console.log(USAGE)
+  process.exit(0)
+}
+if (args.command === 'version') {
+  console.log(VERSION)
+  process.exit(0)
+}
+if (args.command === 'routes') {
+  console.log(routesText())
+  process.exit(0)
+}
 
-let loaded
+let loaded: ReturnType<typeof loadConfig>
 try {
   loaded = loadConfig(args.flags)
 } catch (e) {
-  if (e instanceof ConfigError) { console.error(`agproxy: ${e.message}`); process.exit(1) }
+  if (e instanceof ConfigError) {
+    console.error(`agproxy: ${e.message}`)
+    process.exit(1)
+  }
   throw e
 }
 
-if (args.command === 'clients') { console.log(clientsText(loaded.config)); process.exit(0) }
+if (args.command === 'clients') {
+  console.log(clientsText(loaded.config))
+  process.exit(0)
+}
 if (args.command === 'keys') {
   const r = await keysCommand(loaded.config)
   if (r.code === 0) console.log(r.out)

@@ -29,13 +29,20 @@ const MODES: Mode[] = ['off', 'strict', 'all_except_health', 'auto']
 
 /** The four carriers, each putting a key on a request. */
 const CARRIERS: Record<string, (k: string) => { headers: Record<string, string>; query: string }> = {
-  'Authorization: Bearer': (k) => ({ headers: { authorization: `Bearer ${k}` }, query: '' }),
-  'x-api-key': (k) => ({ headers: { 'x-api-key': k }, query: '' }),
-  'x-goog-api-key': (k) => ({ headers: { 'x-goog-api-key': k }, query: '' }),
-  '?key=': (k) => ({ headers: {}, query: `?key=${encodeURIComponent(k)}` }),
+  'Authorization: Bearer': k => ({ headers: { authorization: `Bearer ${k}` }, query: '' }),
+  'x-api-key': k => ({ headers: { 'x-api-key': k }, query: '' }),
+  'x-goog-api-key': k => ({ headers: { 'x-goog-api-key': k }, query: '' }),
+  '?key=': k => ({ headers: {}, query: `?key=${encodeURIComponent(k)}` }),
 }
 
-interface Target { name: string; method: string; path: string; kind: 'health' | 'docs' | 'model'; ok: number; family?: Dialect }
+interface Target {
+  name: string
+  method: string
+  path: string
+  kind: 'health' | 'docs' | 'model'
+  ok: number
+  family?: Dialect
+}
 const TARGETS: Target[] = [
   { name: 'health', method: 'GET', path: '/healthz', kind: 'health', ok: 200 },
   { name: 'docs', method: 'GET', path: '/swagger/json', kind: 'docs', ok: 200 },
@@ -59,14 +66,18 @@ function dialectOf(t: Target, carrier?: string): Dialect {
 }
 
 const AUTH_SHAPE: Record<Dialect, (body: any) => void> = {
-  openai: (b) => expect(b.error).toMatchObject({ code: 'invalid_api_key' }),
-  anthropic: (b) => expect(b.error).toMatchObject({ type: 'authentication_error' }),
-  gemini: (b) => expect(b.error).toMatchObject({ code: 401, status: 'UNAUTHENTICATED' }),
+  openai: b => expect(b.error).toMatchObject({ code: 'invalid_api_key' }),
+  anthropic: b => expect(b.error).toMatchObject({ type: 'authentication_error' }),
+  gemini: b => expect(b.error).toMatchObject({ code: 401, status: 'UNAUTHENTICATED' }),
 }
 
 async function send(srv: TestServer, t: Target, carry?: { headers: Record<string, string>; query: string }, extra: Record<string, string> = {}) {
   const headers = { ...(t.method === 'POST' ? { 'content-type': 'application/json' } : {}), ...carry?.headers, ...extra }
-  return fetch(`${srv.url}${t.path}${carry?.query ?? ''}`, { method: t.method, headers, body: t.method === 'POST' ? JSON.stringify(ANY_MODEL_BODY) : undefined })
+  return fetch(`${srv.url}${t.path}${carry?.query ?? ''}`, {
+    method: t.method,
+    headers,
+    body: t.method === 'POST' ? JSON.stringify(ANY_MODEL_BODY) : undefined,
+  })
 }
 
 /** A refusal: 401, in the dialect, naming the carriers, echoing no key. */
@@ -85,12 +96,20 @@ async function expect401(res: Response, dialect: Dialect, hadKey: boolean) {
 
 async function expectPass(res: Response, t: Target) {
   expect({ status: res.status, path: t.path }).toEqual({ status: t.ok, path: t.path })
-  if (t.ok === 503) expect((await res.text())).toMatch(NO_PROVIDER)
+  if (t.ok === 503) expect(await res.text()).toMatch(NO_PROVIDER)
 }
 
 const dataDir = tempDir('agproxy-data-')
 
-describe.each(MODES.flatMap((m) => [[m, false], [m, true]] as Array<[Mode, boolean]>))('auth_mode %s, allow_lan_access %p', (mode, lan) => {
+describe.each(
+  MODES.flatMap(
+    m =>
+      [
+        [m, false],
+        [m, true],
+      ] as Array<[Mode, boolean]>,
+  ),
+)('auth_mode %s, allow_lan_access %p', (mode, lan) => {
   let srv: TestServer
   beforeAll(async () => {
     // LAN on, but bound to loopback so the test opens nothing to the network
@@ -122,7 +141,9 @@ describe.each(MODES.flatMap((m) => [[m, false], [m, true]] as Array<[Mode, boole
 
 describe('carriers and edge cases (strict)', () => {
   let srv: TestServer
-  beforeAll(async () => { srv = await startAgproxy({ auth_mode: 'strict', api_keys: [KEY, 'sk-second-key'] }) })
+  beforeAll(async () => {
+    srv = await startAgproxy({ auth_mode: 'strict', api_keys: [KEY, 'sk-second-key'] })
+  })
   afterAll(() => srv.stop(0))
   const chat = TARGETS[2]!
 
@@ -148,7 +169,7 @@ describe('carriers and edge cases (strict)', () => {
 
   test('a key that only shares a prefix with a valid one is refused', async () => {
     await expect401(await send(srv, chat, { headers: { 'x-api-key': KEY.slice(0, -1) }, query: '' }), 'openai', true)
-    await expect401(await send(srv, chat, { headers: { 'x-api-key': KEY + 'x' }, query: '' }), 'openai', true)
+    await expect401(await send(srv, chat, { headers: { 'x-api-key': `${KEY}x` }, query: '' }), 'openai', true)
   })
 
   test('an OPTIONS preflight passes without a key', async () => {
@@ -161,7 +182,11 @@ describe('carriers and edge cases (strict)', () => {
   })
 
   test('a Google-family request without a key → UNAUTHENTICATED', async () => {
-    const res = await fetch(`${srv.url}/v1beta/models/gemini-x:generateContent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ANY_MODEL_BODY) })
+    const res = await fetch(`${srv.url}/v1beta/models/gemini-x:generateContent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ANY_MODEL_BODY),
+    })
     await expect401(res, 'gemini', false)
   })
 
@@ -171,22 +196,46 @@ describe('carriers and edge cases (strict)', () => {
 
   test('each official SDK sees its own authentication error with a wrong key, and gets through with the right one', async () => {
     const oa = (k: string) => new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: k, maxRetries: 0 })
-    const e1 = await oa(WRONG).chat.completions.create({ model: 'gpt-x', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e)
+    const e1 = await oa(WRONG)
+      .chat.completions.create({ model: 'gpt-x', messages: [{ role: 'user', content: 'hi' }] })
+      .catch(e => e)
     expect(e1).toBeInstanceOf(OpenAI.AuthenticationError)
     expect(e1.code).toBe('invalid_api_key')
-    expect((await oa(KEY).chat.completions.create({ model: 'gpt-x', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e)).status).toBe(503)
+    expect(
+      (
+        await oa(KEY)
+          .chat.completions.create({ model: 'gpt-x', messages: [{ role: 'user', content: 'hi' }] })
+          .catch(e => e)
+      ).status,
+    ).toBe(503)
 
     const an = (k: string) => new Anthropic({ baseURL: srv.url, apiKey: k, maxRetries: 0 })
-    const e2 = await an(WRONG).messages.create({ model: 'claude-x', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e)
+    const e2 = await an(WRONG)
+      .messages.create({ model: 'claude-x', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] })
+      .catch(e => e)
     expect(e2).toBeInstanceOf(Anthropic.AuthenticationError)
-    expect((await an(KEY).messages.create({ model: 'claude-x', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e)).status).toBe(503)
+    expect(
+      (
+        await an(KEY)
+          .messages.create({ model: 'claude-x', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] })
+          .catch(e => e)
+      ).status,
+    ).toBe(503)
 
     const g = (k: string) => new GoogleGenAI({ apiKey: k, httpOptions: { baseUrl: srv.url } })
-    const e3 = await g(WRONG).models.generateContent({ model: 'gemini-x', contents: 'hi' }).catch((e) => e)
+    const e3 = await g(WRONG)
+      .models.generateContent({ model: 'gemini-x', contents: 'hi' })
+      .catch(e => e)
     expect(e3).toBeInstanceOf(ApiError)
     expect(e3.status).toBe(401)
     expect(e3.message).not.toContain(WRONG)
-    expect((await g(KEY).models.generateContent({ model: 'gemini-x', contents: 'hi' }).catch((e) => e)).status).toBe(503)
+    expect(
+      (
+        await g(KEY)
+          .models.generateContent({ model: 'gemini-x', contents: 'hi' })
+          .catch(e => e)
+      ).status,
+    ).toBe(503)
   })
 })
 
@@ -208,9 +257,17 @@ describe('LAN on, auth on, no key configured: a key is generated once and kept i
       expect(run.stdout).toContain(generated)
       expect(run.stdout).toContain('auth: all_except_health (auto), 1 key(s)')
 
-      const noKey = await fetch(`${run.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ANY_MODEL_BODY) })
+      const noKey = await fetch(`${run.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(ANY_MODEL_BODY),
+      })
       await expect401(noKey, 'openai', false)
-      const withKey = await fetch(`${run.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${generated}` }, body: JSON.stringify(ANY_MODEL_BODY) })
+      const withKey = await fetch(`${run.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${generated}` },
+        body: JSON.stringify(ANY_MODEL_BODY),
+      })
       expect(withKey.status).toBe(503)
       expect((await fetch(`${run.url}/healthz`)).status).toBe(200)
     } finally {
@@ -226,7 +283,11 @@ describe('LAN on, auth on, no key configured: a key is generated once and kept i
       expect(readFileSync(file, 'utf8').trim()).toBe(generated)
       await run.waitFor(/using the API key stored in/)
       expect(run.stdout + run.stderr).not.toContain(generated)
-      const withKey = await fetch(`${run.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': generated }, body: JSON.stringify(ANY_MODEL_BODY) })
+      const withKey = await fetch(`${run.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': generated },
+        body: JSON.stringify(ANY_MODEL_BODY),
+      })
       expect(withKey.status).toBe(503)
     } finally {
       expect(await run.stop()).toBe(0)
@@ -239,7 +300,11 @@ describe('LAN on, auth on, no key configured: a key is generated once and kept i
     const run = await startCli(['--config', cfg, '--allow-lan', '--host', '127.0.0.1', '--port', '0'], cleanEnv({ AGPROXY_DATA_DIR: other }, home))
     try {
       expect(existsSync(join(other, 'api_key'))).toBe(false)
-      const res = await fetch(`${run.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': 'sk-configured' }, body: JSON.stringify(ANY_MODEL_BODY) })
+      const res = await fetch(`${run.url}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': 'sk-configured' },
+        body: JSON.stringify(ANY_MODEL_BODY),
+      })
       expect(res.status).toBe(503)
     } finally {
       expect(await run.stop()).toBe(0)

@@ -31,12 +31,22 @@ beforeAll(async () => {
   bin = built.file
   console.log(`binary: ${bin} (${(built.size! / 1048576).toFixed(1)} MB, ${COMPILE_FLAGS.join(' ')})`)
   proc = Bun.spawn([bin, '--port', '0'], { cwd: dir, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
-  void proc.stderr.pipeTo(new WritableStream({ write: (c) => { stderr += new TextDecoder().decode(c) } })) // drained, kept for errors
+  void proc.stderr.pipeTo(
+    new WritableStream({
+      write: c => {
+        stderr += new TextDecoder().decode(c)
+      },
+    }),
+  ) // drained, kept for errors
   base = await listeningUrl(proc, 15_000)
 }, 90_000)
 
 afterAll(async () => {
-  if (proc) { proc.kill('SIGTERM'); await Promise.race([proc.exited, Bun.sleep(5_000)]); proc.kill('SIGKILL') }
+  if (proc) {
+    proc.kill('SIGTERM')
+    await Promise.race([proc.exited, Bun.sleep(5_000)])
+    proc.kill('SIGKILL')
+  }
   rmSync(join(dir, 'bin'), { recursive: true, force: true }) // ~115 MB; the screenshot stays
   rmSync(join(dir, 'profile'), { recursive: true, force: true })
 })
@@ -52,7 +62,11 @@ async function listeningUrl(p: Subprocess<'ignore', 'pipe', 'pipe'>, ms: number)
     if (!next || next.done) break
     out += decoder.decode(next.value, { stream: true })
     const m = out.match(/listening on (http:\/\/[^\s/]+:\d+)/)
-    if (m) { reader.releaseLock(); void p.stdout.pipeTo(new WritableStream()); return m[1]! }
+    if (m) {
+      reader.releaseLock()
+      void p.stdout.pipeTo(new WritableStream())
+      return m[1]!
+    }
   }
   throw new Error(`the binary did not report its address within ${ms} ms:\n${out}\n${stderr}`)
 }
@@ -73,37 +87,59 @@ test.skipIf(!target)('started with --port 0, it answers /healthz on the port it 
 test.skipIf(!target)('/swagger/json lists the OpenAI and Gemini routes', async () => {
   const r = await fetch(`${base}/swagger/json`)
   expect(r.status).toBe(200)
-  const doc = await r.json() as { info: { version: string }; paths: Record<string, unknown> }
+  const doc = (await r.json()) as { info: { version: string }; paths: Record<string, unknown> }
   expect(doc.info.version).toBe(VERSION)
   expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/chat/completions', '/v1/messages', '/v1beta/models/{model}:generateContent']))
 })
 
-test.skipIf(!target || !existsSync(CHROMIUM))('/swagger renders the route list in headless Chromium with other hosts blocked', async () => {
-  const origin = new URL(base).origin
-  const offHost = (u: string) => !/^(data|blob):/.test(u) && new URL(u).origin !== origin
-  const ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'],
-  })
-  const attempts = new Set<string>()
-  try {
-    await ctx.route('**/*', (route) => offHost(route.request().url()) ? (attempts.add(route.request().url()), route.abort('blockedbyclient')) : route.continue())
-    ctx.on('request', (req) => { if (offHost(req.url())) attempts.add(req.url()) })
-    const page = ctx.pages()[0] ?? await ctx.newPage()
-    await page.goto(`${base}/swagger/`, { waitUntil: 'load' })
-    await page.getByText('/v1/chat/completions').first().waitFor({ state: 'visible', timeout: 20_000 })
-    await page.getByText('Chat Completions', { exact: true }).first().waitFor({ state: 'visible' })
-    await page.getByRole('button', { name: 'Open Group - Gemini' }).first().click()
-    await page.getByText('Generate content', { exact: true }).first().waitFor({ state: 'visible', timeout: 5_000 })
-    const shot = join(dir, 'binary-swagger.png')
-    await page.screenshot({ path: shot })
-    console.log(`binary swagger screenshot: ${shot}`)
-    expect([...attempts]).toEqual([])
-  } finally {
-    await ctx.close()
-  }
-}, 60_000)
+test.skipIf(!target || !existsSync(CHROMIUM))(
+  '/swagger renders the route list in headless Chromium with other hosts blocked',
+  async () => {
+    const origin = new URL(base).origin
+    const offHost = (u: string) => !/^(data|blob):/.test(u) && new URL(u).origin !== origin
+    const ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1280, height: 900 },
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
+      ],
+    })
+    const attempts = new Set<string>()
+    try {
+      await ctx.route('**/*', route => {
+        if (!offHost(route.request().url())) return route.continue()
+        attempts.add(route.request().url())
+        return route.abort('blockedbyclient')
+      })
+      ctx.on('request', req => {
+        if (offHost(req.url())) attempts.add(req.url())
+      })
+      const page = ctx.pages()[0] ?? (await ctx.newPage())
+      await page.goto(`${base}/swagger/`, { waitUntil: 'load' })
+      await page.getByText('/v1/chat/completions').first().waitFor({ state: 'visible', timeout: 20_000 })
+      await page.getByText('Chat Completions', { exact: true }).first().waitFor({ state: 'visible' })
+      await page.getByRole('button', { name: 'Open Group - Gemini' }).first().click()
+      await page.getByText('Generate content', { exact: true }).first().waitFor({ state: 'visible', timeout: 5_000 })
+      const shot = join(dir, 'binary-swagger.png')
+      await page.screenshot({ path: shot })
+      console.log(`binary swagger screenshot: ${shot}`)
+      expect([...attempts]).toEqual([])
+    } finally {
+      await ctx.close()
+    }
+  },
+  60_000,
+)
 
 if (!target) console.warn(`binary.test: ${process.platform}-${process.arch} is not a build target; skipped`)
-else if (!existsSync(CHROMIUM)) console.warn(`binary.test: ${CHROMIUM} is missing, so the browser check is skipped (scripts/test.sh installs it: apt-get install chromium)`)
+else if (!existsSync(CHROMIUM))
+  console.warn(`binary.test: ${CHROMIUM} is missing, so the browser check is skipped (scripts/test.sh installs it: apt-get install chromium)`)

@@ -32,7 +32,15 @@ describe('help and version', () => {
       expect(r.stdout).toContain(word)
   })
 
-  test.each([['-h', 'help'], ['help', 'help'], ['-v', 'version'], ['--version', 'version'], ['routes', 'routes'], ['clients', 'clients'], ['serve', 'serve']])('%s is the %s command', (arg, command) => {
+  test.each([
+    ['-h', 'help'],
+    ['help', 'help'],
+    ['-v', 'version'],
+    ['--version', 'version'],
+    ['routes', 'routes'],
+    ['clients', 'clients'],
+    ['serve', 'serve'],
+  ])('%s is the %s command', (arg, command) => {
     expect(parseArgs([arg])).toEqual({ command, flags: {} } as any)
   })
 
@@ -62,7 +70,8 @@ describe('help and version', () => {
 
   test('flags parse as given (repeatable --api-key, --flag=value)', () => {
     expect(parseArgs(['--port=9000', '--host', '::1', '--allow-lan', '--auth-mode', 'strict', '--api-key', 'a', '--api-key=b', '--config', 'x.yaml'])).toEqual({
-      command: 'serve', flags: { port: 9000, host: '::1', allowLan: true, authMode: 'strict', apiKeys: ['a', 'b'], config: 'x.yaml' },
+      command: 'serve',
+      flags: { port: 9000, host: '::1', allowLan: true, authMode: 'strict', apiKeys: ['a', 'b'], config: 'x.yaml' },
     })
   })
 })
@@ -74,12 +83,15 @@ describe('routes and clients', () => {
     const lines = r.stdout.trim().split('\n')
     expect(lines).toHaveLength(ROUTES.length)
     for (const route of ROUTES) {
-      const line = lines.find((l) => l.split(/\s+/)[1] === route.path)
-      expect({ path: route.path, line: line && line.split(/\s+/).slice(0, 3) }).toEqual({ path: route.path, line: [route.methods.join(','), route.path, route.tag] })
+      const line = lines.find(l => l.split(/\s+/)[1] === route.path)
+      expect({ path: route.path, line: line?.split(/\s+/).slice(0, 3) }).toEqual({
+        path: route.path,
+        line: [route.methods.join(','), route.path, route.tag],
+      })
     }
   })
 
-  test('`clients` prints each family\'s base URL and says no key is needed (defaults)', async () => {
+  test("`clients` prints each family's base URL and says no key is needed (defaults)", async () => {
     const cfg = configFile('{}\n')
     const r = await runCli(['clients', '--config', cfg])
     expect(r.code).toBe(0)
@@ -177,7 +189,13 @@ describe('precedence: flags > env > file > defaults', () => {
     ['file', { config: file }, {}, 9201, 'off'],
     ['env over file', { config: file }, { AGPROXY_PORT: '9202', AGPROXY_AUTH_MODE: 'strict' }, 9202, 'strict'],
     ['flags over env', { config: file, port: 9203, authMode: 'off' }, { AGPROXY_PORT: '9202', AGPROXY_AUTH_MODE: 'strict' }, 9203, 'off'],
-    ['env AGPROXY_ALLOW_LAN_ACCESS turns auto into all_except_health', { config: file }, { AGPROXY_ALLOW_LAN_ACCESS: 'true', AGPROXY_AUTH_MODE: 'auto' }, 9201, 'all_except_health'],
+    [
+      'env AGPROXY_ALLOW_LAN_ACCESS turns auto into all_except_health',
+      { config: file },
+      { AGPROXY_ALLOW_LAN_ACCESS: 'true', AGPROXY_AUTH_MODE: 'auto' },
+      9201,
+      'all_except_health',
+    ],
     ['--allow-lan over env', { config: file, allowLan: true }, { AGPROXY_ALLOW_LAN_ACCESS: 'false', AGPROXY_AUTH_MODE: 'auto' }, 9201, 'all_except_health'],
   ]
   test.each(TABLE)('%s', (_: string, flags: Flags, env: Record<string, string>, port: number, auth: string) => {
@@ -207,7 +225,9 @@ describe('precedence: flags > env > file > defaults', () => {
   })
 
   test('a bad flag value is blamed on the flag', () => {
-    expect(() => loadConfig({ config: file, authMode: 'strcit' }, {})).toThrow('--auth-mode: auth_mode: expected one of off|strict|all_except_health|auto, got "strcit"')
+    expect(() => loadConfig({ config: file, authMode: 'strcit' }, {})).toThrow(
+      '--auth-mode: auth_mode: expected one of off|strict|all_except_health|auto, got "strcit"',
+    )
   })
 
   test.each([
@@ -228,11 +248,22 @@ describe('precedence: flags > env > file > defaults', () => {
 
   test('keys: a started server accepts the --api-key keys only (not env, not file)', async () => {
     const call = (url: string, key: string) =>
-      fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(ANY_MODEL_BODY) }).then((r) => r.status)
-    const run = await startCli(['--config', keysFile, '--port', '0', '--api-key', 'sk-flag-1', '--api-key', 'sk-flag-2'], cleanEnv({ AGPROXY_API_KEYS: 'sk-env-1' }))
+      fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+        body: JSON.stringify(ANY_MODEL_BODY),
+      }).then(r => r.status)
+    const run = await startCli(
+      ['--config', keysFile, '--port', '0', '--api-key', 'sk-flag-1', '--api-key', 'sk-flag-2'],
+      cleanEnv({ AGPROXY_API_KEYS: 'sk-env-1' }),
+    )
     try {
-      expect([await call(run.url, 'sk-file'), await call(run.url, 'sk-env-1'), await call(run.url, 'sk-flag-1'), await call(run.url, 'sk-flag-2')]).toEqual([401, 401, 503, 503])
-    } finally { expect(await run.stop()).toBe(0) }
+      expect([await call(run.url, 'sk-file'), await call(run.url, 'sk-env-1'), await call(run.url, 'sk-flag-1'), await call(run.url, 'sk-flag-2')]).toEqual([
+        401, 401, 503, 503,
+      ])
+    } finally {
+      expect(await run.stop()).toBe(0)
+    }
   }, 20_000)
 })
 

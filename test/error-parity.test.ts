@@ -18,28 +18,115 @@ import { anthropicClient } from '../src/dialects/anthropic'
 import { geminiClient } from '../src/dialects/gemini'
 
 /** What each dialect shows for each kind. A new kind fails to compile here until it is given its row. */
-const EXPECTED: Record<ErrorKind, {
-  status: number
-  openai: { type: string; code: string | null }
-  anthropic: string
-  gemini: { code: number; status: string }
-  responses: string
-}> = {
-  invalid_request: { status: 400, openai: { type: 'invalid_request_error', code: null }, anthropic: 'invalid_request_error', gemini: { code: 400, status: 'INVALID_ARGUMENT' }, responses: 'invalid_prompt' },
-  authentication: { status: 401, openai: { type: 'invalid_request_error', code: 'invalid_api_key' }, anthropic: 'authentication_error', gemini: { code: 401, status: 'UNAUTHENTICATED' }, responses: 'invalid_api_key' },
-  permission: { status: 403, openai: { type: 'permission_error', code: 'forbidden' }, anthropic: 'permission_error', gemini: { code: 403, status: 'PERMISSION_DENIED' }, responses: 'permission_denied' },
-  not_found: { status: 404, openai: { type: 'invalid_request_error', code: 'not_found' }, anthropic: 'not_found_error', gemini: { code: 404, status: 'NOT_FOUND' }, responses: 'invalid_prompt' },
-  method_not_allowed: { status: 405, openai: { type: 'invalid_request_error', code: 'method_not_allowed' }, anthropic: 'invalid_request_error', gemini: { code: 405, status: 'UNIMPLEMENTED' }, responses: 'server_error' },
-  request_too_large: { status: 413, openai: { type: 'invalid_request_error', code: 'request_too_large' }, anthropic: 'request_too_large', gemini: { code: 413, status: 'INVALID_ARGUMENT' }, responses: 'invalid_prompt' },
-  unsupported_media: { status: 415, openai: { type: 'invalid_request_error', code: 'unsupported_media_type' }, anthropic: 'invalid_request_error', gemini: { code: 415, status: 'INVALID_ARGUMENT' }, responses: 'invalid_prompt' },
-  rate_limit: { status: 429, openai: { type: 'rate_limit_error', code: 'rate_limit_exceeded' }, anthropic: 'rate_limit_error', gemini: { code: 429, status: 'RESOURCE_EXHAUSTED' }, responses: 'rate_limit_exceeded' },
-  internal: { status: 500, openai: { type: 'server_error', code: null }, anthropic: 'api_error', gemini: { code: 500, status: 'INTERNAL' }, responses: 'server_error' },
-  upstream: { status: 502, openai: { type: 'server_error', code: 'upstream_error' }, anthropic: 'api_error', gemini: { code: 502, status: 'INTERNAL' }, responses: 'server_error' },
-  unavailable: { status: 503, openai: { type: 'server_error', code: 'service_unavailable' }, anthropic: 'api_error', gemini: { code: 503, status: 'UNAVAILABLE' }, responses: 'server_is_overloaded' },
-  timeout: { status: 504, openai: { type: 'server_error', code: 'timeout' }, anthropic: 'timeout_error', gemini: { code: 504, status: 'DEADLINE_EXCEEDED' }, responses: 'server_error' },
-  loop: { status: 508, openai: { type: 'invalid_request_error', code: 'loop_detected' }, anthropic: 'invalid_request_error', gemini: { code: 508, status: 'FAILED_PRECONDITION' }, responses: 'server_error' },
+const EXPECTED: Record<
+  ErrorKind,
+  {
+    status: number
+    openai: { type: string; code: string | null }
+    anthropic: string
+    gemini: { code: number; status: string }
+    responses: string
+  }
+> = {
+  invalid_request: {
+    status: 400,
+    openai: { type: 'invalid_request_error', code: null },
+    anthropic: 'invalid_request_error',
+    gemini: { code: 400, status: 'INVALID_ARGUMENT' },
+    responses: 'invalid_prompt',
+  },
+  authentication: {
+    status: 401,
+    openai: { type: 'invalid_request_error', code: 'invalid_api_key' },
+    anthropic: 'authentication_error',
+    gemini: { code: 401, status: 'UNAUTHENTICATED' },
+    responses: 'invalid_api_key',
+  },
+  permission: {
+    status: 403,
+    openai: { type: 'permission_error', code: 'forbidden' },
+    anthropic: 'permission_error',
+    gemini: { code: 403, status: 'PERMISSION_DENIED' },
+    responses: 'permission_denied',
+  },
+  not_found: {
+    status: 404,
+    openai: { type: 'invalid_request_error', code: 'not_found' },
+    anthropic: 'not_found_error',
+    gemini: { code: 404, status: 'NOT_FOUND' },
+    responses: 'invalid_prompt',
+  },
+  method_not_allowed: {
+    status: 405,
+    openai: { type: 'invalid_request_error', code: 'method_not_allowed' },
+    anthropic: 'invalid_request_error',
+    gemini: { code: 405, status: 'UNIMPLEMENTED' },
+    responses: 'server_error',
+  },
+  request_too_large: {
+    status: 413,
+    openai: { type: 'invalid_request_error', code: 'request_too_large' },
+    anthropic: 'request_too_large',
+    gemini: { code: 413, status: 'INVALID_ARGUMENT' },
+    responses: 'invalid_prompt',
+  },
+  unsupported_media: {
+    status: 415,
+    openai: { type: 'invalid_request_error', code: 'unsupported_media_type' },
+    anthropic: 'invalid_request_error',
+    gemini: { code: 415, status: 'INVALID_ARGUMENT' },
+    responses: 'invalid_prompt',
+  },
+  rate_limit: {
+    status: 429,
+    openai: { type: 'rate_limit_error', code: 'rate_limit_exceeded' },
+    anthropic: 'rate_limit_error',
+    gemini: { code: 429, status: 'RESOURCE_EXHAUSTED' },
+    responses: 'rate_limit_exceeded',
+  },
+  internal: {
+    status: 500,
+    openai: { type: 'server_error', code: null },
+    anthropic: 'api_error',
+    gemini: { code: 500, status: 'INTERNAL' },
+    responses: 'server_error',
+  },
+  upstream: {
+    status: 502,
+    openai: { type: 'server_error', code: 'upstream_error' },
+    anthropic: 'api_error',
+    gemini: { code: 502, status: 'INTERNAL' },
+    responses: 'server_error',
+  },
+  unavailable: {
+    status: 503,
+    openai: { type: 'server_error', code: 'service_unavailable' },
+    anthropic: 'api_error',
+    gemini: { code: 503, status: 'UNAVAILABLE' },
+    responses: 'server_is_overloaded',
+  },
+  timeout: {
+    status: 504,
+    openai: { type: 'server_error', code: 'timeout' },
+    anthropic: 'timeout_error',
+    gemini: { code: 504, status: 'DEADLINE_EXCEEDED' },
+    responses: 'server_error',
+  },
+  loop: {
+    status: 508,
+    openai: { type: 'invalid_request_error', code: 'loop_detected' },
+    anthropic: 'invalid_request_error',
+    gemini: { code: 508, status: 'FAILED_PRECONDITION' },
+    responses: 'server_error',
+  },
   // Google has no 529: a Gemini client gets 503 UNAVAILABLE, as Google reports an overloaded model
-  overloaded: { status: 529, openai: { type: 'server_error', code: 'overloaded' }, anthropic: 'overloaded_error', gemini: { code: 503, status: 'UNAVAILABLE' }, responses: 'server_is_overloaded' },
+  overloaded: {
+    status: 529,
+    openai: { type: 'server_error', code: 'overloaded' },
+    anthropic: 'overloaded_error',
+    gemini: { code: 503, status: 'UNAVAILABLE' },
+    responses: 'server_is_overloaded',
+  },
 }
 const KINDS = Object.keys(EXPECTED) as ErrorKind[]
 
@@ -69,17 +156,28 @@ const encoded = (codec: ClientCodec<any>, e: IRError, query?: Record<string, str
 const passThrough = (endpoint: EndpointId, e: IRError, query = '') => streamErrorFrame(endpoint, new URLSearchParams(query))(e)
 
 /** the class name each official SDK gives an HTTP status (the Anthropic SDK knows a few more statuses) */
-const SDK_CLASS: Record<number, string> = { 400: 'BadRequestError', 401: 'AuthenticationError', 403: 'PermissionDeniedError', 404: 'NotFoundError', 429: 'RateLimitError' }
-const ANTHROPIC_CLASS: Record<number, string> = { 413: 'ContentTooLargeError', 503: 'ServiceUnavailableError', 504: 'GatewayTimeoutError', 529: 'OverloadedError' }
+const SDK_CLASS: Record<number, string> = {
+  400: 'BadRequestError',
+  401: 'AuthenticationError',
+  403: 'PermissionDeniedError',
+  404: 'NotFoundError',
+  429: 'RateLimitError',
+}
+const ANTHROPIC_CLASS: Record<number, string> = {
+  413: 'ContentTooLargeError',
+  503: 'ServiceUnavailableError',
+  504: 'GatewayTimeoutError',
+  529: 'OverloadedError',
+}
 const sdkClass = (status: number, sdk: 'openai' | 'anthropic'): string =>
   (sdk === 'anthropic' ? ANTHROPIC_CLASS[status] : undefined) ?? SDK_CLASS[status] ?? (status >= 500 ? 'InternalServerError' : 'APIError')
 
 async function http(dialect: 'openai' | 'anthropic' | 'gemini', e: IRError) {
   const res = renderError(dialect, e)
-  return { status: res.status, headers: res.headers, body: await res.json() as any }
+  return { status: res.status, headers: res.headers, body: (await res.json()) as any }
 }
 
-describe.each(KINDS)('%s', (kind) => {
+describe.each(KINDS)('%s', kind => {
   const want = EXPECTED[kind]
 
   test.each(variants(kind))('OpenAI (%s): HTTP = chat stream = completions stream = pass-through frame; the SDK reads it', async (_, e) => {
@@ -99,11 +197,16 @@ describe.each(KINDS)('%s', (kind) => {
     }
     const sdk = OpenAI.APIError.generate(h.status, h.body, undefined, h.headers)
     expect(sdk.constructor.name).toBe(sdkClass(want.status, 'openai'))
-    expect({ status: sdk.status, type: sdk.type, code: sdk.code, param: sdk.param }).toEqual({ status: want.status, type: h.body.error.type, code: h.body.error.code, param: h.body.error.param })
+    expect({ status: sdk.status, type: sdk.type, code: sdk.code, param: sdk.param }).toEqual({
+      status: want.status,
+      type: h.body.error.type,
+      code: h.body.error.code,
+      param: h.body.error.param,
+    })
     expect(sdk.message).toContain(e.message)
   })
 
-  test.each(variants(kind))('OpenAI Responses (%s): the encoder\'s response.failed = the pass-through one', async (_, e) => {
+  test.each(variants(kind))("OpenAI Responses (%s): the encoder's response.failed = the pass-through one", async (_, e) => {
     const failed = async (frames: Array<{ event?: string; data: any }>) => {
       const f = frames.find(x => x.event === 'response.failed')
       expect(f?.data.type).toBe('response.failed')
@@ -140,7 +243,7 @@ describe.each(KINDS)('%s', (kind) => {
     expect(JSON.parse(await new Response(encoded(geminiClient, e)).text()).at(-1)).toEqual(h.body)
     expect((await sseData(passThrough('gemini.stream', e, 'alt=sse'))).at(-1)!.data).toEqual(h.body)
     // pass-through without alt=sse: the frame closes the JSON array the upstream opened
-    const array = '[{"candidates":[]}' + new TextDecoder().decode(passThrough('gemini.stream', e))
+    const array = `[{"candidates":[]}${new TextDecoder().decode(passThrough('gemini.stream', e))}`
     expect(JSON.parse(array).at(-1)).toEqual(h.body)
     const sdk = new ApiError({ message: JSON.stringify(h.body), status: h.status })
     expect(sdk.status).toBe(want.gemini.code)
@@ -148,7 +251,7 @@ describe.each(KINDS)('%s', (kind) => {
   })
 })
 
-test('an upstream\'s 529 reaches a Gemini client as 503 UNAVAILABLE (Google has no 529), and stays 529 elsewhere', async () => {
+test("an upstream's 529 reaches a Gemini client as 503 UNAVAILABLE (Google has no 529), and stays 529 elsewhere", async () => {
   const e = err('upstream', 'provider up failed: Overloaded', { status: 529 })
   const h = await http('gemini', e)
   expect({ status: h.status, body: h.body }).toEqual({ status: 503, body: { error: { code: 503, message: e.message, status: 'UNAVAILABLE' } } })

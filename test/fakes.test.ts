@@ -8,6 +8,7 @@ import Anthropic from '@anthropic-ai/sdk'
 import { ApiError, GoogleGenAI } from '@google/genai'
 import { parseSSE } from '../src/ir/sse'
 import { startFake, type Fake, type ProviderType } from './fakes/upstream'
+import { at } from './support/at'
 
 const until = async (cond: () => boolean, ms = 1000) => {
   const end = Date.now() + ms
@@ -21,7 +22,9 @@ beforeAll(async () => {
   fakes.anthropic = await startFake('anthropic')
   fakes.gemini = await startFake('gemini')
 })
-afterAll(async () => { await Promise.all(Object.values(fakes).map(f => f.stop())) })
+afterAll(async () => {
+  await Promise.all(Object.values(fakes).map(f => f.stop()))
+})
 beforeEach(() => Object.values(fakes).forEach(f => f.reset()))
 
 const WEATHER = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }
@@ -32,10 +35,16 @@ describe('openai fake', () => {
   const client = () => new OpenAI({ baseURL: fakes.openai.url, apiKey: 'sk-test-1', maxRetries: 0 })
 
   test('chat: echo, usage and the recorded request', async () => {
-    const r = await client().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello there' }] })
+    const r = await client().chat.completions.create({
+      model: 'gpt-4o',
+      messages: [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'hello there' },
+      ],
+    })
     expect(r.object).toBe('chat.completion')
-    expect(r.choices[0].message.content).toBe('echo: hello there')
-    expect(r.choices[0].finish_reason).toBe('stop')
+    expect(r.choices[0]?.message.content).toBe('echo: hello there')
+    expect(r.choices[0]?.finish_reason).toBe('stop')
     expect(r.usage!.prompt_tokens).toBeGreaterThan(0)
     expect(r.usage!.total_tokens).toBe(r.usage!.prompt_tokens + r.usage!.completion_tokens)
     const rec = fakes.openai.last()!
@@ -46,28 +55,51 @@ describe('openai fake', () => {
 
   test('chat stream: role first, several content chunks, include_usage chunk with details, [DONE]', async () => {
     fakes.openai.enqueue({ kind: 'text', text: 'one two three four', chunks: 4, usage: { input: 50, output: 20, cached: 10, reasoning: 5 } })
-    const stream = await client().chat.completions.create({ model: 'gpt-4o', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'x' }] })
+    const stream = await client().chat.completions.create({
+      model: 'gpt-4o',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'x' }],
+    })
     const chunks = []
     for await (const c of stream) chunks.push(c)
-    expect(chunks[0].choices[0].delta.role).toBe('assistant')
+    expect(chunks[0]?.choices[0]?.delta.role).toBe('assistant')
     expect(chunks.map(c => c.choices[0]?.delta.content ?? '').join('')).toBe('one two three four')
     expect(chunks.filter(c => c.choices[0]?.delta.content).length).toBe(4)
     const last = chunks[chunks.length - 1]
-    expect(last.choices).toEqual([])
-    expect(last.usage).toMatchObject({ prompt_tokens: 50, completion_tokens: 20, prompt_tokens_details: { cached_tokens: 10 }, completion_tokens_details: { reasoning_tokens: 5 } })
+    expect(last?.choices).toEqual([])
+    expect(last?.usage).toMatchObject({
+      prompt_tokens: 50,
+      completion_tokens: 20,
+      prompt_tokens_details: { cached_tokens: 10 },
+      completion_tokens_details: { reasoning_tokens: 5 },
+    })
   })
 
   test('chat stream tool calls are reassembled by the SDK helper; reasoning_content deltas', async () => {
-    fakes.openai.enqueue({ kind: 'tool_calls', thinking: 'need weather', calls: [{ name: 'weather', args: { city: 'Paris' } }, { id: 'call_B', name: 'weather', args: { city: 'Rome' } }] })
-    const s = client().chat.completions.stream({ model: 'gpt-4o', messages: [{ role: 'user', content: 'weather?' }], tools: [{ type: 'function', function: { name: 'weather', parameters: WEATHER } }] })
+    fakes.openai.enqueue({
+      kind: 'tool_calls',
+      thinking: 'need weather',
+      calls: [
+        { name: 'weather', args: { city: 'Paris' } },
+        { id: 'call_B', name: 'weather', args: { city: 'Rome' } },
+      ],
+    })
+    const s = client().chat.completions.stream({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'weather?' }],
+      tools: [{ type: 'function', function: { name: 'weather', parameters: WEATHER } }],
+    })
     let reasoning = ''
-    s.on('chunk', c => { reasoning += (c.choices[0]?.delta as any)?.reasoning_content ?? '' })
+    s.on('chunk', c => {
+      reasoning += (c.choices[0]?.delta as any)?.reasoning_content ?? ''
+    })
     const done = await s.finalChatCompletion()
-    const calls = done.choices[0].message.tool_calls!
-    expect(done.choices[0].finish_reason).toBe('tool_calls')
+    const calls = at(done.choices, 0).message.tool_calls!
+    expect(done.choices[0]?.finish_reason).toBe('tool_calls')
     expect(calls.map(c => c.type === 'function' && JSON.parse(c.function.arguments))).toEqual([{ city: 'Paris' }, { city: 'Rome' }])
-    expect(calls[1].id).toBe('call_B')
-    expect(calls[0].id).toMatch(/^call_/)
+    expect(calls[1]?.id).toBe('call_B')
+    expect(calls[0]?.id).toMatch(/^call_/)
     expect(reasoning).toBe('need weather')
   })
 
@@ -82,7 +114,11 @@ describe('openai fake', () => {
     expect(plain.object).toBe('response')
     expect(plain.output_text).toBe('echo: ping')
     fakes.openai.enqueue({ kind: 'tool_calls', thinking: 'think', signature: 'enc123', text: 'calling', calls: [{ name: 'weather', args: { city: 'Oslo' } }] })
-    const s = client().responses.stream({ model: 'gpt-5', input: [{ role: 'user', content: 'weather?' }], tools: [{ type: 'function', name: 'weather', parameters: WEATHER, strict: false }] })
+    const s = client().responses.stream({
+      model: 'gpt-5',
+      input: [{ role: 'user', content: 'weather?' }],
+      tools: [{ type: 'function', name: 'weather', parameters: WEATHER, strict: false }],
+    })
     const types = new Set<string>()
     s.on('event', e => types.add(e.type))
     const final = await s.finalResponse()
@@ -92,18 +128,27 @@ describe('openai fake', () => {
     const fc = final.output[2] as any
     expect(JSON.parse(fc.arguments)).toEqual({ city: 'Oslo' })
     expect((final.output[0] as any).encrypted_content).toBe('enc123')
-    for (const t of ['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added', 'response.output_text.delta',
-      'response.reasoning_summary_text.delta', 'response.function_call_arguments.delta', 'response.completed']) expect(types).toContain(t)
+    for (const t of [
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.reasoning_summary_text.delta',
+      'response.function_call_arguments.delta',
+      'response.completed',
+    ])
+      expect(types).toContain(t)
   })
 
   test('embeddings (SDK default base64 and float) and models', async () => {
     const a = await client().embeddings.create({ model: 'text-embedding-3-small', input: ['abc', 'def'] })
     expect(a.data.length).toBe(2)
-    expect(a.data[0].embedding.length).toBe(1536)
+    expect(a.data[0]?.embedding.length).toBe(1536)
     const b = await client().embeddings.create({ model: 'text-embedding-3-small', input: 'abc', dimensions: 8, encoding_format: 'float' })
-    expect(b.data[0].embedding.length).toBe(8)
+    expect(b.data[0]?.embedding.length).toBe(8)
     const c = await client().embeddings.create({ model: 'text-embedding-3-small', input: 'abc', dimensions: 8, encoding_format: 'float' })
-    expect(c.data[0].embedding).toEqual(b.data[0].embedding)
+    expect(c.data[0]?.embedding).toEqual(b.data[0]?.embedding)
     const models = await client().models.list()
     expect(models.data.map(m => m.id)).toContain('gpt-4o')
   })
@@ -132,7 +177,9 @@ describe('openai fake', () => {
       expect(e.code).toBe('invalid_api_key')
       const ok = await new OpenAI({ baseURL: f.url, apiKey: 'sk-good', maxRetries: 0 }).models.list()
       expect(ok.data.length).toBeGreaterThan(0)
-    } finally { await f.stop() }
+    } finally {
+      await f.stop()
+    }
   })
 })
 
@@ -155,7 +202,13 @@ describe('anthropic fake', () => {
   })
 
   test('stream: thinking with signature, text, tool_use args reassembled by finalMessage()', async () => {
-    fakes.anthropic.enqueue({ kind: 'tool_calls', thinking: 'let me see', signature: 'SIG', text: 'checking', calls: [{ name: 'weather', args: { city: 'Paris' } }] })
+    fakes.anthropic.enqueue({
+      kind: 'tool_calls',
+      thinking: 'let me see',
+      signature: 'SIG',
+      text: 'checking',
+      calls: [{ name: 'weather', args: { city: 'Paris' } }],
+    })
     const s = client().messages.stream({ ...msg('weather?'), tools: [{ name: 'weather', input_schema: WEATHER as any }] })
     const events: string[] = []
     s.on('streamEvent', e => events.push(e.type))
@@ -169,39 +222,66 @@ describe('anthropic fake', () => {
   })
 
   test('raw stream: event/data framing with a ping after the first block start', async () => {
-    const r = await fetch(`${fakes.anthropic.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'k', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ ...msg('hey'), stream: true }) })
+    const r = await fetch(`${fakes.anthropic.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'k', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ ...msg('hey'), stream: true }),
+    })
     expect(r.headers.get('content-type')).toContain('text/event-stream')
     const events = []
-    for await (const m of parseSSE(r.body!)) { expect(JSON.parse(m.data).type).toBe(m.event!); events.push(m.event) }
+    for await (const m of parseSSE(r.body!)) {
+      expect(JSON.parse(m.data).type).toBe(m.event!)
+      events.push(m.event)
+    }
     expect(events.slice(0, 3)).toEqual(['message_start', 'content_block_start', 'ping'])
     const bare = await fetch(`${fakes.anthropic.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'k' }, body: JSON.stringify(msg('hey')) })
     expect(bare.status).toBe(400) // anthropic-version is required
   })
 
   test('errors: 429 with retry-after and ratelimit headers, 529 overloaded, in-stream error', async () => {
-    fakes.anthropic.enqueue({ kind: 'error', status: 429, retryDelaySeconds: 7 }, { kind: 'error', status: 529 }, { kind: 'error', status: 529, inStream: true })
-    const e1 = await client().messages.create(msg('x')).catch(e => e)
+    fakes.anthropic.enqueue(
+      { kind: 'error', status: 429, retryDelaySeconds: 7 },
+      { kind: 'error', status: 529 },
+      { kind: 'error', status: 529, inStream: true },
+    )
+    const e1 = await client()
+      .messages.create(msg('x'))
+      .catch(e => e)
     expect(e1).toBeInstanceOf(Anthropic.RateLimitError)
     expect(e1.headers.get('retry-after')).toBe('7')
     expect(e1.headers.get('anthropic-ratelimit-requests-reset')).toMatch(/^\d{4}-\d\d-\d\dT/)
     expect(e1.error.error.type).toBe('rate_limit_error')
-    const e2 = await client().messages.create(msg('x')).catch(e => e)
+    const e2 = await client()
+      .messages.create(msg('x'))
+      .catch(e => e)
     expect(e2).toBeInstanceOf(Anthropic.InternalServerError)
     expect(e2.status).toBe(529)
     expect(e2.error.error.type).toBe('overloaded_error')
-    const e3 = await client().messages.stream(msg('x')).finalMessage().catch(e => e)
+    const e3 = await client()
+      .messages.stream(msg('x'))
+      .finalMessage()
+      .catch(e => e)
     expect(e3).toBeInstanceOf(Anthropic.APIError)
     expect(String(e3.message)).toContain('overloaded_error')
   })
 
   test('validation like the real API: tool_use without tool_result, missing max_tokens; keys', async () => {
-    const e1 = await client().messages.create({
-      model: 'claude-sonnet-4-6', max_tokens: 10,
-      messages: [{ role: 'user', content: 'a' }, { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'w', input: {} }] }, { role: 'user', content: 'b' }],
-    }).catch(e => e)
+    const e1 = await client()
+      .messages.create({
+        model: 'claude-sonnet-4-6',
+        max_tokens: 10,
+        messages: [
+          { role: 'user', content: 'a' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'w', input: {} }] },
+          { role: 'user', content: 'b' },
+        ],
+      })
+      .catch(e => e)
     expect(e1).toBeInstanceOf(Anthropic.BadRequestError)
     expect(e1.message).toContain('tool_use` ids were found without `tool_result`')
-    const e2 = await client().messages.create({ model: 'x', messages: [{ role: 'user', content: 'a' }] } as any).catch(e => e)
+    const e2 = await client()
+      .messages.create({ model: 'x', messages: [{ role: 'user', content: 'a' }] } as any)
+      .catch(e => e)
     expect(e2.message).toContain('max_tokens: Field required')
     const f = await startFake('anthropic', { keys: ['good'] })
     try {
@@ -209,14 +289,16 @@ describe('anthropic fake', () => {
       expect(e3).toBeInstanceOf(Anthropic.AuthenticationError)
       const ok = await new Anthropic({ baseURL: f.url, authToken: 'good', maxRetries: 0 }).messages.create(msg('x'))
       expect(ok.content[0]).toMatchObject({ text: 'echo: x' })
-    } finally { await f.stop() }
+    } finally {
+      await f.stop()
+    }
   })
 
   test('count_tokens and models', async () => {
     const n = await client().messages.countTokens({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'a'.repeat(400) }] })
     expect(n.input_tokens).toBeWithin(100, 104) // ≈ chars / 4
     const models = await client().models.list()
-    expect(models.data[0].type).toBe('model')
+    expect(models.data[0]?.type).toBe('model')
     expect(models.data.map(m => m.id)).toContain('claude-sonnet-4-6')
   })
 })
@@ -230,7 +312,7 @@ describe('gemini fake', () => {
   test('generateContent: echo, usage and the recorded request', async () => {
     const r = await client().models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi gemini' })
     expect(r.text).toBe('echo: hi gemini')
-    expect(r.candidates![0].finishReason).toBe('STOP' as any)
+    expect(r.candidates![0]?.finishReason).toBe('STOP' as any)
     expect(r.usageMetadata!.totalTokenCount).toBe(r.usageMetadata!.promptTokenCount! + r.usageMetadata!.candidatesTokenCount!)
     const rec = fakes.gemini.last()!
     expect(rec).toMatchObject({ path: '/v1beta/models/gemini-2.5-flash:generateContent', key: 'gk-1' })
@@ -242,31 +324,62 @@ describe('gemini fake', () => {
     const chunks = []
     for await (const c of await client().models.generateContentStream({ model: 'gemini-2.5-pro', contents: 'q' })) chunks.push(c)
     const parts = chunks.flatMap(c => c.candidates?.[0]?.content?.parts ?? [])
-    expect(parts.filter(p => p.thought).map(p => p.text).join('')).toBe('pondering')
-    expect(parts.filter(p => !p.thought).map(p => p.text).join('')).toBe('the answer')
+    expect(
+      parts
+        .filter(p => p.thought)
+        .map(p => p.text)
+        .join(''),
+    ).toBe('pondering')
+    expect(
+      parts
+        .filter(p => !p.thought)
+        .map(p => p.text)
+        .join(''),
+    ).toBe('the answer')
     expect(parts.some(p => p.thoughtSignature)).toBe(true)
-    const last = chunks[chunks.length - 1]
-    expect(last.candidates![0].finishReason).toBe('STOP' as any)
-    expect(last.usageMetadata).toMatchObject({ promptTokenCount: 10, candidatesTokenCount: 10, thoughtsTokenCount: 20, cachedContentTokenCount: 4, totalTokenCount: 40 })
+    const last = at(chunks, chunks.length - 1)
+    expect(at(last.candidates!, 0).finishReason).toBe('STOP' as any)
+    expect(last.usageMetadata).toMatchObject({
+      promptTokenCount: 10,
+      candidatesTokenCount: 10,
+      thoughtsTokenCount: 20,
+      cachedContentTokenCount: 4,
+      totalTokenCount: 40,
+    })
     expect(fakes.gemini.last()!.query.alt).toBe('sse')
   })
 
   test('parallel function calls with thoughtSignature on the first part', async () => {
-    fakes.gemini.enqueue({ kind: 'tool_calls', calls: [{ name: 'weather', args: { city: 'Paris' } }, { name: 'weather', args: { city: 'Rome' } }] })
+    fakes.gemini.enqueue({
+      kind: 'tool_calls',
+      calls: [
+        { name: 'weather', args: { city: 'Paris' } },
+        { name: 'weather', args: { city: 'Rome' } },
+      ],
+    })
     const r = await client().models.generateContent({ model: 'gemini-2.5-flash', contents: 'weather?', config: { tools } })
     expect(r.functionCalls!.map(c => c.args)).toEqual([{ city: 'Paris' }, { city: 'Rome' }])
-    const parts = r.candidates![0].content!.parts!
-    expect(parts[0].thoughtSignature).toBeTruthy()
-    expect(parts[1].thoughtSignature).toBeUndefined()
+    const parts = at(r.candidates!, 0).content!.parts!
+    expect(parts[0]?.thoughtSignature).toBeTruthy()
+    expect(parts[1]?.thoughtSignature).toBeUndefined()
   })
 
   test('raw stream framings: alt=sse uses \\r\\n\\r\\n, no alt is a JSON array', async () => {
     const url = (alt: string) => `${fakes.gemini.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent${alt}`
-    const init = { method: 'POST', headers: { 'x-goog-api-key': 'k', 'content-type': 'application/json' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'abc' }] }] }) }
+    const init = {
+      method: 'POST',
+      headers: { 'x-goog-api-key': 'k', 'content-type': 'application/json' },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'abc' }] }] }),
+    }
     const sse = await fetch(url('?alt=sse'), init)
     expect(sse.headers.get('content-type')).toContain('text/event-stream')
     const text = await sse.text()
-    expect(text.split('\r\n\r\n').filter(Boolean).every(f => f.startsWith('data: {'))).toBe(true)
+    expect(
+      text
+        .split('\r\n\r\n')
+        .filter(Boolean)
+        .every(f => f.startsWith('data: {')),
+    ).toBe(true)
     const frames = []
     for await (const m of parseSSE(new Response(text).body!)) frames.push(JSON.parse(m.data))
     expect(frames.map(f => f.candidates[0].content.parts[0].text).join('')).toBe('echo: abc')
@@ -279,7 +392,9 @@ describe('gemini fake', () => {
 
   test('errors: 429 with RetryInfo, wrong key, schema keywords Gemini rejects', async () => {
     fakes.gemini.enqueue({ kind: 'error', status: 429 })
-    const e1 = await client().models.generateContent({ model: 'gemini-2.5-flash', contents: 'x' }).catch(e => e)
+    const e1 = await client()
+      .models.generateContent({ model: 'gemini-2.5-flash', contents: 'x' })
+      .catch(e => e)
     expect(e1).toBeInstanceOf(ApiError)
     expect(e1.status).toBe(429)
     const body = JSON.parse(e1.message)
@@ -287,29 +402,45 @@ describe('gemini fake', () => {
     expect(body.error.details).toContainEqual({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '41s' })
 
     // raw fetch: the SDK itself moves JSON-Schema-looking `parameters` to `parametersJsonSchema`
-    const bad = { type: 'object', $schema: 'http://json-schema.org/draft-07/schema#', additionalProperties: false, properties: { n: { type: ['number', 'null'], exclusiveMinimum: 0 } } }
+    const bad = {
+      type: 'object',
+      $schema: 'http://json-schema.org/draft-07/schema#',
+      additionalProperties: false,
+      properties: { n: { type: ['number', 'null'], exclusiveMinimum: 0 } },
+    }
     const r2 = await fetch(`${fakes.gemini.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
-      method: 'POST', headers: { 'x-goog-api-key': 'k' },
+      method: 'POST',
+      headers: { 'x-goog-api-key': 'k' },
       body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'x' }] }], tools: [{ functionDeclarations: [{ name: 'f', parameters: bad }] }] }),
     })
     const e2 = await r2.json()
     expect([r2.status, e2.error.status]).toEqual([400, 'INVALID_ARGUMENT'])
     expect(e2.error.message).toContain(`Unknown name "additionalProperties" at 'tools[0].function_declarations[0].parameters': Cannot find field.`)
     expect(e2.error.message).toContain(`Unknown name "exclusiveMinimum" at 'tools[0].function_declarations[0].parameters.properties[0].value'`)
-    expect(e2.error.message).toContain(`Unknown name "type" at 'tools[0].function_declarations[0].parameters.properties[0].value': Proto field is not repeating`)
+    expect(e2.error.message).toContain(
+      `Unknown name "type" at 'tools[0].function_declarations[0].parameters.properties[0].value': Proto field is not repeating`,
+    )
     expect(e2.error.message).toContain('Unknown name "$schema"')
     expect(e2.error.details[0]['@type']).toBe('type.googleapis.com/google.rpc.BadRequest')
-    const viaSdk = await client().models.generateContent({ model: 'gemini-2.5-flash', contents: 'x', config: { tools: [{ functionDeclarations: [{ name: 'f', parametersJsonSchema: bad }] }] } })
+    const viaSdk = await client().models.generateContent({
+      model: 'gemini-2.5-flash',
+      contents: 'x',
+      config: { tools: [{ functionDeclarations: [{ name: 'f', parametersJsonSchema: bad }] }] },
+    })
     expect(viaSdk.text).toBe('echo: x')
 
     const f = await startFake('gemini', { keys: ['good'] })
     try {
-      const e3 = await client('bad', f.url).models.generateContent({ model: 'gemini-2.5-flash', contents: 'x' }).catch(e => e)
+      const e3 = await client('bad', f.url)
+        .models.generateContent({ model: 'gemini-2.5-flash', contents: 'x' })
+        .catch(e => e)
       expect(e3.status).toBe(400)
       expect(e3.message).toContain('API_KEY_INVALID')
       const ok = await fetch(`${f.url}/v1beta/models?key=good`)
       expect(ok.status).toBe(200)
-    } finally { await f.stop() }
+    } finally {
+      await f.stop()
+    }
   })
 
   test('countTokens, embedContent, batchEmbedContents, models', async () => {
@@ -317,8 +448,11 @@ describe('gemini fake', () => {
     expect(n.totalTokens).toBeWithin(10, 14)
     const e = await client().models.embedContent({ model: 'gemini-embedding-001', contents: ['one', 'two'], config: { outputDimensionality: 16 } })
     expect(e.embeddings!.length).toBe(2)
-    expect(e.embeddings![0].values!.length).toBe(16)
-    const single = await fetch(`${fakes.gemini.url}/v1beta/models/text-embedding-004:embedContent?key=k`, { method: 'POST', body: JSON.stringify({ content: { parts: [{ text: 'one' }] } }) }).then(r => r.json())
+    expect(at(e.embeddings!, 0).values!.length).toBe(16)
+    const single = await fetch(`${fakes.gemini.url}/v1beta/models/text-embedding-004:embedContent?key=k`, {
+      method: 'POST',
+      body: JSON.stringify({ content: { parts: [{ text: 'one' }] } }),
+    }).then(r => r.json())
     expect(single.embedding.values.length).toBe(768)
     const names: string[] = []
     for await (const m of await client().models.list()) names.push(m.name!)
@@ -331,13 +465,34 @@ describe('gemini fake', () => {
 /** a raw streaming request for each provider */
 function streamRequest(type: ProviderType, signal?: AbortSignal): Promise<Response> {
   const f = fakes[type]
-  if (type === 'openai') return fetch(`${f.url}/chat/completions`, { method: 'POST', signal, headers: { authorization: 'Bearer k' }, body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hey' }] }) })
-  if (type === 'anthropic') return fetch(`${f.url}/v1/messages`, { method: 'POST', signal, headers: { 'x-api-key': 'k', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'm', max_tokens: 9, stream: true, messages: [{ role: 'user', content: 'hey' }] }) })
-  return fetch(`${f.url}/v1beta/models/m:streamGenerateContent?alt=sse`, { method: 'POST', signal, headers: { 'x-goog-api-key': 'k' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hey' }] }] }) })
+  if (type === 'openai')
+    return fetch(`${f.url}/chat/completions`, {
+      method: 'POST',
+      signal,
+      headers: { authorization: 'Bearer k' },
+      body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hey' }] }),
+    })
+  if (type === 'anthropic')
+    return fetch(`${f.url}/v1/messages`, {
+      method: 'POST',
+      signal,
+      headers: { 'x-api-key': 'k', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'm', max_tokens: 9, stream: true, messages: [{ role: 'user', content: 'hey' }] }),
+    })
+  return fetch(`${f.url}/v1beta/models/m:streamGenerateContent?alt=sse`, {
+    method: 'POST',
+    signal,
+    headers: { 'x-goog-api-key': 'k' },
+    body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hey' }] }] }),
+  })
 }
 
 const contentFrames = (type: ProviderType, text: string) =>
-  text.split(/\r?\n\r?\n/).filter(f => (type === 'openai' ? /"content":"[^"]/.test(f) : type === 'anthropic' ? f.includes('text_delta') : f.includes('"text":"') && !f.includes('"text":""'))).length
+  text
+    .split(/\r?\n\r?\n/)
+    .filter(f =>
+      type === 'openai' ? /"content":"[^"]/.test(f) : type === 'anthropic' ? f.includes('text_delta') : f.includes('"text":"') && !f.includes('"text":""'),
+    ).length
 
 describe.each(['openai', 'anthropic', 'gemini'] as ProviderType[])('%s behaviours', type => {
   const fake = () => fakes[type]
@@ -368,7 +523,13 @@ describe.each(['openai', 'anthropic', 'gemini'] as ProviderType[])('%s behaviour
     const r = await streamRequest(type)
     let got = ''
     const reader = r.body!.getReader()
-    const err = await (async () => { for (;;) { const { value, done } = await reader.read(); if (done) return null; got += new TextDecoder().decode(value) } })().catch(e => e)
+    const err = await (async () => {
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) return null
+        got += new TextDecoder().decode(value)
+      }
+    })().catch(e => e)
     expect(err).toBeTruthy()
     expect(contentFrames(type, got)).toBe(2)
     expect(fake().last()!.aborted).toBe(false)
@@ -438,7 +599,9 @@ test('fast mode records nothing and still answers', async () => {
   const f = await startFake('openai', { fast: true })
   try {
     const r = await new OpenAI({ baseURL: f.url, apiKey: 'k' }).chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'q' }] })
-    expect(r.choices[0].message.content).toBe('echo: q')
+    expect(r.choices[0]?.message.content).toBe('echo: q')
     expect(f.requests.length).toBe(0)
-  } finally { await f.stop() }
+  } finally {
+    await f.stop()
+  }
 })

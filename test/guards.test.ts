@@ -23,15 +23,17 @@ const GENERATE = '/v1beta/models/gemini-x:generateContent'
 
 describe('Host guard (bound to loopback)', () => {
   let srv: TestServer
-  beforeAll(async () => { srv = await startAgproxy() })
+  beforeAll(async () => {
+    srv = await startAgproxy()
+  })
   afterAll(() => srv.stop(0))
 
-  test('Bun\'s fetch sends the Host header we set (so these tests test the server, not the client)', async () => {
+  test("Bun's fetch sends the Host header we set (so these tests test the server, not the client)", async () => {
     const res = await fetch(`${srv.url}/healthz`, { headers: { host: 'evil.example' } })
     expect(res.status).toBe(403)
   })
 
-  test.each(['localhost:PORT', '127.0.0.1:PORT', '[::1]:PORT', 'localhost', 'LocalHost:PORT'])('Host %s passes', async (host0) => {
+  test.each(['localhost:PORT', '127.0.0.1:PORT', '[::1]:PORT', 'localhost', 'LocalHost:PORT'])('Host %s passes', async host0 => {
     const host = host0.replace('PORT', String(srv.port))
     const res = await fetch(`${srv.url}/healthz`, { headers: { host } })
     expect(res.status).toBe(200)
@@ -50,7 +52,10 @@ describe('Host guard (bound to loopback)', () => {
   ]
   test.each(REFUSED)('Host %s on %s %o → 403 (%s)', async (host0, path, headers, dialect) => {
     const host = host0.replace('PORT', String(srv.port))
-    const res = await fetch(`${srv.url}${path}`, path === '/healthz' || path === '/v1/models' ? { headers: { ...headers, host } } : json(ANY_MODEL_BODY, { ...headers, host }))
+    const res = await fetch(
+      `${srv.url}${path}`,
+      path === '/healthz' || path === '/v1/models' ? { headers: { ...headers, host } } : json(ANY_MODEL_BODY, { ...headers, host }),
+    )
     expect(res.status).toBe(403)
     expect(res.headers.get('x-should-retry')).toBe('false')
     const message = expectDialectError(dialect, 403, await res.json(), res.headers)
@@ -66,14 +71,24 @@ describe('Host guard (bound to all interfaces)', () => {
   test('any Host is answered: the key protects instead', async () => {
     const res = await app.fetch(new Request('http://evil.example/healthz', { headers: { host: 'evil.example' } }))
     expect(res.status).toBe(200)
-    const noKey = await app.fetch(new Request(`http://evil.example${CHAT}`, { method: 'POST', headers: { host: 'evil.example', 'content-type': 'application/json' }, body: JSON.stringify(ANY_MODEL_BODY) }))
+    const noKey = await app.fetch(
+      new Request(`http://evil.example${CHAT}`, {
+        method: 'POST',
+        headers: { host: 'evil.example', 'content-type': 'application/json' },
+        body: JSON.stringify(ANY_MODEL_BODY),
+      }),
+    )
     expect(noKey.status).toBe(401)
   })
 })
 
 describe('a Host no URL can be built from → 400 in the dialect of the path, one log line', () => {
   const body = JSON.stringify(ANY_MODEL_BODY)
-  const PATHS: Array<[path: string, dialect: Dialect]> = [[CHAT, 'openai'], [MESSAGES, 'anthropic'], [GENERATE, 'gemini']]
+  const PATHS: Array<[path: string, dialect: Dialect]> = [
+    [CHAT, 'openai'],
+    [MESSAGES, 'anthropic'],
+    [GENERATE, 'gemini'],
+  ]
   /** [what, the Host line sent (none for HTTP/1.0 without one), what the message and the log line quote] */
   const HOSTS: Array<[what: string, line: string | undefined, quoted: string]> = [
     ['HTTP/1.0 without a Host', undefined, 'no Host header'],
@@ -85,12 +100,15 @@ describe('a Host no URL can be built from → 400 in the dialect of the path, on
     ['a tab in the Host', 'Host: a\tb', 'Host header "a\tb"'],
     ['two Host headers', 'Host: a\r\nHost: b', 'Host header "a, b"'],
   ]
-  const request = (path: string, line: string | undefined) => `POST ${path} HTTP/1.${line ? 1 : 0}\r\n${line ? `${line}\r\n` : ''}Connection: close\r\n` +
+  const request = (path: string, line: string | undefined) =>
+    `POST ${path} HTTP/1.${line ? 1 : 0}\r\n${line ? `${line}\r\n` : ''}Connection: close\r\n` +
     `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`
 
-  describe.each(['loopback', 'all interfaces'])('bound to %s', (bind) => {
+  describe.each(['loopback', 'all interfaces'])('bound to %s', bind => {
     let srv: TestServer
-    beforeAll(async () => { srv = await startAgproxy(bind === 'loopback' ? {} : { allow_lan_access: true, api_keys: ['sk-k'] }) })
+    beforeAll(async () => {
+      srv = await startAgproxy(bind === 'loopback' ? {} : { allow_lan_access: true, api_keys: ['sk-k'] })
+    })
     afterAll(() => srv.stop(0))
 
     test.each(HOSTS)('%s', async (_what, line, quoted) => {
@@ -102,7 +120,7 @@ describe('a Host no URL can be built from → 400 in the dialect of the path, on
         expect(message).toContain('send the address of this agproxy')
       }
       // one line for this Host (three requests), no stack, and the server goes on
-      const lines = srv.logs.filter((l) => l.includes(quoted))
+      const lines = srv.logs.filter(l => l.includes(quoted))
       expect(lines).toHaveLength(1)
       expect(lines[0]).toContain('WARN')
       expect(srv.logs.join('\n')).not.toMatch(/\n\s+at |internal error/)
@@ -113,22 +131,50 @@ describe('a Host no URL can be built from → 400 in the dialect of the path, on
 
 describe('Host guard: loopback is the address actually bound, in any spelling', () => {
   test.each([
-    ['127.1', true], ['127.0.0.2', true], ['localhost', true], ['::1', true], ['[::1]', true], ['0:0:0:0:0:0:0:1', true],
-    ['::ffff:127.0.0.1', true], ['2130706433', true], ['0x7f.1', true],
-    ['0.0.0.0', false], ['::', false], ['[::]', false], ['192.168.1.20', false], ['fd00::2', false], ['example.com', false], ['', false],
+    ['127.1', true],
+    ['127.0.0.2', true],
+    ['localhost', true],
+    ['::1', true],
+    ['[::1]', true],
+    ['0:0:0:0:0:0:0:1', true],
+    ['::ffff:127.0.0.1', true],
+    ['2130706433', true],
+    ['0x7f.1', true],
+    ['0.0.0.0', false],
+    ['::', false],
+    ['[::]', false],
+    ['192.168.1.20', false],
+    ['fd00::2', false],
+    ['example.com', false],
+    ['', false],
   ] as const)('%s → %p', (address, loopback) => {
     expect(isLoopbackAddress(address)).toBe(loopback)
   })
 
   // each binds where the test runs; one that cannot bind here (no IPv6) is skipped
-  const canBind = (hostname: string) => { try { Bun.serve({ port: 0, hostname, fetch: () => new Response() }).stop(true); return true } catch { return false } }
-  const BINDS = [['127.1', '127.0.0.1'], ['127.0.0.2', '127.0.0.2'], ['0:0:0:0:0:0:0:1', '[::1]']]
+  const canBind = (hostname: string) => {
+    try {
+      Bun.serve({ port: 0, hostname, fetch: () => new Response() }).stop(true)
+      return true
+    } catch {
+      return false
+    }
+  }
+  const BINDS = [
+    ['127.1', '127.0.0.1'],
+    ['127.0.0.2', '127.0.0.2'],
+    ['0:0:0:0:0:0:0:1', '[::1]'],
+  ]
   test.each(BINDS)('host: %s → a foreign Host gets 403 in dialect', async (host, connect) => {
     if (!canBind(host)) return
     const srv = await startAgproxy({ host })
     try {
       const base = `http://${connect}:${srv.port}`
-      for (const [path, dialect] of [['/healthz', 'openai'], [MESSAGES, 'anthropic'], [GENERATE, 'gemini']] as const) {
+      for (const [path, dialect] of [
+        ['/healthz', 'openai'],
+        [MESSAGES, 'anthropic'],
+        [GENERATE, 'gemini'],
+      ] as const) {
         const res = await fetch(base + path, path === '/healthz' ? { headers: { host: 'evil.example' } } : json(ANY_MODEL_BODY, { host: 'evil.example' }))
         expect({ path, status: res.status }).toEqual({ path, status: 403 })
         expect(expectDialectError(dialect, 403, await res.json(), res.headers)).toContain('Host "evil.example" is not allowed')
@@ -150,14 +196,23 @@ describe('Host guard: loopback is the address actually bound, in any spelling', 
 
 describe('Origin guard, auth off', () => {
   let srv: TestServer
-  beforeAll(async () => { srv = await startAgproxy() })
+  beforeAll(async () => {
+    srv = await startAgproxy()
+  })
   afterAll(() => srv.stop(0))
 
   const ALLOWED = [
-    'http://localhost:3000', 'https://localhost', 'http://127.0.0.1:5173', 'http://[::1]:8080',
-    'app://x', 'file://', 'tauri://localhost', 'vscode-webview://x', 'vscode-file://vscode-app',
+    'http://localhost:3000',
+    'https://localhost',
+    'http://127.0.0.1:5173',
+    'http://[::1]:8080',
+    'app://x',
+    'file://',
+    'tauri://localhost',
+    'vscode-webview://x',
+    'vscode-file://vscode-app',
   ]
-  test.each(ALLOWED)('Origin %s passes, with CORS headers', async (origin) => {
+  test.each(ALLOWED)('Origin %s passes, with CORS headers', async origin => {
     const res = await fetch(`${srv.url}${CHAT}`, json(ANY_MODEL_BODY, { origin }))
     expect(res.status).toBe(503)
     expect(await res.text()).toMatch(NO_PROVIDER)
@@ -194,7 +249,11 @@ describe('Origin guard, auth off', () => {
   test('CORS preflight from an allowed origin → 204 with the allow headers', async () => {
     const res = await fetch(`${srv.url}${MESSAGES}`, {
       method: 'OPTIONS',
-      headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-api-key, anthropic-version, content-type' },
+      headers: {
+        origin: 'http://localhost:3000',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'x-api-key, anthropic-version, content-type',
+      },
     })
     expect(res.status).toBe(204)
     expect(await res.text()).toBe('')
@@ -204,7 +263,11 @@ describe('Origin guard, auth off', () => {
     expect(Number(res.headers.get('access-control-max-age'))).toBeGreaterThan(0)
   })
 
-  test.each([[CHAT, 'openai'], [MESSAGES, 'anthropic'], [GENERATE, 'gemini']] as const)('CORS preflight from another origin on %s → 403 (%s)', async (path, dialect) => {
+  test.each([
+    [CHAT, 'openai'],
+    [MESSAGES, 'anthropic'],
+    [GENERATE, 'gemini'],
+  ] as const)('CORS preflight from another origin on %s → 403 (%s)', async (path, dialect) => {
     const res = await fetch(`${srv.url}${path}`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } })
     expect(res.status).toBe(403)
     expect(res.headers.has('access-control-allow-origin')).toBe(false)
@@ -219,9 +282,12 @@ describe('cors_origins', () => {
     listed = await startAgproxy({ cors_origins: ['https://ok.example', 'https://Trailing.example/'] })
     all = await startAgproxy({ cors_origins: ['*'] })
   })
-  afterAll(async () => { await listed.stop(0); await all.stop(0) })
+  afterAll(async () => {
+    await listed.stop(0)
+    await all.stop(0)
+  })
 
-  test.each(['https://ok.example', 'https://trailing.example', 'http://localhost:3000'])('a listed (or default) origin passes: %s', async (origin) => {
+  test.each(['https://ok.example', 'https://trailing.example', 'http://localhost:3000'])('a listed (or default) origin passes: %s', async origin => {
     const res = await fetch(`${listed.url}${CHAT}`, json(ANY_MODEL_BODY, { origin }))
     expect(res.status).toBe(503)
     expect(res.headers.get('access-control-allow-origin')).toBe(origin)
@@ -234,7 +300,7 @@ describe('cors_origins', () => {
     expect(res.status).toBe(403)
   })
 
-  test.each(['https://evil.example', 'https://anything.example:8443'])('"*" allows every origin: %s', async (origin) => {
+  test.each(['https://evil.example', 'https://anything.example:8443'])('"*" allows every origin: %s', async origin => {
     const res = await fetch(`${all.url}${CHAT}`, json(ANY_MODEL_BODY, { origin }))
     expect(res.status).toBe(503)
     expect(res.headers.get('access-control-allow-origin')).toBe(origin)
@@ -243,7 +309,9 @@ describe('cors_origins', () => {
 
 describe('Origin with auth on: the key protects, any origin may try', () => {
   let srv: TestServer
-  beforeAll(async () => { srv = await startAgproxy({ auth_mode: 'strict', api_keys: ['sk-k'] }) })
+  beforeAll(async () => {
+    srv = await startAgproxy({ auth_mode: 'strict', api_keys: ['sk-k'] })
+  })
   afterAll(() => srv.stop(0))
 
   test('a foreign origin with the key passes, with CORS headers', async () => {
@@ -261,7 +329,9 @@ describe('Origin with auth on: the key protects, any origin may try', () => {
 
 describe('model routes accept only JSON bodies', () => {
   let srv: TestServer
-  beforeAll(async () => { srv = await startAgproxy() })
+  beforeAll(async () => {
+    srv = await startAgproxy()
+  })
   afterAll(() => srv.stop(0))
   const body = JSON.stringify(ANY_MODEL_BODY)
 
@@ -286,13 +356,13 @@ describe('model routes accept only JSON bodies', () => {
     expect(res.status).toBe(415)
   })
 
-  test.each(['application/json', 'application/json; charset=utf-8', 'Application/JSON'])('Content-Type %s is accepted', async (type) => {
+  test.each(['application/json', 'application/json; charset=utf-8', 'Application/JSON'])('Content-Type %s is accepted', async type => {
     const res = await fetch(`${srv.url}${CHAT}`, { method: 'POST', headers: { 'content-type': type }, body })
     expect(res.status).toBe(503)
     expect(await res.text()).toMatch(NO_PROVIDER)
   })
 
-  test.each([CHAT, MESSAGES, GENERATE])('no Content-Type at all is accepted on %s', async (path) => {
+  test.each([CHAT, MESSAGES, GENERATE])('no Content-Type at all is accepted on %s', async path => {
     const res = await rawRequest(srv.port, 'POST', path, {}, body)
     expect(res.status).toBe(503)
     expect(res.body).toMatch(NO_PROVIDER)

@@ -5,9 +5,26 @@
  */
 import { expect, test } from 'bun:test'
 import Anthropic from '@anthropic-ai/sdk'
+import { at } from './support/at'
 import {
-  ANSWER_SCHEMA, CALLS, PNG_B64, RESULTS, TOOLS, WEATHER_SCHEMA, callsOf, cleanup, forbiddenGeminiKeys, imagesOf, matrix,
-  expectAgproxyHeaders, resultsOf, startMatrix, textOf, thinkingOf, type Cell, expectToolRoundTripUpstream,
+  ANSWER_SCHEMA,
+  CALLS,
+  PNG_B64,
+  RESULTS,
+  TOOLS,
+  WEATHER_SCHEMA,
+  callsOf,
+  cleanup,
+  forbiddenGeminiKeys,
+  imagesOf,
+  matrix,
+  expectAgproxyHeaders,
+  resultsOf,
+  startMatrix,
+  textOf,
+  thinkingOf,
+  type Cell,
+  expectToolRoundTripUpstream,
 } from './support/matrix'
 
 const env = await startMatrix()
@@ -42,8 +59,13 @@ async function messages(params: Record<string, any>, stream: boolean): Promise<M
     message = await r.data.finalMessage()
   }
   return {
-    message, events, headers,
-    text: message.content.filter((b): b is Anthropic.TextBlock => b.type === 'text').map(b => b.text).join(''),
+    message,
+    events,
+    headers,
+    text: message.content
+      .filter((b): b is Anthropic.TextBlock => b.type === 'text')
+      .map(b => b.text)
+      .join(''),
     thinking: message.content.filter((b): b is Anthropic.ThinkingBlock => b.type === 'thinking'),
     toolUses: message.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use'),
   }
@@ -55,11 +77,15 @@ const tools = (list = TOOLS) => list.map(t => ({ name: t.name, description: t.de
 function expectInputJsonDeltas(cell: Cell, out: MsgOut) {
   if (!cell.stream) return
   out.toolUses.forEach((_, i) => {
-    const start = out.events.findIndex(e => e.type === 'content_block_start' && e.content_block.type === 'tool_use' && e.content_block.name === out.toolUses[i].name)
+    const start = out.events.findIndex(
+      e => e.type === 'content_block_start' && e.content_block.type === 'tool_use' && e.content_block.name === out.toolUses[i]?.name,
+    )
     const index = (out.events[start] as Anthropic.RawContentBlockStartEvent).index
-    const deltas = out.events.filter(e => e.type === 'content_block_delta' && e.index === index && e.delta.type === 'input_json_delta')
-      .map(e => ((e as Anthropic.RawContentBlockDeltaEvent).delta as Anthropic.InputJSONDelta).partial_json).filter(Boolean)
-    expect(JSON.parse(deltas.join(''))).toEqual(out.toolUses[i].input as any)
+    const deltas = out.events
+      .filter(e => e.type === 'content_block_delta' && e.index === index && e.delta.type === 'input_json_delta')
+      .map(e => ((e as Anthropic.RawContentBlockDeltaEvent).delta as Anthropic.InputJSONDelta).partial_json)
+      .filter(Boolean)
+    expect(JSON.parse(deltas.join(''))).toEqual(out.toolUses[i]?.input as any)
     if (cell.provider === 'gemini') expect(deltas.length).toBeGreaterThanOrEqual(1)
     else expect(deltas.length).toBeGreaterThan(1)
   })
@@ -69,12 +95,19 @@ function expectInputJsonDeltas(cell: Cell, out: MsgOut) {
 
 matrix('anthropic', env, {
   async 'plain text with system prompt and sampling'(cell) {
-    const out = await messages({
-      model: cell.model(), max_tokens: 200,
-      system: [{ type: 'text', text: 'You are terse.' }],
-      messages: [{ role: 'user', content: 'Say hello' }],
-      temperature: 0.4, top_p: 0.9, top_k: 40, stop_sequences: ['STOP1', 'STOP2'],
-    }, cell.stream)
+    const out = await messages(
+      {
+        model: cell.model(),
+        max_tokens: 200,
+        system: [{ type: 'text', text: 'You are terse.' }],
+        messages: [{ role: 'user', content: 'Say hello' }],
+        temperature: 0.4,
+        top_p: 0.9,
+        top_k: 40,
+        stop_sequences: ['STOP1', 'STOP2'],
+      },
+      cell.stream,
+    )
     expect(out.text).toBe('echo: Say hello')
     expect(out.message.stop_reason).toBe('end_turn')
     // translated answers show the model the client asked for; a pass-through shows the upstream's own
@@ -94,14 +127,19 @@ matrix('anthropic', env, {
   },
 
   async 'two-turn conversation'(cell) {
-    const out = await messages({
-      model: cell.model(), max_tokens: 100, system: 'Remember names.',
-      messages: [
-        { role: 'user', content: 'My name is Ada.' },
-        { role: 'assistant', content: 'Nice to meet you, Ada.' },
-        { role: 'user', content: [{ type: 'text', text: 'What is my name?' }] },
-      ],
-    }, cell.stream)
+    const out = await messages(
+      {
+        model: cell.model(),
+        max_tokens: 100,
+        system: 'Remember names.',
+        messages: [
+          { role: 'user', content: 'My name is Ada.' },
+          { role: 'assistant', content: 'Nice to meet you, Ada.' },
+          { role: 'user', content: [{ type: 'text', text: 'What is my name?' }] },
+        ],
+      },
+      cell.stream,
+    )
     expect(out.text).toBe('echo: What is my name?')
     const up = cell.up()
     expect(up.system).toEqual(['Remember names.'])
@@ -113,15 +151,24 @@ matrix('anthropic', env, {
   },
 
   async 'images: base64 and URL'(cell) {
-    const out = await messages({
-      model: cell.model(), max_tokens: 100,
-      messages: [{ role: 'user', content: [
-        { type: 'text', text: 'Describe both.' },
-        { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG_B64 } },
-        { type: 'image', source: { type: 'url', url: cell.env.imageUrl } },
-        { type: 'image', source: { type: 'url', url: 'file:///etc/hostname' } },
-      ] }],
-    }, cell.stream)
+    const out = await messages(
+      {
+        model: cell.model(),
+        max_tokens: 100,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'Describe both.' },
+              { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG_B64 } },
+              { type: 'image', source: { type: 'url', url: cell.env.imageUrl } },
+              { type: 'image', source: { type: 'url', url: 'file:///etc/hostname' } },
+            ],
+          },
+        ],
+      },
+      cell.stream,
+    )
     expect(out.text).toBe('echo: Describe both.')
     const user = cell.up().messages[0]
     expect(textOf(user)).toBe('Describe both.')
@@ -130,14 +177,17 @@ matrix('anthropic', env, {
     expect(images[0]).toMatchObject({ data: PNG_B64, mediaType: 'image/png' })
     expect(images[1]).toMatchObject({ url: cell.env.imageUrl })
     expect(images[2]).toMatchObject({ url: 'file:///etc/hostname' }) // a URL, never read as a local file
-    expect(images[2].data).toBeUndefined()
+    expect(images[2]?.data).toBeUndefined()
     expect(cell.env.imageHits()).toBe(0) // passed on, never fetched
   },
 
   async 'parallel tool calls and their results round trip'(cell) {
     cell.fake.enqueue({ kind: 'tool_calls', calls: CALLS }, { kind: 'text', text: 'Sunny, 21°C, noon.' })
     const history: any[] = [{ role: 'user', content: 'Weather and time in Paris?' }]
-    const first = await messages({ model: cell.model(), max_tokens: 500, messages: history, tools: tools(), tool_choice: { type: 'tool', name: 'get_weather' } }, cell.stream)
+    const first = await messages(
+      { model: cell.model(), max_tokens: 500, messages: history, tools: tools(), tool_choice: { type: 'tool', name: 'get_weather' } },
+      cell.stream,
+    )
 
     expect(first.message.stop_reason).toBe('tool_use')
     expect(first.toolUses.map(b => [b.name, b.input])).toEqual(CALLS.map(c => [c.name, c.args]))
@@ -148,10 +198,10 @@ matrix('anthropic', env, {
     expect(up1.tools.map(t => t.name)).toEqual(['get_weather', 'get_time'])
     expect(up1.toolChoice).toBe('tool:get_weather')
     if (cell.provider === 'gemini') {
-      expect(forbiddenGeminiKeys(up1.tools[0].parameters)).toEqual([])
-      expect(up1.tools[0].parameters.properties.city).toMatchObject({ description: 'City name' })
+      expect(forbiddenGeminiKeys(up1.tools[0]?.parameters)).toEqual([])
+      expect(up1.tools[0]?.parameters.properties.city).toMatchObject({ description: 'City name' })
     } else {
-      expect(up1.tools[0].parameters).toEqual(WEATHER_SCHEMA)
+      expect(up1.tools[0]?.parameters).toEqual(WEATHER_SCHEMA)
     }
 
     history.push(
@@ -162,29 +212,30 @@ matrix('anthropic', env, {
     expect(second.text).toBe('Sunny, 21°C, noon.')
     expect(second.message.stop_reason).toBe('end_turn')
 
-    expectToolRoundTripUpstream(cell, first.toolUses.map(b => b.id))
+    expectToolRoundTripUpstream(
+      cell,
+      first.toolUses.map(b => b.id),
+    )
   },
 
   async 'thinking across a tool turn'(cell) {
     const signature = `sig-${cell.provider}-1`
     const thought = 'I should look up the weather.'
-    cell.fake.enqueue(
-      { kind: 'tool_calls', calls: [CALLS[0]], thinking: thought, signature },
-      { kind: 'text', text: 'It is sunny.' },
-    )
+    cell.fake.enqueue({ kind: 'tool_calls', calls: [at(CALLS, 0)], thinking: thought, signature }, { kind: 'text', text: 'It is sunny.' })
     const history: any[] = [{ role: 'user', content: 'Weather in Paris?' }]
-    const body = { model: cell.model('think'), max_tokens: 4096, tools: tools([TOOLS[0]]), thinking: { type: 'enabled', budget_tokens: 2048 } }
+    const body = { model: cell.model('think'), max_tokens: 4096, tools: tools([at(TOOLS, 0)]), thinking: { type: 'enabled', budget_tokens: 2048 } }
     const first = await messages({ ...body, messages: history }, cell.stream)
     expect(first.thinking.map(b => b.thinking)).toEqual([thought])
-    if (cell.provider === 'anthropic') expect(first.thinking[0].signature).toBe(signature)
-    expect(first.toolUses.map(b => [b.name, b.input])).toEqual([['get_weather', CALLS[0].args]])
+    if (cell.provider === 'anthropic') expect(first.thinking[0]?.signature).toBe(signature)
+    expect(first.toolUses.map(b => [b.name, b.input])).toEqual([['get_weather', CALLS[0]?.args]])
     expect(first.message.stop_reason).toBe('tool_use')
     expect(cell.up(0).reasoning).toEqual(
-      cell.provider === 'openai' ? { effort: 'low' } : cell.provider === 'anthropic' ? { budget: 2048 } : { budget: 2048, includeThoughts: true })
+      cell.provider === 'openai' ? { effort: 'low' } : cell.provider === 'anthropic' ? { budget: 2048 } : { budget: 2048, includeThoughts: true },
+    )
 
     history.push(
       { role: 'assistant', content: first.message.content },
-      { role: 'user', content: [{ type: 'tool_result', tool_use_id: first.toolUses[0].id, content: JSON.stringify(RESULTS.get_weather) }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: first.toolUses[0]?.id, content: JSON.stringify(RESULTS.get_weather) }] },
     )
     const second = await messages({ ...body, messages: history }, cell.stream)
     expect(second.text).toBe('It is sunny.')
@@ -196,11 +247,11 @@ matrix('anthropic', env, {
     if (cell.provider === 'anthropic') {
       // the signed thinking block goes back intact, and thinking stays on for the tool turn
       expect(thinkingOf(assistant)).toEqual([{ thinking: thought, signature }])
-      expect(assistant.parts[0]).toEqual({ thinking: thought, signature }) // a thinking turn starts with its thinking
+      expect(assistant?.parts[0]).toEqual({ thinking: thought, signature }) // a thinking turn starts with its thinking
       expect(up2.reasoning).toEqual({ budget: 2048 })
     }
     if (cell.provider === 'openai') expect(thinkingOf(assistant)).toEqual([{ thinking: thought }])
-    if (cell.provider === 'gemini') expect(callsOf(assistant)[0].signature).toBe(signature)
+    if (cell.provider === 'gemini') expect(callsOf(assistant)[0]?.signature).toBe(signature)
   },
 
   async 'usage with cached tokens'(cell) {
@@ -214,11 +265,15 @@ matrix('anthropic', env, {
 
   async 'JSON schema output cut at max tokens'(cell) {
     cell.fake.enqueue({ kind: 'text', text: '{"answer":', finish: 'length' })
-    const out = await messages({
-      model: cell.model(), max_tokens: 5,
-      messages: [{ role: 'user', content: 'Answer in JSON' }],
-      output_config: { format: { type: 'json_schema', schema: ANSWER_SCHEMA } },
-    }, cell.stream)
+    const out = await messages(
+      {
+        model: cell.model(),
+        max_tokens: 5,
+        messages: [{ role: 'user', content: 'Answer in JSON' }],
+        output_config: { format: { type: 'json_schema', schema: ANSWER_SCHEMA } },
+      },
+      cell.stream,
+    )
     expect(out.text).toBe('{"answer":')
     expect(out.message.stop_reason).toBe('max_tokens')
     const up = cell.up()
@@ -234,19 +289,28 @@ for (const stream of [false, true]) {
     const fake = env.fakes.anthropic
     fake.reset()
     const body = {
-      max_tokens: 64, messages: [{ role: 'user', content: 'Hi there' }], stream,
+      max_tokens: 64,
+      messages: [{ role: 'user', content: 'Hi there' }],
+      stream,
       system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }],
-      x_vendor_extension: { keep: ['me', 1] }, context_management: { edits: [] },
+      x_vendor_extension: { keep: ['me', 1] },
+      context_management: { edits: [] },
     }
     const direct = new Anthropic({ baseURL: fake.url, apiKey: 'k-an', maxRetries: 0 })
     const d = await direct.messages.create({ ...body, model: 'claude-sonnet-4-6' } as any)
-    if (stream) for await (const _ of d as any) { /* drain */ }
+    if (stream)
+      for await (const _ of d as any) {
+        /* drain */
+      }
     const sent = fake.last()!.body
 
-    const { data, response } = await an.messages.create({ ...body, model: 'plain-anthropic' } as any, { headers: { 'anthropic-beta': 'fake-beta-2026' } }).withResponse()
+    const { data, response } = await an.messages
+      .create({ ...body, model: 'plain-anthropic' } as any, { headers: { 'anthropic-beta': 'fake-beta-2026' } })
+      .withResponse()
     let text = ''
-    if (stream) { for await (const e of data as any) if (e.type === 'content_block_delta') text += e.delta.text ?? '' }
-    else text = (data as any).content[0].text
+    if (stream) {
+      for await (const e of data as any) if (e.type === 'content_block_delta') text += e.delta.text ?? ''
+    } else text = (data as any).content[0].text
     expect(text).toBe('echo: Hi there')
     expect(response.headers.get('x-agproxy-provider')).toBe('an')
     expect(response.headers.get('x-agproxy-model')).toBe('claude-sonnet-4-6')

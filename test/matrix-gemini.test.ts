@@ -5,9 +5,24 @@
  */
 import { expect, test } from 'bun:test'
 import { GoogleGenAI, ThinkingLevel, Type, type Content, type GenerateContentConfig, type GenerateContentResponse, type Part } from '@google/genai'
+import { at } from './support/at'
 import {
-  ANSWER_SCHEMA, CALLS, PNG_B64, RESULTS, TIME_SCHEMA, WEATHER_SCHEMA, callsOf, cleanup, forbiddenGeminiKeys, imagesOf, matrix,
-  expectAgproxyHeaders, resultsOf, startMatrix, textOf, thinkingOf, expectToolRoundTripUpstream,
+  ANSWER_SCHEMA,
+  CALLS,
+  PNG_B64,
+  RESULTS,
+  TIME_SCHEMA,
+  WEATHER_SCHEMA,
+  callsOf,
+  cleanup,
+  forbiddenGeminiKeys,
+  imagesOf,
+  matrix,
+  expectAgproxyHeaders,
+  startMatrix,
+  textOf,
+  thinkingOf,
+  expectToolRoundTripUpstream,
 } from './support/matrix'
 
 const env = await startMatrix()
@@ -35,11 +50,22 @@ async function generate(model: string, contents: Content[] | string, config: Gen
   const history = chunks.map(c => c.candidates?.[0]?.content).filter((c): c is Content => !!c?.parts?.length)
   const parts = history.flatMap(c => c.parts ?? [])
   return {
-    history, parts, chunks,
-    text: parts.filter(p => typeof p.text === 'string' && !p.thought).map(p => p.text).join(''),
-    thoughts: parts.filter(p => p.thought).map(p => p.text ?? '').join(''),
+    history,
+    parts,
+    chunks,
+    text: parts
+      .filter(p => typeof p.text === 'string' && !p.thought)
+      .map(p => p.text)
+      .join(''),
+    thoughts: parts
+      .filter(p => p.thought)
+      .map(p => p.text ?? '')
+      .join(''),
     calls: parts.filter(p => p.functionCall).map(p => p.functionCall!),
-    finish: chunks.map(c => c.candidates?.[0]?.finishReason).filter(Boolean).at(-1),
+    finish: chunks
+      .map(c => c.candidates?.[0]?.finishReason)
+      .filter(Boolean)
+      .at(-1),
     usage: chunks.at(-1)?.usageMetadata,
   }
 }
@@ -49,21 +75,35 @@ const user = (text: string): Content => ({ role: 'user', parts: [{ text }] })
 /** get_weather as JSON Schema (parametersJsonSchema), get_time as Gemini Schema (parameters) */
 const TOOL_DECLS = [
   { name: 'get_weather', description: 'Current weather of a city', parametersJsonSchema: WEATHER_SCHEMA },
-  { name: 'get_time', description: 'Current time in a time zone', parameters: { type: Type.OBJECT, properties: { tz: { type: Type.STRING } }, required: ['tz'] } },
+  {
+    name: 'get_time',
+    description: 'Current time in a time zone',
+    parameters: { type: Type.OBJECT, properties: { tz: { type: Type.STRING } }, required: ['tz'] },
+  },
 ]
 
 // ───────────── scenarios ─────────────
 
 matrix('gemini', env, {
   async 'plain text with system instruction and sampling'(cell) {
-    const out = await generate(cell.model(), 'Say hello', {
-      systemInstruction: 'You are terse.', temperature: 0.4, topP: 0.9, topK: 40, maxOutputTokens: 200, stopSequences: ['STOP1', 'STOP2'],
-    }, cell.stream)
+    const out = await generate(
+      cell.model(),
+      'Say hello',
+      {
+        systemInstruction: 'You are terse.',
+        temperature: 0.4,
+        topP: 0.9,
+        topK: 40,
+        maxOutputTokens: 200,
+        stopSequences: ['STOP1', 'STOP2'],
+      },
+      cell.stream,
+    )
     expect(out.text).toBe('echo: Say hello')
     expect(out.finish).toBe('STOP')
     // translated answers show the model the client asked for; a pass-through shows the upstream's own
     for (const c of out.chunks) expect(c.modelVersion).toBe(cell.same ? cell.upstreamModel() : cell.model())
-    expectAgproxyHeaders(cell, n => out.chunks[0].sdkHttpResponse?.headers?.[n])
+    expectAgproxyHeaders(cell, n => out.chunks[0]?.sdkHttpResponse?.headers?.[n])
 
     const up = cell.up()
     expect(up.model).toBe(cell.upstreamModel())
@@ -79,11 +119,12 @@ matrix('gemini', env, {
   },
 
   async 'two-turn conversation'(cell) {
-    const out = await generate(cell.model(), [
-      user('My name is Ada.'),
-      { role: 'model', parts: [{ text: 'Nice to meet you, Ada.' }] },
-      user('What is my name?'),
-    ], { systemInstruction: { parts: [{ text: 'Remember names.' }] } }, cell.stream)
+    const out = await generate(
+      cell.model(),
+      [user('My name is Ada.'), { role: 'model', parts: [{ text: 'Nice to meet you, Ada.' }] }, user('What is my name?')],
+      { systemInstruction: { parts: [{ text: 'Remember names.' }] } },
+      cell.stream,
+    )
     expect(out.text).toBe('echo: What is my name?')
     const up = cell.up()
     expect(up.system).toEqual(['Remember names.'])
@@ -95,11 +136,21 @@ matrix('gemini', env, {
   },
 
   async 'images: inline base64 and file URL'(cell) {
-    const out = await generate(cell.model(), [{ role: 'user', parts: [
-      { text: 'Describe both.' },
-      { inlineData: { mimeType: 'image/png', data: PNG_B64 } },
-      { fileData: { mimeType: 'image/png', fileUri: cell.env.imageUrl } },
-    ] }], {}, cell.stream)
+    const out = await generate(
+      cell.model(),
+      [
+        {
+          role: 'user',
+          parts: [
+            { text: 'Describe both.' },
+            { inlineData: { mimeType: 'image/png', data: PNG_B64 } },
+            { fileData: { mimeType: 'image/png', fileUri: cell.env.imageUrl } },
+          ],
+        },
+      ],
+      {},
+      cell.stream,
+    )
     expect(out.text).toBe('echo: Describe both.')
     const msg = cell.up().messages[0]
     expect(textOf(msg)).toBe('Describe both.')
@@ -124,11 +175,11 @@ matrix('gemini', env, {
     expect(up1.tools.map(t => t.name)).toEqual(['get_weather', 'get_time'])
     expect(up1.toolChoice).toBe('required')
     if (cell.provider === 'gemini') {
-      expect(up1.tools[0].parameters).toEqual(WEATHER_SCHEMA) // parametersJsonSchema passed through as is
+      expect(up1.tools[0]?.parameters).toEqual(WEATHER_SCHEMA) // parametersJsonSchema passed through as is
     } else {
-      expect(up1.tools[0].parameters).toEqual(WEATHER_SCHEMA)
-      expect(up1.tools[1].parameters).toEqual(TIME_SCHEMA) // Gemini Schema → JSON Schema
-      expect(forbiddenGeminiKeys(up1.tools[1].parameters)).toEqual([])
+      expect(up1.tools[0]?.parameters).toEqual(WEATHER_SCHEMA)
+      expect(up1.tools[1]?.parameters).toEqual(TIME_SCHEMA) // Gemini Schema → JSON Schema
+      expect(forbiddenGeminiKeys(up1.tools[1]?.parameters)).toEqual([])
     }
 
     contents.push(...first.history, {
@@ -139,41 +190,45 @@ matrix('gemini', env, {
     expect(second.text).toBe('Sunny, 21°C, noon.')
     expect(second.finish).toBe('STOP')
 
-    expectToolRoundTripUpstream(cell, CALLS.map(c => c.id))
+    expectToolRoundTripUpstream(
+      cell,
+      CALLS.map(c => c.id),
+    )
   },
 
   async 'thinking across a tool turn'(cell) {
     const signature = `sig-${cell.provider}-1`
     const thought = 'I should look up the weather.'
-    cell.fake.enqueue(
-      { kind: 'tool_calls', calls: [CALLS[0]], thinking: thought, signature },
-      { kind: 'text', text: 'It is sunny.' },
-    )
+    cell.fake.enqueue({ kind: 'tool_calls', calls: [at(CALLS, 0)], thinking: thought, signature }, { kind: 'text', text: 'It is sunny.' })
     const contents: Content[] = [user('Weather in Paris?')]
     const config: GenerateContentConfig = {
-      tools: [{ functionDeclarations: [TOOL_DECLS[0]] }],
+      tools: [{ functionDeclarations: [at(TOOL_DECLS, 0)] }],
       thinkingConfig: { includeThoughts: true, thinkingLevel: ThinkingLevel.HIGH },
     }
     const first = await generate(cell.model('think'), contents, config, cell.stream)
     expect(first.thoughts).toBe(thought)
-    expect(first.calls.map(c => [c.name, c.args])).toEqual([['get_weather', CALLS[0].args]])
+    expect(first.calls.map(c => [c.name, c.args])).toEqual([['get_weather', CALLS[0]?.args]])
     expect(cell.up(0).reasoning).toEqual(
-      cell.provider === 'openai' ? { effort: 'high' } : cell.provider === 'anthropic' ? { budget: 16384 } : { level: 'HIGH', includeThoughts: true })
+      cell.provider === 'openai' ? { effort: 'high' } : cell.provider === 'anthropic' ? { budget: 16384 } : { level: 'HIGH', includeThoughts: true },
+    )
     // the signature comes back where Gemini puts it: on the functionCall (Gemini) or the thought (Anthropic)
     if (cell.provider === 'gemini') expect(first.parts.find(p => p.functionCall)?.thoughtSignature).toBe(signature)
     if (cell.provider === 'anthropic') expect(first.parts.filter(p => p.thought && p.thoughtSignature).map(p => p.thoughtSignature)).toEqual([signature])
 
-    contents.push(...first.history, { role: 'user', parts: [{ functionResponse: { id: first.calls[0].id, name: 'get_weather', response: RESULTS.get_weather } }] })
+    contents.push(...first.history, {
+      role: 'user',
+      parts: [{ functionResponse: { id: first.calls[0]?.id, name: 'get_weather', response: RESULTS.get_weather } }],
+    })
     const second = await generate(cell.model('think'), contents, config, cell.stream)
     expect(second.text).toBe('It is sunny.')
 
     const assistant = cell.up(1).messages[1]
     expect(callsOf(assistant).map(c => c.name)).toEqual(['get_weather'])
-    if (cell.provider === 'gemini') expect(callsOf(assistant)[0].signature).toBe(signature)
+    if (cell.provider === 'gemini') expect(callsOf(assistant)[0]?.signature).toBe(signature)
     // Anthropic checks the signature against the whole thinking text: one block, text and signature together
     if (cell.provider === 'anthropic') {
       expect(thinkingOf(assistant)).toEqual([{ thinking: thought, signature }])
-      expect(assistant.parts[0]).toEqual({ thinking: thought, signature }) // a thinking turn starts with its thinking
+      expect(assistant?.parts[0]).toEqual({ thinking: thought, signature }) // a thinking turn starts with its thinking
     }
     if (cell.provider === 'openai') expect(thinkingOf(assistant)).toEqual([{ thinking: thought }])
   },
@@ -190,7 +245,12 @@ matrix('gemini', env, {
 
   async 'JSON schema output cut at max tokens'(cell) {
     cell.fake.enqueue({ kind: 'text', text: '{"answer":', finish: 'length' })
-    const out = await generate(cell.model(), 'Answer in JSON', { maxOutputTokens: 5, responseMimeType: 'application/json', responseJsonSchema: ANSWER_SCHEMA }, cell.stream)
+    const out = await generate(
+      cell.model(),
+      'Answer in JSON',
+      { maxOutputTokens: 5, responseMimeType: 'application/json', responseJsonSchema: ANSWER_SCHEMA },
+      cell.stream,
+    )
     expect(out.text).toBe('{"answer":')
     expect(out.finish).toBe('MAX_TOKENS')
     const up = cell.up()
@@ -220,7 +280,8 @@ for (const stream of [false, true]) {
     fake.reset()
     // safetySettings and seed have no IR field: only a pass-through keeps them
     const config: GenerateContentConfig = {
-      temperature: 0.2, seed: 7,
+      temperature: 0.2,
+      seed: 7,
       safetySettings: [{ category: 'HARM_CATEGORY_HARASSMENT' as any, threshold: 'BLOCK_NONE' as any }],
     }
     const direct = new GoogleGenAI({ apiKey: 'k-ge', httpOptions: { baseUrl: fake.url, apiVersion: 'v1beta' } })
@@ -235,7 +296,7 @@ for (const stream of [false, true]) {
 
     const chunks = await call(ai, 'plain-gemini')
     expect(chunks.map(c => c.text ?? '').join('')).toBe('echo: Hi there')
-    const headers = chunks[0].sdkHttpResponse?.headers ?? {}
+    const headers = chunks[0]?.sdkHttpResponse?.headers ?? {}
     expect(headers['x-agproxy-provider']).toBe('ge')
     expect(headers['x-agproxy-model']).toBe('gemini-2.5-flash')
     expect(fake.requests).toHaveLength(2)

@@ -5,9 +5,25 @@
  */
 import { expect, test } from 'bun:test'
 import OpenAI from 'openai'
+import { at } from './support/at'
 import {
-  ANSWER_SCHEMA, CALLS, PNG_B64, RESULTS, TOOLS, WEATHER_SCHEMA, callsOf, cleanup, forbiddenGeminiKeys, imagesOf, matrix,
-  expectAgproxyHeaders, resultsOf, startMatrix, textOf, thinkingOf, type Cell, expectToolRoundTripUpstream,
+  ANSWER_SCHEMA,
+  CALLS,
+  PNG_B64,
+  RESULTS,
+  TOOLS,
+  WEATHER_SCHEMA,
+  callsOf,
+  cleanup,
+  forbiddenGeminiKeys,
+  imagesOf,
+  matrix,
+  expectAgproxyHeaders,
+  startMatrix,
+  textOf,
+  thinkingOf,
+  type Cell,
+  expectToolRoundTripUpstream,
 } from './support/matrix'
 
 const env = await startMatrix()
@@ -16,7 +32,12 @@ const oa = new OpenAI({ baseURL: `${env.srv.url}/v1`, apiKey: 'client-key', maxR
 
 // ───────────── client side ─────────────
 
-interface ChatCall { id: string; name: string; args: any; fragments: string[] }
+interface ChatCall {
+  id: string
+  name: string
+  args: any
+  fragments: string[]
+}
 interface ChatOut {
   model: string
   text: string
@@ -35,15 +56,36 @@ async function chat(body: Record<string, any>, stream: boolean): Promise<ChatOut
   if (!stream) {
     const { data, response } = await oa.chat.completions.create({ ...body, stream: false } as any).withResponse()
     const c = (data as OpenAI.ChatCompletion).choices[0]
-    const m = c.message as any
+    const m = c?.message as any
     return {
-      model: data.model, text: m.content ?? '', reasoning: m.reasoning_content ?? '', finish: c.finish_reason, usage: data.usage, message: m,
-      calls: (m.tool_calls ?? []).map((tc: any) => ({ id: tc.id, name: tc.function.name, args: JSON.parse(tc.function.arguments), fragments: [tc.function.arguments] })),
-      headers: response.headers, chunks: [],
+      model: data.model,
+      text: m.content ?? '',
+      reasoning: m.reasoning_content ?? '',
+      finish: c?.finish_reason ?? null,
+      usage: data.usage,
+      message: m,
+      calls: (m.tool_calls ?? []).map((tc: any) => ({
+        id: tc.id,
+        name: tc.function.name,
+        args: JSON.parse(tc.function.arguments),
+        fragments: [tc.function.arguments],
+      })),
+      headers: response.headers,
+      chunks: [],
     }
   }
   const { data, response } = await oa.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } } as any).withResponse()
-  const out: ChatOut = { model: '', text: '', reasoning: '', calls: [], finish: null, usage: undefined, message: undefined, headers: response.headers, chunks: [] }
+  const out: ChatOut = {
+    model: '',
+    text: '',
+    reasoning: '',
+    calls: [],
+    finish: null,
+    usage: undefined,
+    message: undefined,
+    headers: response.headers,
+    chunks: [],
+  }
   const byIndex = new Map<number, ChatCall>()
   for await (const chunk of data as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>) {
     out.chunks.push(chunk)
@@ -56,16 +98,23 @@ async function chat(body: Record<string, any>, stream: boolean): Promise<ChatOut
     if (d.reasoning_content) out.reasoning += d.reasoning_content
     for (const tc of d.tool_calls ?? []) {
       let call = byIndex.get(tc.index)
-      if (!call) { call = { id: tc.id, name: tc.function?.name ?? '', args: undefined, fragments: [] }; byIndex.set(tc.index, call); out.calls.push(call) }
+      if (!call) {
+        call = { id: tc.id, name: tc.function?.name ?? '', args: undefined, fragments: [] }
+        byIndex.set(tc.index, call)
+        out.calls.push(call)
+      }
       if (tc.function?.arguments) call.fragments.push(tc.function.arguments)
     }
     if (c.finish_reason) out.finish = c.finish_reason
   }
   for (const call of out.calls) call.args = JSON.parse(call.fragments.join(''))
   out.message = {
-    role: 'assistant', content: out.text || null,
+    role: 'assistant',
+    content: out.text || null,
     ...(out.reasoning ? { reasoning_content: out.reasoning } : {}),
-    ...(out.calls.length ? { tool_calls: out.calls.map(c => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.fragments.join('') } })) } : {}),
+    ...(out.calls.length
+      ? { tool_calls: out.calls.map(c => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.fragments.join('') } })) }
+      : {}),
   }
   return out
 }
@@ -86,11 +135,21 @@ function expectArgDeltas(cell: Cell, out: ChatOut) {
 
 matrix('openai', env, {
   async 'plain text with system/developer prompts and sampling'(cell) {
-    const out = await chat({
-      model: cell.model(),
-      messages: [{ role: 'system', content: 'You are terse.' }, { role: 'developer', content: 'Answer in English.' }, { role: 'user', content: 'Say hello' }],
-      temperature: 0.4, top_p: 0.9, max_tokens: 200, stop: ['STOP1', 'STOP2'],
-    }, cell.stream)
+    const out = await chat(
+      {
+        model: cell.model(),
+        messages: [
+          { role: 'system', content: 'You are terse.' },
+          { role: 'developer', content: 'Answer in English.' },
+          { role: 'user', content: 'Say hello' },
+        ],
+        temperature: 0.4,
+        top_p: 0.9,
+        max_tokens: 200,
+        stop: ['STOP1', 'STOP2'],
+      },
+      cell.stream,
+    )
     expect(out.text).toBe('echo: Say hello')
     expect(out.finish).toBe('stop')
     // translated answers show the model the client asked for; a pass-through shows the upstream's own
@@ -110,15 +169,18 @@ matrix('openai', env, {
   },
 
   async 'two-turn conversation'(cell) {
-    const out = await chat({
-      model: cell.model(),
-      messages: [
-        { role: 'system', content: 'Remember names.' },
-        { role: 'user', content: 'My name is Ada.' },
-        { role: 'assistant', content: 'Nice to meet you, Ada.' },
-        { role: 'user', content: 'What is my name?' },
-      ],
-    }, cell.stream)
+    const out = await chat(
+      {
+        model: cell.model(),
+        messages: [
+          { role: 'system', content: 'Remember names.' },
+          { role: 'user', content: 'My name is Ada.' },
+          { role: 'assistant', content: 'Nice to meet you, Ada.' },
+          { role: 'user', content: 'What is my name?' },
+        ],
+      },
+      cell.stream,
+    )
     expect(out.text).toBe('echo: What is my name?')
     const up = cell.up()
     expect(up.system).toEqual(['Remember names.'])
@@ -130,14 +192,22 @@ matrix('openai', env, {
   },
 
   async 'images: base64 and URL'(cell) {
-    const out = await chat({
-      model: cell.model(),
-      messages: [{ role: 'user', content: [
-        { type: 'text', text: 'Describe both.' },
-        { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG_B64}` } },
-        { type: 'image_url', image_url: { url: cell.env.imageUrl } },
-      ] }],
-    }, cell.stream)
+    const out = await chat(
+      {
+        model: cell.model(),
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'Describe both.' },
+              { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG_B64}` } },
+              { type: 'image_url', image_url: { url: cell.env.imageUrl } },
+            ],
+          },
+        ],
+      },
+      cell.stream,
+    )
     expect(out.text).toBe('echo: Describe both.')
     const user = cell.up().messages[0]
     expect(textOf(user)).toBe('Describe both.')
@@ -161,11 +231,11 @@ matrix('openai', env, {
     expect(up1.tools.map(t => t.name)).toEqual(['get_weather', 'get_time'])
     expect(up1.toolChoice).toBe('required')
     if (cell.provider === 'gemini') {
-      expect(forbiddenGeminiKeys(up1.tools[0].parameters)).toEqual([])
-      expect(up1.tools[0].parameters.properties.city).toMatchObject({ description: 'City name' })
-      expect(up1.tools[0].parameters.required).toEqual(['city'])
+      expect(forbiddenGeminiKeys(up1.tools[0]?.parameters)).toEqual([])
+      expect(up1.tools[0]?.parameters.properties.city).toMatchObject({ description: 'City name' })
+      expect(up1.tools[0]?.parameters.required).toEqual(['city'])
     } else {
-      expect(up1.tools[0].parameters).toEqual(WEATHER_SCHEMA)
+      expect(up1.tools[0]?.parameters).toEqual(WEATHER_SCHEMA)
     }
 
     messages.push(first.message, ...first.calls.map(c => ({ role: 'tool', tool_call_id: c.id, content: JSON.stringify(RESULTS[c.name]) })))
@@ -173,24 +243,28 @@ matrix('openai', env, {
     expect(second.text).toBe('Sunny, 21°C, noon.')
     expect(second.finish).toBe('stop')
 
-    expectToolRoundTripUpstream(cell, first.calls.map(c => c.id))
+    expectToolRoundTripUpstream(
+      cell,
+      first.calls.map(c => c.id),
+    )
   },
 
   async 'thinking across a tool turn'(cell) {
     const signature = `sig-${cell.provider}-1`
     cell.fake.enqueue(
-      { kind: 'tool_calls', calls: [CALLS[0]], thinking: 'I should look up the weather.', signature },
+      { kind: 'tool_calls', calls: [at(CALLS, 0)], thinking: 'I should look up the weather.', signature },
       { kind: 'text', text: 'It is sunny.' },
     )
     const messages: any[] = [{ role: 'user', content: 'Weather in Paris?' }]
-    const body = { model: cell.model('think'), tools: tools([TOOLS[0]]), reasoning_effort: 'high' }
+    const body = { model: cell.model('think'), tools: tools([at(TOOLS, 0)]), reasoning_effort: 'high' }
     const first = await chat({ ...body, messages }, cell.stream)
     expect(first.reasoning).toBe('I should look up the weather.')
-    expect(first.calls.map(c => [c.name, c.args])).toEqual([['get_weather', CALLS[0].args]])
+    expect(first.calls.map(c => [c.name, c.args])).toEqual([['get_weather', CALLS[0]?.args]])
     expect(cell.up(0).reasoning).toEqual(
-      cell.provider === 'openai' ? { effort: 'high' } : cell.provider === 'anthropic' ? { budget: 16384 } : { level: 'high', includeThoughts: true })
+      cell.provider === 'openai' ? { effort: 'high' } : cell.provider === 'anthropic' ? { budget: 16384 } : { level: 'high', includeThoughts: true },
+    )
 
-    messages.push(first.message, { role: 'tool', tool_call_id: first.calls[0].id, content: JSON.stringify(RESULTS.get_weather) })
+    messages.push(first.message, { role: 'tool', tool_call_id: first.calls[0]?.id, content: JSON.stringify(RESULTS.get_weather) })
     const second = await chat({ ...body, messages }, cell.stream)
     expect(second.text).toBe('It is sunny.')
 
@@ -204,7 +278,7 @@ matrix('openai', env, {
       expect(cell.up(1).reasoning).toEqual({ budget: 16384 })
     }
     // Gemini 3: the functionCall goes back with the thoughtSignature it came with
-    if (cell.provider === 'gemini') expect(callsOf(assistant)[0].signature).toBe(signature)
+    if (cell.provider === 'gemini') expect(callsOf(assistant)[0]?.signature).toBe(signature)
   },
 
   async 'usage with cached and reasoning tokens'(cell) {
@@ -212,7 +286,9 @@ matrix('openai', env, {
     const out = await chat({ model: cell.model(), messages: [{ role: 'user', content: 'Count me' }] }, cell.stream)
     expect(out.text).toBe('counted')
     expect(out.usage).toMatchObject({
-      prompt_tokens: 120, completion_tokens: 30, total_tokens: 150,
+      prompt_tokens: 120,
+      completion_tokens: 30,
+      total_tokens: 150,
       prompt_tokens_details: { cached_tokens: 40 },
       // Anthropic does not report reasoning tokens apart
       completion_tokens_details: { reasoning_tokens: cell.provider === 'anthropic' ? 0 : 10 },
@@ -221,11 +297,15 @@ matrix('openai', env, {
 
   async 'JSON schema output cut at max tokens'(cell) {
     cell.fake.enqueue({ kind: 'text', text: '{"answer":', finish: 'length' })
-    const out = await chat({
-      model: cell.model(), max_tokens: 5,
-      messages: [{ role: 'user', content: 'Answer in JSON' }],
-      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: ANSWER_SCHEMA, strict: true } },
-    }, cell.stream)
+    const out = await chat(
+      {
+        model: cell.model(),
+        max_tokens: 5,
+        messages: [{ role: 'user', content: 'Answer in JSON' }],
+        response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: ANSWER_SCHEMA, strict: true } },
+      },
+      cell.stream,
+    )
     expect(out.text).toBe('{"answer":')
     expect(out.finish).toBe('length')
     const up = cell.up()
@@ -242,19 +322,26 @@ for (const stream of [false, true]) {
     const fake = env.fakes.openai
     fake.reset()
     const body = {
-      messages: [{ role: 'user', content: 'Hi there' }], temperature: 0.2, stream,
+      messages: [{ role: 'user', content: 'Hi there' }],
+      temperature: 0.2,
+      stream,
       ...(stream ? { stream_options: { include_usage: true } } : {}),
-      x_vendor_extension: { keep: ['me', 1] }, metadata: { trace: 'abc' },
+      x_vendor_extension: { keep: ['me', 1] },
+      metadata: { trace: 'abc' },
     }
     const direct = new OpenAI({ baseURL: fake.url, apiKey: 'k-oa', maxRetries: 0 })
     const d = await direct.chat.completions.create({ ...body, model: 'gpt-4o' } as any)
-    if (stream) for await (const _ of d as any) { /* drain */ }
+    if (stream)
+      for await (const _ of d as any) {
+        /* drain */
+      }
     const sent = fake.last()!.body
 
     const { data, response } = await oa.chat.completions.create({ ...body, model: 'plain-openai' } as any).withResponse()
     let text = ''
-    if (stream) { for await (const c of data as any) text += c.choices[0]?.delta?.content ?? '' }
-    else text = (data as any).choices[0].message.content
+    if (stream) {
+      for await (const c of data as any) text += c.choices[0]?.delta?.content ?? ''
+    } else text = (data as any).choices[0].message.content
     expect(text).toBe('echo: Hi there')
     expect(response.headers.get('x-agproxy-provider')).toBe('oa')
     expect(response.headers.get('x-agproxy-model')).toBe('gpt-4o')
@@ -263,4 +350,3 @@ for (const stream of [false, true]) {
     expect(fake.last()!.body.x_vendor_extension).toEqual({ keep: ['me', 1] })
   })
 }
-

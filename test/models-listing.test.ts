@@ -32,17 +32,26 @@ afterAll(() => srv.stop(0))
 
 /** every listed name, with the provider it routes to */
 const ALL: Array<[id: string, provider: string]> = [
-  ['fast', 'gm'], ['coder', 'an'],
-  ['gpt-4o', 'oa'], ['gpt-4o-mini', 'oa'], ['claude-sonnet-4-5', 'an'], ['gemini-2.5-pro', 'gm'], ['gemini-2.5-flash', 'gm'],
-  ['oa/gpt-4o', 'oa'], ['oa/gpt-4o-mini', 'oa'], ['an/claude-sonnet-4-5', 'an'], ['gm/gemini-2.5-pro', 'gm'], ['gm/gemini-2.5-flash', 'gm'],
+  ['fast', 'gm'],
+  ['coder', 'an'],
+  ['gpt-4o', 'oa'],
+  ['gpt-4o-mini', 'oa'],
+  ['claude-sonnet-4-5', 'an'],
+  ['gemini-2.5-pro', 'gm'],
+  ['gemini-2.5-flash', 'gm'],
+  ['oa/gpt-4o', 'oa'],
+  ['oa/gpt-4o-mini', 'oa'],
+  ['an/claude-sonnet-4-5', 'an'],
+  ['gm/gemini-2.5-pro', 'gm'],
+  ['gm/gemini-2.5-flash', 'gm'],
 ]
 /** what a Google client can call: no provider/model names (they would be two URL path segments) */
-const GOOGLE = ALL.map(([id]) => id).filter((id) => !id.includes('/'))
+const GOOGLE = ALL.map(([id]) => id).filter(id => !id.includes('/'))
 
 describe('lists, through each official SDK', () => {
   test('openai.models.list(): every alias and advertised model, owned_by the provider it routes to', async () => {
     const page = await new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 }).models.list()
-    expect(page.data.map((m) => [m.id, m.owned_by])).toEqual(ALL)
+    expect(page.data.map(m => [m.id, m.owned_by])).toEqual(ALL)
     for (const m of page.data) expect(m).toEqual({ id: m.id, object: 'model', created: expect.any(Number), owned_by: m.owned_by })
     expect(page.hasNextPage()).toBe(false)
   })
@@ -60,11 +69,11 @@ describe('lists, through each official SDK', () => {
     expect([page.first_id, page.last_id]).toEqual([ALL[0]![0], ALL.at(-1)![0]])
   })
 
-  test.each(['v1beta', 'v1'])('genai models.list() with apiVersion %s: Google shape, models/… names, generation methods', async (apiVersion) => {
+  test.each(['v1beta', 'v1'])('genai models.list() with apiVersion %s: Google shape, models/… names, generation methods', async apiVersion => {
     const client = new GoogleGenAI({ apiKey: 'x', httpOptions: { baseUrl: srv.url, apiVersion } })
     const models = []
     for await (const m of await client.models.list()) models.push(m)
-    expect(models.map((m) => m.name)).toEqual(GOOGLE.map((id) => `models/${id}`))
+    expect(models.map(m => m.name)).toEqual(GOOGLE.map(id => `models/${id}`))
     for (const m of models) {
       expect(m.displayName).toBe(m.name!.slice('models/'.length))
       expect(m.supportedActions).toEqual(expect.arrayContaining(['generateContent', 'streamGenerateContent', 'countTokens']))
@@ -74,13 +83,21 @@ describe('lists, through each official SDK', () => {
   })
 
   test('raw Google list bodies: supportedGenerationMethods; ?key= and x-goog-api-key pick the shape on /v1/models', async () => {
-    for (const [path, headers] of [['/v1beta/models', {}], ['/v1/models?key=k', {}], ['/v1/models', { 'x-goog-api-key': 'k' }]] as const) {
+    for (const [path, headers] of [
+      ['/v1beta/models', {}],
+      ['/v1/models?key=k', {}],
+      ['/v1/models', { 'x-goog-api-key': 'k' }],
+    ] as const) {
       const body = await (await fetch(`${srv.url}${path}`, { headers })).json()
       expect(Object.keys(body)).toEqual(['models'])
-      expect(body.models.map((m: any) => m.name)).toEqual(GOOGLE.map((id) => `models/${id}`))
+      expect(body.models.map((m: any) => m.name)).toEqual(GOOGLE.map(id => `models/${id}`))
       expect(body.models[0]).toEqual({
-        name: 'models/fast', version: expect.any(String), displayName: 'fast', description: expect.any(String),
-        inputTokenLimit: expect.any(Number), outputTokenLimit: expect.any(Number),
+        name: 'models/fast',
+        version: expect.any(String),
+        displayName: 'fast',
+        description: expect.any(String),
+        inputTokenLimit: expect.any(Number),
+        outputTokenLimit: expect.any(Number),
         supportedGenerationMethods: ['generateContent', 'streamGenerateContent', 'countTokens'],
       })
     }
@@ -101,7 +118,7 @@ describe('retrieve one model, through each official SDK', () => {
   })
 
   test('openai.models.retrieve of an unknown name → NotFoundError model_not_found', async () => {
-    const e = await new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 }).models.retrieve('llama-3').catch((e) => e)
+    const e = await new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 }).models.retrieve('llama-3').catch(e => e)
     expect(e).toBeInstanceOf(OpenAI.NotFoundError)
     expect(e.code).toBe('model_not_found')
     expect(e.message).toContain('Available: fast, coder')
@@ -110,18 +127,18 @@ describe('retrieve one model, through each official SDK', () => {
   test('anthropic.models.retrieve', async () => {
     const client = new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 })
     expect(await client.models.retrieve('coder')).toEqual({ type: 'model', id: 'coder', display_name: 'coder', created_at: expect.any(String) } as any)
-    const e = await client.models.retrieve('llama-3').catch((e) => e)
+    const e = await client.models.retrieve('llama-3').catch(e => e)
     expect(e).toBeInstanceOf(Anthropic.NotFoundError)
   })
 
-  test.each(['v1beta', 'v1'])('genai models.get with apiVersion %s', async (apiVersion) => {
+  test.each(['v1beta', 'v1'])('genai models.get with apiVersion %s', async apiVersion => {
     const client = new GoogleGenAI({ apiKey: 'x', httpOptions: { baseUrl: srv.url, apiVersion } })
     for (const model of ['fast', 'models/gemini-2.5-pro']) {
       const m = await client.models.get({ model })
       expect(m.name).toBe(`models/${model.replace(/^models\//, '')}`)
       expect(m.supportedActions).toContain('generateContent')
     }
-    const e = await client.models.get({ model: 'llama-3' }).catch((e) => e)
+    const e = await client.models.get({ model: 'llama-3' }).catch(e => e)
     expect(e).toBeInstanceOf(ApiError)
     expect(e.status).toBe(404)
     expect(JSON.parse(e.message).error.status).toBe('NOT_FOUND')
@@ -140,7 +157,12 @@ test('zero providers: empty lists in every shape', async () => {
   const bare = await startAgproxy({}, {})
   try {
     expect(await (await fetch(`${bare.url}/v1/models`)).json()).toEqual({ object: 'list', data: [] })
-    expect(await (await fetch(`${bare.url}/v1/models`, { headers: { 'anthropic-version': '2023-06-01' } })).json()).toEqual({ data: [], has_more: false, first_id: null, last_id: null })
+    expect(await (await fetch(`${bare.url}/v1/models`, { headers: { 'anthropic-version': '2023-06-01' } })).json()).toEqual({
+      data: [],
+      has_more: false,
+      first_id: null,
+      last_id: null,
+    })
     expect(await (await fetch(`${bare.url}/v1beta/models`)).json()).toEqual({ models: [] })
   } finally {
     await bare.stop(0)

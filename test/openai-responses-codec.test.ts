@@ -3,13 +3,17 @@ import { Elysia } from 'elysia'
 import OpenAI from 'openai'
 import { collect } from '../src/ir/collect'
 import { parseSSE } from '../src/ir/sse'
-import { IRErrorValue, type CodecContext, type IREvent, type IRResponse } from '../src/ir/types'
+import { IRErrorValue, type CodecContext, type IREvent } from '../src/ir/types'
 import { ResponsesBody, openaiResponsesClient as codec } from '../src/dialects/openai'
+import { at } from './support/at'
 
 const mkctx = (raw: any, warnings: string[] = []): CodecContext => ({ clientModel: raw.model, warn: m => warnings.push(m), raw })
 
 async function* events(list: IREvent[], opts: { throwAfter?: Error } = {}): AsyncGenerator<IREvent> {
-  for (const ev of list) { await Bun.sleep(0); yield ev }
+  for (const ev of list) {
+    await Bun.sleep(0)
+    yield ev
+  }
   if (opts.throwAfter) throw opts.throwAfter
 }
 
@@ -25,10 +29,14 @@ const codexBody = () => ({
   input: [
     { type: 'message', role: 'developer', content: [{ type: 'input_text', text: '<permissions>workspace-write</permissions>' }] },
     { type: 'message', role: 'user', content: [{ type: 'input_text', text: '<environment_context>cwd=/repo</environment_context>' }] },
-    { type: 'message', role: 'user', content: [
-      { type: 'input_text', text: 'Fix the failing test' },
-      { type: 'input_image', image_url: 'data:image/png;base64,iVBORw0KGgo=' },
-    ] },
+    {
+      type: 'message',
+      role: 'user',
+      content: [
+        { type: 'input_text', text: 'Fix the failing test' },
+        { type: 'input_image', image_url: 'data:image/png;base64,iVBORw0KGgo=' },
+      ],
+    },
     { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: '**Looking** at tests' }], encrypted_content: 'EqQBCkgIARABGAIiQ...' },
     { type: 'function_call', id: 'fc_1', call_id: 'call_shell_1', name: 'shell', arguments: '{"command":["ls"]}' },
     { type: 'function_call', call_id: 'call_mcp_1', name: 'read_file', namespace: 'mcp__fs__', arguments: '{"path":"a.ts"}' },
@@ -43,12 +51,22 @@ const codexBody = () => ({
     { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'thanks, now run the tests' }] },
   ],
   tools: [
-    { type: 'function', name: 'shell', description: 'Runs a shell command', strict: false,
-      parameters: { type: 'object', properties: { command: { type: 'array', items: { type: 'string' } } }, required: ['command'] } },
-    { type: 'namespace', name: 'mcp__fs__', description: 'filesystem MCP server', tools: [
-      { type: 'function', name: 'read_file', description: 'Read a file', parameters: { type: 'object', properties: { path: { type: 'string' } } } },
-      { type: 'function', name: 'list_dir', parameters: { type: 'object', properties: {} } },
-    ] },
+    {
+      type: 'function',
+      name: 'shell',
+      description: 'Runs a shell command',
+      strict: false,
+      parameters: { type: 'object', properties: { command: { type: 'array', items: { type: 'string' } } }, required: ['command'] },
+    },
+    {
+      type: 'namespace',
+      name: 'mcp__fs__',
+      description: 'filesystem MCP server',
+      tools: [
+        { type: 'function', name: 'read_file', description: 'Read a file', parameters: { type: 'object', properties: { path: { type: 'string' } } } },
+        { type: 'function', name: 'list_dir', parameters: { type: 'object', properties: {} } },
+      ],
+    },
     { type: 'web_search' },
     { type: 'local_shell' },
     { type: 'custom', name: 'apply_patch', description: 'Edit files', format: { type: 'grammar', syntax: 'lark', definition: APPLY_PATCH_GRAMMAR } },
@@ -78,27 +96,29 @@ describe('decodeRequest', () => {
     expect(ir.toolChoice).toBe('auto')
 
     expect(ir.messages.map(m => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant', 'user'])
-    expect(ir.messages[0].content).toEqual([
+    expect(ir.messages[0]?.content).toEqual([
       { type: 'text', text: '<environment_context>cwd=/repo</environment_context>' },
       { type: 'text', text: 'Fix the failing test' },
       { type: 'image', source: { kind: 'base64', mediaType: 'image/png', data: 'iVBORw0KGgo=' } },
     ])
-    expect(ir.messages[1].content).toEqual([
+    expect(ir.messages[1]?.content).toEqual([
       { type: 'thinking', text: '**Looking** at tests', signature: 'EqQBCkgIARABGAIiQ...' },
       { type: 'tool_call', id: 'call_shell_1', name: 'shell', arguments: '{"command":["ls"]}' },
       { type: 'tool_call', id: 'call_mcp_1', name: 'mcp__fs__read_file', arguments: '{"path":"a.ts"}' },
     ])
-    expect(ir.messages[2].content).toEqual([
+    expect(ir.messages[2]?.content).toEqual([
       { type: 'tool_result', toolCallId: 'call_shell_1', name: 'shell', content: [{ type: 'text', text: 'a.ts\nb.ts' }] },
       { type: 'tool_result', toolCallId: 'call_mcp_1', name: 'mcp__fs__read_file', content: [{ type: 'text', text: 'export const a = 1' }] },
     ])
     // an OpenAI-encrypted reasoning item with no summary means nothing elsewhere: dropped
-    expect(ir.messages[3].content).toEqual([
+    expect(ir.messages[3]?.content).toEqual([
       { type: 'tool_call', id: 'call_patch_1', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n*** End Patch' }) },
     ])
-    expect(ir.messages[4].content).toEqual([{ type: 'tool_result', toolCallId: 'call_patch_1', name: 'apply_patch', content: [{ type: 'text', text: 'Success' }] }])
-    expect(ir.messages[5].content).toEqual([{ type: 'text', text: 'Patched.' }])
-    expect(ir.messages[6].content).toEqual([{ type: 'text', text: 'thanks, now run the tests' }])
+    expect(ir.messages[4]?.content).toEqual([
+      { type: 'tool_result', toolCallId: 'call_patch_1', name: 'apply_patch', content: [{ type: 'text', text: 'Success' }] },
+    ])
+    expect(ir.messages[5]?.content).toEqual([{ type: 'text', text: 'Patched.' }])
+    expect(ir.messages[6]?.content).toEqual([{ type: 'text', text: 'thanks, now run the tests' }])
 
     expect(ir.tools?.map(t => t.name)).toEqual(['shell', 'mcp__fs__read_file', 'mcp__fs__list_dir', 'apply_patch'])
     const patch = ir.tools!.find(t => t.name === 'apply_patch')!
@@ -112,7 +132,13 @@ describe('decodeRequest', () => {
 
   test('string input, options, structured output', () => {
     const body = {
-      model: 'm', input: 'Hello', instructions: 'Be terse', max_output_tokens: 256, temperature: 0.2, top_p: 0.9, user: 'u1',
+      model: 'm',
+      input: 'Hello',
+      instructions: 'Be terse',
+      max_output_tokens: 256,
+      temperature: 0.2,
+      top_p: 0.9,
+      user: 'u1',
       text: { format: { type: 'json_schema', name: 'answer', strict: true, schema: { type: 'object', properties: { a: { type: 'string' } } } } },
       tools: [{ type: 'web_search_preview' }, { type: 'file_search', vector_store_ids: ['vs_1'] }, { type: 'mcp', server_label: 'x' }],
       tool_choice: { type: 'function', name: 'f' },
@@ -137,22 +163,30 @@ describe('decodeRequest', () => {
     const body = {
       model: 'm',
       input: [
-        { role: 'user', content: [{ type: 'input_text', text: 'look' }, { type: 'input_image', image_url: 'https://x.test/a.png', detail: 'auto' }, { type: 'input_audio' }] },
+        {
+          role: 'user',
+          content: [{ type: 'input_text', text: 'look' }, { type: 'input_image', image_url: 'https://x.test/a.png', detail: 'auto' }, { type: 'input_audio' }],
+        },
         { type: 'function_call', call_id: 'c1', name: 'f', arguments: '' },
         { type: 'function_call_output', call_id: 'c1', output: { content: 'boom', success: false } },
         { type: 'item_reference', id: 'msg_1' },
       ],
     }
     const ir = codec.decodeRequest(body as any, mkctx(body, warnings))
-    expect(ir.messages[0].content[1]).toEqual({ type: 'image', source: { kind: 'url', url: 'https://x.test/a.png' } })
-    expect(ir.messages[1].content).toEqual([{ type: 'tool_call', id: 'c1', name: 'f', arguments: '{}' }])
-    expect(ir.messages[2].content).toEqual([{ type: 'tool_result', toolCallId: 'c1', name: 'f', content: [{ type: 'text', text: 'boom' }], isError: true }])
+    expect(ir.messages[0]?.content[1]).toEqual({ type: 'image', source: { kind: 'url', url: 'https://x.test/a.png' } })
+    expect(ir.messages[1]?.content).toEqual([{ type: 'tool_call', id: 'c1', name: 'f', arguments: '{}' }])
+    expect(ir.messages[2]?.content).toEqual([{ type: 'tool_result', toolCallId: 'c1', name: 'f', content: [{ type: 'text', text: 'boom' }], isError: true }])
     expect(warnings.length).toBe(2)
   })
 
   test('400s: file_id, input_file, background, unknown previous_response_id', () => {
     const fail = (body: any) => {
-      try { codec.decodeRequest(body, mkctx(body)); return undefined } catch (e) { return e }
+      try {
+        codec.decodeRequest(body, mkctx(body))
+        return undefined
+      } catch (e) {
+        return e
+      }
     }
     const fileId = fail({ model: 'm', input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file_1' }] }] })
     expect(fileId).toBeInstanceOf(IRErrorValue)
@@ -169,7 +203,7 @@ describe('decodeRequest', () => {
 
 // ───────────── scenarios (IR the backend produced) ─────────────
 
-const SCENARIOS: Record<string, () => IREvent[]> = {
+const SCENARIOS = {
   text: () => [
     { type: 'start', id: 'up_1', model: 'claude', usage: { inputTokens: 100 } },
     { type: 'block_start', index: 0, block: { type: 'text' } },
@@ -226,7 +260,7 @@ const SCENARIOS: Record<string, () => IREvent[]> = {
     { type: 'block_stop', index: 0 },
     { type: 'finish', reason: 'length', usage },
   ],
-}
+} satisfies Record<string, () => IREvent[]>
 
 const TOOLS = [
   { type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
@@ -239,7 +273,9 @@ function scenarioStream(model: string): AsyncGenerator<IREvent> {
   if (model === 'throws') {
     return events(SCENARIOS.text().slice(0, 3), { throwAfter: new IRErrorValue({ status: 529, kind: 'overloaded', message: 'Overloaded' }) })
   }
-  return events(SCENARIOS[model]())
+  const scenario = SCENARIOS[model as keyof typeof SCENARIOS] as (() => IREvent[]) | undefined
+  if (!scenario) throw new Error(`no scenario named ${model}`)
+  return events(scenario())
 }
 
 // ───────────── encodeResponse ─────────────
@@ -250,14 +286,35 @@ describe('encodeResponse', () => {
     const res = await collect(events([...SCENARIOS.reasoning()]))
     const out: any = codec.encodeResponse(res, mkctx(raw))
     expect(out.id).toMatch(/^resp_[0-9a-f]{48}$/)
-    expect(out).toMatchObject({ object: 'response', status: 'completed', model: 'my-model', instructions: 'sys', tools: TOOLS, error: null, incomplete_details: null, parallel_tool_calls: true, store: false })
+    expect(out).toMatchObject({
+      object: 'response',
+      status: 'completed',
+      model: 'my-model',
+      instructions: 'sys',
+      tools: TOOLS,
+      error: null,
+      incomplete_details: null,
+      parallel_tool_calls: true,
+      store: false,
+    })
     expect(typeof out.created_at).toBe('number')
     expect(out.output).toHaveLength(3)
     expect(out.output[0]).toMatchObject({ type: 'reasoning', summary: [{ type: 'summary_text', text: 'Let me think.' }], encrypted_content: 'sig-abc' })
     expect(out.output[0].id).toMatch(/^rs_/)
     expect(out.output[1]).toMatchObject({ type: 'reasoning', summary: [], encrypted_content: 'agproxy-redacted:opaque' })
-    expect(out.output[2]).toMatchObject({ type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: '42', annotations: [] }] })
-    expect(out.usage).toEqual({ input_tokens: 100, input_tokens_details: { cached_tokens: 40, cache_write_tokens: 0 }, output_tokens: 20, output_tokens_details: { reasoning_tokens: 8 }, total_tokens: 120 })
+    expect(out.output[2]).toMatchObject({
+      type: 'message',
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text: '42', annotations: [] }],
+    })
+    expect(out.usage).toEqual({
+      input_tokens: 100,
+      input_tokens_details: { cached_tokens: 40, cache_write_tokens: 0 },
+      output_tokens: 20,
+      output_tokens_details: { reasoning_tokens: 8 },
+      total_tokens: 120,
+    })
 
     // without include, no encrypted_content
     const plain: any = codec.encodeResponse(res, mkctx({ model: 'm', input: 'hi' }))
@@ -285,25 +342,31 @@ describe('encodeResponse', () => {
     const resp: any = codec.encodeResponse(await collect(events(SCENARIOS.tools())), mkctx(first))
 
     const second = {
-      model: 'm', previous_response_id: resp.id, instructions: 'second',
+      model: 'm',
+      previous_response_id: resp.id,
+      instructions: 'second',
       input: [{ type: 'function_call_output', call_id: 'call_w', output: 'sunny' }],
     }
     const ir2 = codec.decodeRequest(second as any, mkctx(second))
     expect(ir2.system).toEqual(['second'])
     expect(ir2.messages.map(m => m.role)).toEqual(['user', 'assistant', 'user'])
-    const calls = ir2.messages[1].content.filter(p => p.type === 'tool_call') as any[]
+    const calls = ir2.messages[1]?.content.filter(p => p.type === 'tool_call') as any[]
     expect(calls.map(c => c.name)).toEqual(['get_weather', 'mcp__fs__read_file', 'apply_patch', 'noargs'])
     expect(calls[0].signature).toBe('gemini-sig-1')
-    expect(ir2.messages[2].content).toEqual([{ type: 'tool_result', toolCallId: 'call_w', name: 'get_weather', content: [{ type: 'text', text: 'sunny' }] }])
+    expect(ir2.messages[2]?.content).toEqual([{ type: 'tool_result', toolCallId: 'call_w', name: 'get_weather', content: [{ type: 'text', text: 'sunny' }] }])
 
     // store:false (Codex) sends the whole history back: the call signature still comes back
-    const codex = { model: 'm', store: false, input: [
-      { type: 'message', role: 'user', content: 'weather?' },
-      { type: 'function_call', call_id: 'call_w', name: 'get_weather', arguments: '{"city":"Paris"}' },
-      { type: 'function_call_output', call_id: 'call_w', output: 'sunny' },
-    ] }
+    const codex = {
+      model: 'm',
+      store: false,
+      input: [
+        { type: 'message', role: 'user', content: 'weather?' },
+        { type: 'function_call', call_id: 'call_w', name: 'get_weather', arguments: '{"city":"Paris"}' },
+        { type: 'function_call_output', call_id: 'call_w', output: 'sunny' },
+      ],
+    }
     const ir3 = codec.decodeRequest(codex as any, mkctx(codex))
-    expect((ir3.messages[1].content[0] as any).signature).toBe('gemini-sig-1')
+    expect((at(ir3.messages, 1).content[0] as any).signature).toBe('gemini-sig-1')
     const r3: any = codec.encodeResponse(await collect(events(SCENARIOS.text())), mkctx(codex))
     const again = { model: 'm', previous_response_id: r3.id, input: 'x' }
     expect(() => codec.decodeRequest(again as any, mkctx(again))).toThrow(IRErrorValue)
@@ -314,7 +377,7 @@ describe('encodeResponse', () => {
     const out: any = codec.encodeResponse(await collect(events(SCENARIOS.reasoning())), mkctx(raw))
     const next = { model: 'm', input: [{ role: 'user', content: 'q' }, ...out.output, { role: 'user', content: 'more' }] }
     const ir = codec.decodeRequest(next as any, mkctx(next))
-    expect(ir.messages[1].content).toEqual([
+    expect(ir.messages[1]?.content).toEqual([
       { type: 'thinking', text: 'Let me think.', signature: 'sig-abc' },
       { type: 'thinking', text: '', redacted: true, signature: 'opaque' },
       { type: 'text', text: '42' },
@@ -369,13 +432,26 @@ describe('encodeStream with the openai SDK', () => {
     expect(final.status).toBe('completed')
     expect(final.output_text).toBe('Hello!')
     expect(final.model).toBe('text')
-    expect(final.usage).toEqual({ input_tokens: 100, input_tokens_details: { cached_tokens: 40, cache_write_tokens: 0 }, output_tokens: 20, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 120 })
+    expect(final.usage).toEqual({
+      input_tokens: 100,
+      input_tokens_details: { cached_tokens: 40, cache_write_tokens: 0 },
+      output_tokens: 20,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 120,
+    })
 
     const types = (await rawEvents({ model: 'text', input: 'hi' })).map(e => e.type)
     expect(types).toEqual([
-      'response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added',
-      'response.output_text.delta', 'response.output_text.delta', 'response.output_text.done', 'response.content_part.done',
-      'response.output_item.done', 'response.completed',
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
     ])
   })
 
@@ -392,7 +468,12 @@ describe('encodeStream with the openai SDK', () => {
   })
 
   test('reasoning summary + encrypted_content', async () => {
-    const stream = client.responses.stream({ model: 'reasoning', input: 'q', include: ['reasoning.encrypted_content'], reasoning: { effort: 'high', summary: 'auto' } })
+    const stream = client.responses.stream({
+      model: 'reasoning',
+      input: 'q',
+      include: ['reasoning.encrypted_content'],
+      reasoning: { effort: 'high', summary: 'auto' },
+    })
     const summary: string[] = []
     stream.on('response.reasoning_summary_text.delta', e => summary.push(e.delta))
     const final = await stream.finalResponse()
@@ -412,7 +493,11 @@ describe('encodeStream with the openai SDK', () => {
     const argDeltas: Array<[number, string]> = []
     stream.on('response.function_call_arguments.delta', e => argDeltas.push([e.output_index, e.delta]))
     const final = await stream.finalResponse()
-    expect(argDeltas).toEqual([[1, '{"city":'], [2, '{"path":"a.ts"}'], [1, '"Paris"}']])
+    expect(argDeltas).toEqual([
+      [1, '{"city":'],
+      [2, '{"path":"a.ts"}'],
+      [1, '"Paris"}'],
+    ])
     expect(final.output.map(o => o.type)).toEqual(['message', 'function_call', 'function_call', 'custom_tool_call', 'function_call'])
     expect(final.output[1]).toMatchObject({ call_id: 'call_w', name: 'get_weather', arguments: '{"city":"Paris"}', status: 'completed' })
     expect(final.output[2]).toMatchObject({ call_id: 'call_r', name: 'read_file', namespace: 'mcp__fs__', arguments: '{"path":"a.ts"}' })
@@ -442,7 +527,10 @@ describe('encodeStream with the openai SDK', () => {
 
   test('a stream that throws ends with response.failed; a length stop with response.incomplete', async () => {
     const thrown = await rawEvents({ model: 'throws', input: 'hi' })
-    expect(thrown.at(-1)).toMatchObject({ type: 'response.failed', response: { status: 'failed', error: { code: 'server_is_overloaded', message: 'Overloaded' } } })
+    expect(thrown.at(-1)).toMatchObject({
+      type: 'response.failed',
+      response: { status: 'failed', error: { code: 'server_is_overloaded', message: 'Overloaded' } },
+    })
 
     const final = await client.responses.stream({ model: 'incomplete', input: 'hi' }).finalResponse()
     expect(final.status).toBe('incomplete')
@@ -456,7 +544,9 @@ describe('encodeStream with the openai SDK', () => {
       try {
         yield* events(SCENARIOS.text().slice(0, 3))
         await new Promise(() => {}) // the backend stalls
-      } finally { closed = true }
+      } finally {
+        closed = true
+      }
     }
     const body = codec.encodeStream(upstream(), mkctx({ model: 'm', input: 'hi' }))
     const reader = body.getReader()
@@ -485,7 +575,8 @@ describe('encodeStream with the openai SDK', () => {
 describe('ResponsesBody schema', () => {
   test('accepts Codex and SDK bodies, rejects a missing model', async () => {
     const app = new Elysia().post('/v1/responses', ({ body }) => ({ ok: true, model: body.model }), { body: ResponsesBody })
-    const post = (body: unknown) => app.handle(new Request('http://localhost/v1/responses', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }))
+    const post = (body: unknown) =>
+      app.handle(new Request('http://localhost/v1/responses', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }))
     expect((await post(codexBody())).status).toBe(200)
     expect((await post({ model: 'm', input: 'hi', temperature: null, reasoning: null, text: { format: { type: 'text' } }, unknown_field: 1 })).status).toBe(200)
     expect((await post({ input: 'hi' })).status).toBe(422)

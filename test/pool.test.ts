@@ -11,7 +11,9 @@ function setup(opts: PoolOptions & { keys?: Parameters<typeof pool>[0] } = {}) {
   const p = pool(opts.keys ?? KEYS, { now: () => clock.t, ...opts })
   return { p, clock }
 }
-function pool(keys: ConstructorParameters<typeof KeyPool>[1], opts: PoolOptions) { return new KeyPool('google', keys, opts) }
+function pool(keys: ConstructorParameters<typeof KeyPool>[1], opts: PoolOptions) {
+  return new KeyPool('google', keys, opts)
+}
 const names = (p: KeyPool, n: number, o?: Parameters<KeyPool['pick']>[0]) => Array.from({ length: n }, () => p.pick(o)?.name)
 /** the handle of key i (it must be usable now) */
 const key = (p: KeyPool, i: number) => p.pick({ exclude: new Set(KEYS.filter((_, j) => j !== i)) })!
@@ -27,11 +29,50 @@ describe('maskKey', () => {
 
 describe('rotation', () => {
   const cases: Array<[string, Strategy, ConstructorParameters<typeof KeyPool>[1], string[]]> = [
-    ['round_robin, equal', 'round_robin', ['kA-xxxxxxxxxxxxxxxxxxx', 'kB-xxxxxxxxxxxxxxxxxxx', 'kC-xxxxxxxxxxxxxxxxxxx'].map((key, i) => ({ key, name: 'abc'[i]! })), ['a', 'b', 'c', 'a', 'b', 'c']],
-    ['round_robin, weights 5/1/1 (nginx order)', 'round_robin', [{ key: 'k1', name: 'a', weight: 5 }, { key: 'k2', name: 'b' }, { key: 'k3', name: 'c' }], ['a', 'a', 'b', 'a', 'c', 'a', 'a', 'a', 'a', 'b']],
-    ['round_robin, weights 2/1', 'round_robin', [{ key: 'k1', name: 'a', weight: 2 }, { key: 'k2', name: 'b', weight: 1 }], ['a', 'b', 'a', 'a', 'b', 'a']],
-    ['fill_first', 'fill_first', [{ key: 'k1', name: 'a' }, { key: 'k2', name: 'b' }], ['a', 'a', 'a']],
-    ['least_used', 'least_used', [{ key: 'k1', name: 'a' }, { key: 'k2', name: 'b' }, { key: 'k3', name: 'c' }], ['a', 'b', 'c', 'a', 'b', 'c']],
+    [
+      'round_robin, equal',
+      'round_robin',
+      ['kA-xxxxxxxxxxxxxxxxxxx', 'kB-xxxxxxxxxxxxxxxxxxx', 'kC-xxxxxxxxxxxxxxxxxxx'].map((key, i) => ({ key, name: 'abc'[i]! })),
+      ['a', 'b', 'c', 'a', 'b', 'c'],
+    ],
+    [
+      'round_robin, weights 5/1/1 (nginx order)',
+      'round_robin',
+      [
+        { key: 'k1', name: 'a', weight: 5 },
+        { key: 'k2', name: 'b' },
+        { key: 'k3', name: 'c' },
+      ],
+      ['a', 'a', 'b', 'a', 'c', 'a', 'a', 'a', 'a', 'b'],
+    ],
+    [
+      'round_robin, weights 2/1',
+      'round_robin',
+      [
+        { key: 'k1', name: 'a', weight: 2 },
+        { key: 'k2', name: 'b', weight: 1 },
+      ],
+      ['a', 'b', 'a', 'a', 'b', 'a'],
+    ],
+    [
+      'fill_first',
+      'fill_first',
+      [
+        { key: 'k1', name: 'a' },
+        { key: 'k2', name: 'b' },
+      ],
+      ['a', 'a', 'a'],
+    ],
+    [
+      'least_used',
+      'least_used',
+      [
+        { key: 'k1', name: 'a' },
+        { key: 'k2', name: 'b' },
+        { key: 'k3', name: 'c' },
+      ],
+      ['a', 'b', 'c', 'a', 'b', 'c'],
+    ],
   ]
   test.each(cases)('%s', (_, strategy, keys, want) => {
     const { p } = setup({ strategy, keys })
@@ -101,7 +142,14 @@ describe('stickiness', () => {
 describe('cooldown hints on 429', () => {
   const date = (ms: number) => new Date(T0 + ms).toUTCString()
   const iso = (ms: number) => new Date(T0 + ms).toISOString()
-  const retryInfo = (d: string) => ({ error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Resource exhausted', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: d }] } })
+  const retryInfo = (d: string) => ({
+    error: {
+      code: 429,
+      status: 'RESOURCE_EXHAUSTED',
+      message: 'Resource exhausted',
+      details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: d }],
+    },
+  })
   const cases: Array<[string, { headers?: Headers | Record<string, string>; body?: unknown }, number]> = [
     ['retry-after seconds', { headers: { 'Retry-After': '41' } }, 41_000],
     ['retry-after HTTP-date', { headers: new Headers({ 'retry-after': date(90_000) }) }, 90_000],
@@ -109,28 +157,55 @@ describe('cooldown hints on 429', () => {
     ['RetryInfo "41s"', { body: retryInfo('41s') }, 41_000],
     ['RetryInfo "1.5s"', { body: retryInfo('1.5s') }, 1_500],
     ['RetryInfo in an array-wrapped Gemini error', { body: [retryInfo('7s')] }, 7_000],
-    ['Anthropic: exhausted window wins', {
-      headers: {
-        'anthropic-ratelimit-requests-remaining': '0', 'anthropic-ratelimit-requests-reset': iso(20_000),
-        'anthropic-ratelimit-tokens-remaining': '9000', 'anthropic-ratelimit-tokens-reset': iso(50_000),
+    [
+      'Anthropic: exhausted window wins',
+      {
+        headers: {
+          'anthropic-ratelimit-requests-remaining': '0',
+          'anthropic-ratelimit-requests-reset': iso(20_000),
+          'anthropic-ratelimit-tokens-remaining': '9000',
+          'anthropic-ratelimit-tokens-reset': iso(50_000),
+        },
       },
-    }, 20_000],
-    ['Anthropic: latest reset when none says remaining 0', {
-      headers: {
-        'anthropic-ratelimit-requests-reset': iso(20_000), 'anthropic-ratelimit-input-tokens-reset': iso(45_000),
-        'anthropic-ratelimit-output-tokens-reset': iso(12_000),
+      20_000,
+    ],
+    [
+      'Anthropic: latest reset when none says remaining 0',
+      {
+        headers: {
+          'anthropic-ratelimit-requests-reset': iso(20_000),
+          'anthropic-ratelimit-input-tokens-reset': iso(45_000),
+          'anthropic-ratelimit-output-tokens-reset': iso(12_000),
+        },
       },
-    }, 45_000],
-    ['Anthropic: input+output tokens both spent → latest', {
-      headers: {
-        'anthropic-ratelimit-input-tokens-remaining': '0', 'anthropic-ratelimit-input-tokens-reset': iso(8_000),
-        'anthropic-ratelimit-output-tokens-remaining': '0', 'anthropic-ratelimit-output-tokens-reset': iso(33_000),
-        'anthropic-ratelimit-requests-remaining': '10', 'anthropic-ratelimit-requests-reset': iso(59_000),
+      45_000,
+    ],
+    [
+      'Anthropic: input+output tokens both spent → latest',
+      {
+        headers: {
+          'anthropic-ratelimit-input-tokens-remaining': '0',
+          'anthropic-ratelimit-input-tokens-reset': iso(8_000),
+          'anthropic-ratelimit-output-tokens-remaining': '0',
+          'anthropic-ratelimit-output-tokens-reset': iso(33_000),
+          'anthropic-ratelimit-requests-remaining': '10',
+          'anthropic-ratelimit-requests-reset': iso(59_000),
+        },
       },
-    }, 33_000],
-    ['OpenAI x-ratelimit-reset-tokens "6m0s"', {
-      headers: { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '6m0s', 'x-ratelimit-remaining-requests': '40', 'x-ratelimit-reset-requests': '20ms' },
-    }, 360_000],
+      33_000,
+    ],
+    [
+      'OpenAI x-ratelimit-reset-tokens "6m0s"',
+      {
+        headers: {
+          'x-ratelimit-remaining-tokens': '0',
+          'x-ratelimit-reset-tokens': '6m0s',
+          'x-ratelimit-remaining-requests': '40',
+          'x-ratelimit-reset-requests': '20ms',
+        },
+      },
+      360_000,
+    ],
     ['OpenAI "20ms" is floored to 1 s', { headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20ms' } }, 1_000],
     ['retry-after beats the rest', { headers: { 'retry-after': '3', 'x-ratelimit-reset-tokens': '6m0s' } }, 3_000],
     ['Gemini message "Please retry in 25.4s."', { body: { error: { code: 429, message: 'Quota exceeded. Please retry in 25.465784708s.' } } }, 25_466],
@@ -181,21 +256,91 @@ describe('ladder', () => {
 describe('quota exhausted and per-model limits', () => {
   const geminiQuota = (quotaId: string, model?: string, extra: object[] = []) => ({
     error: {
-      code: 429, status: 'RESOURCE_EXHAUSTED',
+      code: 429,
+      status: 'RESOURCE_EXHAUSTED',
       message: 'You exceeded your current quota, please check your plan and billing details.',
-      details: [{ '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId, ...(model && { quotaDimensions: { location: 'global', model } }), quotaValue: '50' }] }, ...extra],
+      details: [
+        {
+          '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+          violations: [
+            {
+              quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+              quotaId,
+              ...(model && { quotaDimensions: { location: 'global', model } }),
+              quotaValue: '50',
+            },
+          ],
+        },
+        ...extra,
+      ],
     },
   })
   const retry = { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '41s' }
 
   const cases: Array<[string, { status: number; body?: unknown; model?: string }, { ms: number; model?: string }]> = [
-    ['OpenAI insufficient_quota', { status: 429, body: { error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } } }, { ms: 3_600_000 }],
-    ['Gemini per-day QuotaFailure, per model', { status: 429, body: geminiQuota('GenerateRequestsPerDayPerProjectPerModel-FreeTier', 'gemini-2.5-pro', [retry]), model: 'gemini-2.5-pro' }, { ms: 3_600_000, model: 'gemini-2.5-pro' }],
-    ['Gemini per-minute QuotaFailure: RetryInfo, per model', { status: 429, body: geminiQuota('GenerateContentInputTokensPerModelPerMinute-FreeTier', 'gemini-2.5-pro', [retry]), model: 'gemini-2.5-pro' }, { ms: 41_000, model: 'gemini-2.5-pro' }],
-    ['Gemini per-model dimension names the model when the caller did not', { status: 429, body: geminiQuota('GenerateRequestsPerMinutePerProjectPerModel', 'gemini-2.0-flash', [retry]) }, { ms: 41_000, model: 'gemini-2.0-flash' }],
-    ['Gemini per-day wording in message', { status: 429, body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: "Quota exceeded for quota metric 'Gemini 2.5 Pro Requests' and limit 'Gemini 2.5 Pro Requests per day per user per tier'" } } }, { ms: 3_600_000 }],
-    ['Gemini generic "quota" 429 without per-day wording: ladder', { status: 429, body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'You exceeded your current quota, please check your plan and billing details.' } } }, { ms: 5_000 }],
-    ['OpenAI 429 naming the caller\'s model: per model', { status: 429, body: { error: { message: 'Rate limit reached for gpt-4o in organization org-x on tokens per min (TPM)', type: 'tokens', code: 'rate_limit_exceeded' } }, model: 'gpt-4o' }, { ms: 5_000, model: 'gpt-4o' }],
+    [
+      'OpenAI insufficient_quota',
+      {
+        status: 429,
+        body: {
+          error: {
+            message: 'You exceeded your current quota, please check your plan and billing details.',
+            type: 'insufficient_quota',
+            param: null,
+            code: 'insufficient_quota',
+          },
+        },
+      },
+      { ms: 3_600_000 },
+    ],
+    [
+      'Gemini per-day QuotaFailure, per model',
+      { status: 429, body: geminiQuota('GenerateRequestsPerDayPerProjectPerModel-FreeTier', 'gemini-2.5-pro', [retry]), model: 'gemini-2.5-pro' },
+      { ms: 3_600_000, model: 'gemini-2.5-pro' },
+    ],
+    [
+      'Gemini per-minute QuotaFailure: RetryInfo, per model',
+      { status: 429, body: geminiQuota('GenerateContentInputTokensPerModelPerMinute-FreeTier', 'gemini-2.5-pro', [retry]), model: 'gemini-2.5-pro' },
+      { ms: 41_000, model: 'gemini-2.5-pro' },
+    ],
+    [
+      'Gemini per-model dimension names the model when the caller did not',
+      { status: 429, body: geminiQuota('GenerateRequestsPerMinutePerProjectPerModel', 'gemini-2.0-flash', [retry]) },
+      { ms: 41_000, model: 'gemini-2.0-flash' },
+    ],
+    [
+      'Gemini per-day wording in message',
+      {
+        status: 429,
+        body: {
+          error: {
+            code: 429,
+            status: 'RESOURCE_EXHAUSTED',
+            message: "Quota exceeded for quota metric 'Gemini 2.5 Pro Requests' and limit 'Gemini 2.5 Pro Requests per day per user per tier'",
+          },
+        },
+      },
+      { ms: 3_600_000 },
+    ],
+    [
+      'Gemini generic "quota" 429 without per-day wording: ladder',
+      {
+        status: 429,
+        body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'You exceeded your current quota, please check your plan and billing details.' } },
+      },
+      { ms: 5_000 },
+    ],
+    [
+      "OpenAI 429 naming the caller's model: per model",
+      {
+        status: 429,
+        body: {
+          error: { message: 'Rate limit reached for gpt-4o in organization org-x on tokens per min (TPM)', type: 'tokens', code: 'rate_limit_exceeded' },
+        },
+        model: 'gpt-4o',
+      },
+      { ms: 5_000, model: 'gpt-4o' },
+    ],
   ]
   test.each(cases)('%s', (_, f, want) => {
     const { p } = setup({ strategy: 'fill_first' })
@@ -246,31 +391,60 @@ describe('maxCooldownMs (retry.max_cooldown) caps every cooldown', () => {
   const far = new Date(T0 + HUGE * 1000)
   const RETRY_INFO = 'type.googleapis.com/google.rpc.RetryInfo'
   const google = (message: string, details: object[]) => ({ error: { code: 429, status: 'RESOURCE_EXHAUSTED', message, details } })
-  const perDay = { '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
-    violations: [{ quotaId: 'GenerateRequestsPerDayPerProjectPerModel', quotaDimensions: { model: 'gemini-2.5-pro' }, quotaValue: '50' }] }
+  const perDay = {
+    '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+    violations: [{ quotaId: 'GenerateRequestsPerDayPerProjectPerModel', quotaDimensions: { model: 'gemini-2.5-pro' }, quotaValue: '50' }],
+  }
   const cases: Array<[string, Parameters<KeyPool['failure']>[1], PoolOptions, string]> = [
     ['retry-after seconds', { status: 429, headers: { 'retry-after': String(HUGE) } }, {}, 'retry-after'],
     ['retry-after HTTP-date', { status: 429, headers: { 'retry-after': far.toUTCString() } }, {}, 'retry-after'],
     ['retry-after-ms', { status: 429, headers: { 'retry-after-ms': String(HUGE * 1000) } }, {}, 'retry-after-ms'],
     ['Google RetryInfo', { status: 429, body: google('x', [{ '@type': RETRY_INFO, retryDelay: `${HUGE}s` }]) }, {}, 'RetryInfo'],
-    ['anthropic-ratelimit-*-reset', {
-      status: 429, headers: { 'anthropic-ratelimit-requests-remaining': '0', 'anthropic-ratelimit-requests-reset': far.toISOString() },
-    }, {}, 'anthropic-ratelimit reset'],
-    ['x-ratelimit-reset-*', {
-      status: 429, headers: { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '277777h46m39s' },
-    }, {}, 'x-ratelimit reset'],
+    [
+      'anthropic-ratelimit-*-reset',
+      {
+        status: 429,
+        headers: { 'anthropic-ratelimit-requests-remaining': '0', 'anthropic-ratelimit-requests-reset': far.toISOString() },
+      },
+      {},
+      'anthropic-ratelimit reset',
+    ],
+    [
+      'x-ratelimit-reset-*',
+      {
+        status: 429,
+        headers: { 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '277777h46m39s' },
+      },
+      {},
+      'x-ratelimit reset',
+    ],
     ['"Please retry in" message', { status: 429, body: { error: { message: `Please retry in ${HUGE}s.` } } }, {}, 'message'],
-    ['quota spent (quotaCooldownMs above the cap)', {
-      status: 429, body: { error: { type: 'insufficient_quota', message: 'x' } },
-    }, { quotaCooldownMs: 86_400_000 }, 'quota spent'],
-    ['quota spent with a longer hint', {
-      status: 429, body: google('You exceeded your current quota.', [perDay, { '@type': RETRY_INFO, retryDelay: `${HUGE}s` }]),
-    }, {}, 'quota spent'],
+    [
+      'quota spent (quotaCooldownMs above the cap)',
+      {
+        status: 429,
+        body: { error: { type: 'insufficient_quota', message: 'x' } },
+      },
+      { quotaCooldownMs: 86_400_000 },
+      'quota spent',
+    ],
+    [
+      'quota spent with a longer hint',
+      {
+        status: 429,
+        body: google('You exceeded your current quota.', [perDay, { '@type': RETRY_INFO, retryDelay: `${HUGE}s` }]),
+      },
+      {},
+      'quota spent',
+    ],
     ['the ladder', { status: 429 }, { ladderMs: [7_200_000] }, 'backoff step 1'],
     ['a server error', { status: 503 }, { serverErrorCooldownMs: 7_200_000 }, ''],
   ]
   test.each(cases)('%s', (_, f, opts, source) => {
-    for (const [max, want] of [[undefined, 3_600_000], [60_000, 60_000]] as const) {
+    for (const [max, want] of [
+      [undefined, 3_600_000],
+      [60_000, 60_000],
+    ] as const) {
       const { p } = setup({ ...opts, maxCooldownMs: max, keys: [KEYS[0]!] })
       const out = p.failure(p.pick()!, f)
       expect(out).toMatchObject({ retryable: true, cooldownMs: want })
@@ -288,12 +462,17 @@ describe('maxCooldownMs (retry.max_cooldown) caps every cooldown', () => {
   })
 })
 
-describe('scope: a limit is the model\'s unless the upstream says the whole key is limited', () => {
-  const violation = (quotaId: string, model?: string) =>
-    ({ quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests', quotaId, ...(model && { quotaDimensions: { location: 'global', model } }) })
+describe("scope: a limit is the model's unless the upstream says the whole key is limited", () => {
+  const violation = (quotaId: string, model?: string) => ({
+    quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests',
+    quotaId,
+    ...(model && { quotaDimensions: { location: 'global', model } }),
+  })
   const gemini = (...violations: object[]) => ({
     error: {
-      code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Quota exceeded.',
+      code: 429,
+      status: 'RESOURCE_EXHAUSTED',
+      message: 'Quota exceeded.',
       details: [
         { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations },
         { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '30s' },
@@ -302,37 +481,90 @@ describe('scope: a limit is the model\'s unless the upstream says the whole key 
   })
   const PER_MINUTE = 'GenerateRequestsPerMinutePerProjectPerModel'
   const cases: Array<[string, Parameters<KeyPool['failure']>[1], 'model' | 'key']> = [
-    ['the issue: retry-after 999999999 on a 429 that names no model', {
-      status: 429, model: 'gpt-4o', headers: { 'retry-after': '999999999' }, body: { error: { message: 'Too many requests' } },
-    }, 'model'],
-    ['OpenAI rate_limit_exceeded with x-ratelimit-* headers (per model)', {
-      status: 429, model: 'gpt-4o', headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20s' },
-      body: { error: { type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached on requests per min (RPM)' } },
-    }, 'model'],
-    ['Anthropic rate_limit_error (per model class)', {
-      status: 429, model: 'claude-opus-4-1',
-      body: { type: 'error', error: { type: 'rate_limit_error', message: 'This request would exceed the rate limit for your organization.' } },
-    }, 'model'],
-    ['Gemini RESOURCE_EXHAUSTED without details', {
-      status: 429, model: 'gemini-2.5-pro',
-      body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Resource has been exhausted (e.g. check quota).' } },
-    }, 'model'],
-    ['Gemini QuotaFailure naming another model (an alias): the request\'s model', {
-      status: 429, model: 'gemini-pro-latest', body: gemini(violation(PER_MINUTE, 'gemini-2.5-pro')),
-    }, 'model'],
-    ['Gemini per-day quota per model', {
-      status: 429, model: 'gemini-2.5-pro', body: gemini(violation('GenerateRequestsPerDayPerProjectPerModel-FreeTier', 'gemini-2.5-pro')),
-    }, 'model'],
-    ['OpenAI insufficient_quota (billing: the key)', {
-      status: 429, model: 'gpt-4o', body: { error: { type: 'insufficient_quota', code: 'insufficient_quota', message: 'You exceeded your current quota.' } },
-    }, 'key'],
+    [
+      'the issue: retry-after 999999999 on a 429 that names no model',
+      {
+        status: 429,
+        model: 'gpt-4o',
+        headers: { 'retry-after': '999999999' },
+        body: { error: { message: 'Too many requests' } },
+      },
+      'model',
+    ],
+    [
+      'OpenAI rate_limit_exceeded with x-ratelimit-* headers (per model)',
+      {
+        status: 429,
+        model: 'gpt-4o',
+        headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20s' },
+        body: { error: { type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached on requests per min (RPM)' } },
+      },
+      'model',
+    ],
+    [
+      'Anthropic rate_limit_error (per model class)',
+      {
+        status: 429,
+        model: 'claude-opus-4-1',
+        body: { type: 'error', error: { type: 'rate_limit_error', message: 'This request would exceed the rate limit for your organization.' } },
+      },
+      'model',
+    ],
+    [
+      'Gemini RESOURCE_EXHAUSTED without details',
+      {
+        status: 429,
+        model: 'gemini-2.5-pro',
+        body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', message: 'Resource has been exhausted (e.g. check quota).' } },
+      },
+      'model',
+    ],
+    [
+      "Gemini QuotaFailure naming another model (an alias): the request's model",
+      {
+        status: 429,
+        model: 'gemini-pro-latest',
+        body: gemini(violation(PER_MINUTE, 'gemini-2.5-pro')),
+      },
+      'model',
+    ],
+    [
+      'Gemini per-day quota per model',
+      {
+        status: 429,
+        model: 'gemini-2.5-pro',
+        body: gemini(violation('GenerateRequestsPerDayPerProjectPerModel-FreeTier', 'gemini-2.5-pro')),
+      },
+      'model',
+    ],
+    [
+      'OpenAI insufficient_quota (billing: the key)',
+      {
+        status: 429,
+        model: 'gpt-4o',
+        body: { error: { type: 'insufficient_quota', code: 'insufficient_quota', message: 'You exceeded your current quota.' } },
+      },
+      'key',
+    ],
     ['402 Payment Required (the key)', { status: 402, model: 'gpt-4o', body: { error: { message: 'Insufficient credits' } } }, 'key'],
-    ['Gemini quota on the project, no model dimension (the key)', {
-      status: 429, model: 'gemini-2.5-pro', body: gemini(violation('GenerateRequestsPerMinutePerProject')),
-    }, 'key'],
-    ['Gemini per-model and project violations together (the key)', {
-      status: 429, model: 'gemini-2.5-pro', body: gemini(violation(PER_MINUTE, 'gemini-2.5-pro'), violation('GenerateRequestsPerDayPerProject')),
-    }, 'key'],
+    [
+      'Gemini quota on the project, no model dimension (the key)',
+      {
+        status: 429,
+        model: 'gemini-2.5-pro',
+        body: gemini(violation('GenerateRequestsPerMinutePerProject')),
+      },
+      'key',
+    ],
+    [
+      'Gemini per-model and project violations together (the key)',
+      {
+        status: 429,
+        model: 'gemini-2.5-pro',
+        body: gemini(violation(PER_MINUTE, 'gemini-2.5-pro'), violation('GenerateRequestsPerDayPerProject')),
+      },
+      'key',
+    ],
   ]
   test.each(cases)('%s', (_, f, scope) => {
     const { p } = setup({ strategy: 'fill_first' })
@@ -392,7 +624,17 @@ describe('status classes', () => {
   test('Gemini 400 API_KEY_INVALID disables the key', () => {
     const { p } = setup()
     const k = p.pick()!
-    const out = p.failure(k, { status: 400, body: { error: { code: 400, message: 'API key not valid. Please pass a valid API key.', status: 'INVALID_ARGUMENT', details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' }] } } })
+    const out = p.failure(k, {
+      status: 400,
+      body: {
+        error: {
+          code: 400,
+          message: 'API key not valid. Please pass a valid API key.',
+          status: 'INVALID_ARGUMENT',
+          details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com' }],
+        },
+      },
+    })
     expect(out).toMatchObject({ retryable: true, disabled: true })
     expect(p.states()[k.index]!.status).toBe('disabled')
   })
@@ -430,7 +672,11 @@ describe('soonestAvailable and describe', () => {
   test('per model', () => {
     const { p } = setup({ keys: [KEYS[0]!] })
     const k = p.pick()!
-    p.failure(k, { status: 429, model: 'gemini-2.5-pro', body: { error: { message: 'quota exceeded for gemini-2.5-pro', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '30s' }] } } })
+    p.failure(k, {
+      status: 429,
+      model: 'gemini-2.5-pro',
+      body: { error: { message: 'quota exceeded for gemini-2.5-pro', details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '30s' }] } },
+    })
     expect(p.soonestAvailable()).toBeUndefined()
     expect(p.soonestAvailable('gemini-2.5-pro')).toBe(T0 + 30_000)
     expect(p.describe()).toBe('1 key of provider google: 1 active')
@@ -449,13 +695,25 @@ describe('no raw key leaks', () => {
     const { p } = setup()
     const k = key(p, 0)
     const outs = [
-      p.failure(k, { status: 401, body: { error: { message: `Incorrect API key provided: ${KEYS[0]}.`, type: 'invalid_request_error', code: 'invalid_api_key' } } }),
+      p.failure(k, {
+        status: 401,
+        body: { error: { message: `Incorrect API key provided: ${KEYS[0]}.`, type: 'invalid_request_error', code: 'invalid_api_key' } },
+      }),
       p.failure(key(p, 1), { status: 429, body: `{"error":{"message":"key ${KEYS[1]} is rate limited"}}` }),
       p.failure(key(p, 2), { status: 500, body: new Error(`boom ${KEYS[2]}`) }),
     ]
     const texts = [
-      JSON.stringify(p.states()), p.describe(), p.describe('m'), JSON.stringify(outs),
-      JSON.stringify(k), String(k), `${k}`, Bun.inspect(k), JSON.stringify(p), JSON.stringify({ k }), Object.keys(k).join(),
+      JSON.stringify(p.states()),
+      p.describe(),
+      p.describe('m'),
+      JSON.stringify(outs),
+      JSON.stringify(k),
+      String(k),
+      `${k}`,
+      Bun.inspect(k),
+      JSON.stringify(p),
+      JSON.stringify({ k }),
+      Object.keys(k).join(),
     ]
     for (const t of texts) for (const raw of KEYS) expect(t).not.toContain(raw)
     expect(outs[0]!.reason).toBe('401 from upstream: Incorrect API key provided: sk-…1111.')
@@ -465,8 +723,18 @@ describe('no raw key leaks', () => {
 
 describe('hint parsers', () => {
   test.each([
-    ['6m0s', 360_000], ['1s', 1000], ['20ms', 20], ['1.5s', 1500], ['41s', 41_000], ['1h2m3.5s', 3_723_500],
-    ['45.837906927s', 45_837.906927], ['12', 12_000], ['0', 0], ['soon', undefined], ['', undefined], ['5x', undefined],
+    ['6m0s', 360_000],
+    ['1s', 1000],
+    ['20ms', 20],
+    ['1.5s', 1500],
+    ['41s', 41_000],
+    ['1h2m3.5s', 3_723_500],
+    ['45.837906927s', 45_837.906927],
+    ['12', 12_000],
+    ['0', 0],
+    ['soon', undefined],
+    ['', undefined],
+    ['5x', undefined],
   ] as const)('parseDuration(%p) = %p', (s, ms) => {
     const got = parseDuration(s)
     if (ms === undefined) expect(got).toBeUndefined()
@@ -498,9 +766,37 @@ describe('stickyKeyFor', () => {
   const sys = 'You are helpful.'
   const first = 'Hello there'
   const dialects: Array<[string, (u: string) => any]> = [
-    ['OpenAI chat', u => ({ messages: [{ role: 'system', content: sys }, { role: 'user', content: [{ type: 'text', text: u }] }, { role: 'assistant', content: 'hi' }, { role: 'user', content: 'more' }] })],
-    ['Anthropic', u => ({ system: [{ type: 'text', text: sys }], messages: [{ role: 'user', content: u }, { role: 'assistant', content: [{ type: 'text', text: 'hi' }] }] })],
-    ['Gemini', u => ({ systemInstruction: { parts: [{ text: sys }] }, contents: [{ role: 'user', parts: [{ text: u }] }, { role: 'model', parts: [{ text: 'hi' }] }] })],
+    [
+      'OpenAI chat',
+      u => ({
+        messages: [
+          { role: 'system', content: sys },
+          { role: 'user', content: [{ type: 'text', text: u }] },
+          { role: 'assistant', content: 'hi' },
+          { role: 'user', content: 'more' },
+        ],
+      }),
+    ],
+    [
+      'Anthropic',
+      u => ({
+        system: [{ type: 'text', text: sys }],
+        messages: [
+          { role: 'user', content: u },
+          { role: 'assistant', content: [{ type: 'text', text: 'hi' }] },
+        ],
+      }),
+    ],
+    [
+      'Gemini',
+      u => ({
+        systemInstruction: { parts: [{ text: sys }] },
+        contents: [
+          { role: 'user', parts: [{ text: u }] },
+          { role: 'model', parts: [{ text: 'hi' }] },
+        ],
+      }),
+    ],
     ['Responses', u => ({ instructions: sys, input: [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: u }] }] })],
     ['Responses, string input', u => ({ input: u })],
   ]

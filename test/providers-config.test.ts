@@ -20,11 +20,13 @@ const fakes = {} as Record<ProviderType, Fake>
 beforeAll(async () => {
   for (const t of ['openai', 'anthropic', 'gemini'] as const) fakes[t] = await startFake(t)
 })
-afterAll(async () => { await Promise.all(Object.values(fakes).map((f) => f.stop())) })
+afterAll(async () => {
+  await Promise.all(Object.values(fakes).map(f => f.stop()))
+})
 const running: TestServer[] = []
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop(0)))
-  Object.values(fakes).forEach((f) => f.reset())
+  await Promise.all(running.splice(0).map(s => s.stop(0)))
+  Object.values(fakes).forEach(f => f.reset())
 })
 const start = async (settings: Record<string, unknown>, env: Record<string, string> = {}) => {
   const s = await startAgproxy(settings, env)
@@ -44,12 +46,24 @@ describe('providers: config schema', () => {
   test('a full provider entry is accepted', () => {
     const c = buildConfig({
       providers: [
-        { name: 'my-openai_1', type: 'openai', base_url: 'https://api.example.com/v1', api_keys: ['sk-a', { key: 'sk-b', weight: 2, name: 'backup' }], models: ['gpt-4o'], headers: { 'x-org': 'acme' }, strategy: 'fill_first' },
+        {
+          name: 'my-openai_1',
+          type: 'openai',
+          base_url: 'https://api.example.com/v1',
+          api_keys: ['sk-a', { key: 'sk-b', weight: 2, name: 'backup' }],
+          models: ['gpt-4o'],
+          headers: { 'x-org': 'acme' },
+          strategy: 'fill_first',
+        },
         { name: 'claude', type: 'anthropic', api_key: 'sk-ant-x' },
         { name: 'google', type: 'gemini' },
       ],
     })
-    expect(c.providers.map((p) => [p.name, p.type])).toEqual([['my-openai_1', 'openai'], ['claude', 'anthropic'], ['google', 'gemini']])
+    expect(c.providers.map(p => [p.name, p.type])).toEqual([
+      ['my-openai_1', 'openai'],
+      ['claude', 'anthropic'],
+      ['google', 'gemini'],
+    ])
   })
 
   test.each([
@@ -66,8 +80,19 @@ describe('providers: config schema', () => {
   })
 
   test('provider names must be unique', () => {
-    expect(() => buildConfig({ providers: [{ name: 'p', type: 'openai' }, { name: 'p', type: 'anthropic' }] }, {}, {}, 'agproxy.yaml'))
-      .toThrow('agproxy.yaml: providers[1].name: "p" is used twice; provider names must be unique')
+    expect(() =>
+      buildConfig(
+        {
+          providers: [
+            { name: 'p', type: 'openai' },
+            { name: 'p', type: 'anthropic' },
+          ],
+        },
+        {},
+        {},
+        'agproxy.yaml',
+      ),
+    ).toThrow('agproxy.yaml: providers[1].name: "p" is used twice; provider names must be unique')
   })
 })
 
@@ -75,8 +100,15 @@ describe('providers: config schema', () => {
 
 describe('providers: defaults per type, keys, headers', () => {
   test('base_url defaults per type', () => {
-    const table = buildProviders([{ name: 'g', type: 'gemini' }, { name: 'o', type: 'openai' }, { name: 'a', type: 'anthropic' }], silentLogger)
-    expect([...table.values()].map((p) => [p.name, p.baseUrl])).toEqual([
+    const table = buildProviders(
+      [
+        { name: 'g', type: 'gemini' },
+        { name: 'o', type: 'openai' },
+        { name: 'a', type: 'anthropic' },
+      ],
+      silentLogger,
+    )
+    expect([...table.values()].map(p => [p.name, p.baseUrl])).toEqual([
       ['g', 'https://generativelanguage.googleapis.com'],
       ['o', 'https://api.openai.com/v1'],
       ['a', 'https://api.anthropic.com'],
@@ -84,13 +116,26 @@ describe('providers: defaults per type, keys, headers', () => {
   })
 
   test('api_keys (strings or {key, weight, name}) and api_key all land in the pool; no key → one keyless slot', () => {
-    const table = buildProviders([
-      { name: 'many', type: 'openai', api_keys: ['sk-one-000000000000000000', { key: 'sk-two-000000000000000000', name: 'backup' }], api_key: 'sk-three-0000000000000000' },
-      { name: 'one', type: 'openai', api_key: 'sk-only-000000000000000000' },
-      { name: 'local', type: 'openai', base_url: 'http://127.0.0.1:11434/v1' },
-    ], silentLogger)
+    const table = buildProviders(
+      [
+        {
+          name: 'many',
+          type: 'openai',
+          api_keys: ['sk-one-000000000000000000', { key: 'sk-two-000000000000000000', name: 'backup' }],
+          api_key: 'sk-three-0000000000000000',
+        },
+        { name: 'one', type: 'openai', api_key: 'sk-only-000000000000000000' },
+        { name: 'local', type: 'openai', base_url: 'http://127.0.0.1:11434/v1' },
+      ],
+      silentLogger,
+    )
     expect(table.get('many')!.pool.size).toBe(3)
-    expect(table.get('many')!.pool.states().map((s) => s.name)).toEqual(['sk-…0000', 'backup', 'sk-…0000#3'])
+    expect(
+      table
+        .get('many')!
+        .pool.states()
+        .map(s => s.name),
+    ).toEqual(['sk-…0000', 'backup', 'sk-…0000#3'])
     expect(table.get('one')!.pool.size).toBe(1)
     expect(table.get('local')!.pool.size).toBe(1)
     expect(JSON.stringify(table.get('many')!.pool)).not.toContain('sk-one-000000000000000000')
@@ -98,24 +143,47 @@ describe('providers: defaults per type, keys, headers', () => {
 
   // what each type sends upstream, seen by a fake of that type
   const CASES: Array<[ProviderType, (srv: TestServer, headers: Record<string, string>) => Promise<unknown>, string, (rec: any) => void]> = [
-    ['openai', (srv) => new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'client', maxRetries: 0 }).chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
-      '/v1/chat/completions', (rec) => expect(rec.headers.authorization).toBe(`Bearer ${KEYS.openai}`)],
-    ['anthropic', (srv, h) => new Anthropic({ baseURL: srv.url, apiKey: 'client', maxRetries: 0, defaultHeaders: h }).messages.create({ model: 'm', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] }),
-      '/v1/messages', (rec) => {
+    [
+      'openai',
+      srv =>
+        new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'client', maxRetries: 0 }).chat.completions.create({
+          model: 'm',
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      '/v1/chat/completions',
+      rec => expect(rec.headers.authorization).toBe(`Bearer ${KEYS.openai}`),
+    ],
+    [
+      'anthropic',
+      (srv, h) =>
+        new Anthropic({ baseURL: srv.url, apiKey: 'client', maxRetries: 0, defaultHeaders: h }).messages.create({
+          model: 'm',
+          max_tokens: 16,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      '/v1/messages',
+      rec => {
         expect(rec.headers['x-api-key']).toBe(KEYS.anthropic)
         // pass-through: the version the SDK wrote its body for (translated requests send 2023-06-01, below)
         expect(rec.headers['anthropic-version']).toMatch(/^\d{4}-\d\d-\d\d$/)
         expect(rec.headers['anthropic-beta']).toBe('interleaved-thinking-2025-05-14')
-      }],
-    ['gemini', (srv) => new GoogleGenAI({ apiKey: 'client', httpOptions: { baseUrl: srv.url } }).models.generateContent({ model: 'm', contents: 'hi' }),
-      '/v1beta/models/m:generateContent', (rec) => {
+      },
+    ],
+    [
+      'gemini',
+      srv => new GoogleGenAI({ apiKey: 'client', httpOptions: { baseUrl: srv.url } }).models.generateContent({ model: 'm', contents: 'hi' }),
+      '/v1beta/models/m:generateContent',
+      rec => {
         expect(rec.headers['x-goog-api-key']).toBe(KEYS.gemini)
         expect(rec.query.key).toBeUndefined()
-      }],
+      },
+    ],
   ]
 
   test.each(CASES)('%s: path, auth headers, extra headers, client key not forwarded', async (type, call, path, auth) => {
-    const srv = await start({ providers: [{ name: `up-${type}`, type, base_url: fakes[type].url, api_key: KEYS[type], headers: { 'x-org': 'acme', 'x-extra-tag': 'agproxy-test' } }] })
+    const srv = await start({
+      providers: [{ name: `up-${type}`, type, base_url: fakes[type].url, api_key: KEYS[type], headers: { 'x-org': 'acme', 'x-extra-tag': 'agproxy-test' } }],
+    })
     await call(srv, { 'anthropic-beta': 'interleaved-thinking-2025-05-14' })
     const rec = fakes[type].last()!
     expect(rec.path).toBe(path)
@@ -132,7 +200,7 @@ describe('providers: defaults per type, keys, headers', () => {
     const srv = await start({ providers: [{ name: 'o', type: 'openai', base_url: fakes.openai.url, api_keys: keys }] })
     // distinct conversations (the same one would stick to one key, for the upstream's prompt cache)
     for (let i = 0; i < 6; i++) await fetch(`${srv.url}/v1/chat/completions`, json({ model: 'm', messages: [{ role: 'user', content: `conversation ${i}` }] }))
-    expect(fakes.openai.requests.map((r) => r.key)).toEqual([...keys, ...keys])
+    expect(fakes.openai.requests.map(r => r.key)).toEqual([...keys, ...keys])
   })
 
   test('anthropic, translated from another dialect: anthropic-version 2023-06-01; anthropic-beta only when the client sent one', async () => {
@@ -186,8 +254,18 @@ describe('base_url repair', () => {
     ['gemini', 'https://generativelanguage.googleapis.com/v1beta/models', 'https://generativelanguage.googleapis.com', true],
     ['gemini', 'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro', 'https://generativelanguage.googleapis.com', true],
     ['gemini', 'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent', 'https://generativelanguage.googleapis.com', true],
-    ['gemini', 'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', 'https://generativelanguage.googleapis.com', true],
-    ['gemini', 'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent?key=AIzaSyPASTEDKEY000000000000000', 'https://generativelanguage.googleapis.com', true],
+    [
+      'gemini',
+      'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse',
+      'https://generativelanguage.googleapis.com',
+      true,
+    ],
+    [
+      'gemini',
+      'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent?key=AIzaSyPASTEDKEY000000000000000',
+      'https://generativelanguage.googleapis.com',
+      true,
+    ],
     ['gemini', 'https://gateway.ai.cloudflare.com/v1/acct/gw/google-ai-studio/v1beta', 'https://gateway.ai.cloudflare.com/v1/acct/gw/google-ai-studio', true],
   ] as const)('%s %s → %s', (type, raw, url, changed) => {
     expect(repairBaseUrl(type, raw)).toEqual({ url, changed })
@@ -199,14 +277,24 @@ describe('base_url repair', () => {
 
   test('one warning line per repaired provider, none for a clean one; a pasted ?key= never reaches the log', () => {
     const lines: string[] = []
-    buildProviders([
-      { name: 'pasted', type: 'gemini', base_url: 'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent?key=AIzaSyPASTEDKEY000000000000000' },
-      { name: 'clean', type: 'openai', base_url: 'https://api.openai.com/v1' },
-      { name: 'slash', type: 'anthropic', base_url: 'https://api.anthropic.com/' },
-    ], createLogger('debug', (l) => lines.push(l)))
+    buildProviders(
+      [
+        {
+          name: 'pasted',
+          type: 'gemini',
+          base_url: 'https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent?key=AIzaSyPASTEDKEY000000000000000',
+        },
+        { name: 'clean', type: 'openai', base_url: 'https://api.openai.com/v1' },
+        { name: 'slash', type: 'anthropic', base_url: 'https://api.anthropic.com/' },
+      ],
+      createLogger('debug', l => lines.push(l)),
+    )
     expect(lines).toHaveLength(2)
-    expect(lines.every((l) => !l.includes('\n') && / WARN /.test(l))).toBe(true)
-    expect(lines[0]).toContain('provider pasted: base_url "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent?…" reduced to "https://generativelanguage.googleapis.com"')
+    expect(lines.every(l => !l.includes('\n') && / WARN /.test(l))).toBe(true)
+    expect(lines[0]).toContain(
+      'provider pasted: base_url "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:generateContent?…" reduced to ' +
+        '"https://generativelanguage.googleapis.com"',
+    )
     expect(lines[1]).toContain('provider slash: base_url "https://api.anthropic.com/" reduced to "https://api.anthropic.com"')
     expect(lines.join('\n')).not.toContain('PASTEDKEY')
   })
@@ -218,13 +306,13 @@ describe('base_url repair', () => {
     ['gemini', (f: Fake) => `${origin(f)}/v1beta/models/gemini-2.5-pro:generateContent`, '/v1beta/models/some-model:generateContent'],
   ] as const)('%s: a pasted endpoint in base_url is repaired end to end', async (type, pasted, path) => {
     const srv = await start({ providers: [{ name: 'pasted', type, base_url: pasted(fakes[type]), api_key: KEYS[type] }] })
-    const warnings = srv.logs.filter((l) => l.includes('base_url'))
+    const warnings = srv.logs.filter(l => l.includes('base_url'))
     expect(warnings).toHaveLength(1)
     expect(warnings[0]).toContain(`reduced to "${type === 'openai' ? fakes[type].url : origin(fakes[type])}"`)
     const res = await fetch(`${srv.url}/v1/chat/completions`, json({ model: 'some-model', messages: [{ role: 'user', content: 'ping' }] }))
     expect(res.status).toBe(200)
     expect((await res.json()).choices[0].message.content).toBe('echo: ping')
-    expect(fakes[type].requests.map((r) => r.path)).toEqual([path])
+    expect(fakes[type].requests.map(r => r.path)).toEqual([path])
   })
 })
 
@@ -238,32 +326,56 @@ describe('zero-config: providers from the standard key variables', () => {
     ['OPENAI_API_KEY', { OPENAI_API_KEY: 'o-key' }, [['openai', 'openai', ['o-key']]]],
     ['ANTHROPIC_API_KEY', { ANTHROPIC_API_KEY: 'a-key' }, [['anthropic', 'anthropic', ['a-key']]]],
     ['comma-separated keys', { OPENAI_API_KEY: 'o1, o2,,o3 ' }, [['openai', 'openai', ['o1', 'o2', 'o3']]]],
-    ['all three', { ANTHROPIC_API_KEY: 'a', OPENAI_API_KEY: 'o', GEMINI_API_KEY: 'g' }, [['gemini', 'gemini', ['g']], ['openai', 'openai', ['o']], ['anthropic', 'anthropic', ['a']]]],
+    [
+      'all three',
+      { ANTHROPIC_API_KEY: 'a', OPENAI_API_KEY: 'o', GEMINI_API_KEY: 'g' },
+      [
+        ['gemini', 'gemini', ['g']],
+        ['openai', 'openai', ['o']],
+        ['anthropic', 'anthropic', ['a']],
+      ],
+    ],
     ['empty variables', { OPENAI_API_KEY: '', ANTHROPIC_API_KEY: ' ' }, []],
-    ['base URL variables alone', { OPENAI_BASE_URL: 'http://127.0.0.1:8045/v1', ANTHROPIC_BASE_URL: 'http://127.0.0.1:8045', GOOGLE_GEMINI_BASE_URL: 'http://127.0.0.1:8045' }, []],
+    [
+      'base URL variables alone',
+      { OPENAI_BASE_URL: 'http://127.0.0.1:8045/v1', ANTHROPIC_BASE_URL: 'http://127.0.0.1:8045', GOOGLE_GEMINI_BASE_URL: 'http://127.0.0.1:8045' },
+      [],
+    ],
   ] as const)('%s', (_, env, expected) => {
     const { providers } = providersFromEnv(env)
-    expect(providers.map((p) => [p.name, p.type, p.api_keys])).toEqual(expected as any)
+    expect(providers.map(p => [p.name, p.type, p.api_keys])).toEqual(expected as any)
     // never a base_url: the *_BASE_URL variables point at agproxy itself
-    expect(providers.every((p) => p.base_url === undefined)).toBe(true)
+    expect(providers.every(p => p.base_url === undefined)).toBe(true)
   })
 
   const ENV = {
-    GEMINI_API_KEY: KEYS.gemini, OPENAI_API_KEY: KEYS.openai, ANTHROPIC_API_KEY: KEYS.anthropic,
-    OPENAI_BASE_URL: 'http://127.0.0.1:8045/v1', ANTHROPIC_BASE_URL: 'http://127.0.0.1:8045', GOOGLE_GEMINI_BASE_URL: 'http://127.0.0.1:8045', GEMINI_BASE_URL: 'http://127.0.0.1:8045',
+    GEMINI_API_KEY: KEYS.gemini,
+    OPENAI_API_KEY: KEYS.openai,
+    ANTHROPIC_API_KEY: KEYS.anthropic,
+    OPENAI_BASE_URL: 'http://127.0.0.1:8045/v1',
+    ANTHROPIC_BASE_URL: 'http://127.0.0.1:8045',
+    GOOGLE_GEMINI_BASE_URL: 'http://127.0.0.1:8045',
+    GEMINI_BASE_URL: 'http://127.0.0.1:8045',
   }
 
   test('createDispatcher: the provider table and the routing decisions (no network)', () => {
     const lines: string[] = []
-    const d = createDispatcher(buildConfig({}), createLogger('info', (l) => lines.push(l)), ENV)
-    expect([...d.providers.values()].map((p) => [p.name, p.type, p.baseUrl, p.pool.size])).toEqual([
+    const d = createDispatcher(
+      buildConfig({}),
+      createLogger('info', l => lines.push(l)),
+      ENV,
+    )
+    expect([...d.providers.values()].map(p => [p.name, p.type, p.baseUrl, p.pool.size])).toEqual([
       ['gemini', 'gemini', 'https://generativelanguage.googleapis.com', 1],
       ['openai', 'openai', 'https://api.openai.com/v1', 1],
       ['anthropic', 'anthropic', 'https://api.anthropic.com', 1],
     ])
     expect(lines.join('\n')).toContain('no providers configured; using gemini, openai, anthropic from the environment')
     expect(lines.join('\n')).not.toContain(KEYS.openai)
-    const route = (m: string) => { const r = d.router.resolve(m); return r.ok ? `${r.route.target.provider}/${r.route.target.model}` : 'none' }
+    const route = (m: string) => {
+      const r = d.router.resolve(m)
+      return r.ok ? `${r.route.target.provider}/${r.route.target.model}` : 'none'
+    }
     expect(route('gemini-2.5-pro')).toBe('gemini/gemini-2.5-pro')
     expect(route('gemini-3-pro-preview')).toBe('gemini/gemini-3-pro-preview')
     expect(route('gpt-4o-mini')).toBe('openai/gpt-4o-mini')
@@ -287,12 +399,15 @@ describe('zero-config: providers from the standard key variables', () => {
     expect([...d.providers.keys()]).toEqual(['mine'])
   })
 
-  test('GET /v1/models lists the zero-config providers\' models, owned by each provider', async () => {
+  test("GET /v1/models lists the zero-config providers' models, owned by each provider", async () => {
     const srv = await start({}, ENV)
     const list = await new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 }).models.list()
-    const owner = Object.fromEntries(list.data.map((m) => [m.id, m.owned_by]))
+    const owner = Object.fromEntries(list.data.map(m => [m.id, m.owned_by]))
     for (const [type, models] of Object.entries(ZERO_CONFIG_MODELS))
-      for (const m of models) { expect(owner[m]).toBe(type); expect(owner[`${type}/${m}`]).toBe(type) }
+      for (const m of models) {
+        expect(owner[m]).toBe(type)
+        expect(owner[`${type}/${m}`]).toBe(type)
+      }
   })
 
   test('without providers or key variables, a model call says how to add one (503)', async () => {
@@ -303,14 +418,22 @@ describe('zero-config: providers from the standard key variables', () => {
   })
 
   // the default base URLs are the real APIs: for one end-to-end pass, point them at the fakes for a moment
-  test('end to end: each key variable\'s provider is called with its default auth (defaults redirected to fakes)', async () => {
+  test("end to end: each key variable's provider is called with its default auth (defaults redirected to fakes)", async () => {
     const saved = { ...DEFAULT_BASE }
     DEFAULT_BASE.openai = fakes.openai.url
     DEFAULT_BASE.anthropic = origin(fakes.anthropic)
     DEFAULT_BASE.gemini = origin(fakes.gemini)
     let srv: TestServer
-    try { srv = await start({}, ENV) } finally { Object.assign(DEFAULT_BASE, saved) }
-    for (const [model, type] of [['gpt-4o', 'openai'], ['claude-sonnet-4-5', 'anthropic'], ['gemini-2.5-flash', 'gemini']] as const) {
+    try {
+      srv = await start({}, ENV)
+    } finally {
+      Object.assign(DEFAULT_BASE, saved)
+    }
+    for (const [model, type] of [
+      ['gpt-4o', 'openai'],
+      ['claude-sonnet-4-5', 'anthropic'],
+      ['gemini-2.5-flash', 'gemini'],
+    ] as const) {
       const res = await fetch(`${srv.url}/v1/chat/completions`, json({ model, messages: [{ role: 'user', content: 'hi' }] }))
       expect(res.status).toBe(200)
       expect(res.headers.get('x-agproxy-provider')).toBe(type)
@@ -325,9 +448,14 @@ describe('zero-config: providers from the standard key variables', () => {
 // ───────────── loops ─────────────
 
 describe('a provider pointing back at agproxy → 508, not an endless loop', () => {
-  const freePort = () => { const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() }); const p = s.port!; s.stop(true); return p }
+  const freePort = () => {
+    const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
+    const p = s.port!
+    s.stop(true)
+    return p
+  }
 
-  test('a request carrying this instance in x-agproxy-hop is refused with 508, in the caller\'s dialect', async () => {
+  test("a request carrying this instance in x-agproxy-hop is refused with 508, in the caller's dialect", async () => {
     const srv = await start({ providers: [{ name: 'o', type: 'openai', base_url: fakes.openai.url, api_key: KEYS.openai }] })
     const cases = [
       ['openai', '/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'hi' }] }],
@@ -357,22 +485,26 @@ describe('a provider pointing back at agproxy → 508, not an endless loop', () 
     return { srv, res, body: await res.json(), ms: Date.now() - t0 }
   }
 
-  test.each(['openai', 'anthropic', 'gemini'] as const)('%s provider whose base_url is agproxy itself: bounded, and the client is told why', async (type) => {
-    const { srv, body, ms } = await selfLoop(type)
-    // one hop, which the inner request refuses at once
-    expect(ms).toBeLessThan(12_000)
-    expect(body.error.message).toContain('Request loop')
-    expect(body.error.message).not.toContain(KEYS[type])
-    // the inner requests were refused: at most retry.max_attempts of them
-    const refused = srv.logs.filter((l) => /attempt \d.* 508 Request loop/.test(l))
-    expect(refused.length).toBeGreaterThanOrEqual(1)
-    expect(refused.length).toBeLessThanOrEqual(3)
-  }, 15_000)
+  test.each(['openai', 'anthropic', 'gemini'] as const)(
+    '%s provider whose base_url is agproxy itself: bounded, and the client is told why',
+    async type => {
+      const { srv, body, ms } = await selfLoop(type)
+      // one hop, which the inner request refuses at once
+      expect(ms).toBeLessThan(12_000)
+      expect(body.error.message).toContain('Request loop')
+      expect(body.error.message).not.toContain(KEYS[type])
+      // the inner requests were refused: at most retry.max_attempts of them
+      const refused = srv.logs.filter(l => /attempt \d.* 508 Request loop/.test(l))
+      expect(refused.length).toBeGreaterThanOrEqual(1)
+      expect(refused.length).toBeLessThanOrEqual(3)
+    },
+    15_000,
+  )
 
-  test.each(['openai', 'anthropic', 'gemini'] as const)('%s: the client of a self-looping provider gets 508 at once, not retried', async (type) => {
+  test.each(['openai', 'anthropic', 'gemini'] as const)('%s: the client of a self-looping provider gets 508 at once, not retried', async type => {
     const { srv, res, ms } = await selfLoop(type)
     expect(res.status).toBe(508)
     expect(ms).toBeLessThan(2000)
-    expect(srv.logs.filter((l) => /attempt \d.* 508 Request loop/.test(l))).toHaveLength(1)
+    expect(srv.logs.filter(l => /attempt \d.* 508 Request loop/.test(l))).toHaveLength(1)
   })
 })

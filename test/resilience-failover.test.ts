@@ -12,18 +12,27 @@ import { startAgproxy, type TestServer } from './support/agproxy'
 import { blackhole, call, keyState, provider, readAll, resettingUpstream, streamError, until } from './support/resilience'
 
 const K = {
-  o1: 'sk-proj-ALPHA0000000000000000000001', o2: 'sk-proj-BRAVO0000000000000000000002', o3: 'sk-proj-CHARLIE00000000000000000003',
-  a1: 'sk-ant-api03-ALPHA00000000000000001', a2: 'sk-ant-api03-BRAVO00000000000000002',
-  g1: 'AIzaSyALPHA000000000000000000000001', g2: 'AIzaSyBRAVO000000000000000000000002', g3: 'AIzaSyCHARLIE0000000000000000000003',
+  o1: 'sk-proj-ALPHA0000000000000000000001',
+  o2: 'sk-proj-BRAVO0000000000000000000002',
+  o3: 'sk-proj-CHARLIE00000000000000000003',
+  a1: 'sk-ant-api03-ALPHA00000000000000001',
+  a2: 'sk-ant-api03-BRAVO00000000000000002',
+  g1: 'AIzaSyALPHA000000000000000000000001',
+  g2: 'AIzaSyBRAVO000000000000000000000002',
+  g3: 'AIzaSyCHARLIE0000000000000000000003',
 }
 const ALL_KEYS = Object.values(K)
 
 let o: Fake, a: Fake, g: Fake
-beforeAll(async () => { [o, a, g] = await Promise.all([startFake('openai'), startFake('anthropic'), startFake('gemini')]) })
-afterAll(async () => { await Promise.all([o.stop(), a.stop(), g.stop()]) })
+beforeAll(async () => {
+  ;[o, a, g] = await Promise.all([startFake('openai'), startFake('anthropic'), startFake('gemini')])
+})
+afterAll(async () => {
+  await Promise.all([o.stop(), a.stop(), g.stop()])
+})
 const running: TestServer[] = []
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop(0)))
+  await Promise.all(running.splice(0).map(s => s.stop(0)))
   for (const f of [o, a, g]) f.reset()
 })
 async function start(settings: Record<string, unknown>) {
@@ -31,27 +40,58 @@ async function start(settings: Record<string, unknown>) {
   running.push(srv)
   return srv
 }
-const noRawKey = (text: string) => { for (const k of ALL_KEYS) expect(text).not.toContain(k) }
+const noRawKey = (text: string) => {
+  for (const k of ALL_KEYS) expect(text).not.toContain(k)
+}
 
 describe('a retryable failure moves to the next key (the client never sees it)', () => {
-  test.each([408, 429, 500, 502, 503, 504, 529])('%d on the first key → answered by the second', async (status) => {
-    const srv = await start({ providers: [provider('up', o, [{ key: K.o1, name: 'k1' }, { key: K.o2, name: 'k2' }], { strategy: 'fill_first' })] })
-    o.handler = (rec) => (rec.key === K.o1 ? { kind: 'error', status, retryDelaySeconds: 20 } : undefined)
+  test.each([408, 429, 500, 502, 503, 504, 529])('%d on the first key → answered by the second', async status => {
+    const srv = await start({
+      providers: [
+        provider(
+          'up',
+          o,
+          [
+            { key: K.o1, name: 'k1' },
+            { key: K.o2, name: 'k2' },
+          ],
+          { strategy: 'fill_first' },
+        ),
+      ],
+    })
+    o.handler = rec => (rec.key === K.o1 ? { kind: 'error', status, retryDelaySeconds: 20 } : undefined)
     const res = await call(srv, 'openai', 'gpt-4o')
     expect(res.status).toBe(200)
     expect((await res.json()).choices[0].message.content).toBe('echo: hi')
-    expect(o.requests.map((r) => r.key)).toEqual([K.o1, K.o2])
+    expect(o.requests.map(r => r.key)).toEqual([K.o1, K.o2])
     // cooling key-wide, or for gpt-4o only where the upstream says so (OpenAI's 429 names the model)
     const k1 = await keyState(srv, 'up', 'k1')
     expect(k1.status === 'cooling' || !!k1.models?.['gpt-4o']).toBe(true)
   })
 
   test('translated too: an Anthropic client, a Gemini provider whose first key is overloaded', async () => {
-    const srv = await start({ providers: [provider('g', g, [{ key: K.g1, name: 'k1' }, { key: K.g2, name: 'k2' }], { strategy: 'fill_first' })], models: { 'claude-*': 'g/gemini-2.5-flash' } })
-    g.handler = (rec) => (rec.key === K.g1 ? { kind: 'error', status: 503 } : undefined)
-    const msg = await new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 }).messages.create({ model: 'claude-sonnet-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
+    const srv = await start({
+      providers: [
+        provider(
+          'g',
+          g,
+          [
+            { key: K.g1, name: 'k1' },
+            { key: K.g2, name: 'k2' },
+          ],
+          { strategy: 'fill_first' },
+        ),
+      ],
+      models: { 'claude-*': 'g/gemini-2.5-flash' },
+    })
+    g.handler = rec => (rec.key === K.g1 ? { kind: 'error', status: 503 } : undefined)
+    const msg = await new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 }).messages.create({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 16,
+      messages: [{ role: 'user', content: 'hi' }],
+    })
     expect(msg.content[0]).toMatchObject({ type: 'text', text: 'echo: hi' })
-    expect(g.requests.map((r) => r.key)).toEqual([K.g1, K.g2])
+    expect(g.requests.map(r => r.key)).toEqual([K.g1, K.g2])
   })
 
   test('a 400 (the request itself is wrong) is not retried', async () => {
@@ -77,7 +117,7 @@ describe('a retryable failure moves to the next key (the client never sees it)',
     expect(res.headers.get('x-agproxy-provider')).toBe('live')
     expect(Date.now() - t0).toBeLessThan(1500)
     // one attempt on the dead host (its other key cannot help), and the next request skips it
-    const deadAttempts = () => srv.logs.filter((l) => /attempt \d.*dead\/gpt-4o/.test(l)).length
+    const deadAttempts = () => srv.logs.filter(l => /attempt \d.*dead\/gpt-4o/.test(l)).length
     expect(deadAttempts()).toBe(1)
     expect((await call(srv, 'openai', 'gpt-4o', { prompt: 'again' })).headers.get('x-agproxy-provider')).toBe('live')
     expect(deadAttempts()).toBe(1)
@@ -93,13 +133,19 @@ test('a dead host as the only candidate: one attempt, then 503 at once (not one 
   expect(res.status).toBe(503)
   const msg = (await res.json()).error.message
   expect(msg).toContain('dead/claude-x key sk-…0001: error')
-  expect(srv.logs.filter((l) => /attempt \d/.test(l))).toHaveLength(1)
+  expect(srv.logs.filter(l => /attempt \d/.test(l))).toHaveLength(1)
 })
 
 describe('fallbacks', () => {
   test('claude-* → claude/claude-sonnet-4-5, fallbacks [google/gemini-2.5-pro]: every Claude key overloaded → Gemini answers', async () => {
     const srv = await start({
-      providers: [provider('claude', a, [{ key: K.a1, name: 'c1' }, { key: K.a2, name: 'c2' }]), provider('google', g, [{ key: K.g1, name: 'g1' }])],
+      providers: [
+        provider('claude', a, [
+          { key: K.a1, name: 'c1' },
+          { key: K.a2, name: 'c2' },
+        ]),
+        provider('google', g, [{ key: K.g1, name: 'g1' }]),
+      ],
       models: { 'claude-*': { target: 'claude/claude-sonnet-4-5', fallbacks: ['google/gemini-2.5-pro'] } },
     })
     a.setDefault({ kind: 'error', status: 529 })
@@ -109,13 +155,20 @@ describe('fallbacks', () => {
     expect(res.headers.get('x-agproxy-model')).toBe('gemini-2.5-pro')
     const body = await res.json()
     expect(body).toMatchObject({ type: 'message', model: 'claude-sonnet-4-5-20250929', content: [{ type: 'text', text: 'echo: hi' }] })
-    expect(a.requests.map((r) => [r.key, r.body.model])).toEqual([[K.a1, 'claude-sonnet-4-5'], [K.a2, 'claude-sonnet-4-5']])
-    expect(g.requests.map((r) => r.path)).toEqual(['/v1beta/models/gemini-2.5-pro:generateContent'])
+    expect(a.requests.map(r => [r.key, r.body.model])).toEqual([
+      [K.a1, 'claude-sonnet-4-5'],
+      [K.a2, 'claude-sonnet-4-5'],
+    ])
+    expect(g.requests.map(r => r.path)).toEqual(['/v1beta/models/gemini-2.5-pro:generateContent'])
   })
 
   test('retry.max_attempts bounds keys and fallbacks together', async () => {
     const keys = [K.o1, K.o2, K.o3, 'sk-proj-DELTA00000000000000000004', 'sk-proj-ECHO000000000000000000005']
-    const srv = await start({ retry: { max_attempts: 3, max_wait: 0 }, providers: [provider('up', o, keys), provider('other', g, [K.g1])], models: { 'gpt-4o': { target: 'up/gpt-4o', fallbacks: ['other/gemini-2.5-flash'] } } })
+    const srv = await start({
+      retry: { max_attempts: 3, max_wait: 0 },
+      providers: [provider('up', o, keys), provider('other', g, [K.g1])],
+      models: { 'gpt-4o': { target: 'up/gpt-4o', fallbacks: ['other/gemini-2.5-flash'] } },
+    })
     o.setDefault({ kind: 'error', status: 500 })
     const res = await call(srv, 'openai', 'gpt-4o')
     expect(res.status).toBe(503)
@@ -136,9 +189,25 @@ describe('fallbacks', () => {
 })
 
 describe('the exhausted pool', () => {
-  test('every key rate limited → 429, retry-after = the soonest key, the message names the keys\' states', async () => {
-    const srv = await start({ providers: [provider('google', g, [{ key: K.g1, name: 'g1' }, { key: K.g2, name: 'g2' }, { key: K.g3, name: 'g3' }], { strategy: 'fill_first' })] })
-    g.handler = (rec) => (rec.key === K.g3 ? { kind: 'error', status: 403, message: 'Permission denied: consumer has been suspended' } : { kind: 'error', status: 429, retryDelaySeconds: 41 })
+  test("every key rate limited → 429, retry-after = the soonest key, the message names the keys' states", async () => {
+    const srv = await start({
+      providers: [
+        provider(
+          'google',
+          g,
+          [
+            { key: K.g1, name: 'g1' },
+            { key: K.g2, name: 'g2' },
+            { key: K.g3, name: 'g3' },
+          ],
+          { strategy: 'fill_first' },
+        ),
+      ],
+    })
+    g.handler = rec =>
+      rec.key === K.g3
+        ? { kind: 'error', status: 403, message: 'Permission denied: consumer has been suspended' }
+        : { kind: 'error', status: 429, retryDelaySeconds: 41 }
     const res = await call(srv, 'gemini', 'gemini-2.5-pro')
     expect(res.status).toBe(429)
     expect(Number(res.headers.get('retry-after'))).toBeOneOf([40, 41])
@@ -156,8 +225,21 @@ describe('the exhausted pool', () => {
   })
 
   test('some keys failing with 5xx, one disabled → 503 naming both', async () => {
-    const srv = await start({ retry: { max_attempts: 3, max_wait: 0 }, providers: [provider('up', o, [{ key: K.o1, name: 'k1' }, { key: K.o2, name: 'k2' }], { strategy: 'fill_first' })] })
-    o.handler = (rec) => (rec.key === K.o1 ? { kind: 'error', status: 502 } : { kind: 'error', status: 401 })
+    const srv = await start({
+      retry: { max_attempts: 3, max_wait: 0 },
+      providers: [
+        provider(
+          'up',
+          o,
+          [
+            { key: K.o1, name: 'k1' },
+            { key: K.o2, name: 'k2' },
+          ],
+          { strategy: 'fill_first' },
+        ),
+      ],
+    })
+    o.handler = rec => (rec.key === K.o1 ? { kind: 'error', status: 502 } : { kind: 'error', status: 401 })
     const res = await call(srv, 'anthropic', 'gpt-4o')
     expect(res.status).toBe(503)
     const body = await res.json()
@@ -205,14 +287,14 @@ describe('never retried after the first byte', () => {
   test.each([
     ['openai', 'pass-through'],
     ['anthropic', 'translated'],
-  ] as const)('%s client (%s): an in-stream error before any content is retried (no byte reached the client yet)', async (dialect) => {
+  ] as const)('%s client (%s): an in-stream error before any content is retried (no byte reached the client yet)', async dialect => {
     const srv = await start({ providers: [provider('up', o, [K.o1, K.o2])] })
     o.enqueue({ kind: 'error', status: 500, inStream: true })
     const res = await call(srv, dialect, 'gpt-4o', { stream: true })
     const text = await readAll(res)
     expect(streamError(dialect, text)).toBeUndefined()
     expect(text).toContain('echo: hi'.slice(0, 2))
-    expect(o.requests.map((r) => r.key)).toEqual([K.o1, K.o2])
+    expect(o.requests.map(r => r.key)).toEqual([K.o1, K.o2])
   })
 })
 
@@ -241,11 +323,11 @@ describe('timeouts.connect', () => {
   })
 })
 
-describe('the client\'s abort reaches the upstream', () => {
+describe("the client's abort reaches the upstream", () => {
   test.each([
     ['openai', 'pass-through'],
     ['anthropic', 'translated'],
-  ] as const)('%s client (%s): disconnecting mid-stream closes the upstream connection at once', async (dialect) => {
+  ] as const)('%s client (%s): disconnecting mid-stream closes the upstream connection at once', async dialect => {
     const srv = await start({ providers: [provider('up', o, [{ key: K.o1, name: 'k1' }])] })
     o.enqueue({ kind: 'endless', intervalMs: 20 })
     const ctl = new AbortController()
@@ -275,14 +357,14 @@ describe('the client\'s abort reaches the upstream', () => {
 describe('provider keys never reach a client or a log line', () => {
   test('an upstream error echoing the raw key: masked in the answer and the logs (400 and exhausted 5xx)', async () => {
     const srv = await start({ retry: { max_attempts: 2, max_wait: 0 }, providers: [provider('up', o, [K.o1, K.o2])] })
-    o.handler = (rec) => ({ kind: 'error', status: 400, message: `Incorrect request for key ${rec.key}` })
+    o.handler = rec => ({ kind: 'error', status: 400, message: `Incorrect request for key ${rec.key}` })
     const bad = await call(srv, 'openai', 'gpt-4o')
     const badText = await bad.text()
     expect(bad.status).toBe(400)
     expect(badText).toMatch(/for key sk-…000[12]/)
     noRawKey(badText)
 
-    o.handler = (rec) => ({ kind: 'error', status: 500, message: `backend failed for ${rec.key}` })
+    o.handler = rec => ({ kind: 'error', status: 500, message: `backend failed for ${rec.key}` })
     const down = await call(srv, 'gemini', 'gpt-4o')
     const downText = await down.text()
     expect(down.status).toBeOneOf([502, 503])
@@ -294,12 +376,20 @@ describe('provider keys never reach a client or a log line', () => {
 
   test('an in-stream error after content that names the key (pass-through bytes): masked', async () => {
     const up = Bun.serve({
-      port: 0, hostname: '127.0.0.1',
-      fetch: (req) => {
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch: req => {
         const key = req.headers.get('authorization')!.slice(7)
+        const data = (o: object) => `data: ${JSON.stringify(o)}\n\n`
         const frames = [
-          `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: 'partial' }, finish_reason: null }] })}\n\n`,
-          `data: ${JSON.stringify({ error: { message: `quota gone for ${key}`, type: 'server_error', param: null, code: null } })}\n\n`,
+          data({
+            id: 'c',
+            object: 'chat.completion.chunk',
+            created: 1,
+            model: 'm',
+            choices: [{ index: 0, delta: { content: 'partial' }, finish_reason: null }],
+          }),
+          data({ error: { message: `quota gone for ${key}`, type: 'server_error', param: null, code: null } }),
         ]
         return new Response(frames.join(''), { headers: { 'content-type': 'text/event-stream' } })
       },

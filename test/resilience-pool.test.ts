@@ -13,6 +13,7 @@ import { cleanEnv, configFile, runCli } from './support/cli'
 import { KEYS_PATH, statusGate } from '../src/routes/status'
 import { keysTable } from '../src/cli/keys'
 import { buildConfig } from '../src/config/load'
+import { at } from './support/at'
 
 const O = ['sk-proj-POOLA00000000000000000000001', 'sk-proj-POOLB00000000000000000000002', 'sk-proj-POOLC00000000000000000000003']
 const A = ['sk-ant-api03-POOLA000000000000000001', 'sk-ant-api03-POOLB000000000000000002']
@@ -20,11 +21,15 @@ const G = ['AIzaSyPOOLA0000000000000000000000001', 'AIzaSyPOOLB00000000000000000
 const named = (keys: string[], prefix = 'k') => keys.map((key, i) => ({ key, name: `${prefix}${i + 1}` }))
 
 let o: Fake, a: Fake, g: Fake
-beforeAll(async () => { [o, a, g] = await Promise.all([startFake('openai'), startFake('anthropic'), startFake('gemini')]) })
-afterAll(async () => { await Promise.all([o.stop(), a.stop(), g.stop()]) })
+beforeAll(async () => {
+  ;[o, a, g] = await Promise.all([startFake('openai'), startFake('anthropic'), startFake('gemini')])
+})
+afterAll(async () => {
+  await Promise.all([o.stop(), a.stop(), g.stop()])
+})
 const running: TestServer[] = []
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop(0)))
+  await Promise.all(running.splice(0).map(s => s.stop(0)))
   for (const f of [o, a, g]) f.reset()
 })
 async function start(settings: Record<string, unknown>) {
@@ -35,7 +40,7 @@ async function start(settings: Record<string, unknown>) {
 /** n requests with different conversations (stickiness would otherwise keep one key) */
 async function spread(srv: TestServer, n: number) {
   for (let i = 0; i < n; i++) expect((await call(srv, 'openai', 'gpt-4o', { prompt: `question ${i}` })).status).toBe(200)
-  return o.requests.map((r) => O.indexOf(r.key!) + 1)
+  return o.requests.map(r => O.indexOf(r.key!) + 1)
 }
 const approx = (until: number | undefined, now: number, seconds: number, slack = 1.5) => {
   expect(until).toBeDefined()
@@ -59,16 +64,20 @@ describe('rotation from the config: providers[].strategy and api_keys entries {k
 
   test('fill_first moves on while the first key cools', async () => {
     const srv = await start({ providers: [provider('up', o, named(O), { strategy: 'fill_first' })] })
-    o.handler = (rec) => (rec.key === O[0] && o.requests.length === 1 ? { kind: 'error', status: 429, retryDelaySeconds: 30, message: 'slow down' } : undefined)
+    o.handler = rec => (rec.key === O[0] && o.requests.length === 1 ? { kind: 'error', status: 429, retryDelaySeconds: 30, message: 'slow down' } : undefined)
     expect(await spread(srv, 3)).toEqual([1, 2, 2, 2])
   })
 })
 
 describe('sticky conversations: same conversation → same key while it is healthy', () => {
-  const srvWith = () => start({ providers: [provider('up', o, named(O)), provider('claude', a, named(A, 'c'))], models: { 'claude-*': 'claude/*', 'gpt-*': 'up/*' } })
+  const srvWith = () =>
+    start({ providers: [provider('up', o, named(O)), provider('claude', a, named(A, 'c'))], models: { 'claude-*': 'claude/*', 'gpt-*': 'up/*' } })
 
   test.each([
-    ['Claude Code x-claude-code-session-id', (i: number, turn: number) => ({ prompt: `turn ${turn}`, headers: { 'x-claude-code-session-id': `session-${i}` } })],
+    [
+      'Claude Code x-claude-code-session-id',
+      (i: number, turn: number) => ({ prompt: `turn ${turn}`, headers: { 'x-claude-code-session-id': `session-${i}` } }),
+    ],
     ['OpenAI user', (i: number, turn: number) => ({ prompt: `turn ${turn}`, extra: { user: `user-${i}` } })],
     ['OpenAI prompt_cache_key', (i: number, turn: number) => ({ prompt: `turn ${turn}`, extra: { prompt_cache_key: `cache-${i}` } })],
   ] as const)('%s', async (_n, opts) => {
@@ -76,16 +85,20 @@ describe('sticky conversations: same conversation → same key while it is healt
     // three conversations, interleaved, four turns each
     for (let turn = 0; turn < 4; turn++) for (let i = 0; i < 3; i++) expect((await call(srv, 'openai', 'gpt-4o', opts(i, turn))).status).toBe(200)
     const byConv = new Map<string, Set<string>>()
-    o.requests.forEach((r, n) => { const conv = String(n % 3); byConv.set(conv, (byConv.get(conv) ?? new Set()).add(r.key!)) })
+    o.requests.forEach((r, n) => {
+      const conv = String(n % 3)
+      byConv.set(conv, (byConv.get(conv) ?? new Set()).add(r.key!))
+    })
     for (const keys of byConv.values()) expect(keys.size).toBe(1)
     // and the conversations were spread over the keys (round robin for new ones)
-    expect(new Set(o.requests.map((r) => r.key)).size).toBe(3)
+    expect(new Set(o.requests.map(r => r.key)).size).toBe(3)
   })
 
   test('Anthropic metadata.user_id', async () => {
     const srv = await srvWith()
-    for (let turn = 0; turn < 3; turn++) for (const u of ['u1', 'u2']) await call(srv, 'anthropic', 'claude-x', { prompt: `turn ${turn}`, extra: { metadata: { user_id: u } } })
-    const keysOf = (u: string) => new Set(a.requests.filter((r) => r.body.metadata?.user_id === u).map((r) => r.key))
+    for (let turn = 0; turn < 3; turn++)
+      for (const u of ['u1', 'u2']) await call(srv, 'anthropic', 'claude-x', { prompt: `turn ${turn}`, extra: { metadata: { user_id: u } } })
+    const keysOf = (u: string) => new Set(a.requests.filter(r => r.body.metadata?.user_id === u).map(r => r.key))
     expect(keysOf('u1').size).toBe(1)
     expect(keysOf('u2').size).toBe(1)
     expect([...keysOf('u1')][0]).not.toBe([...keysOf('u2')][0])
@@ -93,14 +106,28 @@ describe('sticky conversations: same conversation → same key while it is healt
 
   test('without an id: the system prompt + first user turn', async () => {
     const srv = await srvWith()
-    const conv = (first: string, later: string[]) => ({ model: 'gpt-4o', messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: first }, ...later.flatMap((l) => [{ role: 'assistant', content: 'ok' }, { role: 'user', content: l }])] })
+    const conv = (first: string, later: string[]) => ({
+      model: 'gpt-4o',
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content: first },
+        ...later.flatMap(l => [
+          { role: 'assistant', content: 'ok' },
+          { role: 'user', content: l },
+        ]),
+      ],
+    })
     for (let turn = 0; turn < 3; turn++) {
       for (const first of ['plan a trip', 'fix my code']) {
         const later = Array.from({ length: turn }, (_, i) => `more ${i}`)
-        await fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(conv(first, later)) })
+        await fetch(`${srv.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(conv(first, later)),
+        })
       }
     }
-    const keysOf = (first: string) => new Set(o.requests.filter((r) => r.body.messages[1].content === first).map((r) => r.key))
+    const keysOf = (first: string) => new Set(o.requests.filter(r => r.body.messages[1].content === first).map(r => r.key))
     expect(keysOf('plan a trip').size).toBe(1)
     expect(keysOf('fix my code').size).toBe(1)
     expect([...keysOf('plan a trip')][0]).not.toBe([...keysOf('fix my code')][0])
@@ -111,13 +138,13 @@ describe('sticky conversations: same conversation → same key while it is healt
     const h = { 'x-claude-code-session-id': 'moving' }
     await call(srv, 'openai', 'gpt-4o', { headers: h })
     const home = o.requests[0]!.key
-    o.handler = (rec) => (rec.key === home ? { kind: 'error', status: 503 } : undefined)
+    o.handler = rec => (rec.key === home ? { kind: 'error', status: 503 } : undefined)
     await call(srv, 'openai', 'gpt-4o', { headers: h, prompt: 'second' })
     const moved = o.requests.at(-1)!.key
     expect(moved).not.toBe(home)
     o.handler = undefined
     for (let i = 0; i < 3; i++) await call(srv, 'openai', 'gpt-4o', { headers: h, prompt: `turn ${i}` })
-    expect(o.requests.slice(-3).map((r) => r.key)).toEqual([moved, moved, moved])
+    expect(o.requests.slice(-3).map(r => r.key)).toEqual([moved, moved, moved])
   })
 })
 
@@ -143,7 +170,7 @@ describe('cooldowns honour each hint format', () => {
     // a request for another model still gets k1; one for the limited model moves to k2
     await call(srv, 'gemini', 'gemini-2.5-flash', { prompt: 'other model' })
     await call(srv, 'gemini', 'gemini-2.5-pro', { prompt: 'same model' })
-    expect(g.requests.slice(-2).map((r) => r.key)).toEqual([G[0], G[1]])
+    expect(g.requests.slice(-2).map(r => r.key)).toEqual([G[0], G[1]])
   })
 
   test('Anthropic anthropic-ratelimit-*-reset (no retry-after)', async () => {
@@ -167,7 +194,18 @@ describe('cooldowns honour each hint format', () => {
 
   test('quota exhausted (insufficient_quota): a long cooldown', async () => {
     const srv = await start({ providers: [provider('up', o, named(O), { strategy: 'fill_first' })] })
-    o.enqueue({ kind: 'error', status: 429, body: { error: { message: 'You exceeded your current quota, please check your plan and billing details.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } } })
+    o.enqueue({
+      kind: 'error',
+      status: 429,
+      body: {
+        error: {
+          message: 'You exceeded your current quota, please check your plan and billing details.',
+          type: 'insufficient_quota',
+          param: null,
+          code: 'insufficient_quota',
+        },
+      },
+    })
     await call(srv, 'openai', 'gpt-4o')
     const k = await keyState(srv, 'up', 'k1')
     approx(k.until, k.now, 3600, 5)
@@ -194,16 +232,26 @@ describe('cooldowns are capped by retry.max_cooldown and scoped to the model the
     ['x-ratelimit-reset-requests', 'openai', 'gpt-4o', { kind: 'error', status: 429, retryDelaySeconds: HUGE, headers: noRetryAfter }, 'x-ratelimit reset'],
     ['Google RetryInfo', 'gemini', 'gemini-2.5-pro', { kind: 'error', status: 429, retryDelaySeconds: HUGE }, 'RetryInfo'],
     ['Gemini "Please retry in" message', 'gemini', 'gemini-2.5-pro', { kind: 'error', status: 429, body: geminiMessage }, 'message'],
-    ['anthropic-ratelimit-*-reset', 'anthropic', 'claude-opus-4-1',
-      { kind: 'error', status: 429, retryDelaySeconds: HUGE, headers: noRetryAfter }, 'anthropic-ratelimit reset'],
-    ['the ladder (no hint; first step 5 s)', 'openai', 'gpt-4o',
-      { kind: 'error', status: 429, message: 'Too many requests.', headers: { 'x-ratelimit-reset-requests': '', ...noRetryAfter } }, 'backoff step 1'],
+    [
+      'anthropic-ratelimit-*-reset',
+      'anthropic',
+      'claude-opus-4-1',
+      { kind: 'error', status: 429, retryDelaySeconds: HUGE, headers: noRetryAfter },
+      'anthropic-ratelimit reset',
+    ],
+    [
+      'the ladder (no hint; first step 5 s)',
+      'openai',
+      'gpt-4o',
+      { kind: 'error', status: 429, message: 'Too many requests.', headers: { 'x-ratelimit-reset-requests': '', ...noRetryAfter } },
+      'backoff step 1',
+    ],
   ]
   const onlyKey = { openai: O[0]!, anthropic: A[0]!, gemini: G[0]! }
   test.each(SOURCES)('%s: capped, and another model on the same key still answers', async (_n, type, model, behaviour, source) => {
     const fake = fakeOf[type]()
     const srv = await start({ retry: { max_attempts: 3, max_wait: 0, max_cooldown: 3 }, providers: [provider('up', fake, named([onlyKey[type]]))] })
-    fake.handler = (rec) => (modelOf(rec) === model ? behaviour : undefined)
+    fake.handler = rec => (modelOf(rec) === model ? behaviour : undefined)
     const limited = await call(srv, type, model)
     expect(limited.status).toBe(429)
     expect(limited.headers.get('retry-after')).toBe('3') // what the client is told to wait is capped too
@@ -216,12 +264,12 @@ describe('cooldowns are capped by retry.max_cooldown and scoped to the model the
     // the same key, another model: goes through
     const other = await call(srv, type, `${model}-other`, { prompt: 'another model' })
     expect(other.status).toBe(200)
-    expect(fake.requests.map((r) => modelOf(r))).toEqual([model, `${model}-other`])
+    expect(fake.requests.map(r => modelOf(r))).toEqual([model, `${model}-other`])
   })
 
   test('retry-after: 999999999 with the default max_cooldown: one hour, for that model only', async () => {
     const srv = await start({ providers: [provider('up', o, named([O[0]!]))] })
-    o.handler = (rec) => (rec.body?.model === 'gpt-4o' ? { kind: 'error', status: 429, retryDelaySeconds: HUGE, message: 'Too many requests.' } : undefined)
+    o.handler = rec => (rec.body?.model === 'gpt-4o' ? { kind: 'error', status: 429, retryDelaySeconds: HUGE, message: 'Too many requests.' } : undefined)
     const limited = await call(srv, 'openai', 'gpt-4o')
     expect(limited.status).toBe(429)
     expect(limited.headers.get('retry-after')).toBe('3600')
@@ -229,7 +277,7 @@ describe('cooldowns are capped by retry.max_cooldown and scoped to the model the
     approx(k.models?.['gpt-4o']?.until, k.now, 3600)
     expect((await call(srv, 'openai', 'gpt-4o-mini')).status).toBe(200)
     expect((await call(srv, 'openai', 'gpt-4o', { prompt: 'again' })).status).toBe(429) // and gpt-4o is not retried upstream meanwhile
-    expect(o.requests.map((r) => r.body.model)).toEqual(['gpt-4o', 'gpt-4o-mini'])
+    expect(o.requests.map(r => r.body.model)).toEqual(['gpt-4o', 'gpt-4o-mini'])
   })
 
   test('a spent quota on the key (insufficient_quota) holds every model, capped', async () => {
@@ -254,7 +302,7 @@ describe('cooldowns are capped by retry.max_cooldown and scoped to the model the
 })
 
 describe('disabled keys', () => {
-  test.each([401, 403])('%d disables the key with the reason, until the config is reloaded', async (status) => {
+  test.each([401, 403])('%d disables the key with the reason, until the config is reloaded', async status => {
     const srv = await start({ providers: [provider('up', o, named(O), { strategy: 'fill_first' })] })
     o.enqueue({ kind: 'error', status, message: status === 401 ? 'Incorrect API key provided.' : 'Project does not have access.' })
     expect((await call(srv, 'openai', 'gpt-4o')).status).toBe(200)
@@ -262,11 +310,11 @@ describe('disabled keys', () => {
     expect(k.status).toBe('disabled')
     expect(k.reason).toContain(`${status} from upstream`)
     await call(srv, 'openai', 'gpt-4o', { prompt: 'again' })
-    expect(o.requests.map((r) => r.key)).toEqual([O[0], O[1], O[1]])
+    expect(o.requests.map(r => r.key)).toEqual([O[0], O[1], O[1]])
   })
 
   test('Gemini 400 API_KEY_INVALID disables the key (end to end)', async () => {
-    const google = await startFake('gemini', { keys: [G[1], G[2]] }) // G[0] is "not valid"
+    const google = await startFake('gemini', { keys: [at(G, 1), at(G, 2)] }) // G[0] is "not valid"
     try {
       const srv = await start({ providers: [provider('google', google, named(G), { strategy: 'fill_first' })] })
       const res = await call(srv, 'anthropic', 'gemini-2.5-flash')
@@ -274,7 +322,7 @@ describe('disabled keys', () => {
       const k = await keyState(srv, 'google', 'k1')
       expect(k.status).toBe('disabled')
       expect(k.reason).toContain('API key not valid')
-      expect(google.requests.map((r) => r.key)).toEqual([G[0], G[1]])
+      expect(google.requests.map(r => r.key)).toEqual([G[0], G[1]])
     } finally {
       await google.stop()
     }
@@ -283,7 +331,10 @@ describe('disabled keys', () => {
 
 describe('GET /agproxy/keys', () => {
   test('names or masked keys only, never a raw key; per-model cooldowns listed', async () => {
-    const srv = await start({ providers: [provider('up', o, [{ key: O[0], name: 'work' }, O[1]]), provider('google', g, [G[0]])], models: { 'gemini-*': 'google/*' } })
+    const srv = await start({
+      providers: [provider('up', o, [{ key: at(O, 0), name: 'work' }, at(O, 1)]), provider('google', g, [at(G, 0)])],
+      models: { 'gemini-*': 'google/*' },
+    })
     g.enqueue({ kind: 'error', status: 429, retryDelaySeconds: 30 })
     await call(srv, 'gemini', 'gemini-2.5-pro')
     const text = await (await fetch(`${srv.url}/agproxy/keys`)).text()
@@ -297,7 +348,7 @@ describe('GET /agproxy/keys', () => {
   })
 
   test('behind auth when auth is on', async () => {
-    const srv = await start({ auth_mode: 'strict', api_keys: ['agproxy-admin-key-01'], providers: [provider('up', o, [O[0]])] })
+    const srv = await start({ auth_mode: 'strict', api_keys: ['agproxy-admin-key-01'], providers: [provider('up', o, [at(O, 0)])] })
     expect((await fetch(`${srv.url}/agproxy/keys`)).status).toBe(401)
     expect((await fetch(`${srv.url}/agproxy/keys`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401)
     expect((await fetch(`${srv.url}/agproxy/keys`, { headers: { authorization: 'Bearer agproxy-admin-key-01' } })).status).toBe(200)
@@ -318,9 +369,11 @@ describe('GET /agproxy/keys', () => {
     expect(statusGate(KEYS_PATH, req, from('192.168.1.20'), buildConfig({ auth_mode: 'strict', api_keys: ['k'] }), 'openai')).toBeUndefined()
 
     // and for real, when this machine has a non-loopback address to connect from
-    const lanIp = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address
+    const lanIp = Object.values(networkInterfaces())
+      .flat()
+      .find(i => i && i.family === 'IPv4' && !i.internal)?.address
     if (!lanIp) return
-    const srv = await start({ host: '0.0.0.0', auth_mode: 'off', providers: [provider('up', o, [O[0]])] })
+    const srv = await start({ host: '0.0.0.0', auth_mode: 'off', providers: [provider('up', o, [at(O, 0)])] })
     expect((await fetch(`http://127.0.0.1:${srv.port}/agproxy/keys`)).status).toBe(200)
     const remote = await fetch(`http://${lanIp}:${srv.port}/agproxy/keys`).catch(() => undefined)
     if (remote) expect(remote.status).toBe(403)
@@ -328,10 +381,23 @@ describe('GET /agproxy/keys', () => {
 })
 
 describe('agproxy keys', () => {
-  test('prints the running instance\'s pools as a table (never a raw key)', async () => {
-    const srv = await start({ auth_mode: 'strict', api_keys: ['agproxy-admin-key-02'], providers: [provider('up', o, [{ key: O[0], name: 'work' }, O[1], O[2]], { strategy: 'fill_first' })] })
-    o.handler = (rec) => rec.key === O[0] ? { kind: 'error', status: 429, retryDelaySeconds: 41, message: 'slow down' } : rec.key === O[1] ? { kind: 'error', status: 403, message: `key ${O[1]} is suspended` } : undefined
-    await fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer agproxy-admin-key-02' }, body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }) })
+  test("prints the running instance's pools as a table (never a raw key)", async () => {
+    const srv = await start({
+      auth_mode: 'strict',
+      api_keys: ['agproxy-admin-key-02'],
+      providers: [provider('up', o, [{ key: at(O, 0), name: 'work' }, at(O, 1), at(O, 2)], { strategy: 'fill_first' })],
+    })
+    o.handler = rec =>
+      rec.key === O[0]
+        ? { kind: 'error', status: 429, retryDelaySeconds: 41, message: 'slow down' }
+        : rec.key === O[1]
+          ? { kind: 'error', status: 403, message: `key ${O[1]} is suspended` }
+          : undefined
+    await fetch(`${srv.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer agproxy-admin-key-02' },
+      body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+    })
     const file = configFile(`port: ${srv.port}\nhost: 127.0.0.1\nauth_mode: strict\napi_keys: [agproxy-admin-key-02]\n`)
     const r = await runCli(['keys', '--config', file], cleanEnv())
     expect(r.stderr).toBe('')
@@ -360,10 +426,23 @@ describe('agproxy keys', () => {
     expect(keysTable({ now, providers: [] })).toBe('No providers are configured.')
     const t = keysTable({
       now,
-      providers: [{
-        name: 'google', type: 'gemini', strategy: 'round_robin',
-        keys: [{ name: 'AIz…0001', masked: 'AIz…0001', status: 'active', uses: 3, failures: 1, models: { 'gemini-2.5-pro': { until: now + 30_000, reason: '429 from upstream (cooling 30 s, RetryInfo, model gemini-2.5-pro)' } } }],
-      }],
+      providers: [
+        {
+          name: 'google',
+          type: 'gemini',
+          strategy: 'round_robin',
+          keys: [
+            {
+              name: 'AIz…0001',
+              masked: 'AIz…0001',
+              status: 'active',
+              uses: 3,
+              failures: 1,
+              models: { 'gemini-2.5-pro': { until: now + 30_000, reason: '429 from upstream (cooling 30 s, RetryInfo, model gemini-2.5-pro)' } },
+            },
+          ],
+        },
+      ],
     })
     expect(t.split('\n')).toEqual([
       'PROVIDER                      KEY                       STATUS   FOR   USES  FAILS  REASON',

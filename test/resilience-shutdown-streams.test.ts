@@ -24,17 +24,21 @@ const KEY: Record<ProviderType, string> = {
 const MODEL: Record<ProviderType, string> = { openai: 'gpt-4o', anthropic: 'claude-sonnet-4-5', gemini: 'gemini-2.5-flash' }
 
 const fakes = {} as Record<ProviderType, Fake>
-beforeAll(async () => { for (const t of ['openai', 'anthropic', 'gemini'] as const) fakes[t] = await startFake(t) })
-afterAll(async () => { await Promise.all(Object.values(fakes).map((f) => f.stop())) })
+beforeAll(async () => {
+  for (const t of ['openai', 'anthropic', 'gemini'] as const) fakes[t] = await startFake(t)
+})
+afterAll(async () => {
+  await Promise.all(Object.values(fakes).map(f => f.stop()))
+})
 const running: TestServer[] = []
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop(0)))
+  await Promise.all(running.splice(0).map(s => s.stop(0)))
   for (const f of Object.values(fakes)) f.reset()
 })
 
 const settings = (extra: Record<string, unknown> = {}) => ({
   timeouts: { first_token: 5, idle: 5 },
-  providers: (['openai', 'anthropic', 'gemini'] as const).map((t) => provider(t, fakes[t], [KEY[t]])),
+  providers: (['openai', 'anthropic', 'gemini'] as const).map(t => provider(t, fakes[t], [KEY[t]])),
   models: { 'gpt-*': 'openai/*', 'claude-*': 'anthropic/*', 'gemini-*': 'gemini/*' },
   ...extra,
 })
@@ -57,16 +61,26 @@ async function rawStream(port: number, client: Client, model: string) {
   let failure: Error | undefined
   const closed = Promise.withResolvers<void>()
   const sock = await Bun.connect({
-    hostname: '127.0.0.1', port,
+    hostname: '127.0.0.1',
+    port,
     socket: {
-      data(_s, d) { bytes = Buffer.concat([bytes, d]) },
-      close() { closed.resolve() },
-      error(_s, e) { failure = e; closed.resolve() },
+      data(_s, d) {
+        bytes = Buffer.concat([bytes, d])
+      },
+      close() {
+        closed.resolve()
+      },
+      error(_s, e) {
+        failure = e
+        closed.resolve()
+      },
     },
   })
   sock.write(`POST ${path} HTTP/1.1\r\nhost: localhost:${port}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
   return {
-    get text() { return bytes.toString('utf8') },
+    get text() {
+      return bytes.toString('utf8')
+    },
     /** once the socket is closed: the head, the de-chunked body, and whether the chunked body ended properly */
     async done() {
       await closed.promise
@@ -79,7 +93,10 @@ async function rawStream(port: number, client: Client, model: string) {
         const nl = rest.indexOf('\r\n')
         if (nl < 0) break
         const n = parseInt(rest.subarray(0, nl).toString(), 16)
-        if (n === 0) { terminated = rest.subarray(nl).toString() === '\r\n\r\n'; break }
+        if (n === 0) {
+          terminated = rest.subarray(nl).toString() === '\r\n\r\n'
+          break
+        }
         parts.push(rest.subarray(nl + 2, nl + 2 + n))
         rest = rest.subarray(nl + 2 + n + 2)
       }
@@ -95,11 +112,16 @@ function expectWellFormedSSE(text: string) {
 }
 
 const CASES: Array<[Client, ProviderType]> = [
-  ['openai', 'openai'], ['openai', 'anthropic'],
-  ['responses', 'openai'], ['responses', 'gemini'],
-  ['anthropic', 'anthropic'], ['anthropic', 'openai'],
-  ['gemini', 'gemini'], ['gemini', 'openai'],
-  ['gemini-json', 'gemini'], ['gemini-json', 'anthropic'],
+  ['openai', 'openai'],
+  ['openai', 'anthropic'],
+  ['responses', 'openai'],
+  ['responses', 'gemini'],
+  ['anthropic', 'anthropic'],
+  ['anthropic', 'openai'],
+  ['gemini', 'gemini'],
+  ['gemini', 'openai'],
+  ['gemini-json', 'gemini'],
+  ['gemini-json', 'anthropic'],
 ]
 
 describe('shutdown_grace runs out mid-stream: a well-formed error event, then a proper end (raw bytes)', () => {
@@ -129,10 +151,14 @@ describe('shutdown_grace runs out mid-stream: a well-formed error event, then a 
 
 describe('each official SDK reports the shutdown as its API error', () => {
   const SDK_CASES: Array<[string, ProviderType]> = [
-    ['openai chat', 'openai'], ['openai chat', 'anthropic'],
-    ['openai responses', 'openai'], ['openai responses', 'gemini'],
-    ['anthropic messages', 'anthropic'], ['anthropic messages', 'openai'],
-    ['google generateContentStream', 'gemini'], ['google generateContentStream', 'anthropic'],
+    ['openai chat', 'openai'],
+    ['openai chat', 'anthropic'],
+    ['openai responses', 'openai'],
+    ['openai responses', 'gemini'],
+    ['anthropic messages', 'anthropic'],
+    ['anthropic messages', 'openai'],
+    ['google generateContentStream', 'gemini'],
+    ['google generateContentStream', 'anthropic'],
   ]
   test.each(SDK_CASES)('%s (%s provider)', async (sdk, type) => {
     const srv = await start()
@@ -140,12 +166,21 @@ describe('each official SDK reports the shutdown as its API error', () => {
     const model = MODEL[type]
     const seen: string[] = []
     let stopping: Promise<number> | undefined
-    const stopOnce = () => { stopping ??= srv.stop(200) }
+    const stopOnce = () => {
+      stopping ??= srv.stop(200)
+    }
     if (sdk === 'openai chat') {
       const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 })
       const stream = await client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] })
       const e = await (async () => {
-        try { for await (const c of stream) { seen.push(c.choices[0]?.delta?.content ?? ''); stopOnce() } } catch (x) { return x }
+        try {
+          for await (const c of stream) {
+            seen.push(c.choices[0]?.delta?.content ?? '')
+            stopOnce()
+          }
+        } catch (x) {
+          return x
+        }
       })()
       expect(e).toBeInstanceOf(OpenAI.APIError)
       expect((e as Error).message).toMatch(SHUTTING_DOWN)
@@ -154,7 +189,10 @@ describe('each official SDK reports the shutdown as its API error', () => {
       const stream = await client.responses.create({ model, stream: true, input: 'hi' })
       let failed: any
       for await (const ev of stream) {
-        if (ev.type === 'response.output_text.delta') { seen.push(ev.delta); stopOnce() }
+        if (ev.type === 'response.output_text.delta') {
+          seen.push(ev.delta)
+          stopOnce()
+        }
         if (ev.type === 'response.failed') failed = ev
       }
       expect(failed?.response.status).toBe('failed')
@@ -162,14 +200,29 @@ describe('each official SDK reports the shutdown as its API error', () => {
     } else if (sdk === 'anthropic messages') {
       const client = new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 })
       const stream = client.messages.stream({ model, max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
-      stream.on('text', (t) => { seen.push(t); stopOnce() })
-      const e = await stream.finalMessage().then(() => undefined, (x) => x)
+      stream.on('text', t => {
+        seen.push(t)
+        stopOnce()
+      })
+      const e = await stream.finalMessage().then(
+        () => undefined,
+        x => x,
+      )
       expect(e).toBeInstanceOf(Anthropic.APIError)
       expect((e as Error).message).toMatch(SHUTTING_DOWN)
     } else {
       const ai = new GoogleGenAI({ apiKey: 'x', httpOptions: { baseUrl: srv.url } })
       const stream = await ai.models.generateContentStream({ model, contents: 'hi' })
-      const e = await (async () => { try { for await (const c of stream) { seen.push(c.text ?? ''); stopOnce() } } catch (x) { return x } })()
+      const e = await (async () => {
+        try {
+          for await (const c of stream) {
+            seen.push(c.text ?? '')
+            stopOnce()
+          }
+        } catch (x) {
+          return x
+        }
+      })()
       expect(e).toBeInstanceOf(ApiError)
       expect((e as ApiError).status).toBe(503)
       expect((e as Error).message).toMatch(SHUTTING_DOWN)
@@ -189,7 +242,10 @@ test('a stream that started before a reload is ended too, with those started aft
   const after = await rawStream(srv.port, 'anthropic', 'claude-sonnet-4-5')
   await until(() => after.text.includes('tick 0') && before.text.includes('tick 3'), 5000, 'both streams to flow')
   expect(await srv.stop(200)).toBe(2)
-  for (const [dialect, s] of [['openai', before], ['anthropic', after]] as const) {
+  for (const [dialect, s] of [
+    ['openai', before],
+    ['anthropic', after],
+  ] as const) {
     const { body, terminated, failure } = await s.done()
     expect({ failure, terminated }).toEqual({ failure: undefined, terminated: true })
     expect(streamError(dialect, body)).toMatch(SHUTTING_DOWN)
@@ -219,8 +275,13 @@ providers:\n  - { name: up, type: openai, base_url: "${fakes.openai.url}", api_k
     const seen: string[] = []
     const e = await (async () => {
       try {
-        for await (const c of stream) { seen.push(c.choices[0]?.delta?.content ?? ''); if (seen.length === 2) run.proc.kill('SIGTERM') }
-      } catch (x) { return x }
+        for await (const c of stream) {
+          seen.push(c.choices[0]?.delta?.content ?? '')
+          if (seen.length === 2) run.proc.kill('SIGTERM')
+        }
+      } catch (x) {
+        return x
+      }
     })()
     expect(e).toBeInstanceOf(OpenAI.APIError)
     expect((e as Error).message).toMatch(SHUTTING_DOWN)
@@ -239,15 +300,37 @@ describe('guardedByteStream: the live registry', () => {
   function setup(extra: Partial<Parameters<typeof guardedByteStream>[2]> = {}) {
     let src!: ReadableStreamDefaultController<Uint8Array>
     let cancelled = false
-    const source = new ReadableStream<Uint8Array>({ start(c) { src = c }, cancel() { cancelled = true } }, { highWaterMark: 0 })
+    const source = new ReadableStream<Uint8Array>(
+      {
+        start(c) {
+          src = c
+        },
+        cancel() {
+          cancelled = true
+        },
+      },
+      { highWaterMark: 0 },
+    )
     const live = new Set<LiveStream>()
     let ended = 0
     const out = guardedByteStream([], source.getReader(), {
-      idleMs: 10_000, totalMs: 10_000, heartbeatMs: 10_000, heartbeat: false, live,
-      errorFrame: (e) => te.encode(`data: ${JSON.stringify({ error: e.message })}\n\n`), onEnd: () => { ended++ }, ...extra,
+      idleMs: 10_000,
+      totalMs: 10_000,
+      heartbeatMs: 10_000,
+      heartbeat: false,
+      live,
+      errorFrame: e => te.encode(`data: ${JSON.stringify({ error: e.message })}\n\n`),
+      onEnd: () => {
+        ended++
+      },
+      ...extra,
     }).getReader()
     const td = new TextDecoder()
-    const readAll = async () => { let t = ''; for (let r = await out.read(); !r.done; r = await out.read()) t += td.decode(r.value); return t }
+    const readAll = async () => {
+      let t = ''
+      for (let r = await out.read(); !r.done; r = await out.read()) t += td.decode(r.value)
+      return t
+    }
     return { push: (t: string) => src.enqueue(te.encode(t)), src: () => src, live, out, readAll, cancelled: () => cancelled, ended: () => ended }
   }
 
@@ -273,7 +356,7 @@ describe('guardedByteStream: the live registry', () => {
     const pending = s.out.read()
     await Bun.sleep(5)
     for (const l of s.live) l.end(err('unavailable', 'bye'))
-    const text = new TextDecoder().decode((await pending).value) + await s.readAll()
+    const text = new TextDecoder().decode((await pending).value) + (await s.readAll())
     expect(text.endsWith(ERR)).toBe(true)
     expect(text.slice(0, -ERR.length)).toMatch(/\n\n$/)
   })

@@ -8,8 +8,12 @@ import { cleanEnv, configFile, startCli } from './support/cli'
 import { callFor, parseSSE } from './support/resilience'
 
 let fake: Fake
-beforeAll(async () => { fake = await startFake('openai') })
-afterAll(async () => { await fake.stop() })
+beforeAll(async () => {
+  fake = await startFake('openai')
+})
+afterAll(async () => {
+  await fake.stop()
+})
 
 const yaml = (grace: number) => `port: 0
 log_level: info
@@ -39,31 +43,50 @@ async function streamOn(url: string) {
   return { rest }
 }
 
-test.each(['SIGTERM', 'SIGINT'] as const)('%s: the in-flight stream completes, new connections are refused, exit 0', async (signal) => {
-  fake.reset()
-  fake.enqueue({ kind: 'slow', text: 'one two three four five six', chunkDelayMs: 150 })
-  const run = await startCli(['--config', configFile(yaml(10))], cleanEnv())
-  try {
-    const { rest: done } = await streamOn(run.url).catch((e) => { throw new Error(`${(e as Error).message}\n--- agproxy stderr:\n${run.stderr}`) })
-    const t0 = Date.now()
-    run.proc.kill(signal)
-    await run.waitFor(/no longer accepting connections/, 3000)
-    // the listener is closed: a new request cannot get in
-    const late = await fetch(`${run.url}/healthz`).then((r) => r.status, (e) => `refused (${(e as Error).name})`)
-    expect(String(late)).toStartWith('refused')
-    const text = await done
-    const events = parseSSE(text)
-    expect(events.at(-1)!.data).toBe('[DONE]')
-    expect(events.map((e) => { try { return JSON.parse(e.data).choices?.[0]?.delta?.content ?? '' } catch { return '' } }).join('')).toBe('one two three four five six')
-    expect(text).not.toContain('"error"')
-    const code = await run.proc.exited
-    expect(code).toBe(0)
-    expect(Date.now() - t0).toBeLessThan(3000)
-    expect(fake.last()!.aborted).toBe(false)
-  } finally {
-    run.proc.kill('SIGKILL')
-  }
-}, 15_000)
+test.each(['SIGTERM', 'SIGINT'] as const)(
+  '%s: the in-flight stream completes, new connections are refused, exit 0',
+  async signal => {
+    fake.reset()
+    fake.enqueue({ kind: 'slow', text: 'one two three four five six', chunkDelayMs: 150 })
+    const run = await startCli(['--config', configFile(yaml(10))], cleanEnv())
+    try {
+      const { rest: done } = await streamOn(run.url).catch(e => {
+        throw new Error(`${(e as Error).message}\n--- agproxy stderr:\n${run.stderr}`)
+      })
+      const t0 = Date.now()
+      run.proc.kill(signal)
+      await run.waitFor(/no longer accepting connections/, 3000)
+      // the listener is closed: a new request cannot get in
+      const late = await fetch(`${run.url}/healthz`).then(
+        r => r.status,
+        e => `refused (${(e as Error).name})`,
+      )
+      expect(String(late)).toStartWith('refused')
+      const text = await done
+      const events = parseSSE(text)
+      expect(events.at(-1)!.data).toBe('[DONE]')
+      expect(
+        events
+          .map(e => {
+            try {
+              return JSON.parse(e.data).choices?.[0]?.delta?.content ?? ''
+            } catch {
+              return ''
+            }
+          })
+          .join(''),
+      ).toBe('one two three four five six')
+      expect(text).not.toContain('"error"')
+      const code = await run.proc.exited
+      expect(code).toBe(0)
+      expect(Date.now() - t0).toBeLessThan(3000)
+      expect(fake.last()!.aborted).toBe(false)
+    } finally {
+      run.proc.kill('SIGKILL')
+    }
+  },
+  15_000,
+)
 
 test('shutdown_grace bounds the wait: an endless stream is cut after the grace, still exit 0', async () => {
   fake.reset()
@@ -71,7 +94,7 @@ test('shutdown_grace bounds the wait: an endless stream is cut after the grace, 
   const run = await startCli(['--config', configFile(yaml(0.6))], cleanEnv())
   try {
     const { rest } = await streamOn(run.url)
-    const done = rest.catch((e) => `cut: ${(e as Error).message}`)
+    const done = rest.catch(e => `cut: ${(e as Error).message}`)
     const t0 = Date.now()
     run.proc.kill('SIGTERM')
     const code = await run.proc.exited

@@ -17,7 +17,7 @@ const CLIENTS: Array<Dialect | 'responses'> = ['openai', 'responses', 'anthropic
 // a fixed default seed keeps CI repeatable; SOAK_SEED=n explores others
 const SEED = Number(process.env.SOAK_SEED ?? 23413)
 let seed = SEED
-const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)
+const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
 const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)]!
 
 const FAULTS: Array<[number, () => Behaviour]> = [
@@ -47,7 +47,9 @@ function fault(): Behaviour {
 const fakes = {} as Record<ProviderType, Fake>
 let srv: TestServer
 const unhandled: unknown[] = []
-const onUnhandled = (e: unknown) => { unhandled.push(e) }
+const onUnhandled = (e: unknown) => {
+  unhandled.push(e)
+}
 
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled)
@@ -55,22 +57,31 @@ beforeAll(async () => {
     fakes[t] = await startFake(t)
     fakes[t].handler = () => fault()
   }
-  srv = await startAgproxy({
-    timeouts: { connect: 1, first_token: 0.3, idle: 0.3, total: 5 },
-    retry: { max_attempts: 3, max_wait: 0.5 },
-    providers: TYPES.map((t) => provider(t, fakes[t], [0, 1, 2].map((i) => ({ key: `${t}-soak-key-000000000000000${i}`, name: `${t}${i}` })))),
-    models: {
-      'gpt-*': { target: 'openai/*', fallbacks: ['gemini/gemini-2.5-flash'] },
-      'claude-*': { target: 'anthropic/*', fallbacks: ['openai/gpt-4o'] },
-      'gemini-*': { target: 'gemini/*', fallbacks: ['anthropic/claude-sonnet-4-5'] },
+  srv = await startAgproxy(
+    {
+      timeouts: { connect: 1, first_token: 0.3, idle: 0.3, total: 5 },
+      retry: { max_attempts: 3, max_wait: 0.5 },
+      providers: TYPES.map(t =>
+        provider(
+          t,
+          fakes[t],
+          [0, 1, 2].map(i => ({ key: `${t}-soak-key-000000000000000${i}`, name: `${t}${i}` })),
+        ),
+      ),
+      models: {
+        'gpt-*': { target: 'openai/*', fallbacks: ['gemini/gemini-2.5-flash'] },
+        'claude-*': { target: 'anthropic/*', fallbacks: ['openai/gpt-4o'] },
+        'gemini-*': { target: 'gemini/*', fallbacks: ['anthropic/claude-sonnet-4-5'] },
+      },
     },
-  }, { AGPROXY_TEST_LOG: '0', AGPROXY_HEARTBEAT_MS: '100' })
+    { AGPROXY_TEST_LOG: '0', AGPROXY_HEARTBEAT_MS: '100' },
+  )
 })
 
 afterAll(async () => {
   process.off('unhandledRejection', onUnhandled)
   await srv?.stop(0)
-  await Promise.all(TYPES.map((t) => fakes[t]?.stop()))
+  await Promise.all(TYPES.map(t => fakes[t]?.stop()))
 })
 
 type Outcome = 'complete' | 'stream-error' | 'error' | 'aborted'
@@ -83,13 +94,18 @@ async function one(): Promise<Outcome> {
   const abort = stream && rand() < 0.05
   const c = callFor(dialect, MODEL[type], { stream, prompt: `q${Math.floor(rand() * 1e6)}` })
   const ctl = new AbortController()
-  const res = await fetch(srv.url + c.path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(c.body), signal: ctl.signal })
+  const res = await fetch(srv.url + c.path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(c.body),
+    signal: ctl.signal,
+  })
   const where = `${dialect}${stream ? ' stream' : ''} ← ${type}: ${res.status}`
   if (res.status !== 200) {
     const body = await res.json().catch(() => undefined)
     const msg = dialect === 'anthropic' ? body?.type === 'error' && body.error?.message : body?.error?.message
     if (process.env.SOAK_DEBUG) console.log(where, msg)
-    if (typeof msg !== "string" || !msg) throw new Error(`${where}: not a ${dialect} error body: ${JSON.stringify(body)}`)
+    if (typeof msg !== 'string' || !msg) throw new Error(`${where}: not a ${dialect} error body: ${JSON.stringify(body)}`)
     if (dialect === 'gemini' && body.error.code !== res.status) throw new Error(`${where}: gemini error code ${body.error.code}`)
     return 'error'
   }
@@ -103,20 +119,28 @@ async function one(): Promise<Outcome> {
   const text = await res.text()
   if (!stream) {
     const body = JSON.parse(text)
-    const ok = dialect === 'openai' ? body.object === 'chat.completion' && typeof body.choices?.[0]?.message?.content === 'string'
-      : dialect === 'responses' ? body.object === 'response' && body.status === 'completed'
-      : dialect === 'anthropic' ? body.type === 'message' && body.content?.[0]?.type === 'text'
-      : Array.isArray(body.candidates) && !!body.candidates[0]?.content
+    const ok =
+      dialect === 'openai'
+        ? body.object === 'chat.completion' && typeof body.choices?.[0]?.message?.content === 'string'
+        : dialect === 'responses'
+          ? body.object === 'response' && body.status === 'completed'
+          : dialect === 'anthropic'
+            ? body.type === 'message' && body.content?.[0]?.type === 'text'
+            : Array.isArray(body.candidates) && !!body.candidates[0]?.content
     if (!ok) throw new Error(`${where}: incomplete JSON answer: ${text.slice(0, 300)}`)
     return 'complete'
   }
   if (streamError(dialect, text)) return 'stream-error'
   const events = parseSSE(text.replace(/^: ping\r?\n\r?\n/gm, ''))
   const last = events.at(-1)
-  const complete = dialect === 'openai' ? last?.data === '[DONE]' && /"finish_reason":"\w+"/.test(text)
-    : dialect === 'responses' ? last?.event === 'response.completed'
-    : dialect === 'anthropic' ? last?.event === 'message_stop'
-    : /"finishReason"\s*:/.test(last?.data ?? '')
+  const complete =
+    dialect === 'openai'
+      ? last?.data === '[DONE]' && /"finish_reason":"\w+"/.test(text)
+      : dialect === 'responses'
+        ? last?.event === 'response.completed'
+        : dialect === 'anthropic'
+          ? last?.event === 'message_stop'
+          : /"finishReason"\s*:/.test(last?.data ?? '')
   if (!complete) throw new Error(`${where}: stream neither complete nor a well-formed error; tail: ${text.slice(-400)}`)
   return 'complete'
 }
@@ -125,16 +149,25 @@ async function run(n: number, concurrency: number) {
   const outcomes: Record<Outcome, number> = { complete: 0, 'stream-error': 0, error: 0, aborted: 0 }
   const failures: string[] = []
   let next = 0
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) {
-      next++
-      try { outcomes[await one()]++ } catch (e) { failures.push((e as Error).message) }
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        next++
+        try {
+          outcomes[await one()]++
+        } catch (e) {
+          failures.push((e as Error).message)
+        }
+      }
+    }),
+  )
   return { outcomes, failures }
 }
 
-const rssMb = () => { Bun.gc(true); return process.memoryUsage().rss / 1048576 }
+const rssMb = () => {
+  Bun.gc(true)
+  return process.memoryUsage().rss / 1048576
+}
 
 test('50 concurrent streaming clients, 400 requests, random upstream faults', async () => {
   const t0 = Date.now()

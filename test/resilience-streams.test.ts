@@ -20,35 +20,55 @@ const KEYS: Record<ProviderType, [string, string]> = {
 const MODEL: Record<ProviderType, string> = { openai: 'gpt-4o', anthropic: 'claude-sonnet-4-5', gemini: 'gemini-2.5-flash' }
 
 const fakes = {} as Record<ProviderType, Fake>
-beforeAll(async () => { for (const t of ['openai', 'anthropic', 'gemini'] as const) fakes[t] = await startFake(t) })
-afterAll(async () => { await Promise.all(Object.values(fakes).map((f) => f.stop())) })
+beforeAll(async () => {
+  for (const t of ['openai', 'anthropic', 'gemini'] as const) fakes[t] = await startFake(t)
+})
+afterAll(async () => {
+  await Promise.all(Object.values(fakes).map(f => f.stop()))
+})
 const running: TestServer[] = []
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop(0)))
+  await Promise.all(running.splice(0).map(s => s.stop(0)))
   for (const f of Object.values(fakes)) f.reset()
 })
 
 /** agproxy with one provider per type (two keys each, fill_first), and model names routed by family. */
 async function start(timeouts: Record<string, number> = {}, env: Record<string, string> = {}) {
-  const srv = await startAgproxy({
-    timeouts: { connect: 2, first_token: 0.25, idle: 0.25, total: 10, ...timeouts },
-    retry: { max_attempts: 3, max_wait: 0 },
-    providers: (['openai', 'anthropic', 'gemini'] as const).map((t) => provider(t, fakes[t], KEYS[t].map((key, i) => ({ key, name: `${t}-${i + 1}` })), { strategy: 'fill_first' })),
-    models: { 'gpt-*': 'openai/*', 'claude-*': 'anthropic/*', 'gemini-*': 'gemini/*' },
-  }, env)
+  const srv = await startAgproxy(
+    {
+      timeouts: { connect: 2, first_token: 0.25, idle: 0.25, total: 10, ...timeouts },
+      retry: { max_attempts: 3, max_wait: 0 },
+      providers: (['openai', 'anthropic', 'gemini'] as const).map(t =>
+        provider(
+          t,
+          fakes[t],
+          KEYS[t].map((key, i) => ({ key, name: `${t}-${i + 1}` })),
+          { strategy: 'fill_first' },
+        ),
+      ),
+      models: { 'gpt-*': 'openai/*', 'claude-*': 'anthropic/*', 'gemini-*': 'gemini/*' },
+    },
+    env,
+  )
   running.push(srv)
   return srv
 }
 
 /** Script the first key of a provider to misbehave; the second answers normally. */
-const firstKeyDoes = (t: ProviderType, b: Behaviour) => { fakes[t].handler = (rec) => (rec.key === KEYS[t][0] ? b : undefined) }
+const firstKeyDoes = (t: ProviderType, b: Behaviour) => {
+  fakes[t].handler = rec => (rec.key === KEYS[t][0] ? b : undefined)
+}
 
 // client dialect × provider type: pass-through and a translated pair per client
 const PAIRS: Array<[Dialect | 'responses', ProviderType]> = [
-  ['openai', 'openai'], ['openai', 'anthropic'],
-  ['responses', 'openai'], ['responses', 'gemini'],
-  ['anthropic', 'anthropic'], ['anthropic', 'gemini'],
-  ['gemini', 'gemini'], ['gemini', 'openai'],
+  ['openai', 'openai'],
+  ['openai', 'anthropic'],
+  ['responses', 'openai'],
+  ['responses', 'gemini'],
+  ['anthropic', 'anthropic'],
+  ['anthropic', 'gemini'],
+  ['gemini', 'gemini'],
+  ['gemini', 'openai'],
 ]
 
 describe('before the first content token: stalls, empty streams and junk are retried on the next key', () => {
@@ -58,8 +78,9 @@ describe('before the first content token: stalls, empty streams and junk are ret
     ['empty stream', { kind: 'empty_stream' }],
     ['HTML 200', { kind: 'html_200' }],
   ]
-  test.each(FAULTS.flatMap(([name, b]) => PAIRS.filter((_, i) => i % 2 === (name.length % 2)).map(([d, t]) => [name, d, t, b] as const)))(
-    '%s: %s client ← %s provider', async (_name, dialect, type, b) => {
+  test.each(FAULTS.flatMap(([name, b]) => PAIRS.filter((_, i) => i % 2 === name.length % 2).map(([d, t]) => [name, d, t, b] as const)))(
+    '%s: %s client ← %s provider',
+    async (_name, dialect, type, b) => {
       const srv = await start()
       firstKeyDoes(type, b)
       const t0 = Date.now()
@@ -68,9 +89,10 @@ describe('before the first content token: stalls, empty streams and junk are ret
       const text = await readAll(res)
       expect(streamError(dialect, text)).toBeUndefined()
       expect(text).toContain('ho:') // "echo: hi" arrives in pieces
-      expect(fakes[type].requests.map((r) => r.key)).toEqual(KEYS[type])
+      expect(fakes[type].requests.map(r => r.key)).toEqual(KEYS[type])
       expect(Date.now() - t0).toBeLessThan(2000)
-    })
+    },
+  )
 
   test('junk SSE lines around real frames are not a failure', async () => {
     const srv = await start()
@@ -91,7 +113,7 @@ describe('before the first content token: stalls, empty streams and junk are ret
     const res = await call(srv, 'openai', 'claude-sonnet-4-5')
     expect(res.status).toBe(200)
     expect((await res.json()).choices[0].message.content).toBe('echo: hi')
-    expect(fakes.anthropic.requests.map((r) => r.key)).toEqual(KEYS.anthropic)
+    expect(fakes.anthropic.requests.map(r => r.key)).toEqual(KEYS.anthropic)
   })
 
   test('every key stalls → 503 naming timeouts.first_token, within the deadlines', async () => {
@@ -118,7 +140,10 @@ describe('after the first byte: a well-formed error in the dialect, never a sile
     await until(() => fakes[type].last()!.aborted, 2000, 'the upstream connection to close')
   })
 
-  test.each([['openai', 'openai'], ['anthropic', 'gemini']] as const)('total time limit: %s client ← %s provider', async (dialect, type) => {
+  test.each([
+    ['openai', 'openai'],
+    ['anthropic', 'gemini'],
+  ] as const)('total time limit: %s client ← %s provider', async (dialect, type) => {
     const srv = await start({ first_token: 3, idle: 3, total: 0.5 })
     fakes[type].enqueue({ kind: 'endless', intervalMs: 30 })
     const t0 = Date.now()
@@ -130,7 +155,11 @@ describe('after the first byte: a well-formed error in the dialect, never a sile
   test('a Gemini JSON-array stream (no alt=sse) cut mid-way still ends as valid JSON with an error element', async () => {
     const srv = await start()
     fakes.gemini.enqueue({ kind: 'reset_mid_stream', afterChunks: 2 })
-    const res = await fetch(`${srv.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }) })
+    const res = await fetch(`${srv.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
+    })
     const arr = JSON.parse(await readAll(res))
     expect(Array.isArray(arr)).toBe(true)
     expect(arr.at(-1).error.message).toContain('connection broke mid-answer')
@@ -143,10 +172,14 @@ describe('each official SDK reports a mid-stream failure as an error', () => {
     translated: { kind: 'slow', text: 'one two three', chunkDelayMs: 350 },
   }
   const CASES: Array<[string, 'pass-through' | 'translated', ProviderType]> = [
-    ['openai chat', 'pass-through', 'openai'], ['openai chat', 'translated', 'anthropic'],
-    ['openai responses', 'pass-through', 'openai'], ['openai responses', 'translated', 'gemini'],
-    ['anthropic messages', 'pass-through', 'anthropic'], ['anthropic messages', 'translated', 'openai'],
-    ['google generateContentStream', 'pass-through', 'gemini'], ['google generateContentStream', 'translated', 'anthropic'],
+    ['openai chat', 'pass-through', 'openai'],
+    ['openai chat', 'translated', 'anthropic'],
+    ['openai responses', 'pass-through', 'openai'],
+    ['openai responses', 'translated', 'gemini'],
+    ['anthropic messages', 'pass-through', 'anthropic'],
+    ['anthropic messages', 'translated', 'openai'],
+    ['google generateContentStream', 'pass-through', 'gemini'],
+    ['google generateContentStream', 'translated', 'anthropic'],
   ]
   test.each(CASES)('%s (%s, %s provider)', async (sdk, mode, type) => {
     const srv = await start({ first_token: 3, idle: 0.15 })
@@ -157,7 +190,13 @@ describe('each official SDK reports a mid-stream failure as an error', () => {
     if (sdk === 'openai chat') {
       const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 })
       const stream = await client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] })
-      const err = await (async () => { try { for await (const c of stream) seen.push(c.choices[0]?.delta?.content ?? '') } catch (e) { return e } })()
+      const err = await (async () => {
+        try {
+          for await (const c of stream) seen.push(c.choices[0]?.delta?.content ?? '')
+        } catch (e) {
+          return e
+        }
+      })()
       expect(err).toBeInstanceOf(OpenAI.APIError)
       expect((err as Error).message).toMatch(want)
     } else if (sdk === 'openai responses') {
@@ -173,14 +212,23 @@ describe('each official SDK reports a mid-stream failure as an error', () => {
     } else if (sdk === 'anthropic messages') {
       const client = new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 })
       const stream = client.messages.stream({ model, max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
-      stream.on('text', (t) => seen.push(t))
-      const err = await stream.finalMessage().then(() => undefined, (e) => e)
+      stream.on('text', t => seen.push(t))
+      const err = await stream.finalMessage().then(
+        () => undefined,
+        e => e,
+      )
       expect(err).toBeInstanceOf(Anthropic.APIError)
       expect((err as Error).message).toMatch(want)
     } else {
       const ai = new GoogleGenAI({ apiKey: 'x', httpOptions: { baseUrl: srv.url } })
       const stream = await ai.models.generateContentStream({ model, contents: 'hi' })
-      const err = await (async () => { try { for await (const c of stream) seen.push(c.text ?? '') } catch (e) { return e } })()
+      const err = await (async () => {
+        try {
+          for await (const c of stream) seen.push(c.text ?? '')
+        } catch (e) {
+          return e
+        }
+      })()
       expect(err).toBeInstanceOf(ApiError)
       expect((err as Error).message).toMatch(want)
     }
@@ -190,13 +238,16 @@ describe('each official SDK reports a mid-stream failure as an error', () => {
 })
 
 describe('heartbeats', () => {
-  test.each([['openai', 'openai'], ['anthropic', 'openai'], ['gemini', 'gemini']] as const)(
-    '`: ping` every heartbeat interval while the upstream is silent: %s client ← %s provider', async (dialect, type) => {
-      const srv = await start({ first_token: 3, idle: 3 }, { AGPROXY_HEARTBEAT_MS: '100' })
-      fakes[type].enqueue({ kind: 'slow', text: 'one two three', chunkDelayMs: 300 })
-      const text = await readAll(await call(srv, dialect, MODEL[type], { stream: true }))
-      expect(streamError(dialect, text)).toBeUndefined()
-      expect((text.match(/^: ping$/gm) ?? []).length).toBeGreaterThanOrEqual(2)
-      expect(text.replace(/^: ping\n\n/gm, '')).not.toContain(': ping') // only whole lines between frames
-    })
+  test.each([
+    ['openai', 'openai'],
+    ['anthropic', 'openai'],
+    ['gemini', 'gemini'],
+  ] as const)('`: ping` every heartbeat interval while the upstream is silent: %s client ← %s provider', async (dialect, type) => {
+    const srv = await start({ first_token: 3, idle: 3 }, { AGPROXY_HEARTBEAT_MS: '100' })
+    fakes[type].enqueue({ kind: 'slow', text: 'one two three', chunkDelayMs: 300 })
+    const text = await readAll(await call(srv, dialect, MODEL[type], { stream: true }))
+    expect(streamError(dialect, text)).toBeUndefined()
+    expect((text.match(/^: ping$/gm) ?? []).length).toBeGreaterThanOrEqual(2)
+    expect(text.replace(/^: ping\n\n/gm, '')).not.toContain(': ping') // only whole lines between frames
+  })
 })

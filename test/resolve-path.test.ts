@@ -102,7 +102,7 @@ const REFUSED: Array<[method: string, path: string, headers: Record<string, stri
 ]
 
 describe('resolvePath (unit)', () => {
-  test.each(ROUTES.map((r) => [concrete(r.path)]))('canonical %s stays as it is', (path) => {
+  test.each(ROUTES.map(r => [concrete(r.path)]))('canonical %s stays as it is', path => {
     expect(resolvePath(path)).toEqual({ kind: 'canonical', path })
   })
 
@@ -111,30 +111,45 @@ describe('resolvePath (unit)', () => {
     expect(matchRoute(canonical)).toBeDefined()
   })
 
-  test.each(VARIANTS)('with tolerant_paths off, %s is not resolved', (sent) => {
+  test.each(VARIANTS)('with tolerant_paths off, %s is not resolved', sent => {
     expect(resolvePath(sent, false)).toEqual({ kind: 'unresolved', reason: 'unknown' })
   })
 
-  test.each(REFUSED.filter(([, p]) => p !== '/').map(([, p]) => [p.split('?')[0]!]))('%s is not resolved', (path) => {
+  test.each(REFUSED.filter(([, p]) => p !== '/').map(([, p]) => [p.split('?')[0]!]))('%s is not resolved', path => {
     expect(resolvePath(path).kind).toBe('unresolved')
   })
 
-  test.each(['/v1%2Fchat/completions', '/v1/chat%2fcompletions', '/v1/%2e%2e/messages', '/v1/%2E%2E/messages', '/v1\\messages', '/v1/../v1/messages', '/v1/./messages'])(
-    '%s is a traversal attempt', (path) => {
-      expect(resolvePath(path)).toEqual({ kind: 'unresolved', reason: 'traversal' })
-    })
+  test.each([
+    '/v1%2Fchat/completions',
+    '/v1/chat%2fcompletions',
+    '/v1/%2e%2e/messages',
+    '/v1/%2E%2E/messages',
+    '/v1\\messages',
+    '/v1/../v1/messages',
+    '/v1/./messages',
+  ])('%s is a traversal attempt', path => {
+    expect(resolvePath(path)).toEqual({ kind: 'unresolved', reason: 'traversal' })
+  })
 })
 
 describe('end to end: each variant reaches its canonical handler', () => {
   let srv: TestServer
-  beforeAll(async () => { srv = await startAgproxy() })
+  beforeAll(async () => {
+    srv = await startAgproxy()
+  })
   afterAll(() => srv.stop(0))
 
   test.each(VARIANTS)('%s → %s', async (sent, canonical) => {
     const route = matchRoute(canonical)!
     const method = route.methods[0]!
     // written byte for byte: fetch would collapse some of these paths on the client side
-    const res = await rawRequest(srv.port, method, sent, method === 'POST' ? { 'content-type': 'application/json' } : {}, method === 'POST' ? JSON.stringify(ANY_MODEL_BODY) : '')
+    const res = await rawRequest(
+      srv.port,
+      method,
+      sent,
+      method === 'POST' ? { 'content-type': 'application/json' } : {},
+      method === 'POST' ? JSON.stringify(ANY_MODEL_BODY) : '',
+    )
     expect(res.headers.get('x-agproxy-resolved-path')).toBe(canonical)
     const body = JSON.parse(res.body)
     const dialect: Dialect = dialectOfPath(canonical) ?? 'openai'
@@ -153,7 +168,7 @@ describe('end to end: each variant reaches its canonical handler', () => {
   })
 
   test('every rewrite is logged once, with the cause and the base URL to set', async () => {
-    const logged = (sent: string) => srv.logs.filter((l) => l.includes(`path ${sent} → `))
+    const logged = (sent: string) => srv.logs.filter(l => l.includes(`path ${sent} → `))
     for (const [sent, canonical] of VARIANTS) {
       const lines = logged(sent)
       expect({ sent, lines: lines.length }).toEqual({ sent, lines: 1 })
@@ -169,29 +184,49 @@ describe('end to end: each variant reaches its canonical handler', () => {
 
   test('a canonical request carries no resolved-path header and logs nothing', async () => {
     const before = srv.logs.length
-    const res = await fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ANY_MODEL_BODY) })
+    const res = await fetch(`${srv.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ANY_MODEL_BODY),
+    })
     expect(res.status).toBe(503)
     expect(res.headers.has('x-agproxy-resolved-path')).toBe(false)
-    expect(srv.logs.slice(before).filter((l) => l.includes(' → '))).toEqual([])
+    expect(srv.logs.slice(before).filter(l => l.includes(' → '))).toEqual([])
   })
 
   test('query strings survive a rewrite (?alt=sse, ?beta=true)', async () => {
-    const r = await fetch(`${srv.url}/v1/v1/messages/count_tokens?beta=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ANY_MODEL_BODY) })
+    const r = await fetch(`${srv.url}/v1/v1/messages/count_tokens?beta=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ANY_MODEL_BODY),
+    })
     expect(r.status).toBe(503)
     expect(r.headers.get('x-agproxy-resolved-path')).toBe('/v1/messages/count_tokens')
-    const g = await fetch(`${srv.url}/models/gemini-x:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ANY_MODEL_BODY) })
+    const g = await fetch(`${srv.url}/models/gemini-x:streamGenerateContent?alt=sse`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(ANY_MODEL_BODY),
+    })
     expect(g.status).toBe(503)
     expect(g.headers.get('x-agproxy-resolved-path')).toBe('/v1beta/models/gemini-x:streamGenerateContent')
   })
 })
 
-describe('refused: a 404 in the caller\'s dialect naming the path and the base URL to set', () => {
+describe("refused: a 404 in the caller's dialect naming the path and the base URL to set", () => {
   let srv: TestServer
-  beforeAll(async () => { srv = await startAgproxy() })
+  beforeAll(async () => {
+    srv = await startAgproxy()
+  })
   afterAll(() => srv.stop(0))
 
   test.each(REFUSED)('%s %s %o → 404 (%s)', async (method, path, headers, dialect) => {
-    const res = await rawRequest(srv.port, method, path, method === 'POST' ? { 'content-type': 'application/json', ...headers } : headers, method === 'POST' ? JSON.stringify(ANY_MODEL_BODY) : '')
+    const res = await rawRequest(
+      srv.port,
+      method,
+      path,
+      method === 'POST' ? { 'content-type': 'application/json', ...headers } : headers,
+      method === 'POST' ? JSON.stringify(ANY_MODEL_BODY) : '',
+    )
     expect(res.status).toBe(404)
     expect(res.headers.get('x-should-retry')).toBe('false')
     expect(res.headers.has('x-agproxy-resolved-path')).toBe(false)
@@ -221,12 +256,14 @@ describe('refused: a 404 in the caller\'s dialect naming the path and the base U
 
 describe('refused, as each official SDK sees it', () => {
   let srv: TestServer
-  beforeAll(async () => { srv = await startAgproxy() })
+  beforeAll(async () => {
+    srv = await startAgproxy()
+  })
   afterAll(() => srv.stop(0))
 
   test('openai: NotFoundError naming the path and http://localhost:PORT/v1', async () => {
     const client = new OpenAI({ baseURL: `${srv.url}/nope`, apiKey: 'any', maxRetries: 0 })
-    const e = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e)
+    const e = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch(e => e)
     expect(e).toBeInstanceOf(OpenAI.NotFoundError)
     expect(e.status).toBe(404)
     expect(e.message).toContain('/nope/chat/completions')
@@ -236,7 +273,7 @@ describe('refused, as each official SDK sees it', () => {
 
   test('@anthropic-ai/sdk: NotFoundError naming the path and http://localhost:PORT', async () => {
     const client = new Anthropic({ baseURL: `${srv.url}/nope`, apiKey: 'any', maxRetries: 0 })
-    const e = await client.messages.create({ model: 'm', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e)
+    const e = await client.messages.create({ model: 'm', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }).catch(e => e)
     expect(e).toBeInstanceOf(Anthropic.NotFoundError)
     expect(e.status).toBe(404)
     expect(e.error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } })
@@ -246,7 +283,7 @@ describe('refused, as each official SDK sees it', () => {
 
   test('@google/genai: ApiError 404 naming the path and http://localhost:PORT', async () => {
     const client = new GoogleGenAI({ apiKey: 'any', httpOptions: { baseUrl: `${srv.url}/nope`, apiVersion: 'v1beta' } })
-    const e = await client.models.generateContent({ model: 'gemini-x', contents: 'hi' }).catch((e) => e)
+    const e = await client.models.generateContent({ model: 'gemini-x', contents: 'hi' }).catch(e => e)
     expect(e).toBeInstanceOf(ApiError)
     expect(e.status).toBe(404)
     const body = JSON.parse(e.message)
@@ -258,7 +295,9 @@ describe('refused, as each official SDK sees it', () => {
 
 describe('tolerant_paths: false', () => {
   let srv: TestServer
-  beforeAll(async () => { srv = await startAgproxy({ tolerant_paths: false }) })
+  beforeAll(async () => {
+    srv = await startAgproxy({ tolerant_paths: false })
+  })
   afterAll(() => srv.stop(0))
 
   test.each([
@@ -272,7 +311,7 @@ describe('tolerant_paths: false', () => {
     expect(res.headers.has('x-agproxy-resolved-path')).toBe(false)
     const message = expectDialectError(dialect, 404, JSON.parse(res.body), res.headers)
     expect(message).toContain(`tolerant_paths is off, so it is not rewritten to ${canonical}`)
-    expect(srv.logs.some((l) => l.includes(`path ${path} → `))).toBe(false)
+    expect(srv.logs.some(l => l.includes(`path ${path} → `))).toBe(false)
   })
 
   test('canonical paths still work', async () => {

@@ -23,17 +23,20 @@ beforeAll(async () => {
     ],
   })
 })
-afterAll(async () => { await bare.stop(0); await withModels.stop(0) })
+afterAll(async () => {
+  await bare.stop(0)
+  await withModels.stop(0)
+})
 
 const concrete = (path: string) => path.replace('{id}', 'gpt-x').replace('{model}', 'gemini-x')
 const isModelCall = (r: CanonicalRoute) => r.tag !== 'System' && r.methods.includes('POST')
 const dialectOf = (path: string): Dialect => dialectOfPath(path) ?? 'openai'
 
 /** What each canonical route answers with its own method. */
-const expected = (r: CanonicalRoute, method: string): number =>
+const expected = (r: CanonicalRoute, _method: string): number =>
   isModelCall(r) ? 503 : r.path.startsWith('/api/') || r.path.startsWith('/v1/api/') ? 204 : 200
 
-const ROUTE_METHODS = ROUTES.flatMap((r) => r.methods.map((m) => [m, r.path, r] as const))
+const ROUTE_METHODS = ROUTES.flatMap(r => r.methods.map(m => [m, r.path, r] as const))
 
 describe('every canonical route answers with its method', () => {
   test.each(ROUTE_METHODS)('%s %s', async (method, path, route) => {
@@ -58,8 +61,9 @@ describe('every canonical route answers with its method', () => {
 
 describe('a wrong method → 405 with Allow, in the dialect', () => {
   const WRONG: Array<[method: string, path: string, allow: string, dialect: Dialect]> = [
-    ...ROUTES.filter((r) => r.methods.length === 1 && r.methods[0] === 'POST')
-      .map((r) => ['GET', concrete(r.path), 'POST', dialectOf(r.path)] as [string, string, string, Dialect]),
+    ...ROUTES.filter(r => r.methods.length === 1 && r.methods[0] === 'POST').map(
+      r => ['GET', concrete(r.path), 'POST', dialectOf(r.path)] as [string, string, string, Dialect],
+    ),
     ['POST', '/healthz', 'GET', 'openai'],
     ['POST', '/health', 'GET', 'openai'],
     ['POST', '/v1/models', 'GET', 'openai'],
@@ -126,14 +130,14 @@ describe('/swagger', () => {
     const doc = await res.json()
     expect(doc.openapi).toMatch(/^3\./)
     expect(doc.info.version).toBe(VERSION)
-    for (const r of ROUTES.filter((r) => !r.path.startsWith('/swagger'))) {
+    for (const r of ROUTES.filter(r => !r.path.startsWith('/swagger'))) {
       for (const m of r.methods) {
         const op = doc.paths[r.path]?.[m.toLowerCase()]
         expect({ route: `${m} ${r.path}`, tags: op?.tags }).toEqual({ route: `${m} ${r.path}`, tags: [r.tag] })
       }
     }
     // and nothing in Elysia's `:param` form leaks into the document
-    expect(Object.keys(doc.paths).filter((p) => p.includes('/:'))).toEqual([])
+    expect(Object.keys(doc.paths).filter(p => p.includes('/:'))).toEqual([])
   })
 
   test('/swagger serves the API reference page', async () => {
@@ -144,7 +148,7 @@ describe('/swagger', () => {
 })
 
 describe('system routes', () => {
-  test.each(['/healthz', '/health'])('GET %s → {"status":"ok","version":…}', async (path) => {
+  test.each(['/healthz', '/health'])('GET %s → {"status":"ok","version":…}', async path => {
     const res = await fetch(`${bare.url}${path}`)
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toContain('application/json')
@@ -175,7 +179,8 @@ describe('system routes', () => {
     expect(await res.text()).toBe('')
   })
 
-  test.each(['/api/event_logging/batch', '/api/event_logging/v2/batch', '/v1/api/event_logging/batch'])('telemetry sink POST %s → 204, no body', async (path) => {
+  const TELEMETRY = ['/api/event_logging/batch', '/api/event_logging/v2/batch', '/v1/api/event_logging/batch']
+  test.each(TELEMETRY)('telemetry sink POST %s → 204, no body', async path => {
     const res = await fetch(`${bare.url}${path}`, json({ events: [{ event_type: 'x' }] }))
     expect(res.status).toBe(204)
     expect(await res.text()).toBe('')
@@ -190,8 +195,17 @@ describe('system routes', () => {
 
 describe('/v1/models speaks the shape of whoever asks', () => {
   const openaiList = { object: 'list', data: expect.arrayContaining([{ id: 'gpt-x', object: 'model', created: expect.any(Number), owned_by: 'p' }]) }
-  const anthropicList = { data: expect.arrayContaining([{ type: 'model', id: 'gpt-x', display_name: 'gpt-x', created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }]), has_more: false, first_id: expect.any(String), last_id: expect.any(String) }
-  const googleList = { models: expect.arrayContaining([expect.objectContaining({ name: 'models/gemini-x', supportedGenerationMethods: expect.arrayContaining(['generateContent']) })]) }
+  const anthropicList = {
+    data: expect.arrayContaining([{ type: 'model', id: 'gpt-x', display_name: 'gpt-x', created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }]),
+    has_more: false,
+    first_id: expect.any(String),
+    last_id: expect.any(String),
+  }
+  const googleList = {
+    models: expect.arrayContaining([
+      expect.objectContaining({ name: 'models/gemini-x', supportedGenerationMethods: expect.arrayContaining(['generateContent']) }),
+    ]),
+  }
 
   test.each([
     ['OpenAI by default', '/v1/models', {}, openaiList],
@@ -224,9 +238,9 @@ describe('/v1/models speaks the shape of whoever asks', () => {
 
   test('each official SDK lists the models', async () => {
     const oa = new OpenAI({ baseURL: `${withModels.url}/v1`, apiKey: 'any', maxRetries: 0 })
-    expect((await oa.models.list()).data.map((m) => m.id)).toContain('gpt-x')
+    expect((await oa.models.list()).data.map(m => m.id)).toContain('gpt-x')
     const an = new Anthropic({ baseURL: withModels.url, apiKey: 'any', maxRetries: 0 })
-    expect((await an.models.list()).data.map((m) => m.id)).toContain('gpt-x')
+    expect((await an.models.list()).data.map(m => m.id)).toContain('gpt-x')
     for (const apiVersion of ['v1', 'v1beta']) {
       const g = new GoogleGenAI({ apiKey: 'any', httpOptions: { baseUrl: withModels.url, apiVersion } })
       const names: string[] = []

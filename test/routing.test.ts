@@ -41,7 +41,9 @@ const MODELS: Config['models'] = {
 const router = createModelRouter({ models: MODELS }, PROVIDERS)
 const show = (model: string, r = router) => {
   const x = r.resolve(model)
-  return x.ok ? { to: `${x.route.target.provider}/${x.route.target.model}`, via: x.route.via, fallbacks: x.route.fallbacks.map((f) => `${f.provider}/${f.model}`) } : { error: x.message }
+  return x.ok
+    ? { to: `${x.route.target.provider}/${x.route.target.model}`, via: x.route.via, fallbacks: x.route.fallbacks.map(f => `${f.provider}/${f.model}`) }
+    : { error: x.message }
 }
 
 describe('createModelRouter: resolution', () => {
@@ -85,7 +87,8 @@ describe('createModelRouter: resolution', () => {
   test('no rule and several providers → an error that lists the available names', () => {
     const r = show('llama-3.3-70b') as { error: string }
     expect(r.error).toStartWith('The model `llama-3.3-70b` does not exist or no provider serves it. Available: ')
-    for (const name of ['fast', 'smart', 'CaseAlias', 'claude-*', 'gpt-4*', 'oa/gpt-4o', 'an/claude-sonnet-4-5', 'gm/gemini-2.5-pro']) expect(r.error).toContain(name)
+    for (const name of ['fast', 'smart', 'CaseAlias', 'claude-*', 'gpt-4*', 'oa/gpt-4o', 'an/claude-sonnet-4-5', 'gm/gemini-2.5-pro'])
+      expect(r.error).toContain(name)
     // a prefix that is not a provider's name is just part of a model name
     expect(show('nowhere/model')).toHaveProperty('error')
   })
@@ -132,7 +135,9 @@ describe('createModelRouter: resolution', () => {
 
   test('no providers at all → how to add one', () => {
     const none = createModelRouter({ models: {} }, [])
-    expect((show('gpt-4o', none) as { error: string }).error).toMatch(/no provider is configured for model gpt-4o; add one under `providers:`.*GEMINI_API_KEY, OPENAI_API_KEY or ANTHROPIC_API_KEY/)
+    expect((show('gpt-4o', none) as { error: string }).error).toMatch(
+      /no provider is configured for model gpt-4o; add one under `providers:`.*GEMINI_API_KEY, OPENAI_API_KEY or ANTHROPIC_API_KEY/,
+    )
   })
 
   test('list(): aliases (not globs, not broken ones) and advertised models, bare and as provider/model', () => {
@@ -177,9 +182,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await srv.stop(0)
   await solo.stop(0)
-  await Promise.all(Object.values(fakes).map((f) => f.stop()))
+  await Promise.all(Object.values(fakes).map(f => f.stop()))
 })
-beforeEach(() => Object.values(fakes).forEach((f) => f.reset()))
+beforeEach(() => Object.values(fakes).forEach(f => f.reset()))
 
 const TYPE_OF: Record<string, ProviderType> = { oa: 'openai', an: 'anthropic', gm: 'gemini' }
 /** the model an upstream received: in the body (openai, anthropic) or the URL path (gemini) */
@@ -229,7 +234,18 @@ describe('end to end: the route shows in the answer and in what the upstream rec
 
   test('the Gemini SDK: the model in the URL path is routed like any other', async () => {
     let headers: Headers | undefined
-    const client = new GoogleGenAI({ apiKey: 'x', httpOptions: { baseUrl: srv.url, apiVersion: 'v1beta', fetch: async (u: any, i: any) => { const r = await fetch(u, i); headers = r.headers; return r } } as any })
+    const client = new GoogleGenAI({
+      apiKey: 'x',
+      httpOptions: {
+        baseUrl: srv.url,
+        apiVersion: 'v1beta',
+        fetch: async (u: any, i: any) => {
+          const r = await fetch(u, i)
+          headers = r.headers
+          return r
+        },
+      } as any,
+    })
     const r = await client.models.generateContent({ model: 'claude-3-haiku', contents: 'hello' })
     expect(r.text).toBe('echo: hello')
     expect(receivedModel('openai')).toBe('legacy-claude-3-haiku')
@@ -244,11 +260,13 @@ describe('end to end: the route shows in the answer and in what the upstream rec
   })
 })
 
-describe('end to end: an unknown model → 404 model_not_found in the caller\'s dialect, listing names', () => {
+describe("end to end: an unknown model → 404 model_not_found in the caller's dialect, listing names", () => {
   const AVAILABLE = /Available: .*fast.*claude-\*.*oa\/gpt-4o/
 
   test('OpenAI SDK: NotFoundError, code model_not_found, param model', async () => {
-    const e = await new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 }).chat.completions.create({ model: 'llama-3.3-70b', messages: [{ role: 'user', content: 'x' }] }).catch((e) => e)
+    const e = await new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 }).chat.completions
+      .create({ model: 'llama-3.3-70b', messages: [{ role: 'user', content: 'x' }] })
+      .catch(e => e)
     expect(e).toBeInstanceOf(OpenAI.NotFoundError)
     expect(e.status).toBe(404)
     expect(e.code).toBe('model_not_found')
@@ -258,13 +276,17 @@ describe('end to end: an unknown model → 404 model_not_found in the caller\'s 
   })
 
   test('Anthropic SDK: NotFoundError (not_found_error)', async () => {
-    const e = await new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 }).messages.create({ model: 'llama-3.3-70b', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }).catch((e) => e)
+    const e = await new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 }).messages
+      .create({ model: 'llama-3.3-70b', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] })
+      .catch(e => e)
     expect(e).toBeInstanceOf(Anthropic.NotFoundError)
     expect(e.error).toEqual({ type: 'error', error: { type: 'not_found_error', message: expect.stringMatching(AVAILABLE) } })
   })
 
   test('Gemini SDK: ApiError 404 NOT_FOUND', async () => {
-    const e = await new GoogleGenAI({ apiKey: 'x', httpOptions: { baseUrl: srv.url } }).models.generateContent({ model: 'llama-3.3-70b', contents: 'x' }).catch((e) => e)
+    const e = await new GoogleGenAI({ apiKey: 'x', httpOptions: { baseUrl: srv.url } }).models
+      .generateContent({ model: 'llama-3.3-70b', contents: 'x' })
+      .catch(e => e)
     expect(e).toBeInstanceOf(ApiError)
     expect(e.status).toBe(404)
     const body = JSON.parse(e.message)
@@ -272,7 +294,10 @@ describe('end to end: an unknown model → 404 model_not_found in the caller\'s 
   })
 
   test('an alias to nowhere → 404 saying which alias is broken', async () => {
-    const res = await fetch(`${srv.url}/v1/messages`, json({ model: 'broken', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }, { 'anthropic-version': '2023-06-01' }))
+    const res = await fetch(
+      `${srv.url}/v1/messages`,
+      json({ model: 'broken', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }, { 'anthropic-version': '2023-06-01' }),
+    )
     expect(expectDialectError('anthropic', 404, await res.json(), res.headers)).toContain('models: "broken" maps to "nowhere-model"')
     for (const f of Object.values(fakes)) expect(f.requests).toHaveLength(0)
   })
@@ -282,7 +307,12 @@ describe('Google clients name provider/model in the URL path', () => {
   test('genai generateContent with model "oa/gpt-4o" reaches provider oa with model gpt-4o', async () => {
     const oaFake = await startFake('openai')
     const gmFake = await startFake('gemini')
-    const srv = await startAgproxy({ providers: [{ name: 'oa', type: 'openai', base_url: oaFake.url }, { name: 'gm', type: 'gemini', base_url: gmFake.url }] })
+    const srv = await startAgproxy({
+      providers: [
+        { name: 'oa', type: 'openai', base_url: oaFake.url },
+        { name: 'gm', type: 'gemini', base_url: gmFake.url },
+      ],
+    })
     try {
       for (const apiVersion of ['v1beta', 'v1']) {
         const ai = new GoogleGenAI({ apiKey: 'x', httpOptions: { baseUrl: srv.url, apiVersion } })
@@ -292,7 +322,9 @@ describe('Google clients name provider/model in the URL path', () => {
       }
       expect(gmFake.requests).toHaveLength(0)
     } finally {
-      await srv.stop(0); await oaFake.stop(); await gmFake.stop()
+      await srv.stop(0)
+      await oaFake.stop()
+      await gmFake.stop()
     }
   })
 })

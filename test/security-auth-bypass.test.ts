@@ -22,7 +22,11 @@ const UPSTREAM_KEY = 'sk-upstream-bypass-0000000000001'
 const BODY = JSON.stringify({ ...ANY_MODEL_BODY, model: 'm' })
 
 const PREFIXES = ['/swagger', '/swagger/', '/health', '/healthz', '/']
-interface Route { path: string; method: 'GET' | 'POST'; dialect: Dialect }
+interface Route {
+  path: string
+  method: 'GET' | 'POST'
+  dialect: Dialect
+}
 const ROUTES: Route[] = [
   { path: '/v1/chat/completions', method: 'POST', dialect: 'openai' },
   { path: '/v1/messages', method: 'POST', dialect: 'anthropic' },
@@ -35,22 +39,34 @@ const HOSTS = ['a', 'ab', 'abc', 'a:1', '[::1]', '[fe80::1]:8045', 'h'.repeat(30
 type Mode = 'strict' | 'all_except_health' | 'auto'
 type Bind = 'all interfaces' | 'loopback'
 const MODES: Mode[] = ['strict', 'all_except_health', 'auto']
-const SERVERS = MODES.flatMap((m) => [[m, 'all interfaces'], [m, 'loopback']] as Array<[Mode, Bind]>)
+const SERVERS = MODES.flatMap(
+  m =>
+    [
+      [m, 'all interfaces'],
+      [m, 'loopback'],
+    ] as Array<[Mode, Bind]>,
+)
 
 /** allow_lan_access binds 0.0.0.0 (the Host guard is off); `auto` with LAN access means all_except_health */
 const settingsFor = (mode: Mode, bind: Bind) => ({
-  auth_mode: mode, api_keys: [KEY],
+  auth_mode: mode,
+  api_keys: [KEY],
   ...(mode === 'auto' ? { allow_lan_access: true, ...(bind === 'loopback' ? { host: '127.0.0.1' } : {}) } : { allow_lan_access: bind === 'all interfaces' }),
 })
 
-const send = (port: number, r: Route, target: string, host: string, headers: Record<string, string> = {}) => r.method === 'POST'
-  ? rawRequest(port, r.method, target, { host, 'content-type': 'application/json', ...headers }, BODY)
-  : rawRequest(port, r.method, target, { host, ...headers })
+const send = (port: number, r: Route, target: string, host: string, headers: Record<string, string> = {}) =>
+  r.method === 'POST'
+    ? rawRequest(port, r.method, target, { host, 'content-type': 'application/json', ...headers }, BODY)
+    : rawRequest(port, r.method, target, { host, ...headers })
 
 /** Run `fn` over `items`, `width` at a time. */
 async function pool<T>(items: T[], width: number, fn: (x: T) => Promise<void>) {
   let next = 0
-  await Promise.all(Array.from({ length: width }, async () => { while (next < items.length) await fn(items[next++]!) }))
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]!)
+    }),
+  )
 }
 
 /** What a request without a key must get: the Host guard's 403 (bound to loopback, non-loopback Host); 401 for a
@@ -77,10 +93,13 @@ describe.each(SERVERS)('auth_mode %s, bound to %s', (mode, bind) => {
     const up = { name: 'up', type: 'openai', base_url: fake.url, api_keys: [UPSTREAM_KEY], models: ['m'] }
     srv = await startAgproxy({ ...settingsFor(mode, bind), providers: [up] })
   })
-  afterAll(async () => { await srv.stop(0); await fake.stop() })
+  afterAll(async () => {
+    await srv.stop(0)
+    await fake.stop()
+  })
 
   test('no key: public prefix + protected route, odd Hosts → refused in dialect, nothing reaches the upstream', async () => {
-    const cases = PREFIXES.flatMap((prefix) => ROUTES.flatMap((route) => HOSTS.map((host) => ({ prefix, route, host }))))
+    const cases = PREFIXES.flatMap(prefix => ROUTES.flatMap(route => HOSTS.map(host => ({ prefix, route, host }))))
     await pool(cases, 24, async ({ prefix, route, host }) => {
       const res = await send(srv.port, route, prefix + route.path, host)
       checkRefusal(res, expected(mode, bind, prefix, host), route.dialect, `${route.method} ${prefix + route.path} Host ${host.slice(0, 20)}`)
@@ -88,11 +107,15 @@ describe.each(SERVERS)('auth_mode %s, bound to %s', (mode, bind) => {
     expect(fake.requests).toHaveLength(0)
   })
 
-  test('no key: the canonical routes → 401 in dialect (or the Host guard\'s 403)', async () => {
-    await pool(ROUTES.flatMap((route) => HOSTS.map((host) => ({ route, host }))), 24, async ({ route, host }) => {
-      const status = bind === 'loopback' && host !== '[::1]' ? 403 : 401
-      checkRefusal(await send(srv.port, route, route.path, host), status, route.dialect, `${route.method} ${route.path} Host ${host.slice(0, 20)}`)
-    })
+  test("no key: the canonical routes → 401 in dialect (or the Host guard's 403)", async () => {
+    await pool(
+      ROUTES.flatMap(route => HOSTS.map(host => ({ route, host }))),
+      24,
+      async ({ route, host }) => {
+        const status = bind === 'loopback' && host !== '[::1]' ? 403 : 401
+        checkRefusal(await send(srv.port, route, route.path, host), status, route.dialect, `${route.method} ${route.path} Host ${host.slice(0, 20)}`)
+      },
+    )
     expect(fake.requests).toHaveLength(0)
   })
 
@@ -102,11 +125,11 @@ describe.each(SERVERS)('auth_mode %s, bound to %s', (mode, bind) => {
       const res = await send(srv.port, route, route.path, host, { authorization: `Bearer ${KEY}` })
       expect({ path: route.path, status: res.status, body: res.body.slice(0, 200) }).toMatchObject({ path: route.path, status: 200 })
     }
-    const calls = ROUTES.filter((r) => r.method === 'POST').length
+    const calls = ROUTES.filter(r => r.method === 'POST').length
     expect(fake.requests).toHaveLength(calls)
-    expect(fake.requests.every((r) => r.key === UPSTREAM_KEY)).toBe(true)
+    expect(fake.requests.every(r => r.key === UPSTREAM_KEY)).toBe(true)
     for (const route of ROUTES) {
-      const res = await send(srv.port, route, '/swagger' + route.path, host, { authorization: `Bearer ${KEY}` })
+      const res = await send(srv.port, route, `/swagger${route.path}`, host, { authorization: `Bearer ${KEY}` })
       checkRefusal(res, 404, route.dialect, `with key: ${route.method} /swagger${route.path}`)
     }
     expect(fake.requests).toHaveLength(calls)
@@ -114,14 +137,29 @@ describe.each(SERVERS)('auth_mode %s, bound to %s', (mode, bind) => {
 })
 
 describe('the canonical origin', () => {
-  test('Elysia\'s fixed-offset path read gives back exactly the path the front door authorised', () => {
+  test("Elysia's fixed-offset path read gives back exactly the path the front door authorised", () => {
     // what Elysia does (dist/utils.mjs getPath): the path starts at the first "/" from index 11
-    const elysiaPath = (url: string) => { const s = url.indexOf('/', 11); const q = url.indexOf('?', s); return q < 0 ? url.slice(s) : url.slice(s, q) }
-    const raw = ['/', '//v1/models', '/swagger/v1/chat/completions', '/a/../v1/messages', '/%2e%2e/x', '/v1/models/a%2Fb', '/x?y', '/ü/ä',
-      '/v1beta/models/m:generateContent', '/;x', '/a b']
+    const elysiaPath = (url: string) => {
+      const s = url.indexOf('/', 11)
+      const q = url.indexOf('?', s)
+      return q < 0 ? url.slice(s) : url.slice(s, q)
+    }
+    const raw = [
+      '/',
+      '//v1/models',
+      '/swagger/v1/chat/completions',
+      '/a/../v1/messages',
+      '/%2e%2e/x',
+      '/v1/models/a%2Fb',
+      '/x?y',
+      '/ü/ä',
+      '/v1beta/models/m:generateContent',
+      '/;x',
+      '/a b',
+    ]
     for (const r of raw) {
       const path = new URL(r, 'http://a').pathname
-      expect(elysiaPath(CANONICAL_ORIGIN + path + '?q=1')).toBe(path)
+      expect(elysiaPath(`${CANONICAL_ORIGIN + path}?q=1`)).toBe(path)
       expect(new URL(CANONICAL_ORIGIN + path).pathname).toBe(path)
     }
   })

@@ -36,11 +36,15 @@ const TYPES: ProviderType[] = ['openai', 'anthropic', 'gemini']
 type Client = 'openai' | 'anthropic' | 'gemini'
 
 const fakes = {} as Record<ProviderType, Fake>
-beforeAll(async () => { for (const t of TYPES) fakes[t] = await startFake(t) })
-afterAll(async () => { await Promise.all(Object.values(fakes).map((f) => f.stop())) })
+beforeAll(async () => {
+  for (const t of TYPES) fakes[t] = await startFake(t)
+})
+afterAll(async () => {
+  await Promise.all(Object.values(fakes).map(f => f.stop()))
+})
 const running: TestServer[] = []
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop(0)))
+  await Promise.all(running.splice(0).map(s => s.stop(0)))
   for (const f of Object.values(fakes)) f.reset()
 })
 
@@ -49,7 +53,7 @@ async function start(settings: Record<string, unknown> = {}, urls: Partial<Recor
   const srv = await startAgproxy({
     timeouts: { connect: 2, first_token: 3, idle: 3, total: 20 },
     retry: { max_attempts: 1, max_wait: 0 },
-    providers: TYPES.map((t) => ({ ...provider(t, fakes[t], [KEY[t]]), ...(urls[t] ? { base_url: urls[t] } : {}) })),
+    providers: TYPES.map(t => ({ ...provider(t, fakes[t], [KEY[t]]), ...(urls[t] ? { base_url: urls[t] } : {}) })),
     models: { 'gpt-*': 'openai/*', 'claude-*': 'anthropic/*', 'gemini-*': 'gemini/*' },
     ...settings,
   })
@@ -57,7 +61,9 @@ async function start(settings: Record<string, unknown> = {}, urls: Partial<Recor
   return srv
 }
 
-const noRawKey = (text: string) => { for (const k of ALL_KEYS) expect(text).not.toContain(k) }
+const noRawKey = (text: string) => {
+  for (const k of ALL_KEYS) expect(text).not.toContain(k)
+}
 
 /** What a client gets, through its official SDK: the answer's text (streamed or not). */
 async function ask(srv: TestServer, client: Client, model: string, stream: boolean): Promise<string> {
@@ -73,7 +79,7 @@ async function ask(srv: TestServer, client: Client, model: string, stream: boole
   if (client === 'anthropic') {
     const c = new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 })
     const req = { model, max_tokens: 64, messages: [{ role: 'user' as const, content: prompt }] }
-    if (!stream) return (await c.messages.create(req)).content.map((b) => (b.type === 'text' ? b.text : '')).join('')
+    if (!stream) return (await c.messages.create(req)).content.map(b => (b.type === 'text' ? b.text : '')).join('')
     return c.messages.stream(req).finalText()
   }
   const ai = new GoogleGenAI({ apiKey: 'x', httpOptions: { baseUrl: srv.url } })
@@ -84,7 +90,15 @@ async function ask(srv: TestServer, client: Client, model: string, stream: boole
 }
 
 describe('a provider key echoed in a 200 answer is masked: 3 clients × 3 providers, streamed or not', () => {
-  const CELLS = (['openai', 'anthropic', 'gemini'] as Client[]).flatMap((c) => TYPES.flatMap((t) => [[c, t, false], [c, t, true]] as const))
+  const CELLS = (['openai', 'anthropic', 'gemini'] as Client[]).flatMap(c =>
+    TYPES.flatMap(
+      t =>
+        [
+          [c, t, false],
+          [c, t, true],
+        ] as const,
+    ),
+  )
   test.each(CELLS)('%s client ← %s provider, stream %p', async (client, type, stream) => {
     const srv = await start()
     // every configured key, in one content delta: the one called and the other providers'
@@ -143,7 +157,10 @@ describe('an upstream message is masked before it is cut', () => {
 
 // ───────────── pass-through streams, frame by frame ─────────────
 
-interface Recut { url: string; stop(): void }
+interface Recut {
+  url: string
+  stop(): void
+}
 
 /**
  * An upstream in front of a fake: it asks the fake, then sends the fake's answer cut into `script(body).pieces`,
@@ -151,7 +168,9 @@ interface Recut { url: string; stop(): void }
  */
 function recut(fake: Fake, script: (body: string) => { pieces: string[]; reset?: boolean }, gapMs = 30): Recut {
   const server = Bun.serve({
-    port: 0, hostname: '127.0.0.1', idleTimeout: 0,
+    port: 0,
+    hostname: '127.0.0.1',
+    idleTimeout: 0,
     async fetch(req) {
       const url = new URL(req.url)
       const headers: Record<string, string> = {}
@@ -162,35 +181,51 @@ function recut(fake: Fake, script: (body: string) => { pieces: string[]; reset?:
       const res = await fetch(`http://127.0.0.1:${fake.port}${url.pathname}${url.search}`, { method: req.method, headers, body: await req.text() })
       const { pieces, reset } = script(await res.text())
       const te = new TextEncoder()
-      return new Response(new ReadableStream<Uint8Array>({
-        async start(c) {
-          for (const [i, p] of pieces.entries()) { if (i) await Bun.sleep(gapMs); c.enqueue(te.encode(p)) }
-          if (!reset) return c.close()
-          await Bun.sleep(gapMs) // the last piece surely reached agproxy
-          c.error(undefined) // undefined: Bun resets the connection without logging
-        },
-      }), { headers: { 'content-type': res.headers.get('content-type') ?? 'text/event-stream' } })
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async start(c) {
+            for (const [i, p] of pieces.entries()) {
+              if (i) await Bun.sleep(gapMs)
+              c.enqueue(te.encode(p))
+            }
+            if (!reset) return c.close()
+            await Bun.sleep(gapMs) // the last piece surely reached agproxy
+            c.error(undefined) // undefined: Bun resets the connection without logging
+          },
+        }),
+        { headers: { 'content-type': res.headers.get('content-type') ?? 'text/event-stream' } },
+      )
     },
   })
   const root = `http://127.0.0.1:${server.port}`
-  return { url: fake.type === 'openai' ? `${root}/v1` : root, stop: () => { server.stop(true) } }
+  return {
+    url: fake.type === 'openai' ? `${root}/v1` : root,
+    stop: () => {
+      server.stop(true)
+    },
+  }
 }
 
 /** agproxy whose `type` provider is reached through `recut` */
 async function startRecut(type: ProviderType, script: Parameters<typeof recut>[1], gapMs?: number, env: Record<string, string> = {}) {
   const r = recut(fakes[type], script, gapMs)
   relays.push(r)
-  const srv = await startAgproxy({
-    timeouts: { connect: 2, first_token: 3, idle: 3, total: 20 },
-    retry: { max_attempts: 1, max_wait: 0 },
-    providers: TYPES.map((t) => ({ ...provider(t, fakes[t], [KEY[t]]), ...(t === type ? { base_url: r.url } : {}) })),
-    models: { 'gpt-*': 'openai/*', 'claude-*': 'anthropic/*', 'gemini-*': 'gemini/*' },
-  }, env)
+  const srv = await startAgproxy(
+    {
+      timeouts: { connect: 2, first_token: 3, idle: 3, total: 20 },
+      retry: { max_attempts: 1, max_wait: 0 },
+      providers: TYPES.map(t => ({ ...provider(t, fakes[t], [KEY[t]]), ...(t === type ? { base_url: r.url } : {}) })),
+      models: { 'gpt-*': 'openai/*', 'claude-*': 'anthropic/*', 'gemini-*': 'gemini/*' },
+    },
+    env,
+  )
   running.push(srv)
   return srv
 }
 const relays: Recut[] = []
-afterEach(() => { for (const r of relays.splice(0)) r.stop() })
+afterEach(() => {
+  for (const r of relays.splice(0)) r.stop()
+})
 
 /** Every frame of an SSE body is complete: known fields or comments, JSON (or [DONE]) data, and a blank line at the end. */
 function expectWellFormedSse(text: string) {
@@ -206,21 +241,28 @@ function expectWellFormedSse(text: string) {
 }
 
 /** streamGenerateContent without alt=sse: a streamed JSON array */
-const geminiArrayStream = (srv: TestServer) => fetch(`${srv.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent`, {
-  method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
-})
+const geminiArrayStream = (srv: TestServer) =>
+  fetch(`${srv.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
+  })
 
 type StreamCase = 'openai chat' | 'openai responses' | 'anthropic messages' | 'gemini alt=sse'
 const STREAMS: Array<[StreamCase, ProviderType, 'openai' | 'responses' | 'anthropic' | 'gemini']> = [
-  ['openai chat', 'openai', 'openai'], ['openai responses', 'openai', 'responses'],
-  ['anthropic messages', 'anthropic', 'anthropic'], ['gemini alt=sse', 'gemini', 'gemini'],
+  ['openai chat', 'openai', 'openai'],
+  ['openai responses', 'openai', 'responses'],
+  ['anthropic messages', 'anthropic', 'anthropic'],
+  ['gemini alt=sse', 'gemini', 'gemini'],
 ]
 
 describe('a key split across two chunks of a pass-through stream is masked', () => {
   const TEXT = `your key is ${KEY.openai} and ${KEY.anthropic} and ${KEY.gemini} ok`
   /** the body cut inside each key */
   const insideKeys = (body: string) => {
-    const cuts = ALL_KEYS.map((k) => body.indexOf(k) + 9).filter((i) => i > 9).sort((a, b) => a - b)
+    const cuts = ALL_KEYS.map(k => body.indexOf(k) + 9)
+      .filter(i => i > 9)
+      .sort((a, b) => a - b)
     return { pieces: [0, ...cuts].map((from, i) => body.slice(from, cuts[i])) }
   }
   test.each(STREAMS)('%s', async (_name, type, dialect) => {
@@ -263,11 +305,20 @@ describe('a connection that breaks mid-frame: the SDK gets its API error, the by
     fakes[type].setDefault(text2)
     const model = MODEL[type]
     let seen = ''
-    const caught = async (f: () => Promise<unknown>) => { try { await f(); return undefined } catch (e) { return e } }
+    const caught = async (f: () => Promise<unknown>) => {
+      try {
+        await f()
+        return undefined
+      } catch (e) {
+        return e
+      }
+    }
     if (name === 'openai chat') {
       const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 })
       const stream = await client.chat.completions.create({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] })
-      const e = await caught(async () => { for await (const c of stream) seen += c.choices[0]?.delta?.content ?? '' })
+      const e = await caught(async () => {
+        for await (const c of stream) seen += c.choices[0]?.delta?.content ?? ''
+      })
       expect(e).toBeInstanceOf(OpenAI.APIError)
       expect((e as Error).message).toContain('connection broke mid-answer')
     } else if (name === 'openai responses') {
@@ -284,13 +335,17 @@ describe('a connection that breaks mid-frame: the SDK gets its API error, the by
     } else if (name === 'anthropic messages') {
       const client = new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 })
       const stream = client.messages.stream({ model, max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
-      stream.on('text', (t) => { seen += t })
+      stream.on('text', t => {
+        seen += t
+      })
       const e = await caught(() => stream.finalMessage())
       expect(e).toBeInstanceOf(Anthropic.APIError)
       expect((e as Error).message).toContain('connection broke mid-answer')
     } else {
       const ai = new GoogleGenAI({ apiKey: 'x', httpOptions: { baseUrl: srv.url } })
-      const e = await caught(async () => { for await (const c of await ai.models.generateContentStream({ model, contents: 'hi' })) seen += c.text ?? '' })
+      const e = await caught(async () => {
+        for await (const c of await ai.models.generateContentStream({ model, contents: 'hi' })) seen += c.text ?? ''
+      })
       expect(e).toBeInstanceOf(ApiError)
       expect((e as Error).message).toContain('connection broke mid-answer')
     }
@@ -309,7 +364,7 @@ describe('a connection that breaks mid-frame: the SDK gets its API error, the by
   })
 
   test('gemini JSON-array stream: cut inside the first element → an array of the error element alone', async () => {
-    const srv = await startRecut('gemini', (body) => ({ pieces: [body.slice(0, body.indexOf('Hello') + 5)], reset: true }))
+    const srv = await startRecut('gemini', body => ({ pieces: [body.slice(0, body.indexOf('Hello') + 5)], reset: true }))
     fakes.gemini.setDefault(text2)
     const arr = await geminiArray(srv)
     expect(arr).toHaveLength(1)
@@ -318,7 +373,10 @@ describe('a connection that breaks mid-frame: the SDK gets its API error, the by
 
   test('heartbeats while a frame is incomplete fall between frames, never inside one', async () => {
     // the second delta's frame arrives in two halves, 400 ms apart; heartbeats every 100 ms
-    const halves = (body: string) => { const i = body.indexOf(' half of the') + 5; return { pieces: [body.slice(0, i), body.slice(i)] } }
+    const halves = (body: string) => {
+      const i = body.indexOf(' half of the') + 5
+      return { pieces: [body.slice(0, i), body.slice(i)] }
+    }
     const srv = await startRecut('openai', halves, 400, { AGPROXY_HEARTBEAT_MS: '100' })
     fakes.openai.setDefault(text2)
     const text = await readAll(await call(srv, 'openai', MODEL.openai, { stream: true }))
@@ -335,7 +393,10 @@ describe('Redactor, FrameBuffer and the held-back cap', () => {
   const te = new TextEncoder()
   const td = new TextDecoder()
 
-  const SIZES: Array<[string, number]> = [['a small chunk (searched as latin1 text)', 1], ['a large chunk (searched as bytes)', 40]]
+  const SIZES: Array<[string, number]> = [
+    ['a small chunk (searched as latin1 text)', 1],
+    ['a large chunk (searched as bytes)', 40],
+  ]
   test.each(SIZES)('Redactor.bytes, %s: keys masked, other bytes intact', (_n, reps) => {
     const r = new Redactor(ALL_KEYS)
     const text = `é€😀 ${KEY.openai}, ${KEY.gemini}${KEY.gemini} \u0000 ü`.repeat(reps)
@@ -351,7 +412,7 @@ describe('Redactor, FrameBuffer and the held-back cap', () => {
     const bytes = te.encode(text)
     let rnd = seed
     const outs: string[] = []
-    for (let at = 0; at < bytes.length;) {
+    for (let at = 0; at < bytes.length; ) {
       rnd = (rnd * 1103515245 + 12345) % 2147483648
       const n = 1 + (rnd % 7)
       const out = fb.push(bytes.subarray(at, at + n))
@@ -362,7 +423,7 @@ describe('Redactor, FrameBuffer and the held-back cap', () => {
     return { outs, rest: rest ? td.decode(rest) : '' }
   }
 
-  test.each(['\n', '\r\n', '\r'])('SSE with line end %j: every output ends on a frame boundary; nothing lost', (eol) => {
+  test.each(['\n', '\r\n', '\r'])('SSE with line end %j: every output ends on a frame boundary; nothing lost', eol => {
     const frames = ['event: a', 'data: {"x":"one"}', '', ': comment', '', 'data: {"y":"two\\n\\n"}', '', 'data: [DONE]', '', 'data: tail'].join(eol)
     for (let seed = 1; seed < 40; seed++) {
       const { outs, rest } = replay('sse', frames, seed)
@@ -381,7 +442,7 @@ describe('Redactor, FrameBuffer and the held-back cap', () => {
       for (const o of outs) {
         sofar += o
         expect(['[', '}', ']']).toContain(sofar.trimEnd().at(-1)!)
-        if (sofar.trimEnd().endsWith('}')) expect(() => JSON.parse(sofar.replace(/^\[/, '[') + ']')).not.toThrow()
+        if (sofar.trimEnd().endsWith('}')) expect(() => JSON.parse(`${sofar.replace(/^\[/, '[')}]`)).not.toThrow()
       }
     }
   })
@@ -389,11 +450,19 @@ describe('Redactor, FrameBuffer and the held-back cap', () => {
   test('an upstream that never ends a frame: held back up to the cap, then the error frame', async () => {
     let sent = 0
     const source = new ReadableStream<Uint8Array>({
-      pull(c) { sent++; c.enqueue(te.encode(sent === 1 ? 'data: {"ok":1}\n\ndata: "' : 'x'.repeat(1000))) },
+      pull(c) {
+        sent++
+        c.enqueue(te.encode(sent === 1 ? 'data: {"ok":1}\n\ndata: "' : 'x'.repeat(1000)))
+      },
     }).getReader()
     const out = guardedByteStream([], source, {
-      idleMs: 5000, totalMs: 5000, heartbeatMs: 5000, heartbeat: true, framing: 'sse', maxFrameBytes: 10_000,
-      errorFrame: (e) => te.encode(`data: ${JSON.stringify({ error: { message: e.message } })}\n\n`),
+      idleMs: 5000,
+      totalMs: 5000,
+      heartbeatMs: 5000,
+      heartbeat: true,
+      framing: 'sse',
+      maxFrameBytes: 10_000,
+      errorFrame: e => te.encode(`data: ${JSON.stringify({ error: { message: e.message } })}\n\n`),
     })
     const text = await new Response(out).text()
     expect(sent).toBeLessThan(20)
@@ -404,9 +473,18 @@ describe('Redactor, FrameBuffer and the held-back cap', () => {
 
   test('a break mid-frame without framing still closes the line first (translated streams: unchanged)', async () => {
     let n = 0
-    const source = new ReadableStream<Uint8Array>({ pull(c) { if (n++) c.error(new Error('boom')); else c.enqueue(te.encode('data: {"partial')) } }).getReader()
+    const source = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (n++) c.error(new Error('boom'))
+        else c.enqueue(te.encode('data: {"partial'))
+      },
+    }).getReader()
     const out = guardedByteStream([], source, {
-      idleMs: 5000, totalMs: 5000, heartbeatMs: 5000, heartbeat: true, errorFrame: (e) => te.encode(`data: ${JSON.stringify(err('upstream', e.message))}\n\n`),
+      idleMs: 5000,
+      totalMs: 5000,
+      heartbeatMs: 5000,
+      heartbeat: true,
+      errorFrame: e => te.encode(`data: ${JSON.stringify(err('upstream', e.message))}\n\n`),
     })
     expect(await new Response(out).text()).toStartWith('data: {"partial\n\ndata: {')
   })
@@ -417,27 +495,46 @@ describe('Redactor, FrameBuffer and the held-back cap', () => {
 describe('a config error never prints a value that may be a secret', () => {
   const SECRET = 'sk-REAL-config-secret-0123456789abcdef'
   const provider0 = (extra: Record<string, unknown>) => ({ providers: [{ name: 'p', type: 'openai', ...extra }] })
-  const thrown = (f: () => unknown): string => { try { f() } catch (e) { return (e as Error).message } throw new Error('no error') }
+  const thrown = (f: () => unknown): string => {
+    try {
+      f()
+    } catch (e) {
+      return (e as Error).message
+    }
+    throw new Error('no error')
+  }
 
   test.each([
-    ['api_keys not a list', provider0({ api_keys: SECRET }),
-      'config: providers[0].api_keys: expected an array, got a string'],
-    ['a key object with a bad field', provider0({ api_keys: [{ key: SECRET, weight: 'heavy' }] }),
-      'config: providers[0].api_keys[0].weight: expected a number >= 0, got a string'],
-    ['a key object with a misspelt field', provider0({ api_keys: [{ key: SECRET, wieght: 2 }] }),
-      'config: providers[0].api_keys[0].wieght: unknown setting'],
-    ['a header value that is not a string', provider0({ headers: { authorization: [`Bearer ${SECRET}`] } }),
-      'config: providers[0].headers.authorization: expected a string, got an array'],
-    ['a numeric api_key (YAML reads digits as a number)', provider0({ api_key: 12345678901234567 }),
-      'config: providers[0].api_key: expected a string, got a number'],
-    ['a base_url carrying ?key=', provider0({ base_url: `api.example.com/v1?key=${SECRET}` }),
-      'config: providers[0].base_url: expected a string matching ^https?://'],
-    ['providers as a mapping', { providers: { name: 'p', type: 'openai', api_keys: [SECRET] } },
-      'config: providers: expected an array, got an object'],
-    ["agproxy's own api_keys not a list", { api_keys: SECRET },
-      'config: api_keys: expected an array, got a string'],
-    ['api_keys not a list, with api_key too (was spread into one-character keys)', { api_keys: SECRET, api_key: 'sk-other-key-000000000000' },
-      'config: api_keys: expected an array, got a string'],
+    ['api_keys not a list', provider0({ api_keys: SECRET }), 'config: providers[0].api_keys: expected an array, got a string'],
+    [
+      'a key object with a bad field',
+      provider0({ api_keys: [{ key: SECRET, weight: 'heavy' }] }),
+      'config: providers[0].api_keys[0].weight: expected a number >= 0, got a string',
+    ],
+    ['a key object with a misspelt field', provider0({ api_keys: [{ key: SECRET, wieght: 2 }] }), 'config: providers[0].api_keys[0].wieght: unknown setting'],
+    [
+      'a header value that is not a string',
+      provider0({ headers: { authorization: [`Bearer ${SECRET}`] } }),
+      'config: providers[0].headers.authorization: expected a string, got an array',
+    ],
+    [
+      'a numeric api_key (YAML reads digits as a number)',
+      // biome-ignore lint/correctness/noPrecisionLoss: a long digit string is what YAML turns into a (lossy) number
+      provider0({ api_key: 12345678901234567 }),
+      'config: providers[0].api_key: expected a string, got a number',
+    ],
+    [
+      'a base_url carrying ?key=',
+      provider0({ base_url: `api.example.com/v1?key=${SECRET}` }),
+      'config: providers[0].base_url: expected a string matching ^https?://',
+    ],
+    ['providers as a mapping', { providers: { name: 'p', type: 'openai', api_keys: [SECRET] } }, 'config: providers: expected an array, got an object'],
+    ["agproxy's own api_keys not a list", { api_keys: SECRET }, 'config: api_keys: expected an array, got a string'],
+    [
+      'api_keys not a list, with api_key too (was spread into one-character keys)',
+      { api_keys: SECRET, api_key: 'sk-other-key-000000000000' },
+      'config: api_keys: expected an array, got a string',
+    ],
   ])('%s', (_name, settings, says) => {
     const msg = thrown(() => buildConfig(settings))
     expect(msg).toStartWith(says)

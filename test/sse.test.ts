@@ -3,15 +3,23 @@ import { test, expect } from 'bun:test'
 import { parseSSE, sseFrame, type SSEMessage } from '../src/ir/sse'
 import { LimitExceeded } from '../src/ir/limits'
 
-const streamOf = (bytes: Uint8Array, cuts: number[]) => new ReadableStream<Uint8Array>({
-  start(c) {
-    let at = 0
-    for (const cut of [...cuts, bytes.length]) { if (cut > at) c.enqueue(bytes.subarray(at, cut)); at = Math.max(at, cut) }
-    c.close()
-  },
-})
+const streamOf = (bytes: Uint8Array, cuts: number[]) =>
+  new ReadableStream<Uint8Array>({
+    start(c) {
+      let at = 0
+      for (const cut of [...cuts, bytes.length]) {
+        if (cut > at) c.enqueue(bytes.subarray(at, cut))
+        at = Math.max(at, cut)
+      }
+      c.close()
+    },
+  })
 
-const collect = async (s: ReadableStream<Uint8Array>) => { const out = []; for await (const m of parseSSE(s)) out.push(m); return out }
+const collect = async (s: ReadableStream<Uint8Array>) => {
+  const out = []
+  for await (const m of parseSSE(s)) out.push(m)
+  return out
+}
 
 const MESSAGES = [
   { event: 'message_start', data: '{"type":"message_start","text":"héllo ✓"}' },
@@ -22,14 +30,33 @@ const MESSAGES = [
 ]
 
 function wire(eol: string): string {
-  return MESSAGES.map((m) => (m.event ? `event: ${m.event}${eol}` : '') + m.data.split('\n').map((l) => `data: ${l}${eol}`).join('') + `: a comment${eol}id: 7${eol}${eol}`).join('')
+  return MESSAGES.map(
+    m =>
+      (m.event ? `event: ${m.event}${eol}` : '') +
+      m.data
+        .split('\n')
+        .map(l => `data: ${l}${eol}`)
+        .join('') +
+      `: a comment${eol}id: 7${eol}${eol}`,
+  ).join('')
 }
 
-for (const [name, eol] of [['LF', '\n'], ['CRLF', '\r\n'], ['CR', '\r']] as const) {
+for (const [name, eol] of [
+  ['LF', '\n'],
+  ['CRLF', '\r\n'],
+  ['CR', '\r'],
+] as const) {
   test(`${name} line ends, split at every byte and at random points`, async () => {
     const bytes = new TextEncoder().encode(wire(eol))
     expect(await collect(streamOf(bytes, []))).toEqual(MESSAGES)
-    expect(await collect(streamOf(bytes, Array.from({ length: bytes.length }, (_, i) => i)))).toEqual(MESSAGES)
+    expect(
+      await collect(
+        streamOf(
+          bytes,
+          Array.from({ length: bytes.length }, (_, i) => i),
+        ),
+      ),
+    ).toEqual(MESSAGES)
     let seed = 7
     const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
     for (let round = 0; round < 50; round++) {
@@ -40,8 +67,11 @@ for (const [name, eol] of [['LF', '\n'], ['CRLF', '\r\n'], ['CR', '\r']] as cons
 }
 
 test('a last message without its blank line still counts; sseFrame round-trips', async () => {
-  const bytes = new TextEncoder().encode(new TextDecoder().decode(sseFrame({ x: 1 }, 'e')) + 'data: tail')
-  expect(await collect(streamOf(bytes, [3]))).toEqual([{ event: 'e', data: '{"x":1}' }, { event: undefined, data: 'tail' }])
+  const bytes = new TextEncoder().encode(`${new TextDecoder().decode(sseFrame({ x: 1 }, 'e'))}data: tail`)
+  expect(await collect(streamOf(bytes, [3]))).toEqual([
+    { event: 'e', data: '{"x":1}' },
+    { event: undefined, data: 'tail' },
+  ])
 })
 
 // ───────────── bounds: limits.sse_event_mb ─────────────
@@ -51,16 +81,31 @@ const te = new TextEncoder()
 const repeated = (head: string, piece: string, times: number, tail = '') => {
   const bytes = te.encode(piece)
   let n = 0
-  return new ReadableStream<Uint8Array>({
-    start(c) { if (head) c.enqueue(te.encode(head)) },
-    pull(c) { if (n++ < times) c.enqueue(bytes); else { if (tail) c.enqueue(te.encode(tail)); c.close() } },
-  }, { highWaterMark: 0 })
+  return new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        if (head) c.enqueue(te.encode(head))
+      },
+      pull(c) {
+        if (n++ < times) c.enqueue(bytes)
+        else {
+          if (tail) c.enqueue(te.encode(tail))
+          c.close()
+        }
+      },
+    },
+    { highWaterMark: 0 },
+  )
 }
 
 /** messages until the parser stops, and what it threw */
 async function until(s: ReadableStream<Uint8Array>, max: number) {
   const out: SSEMessage[] = []
-  try { for await (const m of parseSSE(s, max)) out.push(m) } catch (e) { return { out, error: e } }
+  try {
+    for await (const m of parseSSE(s, max)) out.push(m)
+  } catch (e) {
+    return { out, error: e }
+  }
   return { out, error: undefined }
 }
 

@@ -26,8 +26,10 @@ test(`${STREAMS} concurrent streams are all open at the upstream at once (not ca
       const base = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm' }
       return new Response(
         chunk({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: 'hi' }, finish_reason: null }] }) +
-        chunk({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }) + 'data: [DONE]\n\n',
-        { headers: { 'content-type': 'text/event-stream' } })
+          chunk({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }) +
+          'data: [DONE]\n\n',
+        { headers: { 'content-type': 'text/event-stream' } },
+      )
     },
   })
   const cfg = configFile(`log_level: warn\nproviders:\n  - { name: up, type: openai, base_url: "http://127.0.0.1:${upstream.port}/v1" }\n`)
@@ -37,16 +39,34 @@ test(`${STREAMS} concurrent streams are all open at the upstream at once (not ca
     const port = new URL(agproxy.url).port
     // the client side uses node:http: the test runner's own fetch() is capped at 256 in flight
     const body = JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'x' }] })
-    const answers = await Promise.all(Array.from({ length: STREAMS }, () => new Promise<string>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: Number(port), path: '/v1/chat/completions', method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        let text = ''
-        res.on('data', (d) => { text += d })
-        res.on('end', () => resolve(text))
-      })
-      req.on('error', reject)
-      req.end(body)
-    })))
-    expect(answers.every((a) => a.includes('"content":"hi"') && a.includes('[DONE]'))).toBe(true)
+    const answers = await Promise.all(
+      Array.from(
+        { length: STREAMS },
+        () =>
+          new Promise<string>((resolve, reject) => {
+            const req = request(
+              {
+                host: '127.0.0.1',
+                port: Number(port),
+                path: '/v1/chat/completions',
+                method: 'POST',
+                agent: false,
+                headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+              },
+              res => {
+                let text = ''
+                res.on('data', d => {
+                  text += d
+                })
+                res.on('end', () => resolve(text))
+              },
+            )
+            req.on('error', reject)
+            req.end(body)
+          }),
+      ),
+    )
+    expect(answers.every(a => a.includes('"content":"hi"') && a.includes('[DONE]'))).toBe(true)
     expect(peak).toBe(STREAMS)
   } finally {
     await agproxy.stop()

@@ -30,12 +30,16 @@ const KEY: Record<ProviderType, string> = {
 }
 
 const fakes = {} as Record<ProviderType, Fake>
-beforeAll(async () => { for (const t of TYPES) fakes[t] = await startFake(t) })
-afterAll(async () => { await Promise.all(TYPES.map((t) => fakes[t].stop())) })
+beforeAll(async () => {
+  for (const t of TYPES) fakes[t] = await startFake(t)
+})
+afterAll(async () => {
+  await Promise.all(TYPES.map(t => fakes[t].stop()))
+})
 const running: TestServer[] = []
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop(0)))
-  TYPES.forEach((t) => fakes[t].reset())
+  await Promise.all(running.splice(0).map(s => s.stop(0)))
+  TYPES.forEach(t => fakes[t].reset())
 })
 
 async function agproxyFor(type: ProviderType, settings: Record<string, unknown> = {}) {
@@ -45,23 +49,42 @@ async function agproxyFor(type: ProviderType, settings: Record<string, unknown> 
   return srv
 }
 
-interface Caught { status: number; message: string; headers?: Headers; error: unknown }
+interface Caught {
+  status: number
+  message: string
+  headers?: Headers
+  error: unknown
+}
 
 /** One model call through the dialect's official SDK (no SDK retries); the error it throws. */
 async function callAndCatch(dialect: Dialect, srv: TestServer, apiKey = 'client-key'): Promise<Caught> {
   try {
     switch (dialect) {
       case 'openai':
-        await new OpenAI({ baseURL: `${srv.url}/v1`, apiKey, maxRetries: 0 }).chat.completions.create({ model: 'some-model', messages: [{ role: 'user', content: 'hi' }] })
+        await new OpenAI({ baseURL: `${srv.url}/v1`, apiKey, maxRetries: 0 }).chat.completions.create({
+          model: 'some-model',
+          messages: [{ role: 'user', content: 'hi' }],
+        })
         break
       case 'anthropic':
-        await new Anthropic({ baseURL: srv.url, apiKey, maxRetries: 0 }).messages.create({ model: 'some-model', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }] })
+        await new Anthropic({ baseURL: srv.url, apiKey, maxRetries: 0 }).messages.create({
+          model: 'some-model',
+          max_tokens: 16,
+          messages: [{ role: 'user', content: 'hi' }],
+        })
         break
       case 'gemini': {
         let headers: Headers | undefined
-        const spy = async (u: any, i: any) => { const r = await fetch(u, i); headers = r.headers; return r }
+        const spy = async (u: any, i: any) => {
+          const r = await fetch(u, i)
+          headers = r.headers
+          return r
+        }
         try {
-          await new GoogleGenAI({ apiKey, httpOptions: { baseUrl: srv.url, fetch: spy as typeof fetch } }).models.generateContent({ model: 'some-model', contents: 'hi' })
+          await new GoogleGenAI({ apiKey, httpOptions: { baseUrl: srv.url, fetch: spy as typeof fetch } }).models.generateContent({
+            model: 'some-model',
+            contents: 'hi',
+          })
         } catch (e) {
           if (e instanceof ApiError) return { status: e.status, message: JSON.parse(e.message).error.message, headers, error: e }
           throw e
@@ -83,7 +106,16 @@ async function callAndCatch(dialect: Dialect, srv: TestServer, apiKey = 'client-
 function expectClass(dialect: Dialect, c: Caught) {
   if (dialect === 'gemini') return expect(c.error).toBeInstanceOf(ApiError)
   const sdk: any = dialect === 'openai' ? OpenAI : Anthropic
-  const cls = c.status === 400 ? sdk.BadRequestError : c.status === 401 ? sdk.AuthenticationError : c.status === 429 ? sdk.RateLimitError : c.status >= 500 ? sdk.InternalServerError : sdk.APIError
+  const cls =
+    c.status === 400
+      ? sdk.BadRequestError
+      : c.status === 401
+        ? sdk.AuthenticationError
+        : c.status === 429
+          ? sdk.RateLimitError
+          : c.status >= 500
+            ? sdk.InternalServerError
+            : sdk.APIError
   expect(c.error).toBeInstanceOf(cls)
 }
 
@@ -94,10 +126,10 @@ const noKey = (c: Caught) => {
   }
 }
 
-const MATRIX = DIALECTS.flatMap((d) => TYPES.map((t) => [d, t] as const))
+const MATRIX = DIALECTS.flatMap(d => TYPES.map(t => [d, t] as const))
 
 describe.each(MATRIX)('client %s ← provider %s', (dialect, type) => {
-  test('400 stays 400, with the upstream\'s message (and no key in it)', async () => {
+  test("400 stays 400, with the upstream's message (and no key in it)", async () => {
     const srv = await agproxyFor(type)
     fakes[type].enqueue({ kind: 'error', status: 400, message: `Invalid value for temperature: 7 (request made with key ${KEY[type]})` })
     const c = await callAndCatch(dialect, srv)
@@ -109,11 +141,14 @@ describe.each(MATRIX)('client %s ← provider %s', (dialect, type) => {
     expect(fakes[type].requests).toHaveLength(1) // not retried
   })
 
-  test.each([401, 403])('%d from upstream → 502 "upstream rejected the provider key"', async (status) => {
+  test.each([401, 403])('%d from upstream → 502 "upstream rejected the provider key"', async status => {
     const srv = await agproxyFor(type)
     fakes[type].setDefault({ kind: 'error', status })
     const c = await callAndCatch(dialect, srv)
-    expect({ status: c.status, message: c.message }).toEqual({ status: 502, message: expect.stringContaining(`upstream rejected the provider key for up-${type}`) })
+    expect({ status: c.status, message: c.message }).toEqual({
+      status: 502,
+      message: expect.stringContaining(`upstream rejected the provider key for up-${type}`),
+    })
     expectClass(dialect, c)
     noKey(c)
   })
@@ -139,7 +174,10 @@ describe.each(MATRIX)('client %s ← provider %s', (dialect, type) => {
     const srv = await agproxyFor(type)
     fakes[type].setDefault({ kind: 'error', status: 500, message: `backend exploded near ${KEY[type]}` })
     const c = await callAndCatch(dialect, srv)
-    expect({ status: c.status as number | string, message: c.message }).toEqual({ status: [500, 502, 503].includes(c.status) ? c.status : '500, 502 or 503', message: expect.stringContaining(`up-${type}`) })
+    expect({ status: c.status as number | string, message: c.message }).toEqual({
+      status: [500, 502, 503].includes(c.status) ? c.status : '500, 502 or 503',
+      message: expect.stringContaining(`up-${type}`),
+    })
     expectClass(dialect, c)
     expect(c.message).toContain('backend exploded')
     noKey(c)
@@ -147,8 +185,8 @@ describe.each(MATRIX)('client %s ← provider %s', (dialect, type) => {
   }, 20_000)
 })
 
-describe('agproxy\'s own 401 is not an upstream 401', () => {
-  test.each(DIALECTS)('%s client: a wrong agproxy key → 401 (AuthenticationError), nothing sent upstream', async (dialect) => {
+describe("agproxy's own 401 is not an upstream 401", () => {
+  test.each(DIALECTS)('%s client: a wrong agproxy key → 401 (AuthenticationError), nothing sent upstream', async dialect => {
     const srv = await agproxyFor('openai', { auth_mode: 'strict', api_keys: ['agproxy-client-key-1'] })
     const own = await callAndCatch(dialect, srv, 'wrong-client-key')
     expect(own.status).toBe(401)
@@ -157,7 +195,7 @@ describe('agproxy\'s own 401 is not an upstream 401', () => {
     expect(fakes.openai.requests).toHaveLength(0)
   })
 
-  test.each(DIALECTS)('%s client: the right agproxy key, the upstream refuses the provider key → 502, not 401', async (dialect) => {
+  test.each(DIALECTS)('%s client: the right agproxy key, the upstream refuses the provider key → 502, not 401', async dialect => {
     const srv = await agproxyFor('openai', { auth_mode: 'strict', api_keys: ['agproxy-client-key-1'] })
     fakes.openai.setDefault({ kind: 'error', status: 401 })
     const upstream = await callAndCatch(dialect, srv, 'agproxy-client-key-1')
@@ -168,16 +206,27 @@ describe('agproxy\'s own 401 is not an upstream 401', () => {
 
 describe('several keys: retryable failures move to the next key first', () => {
   test('a 429 on the first key is retried on the second, and the client never sees it', async () => {
-    const srv = await startAgproxy({ providers: [{ name: 'two', type: 'openai', base_url: fakes.openai.url, api_keys: ['sk-first-key-00000000000000', 'sk-second-key-0000000000000'] }] })
+    const srv = await startAgproxy({
+      providers: [{ name: 'two', type: 'openai', base_url: fakes.openai.url, api_keys: ['sk-first-key-00000000000000', 'sk-second-key-0000000000000'] }],
+    })
     running.push(srv)
     fakes.openai.enqueue({ kind: 'error', status: 429, retryDelaySeconds: 30 })
     const res = await fetch(`${srv.url}/v1/chat/completions`, json({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }))
     expect(res.status).toBe(200)
-    expect(fakes.openai.requests.map((r) => r.key)).toEqual(['sk-first-key-00000000000000', 'sk-second-key-0000000000000'])
+    expect(fakes.openai.requests.map(r => r.key)).toEqual(['sk-first-key-00000000000000', 'sk-second-key-0000000000000'])
   })
 
   test('both keys rejected (401) → still 502 "upstream rejected the provider key"', async () => {
-    const srv = await startAgproxy({ providers: [{ name: 'two', type: 'anthropic', base_url: `http://127.0.0.1:${fakes.anthropic.port}`, api_keys: ['sk-ant-first-0000000000000', 'sk-ant-second-000000000000'] }] })
+    const srv = await startAgproxy({
+      providers: [
+        {
+          name: 'two',
+          type: 'anthropic',
+          base_url: `http://127.0.0.1:${fakes.anthropic.port}`,
+          api_keys: ['sk-ant-first-0000000000000', 'sk-ant-second-000000000000'],
+        },
+      ],
+    })
     running.push(srv)
     fakes.anthropic.enqueue({ kind: 'error', status: 401 }, { kind: 'error', status: 401 })
     const c = await callAndCatch('anthropic', srv)

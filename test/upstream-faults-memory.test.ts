@@ -40,7 +40,9 @@ async function whileWatching<T>(srv: TestServer, fault: () => Promise<T>, settle
   Bun.gc(true)
   const base = rssMb()
   let peak = base
-  const sampler = setInterval(() => { peak = Math.max(peak, rssMb()) }, 20)
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssMb())
+  }, 20)
   let done = false
   let healthMs = 0
   const probe = (async () => {
@@ -65,17 +67,37 @@ async function whileWatching<T>(srv: TestServer, fault: () => Promise<T>, settle
   }
 }
 
-interface Upstream { url: string; requests: number; stop(): void }
+interface Upstream {
+  url: string
+  requests: number
+  stop(): void
+}
 
 /** An upstream of any provider type whose every answer is `respond(req)`. */
 function upstream(respond: (req: Request) => Response | Promise<Response>): Upstream {
   const state = { requests: 0 }
-  const server = Bun.serve({ port: 0, hostname: '127.0.0.1', idleTimeout: 0, fetch(req) { state.requests++; return respond(req) } })
-  return { url: `http://127.0.0.1:${server.port}`, get requests() { return state.requests }, stop: () => void server.stop(true) }
+  const server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    idleTimeout: 0,
+    fetch(req) {
+      state.requests++
+      return respond(req)
+    },
+  })
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    get requests() {
+      return state.requests
+    },
+    stop: () => void server.stop(true),
+  }
 }
 
 const KEY: Record<ProviderType, string> = {
-  openai: 'sk-proj-MEMORY0000000000000000000001', anthropic: 'sk-ant-api03-MEMORY0000000000000001', gemini: 'AIzaSyMEMORY000000000000000000000001',
+  openai: 'sk-proj-MEMORY0000000000000000000001',
+  anthropic: 'sk-ant-api03-MEMORY0000000000000001',
+  gemini: 'AIzaSyMEMORY000000000000000000000001',
 }
 
 /** agproxy with one provider of `type` at `up`, every model routed to it. */
@@ -93,7 +115,7 @@ async function start(type: ProviderType, up: Upstream, settings: Record<string, 
 const running: TestServer[] = []
 const upstreams: Upstream[] = []
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop(0)))
+  await Promise.all(running.splice(0).map(s => s.stop(0)))
   for (const u of upstreams.splice(0)) u.stop()
 })
 
@@ -101,8 +123,13 @@ const HI = [{ role: 'user' as const, content: 'hi' }]
 const openai = (srv: TestServer) => new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 })
 const anthropic = (srv: TestServer) => new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 })
 /** a whole OpenAI chat answer saying `content` */
-const chatAnswer = (content: string) =>
-  ({ id: 'c', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }] })
+const chatAnswer = (content: string) => ({
+  id: 'c',
+  object: 'chat.completion',
+  created: 1,
+  model: 'm',
+  choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+})
 /** one OpenAI stream frame saying `content` */
 const chatChunk = (content: string, finish: string | null = null) => {
   const chunk = { id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: finish }] }
@@ -111,7 +138,11 @@ const chatChunk = (content: string, finish: string | null = null) => {
 
 /** The error an SDK call threw: its status and message. */
 async function sdkError(p: Promise<unknown>): Promise<{ status: number; message: string }> {
-  try { await p } catch (e: any) { return { status: e.status, message: String(e.error?.error?.message ?? e.error?.message ?? e.message) } }
+  try {
+    await p
+  } catch (e: any) {
+    return { status: e.status, message: String(e.error?.error?.message ?? e.error?.message ?? e.message) }
+  }
   throw new Error('the call succeeded')
 }
 
@@ -124,9 +155,20 @@ const BOMB = Buffer.concat(Array<Uint8Array>(32).fill(MEMBER))
 const gzipHeaders = (type: string) => ({ 'content-type': type, 'content-encoding': 'gzip' })
 
 describe('limits.upstream_body_mb: a compressed answer is counted as it is decoded', () => {
-  const bombWith = (length: boolean, status = 200) => () => new Response(
-    length ? BOMB : new ReadableStream({ start(c) { c.enqueue(BOMB); c.close() } }),
-    { status, headers: gzipHeaders('application/json') })
+  const bombWith =
+    (length: boolean, status = 200) =>
+    () =>
+      new Response(
+        length
+          ? BOMB
+          : new ReadableStream({
+              start(c) {
+                c.enqueue(BOMB)
+                c.close()
+              },
+            }),
+        { status, headers: gzipHeaders('application/json') },
+      )
 
   test.each([
     ['with a content-length', true],
@@ -174,10 +216,12 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
     const up = upstream(bombWith(true))
     const fine = upstream(() => Response.json(chatAnswer('fine')))
     upstreams.push(up, fine)
-    const srv = await start('openai', up, { providers: [
-      { name: 'up', type: 'openai', base_url: `${up.url}/v1`, api_keys: [KEY.openai] },
-      { name: 'fine', type: 'openai', base_url: `${fine.url}/v1`, api_keys: [KEY.openai] },
-    ] })
+    const srv = await start('openai', up, {
+      providers: [
+        { name: 'up', type: 'openai', base_url: `${up.url}/v1`, api_keys: [KEY.openai] },
+        { name: 'fine', type: 'openai', base_url: `${fine.url}/v1`, api_keys: [KEY.openai] },
+      ],
+    })
     const ask = (model: string) => openai(srv).chat.completions.create({ model, messages: HI })
     await ask('fine/warm-up')
     const { result, grewMb, healthMs } = await whileWatching(srv, async () => {
@@ -188,7 +232,7 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
       const otherMs = performance.now() - t0
       return { bombs: await Promise.all(bombs), other: other.choices[0]!.message.content, otherMs }
     })
-    expect(result.bombs.map((b) => b.status)).toEqual([502, 502, 502, 502])
+    expect(result.bombs.map(b => b.status)).toEqual([502, 502, 502, 502])
     expect(result.other).toBe('fine')
     expect(result.otherMs).toBeLessThan(500)
     expect(grewMb).toBeLessThan(500)
@@ -219,36 +263,50 @@ describe('limits.upstream_body_mb: a compressed answer is counted as it is decod
     ['br', (s: string) => brotliCompressSync(s)],
     ['zstd', (s: string) => Bun.zstdCompressSync(s)],
   ])('a %s answer under the limit still works (pass-through and translated)', async (coding, compress) => {
-    const answer = new Uint8Array(compress(JSON.stringify(chatAnswer('squeezed' + ' '.repeat(100_000)))))
+    const answer = new Uint8Array(compress(JSON.stringify(chatAnswer(`squeezed${' '.repeat(100_000)}`))))
     const up = upstream(() => new Response(answer, { headers: { 'content-type': 'application/json', 'content-encoding': coding } }))
     upstreams.push(up)
     const srv = await start('openai', up, { limits: { upstream_body_mb: 1 } })
     const chat = await openai(srv).chat.completions.create({ model: 'gpt-4o', messages: HI })
     expect(chat.choices[0]!.message.content!.trim()).toBe('squeezed')
     const msg = await anthropic(srv).messages.create({ model: 'gpt-4o', max_tokens: 8, messages: HI })
-    expect(msg.content.map((b) => b.type === 'text' && b.text.trim())).toEqual(['squeezed'])
+    expect(msg.content.map(b => b.type === 'text' && b.text.trim())).toEqual(['squeezed'])
   })
 
   test('a compressed pass-through stream is relayed chunk by chunk: memory stays bounded while the client reads', async () => {
     // 16 MB of whole SSE frames as one gzip member, sent 16 times: 256 MB of frames decoded, a few hundred KB on the wire
     // (whole frames: the pass-through relays frame by frame and holds back at most one incomplete frame)
     const frame = chatChunk('x'.repeat(1000))
-    const member = Bun.gzipSync(frame.repeat(Math.floor(16 * 1048576 / frame.length)), { level: 9 })
-    const stream = () => new ReadableStream({ start(c) { c.enqueue(Bun.gzipSync(chatChunk('hi'))); for (let i = 0; i < 16; i++) c.enqueue(member); c.close() } })
+    const member = Bun.gzipSync(frame.repeat(Math.floor((16 * 1048576) / frame.length)), { level: 9 })
+    const stream = () =>
+      new ReadableStream({
+        start(c) {
+          c.enqueue(Bun.gzipSync(chatChunk('hi')))
+          for (let i = 0; i < 16; i++) c.enqueue(member)
+          c.close()
+        },
+      })
     const up = upstream(() => new Response(stream(), { headers: gzipHeaders('text/event-stream') }))
     upstreams.push(up)
     const srv = await start('openai', up)
-    const { result: read, grewMb, healthMs } = await whileWatching(srv, async () => {
+    const {
+      result: read,
+      grewMb,
+      healthMs,
+    } = await whileWatching(srv, async () => {
       const res = await call(srv, 'openai', 'gpt-4o', { stream: true })
       expect(res.status).toBe(200)
       const reader = res.body!.getReader()
       let n = 0
       // collect this side's garbage as it goes: what counts is what agproxy holds, not chunks the client dropped
-      for (let next = 16 * 1048576; n < 200 * 1048576;) {
+      for (let next = 16 * 1048576; n < 200 * 1048576; ) {
         const r = await reader.read()
         if (r.done) break
         n += r.value.length
-        if (n >= next) { Bun.gc(true); next += 16 * 1048576 }
+        if (n >= next) {
+          Bun.gc(true)
+          next += 16 * 1048576
+        }
       }
       await reader.cancel()
       return n
@@ -266,26 +324,47 @@ const sse = (event: string | undefined, data: unknown) => `${event ? `event: ${e
 /** What each provider type streams before the endless line: its opening and one text delta ("hello"). */
 const OPENING: Record<ProviderType, string> = {
   openai: chatChunk('hello'),
-  anthropic: sse('message_start', {
-    type: 'message_start',
-    message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [], stop_reason: null, usage: { input_tokens: 1, output_tokens: 0 } },
-  })
-    + sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } })
-    + sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hello' } }),
+  anthropic:
+    sse('message_start', {
+      type: 'message_start',
+      message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'm', content: [], stop_reason: null, usage: { input_tokens: 1, output_tokens: 0 } },
+    }) +
+    sse('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }) +
+    sse('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'hello' } }),
   gemini: sse(undefined, { candidates: [{ content: { role: 'model', parts: [{ text: 'hello' }] }, index: 0 }] }),
 }
 
-interface Endless extends Upstream { sent: number }
+interface Endless extends Upstream {
+  sent: number
+}
 
 /** An upstream that streams `opening`, then starts a data line and never ends it (64 KB per pull, as fast as it is read). */
 function endlessLine(opening: string): Endless {
   const piece = new TextEncoder().encode('x'.repeat(65536))
   const state = { sent: 0 }
-  const up = upstream(() => new Response(new ReadableStream<Uint8Array>({
-    start(c) { c.enqueue(new TextEncoder().encode(`${opening}data: {"text":"`)) },
-    pull(c) { state.sent += piece.length; c.enqueue(piece) },
-  }, { highWaterMark: 0 }), { headers: { 'content-type': 'text/event-stream' } }))
-  return Object.assign(up, { get sent() { return state.sent } })
+  const up = upstream(
+    () =>
+      new Response(
+        new ReadableStream<Uint8Array>(
+          {
+            start(c) {
+              c.enqueue(new TextEncoder().encode(`${opening}data: {"text":"`))
+            },
+            pull(c) {
+              state.sent += piece.length
+              c.enqueue(piece)
+            },
+          },
+          { highWaterMark: 0 },
+        ),
+        { headers: { 'content-type': 'text/event-stream' } },
+      ),
+  )
+  return Object.assign(up, {
+    get sent() {
+      return state.sent
+    },
+  })
 }
 
 describe('limits.sse_event_mb: an SSE line that never ends, on a translated stream', () => {
@@ -293,11 +372,15 @@ describe('limits.sse_event_mb: an SSE line that never ends, on a translated stre
     ['openai', 'anthropic'],
     ['anthropic', 'gemini'],
     ['gemini', 'openai'],
-  ] as const)('%s client → %s provider: the content so far, then the dialect\'s error event; memory bounded', async (dialect, type) => {
+  ] as const)("%s client → %s provider: the content so far, then the dialect's error event; memory bounded", async (dialect, type) => {
     const up = endlessLine(OPENING[type])
     upstreams.push(up)
     const srv = await start(type, up, { limits: { sse_event_mb: 1 } })
-    const { result: text, grewMb, healthMs } = await whileWatching(srv, async () => {
+    const {
+      result: text,
+      grewMb,
+      healthMs,
+    } = await whileWatching(srv, async () => {
       const res = await call(srv, dialect, `${type}-model`, { stream: true })
       expect(res.status).toBe(200)
       return readAll(res, 10_000)
@@ -319,7 +402,13 @@ describe('limits.sse_event_mb: an SSE line that never ends, on a translated stre
     const srv = await start('anthropic', up, { limits: { sse_event_mb: 1 } })
     const stream = await openai(srv).chat.completions.create({ model: 'claude-x', stream: true, messages: HI })
     let text = ''
-    const thrown = await (async () => { try { for await (const c of stream) text += c.choices[0]?.delta?.content ?? '' } catch (e) { return e } })()
+    const thrown = await (async () => {
+      try {
+        for await (const c of stream) text += c.choices[0]?.delta?.content ?? ''
+      } catch (e) {
+        return e
+      }
+    })()
     expect(text).toBe('hello')
     expect(thrown).toBeInstanceOf(OpenAI.APIError)
     expect((thrown as Error).message).toContain('(limits.sse_event_mb)')
@@ -352,7 +441,8 @@ async function headersOnly(port: number, path: string, headers: Record<string, s
   const { promise, resolve, reject } = Promise.withResolvers<{ status: number; headers: Headers; body: string }>()
   let got = Buffer.alloc(0)
   const sock = await Bun.connect({
-    hostname: '127.0.0.1', port,
+    hostname: '127.0.0.1',
+    port,
     socket: {
       data(s, d) {
         got = Buffer.concat([got, d])
@@ -360,21 +450,32 @@ async function headersOnly(port: number, path: string, headers: Record<string, s
         if (end < 0) return
         const [statusLine, ...lines] = got.subarray(0, end).toString('latin1').split('\r\n')
         const h = new Headers()
-        for (const l of lines) { const i = l.indexOf(':'); h.append(l.slice(0, i).trim(), l.slice(i + 1).trim()) }
+        for (const l of lines) {
+          const i = l.indexOf(':')
+          h.append(l.slice(0, i).trim(), l.slice(i + 1).trim())
+        }
         const body = got.subarray(end + 4)
         if (body.length < Number(h.get('content-length') ?? 0)) return
         resolve({ status: Number(statusLine!.split(' ')[1]), headers: h, body: body.toString('utf8') })
         s.end()
       },
-      close() { reject(new Error(`connection closed; got ${JSON.stringify(got.toString('latin1').slice(0, 300))}`)) },
-      error(_s, e) { reject(e) },
+      close() {
+        reject(new Error(`connection closed; got ${JSON.stringify(got.toString('latin1').slice(0, 300))}`))
+      },
+      error(_s, e) {
+        reject(e)
+      },
     },
   })
-  sock.write(`POST ${path} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`)
+  sock.write(
+    `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('')}\r\n`,
+  )
   return promise
 }
 
-describe('max_body_mb: every 413 is agproxy\'s own, in the caller\'s dialect', () => {
+describe("max_body_mb: every 413 is agproxy's own, in the caller's dialect", () => {
   test.each([
     ['openai', '/v1/chat/completions', {}],
     ['anthropic', '/v1/messages', { 'anthropic-version': '2023-06-01' }],
@@ -385,32 +486,51 @@ describe('max_body_mb: every 413 is agproxy\'s own, in the caller\'s dialect', (
     const res = await headersOnly(srv.port, path, { 'content-type': 'application/json', 'content-length': String(600 * 1048576), ...extra })
     expect(res.status).toBe(413)
     expect(res.headers.get('content-type') ?? '').toContain('application/json')
-    expect(expectDialectError(dialect, 413, JSON.parse(res.body), res.headers))
-      .toContain('larger than the limit of 100 MB. Send a smaller request, or raise max_body_mb')
+    expect(expectDialectError(dialect, 413, JSON.parse(res.body), res.headers)).toContain(
+      'larger than the limit of 100 MB. Send a smaller request, or raise max_body_mb',
+    )
   })
 
-  test('with Bun\'s cap out of the way, a chunked body nobody reads (the telemetry sink) is discarded, not buffered', async () => {
+  test("with Bun's cap out of the way, a chunked body nobody reads (the telemetry sink) is discarded, not buffered", async () => {
     const srv = await startAgproxy({})
     running.push(srv)
-    const { grewMb } = await whileWatching(srv, async () => {
-      const { promise, resolve } = Promise.withResolvers<void>()
-      let answer = ''
-      const socket = { data(_s: unknown, d: Buffer) { answer += d.toString() }, close() { resolve() }, error() { resolve() } }
-      const sock = await Bun.connect({ hostname: '127.0.0.1', port: srv.port, socket })
-      sock.write(`POST /api/event_logging/batch HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`)
-      const chunk = Buffer.from(`100000\r\n${'a'.repeat(1048576)}\r\n`)
-      for (let i = 0; i < 300 && sock.readyState === 1; i++) while (sock.write(chunk) === 0 && sock.readyState === 1) await Bun.sleep(1)
-      sock.end()
-      await promise
-      expect(answer).toStartWith('HTTP/1.1 204')
-    }, 100)
+    const { grewMb } = await whileWatching(
+      srv,
+      async () => {
+        const { promise, resolve } = Promise.withResolvers<void>()
+        let answer = ''
+        const socket = {
+          data(_s: unknown, d: Buffer) {
+            answer += d.toString()
+          },
+          close() {
+            resolve()
+          },
+          error() {
+            resolve()
+          },
+        }
+        const sock = await Bun.connect({ hostname: '127.0.0.1', port: srv.port, socket })
+        sock.write(`POST /api/event_logging/batch HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`)
+        const chunk = Buffer.from(`100000\r\n${'a'.repeat(1048576)}\r\n`)
+        for (let i = 0; i < 300 && sock.readyState === 1; i++) while (sock.write(chunk) === 0 && sock.readyState === 1) await Bun.sleep(1)
+        sock.end()
+        await promise
+        expect(answer).toStartWith('HTTP/1.1 204')
+      },
+      100,
+    )
     expect(grewMb).toBeLessThan(100)
   })
 })
 
 // ───────────── request bodies held at once ─────────────
 
-interface Sent { status: number; headers: Headers; body: string }
+interface Sent {
+  status: number
+  headers: Headers
+  body: string
+}
 
 /**
  * POST a JSON chat body of about `mb` MB on a raw socket, streamed from one small buffer (the test itself holds
@@ -421,14 +541,15 @@ async function sendBig(port: number, mb: number, opts: { path?: string; chunked?
   const head = Buffer.from(`{"model":"${opts.model ?? 'gpt-4o'}","max_tokens":8,"messages":[{"role":"user","content":"`)
   const tail = Buffer.from('"}]}')
   const piece = Buffer.alloc(1048576, 'a')
-  const pieces = Math.max(0, Math.round(mb * 1048576 - head.length - tail.length) / piece.length | 0)
+  const pieces = Math.max(0, (Math.round(mb * 1048576 - head.length - tail.length) / piece.length) | 0)
   const length = head.length + pieces * piece.length + tail.length
   const { promise, resolve } = Promise.withResolvers<Sent | undefined>()
   let got = Buffer.alloc(0)
   let finished = false
   let drained: (() => void) | undefined
   const sock = await Bun.connect({
-    hostname: '127.0.0.1', port,
+    hostname: '127.0.0.1',
+    port,
     socket: {
       data(s, d) {
         got = Buffer.concat([got, d])
@@ -436,31 +557,55 @@ async function sendBig(port: number, mb: number, opts: { path?: string; chunked?
         if (end < 0) return
         const [statusLine, ...lines] = got.subarray(0, end).toString('latin1').split('\r\n')
         const h = new Headers()
-        for (const l of lines) { const i = l.indexOf(':'); h.append(l.slice(0, i).trim(), l.slice(i + 1).trim()) }
+        for (const l of lines) {
+          const i = l.indexOf(':')
+          h.append(l.slice(0, i).trim(), l.slice(i + 1).trim())
+        }
         const body = got.subarray(end + 4)
         if (body.length < Number(h.get('content-length') ?? 0)) return
         finished = true
         resolve({ status: Number(statusLine!.split(' ')[1]), headers: h, body: body.toString('utf8') })
         s.end()
       },
-      drain() { drained?.() },
-      close() { finished = true; drained?.(); resolve(undefined) },
-      error() { finished = true; drained?.(); resolve(undefined) },
+      drain() {
+        drained?.()
+      },
+      close() {
+        finished = true
+        drained?.()
+        resolve(undefined)
+      },
+      error() {
+        finished = true
+        drained?.()
+        resolve(undefined)
+      },
     },
   })
   let sent = 0
   const write = async (b: Uint8Array) => {
-    for (let off = 0; off < b.length && !finished;) {
+    for (let off = 0; off < b.length && !finished; ) {
       const n = sock.write(b.subarray(off))
       off += n
       sent += n
-      if (opts.stopAfter !== undefined && sent >= opts.stopAfter) { finished = true; sock.end(); return }
-      if (off < b.length) await new Promise<void>((r) => { drained = r })
+      if (opts.stopAfter !== undefined && sent >= opts.stopAfter) {
+        finished = true
+        sock.end()
+        return
+      }
+      if (off < b.length)
+        await new Promise<void>(r => {
+          drained = r
+        })
     }
   }
   const frame = (b: Uint8Array) => (opts.chunked ? Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]) : b)
-  await write(Buffer.from(`POST ${opts.path ?? '/v1/chat/completions'} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\n` +
-    `${opts.chunked ? 'transfer-encoding: chunked' : `content-length: ${length}`}\r\n\r\n`))
+  await write(
+    Buffer.from(
+      `POST ${opts.path ?? '/v1/chat/completions'} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\n` +
+        `${opts.chunked ? 'transfer-encoding: chunked' : `content-length: ${length}`}\r\n\r\n`,
+    ),
+  )
   await write(frame(head))
   const framedPiece = frame(piece)
   for (let i = 0; i < pieces && !finished; i++) await write(framedPiece)
@@ -470,10 +615,11 @@ async function sendBig(port: number, mb: number, opts: { path?: string; chunked?
 }
 
 /** An OpenAI upstream that answers after `ms` without reading the request body (this process holds only agproxy's copy). */
-const slowAnswer = (ms: number) => upstream(async () => {
-  await Bun.sleep(ms)
-  return Response.json(chatAnswer('ok'))
-})
+const slowAnswer = (ms: number) =>
+  upstream(async () => {
+    await Bun.sleep(ms)
+    return Response.json(chatAnswer('ok'))
+  })
 
 describe('limits.request_bodies_mb: request bodies held at once', () => {
   test('the budget: reserve, refuse over it while others hold, never block the only body, release once', () => {
@@ -498,19 +644,20 @@ describe('limits.request_bodies_mb: request bodies held at once', () => {
     upstreams.push(up)
     const srv = await start('openai', up, { max_body_mb: 40, limits: { request_bodies_mb: 64 } })
     const { result, grewMb, healthMs } = await whileWatching(srv, () => Promise.all(Array.from({ length: 8 }, () => sendBig(srv.port, 30))))
-    const statuses = result.map((r) => r?.status).sort()
+    const statuses = result.map(r => r?.status).sort()
     expect(statuses).toEqual([200, 200, 503, 503, 503, 503, 503, 503])
-    for (const r of result.filter((x) => x?.status === 503)) {
+    for (const r of result.filter(x => x?.status === 503)) {
       expect(r!.headers.get('retry-after')).toBe('1')
-      expect(expectDialectError('openai', 503, JSON.parse(r!.body), r!.headers))
-        .toContain('would go over limits.request_bodies_mb (64 MB). Retry in a moment, or raise limits.request_bodies_mb')
+      expect(expectDialectError('openai', 503, JSON.parse(r!.body), r!.headers)).toContain(
+        'would go over limits.request_bodies_mb (64 MB). Retry in a moment, or raise limits.request_bodies_mb',
+      )
     }
     expect(srv.agproxy.bodies.held).toBe(0)
     expect(grewMb).toBeLessThan(400)
     expect(healthMs).toBeLessThan(500)
   })
 
-  test('a chunked body is reserved as it arrives: refused mid-body in the caller\'s dialect when it would go over', async () => {
+  test("a chunked body is reserved as it arrives: refused mid-body in the caller's dialect when it would go over", async () => {
     const up = slowAnswer(1500)
     upstreams.push(up)
     const srv = await start('anthropic', up, { max_body_mb: 40, limits: { request_bodies_mb: 48 } })
@@ -533,20 +680,25 @@ describe('limits.request_bodies_mb: request bodies held at once', () => {
   })
 
   test('the count returns to 0 after many requests: answers, failures, streams, refusals and clients that leave', async () => {
-    const up = upstream(async (req) => {
-      const body = await req.json() as { stream?: boolean; messages: Array<{ content: string }> }
+    const up = upstream(async req => {
+      const body = (await req.json()) as { stream?: boolean; messages: Array<{ content: string }> }
       const what = body.messages[0]!.content
       if (what === 'fail') return Response.json({ error: { message: 'boom', type: 'server_error' } }, { status: 500 })
       if (what === 'slow') await Bun.sleep(2000)
       if (what.length > 1048576) await Bun.sleep(500)
-      if (body.stream) return new Response(chatChunk('ok') + chatChunk('', 'stop') + 'data: [DONE]\n\n', { headers: { 'content-type': 'text/event-stream' } })
+      if (body.stream) return new Response(`${chatChunk('ok') + chatChunk('', 'stop')}data: [DONE]\n\n`, { headers: { 'content-type': 'text/event-stream' } })
       return Response.json(chatAnswer('ok'))
     })
     upstreams.push(up)
     const srv = await start('openai', up, { max_body_mb: 8, limits: { request_bodies_mb: 16 }, retry: { max_attempts: 1, max_wait: 0 } })
     const post = (body: string, signal?: AbortSignal) =>
-      fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal })
-        .then(async (r) => { await r.text(); return r.status }, () => 0)
+      fetch(`${srv.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal }).then(
+        async r => {
+          await r.text()
+          return r.status
+        },
+        () => 0,
+      )
     const chat = (content: string, extra: Record<string, unknown> = {}, signal?: AbortSignal) =>
       post(JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content }], ...extra }), signal)
     // small bodies: answers (plain and streamed), upstream failures (503 once the one attempt failed), bad JSON, clients gone
@@ -561,9 +713,9 @@ describe('limits.request_bodies_mb: request bodies held at once', () => {
     await until(() => srv.agproxy.bodies.held === 0, 5000, 'the body count to return to 0')
     // large bodies: clients that leave mid-body (declared and chunked), and more than the budget holds at once
     const large = await Promise.all([
-      ...Array.from({ length: 5 }, () => sendBig(srv.port, 6, { stopAfter: 3 * 1048576 }).then((r) => r?.status ?? 0)),
-      ...Array.from({ length: 5 }, () => sendBig(srv.port, 6, { chunked: true, stopAfter: 3 * 1048576 }).then((r) => r?.status ?? 0)),
-      ...Array.from({ length: 3 }, () => sendBig(srv.port, 7).then((r) => r?.status ?? 0)),
+      ...Array.from({ length: 5 }, () => sendBig(srv.port, 6, { stopAfter: 3 * 1048576 }).then(r => r?.status ?? 0)),
+      ...Array.from({ length: 5 }, () => sendBig(srv.port, 6, { chunked: true, stopAfter: 3 * 1048576 }).then(r => r?.status ?? 0)),
+      ...Array.from({ length: 3 }, () => sendBig(srv.port, 7).then(r => r?.status ?? 0)),
     ])
     expect(large.slice(0, 10)).toEqual(Array(10).fill(0))
     expect(large.slice(10)).toContain(503)

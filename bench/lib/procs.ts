@@ -16,7 +16,11 @@ export interface Proc {
 
 const live = new Set<Subprocess>()
 export function killAll() {
-  for (const p of live) { try { p.kill('SIGKILL') } catch {} }
+  for (const p of live) {
+    try {
+      p.kill('SIGKILL')
+    } catch {}
+  }
   live.clear()
 }
 process.on('exit', killAll)
@@ -55,12 +59,19 @@ export async function startProc(name: string, cmd: string[], o: StartOptions = {
   const stop = async () => {
     if (proc.exitCode === null && !proc.killed) {
       proc.kill('SIGTERM')
-      const t = setTimeout(() => { try { proc.kill('SIGKILL') } catch {} }, 2000)
+      const t = setTimeout(() => {
+        try {
+          proc.kill('SIGKILL')
+        } catch {}
+      }, 2000)
       await proc.exited
       clearTimeout(t)
     }
     live.delete(proc)
-    if (o.logDir) { mkdirSync(o.logDir, { recursive: true }); writeFileSync(join(o.logDir, `${name}.log`), out) }
+    if (o.logDir) {
+      mkdirSync(o.logDir, { recursive: true })
+      writeFileSync(join(o.logDir, `${name}.log`), out)
+    }
   }
   const fail = async (why: string) => {
     await stop()
@@ -70,8 +81,14 @@ export async function startProc(name: string, cmd: string[], o: StartOptions = {
   let port = o.port ?? 0
   const deadline = Date.now() + timeoutMs
   if (o.ready) {
-    const m = await new Promise<RegExpExecArray | null>((resolve) => {
-      const check = () => { const m = o.ready!.exec(out); if (m) { onOut = undefined; resolve(m) } }
+    const m = await new Promise<RegExpExecArray | null>(resolve => {
+      const check = () => {
+        const m = o.ready!.exec(out)
+        if (m) {
+          onOut = undefined
+          resolve(m)
+        }
+      }
       onOut = check
       check()
       void proc.exited.then(() => resolve(null))
@@ -83,7 +100,11 @@ export async function startProc(name: string, cmd: string[], o: StartOptions = {
   if (o.probe) {
     while (true) {
       if (proc.exitCode !== null) return fail(`exited with ${proc.exitCode}`)
-      try { const r = await fetch(`http://127.0.0.1:${port}${o.probe}`); await r.arrayBuffer(); break } catch {}
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}${o.probe}`)
+        await r.arrayBuffer()
+        break
+      } catch {}
       if (Date.now() > deadline) return fail(`no answer on port ${port} after ${timeoutMs} ms`)
       await Bun.sleep(50)
     }
@@ -105,10 +126,21 @@ export function memoryOf(pid: number): { rss: number; hwm: number } | undefined 
 /** sample VmRSS every `everyMs` until stopped; returns the highest */
 export function sampleRss(pid: number | undefined, everyMs = 100) {
   let max = 0
-  const take = () => { if (pid) { const m = memoryOf(pid); if (m && m.rss > max) max = m.rss } }
+  const take = () => {
+    if (pid) {
+      const m = memoryOf(pid)
+      if (m && m.rss > max) max = m.rss
+    }
+  }
   take()
   const t = setInterval(take, everyMs)
-  return { stop: () => { clearInterval(t); take(); return pid ? max : NaN } }
+  return {
+    stop: () => {
+      clearInterval(t)
+      take()
+      return pid ? max : NaN
+    },
+  }
 }
 
 /** a port that was free a moment ago */
@@ -123,7 +155,11 @@ export function freePort(): number {
 export async function run(cmd: string[], o: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}) {
   const proc = Bun.spawn(cmd, { cwd: o.cwd, env: { ...process.env, ...o.env } as Record<string, string>, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
   live.add(proc)
-  const timer = setTimeout(() => { try { proc.kill('SIGKILL') } catch {} }, o.timeoutMs ?? 120_000)
+  const timer = setTimeout(() => {
+    try {
+      proc.kill('SIGKILL')
+    } catch {}
+  }, o.timeoutMs ?? 120_000)
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited])
   clearTimeout(timer)
   live.delete(proc)
@@ -147,7 +183,8 @@ export function cpuTicks(pid: number): number {
  */
 export async function waitQuiet(pids: number[], maxMs = 3000, maxPct = 10): Promise<number> {
   const t0 = performance.now()
-  const ticksPerSec = 100, windowMs = 200
+  const ticksPerSec = 100,
+    windowMs = 200
   while (performance.now() - t0 < maxMs) {
     const a = pids.reduce((n, p) => n + cpuTicks(p), 0)
     await Bun.sleep(windowMs)
@@ -159,7 +196,11 @@ export async function waitQuiet(pids: number[], maxMs = 3000, maxPct = 10): Prom
 
 /** how busy the whole machine is (all processes, all cores), in % over `ms` */
 export async function machineBusy(ms = 1000): Promise<number> {
-  const read = () => { const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number); const idle = f[3]! + f[4]!; return { idle, total: f.reduce((a, b) => a + b, 0) } }
+  const read = () => {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
+    const idle = f[3]! + f[4]!
+    return { idle, total: f.reduce((a, b) => a + b, 0) }
+  }
   const a = read()
   await Bun.sleep(ms)
   const b = read()

@@ -51,40 +51,71 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
     return median(Array.from({ length: n }, (_, i) => op(a[i]!, b[i]!)))
   }
 
-  type Row = { rps: number; p50: number; p99: number; xBare: number; xPortkey: number; latP50: number; latP99: number; addedP50: number; ttfb: number; addedTtfb: number; frames: number; rss: number; errors: number }
+  type Row = {
+    rps: number
+    p50: number
+    p99: number
+    xBare: number
+    xPortkey: number
+    latP50: number
+    latP99: number
+    addedP50: number
+    ttfb: number
+    addedTtfb: number
+    frames: number
+    rss: number
+    errors: number
+  }
   const rowsOf = (s: Report['scenarios'][number]) => {
     const rows = new Map<TargetId, Row>()
-    const rps = (id: string) => s.throughput[id]?.map((m) => m.rps)
-    const lp50 = (id: string) => s.latency[id]?.map((m) => m.p50)
-    const lttfb = (id: string) => s.latency[id]?.map((m) => m.ttfbP50 ?? NaN)
+    const rps = (id: string) => s.throughput[id]?.map(m => m.rps)
+    const lp50 = (id: string) => s.latency[id]?.map(m => m.p50)
+    const lttfb = (id: string) => s.latency[id]?.map(m => m.ttfbP50 ?? NaN)
     for (const id of s.targets) {
       const t = s.throughput[id] ?? []
       const l = s.latency[id] ?? []
       rows.set(id, {
-        rps: median(t.map((m) => m.rps)), p50: median(t.map((m) => m.p50)), p99: median(t.map((m) => m.p99)),
+        rps: median(t.map(m => m.rps)),
+        p50: median(t.map(m => m.p50)),
+        p99: median(t.map(m => m.p99)),
         xBare: id === 'bare' ? NaN : paired(rps(id), rps('bare'), (x, y) => x / y),
         xPortkey: id === 'portkey' ? NaN : paired(rps(id), rps('portkey'), (x, y) => x / y),
-        latP50: median(l.map((m) => m.p50)), latP99: median(l.map((m) => m.p99)),
+        latP50: median(l.map(m => m.p50)),
+        latP99: median(l.map(m => m.p99)),
         addedP50: id === 'direct' ? NaN : paired(lp50(id), lp50('direct'), (x, y) => x - y),
-        ttfb: median(l.map((m) => m.ttfbP50 ?? NaN)),
+        ttfb: median(l.map(m => m.ttfbP50 ?? NaN)),
         addedTtfb: id === 'direct' ? NaN : paired(lttfb(id), lttfb('direct'), (x, y) => x - y),
-        frames: median(l.map((m) => m.frames ?? NaN)),
-        rss: Math.max(...t.map((m) => m.rss), -Infinity),
+        frames: median(l.map(m => m.frames ?? NaN)),
+        rss: Math.max(...t.map(m => m.rss), -Infinity),
         errors: [...t, ...l].reduce((n, m) => n + m.errors + m.non2xx, 0),
       })
     }
     return rows
   }
-  const all = r.scenarios.map((s) => ({ s, rows: rowsOf(s) }))
+  const all = r.scenarios.map(s => ({ s, rows: rowsOf(s) }))
 
   out(`# agproxy benchmark — ${r.started.toISOString().slice(0, 16).replace('T', ' ')} UTC${o.quick ? ' (quick smoke run: numbers are rough)' : ''}`)
   out()
   out(`- Machine: ${r.machine.cpu}, ${r.machine.cores} cores, Linux ${r.machine.kernel}; Bun ${r.machine.bun}; Node ${r.machine.node}`)
   const bg = r.background
-  out(`- Other load on the machine: ${f0(bg.busyBefore)} % CPU busy just before the run, ${f0(bg.busyAfter)} % just after (load average before: ${bg.loadBefore})${Math.max(bg.busyBefore, bg.busyAfter) > 10 ? ' — **the machine was not quiet: absolute numbers are low and noisy; the same-round ratios are the numbers to compare**' : ''}`)
+  const noisy =
+    Math.max(bg.busyBefore, bg.busyAfter) > 10
+      ? ' — **the machine was not quiet: absolute numbers are low and noisy; the same-round ratios are the numbers to compare**'
+      : ''
+  out(
+    `- Other load on the machine: ${f0(bg.busyBefore)} % CPU busy just before the run, ${f0(bg.busyAfter)} % just after (load average before: ` +
+      `${bg.loadBefore})${noisy}`,
+  )
   out(`- agproxy: git ${r.machine.git}; binary built with ${r.binary.how}`)
-  out(`- Load: throughput with ${r.machine.tool}, ${o.connections} connections, ${o.rounds} round(s) × ${o.durationS} s per target (after a ${o.warmupS} s warm-up); latency and TTFB with the built-in generator at a fixed ${o.rate} req/s (open loop, ${o.rounds} × ${o.latencyS} s); targets interleaved round-robin in every round; medians over rounds`)
-  out(`- Upstream: bench/upstream.ts (fixed answers, ${o.chunks} content chunks per stream; for latency runs one frame every ${o.pacedMs} ms after the first write)`)
+  out(
+    `- Load: throughput with ${r.machine.tool}, ${o.connections} connections, ${o.rounds} round(s) × ${o.durationS} s per target (after a ${o.warmupS} s ` +
+      `warm-up); latency and TTFB with the built-in generator at a fixed ${o.rate} req/s (open loop, ${o.rounds} × ${o.latencyS} s); targets interleaved ` +
+      `round-robin in every round; medians over rounds`,
+  )
+  out(
+    `- Upstream: bench/upstream.ts (fixed answers, ${o.chunks} content chunks per stream; for latency runs one frame every ${o.pacedMs} ms after the ` +
+      `first write)`,
+  )
   if (r.peers) out(`- Peer: ${r.peers}`)
   out(`- Command: \`bun bench/run.ts ${process.argv.slice(2).join(' ')}\`; took ${f0(r.seconds)} s`)
   out()
@@ -96,56 +127,114 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
   out('|---|---|---|---|---|')
   const cell = (v: number, fmt: (x: number) => string, ok: (x: number) => boolean) => (Number.isFinite(v) ? `${fmt(v)}${verdict(ok(v))}` : 'not measured')
   for (const { s, rows } of all) {
-    const src = rows.get('src'), bin = rows.get('bin')
+    const src = rows.get('src'),
+      bin = rows.get('bin')
     const goal = s.scenario.kind === 'passthrough' ? GOALS.passthrough : GOALS.translated
-    out(`| throughput vs bare Bun proxy | ${s.scenario.title} | ≥ ${goal}× | ${cell(src?.xBare ?? NaN, ratio, (x) => x >= goal)} | ${cell(bin?.xBare ?? NaN, ratio, (x) => x >= goal)} |`)
+    out(
+      `| throughput vs bare Bun proxy | ${s.scenario.title} | ≥ ${goal}× | ${cell(src?.xBare ?? NaN, ratio, x => x >= goal)} | ` +
+        `${cell(bin?.xBare ?? NaN, ratio, x => x >= goal)} |`,
+    )
   }
   for (const { s, rows } of all.filter(({ s }) => !s.scenario.stream)) {
-    const src = rows.get('src'), bin = rows.get('bin')
-    out(`| added p50 latency vs upstream directly, at ${o.rate} req/s | ${s.scenario.title} | ≤ ${GOALS.addedP50Ms} ms | ${cell(src?.addedP50 ?? NaN, (x) => `${signed(x)} ms`, (x) => x <= GOALS.addedP50Ms)} | ${cell(bin?.addedP50 ?? NaN, (x) => `${signed(x)} ms`, (x) => x <= GOALS.addedP50Ms)} |`)
+    const src = rows.get('src'),
+      bin = rows.get('bin')
+    out(
+      `| added p50 latency vs upstream directly, at ${o.rate} req/s | ${s.scenario.title} | ≤ ${GOALS.addedP50Ms} ms | ${cell(
+        src?.addedP50 ?? NaN,
+        x => `${signed(x)} ms`,
+        x => x <= GOALS.addedP50Ms,
+      )} | ${cell(
+        bin?.addedP50 ?? NaN,
+        x => `${signed(x)} ms`,
+        x => x <= GOALS.addedP50Ms,
+      )} |`,
+    )
   }
   for (const { s, rows } of all.filter(({ s }) => s.scenario.stream)) {
-    const src = rows.get('src'), bin = rows.get('bin')
-    out(`| added TTFB (p50) vs upstream directly, at ${o.rate} req/s | ${s.scenario.title} | ≤ ${GOALS.addedTtfbMs} ms | ${cell(src?.addedTtfb ?? NaN, (x) => `${signed(x)} ms`, (x) => x <= GOALS.addedTtfbMs)} | ${cell(bin?.addedTtfb ?? NaN, (x) => `${signed(x)} ms`, (x) => x <= GOALS.addedTtfbMs)} |`)
+    const src = rows.get('src'),
+      bin = rows.get('bin')
+    out(
+      `| added TTFB (p50) vs upstream directly, at ${o.rate} req/s | ${s.scenario.title} | ≤ ${GOALS.addedTtfbMs} ms | ${cell(
+        src?.addedTtfb ?? NaN,
+        x => `${signed(x)} ms`,
+        x => x <= GOALS.addedTtfbMs,
+      )} | ${cell(
+        bin?.addedTtfb ?? NaN,
+        x => `${signed(x)} ms`,
+        x => x <= GOALS.addedTtfbMs,
+      )} |`,
+    )
   }
   for (const { s, rows } of all) {
     if (!s.targets.includes('portkey')) continue
-    const src = rows.get('src'), bin = rows.get('bin')
-    out(`| throughput vs Portkey | ${s.scenario.title} | ≥ ${GOALS.vsPortkey}× | ${cell(src?.xPortkey ?? NaN, ratio, (x) => x >= GOALS.vsPortkey)} | ${cell(bin?.xPortkey ?? NaN, ratio, (x) => x >= GOALS.vsPortkey)} |`)
+    const src = rows.get('src'),
+      bin = rows.get('bin')
+    out(
+      `| throughput vs Portkey | ${s.scenario.title} | ≥ ${GOALS.vsPortkey}× | ${cell(src?.xPortkey ?? NaN, ratio, x => x >= GOALS.vsPortkey)} | ` +
+        `${cell(bin?.xPortkey ?? NaN, ratio, x => x >= GOALS.vsPortkey)} |`,
+    )
   }
-  if (!all.some(({ s }) => s.targets.includes('portkey'))) out(`| throughput vs Portkey | — | ≥ ${GOALS.vsPortkey}× | not measured (${o.peers ? 'Portkey did not run' : 'run with --peers'}) | not measured |`)
+  if (!all.some(({ s }) => s.targets.includes('portkey')))
+    out(`| throughput vs Portkey | — | ≥ ${GOALS.vsPortkey}× | not measured (${o.peers ? 'Portkey did not run' : 'run with --peers'}) | not measured |`)
   const streamCell = (id: TargetId) => {
-    const row = r.streams.find((x) => x.id === id && !x.env)
+    const row = r.streams.find(x => x.id === id && !x.env)
     if (!row?.res || row.peakRss === undefined) return row?.error ? `failed: ${row.error}` : 'not measured'
     const allOpen = row.res.maxOpen >= o.streams && row.res.completed >= o.streams
     const ok = allOpen && row.peakRss <= GOALS.streamsRssMb
     return `${f0(row.peakRss)} MB, ${row.res.maxOpen}/${o.streams} open at once${verdict(ok)}${!allOpen ? ' (not all streams were open together)' : ''}`
   }
-  out(`| ${o.streams} open streams: peak RSS, all open at once | OpenAI chat streaming | ≤ ${GOALS.streamsRssMb} MB | ${streamCell('src')} | ${streamCell('bin')} |`)
-  const coldBin = median(r.cold.bin), coldSrc = median(r.cold.src)
-  out(`| cold start to first 200 on /healthz (median of ${r.cold.bin.length}) | — | ≤ ${GOALS.coldStartMs} ms (binary) | ${f1(coldSrc)} ms (reference) | ${cell(coldBin, (x) => `${f1(x)} ms`, (x) => x <= GOALS.coldStartMs)} |`)
+  out(
+    `| ${o.streams} open streams: peak RSS, all open at once | OpenAI chat streaming | ≤ ${GOALS.streamsRssMb} MB | ${streamCell('src')} | ` +
+      `${streamCell('bin')} |`,
+  )
+  const coldBin = median(r.cold.bin),
+    coldSrc = median(r.cold.src)
+  out(
+    `| cold start to first 200 on /healthz (median of ${r.cold.bin.length}) | — | ≤ ${GOALS.coldStartMs} ms (binary) | ${f1(coldSrc)} ms (reference) | ` +
+      `${cell(
+        coldBin,
+        x => `${f1(x)} ms`,
+        x => x <= GOALS.coldStartMs,
+      )} |`,
+  )
   out()
 
   // ── main table
   out('## Throughput and latency')
   out()
-  out(`req/s, p50 and p99: closed loop, ${o.connections} connections (${r.tool}). “@ ${o.rate}/s”: open loop at ${o.rate} req/s; for streams the upstream paces its frames, so p50 there is the whole stream and TTFB is what matters. × columns and + columns pair each round with the reference's same round.`)
+  out(
+    `req/s, p50 and p99: closed loop, ${o.connections} connections (${r.tool}). “@ ${o.rate}/s”: open loop at ${o.rate} req/s; for streams the upstream ` +
+      `paces its frames, so p50 there is the whole stream and TTFB is what matters. × columns and + columns pair each round with the reference's same round.`,
+  )
   out()
-  out(`| scenario | target | req/s | p50 ms | p99 ms | × bare Bun | × Portkey | p50 ms @ ${o.rate}/s | p99 ms @ ${o.rate}/s | + p50 vs direct | TTFB p50 ms | + TTFB vs direct | frames/answer | peak RSS MB | errors |`)
+  out(
+    `| scenario | target | req/s | p50 ms | p99 ms | × bare Bun | × Portkey | p50 ms @ ${o.rate}/s | p99 ms @ ${o.rate}/s | + p50 vs direct | TTFB p50 ms ` +
+      `| + TTFB vs direct | frames/answer | peak RSS MB | errors |`,
+  )
   out('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const { s, rows } of all) {
     for (const [id, x] of rows) {
       const st = s.scenario.stream
-      out(`| ${s.scenario.title} | ${TARGET_LABELS[id]} | ${f0(x.rps)} | ${f2(x.p50)} | ${f2(x.p99)} | ${ratio(x.xBare)} | ${ratio(x.xPortkey)} | ${f2(x.latP50)} | ${f2(x.latP99)} | ${signed(x.addedP50)} | ${st ? f2(x.ttfb) : '—'} | ${st ? signed(x.addedTtfb) : '—'} | ${st ? f1(x.frames) : '—'} | ${id === 'direct' ? '—' : f0(x.rss)} | ${x.errors} |`)
+      out(
+        `| ${s.scenario.title} | ${TARGET_LABELS[id]} | ${f0(x.rps)} | ${f2(x.p50)} | ${f2(x.p99)} | ${ratio(x.xBare)} | ${ratio(x.xPortkey)} | ` +
+          `${f2(x.latP50)} | ${f2(x.latP99)} | ${signed(x.addedP50)} | ${st ? f2(x.ttfb) : '—'} | ${st ? signed(x.addedTtfb) : '—'} | ` +
+          `${st ? f1(x.frames) : '—'} | ${id === 'direct' ? '—' : f0(x.rss)} | ${x.errors} |`,
+      )
     }
   }
   out()
   const left: string[] = []
   for (const { s } of all) {
-    for (const [id, why] of Object.entries(s.skipped)) if (id !== 'portkey' || o.peers) left.push(`${s.scenario.title} — ${TARGET_LABELS[id as TargetId]}: ${why}`)
+    for (const [id, why] of Object.entries(s.skipped))
+      if (id !== 'portkey' || o.peers) left.push(`${s.scenario.title} — ${TARGET_LABELS[id as TargetId]}: ${why}`)
     for (const [id, why] of Object.entries(s.errors)) left.push(`${s.scenario.title} — ${TARGET_LABELS[id as TargetId]} (error during a run): ${why}`)
   }
-  if (left.length) { out('Left out or incomplete:'); out(); for (const l of left) out(`- ${l}`); out() }
+  if (left.length) {
+    out('Left out or incomplete:')
+    out()
+    for (const l of left) out(`- ${l}`)
+    out()
+  }
   out('Scenarios:')
   out()
   for (const { s } of all) out(`- **${s.scenario.title}** — ${s.scenario.note}`)
@@ -154,18 +243,32 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
   // ── streams
   out(`## ${o.streams} open streams`)
   out()
-  out(`Every stream is opened at once (OpenAI chat, stream: true, pass-through); the upstream sends the first frame, then holds the stream ${o.holdMs} ms before finishing. Each proxy is started fresh for this test, so its VmHWM (peak RSS, /proc/<pid>/status) is this test's peak.`)
+  out(
+    `Every stream is opened at once (OpenAI chat, stream: true, pass-through); the upstream sends the first frame, then holds the stream ${o.holdMs} ms ` +
+      `before finishing. Each proxy is started fresh for this test, so its VmHWM (peak RSS, /proc/<pid>/status) is this test's peak.`,
+  )
   out()
   out('| target | open at once | completed | errors | TTFB p50 ms | TTFB p99 ms | all done after s | RSS idle MB | peak RSS MB |')
   out('|---|---|---|---|---|---|---|---|---|')
   for (const x of r.streams) {
-    if (!x.res) { out(`| ${x.label} | failed: ${x.error ?? '?'} | | | | | | | |`); continue }
-    out(`| ${x.label} | ${x.res.maxOpen} / ${x.res.count} | ${x.res.completed} | ${x.res.errors + x.res.non2xx} | ${f1(x.res.ttfb.p50)} | ${f1(x.res.ttfb.p99)} | ${f1(x.res.durationMs / 1000)} | ${x.idleRss === undefined ? '—' : f0(x.idleRss)} | ${x.peakRss === undefined ? '—' : f0(x.peakRss)} |`)
+    if (!x.res) {
+      out(`| ${x.label} | failed: ${x.error ?? '?'} | | | | | | | |`)
+      continue
+    }
+    out(
+      `| ${x.label} | ${x.res.maxOpen} / ${x.res.count} | ${x.res.completed} | ${x.res.errors + x.res.non2xx} | ${f1(x.res.ttfb.p50)} | ` +
+        `${f1(x.res.ttfb.p99)} | ${f1(x.res.durationMs / 1000)} | ${x.idleRss === undefined ? '—' : f0(x.idleRss)} | ` +
+        `${x.peakRss === undefined ? '—' : f0(x.peakRss)} |`,
+    )
   }
   out()
-  const capped = r.streams.filter((x) => x.res && !x.env && x.res.maxOpen < o.streams && x.id !== 'direct' && x.id !== 'portkey')
+  const capped = r.streams.filter(x => x.res && !x.env && x.res.maxOpen < o.streams && x.id !== 'direct' && x.id !== 'portkey')
   if (capped.length) {
-    out(`Bun's fetch() keeps at most 256 requests in flight per process unless the environment sets BUN_CONFIG_MAX_HTTP_REQUESTS before start (it cannot be raised from inside a running process); ${capped.map((x) => x.label).join(', ')} held ${[...new Set(capped.map((x) => x.res!.maxOpen))].join('/')} streams open and queued the rest. The row with the variable set shows the memory with all streams open.`)
+    out(
+      `Bun's fetch() keeps at most 256 requests in flight per process unless the environment sets BUN_CONFIG_MAX_HTTP_REQUESTS before start (it cannot be ` +
+        `raised from inside a running process); ${capped.map(x => x.label).join(', ')} held ${[...new Set(capped.map(x => x.res!.maxOpen))].join('/')} ` +
+        `streams open and queued the rest. The row with the variable set shows the memory with all streams open.`,
+    )
     out()
   }
 
@@ -179,5 +282,5 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
   out(`| bun src/index.ts | — | ${range(r.cold.src)} |`)
   if (r.binary.dist) out(`| ${r.binary.dist.file} (npm run build, not rebuilt here) | ${mb(r.binary.dist.size)} | — |`)
   out()
-  return lines.join('\n') + '\n'
+  return `${lines.join('\n')}\n`
 }

@@ -29,7 +29,11 @@ export interface Measure {
   frames?: number | null
 }
 
-export interface Tool { name: ToolName; version: string; throughput(req: RequestSpec, connections: number, durationS: number): Promise<Measure> }
+export interface Tool {
+  name: ToolName
+  version: string
+  throughput(req: RequestSpec, connections: number, durationS: number): Promise<Measure>
+}
 
 // ───────────── built-in ─────────────
 
@@ -41,8 +45,17 @@ async function loadgen<T>(opts: object, timeoutMs: number): Promise<T> {
 }
 
 export const fromLoadResult = (r: LoadResult): Measure => ({
-  tool: 'builtin', requests: r.requests, rps: r.rps, p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99,
-  errors: r.errors + r.timeouts, non2xx: r.non2xx, ttfbP50: r.ttfb.p50, ttfbP99: r.ttfb.p99, frames: r.framesPerResponse,
+  tool: 'builtin',
+  requests: r.requests,
+  rps: r.rps,
+  p50: r.latency.p50,
+  p90: r.latency.p90,
+  p99: r.latency.p99,
+  errors: r.errors + r.timeouts,
+  non2xx: r.non2xx,
+  ttfbP50: r.ttfb.p50,
+  ttfbP99: r.ttfb.p99,
+  frames: r.framesPerResponse,
 })
 
 export function runBuiltin(o: LoadOptions): Promise<LoadResult> {
@@ -76,14 +89,15 @@ function wrkScript(req: RequestSpec, dir: string): string {
     ...Object.entries(req.headers ?? {}).map(([k, v]) => `wrk.headers[ ${luaString(k)} ] = ${luaString(v)}`),
     'done = function(summary, latency, requests)',
     '  local e = summary.errors',
-    '  io.write(string.format(\'\\nBENCH_JSON {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%f,"p90":%f,"p99":%f}\\n\',',
+    "  io.write(string.format('\\nBENCH_JSON " +
+      '{"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%f,"p90":%f,"p99":%f}\\n\',',
     '    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,',
     '    latency:percentile(50), latency:percentile(90), latency:percentile(99)))',
     'end',
   ]
   mkdirSync(dir, { recursive: true })
   const file = join(dir, `wrk-${Bun.hash(lines.join('\n')).toString(16)}.lua`)
-  writeFileSync(file, lines.filter(Boolean).join('\n') + '\n')
+  writeFileSync(file, `${lines.filter(Boolean).join('\n')}\n`)
   return file
 }
 
@@ -93,14 +107,21 @@ function wrkTool(bin: string, version: string, tmp: string): Tool {
     version,
     async throughput(req, connections, durationS) {
       const script = wrkScript(req, join(tmp, 'wrk'))
-      const r = await run([bin, '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(durationS))}s`, '--timeout', '10s', '-s', script, req.url], { timeoutMs: durationS * 1000 + 30_000 })
+      const r = await run([bin, '-t1', `-c${connections}`, `-d${Math.max(1, Math.round(durationS))}s`, '--timeout', '10s', '-s', script, req.url], {
+        timeoutMs: durationS * 1000 + 30_000,
+      })
       const m = /BENCH_JSON (\{.*\})/.exec(r.stdout)
       if (!m) throw new Error(`wrk failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(-500)}`)
       const j = JSON.parse(m[1]!)
       return {
-        tool: 'wrk', requests: j.requests, rps: j.requests / (j.duration_us / 1e6),
-        p50: j.p50 / 1000, p90: j.p90 / 1000, p99: j.p99 / 1000,
-        errors: j.connect + j.read + j.write + j.timeout, non2xx: j.status,
+        tool: 'wrk',
+        requests: j.requests,
+        rps: j.requests / (j.duration_us / 1e6),
+        p50: j.p50 / 1000,
+        p90: j.p90 / 1000,
+        p99: j.p99 / 1000,
+        errors: j.connect + j.read + j.write + j.timeout,
+        non2xx: j.status,
       }
     },
   }
@@ -122,9 +143,14 @@ function autocannonTool(bin: string, version: string): Tool {
       if (start < 0) throw new Error(`autocannon failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(-500)}`)
       const j = JSON.parse(r.stdout.slice(start))
       return {
-        tool: 'autocannon', requests: j.requests.total, rps: j.requests.total / (j.duration || durationS),
-        p50: j.latency.p50, p90: j.latency.p90, p99: j.latency.p99,
-        errors: (j.errors ?? 0) + (j.timeouts ?? 0), non2xx: j.non2xx ?? 0,
+        tool: 'autocannon',
+        requests: j.requests.total,
+        rps: j.requests.total / (j.duration || durationS),
+        p50: j.latency.p50,
+        p90: j.latency.p90,
+        p99: j.latency.p99,
+        errors: (j.errors ?? 0) + (j.timeouts ?? 0),
+        non2xx: j.non2xx ?? 0,
       }
     },
   }

@@ -1,7 +1,11 @@
 /** Command-line arguments: flags and subcommands. */
 import type { Flags } from '../config/load'
 
-export interface Args { command: 'serve' | 'routes' | 'clients' | 'keys' | 'help' | 'version'; flags: Flags; error?: string }
+export interface Args {
+  command: 'serve' | 'routes' | 'clients' | 'keys' | 'help' | 'version'
+  flags: Flags
+  error?: string
+}
 
 export const USAGE = `agproxy — one gateway for OpenAI, Anthropic and Gemini clients and backends
 
@@ -37,21 +41,51 @@ export function parseArgs(argv: string[]): Args {
   }
   try {
     for (let i = 0; i < argv.length; i++) {
+      // biome-ignore lint/style/noNonNullAssertion: i < argv.length
       const a = argv[i]!
       const [name, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined]
       const take = () => inline ?? value(i++, name)
       switch (name) {
-        case '--port': { const v = take(); if (!/^\d+$/.test(v)) throw new Error(`--port: expected a port number, got "${v}"`); flags.port = Number(v); break }
-        case '--host': flags.host = take(); break
-        case '--allow-lan': flags.allowLan = true; break
-        case '--auth-mode': flags.authMode = take(); break
-        case '--api-key': (flags.apiKeys ??= []).push(take()); break
-        case '--config': flags.config = take(); break
-        case '--help': case '-h': command = 'help'; break
-        case '--version': case '-v': command = 'version'; break
-        case 'routes': case 'clients': case 'keys': case 'help': case 'version': command = name; break
-        case 'serve': break
-        default: throw new Error(`unknown argument "${shownArg(a, name, inline)}"`)
+        case '--port': {
+          const v = take()
+          if (!/^\d+$/.test(v)) throw new Error(`--port: expected a port number, got "${v}"`)
+          flags.port = Number(v)
+          break
+        }
+        case '--host':
+          flags.host = take()
+          break
+        case '--allow-lan':
+          flags.allowLan = true
+          break
+        case '--auth-mode':
+          flags.authMode = take()
+          break
+        case '--api-key':
+          ;(flags.apiKeys ??= []).push(take())
+          break
+        case '--config':
+          flags.config = take()
+          break
+        case '--help':
+        case '-h':
+          command = 'help'
+          break
+        case '--version':
+        case '-v':
+          command = 'version'
+          break
+        case 'routes':
+        case 'clients':
+        case 'keys':
+        case 'help':
+        case 'version':
+          command = name
+          break
+        case 'serve':
+          break
+        default:
+          throw new Error(`unknown argument "${shownArg(a, name, inline)}"`)
       }
     }
   } catch (e) {

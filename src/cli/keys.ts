@@ -36,15 +36,24 @@ export async function keysCommand(c: Config, opts: { fetch?: typeof fetch; timeo
   } catch (e) {
     return { code: 1, out: `agproxy: no agproxy answered at ${origin} (${(e as Error).message}). Is it running with this config (port ${c.port})?` }
   }
-  if (res.status === 401) return { code: 1, out: `agproxy: ${origin} wants an API key for ${KEYS_PATH}; configure the same api_keys (or pass --api-key) as the running instance.` }
+  if (res.status === 401)
+    return { code: 1, out: `agproxy: ${origin} wants an API key for ${KEYS_PATH}; configure the same api_keys (or pass --api-key) as the running instance.` }
   if (!res.ok) {
     const text = await res.text().catch(() => '')
     let msg = text
-    try { msg = JSON.parse(text)?.error?.message ?? text } catch { /* not JSON */ }
+    try {
+      msg = JSON.parse(text)?.error?.message ?? text
+    } catch {
+      /* not JSON */
+    }
     return { code: 1, out: `agproxy: ${origin}${KEYS_PATH} answered ${res.status}${msg ? `: ${msg}` : ''}` }
   }
   let status: KeysStatus
-  try { status = await res.json() as KeysStatus } catch { return { code: 1, out: `agproxy: ${origin}${KEYS_PATH} did not answer with JSON; is that an agproxy?` } }
+  try {
+    status = (await res.json()) as KeysStatus
+  } catch {
+    return { code: 1, out: `agproxy: ${origin}${KEYS_PATH} did not answer with JSON; is that an agproxy?` }
+  }
   return { code: 0, out: keysTable(status) }
 }
 
@@ -57,14 +66,31 @@ export function keysTable(s: KeysStatus): string {
     if (!p.keys.length) rows.push([`${p.name} (${p.type})`, '(no keys)', '', '', '', '', ''])
     for (const k of p.keys) {
       const name = k.name === k.masked ? k.name : `${k.name} (${k.masked})`
-      rows.push([`${p.name} (${p.type}, ${p.strategy})`, name, k.status, k.status === 'cooling' ? left(k.until) : k.status === 'disabled' ? 'until reload' : '', String(k.uses), String(k.failures), oneLine(k.reason ?? '')])
-      for (const [model, cd] of Object.entries(k.models ?? {}))
-        rows.push(['', `  └ model ${model}`, 'cooling', left(cd.until), '', '', oneLine(cd.reason)])
+      rows.push([
+        `${p.name} (${p.type}, ${p.strategy})`,
+        name,
+        k.status,
+        k.status === 'cooling' ? left(k.until) : k.status === 'disabled' ? 'until reload' : '',
+        String(k.uses),
+        String(k.failures),
+        oneLine(k.reason ?? ''),
+      ])
+      for (const [model, cd] of Object.entries(k.models ?? {})) rows.push(['', `  └ model ${model}`, 'cooling', left(cd.until), '', '', oneLine(cd.reason)])
     }
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n')
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map(r => r[i]?.length ?? 0)))
+  return rows
+    .map(r =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }
 
 /** One line; a long reason keeps its start (what failed) and its end (how long, from which hint). */
-const oneLine = (s: string) => { const t = s.replace(/\s+/g, ' ').trim(); return t.length > 160 ? `${t.slice(0, 90)} … ${t.slice(-66)}` : t }
+const oneLine = (s: string) => {
+  const t = s.replace(/\s+/g, ' ').trim()
+  return t.length > 160 ? `${t.slice(0, 90)} … ${t.slice(-66)}` : t
+}

@@ -28,9 +28,9 @@ const SECRET_SETTING = /key|token|secret|passw|credential|^headers$|^authorizati
 /** How a bad config value appears in an error: a secret's kind only; an object or array by kind too (it may hold a
  *  key); a base_url without its query or userinfo (either may carry a key); anything else as JSON. */
 function showConfigValue(value: unknown, path: string): string {
-  const names = path.split(/[.[\]]+/).filter((n) => n && !/^\d+$/.test(n))
+  const names = path.split(/[.[\]]+/).filter(n => n && !/^\d+$/.test(n))
   if (value !== null && typeof value === 'object') return kindOf(value)
-  if (names.some((n) => SECRET_SETTING.test(n))) return kindOf(value)
+  if (names.some(n => SECRET_SETTING.test(n))) return kindOf(value)
   if (names.at(-1) === 'base_url' && typeof value === 'string') return showJson(displayUrl(value), path)
   return showJson(value, path)
 }
@@ -44,8 +44,7 @@ export function findConfigFile(flags: Flags, env: Record<string, string | undefi
     if (!existsSync(explicit)) throw new ConfigError(`${explicit}: config file not found`)
     return resolve(explicit)
   }
-  for (const p of ['agproxy.yaml', 'agproxy.yml', 'agproxy.json', join(homedir(), '.config', 'agproxy', 'config.yaml')])
-    if (existsSync(p)) return resolve(p)
+  for (const p of ['agproxy.yaml', 'agproxy.yml', 'agproxy.json', join(homedir(), '.config', 'agproxy', 'config.yaml')]) if (existsSync(p)) return resolve(p)
   return undefined
 }
 
@@ -73,7 +72,10 @@ const int = (v: string | undefined, name: string): number | undefined => {
   return Number(v)
 }
 
-export interface Loaded { config: Config; file?: string }
+export interface Loaded {
+  config: Config
+  file?: string
+}
 
 export function loadConfig(flags: Flags = {}, env: Record<string, string | undefined> = process.env): Loaded {
   const file = findConfigFile(flags, env)
@@ -84,14 +86,15 @@ export function loadConfig(flags: Flags = {}, env: Record<string, string | undef
 
 /** Merge layers and validate. `label` names the source in error messages. */
 export function buildConfig(fromFile: Record<string, unknown>, flags: Flags = {}, env: Record<string, string | undefined> = {}, label = 'config'): Config {
-  const merged: Record<string, any> = { ...structuredClone(DEFAULTS), ...fromFile }
+  const merged: Record<string, unknown> = { ...structuredClone(DEFAULTS), ...fromFile }
   // nested defaults survive a partial block in the file
   for (const k of ['retry', 'timeouts', 'limits'] as const)
     if (fromFile[k] && typeof fromFile[k] === 'object') merged[k] = { ...DEFAULTS[k], ...(fromFile[k] as object) }
   // `api_key` is accepted for one key (joined to a list; an api_keys that is not one is left for validation to refuse,
   // rather than spread into one-character keys)
-  if (typeof merged.api_key === 'string' && (merged.api_keys == null || Array.isArray(merged.api_keys))) {
-    merged.api_keys = [...(merged.api_keys ?? []), merged.api_key]
+  const keys = merged.api_keys
+  if (typeof merged.api_key === 'string' && (keys == null || Array.isArray(keys))) {
+    merged.api_keys = [...(keys ?? []), merged.api_key]
     delete merged.api_key
   }
 
@@ -100,22 +103,47 @@ export function buildConfig(fromFile: Record<string, unknown>, flags: Flags = {}
     host: env.AGPROXY_HOST || undefined,
     allow_lan_access: bool(env.AGPROXY_ALLOW_LAN_ACCESS, 'AGPROXY_ALLOW_LAN_ACCESS'),
     auth_mode: env.AGPROXY_AUTH_MODE || undefined,
-    api_keys: env.AGPROXY_API_KEYS ? env.AGPROXY_API_KEYS.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    api_keys: env.AGPROXY_API_KEYS
+      ? env.AGPROXY_API_KEYS.split(',')
+          .map(s => s.trim())
+          .filter(Boolean)
+      : undefined,
     data_dir: env.AGPROXY_DATA_DIR || undefined,
   }
   const flagLayer: Record<string, unknown> = {
-    port: flags.port, host: flags.host, allow_lan_access: flags.allowLan, auth_mode: flags.authMode,
+    port: flags.port,
+    host: flags.host,
+    allow_lan_access: flags.allowLan,
+    auth_mode: flags.authMode,
     api_keys: flags.apiKeys?.length ? flags.apiKeys : undefined,
   }
   // where each setting came from, so an error names the env var or flag rather than the file
   const source: Record<string, string> = {}
-  const ENV_NAME: Record<string, string> = { port: 'AGPROXY_PORT', host: 'AGPROXY_HOST', allow_lan_access: 'AGPROXY_ALLOW_LAN_ACCESS', auth_mode: 'AGPROXY_AUTH_MODE', api_keys: 'AGPROXY_API_KEYS', data_dir: 'AGPROXY_DATA_DIR' }
+  const ENV_NAME: Record<string, string> = {
+    port: 'AGPROXY_PORT',
+    host: 'AGPROXY_HOST',
+    allow_lan_access: 'AGPROXY_ALLOW_LAN_ACCESS',
+    auth_mode: 'AGPROXY_AUTH_MODE',
+    api_keys: 'AGPROXY_API_KEYS',
+    data_dir: 'AGPROXY_DATA_DIR',
+  }
   const FLAG_NAME: Record<string, string> = { port: '--port', host: '--host', allow_lan_access: '--allow-lan', auth_mode: '--auth-mode', api_keys: '--api-key' }
-  for (const [layer, names] of [[envLayer, ENV_NAME], [flagLayer, FLAG_NAME]] as const)
-    for (const [k, v] of Object.entries(layer)) if (v !== undefined) { merged[k] = v; source[k] = names[k]! }
+  for (const [layer, names] of [
+    [envLayer, ENV_NAME],
+    [flagLayer, FLAG_NAME],
+  ] as const)
+    for (const [k, v] of Object.entries(layer))
+      if (v !== undefined) {
+        merged[k] = v
+        source[k] = names[k] ?? k
+      }
 
   const bad = check(merged)
-  if (bad) throw new ConfigError(`${source[bad.path.split(/[.[]/)[0]!] ?? label}: ${bad.path || '(top level)'}: ${bad.message.replace(/^unknown field; check its spelling$/, "unknown setting; check its spelling against the README's config reference")}`)
+  if (bad)
+    throw new ConfigError(
+      `${source[bad.path.split(/[.[]/)[0] ?? ''] ?? label}: ${bad.path || '(top level)'}: ` +
+        `${bad.message.replace(/^unknown field; check its spelling$/, "unknown setting; check its spelling against the README's config reference")}`,
+    )
   const config = merged as Config
   const names = new Set<string>()
   config.providers.forEach((p, i) => {
@@ -129,8 +157,6 @@ export function buildConfig(fromFile: Record<string, unknown>, flags: Flags = {}
 export const bindHost = (c: Config) => c.host ?? (c.allow_lan_access ? '0.0.0.0' : '127.0.0.1')
 
 /** auth_mode `auto` = all_except_health when LAN access is on, else off. */
-export const effectiveAuthMode = (c: Config) =>
-  c.auth_mode === 'auto' ? (c.allow_lan_access ? 'all_except_health' : 'off') : c.auth_mode
+export const effectiveAuthMode = (c: Config) => (c.auth_mode === 'auto' ? (c.allow_lan_access ? 'all_except_health' : 'off') : c.auth_mode)
 
-export const dataDir = (c: Config, env: Record<string, string | undefined> = process.env) =>
-  c.data_dir ?? env.AGPROXY_DATA_DIR ?? join(homedir(), '.agproxy')
+export const dataDir = (c: Config, env: Record<string, string | undefined> = process.env) => c.data_dir ?? env.AGPROXY_DATA_DIR ?? join(homedir(), '.agproxy')

@@ -9,16 +9,19 @@ const Key = t.Union([
   t.Object({ key: t.String({ minLength: 1 }), weight: t.Optional(t.Number({ minimum: 0 })), name: t.Optional(t.String()) }, { additionalProperties: false }),
 ])
 
-export const ProviderConfig = t.Object({
-  name: t.String({ pattern: '^[a-z0-9_-]+$', description: 'unique, [a-z0-9_-]' }),
-  type: t.Union([t.Literal('gemini'), t.Literal('openai'), t.Literal('anthropic')]),
-  base_url: t.Optional(t.String({ pattern: '^https?://' })),
-  api_keys: t.Optional(t.Array(Key)),
-  api_key: t.Optional(t.String()),
-  models: t.Optional(t.Array(t.String())),
-  headers: t.Optional(t.Record(t.String(), t.String())),
-  strategy: t.Optional(t.Union([t.Literal('round_robin'), t.Literal('fill_first'), t.Literal('least_used')])),
-}, { additionalProperties: false })
+export const ProviderConfig = t.Object(
+  {
+    name: t.String({ pattern: '^[a-z0-9_-]+$', description: 'unique, [a-z0-9_-]' }),
+    type: t.Union([t.Literal('gemini'), t.Literal('openai'), t.Literal('anthropic')]),
+    base_url: t.Optional(t.String({ pattern: '^https?://' })),
+    api_keys: t.Optional(t.Array(Key)),
+    api_key: t.Optional(t.String()),
+    models: t.Optional(t.Array(t.String())),
+    headers: t.Optional(t.Record(t.String(), t.String())),
+    strategy: t.Optional(t.Union([t.Literal('round_robin'), t.Literal('fill_first'), t.Literal('least_used')])),
+  },
+  { additionalProperties: false },
+)
 
 export const ModelTarget = t.Union([
   t.String({ minLength: 1 }),
@@ -27,45 +30,57 @@ export const ModelTarget = t.Union([
 
 export const AuthMode = t.Union([t.Literal('off'), t.Literal('strict'), t.Literal('all_except_health'), t.Literal('auto')])
 
-export const ConfigSchema = t.Object({
-  port: t.Number({ multipleOf: 1, minimum: 0, maximum: 65535, default: 8045 }),
-  host: t.Optional(t.String()),
-  allow_lan_access: t.Boolean({ default: false }),
-  auth_mode: AuthMode,
-  api_keys: t.Array(t.String({ minLength: 1 })),
-  api_key: t.Optional(t.String()),
-  tolerant_paths: t.Boolean({ default: true }),
-  cors_origins: t.Array(t.String()),
-  providers: t.Array(ProviderConfig),
-  models: t.Record(t.String(), ModelTarget),
-  data_dir: t.Optional(t.String()),
-  max_body_mb: t.Number({ exclusiveMinimum: 0, default: 100 }),
-  retry: t.Object({
-    max_attempts: t.Number({ multipleOf: 1, minimum: 1, default: 3 }),
-    max_wait: t.Number({ minimum: 0, default: 30, description: 'seconds' }),
-    /** the longest a key rests after a rate limit or a spent quota, whatever the upstream asked for */
-    max_cooldown: t.Number({ exclusiveMinimum: 0, default: 3600, description: 'seconds' }),
-  }, { additionalProperties: false }),
-  timeouts: t.Object({
-    connect: t.Number({ exclusiveMinimum: 0, default: 10 }),
-    first_token: t.Number({ exclusiveMinimum: 0, default: 120 }),
-    idle: t.Number({ exclusiveMinimum: 0, default: 120 }),
-    total: t.Number({ exclusiveMinimum: 0, default: 1800 }),
-    /** a client's request body must arrive within this (slow-loris guard) */
-    request_body: t.Number({ exclusiveMinimum: 0, default: 60 }),
-  }, { additionalProperties: false, description: 'seconds' }),
-  /** memory bounds on what upstreams and clients send */
-  limits: t.Object({
-    /** an upstream's non-streamed answer, once decompressed */
-    upstream_body_mb: t.Number({ exclusiveMinimum: 0, default: 64 }),
-    /** one SSE event (or unterminated line) of a translated upstream stream */
-    sse_event_mb: t.Number({ exclusiveMinimum: 0, default: 16 }),
-    /** request bodies held at once (read, parsed and waiting on their dispatch) across all requests */
-    request_bodies_mb: t.Number({ exclusiveMinimum: 0, default: 512 }),
-  }, { additionalProperties: false, description: 'MB' }),
-  shutdown_grace: t.Number({ minimum: 0, default: 30, description: 'seconds' }),
-  log_level: t.Union([t.Literal('debug'), t.Literal('info'), t.Literal('warn'), t.Literal('error')]),
-}, { additionalProperties: false })
+export const ConfigSchema = t.Object(
+  {
+    port: t.Number({ multipleOf: 1, minimum: 0, maximum: 65535, default: 8045 }),
+    host: t.Optional(t.String()),
+    allow_lan_access: t.Boolean({ default: false }),
+    auth_mode: AuthMode,
+    api_keys: t.Array(t.String({ minLength: 1 })),
+    api_key: t.Optional(t.String()),
+    tolerant_paths: t.Boolean({ default: true }),
+    cors_origins: t.Array(t.String()),
+    providers: t.Array(ProviderConfig),
+    models: t.Record(t.String(), ModelTarget),
+    data_dir: t.Optional(t.String()),
+    max_body_mb: t.Number({ exclusiveMinimum: 0, default: 100 }),
+    retry: t.Object(
+      {
+        max_attempts: t.Number({ multipleOf: 1, minimum: 1, default: 3 }),
+        max_wait: t.Number({ minimum: 0, default: 30, description: 'seconds' }),
+        /** the longest a key rests after a rate limit or a spent quota, whatever the upstream asked for */
+        max_cooldown: t.Number({ exclusiveMinimum: 0, default: 3600, description: 'seconds' }),
+      },
+      { additionalProperties: false },
+    ),
+    timeouts: t.Object(
+      {
+        connect: t.Number({ exclusiveMinimum: 0, default: 10 }),
+        first_token: t.Number({ exclusiveMinimum: 0, default: 120 }),
+        idle: t.Number({ exclusiveMinimum: 0, default: 120 }),
+        total: t.Number({ exclusiveMinimum: 0, default: 1800 }),
+        /** a client's request body must arrive within this (slow-loris guard) */
+        request_body: t.Number({ exclusiveMinimum: 0, default: 60 }),
+      },
+      { additionalProperties: false, description: 'seconds' },
+    ),
+    /** memory bounds on what upstreams and clients send */
+    limits: t.Object(
+      {
+        /** an upstream's non-streamed answer, once decompressed */
+        upstream_body_mb: t.Number({ exclusiveMinimum: 0, default: 64 }),
+        /** one SSE event (or unterminated line) of a translated upstream stream */
+        sse_event_mb: t.Number({ exclusiveMinimum: 0, default: 16 }),
+        /** request bodies held at once (read, parsed and waiting on their dispatch) across all requests */
+        request_bodies_mb: t.Number({ exclusiveMinimum: 0, default: 512 }),
+      },
+      { additionalProperties: false, description: 'MB' },
+    ),
+    shutdown_grace: t.Number({ minimum: 0, default: 30, description: 'seconds' }),
+    log_level: t.Union([t.Literal('debug'), t.Literal('info'), t.Literal('warn'), t.Literal('error')]),
+  },
+  { additionalProperties: false },
+)
 
 export type Config = Static<typeof ConfigSchema>
 export type ProviderConfig = Static<typeof ProviderConfig>

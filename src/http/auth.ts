@@ -45,12 +45,18 @@ export function carriers(headers: Headers, query: URLSearchParams): string[] {
   const out: string[] = []
   const authz = headers.get('authorization')
   if (authz) out.push(authz.replace(/^Bearer\s+/i, '').trim())
-  for (const h of ['x-api-key', 'x-goog-api-key']) { const v = headers.get(h); if (v) out.push(v.trim()) }
-  const q = query.get('key'); if (q) out.push(q)
+  for (const h of ['x-api-key', 'x-goog-api-key']) {
+    const v = headers.get(h)
+    if (v) out.push(v.trim())
+  }
+  const q = query.get('key')
+  if (q) out.push(q)
   return out
 }
 
-export const AUTH_HELP = 'Send your agproxy key in one of: "Authorization: Bearer <key>", "x-api-key: <key>", "x-goog-api-key: <key>" or "?key=<key>" (keys are set with api_keys in agproxy.yaml, AGPROXY_API_KEYS or --api-key).'
+export const AUTH_HELP =
+  'Send your agproxy key in one of: "Authorization: Bearer <key>", "x-api-key: <key>", "x-goog-api-key: <key>" or "?key=<key>" (keys are set with api_keys ' +
+  'in agproxy.yaml, AGPROXY_API_KEYS or --api-key).'
 
 /** A new random key: sk- and 48 url-safe characters. */
-export const generateKey = () => 'sk-' + Buffer.from(crypto.getRandomValues(new Uint8Array(36))).toString('base64url')
+export const generateKey = () => `sk-${Buffer.from(crypto.getRandomValues(new Uint8Array(36))).toString('base64url')}`

@@ -31,11 +31,16 @@ export function createBodyBudget(maxBytes: number): BodyBudget {
 class Budget implements BodyBudget {
   held = 0
   constructor(readonly max: number) {}
-  hold(): BodyHold { return new Hold(this) }
+  hold(): BodyHold {
+    return new Hold(this)
+  }
   busy(n: number): IRError {
-    return err('unavailable',
+    return err(
+      'unavailable',
       `agproxy is holding ${mb(this.held)} of request bodies and this one (${mb(n)} more) would go over limits.request_bodies_mb (${mb(this.max)}). ` +
-      'Retry in a moment, or raise limits.request_bodies_mb in agproxy.yaml.', { retryAfter: 1 })
+        'Retry in a moment, or raise limits.request_bodies_mb in agproxy.yaml.',
+      { retryAfter: 1 },
+    )
   }
 }
 

@@ -7,7 +7,10 @@ import { err } from './errors'
 import type { FieldError } from './validate'
 import type { BodyHold } from './body-budget'
 
-export interface BodyLimits { maxBytes: number; /** ms allowed for the whole body to arrive */ deadlineMs: number }
+export interface BodyLimits {
+  maxBytes: number /** ms allowed for the whole body to arrive */
+  deadlineMs: number
+}
 
 export type BodyResult = { ok: true; value: Record<string, unknown>; bytes: Uint8Array } | { ok: false; error: IRError }
 
@@ -19,7 +22,13 @@ const mb = (n: number) => `${Math.round((n / 1048576) * 10) / 10} MB`
 export async function readJsonBody(req: Request, limits: BodyLimits, validate?: (v: unknown) => FieldError | undefined, hold?: BodyHold): Promise<BodyResult> {
   const type = req.headers.get('content-type')
   if (type && !/^application\/([\w.+-]+\+)?json\b/i.test(type.trim()))
-    return fail(err('unsupported_media', `Content-Type "${type.slice(0, 80)}" is not accepted: model routes take a JSON body. Send "Content-Type: application/json" (with curl: -H 'content-type: application/json').`))
+    return fail(
+      err(
+        'unsupported_media',
+        `Content-Type "${type.slice(0, 80)}" is not accepted: model routes take a JSON body. Send "Content-Type: application/json" (with curl: -H ` +
+          `'content-type: application/json').`,
+      ),
+    )
   const declared = Number(req.headers.get('content-length') ?? NaN)
   if (declared > limits.maxBytes) return fail(tooLarge(declared, limits.maxBytes))
   // a declared body is reserved whole before a byte is read
@@ -30,23 +39,30 @@ export async function readJsonBody(req: Request, limits: BodyLimits, validate?: 
   if (!read.ok) return read
   const bytes = read.bytes
   let text: string
-  try { text = utf8.decode(bytes) } catch {
+  try {
+    text = utf8.decode(bytes)
+  } catch {
     return fail(err('invalid_request', 'The request body is not valid UTF-8: encode the JSON body as UTF-8.'))
   }
-  if (text.trim() === '')
-    return fail(err('invalid_request', 'The request body is empty: send a JSON object, e.g. {"model": "...", "messages": [...]}.'))
+  if (text.trim() === '') return fail(err('invalid_request', 'The request body is empty: send a JSON object, e.g. {"model": "...", "messages": [...]}.'))
   let value: unknown
-  try { value = JSON.parse(text) } catch (e) {
+  try {
+    value = JSON.parse(text)
+  } catch (e) {
     const msg = e instanceof RangeError ? 'it is nested too deeply' : (e as Error).message
     return fail(err('invalid_request', `The request body is not valid JSON (${msg}). Send a JSON object with Content-Type: application/json.`))
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return fail(err('invalid_request', `The request body must be a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}.`))
+    return fail(
+      err('invalid_request', `The request body must be a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}.`),
+    )
   if (tooDeep(value, MAX_DEPTH))
     return fail(err('invalid_request', `The request body is nested more than ${MAX_DEPTH} levels deep; no API request needs that. Flatten the JSON.`))
   if (validate) {
-    let bad
-    try { bad = validate(value) } catch {
+    let bad: ReturnType<typeof validate>
+    try {
+      bad = validate(value)
+    } catch {
       return fail(err('invalid_request', 'The request body is nested too deeply to be a valid request.'))
     }
     if (bad) return fail(err('invalid_request', `${bad.path || 'body'}: ${bad.message}.`, { param: bad.path || undefined }))
@@ -55,10 +71,15 @@ export async function readJsonBody(req: Request, limits: BodyLimits, validate?: 
 }
 
 const tooLarge = (size: number, max: number) =>
-  err('request_too_large', `The request body${size ? ` (${mb(size)})` : ''} is larger than the limit of ${mb(max)}. Send a smaller request, or raise max_body_mb in agproxy.yaml.`)
+  err(
+    'request_too_large',
+    `The request body${size ? ` (${mb(size)})` : ''} is larger than the limit of ${mb(max)}. Send a smaller request, or raise max_body_mb in agproxy.yaml.`,
+  )
 
 const slowBody = (limits: BodyLimits) =>
-  err('timeout', `The request body did not arrive within ${limits.deadlineMs / 1000} s; the connection was too slow or stalled. Retry the request.`, { status: 408 })
+  err('timeout', `The request body did not arrive within ${limits.deadlineMs / 1000} s; the connection was too slow or stalled. Retry the request.`, {
+    status: 408,
+  })
 
 /** Read the whole body, enforcing the size limit as bytes arrive and a deadline against slow senders; a body without
  *  a length is reserved in `hold` chunk by chunk. */
@@ -67,7 +88,9 @@ async function readBytes(req: Request, limits: BodyLimits, hold?: BodyHold): Pro
   // a declared length (already checked against the limit): read natively in one go, no JS stream machinery
   if (req.headers.has('content-length')) {
     let timer: Timer | undefined
-    const deadline = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), limits.deadlineMs) })
+    const deadline = new Promise<'timeout'>(r => {
+      timer = setTimeout(() => r('timeout'), limits.deadlineMs)
+    })
     try {
       const buf = await Promise.race([req.arrayBuffer(), deadline])
       if (buf === 'timeout') return { ok: false, error: slowBody(limits) }
@@ -88,8 +111,15 @@ async function readBytes(req: Request, limits: BodyLimits, hold?: BodyHold): Pro
     while (true) {
       const read = reader.read()
       // a body that has already arrived (the usual case) needs no timer; the deadline starts at the first wait
-      const next = Bun.peek.status(read) === 'fulfilled' ? (Bun.peek(read) as Awaited<typeof read>)
-        : await Promise.race([read, (deadline ??= new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), Math.max(1, limits.deadlineMs - (Date.now() - started))) }))])
+      const next =
+        Bun.peek.status(read) === 'fulfilled'
+          ? (Bun.peek(read) as Awaited<typeof read>)
+          : await Promise.race([
+              read,
+              (deadline ??= new Promise<'timeout'>(r => {
+                timer = setTimeout(() => r('timeout'), Math.max(1, limits.deadlineMs - (Date.now() - started)))
+              })),
+            ])
       if (next === 'timeout') {
         reader.cancel().catch(() => {})
         return { ok: false, error: slowBody(limits) }
@@ -112,10 +142,14 @@ async function readBytes(req: Request, limits: BodyLimits, hold?: BodyHold): Pro
   } finally {
     clearTimeout(timer)
   }
+  // biome-ignore lint/style/noNonNullAssertion: length checked
   if (chunks.length === 1) return { ok: true, bytes: chunks[0]! }
   const out = new Uint8Array(size)
   let off = 0
-  for (const c of chunks) { out.set(c, off); off += c.length }
+  for (const c of chunks) {
+    out.set(c, off)
+    off += c.length
+  }
   return { ok: true, bytes: out }
 }
 
@@ -126,10 +160,17 @@ const MAX_DEPTH = 256
 function tooDeep(root: unknown, max: number): boolean {
   const stack: Array<[unknown, number]> = [[root, 1]]
   while (stack.length) {
+    // biome-ignore lint/style/noNonNullAssertion: the loop runs while the stack is not empty
     const [v, d] = stack.pop()!
     if (d > max) return true
-    if (Array.isArray(v)) { for (const x of v) if (x !== null && typeof x === 'object') stack.push([x, d + 1]) }
-    else if (v !== null && typeof v === 'object') { for (const k in v) { const x = (v as Record<string, unknown>)[k]; if (x !== null && typeof x === 'object') stack.push([x, d + 1]) } }
+    if (Array.isArray(v)) {
+      for (const x of v) if (x !== null && typeof x === 'object') stack.push([x, d + 1])
+    } else if (v !== null && typeof v === 'object') {
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k]
+        if (x !== null && typeof x === 'object') stack.push([x, d + 1])
+      }
+    }
   }
   return false
 }

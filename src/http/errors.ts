@@ -47,4 +47,4 @@ export const internalError = () =>
   err('internal', 'agproxy hit an internal error while handling this request; it has been logged. Retry, and report it if it persists.')
 
 /** The first line of an error's message, for a log line or a client message: never a stack. */
-export const summarize = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 300)
+export const summarize = (e: unknown) => (String((e as Error)?.message ?? e).split('\n')[0] ?? '').slice(0, 300)

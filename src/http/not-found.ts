@@ -19,10 +19,20 @@ export function notFound(request: Request, url: URL, listenOrigin: () => string,
   // diagnose as if tolerant: with tolerant_paths off, a variant we would have rewritten is explained, not rewritten
   const res = resolvePath(path)
   const cause =
-    res.kind === 'unresolved' && res.reason === 'traversal' ? 'encoded slashes, backslashes and dot segments are never routed'
-    : path === '/' || path === '/v1' || path === '/v1beta' ? 'the client sent its request to the bare base URL, with no endpoint path: the base URL probably already contains the full endpoint, or the client is not appending one'
-    : res.kind === 'rewritten' ? describeCauses(res.causes) + (tolerant ? '' : ` (tolerant_paths is off, so it is not rewritten to ${res.path})`)
-    : 'agproxy has no such endpoint; the base URL is probably wrong'
-  return renderError(dialect, err('not_found',
-    `No route for ${request.method} ${path.slice(0, 200)}: ${cause}. For ${fam.clients}, set the base URL to ${fam.baseUrl} — the client adds the endpoint path itself. Routes are listed at ${fam.baseUrl.replace(/\/v1$/, '')}/swagger.`))
+    res.kind === 'unresolved' && res.reason === 'traversal'
+      ? 'encoded slashes, backslashes and dot segments are never routed'
+      : path === '/' || path === '/v1' || path === '/v1beta'
+        ? 'the client sent its request to the bare base URL, with no endpoint path: the base URL probably already contains the full endpoint, or the ' +
+          'client is not appending one'
+        : res.kind === 'rewritten'
+          ? describeCauses(res.causes) + (tolerant ? '' : ` (tolerant_paths is off, so it is not rewritten to ${res.path})`)
+          : 'agproxy has no such endpoint; the base URL is probably wrong'
+  return renderError(
+    dialect,
+    err(
+      'not_found',
+      `No route for ${request.method} ${path.slice(0, 200)}: ${cause}. For ${fam.clients}, set the base URL to ${fam.baseUrl} — the client adds the ` +
+        `endpoint path itself. Routes are listed at ${fam.baseUrl.replace(/\/v1$/, '')}/swagger.`,
+    ),
+  )
 }

@@ -36,7 +36,8 @@ export function resolvePath(rawPath: string, tolerant = true): Resolution {
 
   let segs = path.split('/').filter(Boolean)
   // one relay-style leading segment: /openai/v1/…, /api/v1/…, /gemini/v1beta/…
-  if (segs.length > 1 && RELAYS.has(segs[0]!) && (VERSIONS.has(segs[1]!) || ENDPOINT_WORDS.has(segs[1]!))) {
+  const [first = '', second = ''] = segs
+  if (segs.length > 1 && RELAYS.has(first) && (VERSIONS.has(second) || ENDPOINT_WORDS.has(second))) {
     segs = segs.slice(1)
     causes.push('relay-prefix')
   }
@@ -45,15 +46,15 @@ export function resolvePath(rawPath: string, tolerant = true): Resolution {
   const tail = endpointAtTail(segs)
   if (!tail) return { kind: 'unresolved', reason: 'unknown' }
   const before = segs.slice(0, segs.length - tail.length)
-  const versions = before.filter((s) => VERSIONS.has(s))
-  const stacked = before.filter((s) => !VERSIONS.has(s))
-  if (stacked.some((s) => !ENDPOINT_WORDS.has(s))) return { kind: 'unresolved', reason: 'unknown' }
+  const versions = before.filter(s => VERSIONS.has(s))
+  const stacked = before.filter(s => !VERSIONS.has(s))
+  if (stacked.some(s => !ENDPOINT_WORDS.has(s))) return { kind: 'unresolved', reason: 'unknown' }
   if (versions.length === 0) causes.push('missing-version')
   if (versions.length > 1) causes.push('duplicate-version')
   if (stacked.length) causes.push('stacked-endpoint')
 
   const lastVersion = versions.at(-1)
-  const isGoogle = GEMINI_ACTION.test(tail.at(-1)!) || (tail[0] === 'models' && lastVersion === 'v1beta')
+  const isGoogle = GEMINI_ACTION.test(tail.at(-1) ?? '') || (tail[0] === 'models' && lastVersion === 'v1beta')
   const canonical = (isGoogle ? '/v1beta/' : '/v1/') + tail.join('/')
   if (!matchRoute(canonical)) return { kind: 'unresolved', reason: 'unknown' }
   // one version, but not the endpoint's (e.g. /v1beta/chat/completions): say so rather than nothing
@@ -77,7 +78,7 @@ function endpointAtTail(segs: string[]): string[] | undefined {
 }
 
 const CAUSE_TEXT: Record<Cause, string> = {
-  'slashes': 'the URL had a doubled or trailing slash',
+  slashes: 'the URL had a doubled or trailing slash',
   'duplicate-version': 'the base URL ends in a version (/v1) and the client added it again',
   'missing-version': 'the base URL lacks the /v1 the client expects',
   'wrong-version': 'the base URL carries an API version this endpoint does not live under',
@@ -85,4 +86,4 @@ const CAUSE_TEXT: Record<Cause, string> = {
   'relay-prefix': 'the base URL carries a relay-style prefix',
 }
 
-export const describeCauses = (causes: Cause[]) => causes.map((c) => CAUSE_TEXT[c]).join('; ')
+export const describeCauses = (causes: Cause[]) => causes.map(c => CAUSE_TEXT[c]).join('; ')

@@ -23,13 +23,16 @@ export function parseTarget(req: Request): Target {
   const m = host === null ? undefined : HOST_SYNTAX.exec(host)
   if (host === null || (m && Number(m[1] ?? 0) <= 65535)) {
     // Bun builds req.url from the Host header; it is relative (unparseable) when there is none
-    try { return { ok: true, url: new URL(req.url) } } catch {}
+    try {
+      return { ok: true, url: new URL(req.url) }
+    } catch {}
   }
   const { path, query } = splitUrl(req.url)
   return {
     ok: false,
     dialect: detectDialect(path, req.headers, new URLSearchParams(query)),
-    message: (host ? `The Host header "${host.slice(0, 100)}" is not a valid host[:port]` : `The request has ${host === '' ? 'an empty' : 'no'} Host header`) +
+    message:
+      (host ? `The Host header "${host.slice(0, 100)}" is not a valid host[:port]` : `The request has ${host === '' ? 'an empty' : 'no'} Host header`) +
       ': send the address of this agproxy, e.g. "Host: 127.0.0.1:8045" (HTTP clients set it from the URL; HTTP/1.0 clients must add it).',
   }
 }

@@ -14,25 +14,46 @@ export async function collect(events: AsyncIterable<IREvent>): Promise<IRRespons
   for await (const ev of events) {
     switch (ev.type) {
       case 'start':
-        res.id = ev.id; res.model = ev.model
+        res.id = ev.id
+        res.model = ev.model
         if (ev.usage) res.usage = { ...res.usage, ...ev.usage }
         break
       case 'block_start': {
         const b = ev.block
         const part: IRResponse['content'][number] =
-          b.type === 'text' ? { type: 'text', text: '' }
-          : b.type === 'thinking' ? { type: 'thinking', text: '' }
-          : b.type === 'redacted_thinking' ? { type: 'thinking', text: '', redacted: true, signature: b.data }
-          : { type: 'tool_call', id: b.id, name: b.name, arguments: '' }
+          b.type === 'text'
+            ? { type: 'text', text: '' }
+            : b.type === 'thinking'
+              ? { type: 'thinking', text: '' }
+              : b.type === 'redacted_thinking'
+                ? { type: 'thinking', text: '', redacted: true, signature: b.data }
+                : { type: 'tool_call', id: b.id, name: b.name, arguments: '' }
         blocks.set(ev.index, part)
         res.content.push(part)
         break
       }
-      case 'text_delta': { const p = blocks.get(ev.index); if (p?.type === 'text') p.text += ev.text; break }
-      case 'thinking_delta': { const p = blocks.get(ev.index); if (p?.type === 'thinking') p.text += ev.text; break }
-      case 'signature': { const p = blocks.get(ev.index); if (p && p.type !== 'text') p.signature = ev.signature; break }
-      case 'tool_args_delta': { const p = blocks.get(ev.index); if (p?.type === 'tool_call') p.arguments += ev.json; break }
-      case 'block_stop': break
+      case 'text_delta': {
+        const p = blocks.get(ev.index)
+        if (p?.type === 'text') p.text += ev.text
+        break
+      }
+      case 'thinking_delta': {
+        const p = blocks.get(ev.index)
+        if (p?.type === 'thinking') p.text += ev.text
+        break
+      }
+      case 'signature': {
+        const p = blocks.get(ev.index)
+        if (p && p.type !== 'text') p.signature = ev.signature
+        break
+      }
+      case 'tool_args_delta': {
+        const p = blocks.get(ev.index)
+        if (p?.type === 'tool_call') p.arguments += ev.json
+        break
+      }
+      case 'block_stop':
+        break
       case 'finish':
         res.stopReason = ev.reason
         if (ev.stopSequence) res.stopSequence = ev.stopSequence

@@ -5,20 +5,20 @@
  */
 
 export type ErrorKind =
-  | 'invalid_request'    // 400
-  | 'authentication'     // 401
-  | 'permission'         // 403
-  | 'not_found'          // 404
+  | 'invalid_request' // 400
+  | 'authentication' // 401
+  | 'permission' // 403
+  | 'not_found' // 404
   | 'method_not_allowed' // 405
-  | 'request_too_large'  // 413
-  | 'unsupported_media'  // 415
-  | 'rate_limit'         // 429
-  | 'internal'           // 500
-  | 'upstream'           // 502
-  | 'unavailable'        // 503
-  | 'timeout'            // 504
-  | 'loop'               // 508
-  | 'overloaded'         // 529
+  | 'request_too_large' // 413
+  | 'unsupported_media' // 415
+  | 'rate_limit' // 429
+  | 'internal' // 500
+  | 'upstream' // 502
+  | 'unavailable' // 503
+  | 'timeout' // 504
+  | 'loop' // 508
+  | 'overloaded' // 529
 
 export interface IRError {
   /** HTTP status that best describes it */
@@ -36,9 +36,20 @@ export interface IRError {
 
 /** The HTTP status of each kind (an IRError may carry a more precise one, e.g. the upstream's 500). */
 export const KIND_STATUS: Record<ErrorKind, number> = {
-  invalid_request: 400, authentication: 401, permission: 403, not_found: 404, method_not_allowed: 405,
-  request_too_large: 413, unsupported_media: 415, rate_limit: 429, internal: 500, upstream: 502,
-  unavailable: 503, timeout: 504, loop: 508, overloaded: 529,
+  invalid_request: 400,
+  authentication: 401,
+  permission: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  request_too_large: 413,
+  unsupported_media: 415,
+  rate_limit: 429,
+  internal: 500,
+  upstream: 502,
+  unavailable: 503,
+  timeout: 504,
+  loop: 508,
+  overloaded: 529,
 }
 
 /** Every kind, in status order (for tables and tests that must cover them all). */
@@ -48,17 +59,17 @@ export const ERROR_KINDS = Object.keys(KIND_STATUS) as ErrorKind[]
 export const statusOf = (e: IRError): number => e.status || KIND_STATUS[e.kind]
 
 /** An IRError of a kind, with its kind's status unless `extra` says otherwise. */
-export const err = (kind: ErrorKind, message: string, extra?: Partial<IRError>): IRError =>
-  ({ status: KIND_STATUS[kind], kind, message, ...extra })
+export const err = (kind: ErrorKind, message: string, extra?: Partial<IRError>): IRError => ({ status: KIND_STATUS[kind], kind, message, ...extra })
 
 /** An error carried as a value until the edge (http/errors.ts renders it in the caller's dialect). */
 export class IRErrorValue extends Error {
-  constructor(public readonly error: IRError) { super(error.message) }
+  constructor(public readonly error: IRError) {
+    super(error.message)
+  }
 }
 
 /** A 400 naming the request field at fault. */
-export const invalid = (message: string, param?: string): IRErrorValue =>
-  new IRErrorValue({ status: 400, kind: 'invalid_request', message, param })
+export const invalid = (message: string, param?: string): IRErrorValue => new IRErrorValue({ status: 400, kind: 'invalid_request', message, param })
 
 /** Whatever was thrown while streaming → IR error: an IRErrorValue's own error, else a 502 `upstream`
  *  whose message is the thrown one (after `context: ` when given). */

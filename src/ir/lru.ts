@@ -4,7 +4,10 @@ export class Lru<V> {
   constructor(private readonly max: number) {}
   get(key: string): V | undefined {
     const v = this.map.get(key)
-    if (v !== undefined) { this.map.delete(key); this.map.set(key, v) }
+    if (v !== undefined) {
+      this.map.delete(key)
+      this.map.set(key, v)
+    }
     return v
   }
   set(key: string, value: V): void {
@@ -12,6 +15,10 @@ export class Lru<V> {
     this.map.set(key, value)
     while (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string)
   }
-  get size(): number { return this.map.size }
-  clear(): void { this.map.clear() }
+  get size(): number {
+    return this.map.size
+  }
+  clear(): void {
+    this.map.clear()
+  }
 }

@@ -4,15 +4,21 @@
  */
 import { DEFAULT_SSE_EVENT_CHARS, LimitExceeded } from './limits'
 
-export interface SSEMessage { event?: string; data: string }
+export interface SSEMessage {
+  event?: string
+  data: string
+}
 
 const decoder = () => new TextDecoder('utf-8')
 
-const tooLarge = (max: number) => new LimitExceeded({
-  status: 502, kind: 'upstream',
-  message: `the upstream sent a stream event larger than ${+(max / 1048576).toFixed(1)} MB (limits.sse_event_mb); agproxy stopped reading there. ` +
-    'Raise limits.sse_event_mb in agproxy.yaml if events this large are expected.',
-})
+const tooLarge = (max: number) =>
+  new LimitExceeded({
+    status: 502,
+    kind: 'upstream',
+    message:
+      `the upstream sent a stream event larger than ${+(max / 1048576).toFixed(1)} MB (limits.sse_event_mb); agproxy stopped reading there. ` +
+      'Raise limits.sse_event_mb in agproxy.yaml if events this large are expected.',
+  })
 
 /**
  * Split a byte stream into SSE messages as they arrive (handles \n, \r\n and \r line ends, chunk splits anywhere).
@@ -57,7 +63,10 @@ export async function* parseSSE(body: ReadableStream<Uint8Array>, maxEventChars 
       const text = done ? td.decode() : td.decode(value, { stream: true })
       // walk the chunk with a cursor (one native indexOf per line end)
       let pos = 0
-      if (skipLF && text.length) { if (text.charCodeAt(0) === 10) pos = 1; skipLF = false }
+      if (skipLF && text.length) {
+        if (text.charCodeAt(0) === 10) pos = 1
+        skipLF = false
+      }
       let lf = -2
       let cr = -2
       while (true) {
@@ -66,7 +75,12 @@ export async function* parseSSE(body: ReadableStream<Uint8Array>, maxEventChars 
         const nl = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr)
         if (nl < 0) break
         let line = text.slice(pos, nl)
-        if (pending.length) { pending.push(line); line = pending.join(''); pending = []; pendingChars = 0 }
+        if (pending.length) {
+          pending.push(line)
+          line = pending.join('')
+          pending = []
+          pendingChars = 0
+        }
         pos = nl + 1
         if (nl === cr) {
           if (pos === text.length) skipLF = true
@@ -94,24 +108,27 @@ const te = new TextEncoder()
 /** One SSE frame as bytes. */
 export function sseFrame(data: unknown, event?: string): Uint8Array {
   const json = typeof data === 'string' ? data : JSON.stringify(data)
-  return te.encode((event ? `event: ${event}\n` : '') + `data: ${json}\n\n`)
+  return te.encode(`${event ? `event: ${event}\n` : ''}data: ${json}\n\n`)
 }
 
 /** Build a byte stream from an async generator of frames; cancelling the stream returns the generator
  *  (which in turn cancels whatever it reads from, i.e. the upstream request). */
 export function streamFrom(gen: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { value, done } = await gen.next()
-        if (done) controller.close()
-        else controller.enqueue(value)
-      } catch (e) {
-        controller.error(e)
-      }
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { value, done } = await gen.next()
+          if (done) controller.close()
+          else controller.enqueue(value)
+        } catch (e) {
+          controller.error(e)
+        }
+      },
+      async cancel() {
+        await gen.return(undefined)
+      },
     },
-    async cancel() {
-      await gen.return(undefined)
-    },
-  }, { highWaterMark: 0 })
+    { highWaterMark: 0 },
+  )
 }

@@ -18,21 +18,36 @@ export { IRErrorValue, invalid } from './errors'
 
 // ───────────── content ─────────────
 
-export interface IRText { type: 'text'; text: string }
+export interface IRText {
+  type: 'text'
+  text: string
+}
 
-export type IRImageSource =
-  | { kind: 'base64'; mediaType: string; data: string }
-  | { kind: 'url'; url: string }
+export type IRImageSource = { kind: 'base64'; mediaType: string; data: string } | { kind: 'url'; url: string }
 
-export interface IRImage { type: 'image'; source: IRImageSource }
+export interface IRImage {
+  type: 'image'
+  source: IRImageSource
+}
 
 /** Reasoning. `signature` is opaque provider state that must be echoed back verbatim on the next turn
  *  (Anthropic thinking.signature, Gemini thoughtSignature). `redacted` = Anthropic redacted_thinking (data in `signature`). */
-export interface IRThinking { type: 'thinking'; text: string; signature?: string; redacted?: boolean }
+export interface IRThinking {
+  type: 'thinking'
+  text: string
+  signature?: string
+  redacted?: boolean
+}
 
 /** A model's call of a tool. `arguments` is the JSON text of the arguments object (may be '{}').
  *  `signature`: Gemini thoughtSignature attached to the functionCall part, if any. */
-export interface IRToolCall { type: 'tool_call'; id: string; name: string; arguments: string; signature?: string }
+export interface IRToolCall {
+  type: 'tool_call'
+  id: string
+  name: string
+  arguments: string
+  signature?: string
+}
 
 /** The result of a tool call, sent back by the client. */
 export interface IRToolResult {
@@ -63,14 +78,14 @@ export interface IRTool {
 
 /** Built-in (non-function) tools a client asked for, e.g. Codex `web_search`. Encoders map what they can
  *  (Gemini: googleSearch) and drop the rest with a warning. */
-export interface IRBuiltinTool { kind: string; raw: unknown }
+export interface IRBuiltinTool {
+  kind: string
+  raw: unknown
+}
 
 export type IRToolChoice = 'auto' | 'none' | 'required' | { name: string }
 
-export type IRResponseFormat =
-  | { type: 'text' }
-  | { type: 'json' }
-  | { type: 'json_schema'; schema: Record<string, unknown>; name?: string; strict?: boolean }
+export type IRResponseFormat = { type: 'text' } | { type: 'json' } | { type: 'json_schema'; schema: Record<string, unknown>; name?: string; strict?: boolean }
 
 export interface IRReasoning {
   /** OpenAI-style effort */
@@ -156,8 +171,17 @@ export type IREvent =
 
 // ───────────── embeddings and token counting ─────────────
 
-export interface IREmbeddingRequest { model: string; input: string[]; dimensions?: number; user?: string }
-export interface IREmbeddingResponse { model: string; embeddings: number[][]; usage: { inputTokens: number } }
+export interface IREmbeddingRequest {
+  model: string
+  input: string[]
+  dimensions?: number
+  user?: string
+}
+export interface IREmbeddingResponse {
+  model: string
+  embeddings: number[][]
+  usage: { inputTokens: number }
+}
 
 // ───────────── codec interfaces ─────────────
 

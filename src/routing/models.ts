@@ -5,13 +5,37 @@
  */
 import type { Config, ProviderConfig } from '../config/schema'
 
-export interface Target { provider: string; model: string }
-export interface Route { target: Target; fallbacks: Target[]; via: string }
+export interface Target {
+  provider: string
+  model: string
+}
+export interface Route {
+  target: Target
+  fallbacks: Target[]
+  via: string
+}
 export type RouteResult = { ok: true; route: Route } | { ok: false; message: string }
 
-interface Pattern { pattern: string; re: RegExp; literal: number; wildcards: number; order: number; target: string; fallbacks: string[] }
+interface Pattern {
+  pattern: string
+  re: RegExp
+  literal: number
+  wildcards: number
+  order: number
+  target: string
+  fallbacks: string[]
+}
 
-const globToRe = (g: string) => new RegExp('^' + g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$', 'i')
+const globToRe = (g: string) =>
+  new RegExp(
+    '^' +
+      g
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.') +
+      '$',
+    'i',
+  )
 
 export interface ModelRouter {
   resolve(model: string): RouteResult
@@ -20,13 +44,13 @@ export interface ModelRouter {
 }
 
 export function createModelRouter(config: Pick<Config, 'models'>, providers: ProviderConfig[]): ModelRouter {
-  const byName = new Map(providers.map((p) => [p.name, p]))
+  const byName = new Map(providers.map(p => [p.name, p]))
   const exact = new Map<string, Pattern>()
   const globs: Pattern[] = []
   let order = 0
   for (const [pattern, spec] of Object.entries(config.models ?? {})) {
     const target = typeof spec === 'string' ? spec : spec.target
-    const fallbacks = typeof spec === 'string' ? [] : spec.fallbacks ?? []
+    const fallbacks = typeof spec === 'string' ? [] : (spec.fallbacks ?? [])
     const wildcards = (pattern.match(/[*?]/g) ?? []).length
     const p: Pattern = { pattern, re: globToRe(pattern), literal: pattern.length - wildcards, wildcards, order: order++, target, fallbacks }
     if (wildcards) globs.push(p)
@@ -35,7 +59,7 @@ export function createModelRouter(config: Pick<Config, 'models'>, providers: Pro
   // most specific first: more literal characters, then fewer wildcards, then file order
   globs.sort((a, b) => b.literal - a.literal || a.wildcards - b.wildcards || a.order - b.order)
 
-  const advertisedBy = (model: string) => providers.find((p) => p.models?.some((m) => m.toLowerCase() === model.toLowerCase()))
+  const advertisedBy = (model: string) => providers.find(p => p.models?.some(m => m.toLowerCase() === model.toLowerCase()))
 
   /** "provider/model" naming a configured provider → that provider, model as written after the slash */
   const explicit = (name: string): Target | undefined => {
@@ -50,29 +74,41 @@ export function createModelRouter(config: Pick<Config, 'models'>, providers: Pro
     if (ex) return ex
     const adv = advertisedBy(name)
     if (adv) return { provider: adv.name, model: name }
+    // biome-ignore lint/style/noNonNullAssertion: length checked
     if (providers.length === 1) return { provider: providers[0]!.name, model: name }
     return undefined
   }
 
   const available = () => {
-    const names = [...[...exact.values()].map((p) => p.pattern), ...globs.map((g) => g.pattern), ...providers.flatMap((p) => (p.models ?? []).map((m) => `${p.name}/${m}`))]
-    return names.length ? names.slice(0, 40).join(', ') + (names.length > 40 ? ', …' : '') : '(none configured: add models under providers: or models: in agproxy.yaml)'
+    const names = [
+      ...[...exact.values()].map(p => p.pattern),
+      ...globs.map(g => g.pattern),
+      ...providers.flatMap(p => (p.models ?? []).map(m => `${p.name}/${m}`)),
+    ]
+    return names.length
+      ? names.slice(0, 40).join(', ') + (names.length > 40 ? ', …' : '')
+      : '(none configured: add models under providers: or models: in agproxy.yaml)'
   }
 
   function resolve(model: string): RouteResult {
     if (providers.length === 0)
-      return { ok: false, message: `no provider is configured for model ${model}; add one under \`providers:\` (see README), or set GEMINI_API_KEY, OPENAI_API_KEY or ANTHROPIC_API_KEY` }
+      return {
+        ok: false,
+        message:
+          `no provider is configured for model ${model}; add one under \`providers:\` (see README), or set GEMINI_API_KEY, OPENAI_API_KEY or ` +
+          `ANTHROPIC_API_KEY`,
+      }
     // order: an exact alias; `provider/model` naming a configured provider; the most specific glob;
     // the provider that advertises the model; the only provider
     const alias = exact.get(model.toLowerCase())
     const ex = alias ? undefined : explicit(model)
     if (ex) return { ok: true, route: { target: ex, fallbacks: [], via: 'provider' } }
-    const mapped = alias ?? globs.find((g) => g.re.test(model))
+    const mapped = alias ?? globs.find(g => g.re.test(model))
     if (mapped) {
       // a `*` in the target stands for the model name as asked (`claude-*: anthropic/*`)
       const target = direct(mapped.target.replaceAll('*', model))
       if (!target) return { ok: false, message: `models: "${mapped.pattern}" maps to "${mapped.target}", which names no provider; write it as provider/model` }
-      const fallbacks = mapped.fallbacks.map((f) => direct(f.replaceAll('*', model))).filter((t): t is Target => !!t)
+      const fallbacks = mapped.fallbacks.map(f => direct(f.replaceAll('*', model))).filter((t): t is Target => !!t)
       return { ok: true, route: { target, fallbacks, via: mapped.pattern } }
     }
     const target = direct(model)

@@ -1,11 +1,23 @@
+import { at } from '../support/at'
 /**
  * Anthropic wire for the fake upstream: /v1/messages (+ stream events), /v1/messages/count_tokens, /v1/models.
  * Validates what the real API rejects and translators tend to get wrong: missing anthropic-version or
  * max_tokens, empty text blocks, tool_use without a tool_result right after (and the reverse), unsigned thinking.
  */
 import {
-  charsIn, errorResponse, fakeSignature, json, randomId, tokens,
-  type ErrorBehaviour, type ErrorReply, type Frame, type ModelCall, type Reply, type Wire, type WireCtx,
+  charsIn,
+  errorResponse,
+  fakeSignature,
+  json,
+  randomId,
+  tokens,
+  type ErrorBehaviour,
+  type ErrorReply,
+  type Frame,
+  type ModelCall,
+  type Reply,
+  type Wire,
+  type WireCtx,
 } from './upstream'
 
 const MODELS: [string, string, string][] = [
@@ -17,22 +29,28 @@ const MODELS: [string, string, string][] = [
 
 const requestId = () => `req_011C${randomId(20)}`
 
+const BAD_REQUEST: [string, string] = ['invalid_request_error', 'Invalid request']
+const SERVER_ERROR: [string, string] = ['api_error', 'Internal server error']
 const TYPES: Record<number, [string, string]> = {
-  400: ['invalid_request_error', 'Invalid request'],
+  400: BAD_REQUEST,
   401: ['authentication_error', 'invalid x-api-key'],
   402: ['billing_error', 'Your credit balance is too low to access the Anthropic API.'],
   403: ['permission_error', 'Your API key does not have permission to use the specified resource.'],
   404: ['not_found_error', 'Not Found'],
   413: ['request_too_large', 'Request exceeds the maximum allowed number of bytes.'],
-  429: ['rate_limit_error', 'This request would exceed the rate limit for your organization of 50 requests per minute. For details, refer to: https://docs.claude.com/en/api/rate-limits.'],
-  500: ['api_error', 'Internal server error'],
+  429: [
+    'rate_limit_error',
+    'This request would exceed the rate limit for your organization of 50 requests per minute. For details, refer to: ' +
+      'https://docs.claude.com/en/api/rate-limits.',
+  ],
+  500: SERVER_ERROR,
   504: ['timeout_error', 'Request timed out'],
   529: ['overloaded_error', 'Overloaded'],
 }
 
 /** Anthropic's error body (and headers) for a status */
 export function anthropicError(status: number, message?: string, retryDelaySeconds?: number): ErrorReply {
-  const [type, text] = TYPES[status] ?? (status >= 500 ? TYPES[500] : TYPES[400])
+  const [type, text] = TYPES[status] ?? (status >= 500 ? SERVER_ERROR : BAD_REQUEST)
   const id = requestId()
   const headers: Record<string, string> = { 'request-id': id }
   if (status === 429) {
@@ -69,14 +87,25 @@ function validate(body: any, needMaxTokens: boolean): ErrorReply | undefined {
     }
     const uses = content.filter(c => c?.type === 'tool_use').map(c => c.id)
     if (uses.length) {
-      const next = blocks(msgs[i + 1]?.content).filter(c => c?.type === 'tool_result').map(c => c.tool_use_id)
+      const next = blocks(msgs[i + 1]?.content)
+        .filter(c => c?.type === 'tool_result')
+        .map(c => c.tool_use_id)
       const lost = uses.filter(id => !next.includes(id))
-      if (lost.length) return invalid(`messages.${i}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${lost.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`)
+      if (lost.length)
+        return invalid(
+          `messages.${i}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${lost.join(', ')}. Each \`tool_use\` block must ` +
+            `have a corresponding \`tool_result\` block in the next message.`,
+        )
     }
-    const prev = blocks(msgs[i - 1]?.content).filter(c => c?.type === 'tool_use').map(c => c.id)
+    const prev = blocks(msgs[i - 1]?.content)
+      .filter(c => c?.type === 'tool_use')
+      .map(c => c.id)
     for (const [j, c] of content.entries()) {
       if (c?.type === 'tool_result' && !prev.includes(c.tool_use_id)) {
-        return invalid(`messages.${i}.content.${j}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${c.tool_use_id}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`)
+        return invalid(
+          `messages.${i}.content.${j}: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${c.tool_use_id}. Each \`tool_result\` block must have ` +
+            `a corresponding \`tool_use\` block in the previous message.`,
+        )
       }
     }
   }
@@ -86,28 +115,47 @@ function lastUserText(msgs: any[]): string {
   const m = [...msgs].reverse().find(x => x?.role === 'user')
   if (!m) return ''
   const content = blocks(m.content)
-  const text = content.filter(c => c?.type === 'text').map(c => c.text).join('')
+  const text = content
+    .filter(c => c?.type === 'text')
+    .map(c => c.text)
+    .join('')
   if (text) return text
-  return content.filter(c => c?.type === 'tool_result').map(c => blocks(c.content).map(x => x?.text ?? '').join('')).join('')
+  return content
+    .filter(c => c?.type === 'tool_result')
+    .map(c =>
+      blocks(c.content)
+        .map(x => x?.text ?? '')
+        .join(''),
+    )
+    .join('')
 }
 
 const promptChars = (body: any) => charsIn(body.messages) + charsIn(body.system) + charsIn(body.tools)
 
 // ───────────── messages ─────────────
 
-const toolId = (r: Reply, i: number) => r.calls[i].id ?? `toolu_01${r.nonce.slice(0, 20)}${i}`
+const toolId = (r: Reply, i: number) => r.calls[i]?.id ?? `toolu_01${r.nonce.slice(0, 20)}${i}`
 const stopReason = (r: Reply) => (r.finish === 'tool_calls' ? 'tool_use' : r.finish === 'length' ? 'max_tokens' : 'end_turn')
 const usage = (r: Reply, output: number) => ({
-  input_tokens: Math.max(0, r.usage.input - r.usage.cached), cache_creation_input_tokens: 0,
-  cache_read_input_tokens: r.usage.cached, output_tokens: output, service_tier: 'standard',
+  input_tokens: Math.max(0, r.usage.input - r.usage.cached),
+  cache_creation_input_tokens: 0,
+  cache_read_input_tokens: r.usage.cached,
+  output_tokens: output,
+  service_tier: 'standard',
 })
 
-function messagesCall(body: any, headers: Record<string, string>): ModelCall {
+/** One messages call: its JSON answer and its SSE events (also pre-rendered for the bench: fixed.ts). */
+export function messagesCall(body: any, headers: Record<string, string>): ModelCall {
   const model = String(body.model)
   const event = (type: string, data: object, content = false): Frame => ({ data: `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`, content })
   return {
-    model, stream: !!body.stream, sse: true, contentType: 'text/event-stream; charset=utf-8',
-    echo: lastUserText(body.messages), promptChars: promptChars(body), headers,
+    model,
+    stream: !!body.stream,
+    sse: true,
+    contentType: 'text/event-stream; charset=utf-8',
+    echo: lastUserText(body.messages),
+    promptChars: promptChars(body),
+    headers,
     json: r => {
       const text = [...r.text].join('')
       const content: unknown[] = []
@@ -115,17 +163,37 @@ function messagesCall(body: any, headers: Record<string, string>): ModelCall {
       if (text || !r.calls.length) content.push({ type: 'text', text })
       r.calls.forEach((c, i) => content.push({ type: 'tool_use', id: toolId(r, i), name: c.name, input: JSON.parse(c.args) }))
       return {
-        id: `msg_01${r.nonce}`, type: 'message', role: 'assistant', model: r.model, content,
-        stop_reason: stopReason(r), stop_sequence: null, usage: usage(r, r.usage.output),
+        id: `msg_01${r.nonce}`,
+        type: 'message',
+        role: 'assistant',
+        model: r.model,
+        content,
+        stop_reason: stopReason(r),
+        stop_sequence: null,
+        usage: usage(r, r.usage.output),
       }
     },
     *frames(r): Iterable<Frame> {
-      yield event('message_start', { message: { id: `msg_01${r.nonce}`, type: 'message', role: 'assistant', model: r.model, content: [], stop_reason: null, stop_sequence: null, usage: usage(r, 1) } })
+      yield event('message_start', {
+        message: {
+          id: `msg_01${r.nonce}`,
+          type: 'message',
+          role: 'assistant',
+          model: r.model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: usage(r, 1),
+        },
+      })
       let index = 0
       let pinged = false
       function* start(block: object): Generator<Frame> {
         yield event('content_block_start', { index, content_block: block })
-        if (!pinged) { pinged = true; yield event('ping', {}) }
+        if (!pinged) {
+          pinged = true
+          yield event('ping', {})
+        }
       }
       if (r.thinking.length) {
         yield* start({ type: 'thinking', thinking: '', signature: '' })
@@ -181,11 +249,11 @@ export const anthropicWire: Wire = {
     }
     if (route === 'GET /v1/models') {
       const data = MODELS.map(modelInfo)
-      return ctx.serve(fromBehaviour, () => json(200, { data, has_more: false, first_id: data[0].id, last_id: data[data.length - 1].id }, headers))
+      return ctx.serve(fromBehaviour, () => json(200, { data, has_more: false, first_id: data[0]?.id, last_id: data[data.length - 1]?.id }, headers))
     }
     const one = route.match(/^GET \/v1\/models\/(.+)$/)
     if (one) {
-      const m = MODELS.find(x => x[0] === decodeURIComponent(one[1]))
+      const m = MODELS.find(x => x[0] === decodeURIComponent(at(one, 1)))
       return ctx.serve(fromBehaviour, () => (m ? json(200, modelInfo(m), headers) : errorResponse(anthropicError(404, `model: ${one[1]}`))))
     }
     return errorResponse(anthropicError(404, 'Not Found'))

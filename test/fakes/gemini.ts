@@ -1,3 +1,4 @@
+import { at } from '../support/at'
 /**
  * Gemini wire for the fake upstream: /v1beta/models/{model}:generateContent | :streamGenerateContent
  * (alt=sse → `data: {…}\r\n\r\n` frames, else a streamed JSON array) | :countTokens | :embedContent |
@@ -6,22 +7,42 @@
  * match the call turn, and (gemini-3 models) function calls of the current turn without thoughtSignature.
  */
 import {
-  charsIn, errorResponse, fakeSignature, json, tokens, vectorFor,
-  type ErrorBehaviour, type ErrorReply, type Frame, type ModelCall, type Reply, type Wire, type WireCtx,
+  charsIn,
+  errorResponse,
+  fakeSignature,
+  json,
+  tokens,
+  vectorFor,
+  type ErrorBehaviour,
+  type ErrorReply,
+  type Frame,
+  type ModelCall,
+  type Reply,
+  type Wire,
+  type WireCtx,
 } from './upstream'
 
 const JSON_TYPE = 'application/json; charset=UTF-8'
 const HEADERS = { server: 'scaffolding on HTTPServer2', vary: 'Origin, X-Origin, Referer' }
 
+const BAD_REQUEST: [string, string] = ['INVALID_ARGUMENT', 'Request contains an invalid argument.']
+const SERVER_ERROR: [string, string] = [
+  'INTERNAL',
+  'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+]
 const STATUS: Record<number, [string, string]> = {
-  400: ['INVALID_ARGUMENT', 'Request contains an invalid argument.'],
+  400: BAD_REQUEST,
   401: ['UNAUTHENTICATED', 'Request had invalid authentication credentials.'],
   403: ['PERMISSION_DENIED', 'The caller does not have permission'],
   404: ['NOT_FOUND', 'Requested entity was not found.'],
   409: ['ABORTED', 'The operation was aborted.'],
-  429: ['RESOURCE_EXHAUSTED', 'You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.'],
+  429: [
+    'RESOURCE_EXHAUSTED',
+    'You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: ' +
+      'https://ai.google.dev/gemini-api/docs/rate-limits.',
+  ],
   499: ['CANCELLED', 'The operation was cancelled.'],
-  500: ['INTERNAL', 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting'],
+  500: SERVER_ERROR,
   501: ['NOT_IMPLEMENTED', 'Method not implemented.'],
   503: ['UNAVAILABLE', 'The model is overloaded. Please try again later.'],
   504: ['DEADLINE_EXCEEDED', 'Deadline expired before operation could complete.'],
@@ -29,18 +50,38 @@ const STATUS: Record<number, [string, string]> = {
 
 /** Google's error body for a status; 429 carries QuotaFailure, Help and RetryInfo details */
 export function geminiError(status: number, message?: string, retryDelaySeconds?: number, model = 'gemini-2.5-flash', details?: unknown[]): ErrorReply {
-  const [name, text] = STATUS[status] ?? (status >= 500 ? STATUS[500] : STATUS[400])
+  const [name, text] = STATUS[status] ?? (status >= 500 ? SERVER_ERROR : BAD_REQUEST)
   let msg = message ?? text
   if (status === 429 && !details) {
     const delay = retryDelaySeconds ?? 41
-    if (!message) msg += ` \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 10, model: ${model}\nPlease retry in ${delay}s.`
+    if (!message)
+      msg +=
+        ` \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 10, model: ${model}\nPlease ` +
+        `retry in ${delay}s.`
     details = [
-      { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', quotaDimensions: { location: 'global', model }, quotaValue: '10' }] },
-      { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }] },
+      {
+        '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+        violations: [
+          {
+            quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
+            quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
+            quotaDimensions: { location: 'global', model },
+            quotaValue: '10',
+          },
+        ],
+      },
+      {
+        '@type': 'type.googleapis.com/google.rpc.Help',
+        links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }],
+      },
       { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${delay}s` },
     ]
   }
-  return { status, headers: { ...HEADERS, 'content-type': JSON_TYPE }, body: { error: { code: status, message: msg, status: name, ...(details ? { details } : {}) } } }
+  return {
+    status,
+    headers: { ...HEADERS, 'content-type': JSON_TYPE },
+    body: { error: { code: status, message: msg, status: name, ...(details ? { details } : {}) } },
+  }
 }
 
 const invalid = (message: string, details?: unknown[]) => geminiError(400, message, undefined, undefined, details)
@@ -53,18 +94,61 @@ const camel = (k: string) => k.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
 const snake = (k: string) => k.replace(/[A-Z]/g, c => `_${c.toLowerCase()}`)
 
 const TOP = new Set(['contents', 'tools', 'toolConfig', 'safetySettings', 'systemInstruction', 'generationConfig', 'cachedContent', 'labels', 'model'])
-const GEN_CONFIG = new Set(['stopSequences', 'responseMimeType', 'responseSchema', 'responseJsonSchema', 'responseModalities', 'candidateCount', 'maxOutputTokens',
-  'temperature', 'topP', 'topK', 'seed', 'presencePenalty', 'frequencyPenalty', 'responseLogprobs', 'logprobs', 'enableEnhancedCivicAnswers',
-  'speechConfig', 'thinkingConfig', 'imageConfig', 'mediaResolution'])
+const GEN_CONFIG = new Set([
+  'stopSequences',
+  'responseMimeType',
+  'responseSchema',
+  'responseJsonSchema',
+  'responseModalities',
+  'candidateCount',
+  'maxOutputTokens',
+  'temperature',
+  'topP',
+  'topK',
+  'seed',
+  'presencePenalty',
+  'frequencyPenalty',
+  'responseLogprobs',
+  'logprobs',
+  'enableEnhancedCivicAnswers',
+  'speechConfig',
+  'thinkingConfig',
+  'imageConfig',
+  'mediaResolution',
+])
 const THINKING = new Set(['includeThoughts', 'thinkingBudget', 'thinkingLevel'])
 /** fields of the Schema proto; anything else in `parameters` is an unknown name */
-const SCHEMA = new Set(['type', 'format', 'title', 'description', 'nullable', 'enum', 'maxItems', 'minItems', 'properties', 'required', 'minProperties',
-  'maxProperties', 'minLength', 'maxLength', 'pattern', 'example', 'anyOf', 'propertyOrdering', 'default', 'items', 'minimum', 'maximum'])
+const SCHEMA = new Set([
+  'type',
+  'format',
+  'title',
+  'description',
+  'nullable',
+  'enum',
+  'maxItems',
+  'minItems',
+  'properties',
+  'required',
+  'minProperties',
+  'maxProperties',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'example',
+  'anyOf',
+  'propertyOrdering',
+  'default',
+  'items',
+  'minimum',
+  'maximum',
+])
 const TYPES = new Set(['TYPE_UNSPECIFIED', 'STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJECT', 'NULL'])
 
 type Violation = { field: string; description: string }
-const unknown = (name: string, at?: string): Violation =>
-  ({ field: at ?? name, description: `Invalid JSON payload received. Unknown name "${name}"${at ? ` at '${at}'` : ''}: Cannot find field.` })
+const unknown = (name: string, at?: string): Violation => ({
+  field: at ?? name,
+  description: `Invalid JSON payload received. Unknown name "${name}"${at ? ` at '${at}'` : ''}: Cannot find field.`,
+})
 
 function unknownKeys(obj: unknown, known: Set<string>, at: string | undefined, out: Violation[]) {
   if (!obj || typeof obj !== 'object') return
@@ -75,10 +159,21 @@ function checkSchema(s: any, at: string, out: Violation[]) {
   if (!s || typeof s !== 'object') return
   for (const [k, v] of Object.entries(s)) {
     const key = camel(k)
-    if (!SCHEMA.has(key)) { out.push(unknown(k, at)); continue }
+    if (!SCHEMA.has(key)) {
+      out.push(unknown(k, at))
+      continue
+    }
     if (key === 'type') {
-      if (Array.isArray(v)) out.push({ field: `${at}.type`, description: `Invalid JSON payload received. Unknown name "type" at '${at}': Proto field is not repeating, cannot start list.` })
-      else if (typeof v !== 'string' || !TYPES.has(v.toUpperCase())) out.push({ field: `${at}.type`, description: `Invalid value at '${at}.type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), ${JSON.stringify(v)}` })
+      if (Array.isArray(v))
+        out.push({
+          field: `${at}.type`,
+          description: `Invalid JSON payload received. Unknown name "type" at '${at}': Proto field is not repeating, cannot start list.`,
+        })
+      else if (typeof v !== 'string' || !TYPES.has(v.toUpperCase()))
+        out.push({
+          field: `${at}.type`,
+          description: `Invalid value at '${at}.type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), ${JSON.stringify(v)}`,
+        })
     }
     if (key === 'properties' && v && typeof v === 'object') Object.values(v).forEach((p, i) => checkSchema(p, `${at}.properties[${i}].value`, out))
     if (key === 'items') checkSchema(v, `${at}.items`, out)
@@ -98,7 +193,9 @@ function validate(body: any, model: string): ErrorReply | undefined {
   unknownKeys(gen?.thinkingConfig ?? gen?.thinking_config, THINKING, 'generation_config.thinking_config', out)
   ;(Array.isArray(body.tools) ? body.tools : []).forEach((t: any, i: number) =>
     (t?.functionDeclarations ?? t?.function_declarations ?? []).forEach((f: any, j: number) =>
-      checkSchema(f?.parameters, `tools[${i}].function_declarations[${j}].parameters`, out)))
+      checkSchema(f?.parameters, `tools[${i}].function_declarations[${j}].parameters`, out),
+    ),
+  )
   if (out.length) return fieldViolations(out)
 
   const contents: any[] = Array.isArray(body.contents) ? body.contents : []
@@ -108,17 +205,24 @@ function validate(body: any, model: string): ErrorReply | undefined {
     if (!responses) continue
     const calls = has(contents[i - 1], 'functionCall').length
     if (!calls) return invalid('Please ensure that function response turn comes immediately after a function call turn.')
-    if (calls !== responses) return invalid('Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.')
+    if (calls !== responses)
+      return invalid('Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.')
   }
   if (/gemini-3/.test(model)) {
     // signatures are checked for the current turn: everything after the last user turn with text
     let start = 0
-    contents.forEach((c, i) => { if (c?.role !== 'model' && has(c, 'text').length) start = i })
+    contents.forEach((c, i) => {
+      if (c?.role !== 'model' && has(c, 'text').length) start = i
+    })
     for (let i = start; i < contents.length; i++) {
       const first = has(contents[i], 'functionCall')[0]
       if (contents[i]?.role === 'model' && first && !(first.thoughtSignature ?? first.thought_signature)) {
         const name = (first.functionCall ?? first.function_call)?.name
-        return invalid(`Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`default_api:${name}\` , position ${i + 1}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`)
+        return invalid(
+          `Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature ` +
+            `may lead to degraded model performance. Additional data, function call \`default_api:${name}\` , position ${i + 1}. Please refer to ` +
+            `https://ai.google.dev/gemini-api/docs/thought-signatures for more details.`,
+        )
       }
     }
   }
@@ -126,8 +230,15 @@ function validate(body: any, model: string): ErrorReply | undefined {
 
 function lastUserText(contents: any[]): string {
   const c = [...(contents ?? [])].reverse().find(x => x?.role !== 'model')
-  const text = has(c, 'text').map(p => p.text).join('')
-  return text || has(c, 'functionResponse').map(p => JSON.stringify((p.functionResponse ?? p.function_response)?.response ?? {})).join('')
+  const text = has(c, 'text')
+    .map(p => p.text)
+    .join('')
+  return (
+    text ||
+    has(c, 'functionResponse')
+      .map(p => JSON.stringify((p.functionResponse ?? p.function_response)?.response ?? {}))
+      .join('')
+  )
 }
 
 const promptChars = (body: any) => charsIn(body.contents) + charsIn(body.systemInstruction ?? body.system_instruction) + charsIn(body.tools)
@@ -139,7 +250,9 @@ function usageMetadata(r: Reply, final: boolean) {
   const prompt = { promptTokenCount: u.input, promptTokensDetails: [{ modality: 'TEXT', tokenCount: u.input }] }
   if (!final) return { ...prompt, totalTokenCount: u.input }
   return {
-    promptTokenCount: u.input, candidatesTokenCount: Math.max(0, u.output - u.reasoning), totalTokenCount: u.input + u.output,
+    promptTokenCount: u.input,
+    candidatesTokenCount: Math.max(0, u.output - u.reasoning),
+    totalTokenCount: u.input + u.output,
     ...(u.cached ? { cachedContentTokenCount: u.cached, cacheTokensDetails: [{ modality: 'TEXT', tokenCount: u.cached }] } : {}),
     promptTokensDetails: prompt.promptTokensDetails,
     ...(u.reasoning ? { thoughtsTokenCount: u.reasoning } : {}),
@@ -150,12 +263,16 @@ const finishReason = (r: Reply) => (r.finish === 'length' ? 'MAX_TOKENS' : 'STOP
 const signature = (r: Reply) => r.signature ?? fakeSignature(r.nonce)
 /** thoughtSignature goes on the first functionCall part, else on the text when the model thought */
 const textSignature = (r: Reply) => (!r.calls.length && (r.thinking.length || r.signature) ? { thoughtSignature: signature(r) } : {})
-const callParts = (r: Reply) => r.calls.map((c, i) => ({ functionCall: { name: c.name, args: JSON.parse(c.args) }, ...(i === 0 ? { thoughtSignature: signature(r) } : {}) }))
+const callParts = (r: Reply) =>
+  r.calls.map((c, i) => ({ functionCall: { name: c.name, args: JSON.parse(c.args) }, ...(i === 0 ? { thoughtSignature: signature(r) } : {}) }))
 
-function generateCall(body: any, model: string, stream: boolean, sse: boolean, pretty: boolean): ModelCall {
+/** One generateContent call: its JSON answer and its stream frames, SSE or JSON array (also pre-rendered for the bench: fixed.ts). */
+export function generateCall(body: any, model: string, stream: boolean, sse: boolean, pretty: boolean): ModelCall {
   const chunk = (r: Reply, parts: unknown[], final: boolean, index?: number) => ({
     candidates: [{ content: { parts, role: 'model' }, ...(final ? { finishReason: finishReason(r) } : {}), ...(index !== undefined ? { index } : {}) }],
-    usageMetadata: usageMetadata(r, final), modelVersion: r.model, responseId: r.nonce,
+    usageMetadata: usageMetadata(r, final),
+    modelVersion: r.model,
+    responseId: r.nonce,
   })
   let first = true
   const frame = (o: unknown, content = true): Frame => {
@@ -169,8 +286,15 @@ function generateCall(body: any, model: string, stream: boolean, sse: boolean, p
     return stream && !sse ? { ...e, body: [e.body] } : e
   }
   return {
-    model, stream, sse, contentType: sse ? 'text/event-stream' : JSON_TYPE, jsonType: JSON_TYPE, pretty,
-    echo: lastUserText(body.contents), promptChars: promptChars(body), headers: { ...HEADERS },
+    model,
+    stream,
+    sse,
+    contentType: sse ? 'text/event-stream' : JSON_TYPE,
+    jsonType: JSON_TYPE,
+    pretty,
+    echo: lastUserText(body.contents),
+    promptChars: promptChars(body),
+    headers: { ...HEADERS },
     json: r => {
       const text = [...r.text].join('')
       const parts: unknown[] = []
@@ -203,34 +327,62 @@ const MODELS = [
   { id: 'gemini-2.5-flash', display: 'Gemini 2.5 Flash', methods: GEN, thinking: true },
   { id: 'gemini-2.5-flash-lite', display: 'Gemini 2.5 Flash-Lite', methods: GEN, thinking: true },
   { id: 'gemini-3-pro-preview', display: 'Gemini 3 Pro Preview', methods: GEN, thinking: true },
-  { id: 'gemini-embedding-001', display: 'Gemini Embedding 001', methods: ['embedContent', 'countTextTokens', 'countTokens', 'asyncBatchEmbedContent'], thinking: false },
+  {
+    id: 'gemini-embedding-001',
+    display: 'Gemini Embedding 001',
+    methods: ['embedContent', 'countTextTokens', 'countTokens', 'asyncBatchEmbedContent'],
+    thinking: false,
+  },
   { id: 'text-embedding-004', display: 'Text Embedding 004', methods: ['embedContent'], thinking: false },
 ]
 const modelInfo = (m: (typeof MODELS)[number]) => ({
-  name: `models/${m.id}`, version: '001', displayName: m.display, description: `Fake ${m.display}`,
-  inputTokenLimit: m.thinking ? 1048576 : 2048, outputTokenLimit: m.thinking ? 65536 : 1,
+  name: `models/${m.id}`,
+  version: '001',
+  displayName: m.display,
+  description: `Fake ${m.display}`,
+  inputTokenLimit: m.thinking ? 1048576 : 2048,
+  outputTokenLimit: m.thinking ? 65536 : 1,
   supportedGenerationMethods: m.methods,
   ...(m.thinking ? { temperature: 1, topP: 0.95, topK: 64, maxTemperature: 2, thinking: true } : {}),
 })
 
-const embed = (content: any, model: string, dims?: number) =>
-  ({ values: vectorFor(has(content, 'text').map(p => p.text).join(' '), dims ?? (model.includes('gemini-embedding') ? 3072 : 768)) })
+const embed = (content: any, model: string, dims?: number) => ({
+  values: vectorFor(
+    has(content, 'text')
+      .map(p => p.text)
+      .join(' '),
+    dims ?? (model.includes('gemini-embedding') ? 3072 : 768),
+  ),
+})
 
-const notFound404 = () => new Response(
-  '<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n  <title>Error 404 (Not Found)!!1</title>\n  <p><b>404.</b> <ins>That’s an error.</ins>\n  <p>The requested URL was not found on this server.  <ins>That’s all we know.</ins>\n',
-  { status: 404, headers: { 'content-type': 'text/html; charset=UTF-8' } })
+const notFound404 = () =>
+  new Response(
+    '<!DOCTYPE html>\n<html lang=en>\n  <meta charset=utf-8>\n  <title>Error 404 (Not Found)!!1</title>\n  <p><b>404.</b> <ins>That’s an error.</ins>\n  ' +
+      '<p>The requested URL was not found on this server.  <ins>That’s all we know.</ins>\n',
+    { status: 404, headers: { 'content-type': 'text/html; charset=UTF-8' } },
+  )
 
 // ───────────── routing ─────────────
 
 export const geminiWire: Wire = {
   base: '',
   keyOf: (req, url) => req.headers.get('x-goog-api-key') ?? url.searchParams.get('key') ?? undefined,
-  authError: key => key === undefined
-    ? geminiError(403, "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.")
-    : geminiError(400, 'API key not valid. Please pass a valid API key.', undefined, undefined, [
-      { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID', domain: 'googleapis.com', metadata: { service: 'generativelanguage.googleapis.com' } },
-      { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message: 'API key not valid. Please pass a valid API key.' },
-    ]),
+  authError: key =>
+    key === undefined
+      ? geminiError(
+          403,
+          "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to " +
+            'call this API.',
+        )
+      : geminiError(400, 'API key not valid. Please pass a valid API key.', undefined, undefined, [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'API_KEY_INVALID',
+            domain: 'googleapis.com',
+            metadata: { service: 'generativelanguage.googleapis.com' },
+          },
+          { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message: 'API key not valid. Please pass a valid API key.' },
+        ]),
   handle(ctx: WireCtx) {
     const { rec, body, url } = ctx
     const path = decodeURIComponent(rec.path)
@@ -241,15 +393,25 @@ export const geminiWire: Wire = {
       const one = path.match(/^\/v1(?:beta|alpha)?\/models\/([^:/]+)$/)
       if (one) {
         const m = MODELS.find(x => x.id === one[1])
-        return ctx.serve(err(one[1]), () => m ? ok(modelInfo(m))
-          : errorResponse(geminiError(404, `models/${one[1]} is not found for API version v1beta, or is not supported for get. Call ListModels to see the list of available models and their supported methods.`)))
+        return ctx.serve(err(at(one, 1)), () =>
+          m
+            ? ok(modelInfo(m))
+            : errorResponse(
+                geminiError(
+                  404,
+                  `models/${one[1]} is not found for API version v1beta, or is not supported for get. Call ListModels to see the list of available models ` +
+                    `and their supported methods.`,
+                ),
+              ),
+        )
       }
       return notFound404()
     }
     const m = path.match(/^\/v1(?:beta|alpha)?\/models\/([^:/]+):(\w+)$/)
     if (rec.method !== 'POST' || !m) return notFound404()
-    const [, model, method] = m
-    if (body !== undefined && typeof body !== 'object') return errorResponse(invalid(`Invalid JSON payload received. Unexpected token.\n${String(body).slice(0, 40)}\n^`))
+    const [, model = '', method] = m
+    if (body !== undefined && typeof body !== 'object')
+      return errorResponse(invalid(`Invalid JSON payload received. Unexpected token.\n${String(body).slice(0, 40)}\n^`))
     switch (method) {
       case 'generateContent':
       case 'streamGenerateContent': {

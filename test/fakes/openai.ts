@@ -1,34 +1,68 @@
+import { at } from '../support/at'
 /**
  * OpenAI wire for the fake upstream: /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/models.
  * Chat streams are `data: {chat.completion.chunk}` frames ending `data: [DONE]`; thinking comes as
  * `reasoning_content` deltas (DeepSeek / vLLM style). Responses streams are named events with sequence numbers.
  */
 import {
-  charsIn, errorResponse, json, randomId, tokens, vectorFor,
-  type ErrorBehaviour, type ErrorReply, type Frame, type ModelCall, type Reply, type Wire, type WireCtx,
+  charsIn,
+  errorResponse,
+  json,
+  randomId,
+  tokens,
+  vectorFor,
+  type ErrorBehaviour,
+  type ErrorReply,
+  type Frame,
+  type ModelCall,
+  type Reply,
+  type Wire,
+  type WireCtx,
 } from './upstream'
 
 const MODELS = ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-5', 'gpt-5-mini', 'o3', 'o4-mini', 'text-embedding-3-small', 'text-embedding-3-large']
 
 const headers = () => ({ 'x-request-id': `req_${randomId(32)}`, 'openai-version': '2020-10-01', 'openai-processing-ms': '42' })
 
-function err(status: number, message: string, type: string, code: string | null = null, param: string | null = null, extra?: Record<string, string>): ErrorReply {
+function err(
+  status: number,
+  message: string,
+  type: string,
+  code: string | null = null,
+  param: string | null = null,
+  extra?: Record<string, string>,
+): ErrorReply {
   return { status, headers: { ...headers(), ...extra }, body: { error: { message, type, param, code } } }
 }
 
-const mask = (key: string) => key.length <= 8 ? '*'.repeat(key.length) : `${key.slice(0, 3)}${'*'.repeat(Math.min(key.length - 7, 40))}${key.slice(-4)}`
+const mask = (key: string) => (key.length <= 8 ? '*'.repeat(key.length) : `${key.slice(0, 3)}${'*'.repeat(Math.min(key.length - 7, 40))}${key.slice(-4)}`)
 
 /** OpenAI's error body for a status, as the API words it */
 export function openaiError(status: number, message?: string, model = 'gpt-4o', retryDelaySeconds?: number): ErrorReply {
   const retry: Record<string, string> = retryDelaySeconds !== undefined ? { 'retry-after': String(retryDelaySeconds) } : {}
-  if (status === 401) return err(401, message ?? 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', 'invalid_request_error', 'invalid_api_key')
-  if (status === 404) return err(404, message ?? `The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found')
+  if (status === 401)
+    return err(
+      401,
+      message ?? 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.',
+      'invalid_request_error',
+      'invalid_api_key',
+    )
+  if (status === 404)
+    return err(404, message ?? `The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found')
   if (status === 429) {
-    return err(429, message ?? `Rate limit reached for ${model} in organization org-fake on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in 120ms. Visit https://platform.openai.com/account/rate-limits to learn more.`,
-      'requests', 'rate_limit_exceeded', null,
-      { 'x-ratelimit-limit-requests': '500', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': `${retryDelaySeconds ?? 0.12}s`, ...retry })
+    return err(
+      429,
+      message ??
+        `Rate limit reached for ${model} in organization org-fake on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in 120ms. ` +
+          `Visit https://platform.openai.com/account/rate-limits to learn more.`,
+      'requests',
+      'rate_limit_exceeded',
+      null,
+      { 'x-ratelimit-limit-requests': '500', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': `${retryDelaySeconds ?? 0.12}s`, ...retry },
+    )
   }
-  if (status >= 500) return err(status, message ?? 'The server had an error while processing your request. Sorry about that!', 'server_error', null, null, retry)
+  if (status >= 500)
+    return err(status, message ?? 'The server had an error while processing your request. Sorry about that!', 'server_error', null, null, retry)
   return err(status, message ?? 'Invalid request.', 'invalid_request_error', null, null, retry)
 }
 
@@ -38,7 +72,11 @@ const fromBehaviour = (model: string) => (b: ErrorBehaviour) => openaiError(b.st
 
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content
-  if (Array.isArray(content)) return content.map(p => (typeof p === 'string' ? p : p?.text ?? p?.output ?? '')).filter(Boolean).join('')
+  if (Array.isArray(content))
+    return content
+      .map(p => (typeof p === 'string' ? p : (p?.text ?? p?.output ?? '')))
+      .filter(Boolean)
+      .join('')
   return ''
 }
 
@@ -51,12 +89,14 @@ function lastUserText(items: any[]): string {
   return ''
 }
 
-const callId = (r: Reply, i: number) => r.calls[i].id ?? `call_${r.nonce.slice(0, 20)}${i}`
+const callId = (r: Reply, i: number) => r.calls[i]?.id ?? `call_${r.nonce.slice(0, 20)}${i}`
 
 function usageChat(r: Reply) {
   const u = r.usage
   return {
-    prompt_tokens: u.input, completion_tokens: u.output, total_tokens: u.input + u.output,
+    prompt_tokens: u.input,
+    completion_tokens: u.output,
+    total_tokens: u.input + u.output,
     prompt_tokens_details: { cached_tokens: u.cached, audio_tokens: 0 },
     completion_tokens_details: { reasoning_tokens: u.reasoning, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
   }
@@ -66,19 +106,30 @@ const finishChat = (r: Reply) => (r.finish === 'tool_calls' ? 'tool_calls' : r.f
 
 // ───────────── chat completions ─────────────
 
-function chatCall(body: any): ModelCall {
+/** One chat completions call: its JSON answer and its stream frames (also pre-rendered for the bench: fixed.ts). */
+export function chatCall(body: any): ModelCall {
   const model = String(body.model)
   const includeUsage = !!body.stream_options?.include_usage
-  const chunk = (r: Reply, choices: unknown[], usage?: unknown) => `data: ${JSON.stringify({
-    id: `chatcmpl-${r.nonce}`, object: 'chat.completion.chunk', created: r.created, model: r.model,
-    service_tier: 'default', system_fingerprint: 'fp_fake0001', choices,
-    ...(includeUsage ? { usage: usage ?? null } : {}),
-  })}\n\n`
+  const chunk = (r: Reply, choices: unknown[], usage?: unknown) =>
+    `data: ${JSON.stringify({
+      id: `chatcmpl-${r.nonce}`,
+      object: 'chat.completion.chunk',
+      created: r.created,
+      model: r.model,
+      service_tier: 'default',
+      system_fingerprint: 'fp_fake0001',
+      choices,
+      ...(includeUsage ? { usage: usage ?? null } : {}),
+    })}\n\n`
   const delta = (r: Reply, d: unknown, finish: string | null = null) => chunk(r, [{ index: 0, delta: d, logprobs: null, finish_reason: finish }])
 
   return {
-    model, stream: !!body.stream, sse: true, contentType: 'text/event-stream; charset=utf-8',
-    echo: lastUserText(body.messages ?? []), promptChars: charsIn(body.messages) + charsIn(body.tools),
+    model,
+    stream: !!body.stream,
+    sse: true,
+    contentType: 'text/event-stream; charset=utf-8',
+    echo: lastUserText(body.messages ?? []),
+    promptChars: charsIn(body.messages) + charsIn(body.tools),
     headers: headers(),
     json: r => {
       const text = [...r.text].join('')
@@ -86,9 +137,14 @@ function chatCall(body: any): ModelCall {
       if (r.thinking.length) message.reasoning_content = r.thinking.join('')
       if (r.calls.length) message.tool_calls = r.calls.map((c, i) => ({ id: callId(r, i), type: 'function', function: { name: c.name, arguments: c.args } }))
       return {
-        id: `chatcmpl-${r.nonce}`, object: 'chat.completion', created: r.created, model: r.model,
+        id: `chatcmpl-${r.nonce}`,
+        object: 'chat.completion',
+        created: r.created,
+        model: r.model,
         choices: [{ index: 0, message, logprobs: null, finish_reason: finishChat(r) }],
-        usage: usageChat(r), service_tier: 'default', system_fingerprint: 'fp_fake0001',
+        usage: usageChat(r),
+        service_tier: 'default',
+        system_fingerprint: 'fp_fake0001',
       }
     },
     *frames(r): Iterable<Frame> {
@@ -104,7 +160,7 @@ function chatCall(body: any): ModelCall {
       yield { data: 'data: [DONE]\n\n' }
     },
     error: fromBehaviour(model),
-    streamError: b => `data: ${JSON.stringify((openaiError(b.status, b.message, model).body))}\n\n`,
+    streamError: b => `data: ${JSON.stringify(openaiError(b.status, b.message, model).body)}\n\n`,
   }
 }
 
@@ -112,34 +168,62 @@ function chatCall(body: any): ModelCall {
 
 function responsesCall(body: any): ModelCall {
   const model = String(body.model)
-  const input = typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : body.input ?? []
+  const input = typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : (body.input ?? [])
   const ids = (r: Reply) => ({ rs: `rs_${r.nonce}`, msg: `msg_${r.nonce}`, fc: (i: number) => `fc_${r.nonce.slice(0, 20)}${i}` })
 
   const usage = (r: Reply) => ({
-    input_tokens: r.usage.input, input_tokens_details: { cached_tokens: r.usage.cached },
-    output_tokens: r.usage.output, output_tokens_details: { reasoning_tokens: r.usage.reasoning },
+    input_tokens: r.usage.input,
+    input_tokens_details: { cached_tokens: r.usage.cached },
+    output_tokens: r.usage.output,
+    output_tokens_details: { reasoning_tokens: r.usage.reasoning },
     total_tokens: r.usage.input + r.usage.output,
   })
   const reasoningItem = (r: Reply, text: string) => ({
-    id: ids(r).rs, type: 'reasoning', summary: text ? [{ type: 'summary_text', text }] : [],
+    id: ids(r).rs,
+    type: 'reasoning',
+    summary: text ? [{ type: 'summary_text', text }] : [],
     ...(r.signature ? { encrypted_content: r.signature } : {}),
   })
   const messageItem = (r: Reply, text: string, status = 'completed') => ({
-    id: ids(r).msg, type: 'message', status, role: 'assistant',
+    id: ids(r).msg,
+    type: 'message',
+    status,
+    role: 'assistant',
     content: status === 'completed' ? [{ type: 'output_text', annotations: [], logprobs: [], text }] : [],
   })
   const callItem = (r: Reply, i: number, status = 'completed') => ({
-    id: ids(r).fc(i), type: 'function_call', status, arguments: status === 'completed' ? r.calls[i].args : '', call_id: callId(r, i), name: r.calls[i].name,
+    id: ids(r).fc(i),
+    type: 'function_call',
+    status,
+    arguments: status === 'completed' ? r.calls[i]?.args : '',
+    call_id: callId(r, i),
+    name: r.calls[i]?.name,
   })
   const response = (r: Reply, status: string, output: unknown[], withUsage: boolean) => ({
-    id: `resp_${r.nonce}`, object: 'response', created_at: r.created, status, background: false, error: null,
+    id: `resp_${r.nonce}`,
+    object: 'response',
+    created_at: r.created,
+    status,
+    background: false,
+    error: null,
     incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
-    instructions: body.instructions ?? null, max_output_tokens: body.max_output_tokens ?? null, model: r.model, output,
-    parallel_tool_calls: body.parallel_tool_calls ?? true, previous_response_id: body.previous_response_id ?? null,
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    model: r.model,
+    output,
+    parallel_tool_calls: body.parallel_tool_calls ?? true,
+    previous_response_id: body.previous_response_id ?? null,
     reasoning: { effort: body.reasoning?.effort ?? null, summary: body.reasoning?.summary ?? null },
-    store: body.store ?? true, temperature: body.temperature ?? 1, text: body.text ?? { format: { type: 'text' } },
-    tool_choice: body.tool_choice ?? 'auto', tools: body.tools ?? [], top_p: body.top_p ?? 1, truncation: body.truncation ?? 'disabled',
-    usage: withUsage ? usage(r) : null, user: body.user ?? null, metadata: body.metadata ?? {},
+    store: body.store ?? true,
+    temperature: body.temperature ?? 1,
+    text: body.text ?? { format: { type: 'text' } },
+    tool_choice: body.tool_choice ?? 'auto',
+    tools: body.tools ?? [],
+    top_p: body.top_p ?? 1,
+    truncation: body.truncation ?? 'disabled',
+    usage: withUsage ? usage(r) : null,
+    user: body.user ?? null,
+    metadata: body.metadata ?? {},
   })
   const finalOutput = (r: Reply, thinking: string, text: string) => [
     ...(r.thinking.length ? [reasoningItem(r, thinking)] : []),
@@ -149,14 +233,20 @@ function responsesCall(body: any): ModelCall {
   const endStatus = (r: Reply) => (r.finish === 'length' ? 'incomplete' : 'completed')
 
   return {
-    model, stream: !!body.stream, sse: true, contentType: 'text/event-stream; charset=utf-8',
-    echo: lastUserText(input), promptChars: charsIn(input) + charsIn(body.instructions) + charsIn(body.tools),
+    model,
+    stream: !!body.stream,
+    sse: true,
+    contentType: 'text/event-stream; charset=utf-8',
+    echo: lastUserText(input),
+    promptChars: charsIn(input) + charsIn(body.instructions) + charsIn(body.tools),
     headers: headers(),
     json: r => response(r, endStatus(r), finalOutput(r, r.thinking.join(''), [...r.text].join('')), true),
     *frames(r): Iterable<Frame> {
       let seq = 0
-      const ev = (type: string, data: object, content = false): Frame =>
-        ({ data: `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`, content })
+      const ev = (type: string, data: object, content = false): Frame => ({
+        data: `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...data })}\n\n`,
+        content,
+      })
       yield ev('response.created', { response: response(r, 'in_progress', [], false) })
       yield ev('response.in_progress', { response: response(r, 'in_progress', [], false) })
       let index = 0
@@ -165,7 +255,10 @@ function responsesCall(body: any): ModelCall {
         const at = { item_id: ids(r).rs, output_index: index, summary_index: 0 }
         yield ev('response.output_item.added', { output_index: index, item: { ...reasoningItem(r, ''), summary: [] } })
         yield ev('response.reasoning_summary_part.added', { ...at, part: { type: 'summary_text', text: '' } })
-        for (const t of r.thinking) { thinking += t; yield ev('response.reasoning_summary_text.delta', { ...at, delta: t }, true) }
+        for (const t of r.thinking) {
+          thinking += t
+          yield ev('response.reasoning_summary_text.delta', { ...at, delta: t }, true)
+        }
         yield ev('response.reasoning_summary_text.done', { ...at, text: thinking })
         yield ev('response.reasoning_summary_part.done', { ...at, part: { type: 'summary_text', text: thinking } })
         yield ev('response.output_item.done', { output_index: index++, item: reasoningItem(r, thinking) })
@@ -177,7 +270,10 @@ function responsesCall(body: any): ModelCall {
         const at = { item_id: ids(r).msg, output_index: index, content_index: 0 }
         yield ev('response.output_item.added', { output_index: index, item: messageItem(r, '', 'in_progress') })
         yield ev('response.content_part.added', { ...at, part: { type: 'output_text', annotations: [], logprobs: [], text: '' } })
-        for (; !next.done; next = iter.next()) { text += next.value; yield ev('response.output_text.delta', { ...at, delta: next.value, logprobs: [] }, true) }
+        for (; !next.done; next = iter.next()) {
+          text += next.value
+          yield ev('response.output_text.delta', { ...at, delta: next.value, logprobs: [] }, true)
+        }
         yield ev('response.output_text.done', { ...at, text, logprobs: [] })
         yield ev('response.content_part.done', { ...at, part: { type: 'output_text', annotations: [], logprobs: [], text } })
         yield ev('response.output_item.done', { output_index: index++, item: messageItem(r, text) })
@@ -225,9 +321,20 @@ function missing(body: any, field: string): ErrorReply | undefined {
 export const openaiWire: Wire = {
   base: '/v1',
   keyOf: req => req.headers.get('authorization')?.replace(/^Bearer\s+/i, '') || undefined,
-  authError: key => key === undefined
-    ? err(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY). You can obtain an API key from https://platform.openai.com/account/api-keys.", 'invalid_request_error')
-    : err(401, `Incorrect API key provided: ${mask(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', 'invalid_api_key'),
+  authError: key =>
+    key === undefined
+      ? err(
+          401,
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer " +
+            'YOUR_KEY). You can obtain an API key from https://platform.openai.com/account/api-keys.',
+          'invalid_request_error',
+        )
+      : err(
+          401,
+          `Incorrect API key provided: ${mask(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+          'invalid_request_error',
+          'invalid_api_key',
+        ),
   handle(ctx: WireCtx) {
     const { rec, body } = ctx
     const route = `${rec.method} ${rec.path.replace(/\/+$/, '')}`
@@ -239,7 +346,7 @@ export const openaiWire: Wire = {
     }
     if (route === 'GET /v1/models') return ctx.serve(fromBehaviour(''), () => json(200, { object: 'list', data: MODELS.map(model) }, headers()))
     const one = route.match(/^GET \/v1\/models\/(.+)$/)
-    if (one) return ctx.serve(fromBehaviour(one[1]), () => json(200, model(decodeURIComponent(one[1])), headers()))
+    if (one) return ctx.serve(fromBehaviour(at(one, 1)), () => json(200, model(decodeURIComponent(at(one, 1))), headers()))
     return errorResponse(err(404, `Invalid URL (${rec.method} ${rec.path})`, 'invalid_request_error'))
   },
 }

@@ -26,7 +26,12 @@ export interface Recorded {
   aborted: boolean
 }
 
-export interface Usage { input?: number; output?: number; cached?: number; reasoning?: number }
+export interface Usage {
+  input?: number
+  output?: number
+  cached?: number
+  reasoning?: number
+}
 
 export type Behaviour =
   /** `finish: 'length'` (extension) → finish_reason length / max_tokens / MAX_TOKENS / incomplete */
@@ -94,9 +99,16 @@ export interface Reply {
 
 /** One piece of a streamed body. `content` marks frames carrying model output (counted by reset_mid_stream,
  *  delayed by slow/endless); the frames before the first content frame are the stream's opening. */
-export interface Frame { data: string; content?: boolean }
+export interface Frame {
+  data: string
+  content?: boolean
+}
 
-export interface ErrorReply { status: number; headers?: Record<string, string>; body: unknown }
+export interface ErrorReply {
+  status: number
+  headers?: Record<string, string>
+  body: unknown
+}
 
 /** What a wire module hands to playback for one generation request. */
 export interface ModelCall {
@@ -201,40 +213,65 @@ const te = new TextEncoder()
 const RESET = Symbol('reset')
 type Out = string | typeof RESET
 
-const sleep = (ms: number, signal: AbortSignal) => new Promise<void>(resolve => {
-  if (signal.aborted) return resolve()
-  const t = setTimeout(resolve, ms)
-  signal.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
-})
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>(resolve => {
+    if (signal.aborted) return resolve()
+    const t = setTimeout(resolve, ms)
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t)
+        resolve()
+      },
+      { once: true },
+    )
+  })
 const untilAborted = (signal: AbortSignal) => sleep(2 ** 31 - 1, signal)
 
 /** SSE lines every parser must skip (comments, id/retry, unknown fields, blank lines) */
 const JUNK = [': keep-alive\n\n', ': OPENROUTER PROCESSING\n\n', 'retry: 3000\n\n', 'x-unknown: junk line\n\n', '\n\n', 'id: 42\n']
 
-interface Exchange { rec: Recorded; signal: AbortSignal; finished: boolean; fast: boolean }
+interface Exchange {
+  rec: Recorded
+  signal: AbortSignal
+  finished: boolean
+  fast: boolean
+}
 
 /** a byte stream from an async generator; a client that goes away marks the request aborted */
 function bodyStream(gen: AsyncGenerator<Out>, ex: Exchange): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    async pull(c) {
-      const { value, done } = await gen.next()
-      if (ex.signal.aborted) return
-      if (done) { ex.finished = true; c.close() }
-      else if (value === RESET) { ex.finished = true; c.error(undefined) } // undefined: Bun resets without logging
-      else c.enqueue(te.encode(value))
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        const { value, done } = await gen.next()
+        if (ex.signal.aborted) return
+        if (done) {
+          ex.finished = true
+          c.close()
+        } else if (value === RESET) {
+          ex.finished = true
+          c.error(undefined)
+        } // undefined: Bun resets without logging
+        else c.enqueue(te.encode(value))
+      },
+      async cancel() {
+        if (!ex.finished) ex.rec.aborted = true
+        await gen.return(undefined)
+      },
     },
-    async cancel() {
-      if (!ex.finished) ex.rec.aborted = true
-      await gen.return(undefined)
-    },
-  }, { highWaterMark: 0 })
+    { highWaterMark: 0 },
+  )
 }
 
 function buildReply(b: Extract<Behaviour, { kind: 'text' | 'tool_calls' }>, call: ModelCall, chunks: number): Reply {
   const text = b.text ?? ''
-  const calls = b.kind === 'tool_calls'
-    ? b.calls.map(c => { const args = JSON.stringify(c.args ?? {}); return { id: c.id, name: c.name, args, argChunks: split(args, 3) } })
-    : []
+  const calls =
+    b.kind === 'tool_calls'
+      ? b.calls.map(c => {
+          const args = JSON.stringify(c.args ?? {})
+          return { id: c.id, name: c.name, args, argChunks: split(args, 3) }
+        })
+      : []
   const thinking = b.thinking ? split(b.thinking, 2) : []
   const reasoning = b.usage?.reasoning ?? (b.thinking ? tokens(b.thinking.length) : 0)
   const outChars = text.length + calls.reduce((n, c) => n + c.name.length + c.args.length, 0)
@@ -244,7 +281,7 @@ function buildReply(b: Extract<Behaviour, { kind: 'text' | 'tool_calls' }>, call
     model: call.model,
     thinking,
     signature: b.signature,
-    text: text ? split(text, b.kind === 'text' ? b.chunks ?? chunks : 1) : [],
+    text: text ? split(text, b.kind === 'text' ? (b.chunks ?? chunks) : 1) : [],
     calls,
     usage: {
       input: b.usage?.input ?? tokens(call.promptChars),
@@ -272,58 +309,103 @@ async function playModel(b: Behaviour, call: ModelCall, ex: Exchange, chunks: nu
     case 'text':
     case 'tool_calls': {
       const r = buildReply(b, call, chunks)
-      if (!call.stream) { ex.finished = true; return new Response(jsonText(r), { headers: jsonHeaders }) }
-      return respond((async function* () { for (const f of frames(r)) yield f.data })(), streamHeaders)
+      if (!call.stream) {
+        ex.finished = true
+        return new Response(jsonText(r), { headers: jsonHeaders })
+      }
+      return respond(
+        (async function* () {
+          for (const f of frames(r)) yield f.data
+        })(),
+        streamHeaders,
+      )
     }
     case 'error': {
       const e = call.error(b)
       const headers = { ...hdr, ...e.headers, ...b.headers }
       const body = b.body !== undefined ? b.body : e.body
-      if (!(b.inStream && call.stream)) { ex.finished = true; return json(b.status, body, headers) }
+      if (!(b.inStream && call.stream)) {
+        ex.finished = true
+        return json(b.status, body, headers)
+      }
       const r = buildReply({ kind: 'text', text: 'x' }, call, 1)
-      return respond((async function* () {
-        for (const f of frames(r)) { if (f.content) break; yield f.data }
-        yield call.streamError(b)
-      })(), streamHeaders)
+      return respond(
+        (async function* () {
+          for (const f of frames(r)) {
+            if (f.content) break
+            yield f.data
+          }
+          yield call.streamError(b)
+        })(),
+        streamHeaders,
+      )
     }
     case 'stall_before_headers':
       await untilAborted(ex.signal)
       return new Response(null, { status: 499 })
     case 'stall_after_headers':
       // Bun sends the headers with the first body byte: send one byte that means nothing (blank line / whitespace)
-      return respond((async function* () { yield call.stream && call.sse ? '\n' : ' '; await untilAborted(ex.signal) })(),
-        call.stream ? streamHeaders : jsonHeaders)
+      return respond(
+        (async function* () {
+          yield call.stream && call.sse ? '\n' : ' '
+          await untilAborted(ex.signal)
+        })(),
+        call.stream ? streamHeaders : jsonHeaders,
+      )
     case 'reset_mid_stream': {
-      const r = buildReply({ kind: 'text', text: call.echo ? `echo: ${call.echo}` : 'partial answer', chunks: Math.max(chunks, b.afterChunks + 2) }, call, chunks)
+      const r = buildReply(
+        { kind: 'text', text: call.echo ? `echo: ${call.echo}` : 'partial answer', chunks: Math.max(chunks, b.afterChunks + 2) },
+        call,
+        chunks,
+      )
       if (!call.stream) {
         const text = jsonText(r)
-        return respond((async function* () { yield text.slice(0, text.length >> 1); await sleep(5, ex.signal); yield RESET })(), jsonHeaders)
+        return respond(
+          (async function* () {
+            yield text.slice(0, text.length >> 1)
+            await sleep(5, ex.signal)
+            yield RESET
+          })(),
+          jsonHeaders,
+        )
       }
-      return respond((async function* () {
-        let sent = 0
-        for (const f of frames(r)) {
-          if (f.content && sent++ >= b.afterChunks) break
-          yield f.data
-        }
-        await sleep(5, ex.signal) // let the last frame leave before the reset
-        yield RESET
-      })(), streamHeaders)
+      return respond(
+        (async function* () {
+          let sent = 0
+          for (const f of frames(r)) {
+            if (f.content && sent++ >= b.afterChunks) break
+            yield f.data
+          }
+          await sleep(5, ex.signal) // let the last frame leave before the reset
+          yield RESET
+        })(),
+        streamHeaders,
+      )
     }
     case 'garbage_sse': {
       const r = buildReply({ kind: 'text', text: call.echo ? `echo: ${call.echo}` : 'ok' }, call, chunks)
-      if (!call.stream) { ex.finished = true; return new Response(jsonText(r), { headers: jsonHeaders }) }
-      return respond((async function* () {
-        let i = 0
-        for (const f of frames(r)) {
-          yield call.sse ? JUNK[i++ % JUNK.length] : '\n  '
-          yield f.data
-        }
-      })(), streamHeaders)
+      if (!call.stream) {
+        ex.finished = true
+        return new Response(jsonText(r), { headers: jsonHeaders })
+      }
+      return respond(
+        (async function* () {
+          let i = 0
+          for (const f of frames(r)) {
+            yield call.sse ? (JUNK[i++ % JUNK.length] ?? '') : '\n  '
+            yield f.data
+          }
+        })(),
+        streamHeaders,
+      )
     }
     case 'html_200':
       ex.finished = true
-      return new Response('<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>cloudflare</center></body></html>\n',
-        { headers: { ...hdr, 'content-type': 'text/html; charset=UTF-8' } })
+      return new Response(
+        '<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad ' +
+          'Gateway</h1></center><hr><center>cloudflare</center></body></html>\n',
+        { headers: { ...hdr, 'content-type': 'text/html; charset=UTF-8' } },
+      )
     case 'invalid_json':
       ex.finished = true
       return new Response('{"id": "broken", "choices": [{"index": 0, "message": {"role": "assistant", "content": "unterminated', { headers: jsonHeaders })
@@ -332,16 +414,28 @@ async function playModel(b: Behaviour, call: ModelCall, ex: Exchange, chunks: nu
       return new Response('', { headers: call.stream ? streamHeaders : jsonHeaders })
     case 'endless': {
       const every = b.intervalMs ?? 20
-      if (!call.stream) return respond((async function* () { while (!ex.signal.aborted) { yield ' '; await sleep(every, ex.signal) } })(), jsonHeaders)
+      if (!call.stream)
+        return respond(
+          (async function* () {
+            while (!ex.signal.aborted) {
+              yield ' '
+              await sleep(every, ex.signal)
+            }
+          })(),
+          jsonHeaders,
+        )
       const r = buildReply({ kind: 'text', text: 'x' }, call, 1)
       r.text = endlessText()
-      return respond((async function* () {
-        for (const f of frames(r)) {
-          if (ex.signal.aborted) return
-          if (f.content) await sleep(every, ex.signal)
-          yield f.data
-        }
-      })(), streamHeaders)
+      return respond(
+        (async function* () {
+          for (const f of frames(r)) {
+            if (ex.signal.aborted) return
+            if (f.content) await sleep(every, ex.signal)
+            yield f.data
+          }
+        })(),
+        streamHeaders,
+      )
     }
     case 'slow': {
       const words = b.text.match(/\S+\s*|\s+/g) ?? ['']
@@ -352,13 +446,16 @@ async function playModel(b: Behaviour, call: ModelCall, ex: Exchange, chunks: nu
         ex.finished = true
         return new Response(jsonText(r), { headers: jsonHeaders })
       }
-      return respond((async function* () {
-        for (const f of frames(r)) {
-          if (f.content) await sleep(b.chunkDelayMs, ex.signal)
-          if (ex.signal.aborted) return
-          yield f.data
-        }
-      })(), streamHeaders)
+      return respond(
+        (async function* () {
+          for (const f of frames(r)) {
+            if (f.content) await sleep(b.chunkDelayMs, ex.signal)
+            if (ex.signal.aborted) return
+            yield f.data
+          }
+        })(),
+        streamHeaders,
+      )
     }
   }
 }
@@ -366,16 +463,38 @@ async function playModel(b: Behaviour, call: ModelCall, ex: Exchange, chunks: nu
 /** non-generation endpoints: only error and transport behaviours make sense */
 async function playOther(b: Behaviour | undefined, err: (b: ErrorBehaviour) => ErrorReply, ok: () => Response, ex: Exchange): Promise<Response> {
   const call: ModelCall = {
-    model: '', stream: false, sse: false, contentType: 'application/json', echo: '', promptChars: 0,
-    json: () => ({}), frames: () => [], error: err, streamError: () => '',
+    model: '',
+    stream: false,
+    sse: false,
+    contentType: 'application/json',
+    echo: '',
+    promptChars: 0,
+    json: () => ({}),
+    frames: () => [],
+    error: err,
+    streamError: () => '',
   }
   switch (b?.kind) {
-    case 'error': case 'stall_before_headers': case 'stall_after_headers': case 'html_200': case 'invalid_json': case 'empty_stream':
+    case 'error':
+    case 'stall_before_headers':
+    case 'stall_after_headers':
+    case 'html_200':
+    case 'invalid_json':
+    case 'empty_stream':
       return playModel(b, call, ex, 1)
     case 'reset_mid_stream': {
       const text = await ok().text()
-      return new Response(bodyStream((async function* () { yield text.slice(0, text.length >> 1); await sleep(5, ex.signal); yield RESET })(), ex),
-        { headers: { 'content-type': 'application/json' } })
+      return new Response(
+        bodyStream(
+          (async function* () {
+            yield text.slice(0, text.length >> 1)
+            await sleep(5, ex.signal)
+            yield RESET
+          })(),
+          ex,
+        ),
+        { headers: { 'content-type': 'application/json' } },
+      )
     }
     default:
       ex.finished = true
@@ -385,16 +504,21 @@ async function playOther(b: Behaviour | undefined, err: (b: ErrorBehaviour) => E
 
 // ───────────── the server ─────────────
 
-const WIRES: Record<ProviderType, Wire> = { openai: openaiWire, anthropic: anthropicWire, gemini: geminiWire }
+/** Looked up when a fake starts, not at load: the wire modules import this one, so any of them may be loaded first. */
+const wireOf = (type: ProviderType): Wire => ({ openai: openaiWire, anthropic: anthropicWire, gemini: geminiWire })[type]
 
 async function readBody(req: Request): Promise<any> {
   const text = await req.text()
   if (!text) return undefined
-  try { return JSON.parse(text) } catch { return text }
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
 }
 
 export async function startFake(type: ProviderType, opts: FakeOptions = {}): Promise<Fake> {
-  const wire = WIRES[type]
+  const wire = wireOf(type)
   const fast = !!opts.fast
   const chunks = opts.streamChunks ?? 3
   let queue: Behaviour[] = []
@@ -416,7 +540,13 @@ export async function startFake(type: ProviderType, opts: FakeOptions = {}): Pro
         aborted: false,
       }
       const ex: Exchange = { rec, signal: req.signal, finished: false, fast }
-      req.signal.addEventListener('abort', () => { if (!ex.finished) rec.aborted = true }, { once: true })
+      req.signal.addEventListener(
+        'abort',
+        () => {
+          if (!ex.finished) rec.aborted = true
+        },
+        { once: true },
+      )
       if (!fast) fake.requests.push(rec)
       rec.body = await readBody(req)
 
@@ -426,7 +556,10 @@ export async function startFake(type: ProviderType, opts: FakeOptions = {}): Pro
       }
       const fromHandler = () => fake.handler?.(rec)
       const ctx: WireCtx = {
-        rec, url, body: rec.body, fast,
+        rec,
+        url,
+        body: rec.body,
+        fast,
         play: call => {
           const b = fromHandler() ?? queue.shift() ?? fallback ?? { kind: 'text', text: `echo: ${call.echo}` }
           return playModel(b, call, ex, chunks)
@@ -444,11 +577,22 @@ export async function startFake(type: ProviderType, opts: FakeOptions = {}): Pro
     url: `http://127.0.0.1:${port}${wire.base}`,
     requests: [],
     last: () => fake.requests[fake.requests.length - 1],
-    enqueue: (...b) => { queue.push(...b) },
-    setDefault: b => { fallback = b },
+    enqueue: (...b) => {
+      queue.push(...b)
+    },
+    setDefault: b => {
+      fallback = b
+    },
     handler: undefined,
-    reset: () => { fake.requests.length = 0; queue = []; fallback = null; fake.handler = undefined },
-    stop: async () => { await server.stop(true) },
+    reset: () => {
+      fake.requests.length = 0
+      queue = []
+      fallback = null
+      fake.handler = undefined
+    },
+    stop: async () => {
+      await server.stop(true)
+    },
   }
   return fake
 }

@@ -23,7 +23,11 @@ export function cleanEnv(extra: Record<string, string> = {}, home = tempDir('agp
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NO_COLOR: '1', ...extra }
 }
 
-export interface Run { code: number; stdout: string; stderr: string }
+export interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
 
 /** Run to completion. */
 export async function runCli(args: string[], env: Record<string, string> = cleanEnv(), cwd = ROOT): Promise<Run> {
@@ -54,16 +58,24 @@ export async function startCli(args: string[], env: Record<string, string> = cle
     const reader = s.getReader()
     for (let r = await reader.read(); !r.done; r = await reader.read()) add(dec.decode(r.value, { stream: true }))
   }
-  void pump(proc.stdout, (t) => { out += t })
-  void pump(proc.stderr, (t) => { err += t })
+  void pump(proc.stdout, t => {
+    out += t
+  })
+  void pump(proc.stderr, t => {
+    err += t
+  })
   const running: Running = {
     proc,
-    get stdout() { return out },
-    get stderr() { return err },
+    get stdout() {
+      return out
+    },
+    get stderr() {
+      return err
+    },
     async waitFor(re, timeoutMs = 10_000) {
       const until = Date.now() + timeoutMs
       while (Date.now() < until) {
-        const m = (out + '\n' + err).match(re)
+        const m = `${out}\n${err}`.match(re)
         if (m) return m
         if (proc.exitCode !== null) break
         await Bun.sleep(20)

@@ -22,24 +22,43 @@ export type Probe = { ok: true; version: string } | { ok: false; reason: string 
 
 function probe(name: CliName): Probe {
   try {
-    const p = Bun.spawnSync([cliBin(name), '--version'], { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', timeout: 60_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir() } })
+    const p = Bun.spawnSync([cliBin(name), '--version'], {
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      timeout: 60_000,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir() },
+    })
     const out = (p.stdout.toString() + p.stderr.toString()).trim()
     if (p.exitCode === 0) return { ok: true, version: out.split('\n')[0]! }
     return { ok: false, reason: `\`${name} --version\` exited ${p.exitCode ?? p.signalCode}: ${out.split('\n').slice(-2).join(' ').slice(0, 200)}` }
   } catch (e) {
-    return { ok: false, reason: `${cliBin(name)} cannot be started (${(e as Error).message.slice(0, 120)}); run scripts/install-clis.sh (needs the npm registry)` }
+    return {
+      ok: false,
+      reason: `${cliBin(name)} cannot be started (${(e as Error).message.slice(0, 120)}); run scripts/install-clis.sh (needs the npm registry)`,
+    }
   }
 }
 
 /** Which CLIs run here; installs them (scripts/install-clis.sh) when one does not. */
 export function ensureClis(): Record<CliName, Probe> {
-  let probes = Object.fromEntries(CLI_NAMES.map((n) => [n, probe(n)])) as Record<CliName, Probe>
-  if (CLI_NAMES.every((n) => probes[n].ok)) return probes
-  const install = Bun.spawnSync(['bash', join(ROOT, 'scripts/install-clis.sh')], { cwd: ROOT, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', timeout: 300_000, env: process.env })
-  probes = Object.fromEntries(CLI_NAMES.map((n) => [n, probe(n)])) as Record<CliName, Probe>
+  let probes = Object.fromEntries(CLI_NAMES.map(n => [n, probe(n)])) as Record<CliName, Probe>
+  if (CLI_NAMES.every(n => probes[n].ok)) return probes
+  const install = Bun.spawnSync(['bash', join(ROOT, 'scripts/install-clis.sh')], {
+    cwd: ROOT,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    timeout: 300_000,
+    env: process.env,
+  })
+  probes = Object.fromEntries(CLI_NAMES.map(n => [n, probe(n)])) as Record<CliName, Probe>
   if (install.exitCode !== 0) {
-    const lines = (install.stdout.toString() + install.stderr.toString()).trim().split('\n').filter((l) => l && !/complete log of this run/.test(l))
-    const errors = lines.filter((l) => /error|does not run/i.test(l))
+    const lines = (install.stdout.toString() + install.stderr.toString())
+      .trim()
+      .split('\n')
+      .filter(l => l && !/complete log of this run/.test(l))
+    const errors = lines.filter(l => /error|does not run/i.test(l))
     const why = (errors.length ? errors.slice(0, 3) : lines.slice(-3)).join(' ').replace(/\s+/g, ' ').slice(0, 300)
     for (const n of CLI_NAMES) {
       const p = probes[n]
@@ -62,8 +81,14 @@ export interface CliRun {
 }
 
 const temps: string[] = []
-export const tempDir = (prefix: string) => { const d = mkdtempSync(join(tmpdir(), prefix)); temps.push(d); return d }
-export const removeTemps = () => { for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true }) }
+export const tempDir = (prefix: string) => {
+  const d = mkdtempSync(join(tmpdir(), prefix))
+  temps.push(d)
+  return d
+}
+export const removeTemps = () => {
+  for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true })
+}
 
 /** Only what the CLI needs: nothing from the machine (no provider keys, proxies or config) leaks in. */
 function baseEnv(home: string): Record<string, string> {
@@ -78,8 +103,14 @@ async function run(name: CliName, args: string[], env: Record<string, string>, c
   // a grandchild still holding the pipes must not hang the test past the CLI's own exit
   const [stdout, stderr] = await Promise.race([reading, Bun.sleep(5_000).then(() => ['(output not closed 5 s after exit)', ''])])
   const r: CliRun = {
-    code: proc.exitCode, signal: proc.signalCode == null ? null : String(proc.signalCode), stdout, stderr, ms: Date.now() - started,
-    describe: () => `${name} ${args.map((a) => JSON.stringify(a)).join(' ')} → exit ${r.code ?? r.signal} after ${r.ms} ms\n--- stdout\n${stdout.slice(-2000)}\n--- stderr\n${stderr.slice(-3000)}`,
+    code: proc.exitCode,
+    signal: proc.signalCode == null ? null : String(proc.signalCode),
+    stdout,
+    stderr,
+    ms: Date.now() - started,
+    describe: () =>
+      `${name} ${args.map(a => JSON.stringify(a)).join(' ')} → exit ${r.code ?? r.signal} after ${r.ms} ms\n--- stdout\n${stdout.slice(-2000)}` +
+      `\n--- stderr\n${stderr.slice(-3000)}`,
   }
   return r
 }
@@ -95,7 +126,11 @@ export interface LaunchOptions {
 }
 
 /** A CLI started in a fresh HOME, in its own working directory (`cwd`, known before the first request). */
-export interface Launched { home: string; cwd: string; result: Promise<CliRun> }
+export interface Launched {
+  home: string
+  cwd: string
+  result: Promise<CliRun>
+}
 
 function workspace(prefix: string, files: Record<string, string> = {}): { home: string; cwd: string } {
   const home = tempDir(prefix)
@@ -161,7 +196,11 @@ export function geminiCli(origin: string, prompt: string, o: LaunchOptions = {})
   return { home, cwd, result: run('gemini', ['-p', prompt], env, cwd, o.timeoutMs ?? 90_000) }
 }
 
-export const LAUNCHERS: Record<CliName, (origin: string, prompt: string, o?: LaunchOptions) => Launched> = { claude: claudeCode, codex: codexExec, gemini: geminiCli }
+export const LAUNCHERS: Record<CliName, (origin: string, prompt: string, o?: LaunchOptions) => Launched> = {
+  claude: claudeCode,
+  codex: codexExec,
+  gemini: geminiCli,
+}
 
 // ───────────── what the client sent ─────────────
 
@@ -184,11 +223,37 @@ export function tapClient(srv: TestServer): { requests: ClientRequest[]; settled
   srv.server.reload({
     fetch: (req: Request, server: any) => {
       const url = new URL(req.url)
-      const rec: ClientRequest = { method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: Object.fromEntries(req.headers), body: undefined }
+      const rec: ClientRequest = {
+        method: req.method,
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers: Object.fromEntries(req.headers),
+        body: undefined,
+      }
       requests.push(rec)
-      if (req.body) reading.push(req.clone().text().then((t) => { try { rec.body = JSON.parse(t) } catch { rec.body = t } }, () => {}))
+      if (req.body)
+        reading.push(
+          req
+            .clone()
+            .text()
+            .then(
+              t => {
+                try {
+                  rec.body = JSON.parse(t)
+                } catch {
+                  rec.body = t
+                }
+              },
+              () => {},
+            ),
+        )
       return srv.agproxy.fetch(req, server)
     },
   } as any)
-  return { requests, settled: async () => { await Promise.all(reading) } }
+  return {
+    requests,
+    settled: async () => {
+      await Promise.all(reading)
+    },
+  }
 }

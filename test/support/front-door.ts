@@ -17,13 +17,38 @@ for (const k of ['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'OPENAI_API_KEY', 'ANTHROPI
 export const NO_PROVIDER = /no provider is configured for model \S+; add one under `providers:` \(see README\)/
 
 /** A JSON body that satisfies every model route's schema (chat, completions, responses, embeddings, messages, Gemini). */
-export const ANY_MODEL_BODY = { model: 'test-model', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8, input: 'hi', prompt: 'hi', contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }
+export const ANY_MODEL_BODY = {
+  model: 'test-model',
+  messages: [{ role: 'user', content: 'hi' }],
+  max_tokens: 8,
+  input: 'hi',
+  prompt: 'hi',
+  contents: [{ role: 'user', parts: [{ text: 'hi' }] }],
+}
 
-export const json = (body: unknown, headers: Record<string, string> = {}): RequestInit =>
-  ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+export const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+})
 
-const GOOGLE_STATUS: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 405: 'UNIMPLEMENTED', 503: 'UNAVAILABLE' }
-const ANTHROPIC_TYPE: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error', 405: 'invalid_request_error', 415: 'invalid_request_error', 503: 'api_error' }
+const GOOGLE_STATUS: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  405: 'UNIMPLEMENTED',
+  503: 'UNAVAILABLE',
+}
+const ANTHROPIC_TYPE: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  405: 'invalid_request_error',
+  415: 'invalid_request_error',
+  503: 'api_error',
+}
 
 /**
  * Assert `body` is an error of `status` in `dialect`, parse it with that dialect's SDK error factory,
@@ -37,7 +62,16 @@ export function expectDialectError(dialect: Dialect, status: number, body: any, 
       expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type'])
       expect([typeof body.error.message, typeof body.error.type]).toEqual(['string', 'string'])
       const e = OpenAI.APIError.generate(status, body, undefined, headers)
-      const cls = ({ 400: OpenAI.BadRequestError, 401: OpenAI.AuthenticationError, 403: OpenAI.PermissionDeniedError, 404: OpenAI.NotFoundError, 503: OpenAI.InternalServerError } as Record<number, any>)[status] ?? OpenAI.APIError
+      const cls =
+        (
+          {
+            400: OpenAI.BadRequestError,
+            401: OpenAI.AuthenticationError,
+            403: OpenAI.PermissionDeniedError,
+            404: OpenAI.NotFoundError,
+            503: OpenAI.InternalServerError,
+          } as Record<number, any>
+        )[status] ?? OpenAI.APIError
       expect(e).toBeInstanceOf(cls)
       expect(e.status).toBe(status)
       return body.error.message
@@ -45,7 +79,16 @@ export function expectDialectError(dialect: Dialect, status: number, body: any, 
     case 'anthropic': {
       expect(body).toEqual({ type: 'error', error: { type: ANTHROPIC_TYPE[status] ?? expect.any(String), message: expect.any(String) } })
       const e = Anthropic.APIError.generate(status, body, undefined, headers)
-      const cls = ({ 400: Anthropic.BadRequestError, 401: Anthropic.AuthenticationError, 403: Anthropic.PermissionDeniedError, 404: Anthropic.NotFoundError, 503: Anthropic.APIError } as Record<number, any>)[status] ?? Anthropic.APIError
+      const cls =
+        (
+          {
+            400: Anthropic.BadRequestError,
+            401: Anthropic.AuthenticationError,
+            403: Anthropic.PermissionDeniedError,
+            404: Anthropic.NotFoundError,
+            503: Anthropic.APIError,
+          } as Record<number, any>
+        )[status] ?? Anthropic.APIError
       expect(e).toBeInstanceOf(cls)
       expect(e.status).toBe(status)
       return body.error.message
@@ -69,7 +112,11 @@ export async function fetchError(url: string, init: RequestInit, dialect: Dialec
   return { message: expectDialectError(dialect, status, JSON.parse(text), res.headers), res }
 }
 
-export interface RawResponse { status: number; headers: Headers; body: string }
+export interface RawResponse {
+  status: number
+  headers: Headers
+  body: string
+}
 
 /**
  * One HTTP/1.1 request written byte for byte on a TCP socket: the path and the Host header arrive
@@ -78,7 +125,12 @@ export interface RawResponse { status: number; headers: Headers; body: string }
 export async function rawRequest(port: number, method: string, target: string, headers: Record<string, string> = {}, body = ''): Promise<RawResponse> {
   const all: Record<string, string> = { host: `localhost:${port}`, connection: 'close', ...headers }
   if (body || method === 'POST') all['content-length'] ??= String(Buffer.byteLength(body))
-  return rawExchange(port, `${method} ${target} HTTP/1.1\r\n${Object.entries(all).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}`)
+  return rawExchange(
+    port,
+    `${method} ${target} HTTP/1.1\r\n${Object.entries(all)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\r\n')}\r\n\r\n${body}`,
+  )
 }
 
 /** Write `text` as is on a new connection (e.g. HTTP/1.0 without a Host) and read the answer until the server closes. */
@@ -86,11 +138,18 @@ export async function rawExchange(port: number, text: string, hostname = '127.0.
   const { promise, resolve, reject } = Promise.withResolvers<string>()
   const chunks: Uint8Array[] = []
   const sock = await Bun.connect({
-    hostname, port,
+    hostname,
+    port,
     socket: {
-      data(_s, d) { chunks.push(new Uint8Array(d)) },
-      close() { resolve(Buffer.concat(chunks).toString('utf8')) },
-      error(_s, e) { reject(e) },
+      data(_s, d) {
+        chunks.push(new Uint8Array(d))
+      },
+      close() {
+        resolve(Buffer.concat(chunks).toString('utf8'))
+      },
+      error(_s, e) {
+        reject(e)
+      },
     },
   })
   sock.write(text)
@@ -98,7 +157,10 @@ export async function rawExchange(port: number, text: string, hostname = '127.0.
   const split = answer.indexOf('\r\n\r\n')
   const [statusLine, ...lines] = answer.slice(0, split).split('\r\n')
   const h = new Headers()
-  for (const l of lines) { const i = l.indexOf(':'); h.append(l.slice(0, i).trim(), l.slice(i + 1).trim()) }
+  for (const l of lines) {
+    const i = l.indexOf(':')
+    h.append(l.slice(0, i).trim(), l.slice(i + 1).trim())
+  }
   let rest = answer.slice(split + 4)
   if (/chunked/i.test(h.get('transfer-encoding') ?? '')) {
     let out = ''

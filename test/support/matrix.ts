@@ -46,9 +46,17 @@ export async function startMatrix(): Promise<Env> {
     retry: { max_attempts: 1, max_wait: 0 },
   })
   let hits = 0
-  const images = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => { hits++; return new Response(PNG_BYTES, { headers: { 'content-type': 'image/png' } }) } })
+  const images = Bun.serve({
+    hostname: '127.0.0.1',
+    port: 0,
+    fetch: () => {
+      hits++
+      return new Response(PNG_BYTES, { headers: { 'content-type': 'image/png' } })
+    },
+  })
   return {
-    srv, fakes,
+    srv,
+    fakes,
     imageHits: () => hits,
     imageUrl: `http://127.0.0.1:${images.port}/cat.png`,
     async stop() {
@@ -100,7 +108,9 @@ export function forbiddenGeminiKeys(v: unknown, at = ''): string[] {
   if (Array.isArray(v)) return v.flatMap((x, i) => forbiddenGeminiKeys(x, `${at}[${i}]`))
   return Object.entries(v).flatMap(([k, x]) => [
     ...(['$schema', 'additionalProperties', 'propertyNames', '$defs', 'const'].includes(k) ? [`${at}.${k}`] : []),
-    ...(k === 'properties' && x && typeof x === 'object' ? Object.entries(x).flatMap(([n, s]) => forbiddenGeminiKeys(s, `${at}.properties.${n}`)) : forbiddenGeminiKeys(x, `${at}.${k}`)),
+    ...(k === 'properties' && x && typeof x === 'object'
+      ? Object.entries(x).flatMap(([n, s]) => forbiddenGeminiKeys(s, `${at}.properties.${n}`))
+      : forbiddenGeminiKeys(x, `${at}.${k}`)),
   ])
 }
 
@@ -113,7 +123,10 @@ export type UpPart =
   | { call: { id?: string; name: string; args: any; signature?: string } }
   | { result: { id?: string; name?: string; value: any; isError?: boolean } }
 
-export interface UpMessage { role: 'user' | 'assistant'; parts: UpPart[] }
+export interface UpMessage {
+  role: 'user' | 'assistant'
+  parts: UpPart[]
+}
 
 export interface UpView {
   path: string
@@ -139,7 +152,11 @@ export interface UpView {
 
 const tryJson = (s: unknown): any => {
   if (typeof s !== 'string') return s
-  try { return JSON.parse(s) } catch { return s }
+  try {
+    return JSON.parse(s)
+  } catch {
+    return s
+  }
 }
 const dataUrl = (url: string) => {
   const m = /^data:([^;,]+);base64,(.*)$/s.exec(url)
@@ -159,8 +176,14 @@ function merged(list: UpMessage[]): UpMessage[] {
 function chatView(b: any): Omit<UpView, 'path' | 'raw'> {
   const system: string[] = []
   const list: UpMessage[] = []
-  const textParts = (c: any): UpPart[] => typeof c === 'string' ? (c ? [{ text: c }] : [])
-    : Array.isArray(c) ? c.map((p: any) => p.type === 'image_url' ? { image: dataUrl(p.image_url.url) } : { text: p.text }) : []
+  const textParts = (c: any): UpPart[] =>
+    typeof c === 'string'
+      ? c
+        ? [{ text: c }]
+        : []
+      : Array.isArray(c)
+        ? c.map((p: any) => (p.type === 'image_url' ? { image: dataUrl(p.image_url.url) } : { text: p.text }))
+        : []
   for (const m of b.messages ?? []) {
     if (m.role === 'system' || m.role === 'developer') system.push(typeof m.content === 'string' ? m.content : m.content.map((p: any) => p.text).join('\n'))
     else if (m.role === 'user') list.push({ role: 'user', parts: textParts(m.content) })
@@ -177,10 +200,16 @@ function chatView(b: any): Omit<UpView, 'path' | 'raw'> {
   const tc = b.tool_choice
   const rf = b.response_format
   return {
-    model: b.model, stream: b.stream === true, system, messages: merged(list),
+    model: b.model,
+    stream: b.stream === true,
+    system,
+    messages: merged(list),
     tools: (b.tools ?? []).map((t: any) => ({ name: t.function.name, description: t.function.description, parameters: t.function.parameters })),
     toolChoice: typeof tc === 'string' ? tc : tc?.function?.name ? `tool:${tc.function.name}` : undefined,
-    temperature: b.temperature, topP: b.top_p, topK: b.top_k, maxTokens: b.max_completion_tokens ?? b.max_tokens,
+    temperature: b.temperature,
+    topP: b.top_p,
+    topK: b.top_k,
+    maxTokens: b.max_completion_tokens ?? b.max_tokens,
     stop: typeof b.stop === 'string' ? [b.stop] : b.stop,
     json: rf && rf.type !== 'text' ? { schema: rf.json_schema?.schema } : undefined,
     reasoning: b.reasoning_effort ? { effort: b.reasoning_effort } : undefined,
@@ -190,24 +219,42 @@ function chatView(b: any): Omit<UpView, 'path' | 'raw'> {
 function responsesView(b: any): Omit<UpView, 'path' | 'raw'> {
   const system: string[] = b.instructions ? [b.instructions] : []
   const list: UpMessage[] = []
-  const parts = (c: any): UpPart[] => typeof c === 'string' ? [{ text: c }]
-    : (c ?? []).map((p: any) => p.type === 'input_image' ? { image: dataUrl(typeof p.image_url === 'string' ? p.image_url : p.image_url.url) } : { text: p.text })
-  const items = typeof b.input === 'string' ? [{ type: 'message', role: 'user', content: b.input }] : b.input ?? []
+  const parts = (c: any): UpPart[] =>
+    typeof c === 'string'
+      ? [{ text: c }]
+      : (c ?? []).map((p: any) =>
+          p.type === 'input_image' ? { image: dataUrl(typeof p.image_url === 'string' ? p.image_url : p.image_url.url) } : { text: p.text },
+        )
+  const items = typeof b.input === 'string' ? [{ type: 'message', role: 'user', content: b.input }] : (b.input ?? [])
   for (const it of items) {
     const type = it.type ?? 'message'
-    if (type === 'message' && (it.role === 'system' || it.role === 'developer')) system.push(parts(it.content).map((p: any) => p.text).join('\n'))
+    if (type === 'message' && (it.role === 'system' || it.role === 'developer'))
+      system.push(
+        parts(it.content)
+          .map((p: any) => p.text)
+          .join('\n'),
+      )
     else if (type === 'message') list.push({ role: it.role === 'assistant' ? 'assistant' : 'user', parts: parts(it.content) })
     else if (type === 'function_call') list.push({ role: 'assistant', parts: [{ call: { id: it.call_id, name: it.name, args: tryJson(it.arguments) } }] })
     else if (type === 'function_call_output') list.push({ role: 'user', parts: [{ result: { id: it.call_id, value: tryJson(it.output) } }] })
-    else if (type === 'reasoning') list.push({ role: 'assistant', parts: [{ thinking: (it.summary ?? []).map((s: any) => s.text).join(''), ...(it.encrypted_content ? { signature: it.encrypted_content } : {}) }] })
+    else if (type === 'reasoning')
+      list.push({
+        role: 'assistant',
+        parts: [{ thinking: (it.summary ?? []).map((s: any) => s.text).join(''), ...(it.encrypted_content ? { signature: it.encrypted_content } : {}) }],
+      })
   }
   const tc = b.tool_choice
   const f = b.text?.format
   return {
-    model: b.model, stream: b.stream === true, system, messages: merged(list),
+    model: b.model,
+    stream: b.stream === true,
+    system,
+    messages: merged(list),
     tools: (b.tools ?? []).filter((t: any) => t.type === 'function').map((t: any) => ({ name: t.name, description: t.description, parameters: t.parameters })),
     toolChoice: typeof tc === 'string' ? tc : tc?.name ? `tool:${tc.name}` : undefined,
-    temperature: b.temperature, topP: b.top_p, maxTokens: b.max_output_tokens,
+    temperature: b.temperature,
+    topP: b.top_p,
+    maxTokens: b.max_output_tokens,
     json: f && f.type !== 'text' ? { schema: f.schema } : undefined,
     reasoning: b.reasoning ? { effort: b.reasoning.effort } : undefined,
   }
@@ -215,30 +262,46 @@ function responsesView(b: any): Omit<UpView, 'path' | 'raw'> {
 
 function anthropicView(b: any): Omit<UpView, 'path' | 'raw'> {
   const system = typeof b.system === 'string' ? [b.system] : (b.system ?? []).map((s: any) => s.text)
-  const blocks = (c: any): any[] => (typeof c === 'string' ? [{ type: 'text', text: c }] : c ?? [])
+  const blocks = (c: any): any[] => (typeof c === 'string' ? [{ type: 'text', text: c }] : (c ?? []))
   const list: UpMessage[] = (b.messages ?? []).map((m: any) => ({
     role: m.role,
     parts: blocks(m.content).map((c: any): UpPart => {
       switch (c.type) {
-        case 'text': return { text: c.text }
-        case 'image': return { image: c.source.type === 'url' ? { url: c.source.url } : { data: c.source.data, mediaType: c.source.media_type } }
-        case 'thinking': return { thinking: c.thinking, signature: c.signature }
-        case 'redacted_thinking': return { thinking: '', signature: c.data }
-        case 'tool_use': return { call: { id: c.id, name: c.name, args: c.input } }
+        case 'text':
+          return { text: c.text }
+        case 'image':
+          return { image: c.source.type === 'url' ? { url: c.source.url } : { data: c.source.data, mediaType: c.source.media_type } }
+        case 'thinking':
+          return { thinking: c.thinking, signature: c.signature }
+        case 'redacted_thinking':
+          return { thinking: '', signature: c.data }
+        case 'tool_use':
+          return { call: { id: c.id, name: c.name, args: c.input } }
         case 'tool_result': {
-          const text = blocks(c.content).filter((x: any) => x.type === 'text').map((x: any) => x.text).join('')
+          const text = blocks(c.content)
+            .filter((x: any) => x.type === 'text')
+            .map((x: any) => x.text)
+            .join('')
           return { result: { id: c.tool_use_id, value: tryJson(text), ...(c.is_error ? { isError: true } : {}) } }
         }
-        default: return { text: `<${c.type}>` }
+        default:
+          return { text: `<${c.type}>` }
       }
     }),
   }))
   const tc = b.tool_choice
   return {
-    model: b.model, stream: b.stream === true, system, messages: merged(list),
+    model: b.model,
+    stream: b.stream === true,
+    system,
+    messages: merged(list),
     tools: (b.tools ?? []).map((t: any) => ({ name: t.name, description: t.description, parameters: t.input_schema })),
     toolChoice: !tc ? undefined : tc.type === 'any' ? 'required' : tc.type === 'tool' ? `tool:${tc.name}` : tc.type,
-    temperature: b.temperature, topP: b.top_p, topK: b.top_k, maxTokens: b.max_tokens, stop: b.stop_sequences,
+    temperature: b.temperature,
+    topP: b.top_p,
+    topK: b.top_k,
+    maxTokens: b.max_tokens,
+    stop: b.stop_sequences,
     json: b.output_config?.format ? { schema: b.output_config.format.schema } : undefined,
     reasoning: b.thinking?.type === 'enabled' ? { budget: b.thinking.budget_tokens } : undefined,
   }
@@ -250,8 +313,19 @@ function geminiView(b: any, path: string): Omit<UpView, 'path' | 'raw'> {
   const list: UpMessage[] = (b.contents ?? []).map((c: any) => ({
     role: c.role === 'model' ? 'assistant' : 'user',
     parts: (c.parts ?? []).map((p: any): UpPart => {
-      if (p.functionCall) return { call: { ...(p.functionCall.id ? { id: p.functionCall.id } : {}), name: p.functionCall.name, args: p.functionCall.args ?? {}, ...(p.thoughtSignature ? { signature: p.thoughtSignature } : {}) } }
-      if (p.functionResponse) return { result: { ...(p.functionResponse.id ? { id: p.functionResponse.id } : {}), name: p.functionResponse.name, value: p.functionResponse.response } }
+      if (p.functionCall)
+        return {
+          call: {
+            ...(p.functionCall.id ? { id: p.functionCall.id } : {}),
+            name: p.functionCall.name,
+            args: p.functionCall.args ?? {},
+            ...(p.thoughtSignature ? { signature: p.thoughtSignature } : {}),
+          },
+        }
+      if (p.functionResponse)
+        return {
+          result: { ...(p.functionResponse.id ? { id: p.functionResponse.id } : {}), name: p.functionResponse.name, value: p.functionResponse.response },
+        }
       if (p.thought) return { thinking: p.text ?? '', ...(p.thoughtSignature ? { signature: p.thoughtSignature } : {}) }
       if (p.inlineData) return { image: { data: p.inlineData.data, mediaType: p.inlineData.mimeType } }
       if (p.fileData) return { image: { url: p.fileData.fileUri, mediaType: p.fileData.mimeType } }
@@ -264,12 +338,32 @@ function geminiView(b: any, path: string): Omit<UpView, 'path' | 'raw'> {
   const tc = g.thinkingConfig
   return {
     model: decodeURIComponent(path).match(/models\/([^:]+):/)?.[1] ?? '',
-    stream: path.includes(':streamGenerateContent'), system, messages: merged(list),
-    tools: (b.tools ?? []).flatMap((t: any) => t.functionDeclarations ?? []).map((f: any) => ({ name: f.name, description: f.description, parameters: f.parameters ?? f.parametersJsonSchema })),
-    toolChoice: !fcc ? undefined : mode === 'ANY' && fcc.allowedFunctionNames?.length === 1 ? `tool:${fcc.allowedFunctionNames[0]}` : mode === 'ANY' ? 'required' : mode.toLowerCase(),
-    temperature: g.temperature, topP: g.topP, topK: g.topK, maxTokens: g.maxOutputTokens, stop: g.stopSequences,
+    stream: path.includes(':streamGenerateContent'),
+    system,
+    messages: merged(list),
+    tools: (b.tools ?? [])
+      .flatMap((t: any) => t.functionDeclarations ?? [])
+      .map((f: any) => ({ name: f.name, description: f.description, parameters: f.parameters ?? f.parametersJsonSchema })),
+    toolChoice: !fcc
+      ? undefined
+      : mode === 'ANY' && fcc.allowedFunctionNames?.length === 1
+        ? `tool:${fcc.allowedFunctionNames[0]}`
+        : mode === 'ANY'
+          ? 'required'
+          : mode.toLowerCase(),
+    temperature: g.temperature,
+    topP: g.topP,
+    topK: g.topK,
+    maxTokens: g.maxOutputTokens,
+    stop: g.stopSequences,
     json: g.responseMimeType === 'application/json' ? { schema: g.responseJsonSchema ?? g.responseSchema } : undefined,
-    reasoning: tc ? { ...(tc.thinkingBudget !== undefined ? { budget: tc.thinkingBudget } : {}), ...(tc.thinkingLevel ? { level: tc.thinkingLevel } : {}), ...(tc.includeThoughts !== undefined ? { includeThoughts: tc.includeThoughts } : {}) } : undefined,
+    reasoning: tc
+      ? {
+          ...(tc.thinkingBudget !== undefined ? { budget: tc.thinkingBudget } : {}),
+          ...(tc.thinkingLevel ? { level: tc.thinkingLevel } : {}),
+          ...(tc.includeThoughts !== undefined ? { includeThoughts: tc.includeThoughts } : {}),
+        }
+      : undefined,
   }
 }
 
@@ -277,14 +371,23 @@ function geminiView(b: any, path: string): Omit<UpView, 'path' | 'raw'> {
 export function upstreamView(type: ProviderType, rec: Recorded | undefined): UpView {
   if (!rec) throw new Error(`the ${type} upstream received no request`)
   const b = rec.body ?? {}
-  const view = type === 'gemini' ? geminiView(b, rec.path + (rec.query.alt ? `?alt=${rec.query.alt}` : ''))
-    : type === 'anthropic' ? anthropicView(b)
-    : rec.path.endsWith('/responses') ? responsesView(b) : chatView(b)
+  const view =
+    type === 'gemini'
+      ? geminiView(b, rec.path + (rec.query.alt ? `?alt=${rec.query.alt}` : ''))
+      : type === 'anthropic'
+        ? anthropicView(b)
+        : rec.path.endsWith('/responses')
+          ? responsesView(b)
+          : chatView(b)
   return { ...view, path: rec.path, raw: b }
 }
 
 /** the text of a view's message (text parts joined) */
-export const textOf = (m: UpMessage | undefined) => (m?.parts ?? []).filter((p): p is { text: string } => 'text' in p).map(p => p.text).join('')
+export const textOf = (m: UpMessage | undefined) =>
+  (m?.parts ?? [])
+    .filter((p): p is { text: string } => 'text' in p)
+    .map(p => p.text)
+    .join('')
 export const callsOf = (m: UpMessage | undefined) => (m?.parts ?? []).filter((p): p is Extract<UpPart, { call: any }> => 'call' in p).map(p => p.call)
 export const resultsOf = (m: UpMessage | undefined) => (m?.parts ?? []).filter((p): p is Extract<UpPart, { result: any }> => 'result' in p).map(p => p.result)
 export const thinkingOf = (m: UpMessage | undefined) => (m?.parts ?? []).filter((p): p is Extract<UpPart, { thinking: string }> => 'thinking' in p)
@@ -313,7 +416,12 @@ export type Scenario = (cell: Cell) => Promise<void>
 const isGeneration = (r: Recorded) => /chat\/completions|\/responses|\/messages$|:generateContent|:streamGenerateContent/.test(r.path)
 
 /** Generate client × provider × scenario × stream-flag cells for one client dialect. */
-export function matrix(client: ProviderType, env: Env, scenarios: Record<string, Scenario>, opts: { label?: string; providers?: ProviderType[]; streams?: boolean[] } = {}): void {
+export function matrix(
+  client: ProviderType,
+  env: Env,
+  scenarios: Record<string, Scenario>,
+  opts: { label?: string; providers?: ProviderType[]; streams?: boolean[] } = {},
+): void {
   for (const provider of opts.providers ?? PROVIDERS) {
     describe(`${opts.label ?? `${client} client`} → ${provider} provider`, () => {
       for (const [name, run] of Object.entries(scenarios)) {
@@ -323,10 +431,18 @@ export function matrix(client: ProviderType, env: Env, scenarios: Record<string,
             fake.reset()
             const gen = () => fake.requests.filter(isGeneration)
             await run({
-              client, provider, stream, same: client === provider, fake, env,
+              client,
+              provider,
+              stream,
+              same: client === provider,
+              fake,
+              env,
               model: (kind = 'plain') => alias(provider, kind),
               upstreamModel: (kind = 'plain') => UPSTREAM_MODEL[provider][kind],
-              up: (i?: number) => { const all = gen(); return upstreamView(provider, i === undefined ? all.at(-1) : all[i]) },
+              up: (i?: number) => {
+                const all = gen()
+                return upstreamView(provider, i === undefined ? all.at(-1) : all[i])
+              },
               calls: () => gen().length,
             })
           })

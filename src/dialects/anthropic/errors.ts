@@ -8,10 +8,20 @@ import { statusOf } from '../../ir/errors'
 import { isObject } from '../guards'
 
 const TYPE: Record<ErrorKind, string> = {
-  invalid_request: 'invalid_request_error', authentication: 'authentication_error', permission: 'permission_error',
-  not_found: 'not_found_error', method_not_allowed: 'invalid_request_error', request_too_large: 'request_too_large',
-  unsupported_media: 'invalid_request_error', rate_limit: 'rate_limit_error', internal: 'api_error', upstream: 'api_error',
-  unavailable: 'api_error', timeout: 'timeout_error', loop: 'invalid_request_error', overloaded: 'overloaded_error',
+  invalid_request: 'invalid_request_error',
+  authentication: 'authentication_error',
+  permission: 'permission_error',
+  not_found: 'not_found_error',
+  method_not_allowed: 'invalid_request_error',
+  request_too_large: 'request_too_large',
+  unsupported_media: 'invalid_request_error',
+  rate_limit: 'rate_limit_error',
+  internal: 'api_error',
+  upstream: 'api_error',
+  unavailable: 'api_error',
+  timeout: 'timeout_error',
+  loop: 'invalid_request_error',
+  overloaded: 'overloaded_error',
 }
 
 export type AnthropicErrorBody = { type: 'error'; error: { type: string; message: string } }

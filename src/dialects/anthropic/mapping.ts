@@ -7,8 +7,7 @@ import { dig, isObject, num } from '../guards'
 
 // ───────────── stop reasons ─────────────
 
-export type AnthropicStopReason =
-  'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn' | 'refusal' | 'model_context_window_exceeded'
+export type AnthropicStopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn' | 'refusal' | 'model_context_window_exceeded'
 
 const toWire: Record<IRStopReason, AnthropicStopReason> = {
   stop: 'end_turn',
@@ -30,12 +29,19 @@ export function stopReasonToWire(reason: IRStopReason, hasToolCalls: boolean): A
 /** Anthropic stop_reason → IR */
 export function stopReasonFromWire(reason: unknown): IRStopReason {
   switch (reason) {
-    case 'max_tokens': case 'model_context_window_exceeded': return 'length'
-    case 'tool_use': return 'tool_calls'
-    case 'stop_sequence': return 'stop_sequence'
-    case 'pause_turn': return 'pause'
-    case 'refusal': return 'refusal'
-    default: return 'stop'
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length'
+    case 'tool_use':
+      return 'tool_calls'
+    case 'stop_sequence':
+      return 'stop_sequence'
+    case 'pause_turn':
+      return 'pause'
+    case 'refusal':
+      return 'refusal'
+    default:
+      return 'stop'
   }
 }
 
@@ -65,7 +71,9 @@ export function usageToWire(u: Partial<IRUsage> | undefined): AnthropicUsage {
 export function usageFromWire(u: unknown): Partial<IRUsage> {
   if (!isObject(u)) return {}
   const out: Partial<IRUsage> = {}
-  const input = num(u.input_tokens), read = num(u.cache_read_input_tokens), write = num(u.cache_creation_input_tokens)
+  const input = num(u.input_tokens),
+    read = num(u.cache_read_input_tokens),
+    write = num(u.cache_creation_input_tokens)
   if (input !== undefined || read !== undefined || write !== undefined) out.inputTokens = (input ?? 0) + (read ?? 0) + (write ?? 0)
   if (read !== undefined) out.cachedInputTokens = read
   if (write !== undefined) out.cacheCreationInputTokens = write

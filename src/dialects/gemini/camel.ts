@@ -7,13 +7,10 @@
 import { isObject } from '../guards'
 
 /** keys whose values are user data or schemas: never rename inside them */
-const OPAQUE = new Set([
-  'args', 'response', 'parameters', 'parametersJsonSchema', 'responseSchema', 'responseJsonSchema', 'labels',
-])
+const OPAQUE = new Set(['args', 'response', 'parameters', 'parametersJsonSchema', 'responseSchema', 'responseJsonSchema', 'labels'])
 
 /** `system_instruction` → `systemInstruction` */
 export const toCamel = (key: string): string => key.replace(/_+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase())
-
 
 /** Deep copy with every field name in camelCase (the camelCase spelling wins when both are present). */
 export function camelize(value: unknown): unknown {

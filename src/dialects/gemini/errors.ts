@@ -10,10 +10,20 @@ import { isObject } from '../guards'
 
 /** google.rpc.Code name per kind */
 const STATUS: Record<ErrorKind, string> = {
-  invalid_request: 'INVALID_ARGUMENT', authentication: 'UNAUTHENTICATED', permission: 'PERMISSION_DENIED',
-  not_found: 'NOT_FOUND', method_not_allowed: 'UNIMPLEMENTED', request_too_large: 'INVALID_ARGUMENT',
-  unsupported_media: 'INVALID_ARGUMENT', rate_limit: 'RESOURCE_EXHAUSTED', internal: 'INTERNAL', upstream: 'INTERNAL',
-  unavailable: 'UNAVAILABLE', timeout: 'DEADLINE_EXCEEDED', loop: 'FAILED_PRECONDITION', overloaded: 'UNAVAILABLE',
+  invalid_request: 'INVALID_ARGUMENT',
+  authentication: 'UNAUTHENTICATED',
+  permission: 'PERMISSION_DENIED',
+  not_found: 'NOT_FOUND',
+  method_not_allowed: 'UNIMPLEMENTED',
+  request_too_large: 'INVALID_ARGUMENT',
+  unsupported_media: 'INVALID_ARGUMENT',
+  rate_limit: 'RESOURCE_EXHAUSTED',
+  internal: 'INTERNAL',
+  upstream: 'INTERNAL',
+  unavailable: 'UNAVAILABLE',
+  timeout: 'DEADLINE_EXCEEDED',
+  loop: 'FAILED_PRECONDITION',
+  overloaded: 'UNAVAILABLE',
 }
 
 export type GeminiErrorBody = { error: { code: number; message: string; status: string; details?: unknown[] } }
@@ -34,10 +44,19 @@ export function errorBody(e: IRError): GeminiErrorBody {
 }
 
 const KIND_OF_STATUS: Record<string, ErrorKind> = {
-  INVALID_ARGUMENT: 'invalid_request', FAILED_PRECONDITION: 'invalid_request', OUT_OF_RANGE: 'invalid_request',
-  UNAUTHENTICATED: 'authentication', PERMISSION_DENIED: 'permission', NOT_FOUND: 'not_found',
-  RESOURCE_EXHAUSTED: 'rate_limit', UNAVAILABLE: 'unavailable', DEADLINE_EXCEEDED: 'timeout',
-  INTERNAL: 'upstream', UNKNOWN: 'upstream', ABORTED: 'upstream', UNIMPLEMENTED: 'invalid_request',
+  INVALID_ARGUMENT: 'invalid_request',
+  FAILED_PRECONDITION: 'invalid_request',
+  OUT_OF_RANGE: 'invalid_request',
+  UNAUTHENTICATED: 'authentication',
+  PERMISSION_DENIED: 'permission',
+  NOT_FOUND: 'not_found',
+  RESOURCE_EXHAUSTED: 'rate_limit',
+  UNAVAILABLE: 'unavailable',
+  DEADLINE_EXCEEDED: 'timeout',
+  INTERNAL: 'upstream',
+  UNKNOWN: 'upstream',
+  ABORTED: 'upstream',
+  UNIMPLEMENTED: 'invalid_request',
 }
 
 function kindOfCode(code: number): ErrorKind {
@@ -64,7 +83,7 @@ function retryDelayOf(details: unknown): number | undefined {
  *  with, used when the body has no numeric code (default 502). */
 export function errorFromWire(body: unknown, status?: number): IRError {
   const e = isObject(body) && isObject(body.error) ? body.error : {}
-  const code = typeof e.code === 'number' ? e.code : status ?? 502
+  const code = typeof e.code === 'number' ? e.code : (status ?? 502)
   const kind = KIND_OF_STATUS[String(e.status)] ?? kindOfCode(code)
   const out: IRError = { status: code, kind, message: typeof e.message === 'string' ? e.message : 'upstream error' }
   const retry = retryDelayOf(e.details)

@@ -13,13 +13,21 @@ export const safeId = (id: string): string => id.replace(/[^a-zA-Z0-9_-]/g, '_')
 
 /** A deterministic id for a Gemini functionCall that carries none: the same history gives the same ids. */
 export const stableCallId = (name: string, args: string, occurrence: number): string =>
-  'call_' + Bun.hash(`${name}\u0000${args}\u0000${occurrence}`).toString(36)
+  `call_${Bun.hash(`${name}\u0000${args}\u0000${occurrence}`).toString(36)}`
 
 // ───────────── finish reasons ─────────────
 
 const FILTERED = new Set([
-  'SAFETY', 'RECITATION', 'LANGUAGE', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY',
-  'IMAGE_PROHIBITED_CONTENT', 'IMAGE_RECITATION', 'ESCALATION',
+  'SAFETY',
+  'RECITATION',
+  'LANGUAGE',
+  'BLOCKLIST',
+  'PROHIBITED_CONTENT',
+  'SPII',
+  'IMAGE_SAFETY',
+  'IMAGE_PROHIBITED_CONTENT',
+  'IMAGE_RECITATION',
+  'ESCALATION',
 ])
 
 /** Gemini finishReason → IR stop reason (a turn that called tools ends with tool_calls) */
@@ -34,10 +42,15 @@ export function finishToIR(reason: string | undefined, sawToolCall: boolean): IR
 /** IR stop reason → Gemini finishReason */
 export function finishToGemini(reason: IRStopReason): string {
   switch (reason) {
-    case 'length': return 'MAX_TOKENS'
-    case 'content_filter': case 'refusal': return 'SAFETY'
-    case 'error': return 'OTHER'
-    default: return 'STOP' // stop, stop_sequence, tool_calls, pause
+    case 'length':
+      return 'MAX_TOKENS'
+    case 'content_filter':
+    case 'refusal':
+      return 'SAFETY'
+    case 'error':
+      return 'OTHER'
+    default:
+      return 'STOP' // stop, stop_sequence, tool_calls, pause
   }
 }
 
@@ -103,7 +116,12 @@ export function thinkingFields(model: string, effort: Effort | undefined, budget
   }
   const pro = isPro(model)
   const budgets: Record<Effort, number> = {
-    none: pro ? 128 : 0, minimal: 512, low: 1024, medium: 8192, high: 24576, xhigh: pro ? 32768 : 24576,
+    none: pro ? 128 : 0,
+    minimal: 512,
+    low: 1024,
+    medium: 8192,
+    high: 24576,
+    xhigh: pro ? 32768 : 24576,
   }
   return { thinkingBudget: budgets[effort] }
 }

@@ -27,7 +27,11 @@ const NOT_RE2 = /\(\?[=!<]|\\[1-9]|\\k</
 /** max $ref expansions along one path: recursive schemas are cut off here */
 const MAX_DEPTH = 24
 
-interface Cx { root: Schema; refs: string[]; depth: number }
+interface Cx {
+  root: Schema
+  refs: string[]
+  depth: number
+}
 
 /** A JSON Schema → the subset Gemini accepts for function parameters (see above); the root is an object schema */
 export function cleanSchemaForGemini(schema: unknown): Schema {
@@ -107,8 +111,10 @@ function mergeSchemas(a: Schema, b: Schema): Schema {
 // ───────────── the walk ─────────────
 
 const isNullSchema = (s: Schema): boolean =>
-  s.type === 'null' || (Array.isArray(s.type) && s.type.length === 1 && s.type[0] === 'null')
-  || ('const' in s && s.const === null) || (Array.isArray(s.enum) && s.enum.length === 1 && s.enum[0] === null)
+  s.type === 'null' ||
+  (Array.isArray(s.type) && s.type.length === 1 && s.type[0] === 'null') ||
+  ('const' in s && s.const === null) ||
+  (Array.isArray(s.enum) && s.enum.length === 1 && s.enum[0] === null)
 
 function clean(input: unknown, cxIn: Cx): Schema {
   if (!isObject(input)) return {} // `true` / missing: no constraint
@@ -132,18 +138,21 @@ function clean(input: unknown, cxIn: Cx): Schema {
     const hasShape = Object.keys(shape).length > 0
     const resolved: Schema[] = []
     for (const v of variants) {
-      if (!isObject(v)) { resolved.push(shape); continue }
+      if (!isObject(v)) {
+        resolved.push(shape)
+        continue
+      }
       const vs = deref(v, cx)?.schema ?? v
       if (isNullSchema(vs)) nullable = true
       else resolved.push(hasShape ? mergeSchemas(vs, shape) : vs)
     }
-    const description = typeof own.description === 'string' ? own.description
-      : typeof own.title === 'string' ? own.title : undefined
+    const description = typeof own.description === 'string' ? own.description : typeof own.title === 'string' ? own.title : undefined
     let out: Schema
     if (resolved.length === 0) out = hasShape ? cleanNode(shape, cx, false) : {}
     else {
       const cleaned = resolved.map(v => clean(v, cx))
       const literals = cleaned.length > 1 ? stringLiterals(cleaned) : undefined
+      // biome-ignore lint/style/noNonNullAssertion: length checked
       out = cleaned.length === 1 ? cleaned[0]! : literals ? { type: 'string', enum: literals } : { anyOf: cleaned }
     }
     if (description !== undefined) out.description = description
@@ -155,8 +164,21 @@ function clean(input: unknown, cxIn: Cx): Schema {
 
 /** keywords that describe rather than constrain */
 const ANNOTATIONS = new Set([
-  'description', 'title', 'default', 'examples', 'example', 'nullable', 'deprecated', 'readOnly', 'writeOnly',
-  '$schema', '$id', '$comment', '$defs', 'definitions', '$anchor',
+  'description',
+  'title',
+  'default',
+  'examples',
+  'example',
+  'nullable',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+  '$schema',
+  '$id',
+  '$comment',
+  '$defs',
+  'definitions',
+  '$anchor',
 ])
 
 /** [{type:string, enum:[a]}, {type:string, enum:[b, c]}] → [a, b, c] (a zod union of literals) */
@@ -180,7 +202,10 @@ function cleanNode(s: Schema, cx: Cx, nullableIn: boolean): Schema {
   let nullable = nullableIn || typeNull
 
   let values: unknown[] | undefined = Array.isArray(s.enum) ? [...s.enum] : 'const' in s ? [s.const] : undefined
-  if (values?.includes(null)) { nullable = true; values = values.filter(v => v !== null) }
+  if (values?.includes(null)) {
+    nullable = true
+    values = values.filter(v => v !== null)
+  }
 
   if (types.length > 1) {
     // ["string", "number"] → anyOf, each variant keeping the keywords that apply to it
@@ -194,10 +219,9 @@ function cleanNode(s: Schema, cx: Cx, nullableIn: boolean): Schema {
   const type = types[0] ?? inferType(s, values)
   const out: Schema = {}
   if (type) out.type = type
-  let description = typeof s.description === 'string' ? s.description
-    : typeof s.title === 'string' ? s.title : undefined
+  let description = typeof s.description === 'string' ? s.description : typeof s.title === 'string' ? s.title : undefined
 
-  if (values && values.length) {
+  if (values?.length) {
     if (values.every(v => typeof v === 'string') && (type === 'string' || !type)) {
       out.type = 'string'
       out.enum = [...new Set(values as string[])]
@@ -210,15 +234,20 @@ function cleanNode(s: Schema, cx: Cx, nullableIn: boolean): Schema {
   if (nullable) out.nullable = true
 
   switch (out.type) {
-    case 'object': objectKeywords(s, cx, out); break
-    case 'array': arrayKeywords(s, cx, out); break
+    case 'object':
+      objectKeywords(s, cx, out)
+      break
+    case 'array':
+      arrayKeywords(s, cx, out)
+      break
     case 'string': {
       if (typeof s.format === 'string' && STRING_FORMATS.has(s.format)) out.format = s.format
       copyCount(s, out, 'minLength', 'maxLength')
       if (typeof s.pattern === 'string' && !NOT_RE2.test(s.pattern)) out.pattern = s.pattern
       break
     }
-    case 'number': case 'integer': {
+    case 'number':
+    case 'integer': {
       const formats = out.type === 'number' ? NUMBER_FORMATS : INTEGER_FORMATS
       if (typeof s.format === 'string' && formats.has(s.format)) out.format = s.format
       for (const k of ['minimum', 'maximum'] as const) if (typeof s[k] === 'number') out[k] = s[k]
@@ -265,6 +294,7 @@ function arrayKeywords(s: Schema, cx: Cx, out: Schema) {
   let items: Schema
   if (tuple) {
     const cleaned = tuple.map(i => clean(i, cx))
+    // biome-ignore lint/style/noNonNullAssertion: length checked
     items = cleaned.length === 1 ? cleaned[0]! : cleaned.length ? { anyOf: cleaned } : {}
   } else {
     items = clean(s.items, cx)
@@ -287,11 +317,10 @@ function mergeObjectVariants(s: Schema): Schema {
     const props = isObject(v.properties) ? v.properties : {}
     for (const [name, p] of Object.entries(props)) {
       const prev = properties[name] as Schema | undefined
-      properties[name] = prev && Array.isArray(prev.enum) && isObject(p) && Array.isArray(p.enum)
-        ? { ...prev, enum: [...new Set([...prev.enum, ...p.enum])] }
-        : prev ?? p
+      properties[name] =
+        prev && Array.isArray(prev.enum) && isObject(p) && Array.isArray(p.enum) ? { ...prev, enum: [...new Set([...prev.enum, ...p.enum])] } : (prev ?? p)
     }
-    const req = Array.isArray(v.required) ? v.required as string[] : []
+    const req = Array.isArray(v.required) ? (v.required as string[]) : []
     required = required ? required.filter(r => req.includes(r)) : [...req]
   }
   const out: Schema = { type: 'object' }

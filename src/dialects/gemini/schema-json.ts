@@ -6,7 +6,6 @@
 import { toCamel } from './camel'
 import { isObject } from '../guards'
 
-
 /** Gemini-only keywords with no JSON Schema meaning */
 const DROP = new Set(['propertyOrdering', 'nullable'])
 
@@ -27,9 +26,10 @@ export function geminiSchemaToJsonSchema(schema: unknown): Record<string, unknow
     } else if (key === 'anyOf' && Array.isArray(v)) {
       out.anyOf = v.map(geminiSchemaToJsonSchema)
     } else if (key === 'format' && v === 'enum') {
-      continue
-    } else if ((key === 'minItems' || key === 'maxItems' || key === 'minLength' || key === 'maxLength'
-      || key === 'minProperties' || key === 'maxProperties') && typeof v === 'string') {
+    } else if (
+      (key === 'minItems' || key === 'maxItems' || key === 'minLength' || key === 'maxLength' || key === 'minProperties' || key === 'maxProperties') &&
+      typeof v === 'string'
+    ) {
       out[key] = Number(v) // int64 fields may come as strings in proto JSON
     } else {
       out[key] = v
@@ -44,7 +44,19 @@ export function geminiSchemaToJsonSchema(schema: unknown): Record<string, unknow
 
 /** Gemini's type enum names, as clients write them in a JSON Schema too (Gemini CLI's responseJsonSchema) */
 const GEMINI_TYPES = new Set(['STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJECT', 'NULL'])
-const SUBSCHEMA = new Set(['items', 'additionalProperties', 'not', 'if', 'then', 'else', 'contains', 'propertyNames', 'unevaluatedItems', 'unevaluatedProperties', 'additionalItems'])
+const SUBSCHEMA = new Set([
+  'items',
+  'additionalProperties',
+  'not',
+  'if',
+  'then',
+  'else',
+  'contains',
+  'propertyNames',
+  'unevaluatedItems',
+  'unevaluatedProperties',
+  'additionalItems',
+])
 const SUBSCHEMA_LIST = new Set(['anyOf', 'oneOf', 'allOf', 'prefixItems', 'items'])
 const SUBSCHEMA_MAP = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas'])
 

@@ -12,16 +12,35 @@ import { sseFrame } from '../../ir/sse'
 import { isObject, num } from '../guards'
 
 const TYPE: Record<ErrorKind, string> = {
-  invalid_request: 'invalid_request_error', authentication: 'invalid_request_error', permission: 'permission_error',
-  not_found: 'invalid_request_error', method_not_allowed: 'invalid_request_error', request_too_large: 'invalid_request_error',
-  unsupported_media: 'invalid_request_error', rate_limit: 'rate_limit_error', internal: 'server_error', upstream: 'server_error',
-  unavailable: 'server_error', timeout: 'server_error', loop: 'invalid_request_error', overloaded: 'server_error',
+  invalid_request: 'invalid_request_error',
+  authentication: 'invalid_request_error',
+  permission: 'permission_error',
+  not_found: 'invalid_request_error',
+  method_not_allowed: 'invalid_request_error',
+  request_too_large: 'invalid_request_error',
+  unsupported_media: 'invalid_request_error',
+  rate_limit: 'rate_limit_error',
+  internal: 'server_error',
+  upstream: 'server_error',
+  unavailable: 'server_error',
+  timeout: 'server_error',
+  loop: 'invalid_request_error',
+  overloaded: 'server_error',
 }
 
 const CODE: Partial<Record<ErrorKind, string>> = {
-  authentication: 'invalid_api_key', permission: 'forbidden', not_found: 'not_found', method_not_allowed: 'method_not_allowed',
-  request_too_large: 'request_too_large', unsupported_media: 'unsupported_media_type', rate_limit: 'rate_limit_exceeded',
-  upstream: 'upstream_error', unavailable: 'service_unavailable', timeout: 'timeout', loop: 'loop_detected', overloaded: 'overloaded',
+  authentication: 'invalid_api_key',
+  permission: 'forbidden',
+  not_found: 'not_found',
+  method_not_allowed: 'method_not_allowed',
+  request_too_large: 'request_too_large',
+  unsupported_media: 'unsupported_media_type',
+  rate_limit: 'rate_limit_exceeded',
+  upstream: 'upstream_error',
+  unavailable: 'service_unavailable',
+  timeout: 'timeout',
+  loop: 'loop_detected',
+  overloaded: 'overloaded',
 }
 
 export type OpenAIErrorBody = { error: { message: string; type: string; param: string | null; code: string | null } }
@@ -42,13 +61,24 @@ export const errorFrame = (e: IRError): Uint8Array => sseFrame(errorBody(e))
 /** `response.error.code` per kind: the codes Codex reacts to (server_is_overloaded and server_error are retried,
  *  invalid_prompt is not). Two more depend on the message, see responseError. */
 const RESPONSE_CODE: Record<ErrorKind, string> = {
-  invalid_request: 'invalid_prompt', authentication: 'invalid_api_key', permission: 'permission_denied', not_found: 'invalid_prompt',
-  method_not_allowed: 'server_error', request_too_large: 'invalid_prompt', unsupported_media: 'invalid_prompt',
-  rate_limit: 'rate_limit_exceeded', internal: 'server_error', upstream: 'server_error', unavailable: 'server_is_overloaded',
-  timeout: 'server_error', loop: 'server_error', overloaded: 'server_is_overloaded',
+  invalid_request: 'invalid_prompt',
+  authentication: 'invalid_api_key',
+  permission: 'permission_denied',
+  not_found: 'invalid_prompt',
+  method_not_allowed: 'server_error',
+  request_too_large: 'invalid_prompt',
+  unsupported_media: 'invalid_prompt',
+  rate_limit: 'rate_limit_exceeded',
+  internal: 'server_error',
+  upstream: 'server_error',
+  unavailable: 'server_is_overloaded',
+  timeout: 'server_error',
+  loop: 'server_error',
+  overloaded: 'server_is_overloaded',
 }
 
-const CONTEXT_TOO_LONG = /context.?(length|window)|prompt is too long|too many (input )?tokens|input token count|exceeds the maximum (number of )?tokens|maximum context/i
+const CONTEXT_TOO_LONG =
+  /context.?(length|window)|prompt is too long|too many (input )?tokens|input token count|exceeds the maximum (number of )?tokens|maximum context/i
 
 /** IR error → the Responses API `response.error` of a `response.failed` event (from the stream encoder and from a
  *  pass-through stream alike). context_length_exceeded triggers Codex's auto-compaction; rate_limit_exceeded with
@@ -63,9 +93,19 @@ export function responseError(e: IRError): { code: string; message: string } {
 // ───────────── upstream errors → IR ─────────────
 
 const KIND_OF_STATUS: Record<number, ErrorKind> = {
-  400: 'invalid_request', 401: 'authentication', 403: 'permission', 404: 'not_found', 405: 'method_not_allowed',
-  413: 'request_too_large', 415: 'unsupported_media', 429: 'rate_limit', 500: 'upstream', 502: 'upstream',
-  503: 'unavailable', 504: 'timeout', 529: 'overloaded',
+  400: 'invalid_request',
+  401: 'authentication',
+  403: 'permission',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'request_too_large',
+  415: 'unsupported_media',
+  429: 'rate_limit',
+  500: 'upstream',
+  502: 'upstream',
+  503: 'unavailable',
+  504: 'timeout',
+  529: 'overloaded',
 }
 
 /** An OpenAI-style error from upstream (a whole `{error}` body, or the error object of a 200 body or an SSE frame)

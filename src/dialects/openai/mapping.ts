@@ -14,8 +14,7 @@ export const newId = (prefix: string): string => prefix + crypto.randomUUID().re
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000)
 
 /** Keep an upstream id when it already has the client-visible prefix, otherwise mint one. */
-export const withPrefix = (prefix: string, id: string | undefined): string =>
-  id && id.startsWith(prefix) ? id : newId(prefix)
+export const withPrefix = (prefix: string, id: string | undefined): string => (id?.startsWith(prefix) ? id : newId(prefix))
 
 // ───────────── finish reasons ─────────────
 
@@ -26,23 +25,32 @@ export type OpenAIFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_fil
 export function finishReasonOut(reason: IRStopReason, hasToolCalls: boolean): OpenAIFinishReason {
   if (hasToolCalls && (reason === 'stop' || reason === 'tool_calls' || reason === 'pause')) return 'tool_calls'
   switch (reason) {
-    case 'length': return 'length'
+    case 'length':
+      return 'length'
     case 'content_filter':
-    case 'refusal': return 'content_filter'
-    case 'tool_calls': return hasToolCalls ? 'tool_calls' : 'stop'
-    default: return 'stop' // stop, stop_sequence, pause, error
+    case 'refusal':
+      return 'content_filter'
+    case 'tool_calls':
+      return hasToolCalls ? 'tool_calls' : 'stop'
+    default:
+      return 'stop' // stop, stop_sequence, pause, error
   }
 }
 
 /** OpenAI (or compatible server) finish_reason → IR stop reason. */
 export function finishReasonIn(reason: unknown, hasToolCalls: boolean): IRStopReason {
   switch (reason) {
-    case 'length': return 'length'
+    case 'length':
+      return 'length'
     case 'tool_calls':
-    case 'function_call': return 'tool_calls'
-    case 'content_filter': return 'content_filter'
-    case 'insufficient_system_resource': return 'error' // DeepSeek
-    default: return hasToolCalls ? 'tool_calls' : 'stop'
+    case 'function_call':
+      return 'tool_calls'
+    case 'content_filter':
+      return 'content_filter'
+    case 'insufficient_system_resource':
+      return 'error' // DeepSeek
+    default:
+      return hasToolCalls ? 'tool_calls' : 'stop'
   }
 }
 

@@ -24,10 +24,18 @@ export function estimateTokens(req: IRRequest): number {
     n += MESSAGE_OVERHEAD
     for (const p of m.content) {
       switch (p.type) {
-        case 'text': n += textTokens(p.text); break
-        case 'image': n += IMAGE_TOKENS; break
-        case 'thinking': n += textTokens(p.text); break
-        case 'tool_call': n += TOOL_OVERHEAD + textTokens(p.name) + textTokens(p.arguments); break
+        case 'text':
+          n += textTokens(p.text)
+          break
+        case 'image':
+          n += IMAGE_TOKENS
+          break
+        case 'thinking':
+          n += textTokens(p.text)
+          break
+        case 'tool_call':
+          n += TOOL_OVERHEAD + textTokens(p.name) + textTokens(p.arguments)
+          break
         case 'tool_result':
           n += TOOL_OVERHEAD
           for (const c of p.content) n += c.type === 'text' ? textTokens(c.text) : IMAGE_TOKENS

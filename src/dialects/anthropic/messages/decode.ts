@@ -1,9 +1,7 @@
 /**
  * Anthropic Messages request (wire) → IR request. Used for POST /v1/messages and /v1/messages/count_tokens.
  */
-import type {
-  CodecContext, IRBuiltinTool, IRImage, IRMessage, IRPart, IRReasoning, IRRequest, IRText, IRTool, IRToolChoice,
-} from '../../../ir/types'
+import type { CodecContext, IRBuiltinTool, IRImage, IRMessage, IRPart, IRReasoning, IRRequest, IRText, IRTool, IRToolChoice } from '../../../ir/types'
 import { invalid } from '../../../ir/types'
 import type { AnthropicRequestWire } from './schema'
 import { asObject, isObject, str } from '../../guards'
@@ -12,8 +10,7 @@ import { asObject, isObject, str } from '../../guards'
 type Block = Record<string, unknown>
 
 const blocksOf = (content: unknown): Block[] =>
-  typeof content === 'string' ? (content ? [{ type: 'text', text: content }] : [])
-  : Array.isArray(content) ? content.filter(isObject) : []
+  typeof content === 'string' ? (content ? [{ type: 'text', text: content }] : []) : Array.isArray(content) ? content.filter(isObject) : []
 
 function image(b: Block, ctx: CodecContext): IRImage | undefined {
   const s = asObject(b.source)
@@ -30,7 +27,11 @@ function documentText(b: Block, ctx: CodecContext): IRText | undefined {
   const s = asObject(b.source)
   let text: string | undefined
   if (s.type === 'text' && typeof s.data === 'string') text = s.data
-  else if (s.type === 'content') text = blocksOf(s.content).filter(c => c.type === 'text').map(c => String(c.text ?? '')).join('\n')
+  else if (s.type === 'content')
+    text = blocksOf(s.content)
+      .filter(c => c.type === 'text')
+      .map(c => String(c.text ?? ''))
+      .join('\n')
   if (text === undefined) {
     ctx.warn(`dropped a document with source type "${s.type}" (only text documents are supported)`)
     return undefined
@@ -42,11 +43,17 @@ function documentText(b: Block, ctx: CodecContext): IRText | undefined {
 /** text/image/document/search_result blocks → IR text and image parts (user content and tool results) */
 function userish(b: Block, ctx: CodecContext): IRText | IRImage | undefined {
   switch (b.type) {
-    case 'text': return { type: 'text', text: String(b.text ?? '') }
-    case 'image': return image(b, ctx)
-    case 'document': return documentText(b, ctx)
+    case 'text':
+      return { type: 'text', text: String(b.text ?? '') }
+    case 'image':
+      return image(b, ctx)
+    case 'document':
+      return documentText(b, ctx)
     case 'search_result': {
-      const body = blocksOf(b.content).filter(c => c.type === 'text').map(c => String(c.text ?? '')).join('\n')
+      const body = blocksOf(b.content)
+        .filter(c => c.type === 'text')
+        .map(c => String(c.text ?? ''))
+        .join('\n')
       return { type: 'text', text: [b.title, b.source, body].filter(Boolean).join('\n') }
     }
     default:
@@ -60,22 +67,33 @@ function decodeMessage(role: 'user' | 'assistant', content: unknown, names: Map<
   for (const b of blocksOf(content)) {
     if (role === 'assistant') {
       switch (b.type) {
-        case 'text': parts.push({ type: 'text', text: String(b.text ?? '') }); break
-        case 'thinking': parts.push({ type: 'thinking', text: String(b.thinking ?? ''), ...(b.signature ? { signature: String(b.signature) } : {}) }); break
-        case 'redacted_thinking': parts.push({ type: 'thinking', text: '', redacted: true, signature: String(b.data ?? '') }); break
+        case 'text':
+          parts.push({ type: 'text', text: String(b.text ?? '') })
+          break
+        case 'thinking':
+          parts.push({ type: 'thinking', text: String(b.thinking ?? ''), ...(b.signature ? { signature: String(b.signature) } : {}) })
+          break
+        case 'redacted_thinking':
+          parts.push({ type: 'thinking', text: '', redacted: true, signature: String(b.data ?? '') })
+          break
         case 'tool_use': {
           const id = String(b.id ?? '')
           names.set(id, String(b.name ?? ''))
           parts.push({ type: 'tool_call', id, name: String(b.name ?? ''), arguments: JSON.stringify(isObject(b.input) ? b.input : {}) })
           break
         }
-        default: ctx.warn(`dropped an assistant content block of type "${b.type}"`)
+        default:
+          ctx.warn(`dropped an assistant content block of type "${b.type}"`)
       }
     } else if (b.type === 'tool_result') {
       const id = String(b.tool_use_id ?? '')
-      const content = blocksOf(b.content).map(c => userish(c, ctx)).filter((p): p is IRText | IRImage => !!p)
+      const content = blocksOf(b.content)
+        .map(c => userish(c, ctx))
+        .filter((p): p is IRText | IRImage => !!p)
       parts.push({
-        type: 'tool_result', toolCallId: id, content,
+        type: 'tool_result',
+        toolCallId: id,
+        content,
         ...(names.has(id) ? { name: names.get(id) } : {}),
         ...(b.is_error === true ? { isError: true } : {}),
       })
@@ -91,8 +109,9 @@ function systemText(content: unknown, ctx: CodecContext): string[] {
   if (typeof content === 'string') return content ? [content] : []
   const out: string[] = []
   for (const b of blocksOf(content)) {
-    if (b.type === 'text' && typeof b.text === 'string') { if (b.text) out.push(b.text) }
-    else ctx.warn(`dropped a system block of type "${b.type}"`)
+    if (b.type === 'text' && typeof b.text === 'string') {
+      if (b.text) out.push(b.text)
+    } else ctx.warn(`dropped a system block of type "${b.type}"`)
   }
   return out
 }
@@ -106,7 +125,10 @@ function decodeTools(tools: AnthropicRequestWire['tools']): { tools?: IRTool[]; 
   const builtin: IRBuiltinTool[] = []
   tools.forEach((tool, i) => {
     if (!isObject(tool)) throw invalid(`tools.${i}: must be an object`, `tools.${i}`)
-    if (tool.type && tool.type !== 'custom') { builtin.push({ kind: builtinKind(String(tool.type)), raw: tool }); return }
+    if (tool.type && tool.type !== 'custom') {
+      builtin.push({ kind: builtinKind(String(tool.type)), raw: tool })
+      return
+    }
     if (typeof tool.name !== 'string' || !tool.name) throw invalid(`tools.${i}.name: Field required`, `tools.${i}.name`)
     custom.push({
       name: tool.name,
@@ -121,13 +143,17 @@ function decodeToolChoice(tc: AnthropicRequestWire['tool_choice']): { toolChoice
   if (!tc) return {}
   const parallel = tc.disable_parallel_tool_use === true ? { parallelToolCalls: false } : {}
   switch (tc.type) {
-    case 'auto': return { toolChoice: 'auto', ...parallel }
-    case 'any': return { toolChoice: 'required', ...parallel }
-    case 'none': return { toolChoice: 'none' }
+    case 'auto':
+      return { toolChoice: 'auto', ...parallel }
+    case 'any':
+      return { toolChoice: 'required', ...parallel }
+    case 'none':
+      return { toolChoice: 'none' }
     case 'tool':
       if (typeof tc.name !== 'string' || !tc.name) throw invalid('tool_choice.name: Field required', 'tool_choice.name')
       return { toolChoice: { name: tc.name }, ...parallel }
-    default: throw invalid(`tool_choice.type: unknown value "${tc.type}"`, 'tool_choice.type')
+    default:
+      throw invalid(`tool_choice.type: unknown value "${tc.type}"`, 'tool_choice.type')
   }
 }
 
@@ -138,12 +164,15 @@ function decodeReasoning(body: AnthropicRequestWire, ctx: CodecContext): IRReaso
   const effort = efforts[String(body.output_config?.effort ?? '')]
   const shown = th?.display === 'omitted' ? { includeThoughts: false } : { includeThoughts: true }
   switch (th?.type) {
-    case undefined: return effort ? { effort } : undefined
-    case 'disabled': return { effort: 'none' }
+    case undefined:
+      return effort ? { effort } : undefined
+    case 'disabled':
+      return { effort: 'none' }
     case 'enabled':
       if (typeof th.budget_tokens !== 'number') throw invalid('thinking.budget_tokens: Field required', 'thinking.budget_tokens')
       return { budgetTokens: th.budget_tokens, ...shown, ...(effort ? { effort } : {}) }
-    case 'adaptive': case 'between_tools':
+    case 'adaptive':
+    case 'between_tools':
       return { ...shown, ...(effort ? { effort } : {}) }
     default:
       ctx.warn(`ignored thinking of unknown type "${th?.type}"`)

@@ -31,7 +31,10 @@ export function encodeAnthropicResponse(res: IRResponse, ctx: CodecContext) {
     role: 'assistant',
     model: ctx.clientModel,
     content,
-    stop_reason: stopReasonToWire(res.stopReason, res.content.some(p => p.type === 'tool_call')),
+    stop_reason: stopReasonToWire(
+      res.stopReason,
+      res.content.some(p => p.type === 'tool_call'),
+    ),
     stop_sequence: res.stopSequence ?? null,
     usage: usageToWire(res.usage),
   }

@@ -16,31 +16,43 @@ export const AnthropicContentBlock = t.Object({ type: t.String() }, open)
 
 export const AnthropicTextBlock = t.Object({ type: t.String(), text: t.String() }, open)
 
-export const AnthropicMessage = t.Object({
-  // 'system' entries inside `messages` come from a recent Claude Code beta; the decoder moves them to the system prompt
-  role: t.Union([t.Literal('user'), t.Literal('assistant'), t.Literal('system')]),
-  content: t.Union([t.String(), t.Array(AnthropicContentBlock)]),
-}, open)
+export const AnthropicMessage = t.Object(
+  {
+    // 'system' entries inside `messages` come from a recent Claude Code beta; the decoder moves them to the system prompt
+    role: t.Union([t.Literal('user'), t.Literal('assistant'), t.Literal('system')]),
+    content: t.Union([t.String(), t.Array(AnthropicContentBlock)]),
+  },
+  open,
+)
 
 /** a custom tool ({name, description, input_schema}) or a server tool ({type: 'web_search_20250305', name, …}) */
-export const AnthropicTool = t.Object({
-  name: t.Optional(t.String()),
-  type: opt(t.String()),
-  description: opt(t.String()),
-  input_schema: opt(t.Object({}, open)),
-}, open)
+export const AnthropicTool = t.Object(
+  {
+    name: t.Optional(t.String()),
+    type: opt(t.String()),
+    description: opt(t.String()),
+    input_schema: opt(t.Object({}, open)),
+  },
+  open,
+)
 
-export const AnthropicToolChoice = t.Object({
-  type: t.String(),
-  name: opt(t.String()),
-  disable_parallel_tool_use: opt(t.Boolean()),
-}, open)
+export const AnthropicToolChoice = t.Object(
+  {
+    type: t.String(),
+    name: opt(t.String()),
+    disable_parallel_tool_use: opt(t.Boolean()),
+  },
+  open,
+)
 
-export const AnthropicThinking = t.Object({
-  type: t.String(),
-  budget_tokens: opt(t.Integer()),
-  display: opt(t.String()),
-}, open)
+export const AnthropicThinking = t.Object(
+  {
+    type: t.String(),
+    budget_tokens: opt(t.Integer()),
+    display: opt(t.String()),
+  },
+  open,
+)
 
 /** the fields a messages body and a count_tokens body share */
 export const AnthropicRequestFields = {
@@ -54,15 +66,18 @@ export const AnthropicRequestFields = {
   metadata: opt(t.Object({ user_id: opt(t.String()) }, open)),
 }
 
-export const AnthropicMessagesBody = t.Object({
-  ...AnthropicRequestFields,
-  max_tokens: t.Integer({ minimum: 1 }),
-  stream: opt(t.Boolean()),
-  temperature: opt(t.Number()),
-  top_p: opt(t.Number()),
-  top_k: opt(t.Integer()),
-  stop_sequences: opt(t.Array(t.String())),
-}, open)
+export const AnthropicMessagesBody = t.Object(
+  {
+    ...AnthropicRequestFields,
+    max_tokens: t.Integer({ minimum: 1 }),
+    stream: opt(t.Boolean()),
+    temperature: opt(t.Number()),
+    top_p: opt(t.Number()),
+    top_k: opt(t.Integer()),
+    stop_sequences: opt(t.Array(t.String())),
+  },
+  open,
+)
 
 export type AnthropicMessagesBodyType = Static<typeof AnthropicMessagesBody>
 /** what the decoder accepts: a messages body or a count_tokens body (no max_tokens) */

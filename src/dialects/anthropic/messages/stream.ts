@@ -11,7 +11,11 @@ import { errorBody } from '../errors'
 import { thinkingWanted } from './encode'
 
 type Kind = 'text' | 'thinking' | 'redacted' | 'tool'
-interface Block { out: number; kind: Kind; open: boolean }
+interface Block {
+  out: number
+  kind: Kind
+  open: boolean
+}
 
 const frame = (data: { type: string; [key: string]: unknown }) => sseFrame(data, data.type)
 
@@ -35,12 +39,21 @@ export async function* anthropicFrames(events: AsyncIterable<IREvent>, ctx: Code
     return frame({
       type: 'message_start',
       message: {
-        id: messageId(id), type: 'message', role: 'assistant', model: ctx.clientModel, content: [],
-        stop_reason: null, stop_sequence: null, usage: usageToWire(usage),
+        id: messageId(id),
+        type: 'message',
+        role: 'assistant',
+        model: ctx.clientModel,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: usageToWire(usage),
       },
     })
   }
-  const stop = (b: Block) => { b.open = false; return frame({ type: 'content_block_stop', index: b.out }) }
+  const stop = (b: Block) => {
+    b.open = false
+    return frame({ type: 'content_block_stop', index: b.out })
+  }
   const delta = (b: Block, d: Record<string, unknown>) => frame({ type: 'content_block_delta', index: b.out, delta: d })
   const errorFrame = (e: IRError) => frame(errorBody(e))
 
@@ -53,14 +66,24 @@ export async function* anthropicFrames(events: AsyncIterable<IREvent>, ctx: Code
           break
         case 'block_start': {
           const src = ev.block
-          if ((src.type === 'thinking' || src.type === 'redacted_thinking') && !showThinking) { blocks.set(ev.index, null); break }
-          const b: Block = { out: next++, open: true, kind: src.type === 'text' ? 'text' : src.type === 'thinking' ? 'thinking' : src.type === 'redacted_thinking' ? 'redacted' : 'tool' }
+          if ((src.type === 'thinking' || src.type === 'redacted_thinking') && !showThinking) {
+            blocks.set(ev.index, null)
+            break
+          }
+          const b: Block = {
+            out: next++,
+            open: true,
+            kind: src.type === 'text' ? 'text' : src.type === 'thinking' ? 'thinking' : src.type === 'redacted_thinking' ? 'redacted' : 'tool',
+          }
           blocks.set(ev.index, b)
           const content_block =
-            src.type === 'text' ? { type: 'text', text: '' }
-            : src.type === 'thinking' ? { type: 'thinking', thinking: '', signature: '' }
-            : src.type === 'redacted_thinking' ? { type: 'redacted_thinking', data: src.data }
-            : { type: 'tool_use', id: src.id || randomId('toolu_'), name: src.name, input: {} }
+            src.type === 'text'
+              ? { type: 'text', text: '' }
+              : src.type === 'thinking'
+                ? { type: 'thinking', thinking: '', signature: '' }
+                : src.type === 'redacted_thinking'
+                  ? { type: 'redacted_thinking', data: src.data }
+                  : { type: 'tool_use', id: src.id || randomId('toolu_'), name: src.name, input: {} }
           if (src.type === 'tool_call') sawToolCall = true
           yield frame({ type: 'content_block_start', index: b.out, content_block })
           break

@@ -14,11 +14,16 @@ type ImageBlock = { type: 'image'; source: { type: 'base64'; media_type: string;
 type ToolResultBlock = { type: 'tool_result'; tool_use_id: string; content?: Array<TextBlock | ImageBlock>; is_error?: boolean }
 /** a content block agproxy sends upstream */
 export type Block =
-  | TextBlock | ImageBlock | ToolResultBlock
+  | TextBlock
+  | ImageBlock
+  | ToolResultBlock
   | { type: 'thinking'; thinking: string; signature: string }
   | { type: 'redacted_thinking'; data: string }
   | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
-export interface AnthropicWireMessage { role: 'user' | 'assistant'; content: Block[] }
+export interface AnthropicWireMessage {
+  role: 'user' | 'assistant'
+  content: Block[]
+}
 
 const hasText = (s: string) => /\S/.test(s)
 
@@ -41,8 +46,8 @@ function idFixer() {
 export function imageBlock(img: IRImage): ImageBlock {
   const s = img.source
   if (s.kind === 'base64') return { type: 'image', source: { type: 'base64', media_type: s.mediaType, data: s.data } }
-  const m = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(s.url)
-  if (m) return { type: 'image', source: { type: 'base64', media_type: m[1]!, data: m[2]! } }
+  const [, mediaType, data] = /^data:([^;,]+)(?:;[^,]*)?;base64,(.*)$/s.exec(s.url) ?? []
+  if (mediaType !== undefined && data !== undefined) return { type: 'image', source: { type: 'base64', media_type: mediaType, data } }
   return { type: 'image', source: { type: 'url', url: s.url } }
 }
 
@@ -59,15 +64,18 @@ function convert(m: IRMessage, fixId: (id: string) => string, ctx: CodecContext,
   const content: Block[] = []
   for (const p of m.content) {
     switch (p.type) {
-      case 'text': if (hasText(p.text)) content.push({ type: 'text', text: p.text }); break
+      case 'text':
+        if (hasText(p.text)) content.push({ type: 'text', text: p.text })
+        break
       case 'image':
         if (m.role === 'user') content.push(imageBlock(p))
         else ctx.warn('dropped an image in an assistant message (Anthropic accepts images from the user only)')
         break
       case 'thinking':
         if (m.role !== 'assistant') break
-        if (p.redacted) { if (p.signature) content.push({ type: 'redacted_thinking', data: p.signature }) }
-        else if (p.signature) content.push({ type: 'thinking', thinking: p.text, signature: p.signature })
+        if (p.redacted) {
+          if (p.signature) content.push({ type: 'redacted_thinking', data: p.signature })
+        } else if (p.signature) content.push({ type: 'thinking', thinking: p.text, signature: p.signature })
         else dropped.unsigned++
         break
       case 'tool_call': {
@@ -91,14 +99,14 @@ function convert(m: IRMessage, fixId: (id: string) => string, ctx: CodecContext,
   return { role: m.role, content }
 }
 
-const toolUseIds = (m: AnthropicWireMessage | undefined) =>
-  m?.role === 'assistant' ? m.content.flatMap(b => (b.type === 'tool_use' ? [b.id] : [])) : []
+const toolUseIds = (m: AnthropicWireMessage | undefined) => (m?.role === 'assistant' ? m.content.flatMap(b => (b.type === 'tool_use' ? [b.id] : [])) : [])
 
 /** give every tool_use a result in the next user turn; turn results without a call into text */
 function pairToolResults(messages: AnthropicWireMessage[], ctx: CodecContext): AnthropicWireMessage[] {
   const out: AnthropicWireMessage[] = []
   for (let i = 0; i < messages.length; i++) {
-    const m = messages[i]
+    // biome-ignore lint/style/noNonNullAssertion: i < messages.length
+    const m = messages[i]!
     if (m.role === 'assistant') {
       out.push(m)
       const ids = toolUseIds(m)

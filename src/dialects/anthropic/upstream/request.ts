@@ -36,7 +36,10 @@ function openTurnLacksThinking(messages: AnthropicWireMessage[]): boolean {
 export function formatInstruction(f: IRResponseFormat | undefined): string | undefined {
   if (!f || f.type === 'text') return undefined
   if (f.type === 'json') return 'Respond with a single valid JSON value only: no prose, no Markdown code fences.'
-  return `Respond with JSON only (no prose, no Markdown code fences) that conforms to this JSON Schema${f.name ? ` ("${f.name}")` : ''}:\n${JSON.stringify(f.schema)}`
+  return (
+    `Respond with JSON only (no prose, no Markdown code fences) that conforms to this JSON ` +
+    `Schema${f.name ? ` ("${f.name}")` : ''}:\n${JSON.stringify(f.schema)}`
+  )
 }
 
 /** IR request → POST /v1/messages body: messages, tools, thinking budget and sampling within Anthropic's rules */
@@ -63,7 +66,7 @@ export function encodeAnthropicRequest(req: IRRequest, ctx: CodecContext): { pat
     ctx.warn('thinking turned off: the ongoing tool-use turn has no signed thinking block to continue from')
     budget = undefined
   }
-  let maxTokens = req.maxTokens ?? (budget ? budget + ANSWER_ROOM : DEFAULT_MAX_TOKENS)
+  const maxTokens = req.maxTokens ?? (budget ? budget + ANSWER_ROOM : DEFAULT_MAX_TOKENS)
   if (budget && budget >= maxTokens) {
     budget = Math.floor(maxTokens / 2)
     if (budget < MIN_BUDGET) {
@@ -76,13 +79,20 @@ export function encodeAnthropicRequest(req: IRRequest, ctx: CodecContext): { pat
 
   // sampling: thinking allows only temperature 1, top_p ≥ 0.95 and no top_k; newer models reject temperature with top_p
   let temperature = req.temperature
-  if (temperature !== undefined && temperature > 1) { ctx.warn(`temperature ${temperature} clamped to 1 (Anthropic range is 0–1)`); temperature = 1 }
-  if (budget && temperature !== undefined && temperature !== 1) { ctx.warn('temperature dropped: Anthropic thinking requires the default temperature'); temperature = undefined }
+  if (temperature !== undefined && temperature > 1) {
+    ctx.warn(`temperature ${temperature} clamped to 1 (Anthropic range is 0–1)`)
+    temperature = 1
+  }
+  if (budget && temperature !== undefined && temperature !== 1) {
+    ctx.warn('temperature dropped: Anthropic thinking requires the default temperature')
+    temperature = undefined
+  }
   if (temperature !== undefined) body.temperature = temperature
   if (req.topP !== undefined) {
     if (budget && req.topP < 0.95) ctx.warn('top_p dropped: Anthropic thinking requires top_p ≥ 0.95')
-    else if (temperature !== undefined) { if (req.topP !== 1) ctx.warn('top_p dropped: Anthropic does not take temperature and top_p together') }
-    else body.top_p = req.topP
+    else if (temperature !== undefined) {
+      if (req.topP !== 1) ctx.warn('top_p dropped: Anthropic does not take temperature and top_p together')
+    } else body.top_p = req.topP
   }
   if (req.topK !== undefined) {
     if (budget) ctx.warn('top_k dropped: Anthropic thinking does not allow it')

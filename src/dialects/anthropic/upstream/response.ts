@@ -17,15 +17,20 @@ export function decodeAnthropicResponse(body: unknown, ctx: CodecContext): IRRes
   const content: IRResponse['content'] = []
   for (const b of msg.content.map(asObject)) {
     switch (b.type) {
-      case 'text': content.push({ type: 'text', text: String(b.text ?? '') }); break
+      case 'text':
+        content.push({ type: 'text', text: String(b.text ?? '') })
+        break
       case 'thinking':
         content.push({ type: 'thinking', text: String(b.thinking ?? ''), ...(b.signature ? { signature: String(b.signature) } : {}) })
         break
-      case 'redacted_thinking': content.push({ type: 'thinking', text: '', redacted: true, signature: String(b.data ?? '') }); break
+      case 'redacted_thinking':
+        content.push({ type: 'thinking', text: '', redacted: true, signature: String(b.data ?? '') })
+        break
       case 'tool_use':
         content.push({ type: 'tool_call', id: String(b.id ?? ''), name: String(b.name ?? ''), arguments: JSON.stringify(b.input ?? {}) })
         break
-      default: ctx.warn(`dropped an upstream content block of type "${b.type}"`)
+      default:
+        ctx.warn(`dropped an upstream content block of type "${b.type}"`)
     }
   }
   const usage = usageFromWire(msg.usage)

@@ -27,13 +27,19 @@ export async function* decodeAnthropicStream(body: ReadableStream<Uint8Array>, c
   let stop: { reason: IRStopReason; sequence?: string } | undefined
   /** blocks the upstream never stopped, stopped before finishing (the IR contract) */
   function* closeBlocks(): Generator<IREvent> {
-    for (const b of blocks.values()) if (b?.open) { b.open = false; yield { type: 'block_stop', index: b.index } }
+    for (const b of blocks.values())
+      if (b?.open) {
+        b.open = false
+        yield { type: 'block_stop', index: b.index }
+      }
   }
 
   try {
     for await (const sse of parseSSE(body, ctx.sseEventMax)) {
       let parsed: unknown
-      try { parsed = JSON.parse(sse.data) } catch {
+      try {
+        parsed = JSON.parse(sse.data)
+      } catch {
         ctx.warn(`skipped an unparsable upstream SSE frame (${sse.event ?? 'no event'})`)
         continue
       }
@@ -51,11 +57,19 @@ export async function* decodeAnthropicStream(body: ReadableStream<Uint8Array>, c
           const cb = asObject(data.content_block)
           const index = next
           let kind: Kind
-          if (cb.type === 'text') { kind = 'text'; yield { type: 'block_start', index, block: { type: 'text' } } }
-          else if (cb.type === 'thinking') { kind = 'thinking'; yield { type: 'block_start', index, block: { type: 'thinking' } } }
-          else if (cb.type === 'redacted_thinking') { kind = 'redacted'; yield { type: 'block_start', index, block: { type: 'redacted_thinking', data: String(cb.data ?? '') } } }
-          else if (cb.type === 'tool_use') { kind = 'tool'; yield { type: 'block_start', index, block: { type: 'tool_call', id: String(cb.id ?? ''), name: String(cb.name ?? '') } } }
-          else {
+          if (cb.type === 'text') {
+            kind = 'text'
+            yield { type: 'block_start', index, block: { type: 'text' } }
+          } else if (cb.type === 'thinking') {
+            kind = 'thinking'
+            yield { type: 'block_start', index, block: { type: 'thinking' } }
+          } else if (cb.type === 'redacted_thinking') {
+            kind = 'redacted'
+            yield { type: 'block_start', index, block: { type: 'redacted_thinking', data: String(cb.data ?? '') } }
+          } else if (cb.type === 'tool_use') {
+            kind = 'tool'
+            yield { type: 'block_start', index, block: { type: 'tool_call', id: String(cb.id ?? ''), name: String(cb.name ?? '') } }
+          } else {
             ctx.warn(`skipped an upstream content block of type "${cb.type}"`)
             blocks.set(data.index, null)
             break
@@ -85,11 +99,13 @@ export async function* decodeAnthropicStream(body: ReadableStream<Uint8Array>, c
         }
         case 'content_block_stop': {
           const b = blocks.get(data.index)
-          if (b?.open) { b.open = false; yield { type: 'block_stop', index: b.index } }
+          if (b?.open) {
+            b.open = false
+            yield { type: 'block_stop', index: b.index }
+          }
           break
         }
-        case 'message_delta':
-        {
+        case 'message_delta': {
           usage = mergeUsage(data.usage)
           const d = asObject(data.delta)
           if (d.stop_reason) stop = { reason: stopReasonFromWire(d.stop_reason), ...(typeof d.stop_sequence === 'string' ? { sequence: d.stop_sequence } : {}) }
@@ -107,8 +123,10 @@ export async function* decodeAnthropicStream(body: ReadableStream<Uint8Array>, c
       }
     }
     // the upstream ended without message_stop
-    if (started && stop) { yield* closeBlocks(); yield finish(stop, usage) }
-    else yield { type: 'error', error: err('upstream', 'upstream stream ended before the message was complete') }
+    if (started && stop) {
+      yield* closeBlocks()
+      yield finish(stop, usage)
+    } else yield { type: 'error', error: err('upstream', 'upstream stream ended before the message was complete') }
   } finally {
     // release the upstream connection (matters when stopped early: client gone, error frame)
     await body.cancel().catch(() => {})

@@ -12,9 +12,12 @@ function lowerTypes(node: unknown): unknown {
   if (!node || typeof node !== 'object') return node
   const out: Json = {}
   for (const [k, v] of Object.entries(node)) {
-    out[k] = k === 'type' && typeof v === 'string' ? v.toLowerCase()
-      : k === 'type' && Array.isArray(v) ? v.map(x => (typeof x === 'string' ? x.toLowerCase() : x))
-      : lowerTypes(v)
+    out[k] =
+      k === 'type' && typeof v === 'string'
+        ? v.toLowerCase()
+        : k === 'type' && Array.isArray(v)
+          ? v.map(x => (typeof x === 'string' ? x.toLowerCase() : x))
+          : lowerTypes(v)
   }
   return out
 }
@@ -62,11 +65,7 @@ export function encodeAnthropicTools(req: IRRequest, ctx: CodecContext): { tools
   }
   const tc = req.toolChoice
   let choice: Json | undefined =
-    tc === 'auto' ? { type: 'auto' }
-    : tc === 'none' ? { type: 'none' }
-    : tc === 'required' ? { type: 'any' }
-    : tc ? { type: 'tool', name: tc.name }
-    : undefined
+    tc === 'auto' ? { type: 'auto' } : tc === 'none' ? { type: 'none' } : tc === 'required' ? { type: 'any' } : tc ? { type: 'tool', name: tc.name } : undefined
   if (req.parallelToolCalls === false && choice?.type !== 'none') choice = { ...(choice ?? { type: 'auto' }), disable_parallel_tool_use: true }
   return { tools, ...(choice ? { tool_choice: choice } : {}) }
 }

@@ -8,7 +8,10 @@ import { asArray, asObject, dig, num } from '../../guards'
 import type { GeminiBatchEmbedContentsBody, GeminiEmbedContentBody } from './schema'
 
 const contentText = (c: unknown): string =>
-  asArray(dig(c, 'parts')).map(p => dig(p, 'text')).map(t => (typeof t === 'string' ? t : '')).join('')
+  asArray(dig(c, 'parts'))
+    .map(p => dig(p, 'text'))
+    .map(t => (typeof t === 'string' ? t : ''))
+    .join('')
 
 /** a Gemini client's embedContent (batch = false) or batchEmbedContents (batch = true) body → IR */
 export function decodeGeminiEmbedRequest(body: GeminiEmbedContentBody | GeminiBatchEmbedContentsBody, model: string, batch: boolean): IREmbeddingRequest {

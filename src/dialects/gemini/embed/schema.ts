@@ -4,15 +4,18 @@
 import { t, type Static } from 'elysia'
 import { GeminiContent, open, opt } from '../generate/schema'
 
-const EmbedRequest = t.Object({
-  model: opt(t.String()),
-  content: GeminiContent,
-  taskType: opt(t.String()),
-  task_type: opt(t.String()),
-  title: opt(t.String()),
-  outputDimensionality: opt(t.Integer()),
-  output_dimensionality: opt(t.Integer()),
-}, open)
+const EmbedRequest = t.Object(
+  {
+    model: opt(t.String()),
+    content: GeminiContent,
+    taskType: opt(t.String()),
+    task_type: opt(t.String()),
+    title: opt(t.String()),
+    outputDimensionality: opt(t.Integer()),
+    output_dimensionality: opt(t.Integer()),
+  },
+  open,
+)
 
 export const GeminiEmbedContentBody = EmbedRequest
 export type GeminiEmbedContentBody = Static<typeof GeminiEmbedContentBody>

@@ -6,8 +6,18 @@
  * functionResponse is paired with the earliest unanswered call of the same name (by id when both have one).
  */
 import type {
-  CodecContext, IRBuiltinTool, IRImage, IRMessage, IRPart, IRReasoning, IRRequest, IRResponseFormat,
-  IRText, IRThinking, IRTool, IRToolChoice,
+  CodecContext,
+  IRBuiltinTool,
+  IRImage,
+  IRMessage,
+  IRPart,
+  IRReasoning,
+  IRRequest,
+  IRResponseFormat,
+  IRText,
+  IRThinking,
+  IRTool,
+  IRToolChoice,
 } from '../../../ir/types'
 import { invalid } from '../../../ir/types'
 import { camelize } from '../camel'
@@ -61,7 +71,10 @@ function decodeSystem(si: unknown): string[] {
 
 // ───────────── contents ─────────────
 
-interface Pending { id: string; name: string }
+interface Pending {
+  id: string
+  name: string
+}
 
 function decodeContents(contents: unknown[], ctx: CodecContext): IRMessage[] {
   const messages: IRMessage[] = []
@@ -94,11 +107,12 @@ function decodeContents(contents: unknown[], ctx: CodecContext): IRMessage[] {
           const tail = messages[messages.length - 1]
           const prev = parts[parts.length - 1] ?? (tail?.role === role ? tail.content[tail.content.length - 1] : undefined)
           let block: IRThinking
-          if (prev?.type === 'thinking' && !prev.signature) { prev.text += text; block = prev }
-          else parts.push(block = { type: 'thinking', text })
+          if (prev?.type === 'thinking' && !prev.signature) {
+            prev.text += text
+            block = prev
+          } else parts.push((block = { type: 'thinking', text }))
           if (p.thoughtSignature) block.signature = String(p.thoughtSignature)
         } else if (p.thought === true) {
-          continue
         } else if (text !== '') {
           parts.push({ type: 'text', text })
         }
@@ -107,7 +121,8 @@ function decodeContents(contents: unknown[], ctx: CodecContext): IRMessage[] {
         if (img) parts.push(img)
       } else if (p.executableCode || p.codeExecutionResult) {
         const code = p.executableCode
-        const text = code ? '```' + String(dig(code, 'language') ?? '').toLowerCase() + '\n' + String(dig(code, 'code') ?? '') + '\n```'
+        const text = code
+          ? `\`\`\`${String(dig(code, 'language') ?? '').toLowerCase()}\n${String(dig(code, 'code') ?? '')}\n\`\`\``
           : String(dig(p.codeExecutionResult, 'output') ?? '')
         if (text) parts.push({ type: 'text', text })
       }
@@ -126,7 +141,8 @@ function decodeFunctionResponse(fr: Record<string, unknown>, pending: Pending[],
   let at = wantId ? pending.findIndex(p => p.id === wantId) : -1
   if (at < 0) at = pending.findIndex(p => p.name === name)
   let id: string
-  if (at >= 0) id = pending.splice(at, 1)[0]!.id
+  const found = at >= 0 ? pending.splice(at, 1)[0] : undefined
+  if (found) id = found.id
   else {
     id = wantId ?? stableCallId(`result:${name}`, JSON.stringify(fr.response ?? {}), 1)
     ctx.warn(`functionResponse "${name}" has no matching functionCall`)
@@ -136,7 +152,7 @@ function decodeFunctionResponse(fr: Record<string, unknown>, pending: Pending[],
   const r = fr.response
   if (isObject(r)) {
     const keys = Object.keys(r)
-    const only = keys.length === 1 ? r[keys[0]!] : undefined
+    const only = keys.length === 1 ? Object.values(r)[0] : undefined
     if ((keys[0] === 'output' || keys[0] === 'result' || keys[0] === 'content') && typeof only === 'string') {
       content.push({ type: 'text', text: only })
     } else if ('error' in r && keys.length === 1) {
@@ -176,8 +192,13 @@ function decodeMedia(p: Record<string, unknown>, ctx: CodecContext): IRImage | u
 // ───────────── tools ─────────────
 
 const BUILTIN_KIND: Record<string, string> = {
-  googleSearch: 'web_search', googleSearchRetrieval: 'web_search', codeExecution: 'code_execution',
-  urlContext: 'url_context', computerUse: 'computer_use', fileSearch: 'file_search', googleMaps: 'google_maps',
+  googleSearch: 'web_search',
+  googleSearchRetrieval: 'web_search',
+  codeExecution: 'code_execution',
+  urlContext: 'url_context',
+  computerUse: 'computer_use',
+  fileSearch: 'file_search',
+  googleMaps: 'google_maps',
 }
 
 function decodeTools(raw: unknown): { tools: IRTool[]; builtinTools: IRBuiltinTool[] } {
@@ -189,13 +210,15 @@ function decodeTools(raw: unknown): { tools: IRTool[]; builtinTools: IRBuiltinTo
       if (key === 'functionDeclarations') {
         for (const fd of Array.isArray(value) ? value : []) {
           if (!isObject(fd) || !fd.name) continue
-          const parameters = isObject(fd.parametersJsonSchema) ? normalizeJsonSchemaTypes(fd.parametersJsonSchema) as Record<string, unknown>
-            : isObject(fd.parameters) ? geminiSchemaToJsonSchema(fd.parameters)
-            : { type: 'object', properties: {} }
+          const parameters = isObject(fd.parametersJsonSchema)
+            ? (normalizeJsonSchemaTypes(fd.parametersJsonSchema) as Record<string, unknown>)
+            : isObject(fd.parameters)
+              ? geminiSchemaToJsonSchema(fd.parameters)
+              : { type: 'object', properties: {} }
           tools.push({ name: String(fd.name), ...(fd.description ? { description: String(fd.description) } : {}), parameters })
         }
       } else if (value !== undefined && value !== null) {
-        builtinTools.push({ kind: BUILTIN_KIND[key] ?? key.replace(/[A-Z]/g, c => '_' + c.toLowerCase()), raw: { [key]: value } })
+        builtinTools.push({ kind: BUILTIN_KIND[key] ?? key.replace(/[A-Z]/g, c => `_${c.toLowerCase()}`), raw: { [key]: value } })
       }
     }
   }
@@ -208,6 +231,7 @@ function decodeToolChoice(fcc: unknown, ctx: CodecContext): IRToolChoice | undef
   const allowed: string[] = Array.isArray(fcc.allowedFunctionNames) ? fcc.allowedFunctionNames.map(String) : []
   if (mode === 'NONE') return 'none'
   if (mode === 'ANY') {
+    // biome-ignore lint/style/noNonNullAssertion: length checked
     if (allowed.length === 1) return { name: allowed[0]! }
     if (allowed.length > 1) ctx.warn('allowedFunctionNames with several names is not supported; any tool may be called')
     return 'required'

@@ -22,7 +22,9 @@ export function argsObject(json: string, ctx: CodecContext): Record<string, unkn
   try {
     const v = JSON.parse(json)
     if (v && typeof v === 'object' && !Array.isArray(v)) return v
-  } catch { /* fall through */ }
+  } catch {
+    /* fall through */
+  }
   ctx.warn('tool call arguments are not a JSON object; sent as {}')
   return {}
 }

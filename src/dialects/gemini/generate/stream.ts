@@ -14,7 +14,14 @@ import { argsObject, functionCallPart, thoughtPart, thoughtsWanted, type GeminiP
 import { finishToGemini, usageToGemini } from '../mapping'
 import { errorBody } from '../errors'
 
-interface Block { kind: 'text' | 'thinking' | 'skip' | 'tool'; id?: string; name?: string; args: string; signature?: string; held: string }
+interface Block {
+  kind: 'text' | 'thinking' | 'skip' | 'tool'
+  id?: string
+  name?: string
+  args: string
+  signature?: string
+  held: string
+}
 
 /** IR events → the streamGenerateContent body (SSE with ?alt=sse, else a streamed JSON array) */
 export function encodeGeminiStream(events: AsyncIterable<IREvent>, ctx: CodecContext): ReadableStream<Uint8Array> {
@@ -22,8 +29,7 @@ export function encodeGeminiStream(events: AsyncIterable<IREvent>, ctx: CodecCon
 }
 
 /** the Content-Type the stream needs */
-export const geminiStreamContentType = (ctx: CodecContext): string =>
-  ctx.query?.alt === 'sse' ? 'text/event-stream' : 'application/json'
+export const geminiStreamContentType = (ctx: CodecContext): string => (ctx.query?.alt === 'sse' ? 'text/event-stream' : 'application/json')
 
 const te = new TextEncoder()
 
@@ -40,11 +46,12 @@ export async function* geminiFrames(events: AsyncIterable<IREvent>, ctx: CodecCo
 
   let responseId = ''
   const blocks = new Map<number, Block>()
-  const chunk = (parts: GeminiPartOut[]) => frame({
-    candidates: [{ content: { role: 'model', parts }, index: 0 }],
-    modelVersion: ctx.clientModel,
-    responseId,
-  })
+  const chunk = (parts: GeminiPartOut[]) =>
+    frame({
+      candidates: [{ content: { role: 'model', parts }, index: 0 }],
+      modelVersion: ctx.clientModel,
+      responseId,
+    })
   const errorFrames = (e: IRError) => [frame(errorBody(e)), ...end()]
 
   try {
@@ -55,8 +62,12 @@ export async function* geminiFrames(events: AsyncIterable<IREvent>, ctx: CodecCo
           break
         case 'block_start': {
           const b = ev.block
-          blocks.set(ev.index, b.type === 'tool_call' ? { kind: 'tool', id: b.id, name: b.name, args: '', held: '' }
-            : { kind: b.type === 'text' ? 'text' : b.type === 'thinking' ? 'thinking' : 'skip', args: '', held: '' })
+          blocks.set(
+            ev.index,
+            b.type === 'tool_call'
+              ? { kind: 'tool', id: b.id, name: b.name, args: '', held: '' }
+              : { kind: b.type === 'text' ? 'text' : b.type === 'thinking' ? 'thinking' : 'skip', args: '', held: '' },
+          )
           break
         }
         case 'text_delta':
@@ -84,12 +95,15 @@ export async function* geminiFrames(events: AsyncIterable<IREvent>, ctx: CodecCo
           blocks.delete(ev.index)
           if (!b) break
           if (b.kind === 'tool') yield chunk([functionCallPart(b.id ?? '', b.name ?? '', argsObject(b.args, ctx), b.signature)])
-          else if (b.kind === 'thinking' && b.signature) yield chunk([thoughtPart(show ? '' : b.held, b.signature, show)!])
-          else if (b.kind === 'text' && b.signature) yield chunk([{ text: '', thoughtSignature: b.signature }])
+          else if (b.kind === 'thinking' && b.signature) {
+            const part = thoughtPart(show ? '' : b.held, b.signature, show)
+            if (part) yield chunk([part])
+          } else if (b.kind === 'text' && b.signature) yield chunk([{ text: '', thoughtSignature: b.signature }])
           break
         }
         case 'finish':
-          for (const b of blocks.values()) { // a tool call never closed: still deliver it
+          for (const b of blocks.values()) {
+            // a tool call never closed: still deliver it
             if (b.kind === 'tool') yield chunk([functionCallPart(b.id ?? '', b.name ?? '', argsObject(b.args, ctx), b.signature)])
           }
           blocks.clear()

@@ -13,7 +13,10 @@ import { thinkingFields, usesThinking, type Effort } from '../mapping'
 import { cleanSchemaForGemini, isEmptyParameters } from '../schema-clean'
 
 type Part = Record<string, unknown>
-interface Content { role: 'user' | 'model'; parts: Part[] }
+interface Content {
+  role: 'user' | 'model'
+  parts: Part[]
+}
 
 /** upstream model ids are sent without the `models/` prefix in the path */
 export const modelPath = (model: string): string => model.replace(/^models\//, '')
@@ -21,7 +24,7 @@ export const modelPath = (model: string): string => model.replace(/^models\//, '
 /** IR request → POST /v1beta/models/{model}:generateContent (or :streamGenerateContent?alt=sse) and its body */
 export function encodeGeminiRequest(req: IRRequest, ctx: CodecContext): { path: string; body: Record<string, unknown> } {
   const model = modelPath(req.model)
-  const path = `/v1beta/models/${model}:` + (req.stream ? 'streamGenerateContent?alt=sse' : 'generateContent')
+  const path = `/v1beta/models/${model}:${req.stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`
   return { path, body: encodeGeminiBody(req, ctx) }
 }
 
@@ -52,7 +55,10 @@ export function encodeGeminiBody(req: IRRequest, ctx: CodecContext): Record<stri
   if (req.n && req.n > 1) ctx.warn('only one candidate is supported; n ignored')
   const rf = req.responseFormat
   if (rf?.type === 'json') g.responseMimeType = 'application/json'
-  else if (rf?.type === 'json_schema') { g.responseMimeType = 'application/json'; g.responseJsonSchema = rf.schema }
+  else if (rf?.type === 'json_schema') {
+    g.responseMimeType = 'application/json'
+    g.responseJsonSchema = rf.schema
+  }
   if (req.reasoning) {
     const tc: Record<string, unknown> = thinkingFields(model, effort, req.reasoning.budgetTokens)
     if (req.reasoning.includeThoughts) tc.includeThoughts = true
@@ -133,7 +139,10 @@ function functionResponsePart(p: IRToolResult, names: Map<string, string>, ctx: 
     ctx.warn(`tool result ${p.toolCallId} has no matching tool call; sent as "unknown_tool"`)
     name = 'unknown_tool'
   }
-  const text = p.content.filter(c => c.type === 'text').map(c => (c as { text: string }).text).join('\n')
+  const text = p.content
+    .filter(c => c.type === 'text')
+    .map(c => (c as { text: string }).text)
+    .join('\n')
   let response: Record<string, unknown>
   const parsed = tryParseObject(text)
   if (parsed && !p.isError) response = parsed
@@ -153,8 +162,16 @@ function tryParseObject(text: string): Record<string, unknown> | undefined {
 }
 
 const MIME_BY_EXT: Record<string, string> = {
-  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp',
-  heic: 'image/heic', heif: 'image/heif', bmp: 'image/bmp', svg: 'image/svg+xml', pdf: 'application/pdf',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  heic: 'image/heic',
+  heif: 'image/heif',
+  bmp: 'image/bmp',
+  svg: 'image/svg+xml',
+  pdf: 'application/pdf',
 }
 
 function imagePart(img: IRImage): Part {
@@ -188,7 +205,7 @@ function encodeTools(req: IRRequest, ctx: CodecContext): Part[] {
   for (const b of req.builtinTools ?? []) {
     const raw = b.raw as Record<string, unknown> | undefined
     const geminiKey = raw && typeof raw === 'object' ? Object.keys(raw).find(k => /^(googleSearch|codeExecution|urlContext)$/.test(k)) : undefined
-    if (geminiKey && geminiKey !== 'googleSearch') tools.push({ [geminiKey]: raw![geminiKey] ?? {} })
+    if (raw && geminiKey && geminiKey !== 'googleSearch') tools.push({ [geminiKey]: raw[geminiKey] ?? {} })
     else if (geminiKey || SEARCH.test(b.kind)) search = true
     else ctx.warn(`built-in tool "${b.kind}" is not available on Gemini; dropped`)
   }

@@ -20,12 +20,17 @@ function fold(events: IREvent[]): IRResponse {
   const res: IRResponse = { id: '', model: '', content: [], stopReason: 'stop', usage: { inputTokens: 0, outputTokens: 0 } }
   const blocks = new Map<number, IRResponse['content'][number]>()
   for (const ev of events) {
-    if (ev.type === 'start') { res.id = ev.id; res.model = ev.model }
-    else if (ev.type === 'block_start') {
+    if (ev.type === 'start') {
+      res.id = ev.id
+      res.model = ev.model
+    } else if (ev.type === 'block_start') {
       const b = ev.block
-      const part: IRResponse['content'][number] = b.type === 'text' ? { type: 'text', text: '' }
-        : b.type === 'tool_call' ? { type: 'tool_call', id: b.id, name: b.name, arguments: '' }
-        : { type: 'thinking', text: '' }
+      const part: IRResponse['content'][number] =
+        b.type === 'text'
+          ? { type: 'text', text: '' }
+          : b.type === 'tool_call'
+            ? { type: 'tool_call', id: b.id, name: b.name, arguments: '' }
+            : { type: 'thinking', text: '' }
       blocks.set(ev.index, part)
       res.content.push(part)
     } else if (ev.type === 'text_delta' || ev.type === 'thinking_delta') {
@@ -37,7 +42,10 @@ function fold(events: IREvent[]): IRResponse {
     } else if (ev.type === 'signature') {
       const p = blocks.get(ev.index)
       if (p && p.type !== 'text') p.signature = ev.signature
-    } else if (ev.type === 'finish') { res.stopReason = ev.reason; res.usage = ev.usage }
+    } else if (ev.type === 'finish') {
+      res.stopReason = ev.reason
+      res.usage = ev.usage
+    }
   }
   return res
 }

@@ -29,7 +29,9 @@ export class GeminiChunkDecoder {
 
   constructor(private readonly ctx: CodecContext) {}
 
-  get hasStarted(): boolean { return this.started }
+  get hasStarted(): boolean {
+    return this.started
+  }
 
   push(chunk: Record<string, unknown>): IREvent[] {
     const out: IREvent[] = []
@@ -74,7 +76,8 @@ export class GeminiChunkDecoder {
     let text: string | undefined
     let kind: 'text' | 'thinking' = p.thought === true ? 'thinking' : 'text'
     if (typeof p.text === 'string') text = p.text
-    else if (isObject(p.executableCode)) text = '\n```' + String(p.executableCode.language ?? '').toLowerCase() + '\n' + String(p.executableCode.code ?? '') + '\n```\n'
+    else if (isObject(p.executableCode))
+      text = `\n\`\`\`${String(p.executableCode.language ?? '').toLowerCase()}\n${String(p.executableCode.code ?? '')}\n\`\`\`\n`
     else if (isObject(p.codeExecutionResult)) text = String(p.codeExecutionResult.output ?? '')
     else if (!sig) {
       if ((p.inlineData || p.fileData) && !this.warnedMedia) {

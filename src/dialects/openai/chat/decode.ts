@@ -3,8 +3,18 @@
  * Semantic problems become 400s (`invalid()`) naming the exact field, e.g. `messages[2].content[1]`.
  */
 import type {
-  CodecContext, IRBuiltinTool, IRImage, IRMessage, IRPart, IRReasoning, IRRequest, IRResponseFormat,
-  IRText, IRTool, IRToolChoice, IRToolResult,
+  CodecContext,
+  IRBuiltinTool,
+  IRImage,
+  IRMessage,
+  IRPart,
+  IRReasoning,
+  IRRequest,
+  IRResponseFormat,
+  IRText,
+  IRTool,
+  IRToolChoice,
+  IRToolResult,
 } from '../../../ir/types'
 import { invalid } from '../../../ir/types'
 import type { ChatCompletionRequestBody, ChatMessageWire } from './schema'
@@ -99,11 +109,13 @@ function textOnly(content: unknown, at: string): string {
   if (content == null) return ''
   if (typeof content === 'string') return content
   if (!Array.isArray(content)) throw invalid(`${at}.content must be a string or an array of parts.`, `${at}.content`)
-  return content.map((p: unknown, j) => {
-    const text = asObject(p).type === 'text' ? asObject(p).text : undefined
-    if (typeof text !== 'string') throw invalid(`${at}.content[${j}]: only text parts are allowed in this message.`, `${at}.content[${j}]`)
-    return text
-  }).join('\n')
+  return content
+    .map((p: unknown, j) => {
+      const text = asObject(p).type === 'text' ? asObject(p).text : undefined
+      if (typeof text !== 'string') throw invalid(`${at}.content[${j}]: only text parts are allowed in this message.`, `${at}.content[${j}]`)
+      return text
+    })
+    .join('\n')
 }
 
 function userParts(content: unknown, at: string): Array<IRText | IRImage> {
@@ -134,11 +146,12 @@ export function imageSource(url: unknown, at: string): IRImage['source'] {
   if (url.startsWith('data:')) {
     const m = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s.exec(url)
     if (!m) throw invalid(`${at}.image_url.url is not a valid data: URL.`, `${at}.image_url.url`)
-    const mediaType = m[1] || 'application/octet-stream'
-    const isBase64 = m[2]!.split(';').includes('base64')
+    const [, type, params = '', payload = ''] = m
+    const mediaType = type || 'application/octet-stream'
+    const isBase64 = params.split(';').includes('base64')
     let data: string
     try {
-      data = isBase64 ? m[3]!.replace(/\s+/g, '') : Buffer.from(decodeURIComponent(m[3]!), 'utf8').toString('base64')
+      data = isBase64 ? payload.replace(/\s+/g, '') : Buffer.from(decodeURIComponent(payload), 'utf8').toString('base64')
     } catch {
       throw invalid(`${at}.image_url.url is not a valid data: URL.`, `${at}.image_url.url`)
     }
@@ -148,8 +161,7 @@ export function imageSource(url: unknown, at: string): IRImage['source'] {
   throw invalid(`${at}.image_url.url must be an http(s) or data: URL.`, `${at}.image_url.url`)
 }
 
-const jsonArgs = (a: unknown): string =>
-  typeof a === 'string' ? (a.trim() === '' ? '{}' : a) : a == null ? '{}' : JSON.stringify(a)
+const jsonArgs = (a: unknown): string => (typeof a === 'string' ? (a.trim() === '' ? '{}' : a) : a == null ? '{}' : JSON.stringify(a))
 
 function assistantMessage(m: ChatMessageWire, at: string, toolNames: Map<string, string>, legacyCalls: Map<string, string>): IRMessage | undefined {
   const content: IRPart[] = []
@@ -205,10 +217,13 @@ function toolResult(m: ChatMessageWire, at: string, toolNames: Map<string, strin
     id = legacyCalls.get(m.name) ?? newId('call_')
   }
   const content: Array<IRText | IRImage> =
-    m.content == null ? []
-    : typeof m.content === 'string' ? [{ type: 'text', text: m.content }]
-    : Array.isArray(m.content) ? m.content.map((p: unknown, j: number) => contentPart(p, `${at}.content[${j}]`))
-    : [{ type: 'text', text: JSON.stringify(m.content) }]
+    m.content == null
+      ? []
+      : typeof m.content === 'string'
+        ? [{ type: 'text', text: m.content }]
+        : Array.isArray(m.content)
+          ? m.content.map((p: unknown, j: number) => contentPart(p, `${at}.content[${j}]`))
+          : [{ type: 'text', text: JSON.stringify(m.content) }]
   const part: IRToolResult = { type: 'tool_result', toolCallId: id, content }
   if (name) part.name = name
   return part
@@ -224,7 +239,10 @@ function decodeTools(b: ChatCompletionRequestBody): { tools: IRTool[]; builtinTo
   const fn = (def: unknown, at: string) => {
     const f = asObject(def)
     if (typeof f.name !== 'string' || !f.name) throw invalid(`${at}.name is required.`, `${at}.name`)
-    const tool: IRTool = { name: f.name, parameters: f.parameters && typeof f.parameters === 'object' ? f.parameters as Record<string, unknown> : EMPTY_SCHEMA }
+    const tool: IRTool = {
+      name: f.name,
+      parameters: f.parameters && typeof f.parameters === 'object' ? (f.parameters as Record<string, unknown>) : EMPTY_SCHEMA,
+    }
     if (typeof f.description === 'string') tool.description = f.description
     tools.push(tool)
   }
@@ -267,8 +285,10 @@ function decodeToolChoice(b: ChatCompletionRequestBody, ctx: CodecContext): IRTo
 function decodeResponseFormat(rf: ChatCompletionRequestBody['response_format']): IRResponseFormat | undefined {
   if (rf == null) return undefined
   switch (rf.type) {
-    case 'text': return { type: 'text' }
-    case 'json_object': return { type: 'json' }
+    case 'text':
+      return { type: 'text' }
+    case 'json_object':
+      return { type: 'json' }
     case 'json_schema': {
       const js = asObject(field(rf, 'json_schema'))
       if (!js.schema || typeof js.schema !== 'object') return { type: 'json' }
@@ -281,8 +301,7 @@ function decodeResponseFormat(rf: ChatCompletionRequestBody['response_format']):
   throw invalid(`response_format.type must be text, json_object or json_schema; got ${JSON.stringify(rf.type)}.`, 'response_format.type')
 }
 
-const asEffort = (e: unknown): Effort | undefined =>
-  e === 'max' ? 'xhigh' : (EFFORTS as readonly unknown[]).includes(e) ? (e as Effort) : undefined
+const asEffort = (e: unknown): Effort | undefined => (e === 'max' ? 'xhigh' : (EFFORTS as readonly unknown[]).includes(e) ? (e as Effort) : undefined)
 
 /** `reasoning_effort`, plus the OpenRouter-style `reasoning: {effort, max_tokens, exclude, enabled}` some clients send. */
 function decodeReasoning(b: ChatCompletionRequestBody, ctx: CodecContext): IRReasoning | undefined {

@@ -5,7 +5,11 @@
 import type { CodecContext, IRResponse } from '../../../ir/types'
 import { finishReasonOut, nowSeconds, usageOut, withPrefix, type OpenAIFinishReason, type OpenAIUsage } from '../mapping'
 
-export interface ChatToolCall { id: string; type: 'function'; function: { name: string; arguments: string } }
+export interface ChatToolCall {
+  id: string
+  type: 'function'
+  function: { name: string; arguments: string }
+}
 
 export interface ChatCompletion {
   id: string
@@ -28,8 +32,9 @@ export function encodeChatResponse(res: IRResponse, ctx: CodecContext): ChatComp
   const toolCalls: ChatToolCall[] = []
   for (const p of res.content) {
     if (p.type === 'text') text += p.text
-    else if (p.type === 'thinking') { if (!p.redacted) thinking += p.text }
-    else toolCalls.push({ id: p.id, type: 'function', function: { name: p.name, arguments: p.arguments || '{}' } })
+    else if (p.type === 'thinking') {
+      if (!p.redacted) thinking += p.text
+    } else toolCalls.push({ id: p.id, type: 'function', function: { name: p.name, arguments: p.arguments || '{}' } })
   }
   const message: ChatCompletion['choices'][0]['message'] = {
     role: 'assistant',

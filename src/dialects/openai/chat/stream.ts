@@ -23,10 +23,8 @@ async function* chatFrames(events: AsyncIterable<IREvent>, ctx: CodecContext): A
   /** IR block index → OpenAI tool_calls[].index (counted over tool calls only) */
   const toolIndex = new Map<number, number>()
 
-  const frame = (choices: unknown[], extra?: object) =>
-    sseFrame({ id, object: 'chat.completion.chunk', created, model: ctx.clientModel, choices, ...extra })
-  const chunk = (delta: object, finish_reason: OpenAIFinishReason | null = null) =>
-    frame([{ index: 0, delta, logprobs: null, finish_reason }])
+  const frame = (choices: unknown[], extra?: object) => sseFrame({ id, object: 'chat.completion.chunk', created, model: ctx.clientModel, choices, ...extra })
+  const chunk = (delta: object, finish_reason: OpenAIFinishReason | null = null) => frame([{ index: 0, delta, logprobs: null, finish_reason }])
 
   try {
     for await (const ev of events) {

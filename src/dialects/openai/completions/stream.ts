@@ -19,10 +19,8 @@ async function* completionFrames(events: AsyncIterable<IREvent>, ctx: CodecConte
   const created = nowSeconds()
   let id = withPrefix('cmpl-', undefined)
   let idFixed = false
-  const frame = (choices: unknown[], extra?: object) =>
-    sseFrame({ id, object: 'text_completion', created, model: ctx.clientModel, choices, ...extra })
-  const chunk = (text: string, finish_reason: OpenAIFinishReason | null = null) =>
-    frame([{ text, index: 0, logprobs: null, finish_reason }])
+  const frame = (choices: unknown[], extra?: object) => sseFrame({ id, object: 'text_completion', created, model: ctx.clientModel, choices, ...extra })
+  const chunk = (text: string, finish_reason: OpenAIFinishReason | null = null) => frame([{ text, index: 0, logprobs: null, finish_reason }])
   try {
     for await (const ev of events) {
       if (!idFixed && ev.type === 'start') id = withPrefix('cmpl-', ev.id)

@@ -34,14 +34,17 @@ function formatIn(format: unknown): IRResponseFormat | undefined {
       const schema = f.schema as Record<string, unknown>
       return { type: 'json_schema', schema, ...(name ? { name } : {}), ...(typeof f.strict === 'boolean' ? { strict: f.strict } : {}) }
     }
-    case 'json_object': return { type: 'json' }
-    default: return undefined
+    case 'json_object':
+      return { type: 'json' }
+    default:
+      return undefined
   }
 }
 
 function stateful(body: ResponsesRequestBody): void {
   if (body.background) throw invalid('background responses are not supported: agproxy is a stateless proxy; send the request without background', 'background')
-  if (body.conversation != null) throw invalid('conversation objects are not supported: agproxy is stateless; send the full conversation in input', 'conversation')
+  if (body.conversation != null)
+    throw invalid('conversation objects are not supported: agproxy is stateless; send the full conversation in input', 'conversation')
   if (body.prompt != null) throw invalid('stored prompt templates (prompt) are not supported: send instructions and input directly', 'prompt')
 }
 
@@ -51,7 +54,7 @@ function continued(id: unknown): StoredConversation | undefined {
   if (!stored) {
     throw invalid(
       `previous_response_id ${JSON.stringify(id)} was not found: agproxy keeps only its last 200 stored responses in memory ` +
-      '(none created with store:false, none across restarts); send the full conversation in input instead',
+        '(none created with store:false, none across restarts); send the full conversation in input instead',
       'previous_response_id',
     )
   }
@@ -72,12 +75,18 @@ export function decodeResponsesRequest(b: ResponsesRequestBody, ctx: CodecContex
   const choice = decodeToolChoice(b.tool_choice, ctx)
   if (choice) req.toolChoice = choice
   if (typeof b.parallel_tool_calls === 'boolean') req.parallelToolCalls = b.parallel_tool_calls
-  const max = num(b.max_output_tokens); if (max !== undefined) req.maxTokens = max
-  const temp = num(b.temperature); if (temp !== undefined) req.temperature = temp
-  const topP = num(b.top_p); if (topP !== undefined) req.topP = topP
-  const fmt = formatIn(b.text?.format); if (fmt) req.responseFormat = fmt
-  const reasoning = reasoningIn(b.reasoning, ctx); if (reasoning) req.reasoning = reasoning
-  const user = nonEmpty(b.prompt_cache_key) ?? nonEmpty(b.user) ?? nonEmpty(b.safety_identifier); if (user) req.user = user
+  const max = num(b.max_output_tokens)
+  if (max !== undefined) req.maxTokens = max
+  const temp = num(b.temperature)
+  if (temp !== undefined) req.temperature = temp
+  const topP = num(b.top_p)
+  if (topP !== undefined) req.topP = topP
+  const fmt = formatIn(b.text?.format)
+  if (fmt) req.responseFormat = fmt
+  const reasoning = reasoningIn(b.reasoning, ctx)
+  if (reasoning) req.reasoning = reasoning
+  const user = nonEmpty(b.prompt_cache_key) ?? nonEmpty(b.user) ?? nonEmpty(b.safety_identifier)
+  if (user) req.user = user
   if (b.top_logprobs) ctx.warn('responses: top_logprobs is not supported by this backend')
   return req
 }

@@ -22,8 +22,11 @@ export function remember(id: string, content: IRResponse['content'], ctx: CodecC
   if (raw.store === false) return
   let input = pendingInput.get(ctx.raw)
   if (!input) {
-    try { input = decodeInput(raw.input, { ...ctx, warn: () => {} }, raw.previous_response_id ? conversations.get(raw.previous_response_id) : undefined) }
-    catch { return }
+    try {
+      input = decodeInput(raw.input, { ...ctx, warn: () => {} }, raw.previous_response_id ? conversations.get(raw.previous_response_id) : undefined)
+    } catch {
+      return
+    }
   }
   const output = content.filter(p => !(p.type === 'text' && !p.text))
   const messages = output.length ? [...input.messages, { role: 'assistant' as const, content: output }] : input.messages

@@ -33,7 +33,9 @@ class Conversation {
     else this.messages.push({ role, content: [part] })
   }
 
-  nameOf(callId: string): string | undefined { return this.callNames.get(callId) }
+  nameOf(callId: string): string | undefined {
+    return this.callNames.get(callId)
+  }
 
   /** a trailing assistant message made only of reasoning would read as a prefill: drop it */
   finish(warn: (m: string) => void): void {
@@ -46,13 +48,18 @@ class Conversation {
 }
 
 function image(part: Record<string, unknown>, path: string): IRImage {
-  if (part.file_id) throw invalid(`${path}: file inputs (file_id) are not supported by agproxy; send the image inline as a data: URL or an http(s) URL in image_url`, `${path}.file_id`)
+  if (part.file_id)
+    throw invalid(
+      `${path}: file inputs (file_id) are not supported by agproxy; send the image inline as a data: URL or an http(s) URL in image_url`,
+      `${path}.file_id`,
+    )
   const url = str(part.image_url) ?? str(asObject(part.image_url).url)
   if (!url) throw invalid(`${path}: input_image needs image_url`, `${path}.image_url`)
   const m = /^data:([^;,]+)((?:;[^;,]*)*),(.*)$/s.exec(url)
   if (m) {
-    if (!/;base64/i.test(m[2])) throw invalid(`${path}: image data: URLs must be base64-encoded`, `${path}.image_url`)
-    return { type: 'image', source: { kind: 'base64', mediaType: m[1], data: m[3] } }
+    const [, mediaType = '', params = '', data = ''] = m
+    if (!/;base64/i.test(params)) throw invalid(`${path}: image data: URLs must be base64-encoded`, `${path}.image_url`)
+    return { type: 'image', source: { kind: 'base64', mediaType, data } }
   }
   if (/^https?:\/\//i.test(url)) return { type: 'image', source: { kind: 'url', url } }
   throw invalid(`${path}: image_url must be a data: URL or an http(s) URL`, `${path}.image_url`)
@@ -66,7 +73,10 @@ function parts(content: unknown, path: string, warn: (m: string) => void): Array
   const out: Array<IRText | IRImage> = []
   content.forEach((entry: unknown, i: number) => {
     const p = `${path}[${i}]`
-    if (typeof entry === 'string') { if (entry) out.push({ type: 'text', text: entry }); return }
+    if (typeof entry === 'string') {
+      if (entry) out.push({ type: 'text', text: entry })
+      return
+    }
     const part = asObject(entry)
     const type = part.type
     switch (type) {
@@ -79,7 +89,9 @@ function parts(content: unknown, path: string, warn: (m: string) => void): Array
       case 'refusal':
         if (typeof part.refusal === 'string' && part.refusal) out.push({ type: 'text', text: part.refusal })
         break
-      case 'input_image': out.push(image(part, p)); break
+      case 'input_image':
+        out.push(image(part, p))
+        break
       case 'input_file':
         throw invalid(`${p}: file inputs (input_file) are not supported by agproxy; send the content as input_text`, p)
       default:
@@ -89,11 +101,18 @@ function parts(content: unknown, path: string, warn: (m: string) => void): Array
   return out
 }
 
-const textOf = (ps: Array<IRText | IRImage>): string => ps.filter(p => p.type === 'text').map(p => (p as IRText).text).join('\n')
+const textOf = (ps: Array<IRText | IRImage>): string =>
+  ps
+    .filter(p => p.type === 'text')
+    .map(p => (p as IRText).text)
+    .join('\n')
 
 /** the texts of a reasoning item's parts (those of type `type`, when given) */
 const partTexts = (list: unknown, type?: string): string[] =>
-  asArray(list).map(asObject).filter(c => (type === undefined || c.type === type) && typeof c.text === 'string').map(c => c.text as string)
+  asArray(list)
+    .map(asObject)
+    .filter(c => (type === undefined || c.type === type) && typeof c.text === 'string')
+    .map(c => c.text as string)
 
 function reasoning(item: Record<string, unknown>): IRThinking | undefined {
   const content = partTexts(item.content, 'reasoning_text')
@@ -119,7 +138,12 @@ function toolOutput(output: unknown, path: string, warn: (m: string) => void): {
 export function decodeInput(input: unknown, ctx: CodecContext, seed?: StoredConversation): StoredConversation {
   const conv = new Conversation(seed)
   const warned = new Set<string>()
-  const warn = (m: string) => { if (!warned.has(m)) { warned.add(m); ctx.warn(m) } }
+  const warn = (m: string) => {
+    if (!warned.has(m)) {
+      warned.add(m)
+      ctx.warn(m)
+    }
+  }
 
   if (typeof input === 'string') {
     if (input) conv.push('user', { type: 'text', text: input })
@@ -156,12 +180,16 @@ export function decodeInput(input: unknown, ctx: CodecContext, seed?: StoredConv
         if (typeof item.call_id !== 'string' || typeof item.name !== 'string') {
           throw invalid(`${path}: ${type} needs call_id and name`, path)
         }
-        const args = type === 'custom_tool_call'
-          ? JSON.stringify({ input: typeof item.input === 'string' ? item.input : '' })
-          : (typeof item.arguments === 'string' ? item.arguments : JSON.stringify(item.arguments ?? {})) || '{}'
+        const args =
+          type === 'custom_tool_call'
+            ? JSON.stringify({ input: typeof item.input === 'string' ? item.input : '' })
+            : (typeof item.arguments === 'string' ? item.arguments : JSON.stringify(item.arguments ?? {})) || '{}'
         const signature = callSignatures.get(item.call_id)
         conv.push('assistant', {
-          type: 'tool_call', id: item.call_id, name: flatName(item.namespace, item.name), arguments: args,
+          type: 'tool_call',
+          id: item.call_id,
+          name: flatName(item.namespace, item.name),
+          arguments: args,
           ...(signature ? { signature } : {}),
         })
         break

@@ -12,11 +12,9 @@ import { nowSeconds } from '../mapping'
 export const REDACTED_PREFIX = 'agproxy-redacted:'
 
 /** Does the request ask for reasoning items to carry `encrypted_content`? */
-export const wantsEncryptedReasoning = (raw: unknown): boolean =>
-  rawBody<ResponsesRequestBody>(raw).include?.includes('reasoning.encrypted_content') === true
+export const wantsEncryptedReasoning = (raw: unknown): boolean => rawBody<ResponsesRequestBody>(raw).include?.includes('reasoning.encrypted_content') === true
 
-const hex = (bytes: number): string =>
-  Array.from(crypto.getRandomValues(new Uint8Array(bytes)), b => b.toString(16).padStart(2, '0')).join('')
+const hex = (bytes: number): string => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), b => b.toString(16).padStart(2, '0')).join('')
 
 /** `resp_…`, `msg_…`, `rs_…`, `fc_…`, `ctc_…` ids in OpenAI's shape. */
 export const itemId = (prefix: string): string => `${prefix}_${hex(24)}`
@@ -37,11 +35,15 @@ export function usageOut(u: IRUsage) {
 /** IR stop reason → response status (+ incomplete_details). */
 export function statusOf(reason: IRStopReason): { status: Status; incomplete_details: { reason: string } | null } {
   switch (reason) {
-    case 'length': return { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } }
+    case 'length':
+      return { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } }
     case 'content_filter':
-    case 'refusal': return { status: 'incomplete', incomplete_details: { reason: 'content_filter' } }
-    case 'error': return { status: 'failed', incomplete_details: null }
-    default: return { status: 'completed', incomplete_details: null }
+    case 'refusal':
+      return { status: 'incomplete', incomplete_details: { reason: 'content_filter' } }
+    case 'error':
+      return { status: 'failed', incomplete_details: null }
+    default:
+      return { status: 'completed', incomplete_details: null }
   }
 }
 
@@ -52,7 +54,8 @@ export const encryptedOf = (signature: string | undefined, redacted?: boolean): 
 /** a reasoning output item (encrypted_content only when the request included it) */
 export function reasoningItem(id: string, text: string, encrypted: string | undefined, include: boolean) {
   return {
-    id, type: 'reasoning',
+    id,
+    type: 'reasoning',
     summary: text ? [{ type: 'summary_text', text }] : [],
     ...(include && encrypted !== undefined ? { encrypted_content: encrypted } : {}),
   }
@@ -71,7 +74,9 @@ export function customInput(args: string): string {
   try {
     const v = JSON.parse(args)
     if (typeof v?.input === 'string') return v.input
-  } catch { /* not JSON: the model sent raw text */ }
+  } catch {
+    /* not JSON: the model sent raw text */
+  }
   return args
 }
 
@@ -88,8 +93,9 @@ export function outputItems(content: IRResponse['content'], refs: Map<string, Wi
   const include = wantsEncryptedReasoning(ctx.raw)
   const items: OutputItem[] = []
   for (const p of content) {
-    if (p.type === 'text') { if (p.text) items.push(messageItem(itemId('msg'), p.text)) }
-    else if (p.type === 'thinking') items.push(reasoningItem(itemId('rs'), p.text, encryptedOf(p.signature, p.redacted), include))
+    if (p.type === 'text') {
+      if (p.text) items.push(messageItem(itemId('msg'), p.text))
+    } else if (p.type === 'thinking') items.push(reasoningItem(itemId('rs'), p.text, encryptedOf(p.signature, p.redacted), include))
     else {
       const ref = refs.get(p.name)
       items.push(callItem(itemId(ref?.custom ? 'ctc' : 'fc'), p.id, p.name, p.arguments || '{}', ref))

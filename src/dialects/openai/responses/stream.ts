@@ -17,8 +17,18 @@ import type { CodecContext, IRError, IREvent, IRResponse, IRUsage } from '../../
 import { err, thrownError } from '../../../ir/errors'
 import { sseFrame, streamFrom } from '../../../ir/sse'
 import {
-  callItem, customInput, encryptedOf, itemId, messageItem, outputText, reasoningItem,
-  responseObject, statusOf, wantsEncryptedReasoning, type OutputItem, type ResponseState,
+  callItem,
+  customInput,
+  encryptedOf,
+  itemId,
+  messageItem,
+  outputText,
+  reasoningItem,
+  responseObject,
+  statusOf,
+  wantsEncryptedReasoning,
+  type OutputItem,
+  type ResponseState,
 } from './output'
 import type { ResponsesRequestBody } from './schema'
 import { rawBody } from '../../guards'
@@ -57,19 +67,26 @@ class ResponsesStreamEncoder {
   private readonly refs: Map<string, WireToolRef>
   private readonly include: boolean
 
-  constructor(private readonly ctx: CodecContext, private readonly hooks: StreamHooks) {
+  constructor(
+    private readonly ctx: CodecContext,
+    private readonly hooks: StreamHooks,
+  ) {
     this.state = { id: itemId('resp'), createdAt: nowSeconds(), status: 'in_progress', output: [] }
     this.refs = toolRefs(rawBody<ResponsesRequestBody>(ctx.raw).tools)
     this.include = wantsEncryptedReasoning(ctx.raw)
   }
 
-  get done(): boolean { return this.finished }
+  get done(): boolean {
+    return this.finished
+  }
 
   private frame(type: string, fields: Record<string, unknown>): Uint8Array {
     return sseFrame({ type, ...fields, sequence_number: this.seq++ }, type)
   }
 
-  private response() { return responseObject(this.state, this.ctx) }
+  private response() {
+    return responseObject(this.state, this.ctx)
+  }
 
   *on(ev: IREvent): Generator<Uint8Array> {
     if (this.finished) return
@@ -82,7 +99,9 @@ class ResponsesStreamEncoder {
       case 'start':
         if (ev.usage) this.usage = { ...this.usage, ...ev.usage }
         break
-      case 'block_start': yield* this.blockStart(ev.index, ev.block); break
+      case 'block_start':
+        yield* this.blockStart(ev.index, ev.block)
+        break
       case 'text_delta': {
         const b = this.blocks.get(ev.index)
         if (b?.kind !== 'text' || !b.open || !ev.text) break
@@ -95,7 +114,12 @@ class ResponsesStreamEncoder {
         if (b?.kind !== 'thinking' || !b.open || !ev.text) break
         if (!b.summaryOpen) {
           b.summaryOpen = true
-          yield this.frame('response.reasoning_summary_part.added', { item_id: b.itemId, output_index: b.outputIndex, summary_index: 0, part: { type: 'summary_text', text: '' } })
+          yield this.frame('response.reasoning_summary_part.added', {
+            item_id: b.itemId,
+            output_index: b.outputIndex,
+            summary_index: 0,
+            part: { type: 'summary_text', text: '' },
+          })
         }
         b.text += ev.text
         yield this.frame('response.reasoning_summary_text.delta', { item_id: b.itemId, output_index: b.outputIndex, summary_index: 0, delta: ev.text })
@@ -119,8 +143,12 @@ class ResponsesStreamEncoder {
         if (b?.open) yield* this.blockStop(b)
         break
       }
-      case 'finish': yield* this.finish(ev.reason, ev.usage); break
-      case 'error': yield* this.fail(ev.error); break
+      case 'finish':
+        yield* this.finish(ev.reason, ev.usage)
+        break
+      case 'error':
+        yield* this.fail(ev.error)
+        break
     }
   }
 
@@ -133,7 +161,10 @@ class ResponsesStreamEncoder {
       item = messageItem(b.itemId, undefined, 'in_progress')
     } else if (block.type === 'thinking' || block.type === 'redacted_thinking') {
       b = { kind: 'thinking', outputIndex, itemId: itemId('rs'), text: '', open: true }
-      if (block.type === 'redacted_thinking') { b.redacted = true; b.signature = block.data }
+      if (block.type === 'redacted_thinking') {
+        b.redacted = true
+        b.signature = block.data
+      }
       item = reasoningItem(b.itemId, '', undefined, false)
     } else {
       const ref = this.refs.get(block.name)
@@ -165,7 +196,7 @@ class ResponsesStreamEncoder {
       item = reasoningItem(b.itemId, b.text, encryptedOf(b.signature, b.redacted), this.include)
     } else {
       if (!b.text) b.text = '{}'
-      item = callItem(b.itemId, b.callId!, b.name!, b.text, b.ref)
+      item = callItem(b.itemId, b.callId ?? '', b.name ?? '', b.text, b.ref)
       if (b.ref?.custom) {
         if (item.input) yield this.frame('response.custom_tool_call_input.delta', { ...at, delta: item.input })
         yield this.frame('response.custom_tool_call_input.done', { ...at, input: item.input })
@@ -196,10 +227,13 @@ class ResponsesStreamEncoder {
 
   *fail(error: IRError, usage?: IRUsage): Generator<Uint8Array> {
     if (this.finished) return
-    if (!this.started) { yield* this.on({ type: 'start', id: '', model: '' }) }
+    if (!this.started) {
+      yield* this.on({ type: 'start', id: '', model: '' })
+    }
     this.finished = true
     for (const b of this.order) {
-      if (b.open && this.state.output[b.outputIndex]) this.state.output[b.outputIndex].status = 'incomplete'
+      const item = this.state.output[b.outputIndex]
+      if (b.open && item) item.status = 'incomplete'
     }
     Object.assign(this.state, { status: 'failed', error: responseError(error), ...(usage ? { usage } : {}) })
     yield this.frame('response.failed', { response: this.response() })
@@ -207,9 +241,23 @@ class ResponsesStreamEncoder {
 
   private irContent(): IRResponse['content'] {
     return this.order.map(b =>
-      b.kind === 'text' ? { type: 'text' as const, text: b.text }
-      : b.kind === 'thinking' ? { type: 'thinking' as const, text: b.text, ...(b.signature !== undefined ? { signature: b.signature } : {}), ...(b.redacted ? { redacted: true } : {}) }
-      : { type: 'tool_call' as const, id: b.callId!, name: b.name!, arguments: b.ref?.custom ? JSON.stringify({ input: customInput(b.text) }) : b.text, ...(b.signature ? { signature: b.signature } : {}) })
+      b.kind === 'text'
+        ? { type: 'text' as const, text: b.text }
+        : b.kind === 'thinking'
+          ? {
+              type: 'thinking' as const,
+              text: b.text,
+              ...(b.signature !== undefined ? { signature: b.signature } : {}),
+              ...(b.redacted ? { redacted: true } : {}),
+            }
+          : {
+              type: 'tool_call' as const,
+              id: b.callId ?? '',
+              name: b.name ?? '',
+              arguments: b.ref?.custom ? JSON.stringify({ input: customInput(b.text) }) : b.text,
+              ...(b.signature ? { signature: b.signature } : {}),
+            },
+    )
   }
 }
 

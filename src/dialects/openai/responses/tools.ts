@@ -15,7 +15,11 @@ import { asObject, nonEmpty } from '../../guards'
 type WireTool = Record<string, unknown>
 
 /** How an IR tool name is spelled on the Responses wire. */
-export interface WireToolRef { name: string; namespace?: string; custom?: boolean }
+export interface WireToolRef {
+  name: string
+  namespace?: string
+  custom?: boolean
+}
 
 /** The IR name of a (possibly namespaced) tool. */
 export function flatName(namespace: unknown, name: string): string {
@@ -44,7 +48,7 @@ function customTool(tool: WireTool, name: string): IRTool {
 }
 
 function functionTool(tool: WireTool, name: string): IRTool {
-  const params = tool.parameters && typeof tool.parameters === 'object' ? tool.parameters as Record<string, unknown> : EMPTY_PARAMS
+  const params = tool.parameters && typeof tool.parameters === 'object' ? (tool.parameters as Record<string, unknown>) : EMPTY_PARAMS
   const description = nonEmpty(tool.description)
   return { name, ...(description ? { description } : {}), parameters: params }
 }

@@ -20,7 +20,8 @@ export function decodeEmbeddingUpstream(body: unknown): IREmbeddingResponse {
   if (!Array.isArray(b.data)) throw new IRErrorValue(err('upstream', 'Upstream embeddings response has no data array.'))
   const rows = b.data.map(asObject).sort((x, y) => (num(x.index) ?? 0) - (num(y.index) ?? 0))
   const embeddings = rows.map(r =>
-    typeof r.embedding === 'string' ? unpackFloat32Base64(r.embedding) : Array.isArray(r.embedding) ? r.embedding.map(Number) : [])
+    typeof r.embedding === 'string' ? unpackFloat32Base64(r.embedding) : Array.isArray(r.embedding) ? r.embedding.map(Number) : [],
+  )
   const u = asObject(b.usage)
   return { model: typeof b.model === 'string' ? b.model : '', embeddings, usage: { inputTokens: num(u.prompt_tokens) ?? num(u.total_tokens) ?? 0 } }
 }

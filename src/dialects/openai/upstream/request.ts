@@ -93,8 +93,9 @@ function assistantMessage(m: IRMessage, echoReasoning: boolean) {
   const toolCalls: unknown[] = []
   for (const p of m.content) {
     if (p.type === 'text') text += p.text
-    else if (p.type === 'thinking') { if (!p.redacted) reasoning += p.text }
-    else if (p.type === 'tool_call') toolCalls.push({ id: p.id, type: 'function', function: { name: p.name, arguments: p.arguments || '{}' } })
+    else if (p.type === 'thinking') {
+      if (!p.redacted) reasoning += p.text
+    } else if (p.type === 'tool_call') toolCalls.push({ id: p.id, type: 'function', function: { name: p.name, arguments: p.arguments || '{}' } })
   }
   const msg: Record<string, unknown> = { role: 'assistant', content: text || (toolCalls.length ? null : '') }
   if (toolCalls.length) msg.tool_calls = toolCalls
@@ -111,7 +112,10 @@ function userMessages(m: IRMessage): unknown[] {
   const own: WirePart[] = []
   for (const p of m.content) {
     if (p.type === 'tool_result') {
-      const text = p.content.filter(c => c.type === 'text').map(c => c.text).join('\n')
+      const text = p.content
+        .filter(c => c.type === 'text')
+        .map(c => c.text)
+        .join('\n')
       const images = p.content.filter((c): c is IRImage => c.type === 'image')
       const content = (p.isError ? 'Error: ' : '') + (text || (images.length ? '(image output below)' : ''))
       out.push({ role: 'tool', tool_call_id: p.toolCallId, content })

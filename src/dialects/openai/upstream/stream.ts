@@ -9,7 +9,10 @@ import { errorFromWire } from '../errors'
 import { err } from '../../../ir/errors'
 import { asArray, asObject } from '../../guards'
 
-interface ToolBlock { index: number; id: string }
+interface ToolBlock {
+  index: number
+  id: string
+}
 
 /** SSE → IR events. One block is open at a time: starting a different kind (or another tool call) closes it. */
 export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent> {
@@ -25,11 +28,13 @@ export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>
     if (open) yield { type: 'block_stop', index: open.index }
     open = undefined
   }
-  function* begin(kind: 'text' | 'thinking'): Generator<IREvent> {
-    if (open?.kind === kind) return
+  /** Open a block of this kind unless one is open; returns the open block's index. */
+  function* begin(kind: 'text' | 'thinking'): Generator<IREvent, number> {
+    if (open?.kind === kind) return open.index
     yield* close()
     open = { index: nextIndex++, kind }
     yield { type: 'block_start', index: open.index, block: { type: kind } }
+    return open.index
   }
   function* toolDelta(call: unknown): Generator<IREvent> {
     const tc = asObject(call)
@@ -57,7 +62,9 @@ export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>
       if (data === '[DONE]') break
       if (!data) continue
       let parsed: unknown
-      try { parsed = JSON.parse(data) } catch {
+      try {
+        parsed = JSON.parse(data)
+      } catch {
         ctx.warn(`ignored a non-JSON SSE frame from upstream: ${data}`) // whole: the logger masks keys, then cuts
         continue
       }
@@ -78,13 +85,13 @@ export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>
       const delta = asObject(choice.delta)
       const reasoning = reasoningOf(delta)
       if (reasoning) {
-        yield* begin('thinking')
-        yield { type: 'thinking_delta', index: open!.index, text: reasoning }
+        const index = yield* begin('thinking')
+        yield { type: 'thinking_delta', index, text: reasoning }
       }
       const text = textOf(delta.content) || str(delta.refusal)
       if (text) {
-        yield* begin('text')
-        yield { type: 'text_delta', index: open!.index, text }
+        const index = yield* begin('text')
+        yield { type: 'text_delta', index, text }
       }
       if (Array.isArray(delta.tool_calls)) for (const tc of delta.tool_calls) yield* toolDelta(tc)
       if (delta.function_call) yield* toolDelta({ index: 0, function: delta.function_call })
