@@ -32,12 +32,16 @@ const TYPES: ProviderType[] = ['openai', 'anthropic', 'gemini']
 const MODELS = { 'gpt-*': 'openai/*', 'claude-*': 'anthropic/*', 'gemini-*': 'gemini/*' }
 
 const fakes = {} as Record<ProviderType, Fake>
-beforeAll(async () => { for (const t of TYPES) fakes[t] = await startFake(t) })
-afterAll(async () => { await Promise.all(Object.values(fakes).map((f) => f.stop())) })
+beforeAll(async () => {
+  for (const t of TYPES) fakes[t] = await startFake(t)
+})
+afterAll(async () => {
+  await Promise.all(Object.values(fakes).map(f => f.stop()))
+})
 const running: TestServer[] = []
 const relays: Array<{ stop(): void }> = []
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((s) => s.stop(0)))
+  await Promise.all(running.splice(0).map(s => s.stop(0)))
   for (const r of relays.splice(0)) r.stop()
   for (const f of Object.values(fakes)) f.reset()
 })
@@ -47,7 +51,7 @@ async function start(urls: Partial<Record<ProviderType, string>> = {}, extra: Re
   const srv = await startAgproxy({
     timeouts: { connect: 2, first_token: 5, idle: 5, total: 20 },
     retry: { max_attempts: 1, max_wait: 0 },
-    providers: TYPES.map((t) => ({ ...provider(t, fakes[t], [KEY[t]]), ...(urls[t] ? { base_url: urls[t] } : {}) })),
+    providers: TYPES.map(t => ({ ...provider(t, fakes[t], [KEY[t]]), ...(urls[t] ? { base_url: urls[t] } : {}) })),
     models: MODELS,
     ...extra,
   })
@@ -61,7 +65,9 @@ function expectWatched(w: { grewMb: number; healthMs: number }) {
   expect(w.healthMs).toBeLessThan(MAX_HEALTH_MS)
 }
 
-const noRawKey = (text: string) => { for (const k of ALL_KEYS) expect(text).not.toContain(k) }
+const noRawKey = (text: string) => {
+  for (const k of ALL_KEYS) expect(text).not.toContain(k)
+}
 
 /** Every frame of an SSE body is complete: known fields or comments, JSON (or [DONE]) data, and a blank line at the end. */
 function expectWellFormedSse(text: string) {
@@ -83,13 +89,20 @@ const openaiSdk = (srv: TestServer) => new OpenAI({ baseURL: `${srv.url}/v1`, ap
 const anthropicSdk = (srv: TestServer) => new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 })
 const googleSdk = (srv: TestServer) => new GoogleGenAI({ apiKey: 'x', httpOptions: { baseUrl: srv.url } })
 
-interface Streamed { text: string; error?: unknown; failed?: string }
+interface Streamed {
+  text: string
+  error?: unknown
+  failed?: string
+}
 
 /** Stream `model` through the official SDK of `kind`: the text seen, the error it threw, or (Responses) the response.failed
  *  message. `onText` runs on every piece of text as it arrives. */
 async function sdkStream(srv: TestServer, kind: StreamKind, model: string, onText: (t: string) => void = () => {}): Promise<Streamed> {
   const out: Streamed = { text: '' }
-  const see = (t: string) => { out.text += t; if (t) onText(t) }
+  const see = (t: string) => {
+    out.text += t
+    if (t) onText(t)
+  }
   const messages = [{ role: 'user' as const, content: 'hi' }]
   try {
     if (kind === 'openai') {
@@ -129,7 +142,7 @@ async function sdkAnswer(srv: TestServer, client: Dialect, model: string): Promi
   if (client === 'openai') return (await openaiSdk(srv).chat.completions.create({ model, messages })).choices[0]!.message.content ?? ''
   if (client === 'anthropic') {
     const msg = await anthropicSdk(srv).messages.create({ model, max_tokens: 64, messages })
-    return msg.content.map((b) => (b.type === 'text' ? b.text : '')).join('')
+    return msg.content.map(b => (b.type === 'text' ? b.text : '')).join('')
   }
   return (await googleSdk(srv).models.generateContent({ model, contents: 'hi' })).text ?? ''
 }
@@ -150,7 +163,7 @@ describe('§1 attack (LAN mode, no key, Host of 1–3 characters): refused in th
     const srv = await startAgproxy({ auth_mode: mode, allow_lan_access: true, api_keys: [AGPROXY_KEY], providers: [up] })
     running.push(srv)
     const body = JSON.stringify({ ...ANY_MODEL_BODY, model: 'm' })
-    const attack = () => Promise.all(['a', 'ab', 'abc'].map((host) => rawRequest(srv.port, 'POST', path, { host, 'content-type': 'application/json' }, body)))
+    const attack = () => Promise.all(['a', 'ab', 'abc'].map(host => rawRequest(srv.port, 'POST', path, { host, 'content-type': 'application/json' }, body)))
     // under strict even /healthz needs the key: the probe carries it
     const w = await whileWatching(srv, attack, SETTLE_MS, { headers: { authorization: `Bearer ${AGPROXY_KEY}` } })
     for (const res of w.result) {
@@ -172,7 +185,9 @@ describe('§1 attack (LAN mode, no key, Host of 1–3 characters): refused in th
  */
 function recut(fake: Fake, script: (body: string) => { pieces: string[]; reset?: boolean }, gapMs = 30): string {
   const server = Bun.serve({
-    port: 0, hostname: '127.0.0.1', idleTimeout: 0,
+    port: 0,
+    hostname: '127.0.0.1',
+    idleTimeout: 0,
     async fetch(req) {
       const url = new URL(req.url)
       const headers = new Headers()
@@ -183,14 +198,20 @@ function recut(fake: Fake, script: (body: string) => { pieces: string[]; reset?:
       const res = await fetch(`http://127.0.0.1:${fake.port}${url.pathname}${url.search}`, { method: req.method, headers, body: await req.text() })
       const { pieces, reset } = script(await res.text())
       const te = new TextEncoder()
-      return new Response(new ReadableStream<Uint8Array>({
-        async start(c) {
-          for (const [i, p] of pieces.entries()) { if (i) await Bun.sleep(gapMs); c.enqueue(te.encode(p)) }
-          if (!reset) return c.close()
-          await Bun.sleep(gapMs) // the last piece surely reached agproxy
-          c.error(undefined) // undefined: Bun resets the connection without logging
-        },
-      }), { headers: { 'content-type': res.headers.get('content-type') ?? 'text/event-stream' } })
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          async start(c) {
+            for (const [i, p] of pieces.entries()) {
+              if (i) await Bun.sleep(gapMs)
+              c.enqueue(te.encode(p))
+            }
+            if (!reset) return c.close()
+            await Bun.sleep(gapMs) // the last piece surely reached agproxy
+            c.error(undefined) // undefined: Bun resets the connection without logging
+          },
+        }),
+        { headers: { 'content-type': res.headers.get('content-type') ?? 'text/event-stream' } },
+      )
     },
   })
   relays.push({ stop: () => void server.stop(true) })
@@ -198,9 +219,14 @@ function recut(fake: Fake, script: (body: string) => { pieces: string[]; reset?:
   return fake.type === 'openai' ? `${root}/v1` : root
 }
 
-const STREAMS: Array<[StreamKind, ProviderType]> = [['openai', 'openai'], ['responses', 'openai'], ['anthropic', 'anthropic'], ['gemini', 'gemini']]
+const STREAMS: Array<[StreamKind, ProviderType]> = [
+  ['openai', 'openai'],
+  ['responses', 'openai'],
+  ['anthropic', 'anthropic'],
+  ['gemini', 'gemini'],
+]
 
-describe('a pass-through stream that breaks mid-frame: the last whole frame, then the dialect\'s error event', () => {
+describe("a pass-through stream that breaks mid-frame: the last whole frame, then the dialect's error event", () => {
   const TEXT = 'Hello there. Second half of the answer'
   const midSecondDelta = (body: string) => ({ pieces: [body.slice(0, body.indexOf(' half of the') + 5)], reset: true })
   const twoChunks: Behaviour = { kind: 'text', text: TEXT, chunks: 2 }
@@ -208,10 +234,14 @@ describe('a pass-through stream that breaks mid-frame: the last whole frame, the
   test.each(STREAMS)('%s client ← %s provider: raw bytes and the official SDK', async (kind, type) => {
     const srv = await start({ [type]: recut(fakes[type], midSecondDelta) })
     fakes[type].setDefault(twoChunks)
-    const w = await whileWatching(srv, async () => {
-      const res = await call(srv, kind, MODEL[type], { stream: true })
-      return { status: res.status, type: res.headers.get('content-type'), raw: await readAll(res), sdk: await sdkStream(srv, kind, MODEL[type]) }
-    }, SETTLE_MS)
+    const w = await whileWatching(
+      srv,
+      async () => {
+        const res = await call(srv, kind, MODEL[type], { stream: true })
+        return { status: res.status, type: res.headers.get('content-type'), raw: await readAll(res), sdk: await sdkStream(srv, kind, MODEL[type]) }
+      },
+      SETTLE_MS,
+    )
     const { status, type: contentType, raw, sdk } = w.result
     expect(status).toBe(200)
     expect(contentType).toContain('text/event-stream')
@@ -230,17 +260,23 @@ describe('a provider key split across two chunks of a pass-through stream is mas
   const MASKED = `your key is ${ALL_KEYS.map(maskKey).join(' and ')} ok`
   /** the body cut inside each key */
   const insideKeys = (body: string) => {
-    const cuts = ALL_KEYS.map((k) => body.indexOf(k) + 9).filter((i) => i > 9).sort((a, b) => a - b)
+    const cuts = ALL_KEYS.map(k => body.indexOf(k) + 9)
+      .filter(i => i > 9)
+      .sort((a, b) => a - b)
     return { pieces: [0, ...cuts].map((from, i) => body.slice(from, cuts[i])) }
   }
 
   test.each(STREAMS)('%s client ← %s provider: raw bytes and the official SDK', async (kind, type) => {
     const srv = await start({ [type]: recut(fakes[type], insideKeys) })
     fakes[type].setDefault({ kind: 'text', text: TEXT, chunks: 1 })
-    const w = await whileWatching(srv, async () => {
-      const res = await call(srv, kind, MODEL[type], { stream: true })
-      return { status: res.status, raw: await readAll(res), sdk: await sdkStream(srv, kind, MODEL[type]) }
-    }, SETTLE_MS)
+    const w = await whileWatching(
+      srv,
+      async () => {
+        const res = await call(srv, kind, MODEL[type], { stream: true })
+        return { status: res.status, raw: await readAll(res), sdk: await sdkStream(srv, kind, MODEL[type]) }
+      },
+      SETTLE_MS,
+    )
     const { status, raw, sdk } = w.result
     expect(status).toBe(200)
     noRawKey(raw)
@@ -257,22 +293,30 @@ describe('a provider key split across two chunks of a pass-through stream is mas
 describe('a provider key in translated content is masked: streamed and whole', () => {
   const TEXT = `keys: ${ALL_KEYS.join(' ')} end`
   const MASKED = `keys: ${ALL_KEYS.map(maskKey).join(' ')} end`
-  const CROSS: Array<[Dialect, ProviderType]> = [['openai', 'anthropic'], ['anthropic', 'gemini'], ['gemini', 'openai']]
+  const CROSS: Array<[Dialect, ProviderType]> = [
+    ['openai', 'anthropic'],
+    ['anthropic', 'gemini'],
+    ['gemini', 'openai'],
+  ]
 
   test.each(CROSS)('%s client ← %s provider', async (client, type) => {
     const srv = await start()
     // the keys in one content delta: keys are masked within a delta, not across two (a client joining deltas would see one whole)
     fakes[type].setDefault({ kind: 'text', text: TEXT, chunks: 1 })
-    const w = await whileWatching(srv, async () => {
-      const streamed = await call(srv, client, MODEL[type], { stream: true })
-      const whole = await call(srv, client, MODEL[type])
-      return {
-        streamed: { status: streamed.status, raw: await readAll(streamed) },
-        whole: { status: whole.status, type: whole.headers.get('content-type'), raw: await whole.text() },
-        sdkStreamed: await sdkStream(srv, client, MODEL[type]),
-        sdkWhole: await sdkAnswer(srv, client, MODEL[type]),
-      }
-    }, SETTLE_MS)
+    const w = await whileWatching(
+      srv,
+      async () => {
+        const streamed = await call(srv, client, MODEL[type], { stream: true })
+        const whole = await call(srv, client, MODEL[type])
+        return {
+          streamed: { status: streamed.status, raw: await readAll(streamed) },
+          whole: { status: whole.status, type: whole.headers.get('content-type'), raw: await whole.text() },
+          sdkStreamed: await sdkStream(srv, client, MODEL[type]),
+          sdkWhole: await sdkAnswer(srv, client, MODEL[type]),
+        }
+      },
+      SETTLE_MS,
+    )
     const { streamed, whole, sdkStreamed, sdkWhole } = w.result
     expect([streamed.status, whole.status]).toEqual([200, 200])
     expect(whole.type).toContain('application/json')
@@ -290,7 +334,12 @@ describe('a provider key in translated content is masked: streamed and whole', (
 
 describe('shutdown mid-stream (stop(200), a long stream running): the SDK gets its API error, the process stays responsive', () => {
   const SHUTTING_DOWN = /agproxy is shutting down; retry/
-  const CASES: Array<[StreamKind, ProviderType]> = [['openai', 'openai'], ['anthropic', 'openai'], ['responses', 'gemini'], ['gemini', 'gemini']]
+  const CASES: Array<[StreamKind, ProviderType]> = [
+    ['openai', 'openai'],
+    ['anthropic', 'openai'],
+    ['responses', 'gemini'],
+    ['gemini', 'gemini'],
+  ]
 
   test.each(CASES)('%s client ← %s provider', async (kind, type) => {
     const srv = await start()
@@ -299,10 +348,16 @@ describe('shutdown mid-stream (stop(200), a long stream running): the SDK gets i
     running.push(sibling)
     fakes[type].enqueue({ kind: 'endless', intervalMs: 40 })
     let stopping: Promise<number> | undefined
-    const w = await whileWatching(sibling, async () => {
-      const sdk = await sdkStream(srv, kind, MODEL[type], () => { stopping ??= srv.stop(200) })
-      return { sdk, cut: await stopping }
-    }, SETTLE_MS)
+    const w = await whileWatching(
+      sibling,
+      async () => {
+        const sdk = await sdkStream(srv, kind, MODEL[type], () => {
+          stopping ??= srv.stop(200)
+        })
+        return { sdk, cut: await stopping }
+      },
+      SETTLE_MS,
+    )
     const { sdk, cut } = w.result
     expect(cut).toBe(1)
     expect(sdk.text).toContain('tick 0') // content reached the client before the shutdown
@@ -317,18 +372,22 @@ describe('shutdown mid-stream (stop(200), a long stream running): the SDK gets i
     const sibling = await startAgproxy({})
     running.push(sibling)
     fakes.anthropic.enqueue({ kind: 'endless', intervalMs: 40 })
-    const w = await whileWatching(sibling, async () => {
-      const res = await call(srv, 'anthropic', MODEL.anthropic, { stream: true })
-      const reader = res.body!.getReader()
-      const td = new TextDecoder()
-      let text = ''
-      let stopping: Promise<number> | undefined
-      for (let r = await reader.read(); !r.done; r = await reader.read()) {
-        text += td.decode(r.value, { stream: true })
-        if (text.includes('tick 1')) stopping ??= srv.stop(200)
-      }
-      return { status: res.status, text, cut: await stopping }
-    }, SETTLE_MS)
+    const w = await whileWatching(
+      sibling,
+      async () => {
+        const res = await call(srv, 'anthropic', MODEL.anthropic, { stream: true })
+        const reader = res.body!.getReader()
+        const td = new TextDecoder()
+        let text = ''
+        let stopping: Promise<number> | undefined
+        for (let r = await reader.read(); !r.done; r = await reader.read()) {
+          text += td.decode(r.value, { stream: true })
+          if (text.includes('tick 1')) stopping ??= srv.stop(200)
+        }
+        return { status: res.status, text, cut: await stopping }
+      },
+      SETTLE_MS,
+    )
     const { status, text, cut } = w.result
     expect([status, cut]).toEqual([200, 1])
     expectWellFormedSse(text)

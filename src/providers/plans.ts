@@ -16,7 +16,7 @@ import {
   decodeGeminiCountTokensRequest, encodeGeminiEmbedUpstream, decodeGeminiEmbedUpstream,
 } from '../dialects/gemini'
 import {
-  openaiChatClient, openaiChatUpstream, openaiCompletionsClient, openaiResponsesClient, decodeEmbeddingRequest, encodeEmbeddingResponse, decodeEmbeddingUpstream,
+  openaiChatClient, openaiChatUpstream, openaiCompletionsClient, openaiResponsesClient, decodeEmbeddingRequest, encodeEmbeddingResponse,
   responseError,
 } from '../dialects/openai'
 

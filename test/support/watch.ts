@@ -20,7 +20,9 @@ export interface Watched<T> {
 }
 
 /** Where the /healthz probe goes, and with which headers (e.g. agproxy's key under auth_mode strict). */
-export interface ProbeOptions { headers?: Record<string, string> }
+export interface ProbeOptions {
+  headers?: Record<string, string>
+}
 
 /**
  * Run `fault` against `srv` while watching: a full GC and a baseline VmRSS first, the peak sampled every 20 ms,
@@ -32,7 +34,9 @@ export async function whileWatching<T>(srv: TestServer, fault: () => Promise<T>,
   Bun.gc(true)
   const base = rssMb()
   let peak = base
-  const sampler = setInterval(() => { peak = Math.max(peak, rssMb()) }, 20)
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssMb())
+  }, 20)
   let done = false
   let healthMs = 0
   const probing = (async () => {
