@@ -18,7 +18,7 @@ import { statusRoutes } from './routes/status'
 import { modelRoutes } from './routes/models'
 import { modelCallRoutes } from './routes/model-calls'
 import { docs } from './http/docs'
-import { createDispatcher, type Dispatcher } from './providers/dispatch'
+import { createDispatcher, type Dispatcher } from './dispatch'
 import type { LiveStream } from './providers/stream-guard'
 import { createBodyBudget, type BodyBudget } from './http/body-budget'
 

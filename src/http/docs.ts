@@ -7,7 +7,7 @@ import { Elysia } from 'elysia'
 import { openapi } from '@elysiajs/openapi'
 // embedded into the compiled binary by `bun build --compile`
 import scalarScript from '../../node_modules/@scalar/api-reference/dist/browser/standalone.js' with { type: 'file' }
-import { ENDPOINTS } from '../routes/endpoints'
+import { ENDPOINTS } from '../endpoints'
 import { VERSION } from '../version'
 
 const ASSET = '/swagger/assets/scalar-standalone.js'

@@ -72,6 +72,11 @@ export class FrameBuffer {
     return out
   }
 
+  /** The held bytes (an incomplete frame), without forgetting them. */
+  peekHeld(): Uint8Array | undefined {
+    return this.size ? Buffer.concat(this.held) : undefined
+  }
+
   /** Forget the held bytes (before an error frame: an incomplete frame is dropped). */
   clear() {
     this.held = []

@@ -5,7 +5,8 @@
  */
 import { IRErrorValue, type IREvent, type IRError } from '../ir/types'
 import { LimitExceeded } from '../ir/limits'
-import { err } from '../http/errors'
+import { err } from '../ir/errors'
+import type { FrameReader } from '../endpoints/frames'
 import { FrameBuffer, endsSseFrame, type Framing } from './frames'
 
 export type Peek<T> =
@@ -121,39 +122,60 @@ export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREv
 
 // ───────────── bytes (same-dialect pass-through) ─────────────
 
-/** Read raw chunks until `hasContent` sees content in the text so far. */
-export async function peekBytes(body: ReadableStream<Uint8Array>, hasContent: (text: string) => boolean, errorIn: (text: string) => string | undefined, timeoutMs: number): Promise<Peek<Uint8Array>> {
-  const reader = body.getReader()
+/** Read raw chunks until the endpoint's frame reader sees content in a complete frame; an error frame before it
+ *  ends the peek (its message, and the text so far for the status it stands for). */
+export async function peekFrames(body: ReadableStream<Uint8Array>, reader: FrameReader, framing: Framing, timeoutMs: number): Promise<Peek<Uint8Array>> {
+  const source = body.getReader()
   const buffered: Uint8Array[] = []
+  const frames = new FrameBuffer(framing)
   const td = new TextDecoder()
-  let text = ''
+  let size = 0
+  let seen = ''
+  /** the verdict on complete frames; `text`: all of it kept while it is small (for the error's status) */
+  const judge = (chunk: Uint8Array | undefined): Peek<Uint8Array> | undefined => {
+    if (!chunk) return undefined
+    const text = td.decode(chunk)
+    if (seen.length < 65536) seen += text
+    const v = reader.scan(text)
+    if (v.content) return { ok: true, buffered, rest: source }
+    if (v.error !== undefined) return { ok: false, reason: 'error', message: v.error, text: seen }
+    return undefined
+  }
   const d = deadline(timeoutMs)
   try {
     while (true) {
-      let next: Awaited<ReturnType<typeof reader.read>> | 'timeout'
+      let next: Awaited<ReturnType<typeof source.read>> | 'timeout'
       try {
-        next = await Promise.race([reader.read(), d.promise])
+        next = await Promise.race([source.read(), d.promise])
       } catch (e) {
         return { ok: false, reason: 'error', message: `the upstream stream broke before any content (${errorText(e)})` }
       }
       if (next === 'timeout') {
-        reader.cancel().catch(() => {})
+        source.cancel().catch(() => {})
         return { ok: false, reason: 'stall', message: `the upstream sent no content within ${ms(timeoutMs)} (timeouts.first_token)` }
       }
       if (next.done) {
-        const e = errorIn(text)
-        return e ? { ok: false, reason: 'error', message: e, text } : { ok: false, reason: 'empty', message: 'the upstream stream ended without any content' }
+        const last = judge(frames.drain())
+        if (last && !last.ok) return last
+        return { ok: false, reason: 'empty', message: 'the upstream stream ended without any content' }
       }
       buffered.push(next.value)
-      text += td.decode(next.value, { stream: true })
-      if (hasContent(text)) return { ok: true, buffered, rest: reader }
-      const e = errorIn(text)
-      if (e) { reader.cancel().catch(() => {}); return { ok: false, reason: 'error', message: e, text } }
-      if (text.length > 1_000_000) return { ok: true, buffered, rest: reader }
+      size += next.value.length
+      const verdict = judge(frames.push(next.value))
+      if (verdict && !verdict.ok) source.cancel().catch(() => {})
+      if (verdict) return verdict
+      if (reader.begun && begun(reader.begun, frames, td)) return { ok: true, buffered, rest: source }
+      if (size > 1_000_000) return { ok: true, buffered, rest: source }
     }
   } finally {
     d.clear()
   }
+}
+
+/** Has the incomplete frame held back begun a content frame (by the reader's `begun`)? */
+function begun(test: (partial: string) => boolean, frames: FrameBuffer, td: TextDecoder): boolean {
+  const held = frames.peekHeld()
+  return !!held && test(td.decode(held))
 }
 
 const te = new TextEncoder()
@@ -189,9 +211,9 @@ export function guardedByteStream(
     /** relay complete frames only, holding back an incomplete one (at most `maxFrameBytes`, default MAX_FRAME_BYTES) */
     framing?: Framing
     maxFrameBytes?: number
-    /** how a properly ended stream is recognised: `marker` seen anywhere, or the last bytes matching `tail`;
-     *  a clean end without either is reported as an incomplete answer */
-    complete?: { marker?: RegExp; tail?: RegExp }
+    /** does a run of complete frames properly end the stream (the endpoint's frame reader; needs `framing`)?
+     *  A clean end before one did is reported as an incomplete answer */
+    ends?: (frames: string) => boolean
     /** the stream is in this registry while it runs (it leaves it when it ends, however it ends), so it can be ended from outside */
     live?: Set<LiveStream>
   },
@@ -203,17 +225,10 @@ export function guardedByteStream(
   let atBoundary = true
   let pending: ReturnType<typeof source.read> | undefined
   let done = false
-  let tail = ''
-  let marked = false
-  const td = opts.complete ? new TextDecoder() : undefined
-  const see = (chunk: Uint8Array) => {
-    if (!td) return
-    const text = tail + td.decode(chunk, { stream: true })
-    if (!marked && opts.complete?.marker?.test(text)) marked = true
-    tail = text.slice(-256)
-  }
-  const properEnd = () => !opts.complete || marked || !!opts.complete.tail?.test(tail)
-  for (const b of buffered) see(b)
+  // complete frames only (they end at a frame boundary, so whole UTF-8 too): once one ends the stream, no more reading
+  let ended = !opts.ends
+  const td = new TextDecoder()
+  const see = (frames: Uint8Array) => { if (!ended && opts.ends?.(td.decode(frames))) ended = true }
   const frames = opts.framing ? new FrameBuffer(opts.framing) : undefined
   const maxHeld = opts.maxFrameBytes ?? MAX_FRAME_BYTES
   const finish = (c: ReadableStreamDefaultController<Uint8Array>, e?: IRError) => {
@@ -243,7 +258,7 @@ export function guardedByteStream(
       return true
     }
     const out = frames.push(chunk)
-    if (out) c.enqueue(transform(out))
+    if (out) { see(out); c.enqueue(transform(out)) }
     if (frames.size <= maxHeld) return !!out
     source.cancel().catch(() => {})
     const mb = +(maxHeld / 1048576).toFixed(2)
@@ -288,11 +303,14 @@ export function guardedByteStream(
         }
         pending = undefined
         if (next.done) {
-          if (!properEnd()) return finish(c, err('upstream', 'The upstream stream ended before the answer was complete; the answer is incomplete.'))
+          // a last frame without its blank line is relayed at a clean end (and may be the one that ends it)
+          const rest = frames?.drain()
+          if (rest) see(rest)
+          if (!ended) return finish(c, err('upstream', 'The upstream stream ended before the answer was complete; the answer is incomplete.'))
+          if (rest) c.enqueue(transform(rest))
           return finish(c)
         }
         lastData = Date.now()
-        see(next.value)
         if (relay(c, next.value)) return
       }
     },

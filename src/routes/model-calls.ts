@@ -4,17 +4,29 @@
  * slow senders and bad JSON get errors in the caller's dialect and the raw bytes stay available.
  */
 import { Elysia, NotFoundError, t } from 'elysia'
-import { ENDPOINTS, type Endpoint, type EndpointId } from './endpoints'
+import { ENDPOINTS, type Endpoint, type EndpointId } from '../endpoints'
 import { readJsonBody } from '../http/body'
 import { compileValidator } from '../http/validate'
 import { detectDialect, err, renderError } from '../http/errors'
-import type { Dispatcher } from '../providers/dispatch'
+import { isAnswer, type Answer, type Dispatcher } from '../dispatch'
+import type { Dialect, IRError } from '../ir/types'
 import type { BodyBudget } from '../http/body-budget'
 
 const GEMINI_ACTIONS: Record<string, EndpointId> = {
   generateContent: 'gemini.generate',
   streamGenerateContent: 'gemini.stream',
   countTokens: 'gemini.count_tokens',
+}
+
+/** The dispatcher's answer or error as the HTTP response (the edge: errors are rendered in the caller's dialect). */
+export function render(dialect: Dialect, r: Answer | IRError): Response {
+  if (!isAnswer(r)) return renderError(dialect, r)
+  // the client went away before an answer: nobody reads this
+  if (r.answer === 'gone') return new Response(null, { status: 499 })
+  const headers = { 'x-agproxy-provider': r.provider, 'x-agproxy-model': r.model }
+  if (r.answer === 'json') return Response.json(r.body, { status: r.status ?? 200, headers })
+  if (r.answer === 'text') return new Response(r.text, { headers: { 'content-type': r.contentType, ...headers } })
+  return new Response(r.stream, { headers: { 'content-type': r.contentType, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers } })
 }
 
 /** The model-call routes; `bodies` is the app's budget of request bodies held at once. */
@@ -40,7 +52,7 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
       if (/[\r\n\0]/.test(model))
         return renderError(endpoint.dialect, err('invalid_request', 'model: must not contain control characters.', { param: 'model' }))
       const url = new URL(request.url)
-      return await dispatcher.dispatch({ endpoint, body: body.value, bytes: body.bytes, model, request, query: url.searchParams })
+      return render(endpoint.dialect, await dispatcher.dispatch({ endpoint, body: body.value, bytes: body.bytes, model, request, query: url.searchParams }))
     } finally {
       hold.release()
     }
