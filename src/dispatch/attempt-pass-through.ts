@@ -5,8 +5,7 @@
  * counts as content, as an error and as a proper end.
  */
 import { peekFrames, guardedByteStream } from '../providers/stream-guard'
-import type { AttemptContext, Upstreamed } from './attempt'
-import { readWhole, htmlInsteadOfStream } from './attempt'
+import { readWhole, htmlInsteadOfStream, type AttemptContext, type Upstreamed } from './attempt-shared'
 import type { Plan } from './plans'
 import type { Attempt } from './types'
 import { inStreamFailure } from './in-stream-failure'

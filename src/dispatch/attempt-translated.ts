@@ -4,8 +4,7 @@
  * (heartbeats, idle/total limits, a well-formed error frame if anything breaks).
  */
 import { peekEvents, guardEvents, guardedByteStream } from '../providers/stream-guard'
-import type { AttemptContext, Upstreamed } from './attempt'
-import { readWhole, htmlInsteadOfStream } from './attempt'
+import { readWhole, htmlInsteadOfStream, type AttemptContext, type Upstreamed } from './attempt-shared'
 import type { Plan } from './plans'
 import type { Attempt } from './types'
 

@@ -5,6 +5,9 @@
 import type { Config, ProviderConfig } from '../config/schema'
 import type { Logger } from '../log'
 import { KeyPool, type PoolOptions } from './pool'
+import { displayUrl } from '../config/display-url'
+
+export { displayUrl }
 
 export type ProviderType = ProviderConfig['type']
 
@@ -40,7 +43,6 @@ export function repairBaseUrl(type: ProviderType, raw: string): { url: string; c
 }
 
 /** A base_url as it may be shown in a log line: no query (it may carry a key), no userinfo. */
-export const displayUrl = (raw: string) => raw.trim().replace(/\/\/[^/@?#]*@/, '//…@').replace(/[?#].*$/s, '?…')
 
 /** Models a zero-config provider advertises in GET /v1/models (any other model of the family still routes
  *  through the globs below: this list only gives model pickers something to show). */

@@ -6,7 +6,7 @@
 import { Elysia, NotFoundError, t } from 'elysia'
 import { ENDPOINTS, type Endpoint, type EndpointId } from '../endpoints'
 import { readJsonBody } from '../http/body'
-import { compileValidator } from '../http/validate'
+import { compileValidator } from '../schema/validate'
 import { detectDialect, err, renderError } from '../http/errors'
 import { isAnswer, type Answer, type Dispatcher } from '../dispatch'
 import type { Dialect, IRError } from '../ir/types'
