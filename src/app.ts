@@ -21,11 +21,14 @@ import { docs } from './http/docs'
 import { createDispatcher, type Dispatcher } from './dispatch'
 import type { LiveStream } from './providers/stream-guard'
 import { createBodyBudget, type BodyBudget } from './http/body-budget'
+import { createAppState, type AppState } from './state'
 
 export interface Agproxy {
   config: Config
   app: Elysia<any, any, any, any, any, any, any>
   dispatcher: Dispatcher
+  /** this app's caches (codec memory, host health) and live-streams registry */
+  state: AppState
   /** request bodies held at once (limits.request_bodies_mb), this app's own */
   bodies: BodyBudget
   /** the gateway's fetch handler (front door + routes) */
@@ -44,7 +47,9 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   // until listening (or in-process), what the configuration asks to bind
   let loopback = isLoopbackAddress(bindHost(config))
   // env: where zero-config reads the provider key variables (process.env unless a test injects one)
-  const dispatcher = createDispatcher(config, log, opts.env ?? process.env, opts.streams)
+  // every cache is this app's own (a reload builds a new app: nothing carries over but the shared streams registry)
+  const state = createAppState(opts.streams)
+  const dispatcher = createDispatcher(config, log, opts.env ?? process.env, state)
   const bodies = createBodyBudget(config.limits.request_bodies_mb * 1048576)
 
   const app = new Elysia({ normalize: false })
@@ -71,6 +76,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     config,
     app,
     dispatcher,
+    state,
     bodies,
     fetch: (req, server) => front.handle(req, server, handle),
     setOrigin(o) { origin = o },

@@ -6,6 +6,7 @@ import type { Config } from '../config/schema'
 import type { Provider } from '../providers/registry'
 import type { PooledKey, Redactor } from '../providers/pool'
 import { readBodyGuarded, type LiveStream, type StreamLimits } from '../providers/stream-guard'
+import type { HostHealth } from '../providers/upstream-call'
 import type { Plan } from './plans'
 import type { Failure, ModelCall } from './types'
 
@@ -23,6 +24,8 @@ export interface DispatchDeps {
   sseEventMax: number
   /** the streams clients are still reading */
   streams: Set<LiveStream>
+  /** the app's knowledge of its upstream hosts */
+  hosts: HostHealth
 }
 
 /** A plan that calls the upstream. */

@@ -36,7 +36,7 @@ export async function attempt(a: AttemptContext): Promise<Attempt> {
   // streams must show content within first_token; a whole (non-streamed) answer may take up to total
   const firstDeadline = startedAt + (upstreamStreams(a.plan) ? Math.min(t.first_token, t.total) : t.total) * 1000
   const out = await callUpstream(a.provider, a.key.key, { path, body, forward: forwarded(a) }, {
-    signal: a.call.request.signal, connectTimeoutMs: t.connect * 1000, headersDeadline: firstDeadline, hops: a.hops,
+    signal: a.call.request.signal, connectTimeoutMs: t.connect * 1000, headersDeadline: firstDeadline, hops: a.hops, hosts: a.deps.hosts,
   })
   if (!out.ok) {
     if (out.network) return { ok: false, message: out.network, unreachable: out.why === 'connect' }

@@ -9,7 +9,8 @@ import type { CodecContext, IRError } from '../ir/types'
 import { err } from '../ir/errors'
 import { createModelRouter, type ModelRouter } from '../routing/models'
 import { buildProviders, providersFromEnv, type Provider } from '../providers/registry'
-import { hostDown, HOP_HEADER, INSTANCE_ID } from '../providers/upstream-call'
+import { HOP_HEADER, INSTANCE_ID } from '../providers/upstream-call'
+import { createAppState, type AppState } from '../state'
 import { DEFAULT_HEARTBEAT_MS, type LiveStream } from '../providers/stream-guard'
 import { stickyKeyFor } from '../providers/sticky'
 import { maskKey, clipLine, Redactor } from '../providers/pool'
@@ -50,7 +51,7 @@ function providersOf(config: Config, log: Logger, env: Record<string, string | u
 }
 
 /** What every attempt shares: timeouts, limits, key masking, the live-streams registry. */
-function depsOf(config: Config, providers: Map<string, Provider>, env: Record<string, string | undefined>, streams: Set<LiveStream>): DispatchDeps {
+function depsOf(config: Config, providers: Map<string, Provider>, env: Record<string, string | undefined>, state: AppState): DispatchDeps {
   // an upstream may echo any configured key, not only the one it was called with
   const redactor = Redactor.of([...providers.values()].map((p) => p.pool.redactor))
   return {
@@ -62,17 +63,18 @@ function depsOf(config: Config, providers: Map<string, Provider>, env: Record<st
     scrub: (msg, provider) => scrubShapes(redactor.text(provider.pool.redact(msg))),
     upstreamBodyMax: config.limits.upstream_body_mb * 1048576,
     sseEventMax: config.limits.sse_event_mb * 1048576,
-    streams,
+    streams: state.streams,
+    hosts: state.hosts,
   }
 }
 
-/** `streams`: where running streams are registered (see Dispatcher.streams); its own unless the caller shares one.
+/** `state`: the app's caches and live-streams registry (createApp's; its own when not given).
  *  `clock`: the retry loop's time (tests inject one). */
 export function createDispatcher(
-  config: Config, log: Logger, env: Record<string, string | undefined> = process.env, streams = new Set<LiveStream>(), clock: LoopClock = realClock,
+  config: Config, log: Logger, env: Record<string, string | undefined> = process.env, state: AppState = createAppState(), clock: LoopClock = realClock,
 ): Dispatcher {
   const { providers, router } = providersOf(config, log, env)
-  const deps = depsOf(config, providers, env, streams)
+  const deps = depsOf(config, providers, env, state)
 
   /** the codec context of a call to `provider`: warnings logged once, as they come, keys masked */
   const codecContext = (call: ModelCall, provider: Provider): CodecContext => {
@@ -80,7 +82,7 @@ export function createDispatcher(
       const line = clipLine(deps.scrub(m, provider), 300)
       log.once(`warn ${call.endpoint.id} ${provider.name} ${line}`, 'warn', `${call.endpoint.id} → ${provider.name}: ${line}`)
     }
-    return { clientModel: call.model, warn, raw: call.body, query: Object.fromEntries(call.query), sseEventMax: deps.sseEventMax }
+    return { clientModel: call.model, warn, raw: call.body, query: Object.fromEntries(call.query), sseEventMax: deps.sseEventMax, memory: state.memory }
   }
 
   async function dispatch(call: ModelCall): Promise<Answer | IRError> {
@@ -99,7 +101,7 @@ export function createDispatcher(
       candidates: [routed.route.target, ...routed.route.fallbacks],
       providers, maxAttempts: config.retry.max_attempts, budgetMs: config.retry.max_wait * 1000,
       signal: call.request.signal, sticky: stickyKeyFor(call.request.headers, call.body), clock,
-      warn: (line) => log.warn(line), isDown: hostDown, scrub: deps.scrub,
+      warn: (line) => log.warn(line), isDown: (p) => state.hosts.down(p), scrub: deps.scrub,
       prepare: (provider, target) => {
         const plan = makePlan(call, provider, codecContext(call, provider))
         return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
@@ -112,5 +114,5 @@ export function createDispatcher(
     return runRetryLoop(run)
   }
 
-  return { router, providers, streams, dispatch }
+  return { router, providers, streams: state.streams, dispatch }
 }

@@ -30,6 +30,8 @@ export interface CallOptions {
   /** epoch ms by which the response headers must have arrived */
   headersDeadline: number
   hops: string[]
+  /** the app's knowledge of its upstream hosts (reachable lately, down) */
+  hosts: HostHealth
   /** for error bodies that stall: how long to wait for the rest of an error body */
   errorBodyMs?: number
 }
@@ -64,7 +66,7 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
   const timer = setTimeout(() => stop('headers'), Math.min(headersMs, 2_147_483_647))
   const url = p.baseUrl + req.path
   let answered = false
-  const probe = probeConnect(url, opts.connectTimeoutMs)
+  const probe = probeConnect(url, opts.connectTimeoutMs, opts.hosts)
   if (probe) probe.then((e) => { if (e && !answered) { connectError = e; stop('connect') } })
 
   const headers: Record<string, string> = {
@@ -85,7 +87,7 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
     const init = { method: 'POST', headers, body: req.body as BodyInit, signal: controller.signal, redirect: 'follow', timeout: false, decompress: false }
     const res = decoded(await fetch(url, init as RequestInit))
     answered = true
-    markReachable(url)
+    opts.hosts.markReachable(url)
     clearTimeout(timer)
     if (res.ok) {
       // once streaming, only the client's abort (or the guards, through `controller`) ends the call
@@ -105,7 +107,7 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
       : why === 'headers' ? `no response within ${seconds(headersMs)}`
       : errorText(e)
     const kind = why ?? (CONNECT_FAILURE.test(reason) ? 'connect' : 'network')
-    if (kind === 'connect') markUnreachable(url)
+    if (kind === 'connect') opts.hosts.markUnreachable(url)
     return { ok: false, network: reason, why: kind }
   }
 }
@@ -166,37 +168,52 @@ async function readCapped(res: Response, max: number, ms: number, controller: Ab
 
 // ───────────── connect deadline ─────────────
 
-/** origin → when it last answered or accepted a connection */
-const reachable = new Map<string, number>()
 const REACHABLE_MS = 30_000
-/** origin → until when it is considered down after a failed connect */
-const unreachable = new Map<string, number>()
 const UNREACHABLE_MS = 10_000
 
 const originOf = (url: string) => { try { return new URL(url).origin } catch { return undefined } }
 
-function markReachable(url: string) {
-  const o = originOf(url)
-  if (!o) return
-  unreachable.delete(o)
-  reachable.delete(o)
-  reachable.set(o, Date.now())
-  if (reachable.size > 1000) reachable.delete(reachable.keys().next().value!)
+/** Set `key` last in a bounded insertion-ordered map (the oldest entry goes past 1000). */
+function setLast(m: Map<string, number>, key: string, v: number) {
+  m.delete(key)
+  m.set(key, v)
+  if (m.size > 1000) { const oldest = m.keys().next().value; if (oldest !== undefined) m.delete(oldest) }
 }
 
-function markUnreachable(url: string) {
-  const o = originOf(url)
-  if (!o) return
-  reachable.delete(o)
-  unreachable.set(o, Date.now() + UNREACHABLE_MS)
-  if (unreachable.size > 1000) unreachable.delete(unreachable.keys().next().value!)
-}
+/** What an app knows of its upstream hosts: which answered lately (no connect probe needed), which refused a
+ *  connect moments ago (skipped while a fallback remains). One per app (src/state.ts): a reload starts afresh. */
+export class HostHealth {
+  /** origin → when it last answered or accepted a connection */
+  private readonly reachable = new Map<string, number>()
+  /** origin → until when it is considered down after a failed connect */
+  private readonly unreachable = new Map<string, number>()
 
-/** A connect to this provider's host failed within the last few seconds (and nothing has answered since). */
-export function hostDown(p: Provider): boolean {
-  const o = originOf(p.baseUrl)
-  const until = o ? unreachable.get(o) : undefined
-  return until !== undefined && until > Date.now()
+  markReachable(url: string) {
+    const o = originOf(url)
+    if (!o) return
+    this.unreachable.delete(o)
+    setLast(this.reachable, o, Date.now())
+  }
+
+  markUnreachable(url: string) {
+    const o = originOf(url)
+    if (!o) return
+    this.reachable.delete(o)
+    setLast(this.unreachable, o, Date.now() + UNREACHABLE_MS)
+  }
+
+  /** A connect to this provider's host failed within the last few seconds (and nothing has answered since). */
+  down(p: Pick<Provider, 'baseUrl'>): boolean {
+    const o = originOf(p.baseUrl)
+    const until = o ? this.unreachable.get(o) : undefined
+    return until !== undefined && until > Date.now()
+  }
+
+  /** The origin answered or accepted a connection within the last REACHABLE_MS. */
+  recentlyReached(origin: string): boolean {
+    const seen = this.reachable.get(origin)
+    return seen !== undefined && Date.now() - seen < REACHABLE_MS
+  }
 }
 
 const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 }
@@ -227,11 +244,10 @@ function noProxy(hostname: string, list: string | undefined): boolean {
 }
 
 /** undefined when no probe is needed; else resolves undefined once connected, or with an error message. */
-function probeConnect(url: string, ms: number): Promise<string | undefined> | undefined {
+function probeConnect(url: string, ms: number, hosts: HostHealth): Promise<string | undefined> | undefined {
   let u: URL
   try { u = new URL(url) } catch { return undefined }
-  const seen = reachable.get(u.origin)
-  if (seen !== undefined && Date.now() - seen < REACHABLE_MS) return undefined
+  if (hosts.recentlyReached(u.origin)) return undefined
   const to = connectTarget(u)
   if (!to) return undefined
   const where = `${to.hostname}:${to.port}`
@@ -241,7 +257,7 @@ function probeConnect(url: string, ms: number): Promise<string | undefined> | un
       if (settled) return
       settled = true
       clearTimeout(timer)
-      if (v === undefined) markReachable(url)
+      if (v === undefined) hosts.markReachable(url)
       resolve(v)
     }
     const timer = setTimeout(() => settle(`could not connect to ${where} within ${seconds(ms)} (timeouts.connect)`), Math.min(ms, 2_147_483_647))
