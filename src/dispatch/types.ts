@@ -2,18 +2,9 @@
  * What the dispatcher takes and gives: a model call in, an Answer or an IRError out (never an HTTP
  * Response: the routes render both at the edge), and what one attempt against one key yields.
  */
-import type { Endpoint } from '../endpoints'
 import type { IRError } from '../ir/types'
 
-export interface ModelCall {
-  endpoint: Endpoint
-  body: Record<string, unknown>
-  bytes: Uint8Array
-  /** the model the client asked for (body.model, or the Gemini URL path) */
-  model: string
-  request: Request
-  query: URLSearchParams
-}
+export type { ModelCall } from '../endpoints'
 
 /** Who answered: the provider and the model it was asked for (x-agproxy-provider / x-agproxy-model). */
 export interface AnsweredBy { provider: string; model: string }

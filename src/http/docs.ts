@@ -1,13 +1,14 @@
 /**
  * /swagger: the OpenAPI document and the Scalar UI, with the UI's script embedded in the binary so the
- * page works with no network. Gemini's `{model}:action` paths are added by hand (the router cannot
- * express them) from the same schemas the handlers validate with.
+ * page works with no network. Gemini's `{model}:action` paths are added from the endpoint descriptors (the
+ * router cannot express them), with the same schemas the handlers validate with.
  */
 import { Elysia } from 'elysia'
 import { openapi } from '@elysiajs/openapi'
 // embedded into the compiled binary by `bun build --compile`
 import scalarScript from '../../node_modules/@scalar/api-reference/dist/browser/standalone.js' with { type: 'file' }
-import { ENDPOINTS } from '../endpoints'
+import { GEMINI_ACTIONS } from '../endpoints'
+import { ROUTES } from './route-table'
 import { VERSION } from '../version'
 
 const ASSET = '/swagger/assets/scalar-standalone.js'
@@ -32,24 +33,26 @@ const SCALAR = {
   showDeveloperTools: 'never',
 }
 
+/** The Gemini `{prefix}/models/{model}:action` operations, from the endpoint descriptors (the router cannot express
+ *  these paths, so the plugin does not see them). */
 const geminiPaths = () => {
-  const op = (id: keyof typeof ENDPOINTS, summary: string, stream = false) => ({
-    post: {
-      tags: ['Gemini'], summary, operationId: `gemini_${id.split('.')[1]}`,
-      parameters: [
-        { name: 'model', in: 'path', required: true, schema: { type: 'string' } },
-        ...(stream ? [{ name: 'alt', in: 'query', required: false, schema: { type: 'string', enum: ['sse'] }, description: 'sse for Server-Sent Events; otherwise a streamed JSON array' }] : []),
-      ],
-      requestBody: { required: true, content: { 'application/json': { schema: ENDPOINTS[id].schema } } },
-      responses: { 200: { description: 'GenerateContentResponse' } },
-    },
-  })
   const paths: Record<string, unknown> = {}
-  for (const prefix of ['/v1beta', '/v1']) {
-    const v1 = prefix === '/v1' ? ' (Google API v1)' : ''
-    paths[`${prefix}/models/{model}:generateContent`] = op('gemini.generate', `Generate content${v1}`)
-    paths[`${prefix}/models/{model}:streamGenerateContent`] = op('gemini.stream', `Stream generated content${v1}`, true)
-    paths[`${prefix}/models/{model}:countTokens`] = op('gemini.count_tokens', `Count tokens${v1}`)
+  for (const r of ROUTES) {
+    const action = /:(\w+)$/.exec(r.path)?.[1]
+    const e = action ? GEMINI_ACTIONS[action] : undefined
+    if (!e) continue
+    const stream = e.id === 'gemini.stream'
+    paths[r.path] = {
+      post: {
+        tags: [e.tag], summary: r.summary, operationId: `gemini_${e.id.split('.')[1]}`,
+        parameters: [
+          { name: 'model', in: 'path', required: true, schema: { type: 'string' } },
+          ...(stream ? [{ name: 'alt', in: 'query', required: false, schema: { type: 'string', enum: ['sse'] }, description: 'sse for Server-Sent Events; otherwise a streamed JSON array' }] : []),
+        ],
+        requestBody: { required: true, content: { 'application/json': { schema: e.schema } } },
+        responses: { 200: { description: 'GenerateContentResponse' } },
+      },
+    }
   }
   return paths
 }

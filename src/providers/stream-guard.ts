@@ -6,7 +6,7 @@
 import { IRErrorValue, type IREvent, type IRError } from '../ir/types'
 import { LimitExceeded } from '../ir/limits'
 import { err } from '../ir/errors'
-import type { FrameReader } from '../endpoints/frames'
+import type { FrameReader } from '../dialects/frames'
 import { FrameBuffer, endsSseFrame, type Framing } from './frames'
 
 export type Peek<T> =

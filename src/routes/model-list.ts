@@ -6,6 +6,10 @@
 import { Elysia, t } from 'elysia'
 import type { ModelRouter } from '../routing/models'
 import { detectDialect, err, renderError } from '../http/errors'
+import { GEMINI_ACTIONS } from '../endpoints'
+
+/** the Gemini actions agproxy serves (the endpoint descriptors') */
+const ACTIONS = Object.keys(GEMINI_ACTIONS)
 
 type Shape = 'openai' | 'anthropic' | 'gemini'
 const shapeOf = (headers: Headers, url: string): Shape =>
@@ -18,7 +22,7 @@ const anthropicModel = (id: string) => ({ type: 'model', id, display_name: id, c
 const googleModel = (id: string) => ({
   name: `models/${id}`, version: '001', displayName: id, description: `${id} via agproxy`,
   inputTokenLimit: 1_048_576, outputTokenLimit: 65_536,
-  supportedGenerationMethods: ['generateContent', 'streamGenerateContent', 'countTokens'],
+  supportedGenerationMethods: ACTIONS,
 })
 
 function listBody(shape: Shape, router: ModelRouter) {
@@ -33,7 +37,7 @@ function listBody(shape: Shape, router: ModelRouter) {
 }
 
 /** `GET /v1beta/models/{model}:generateContent` lands on the model-get route: it is a POST-only Gemini action */
-const GEMINI_ACTION = /:(generateContent|streamGenerateContent|countTokens)$/
+const GEMINI_ACTION = new RegExp(`:(${ACTIONS.join('|')})$`)
 const actionNeedsPost = (request: Request) => {
   const url = new URL(request.url)
   return renderError(detectDialect(url.pathname, request.headers, url.searchParams),

@@ -1,0 +1,116 @@
+/**
+ * Reading stream frames, for the pass-through stream guards (each endpoint's reader is in its endpoint.ts): is a frame content, does it end
+ * the stream properly, is it an error. Only structure counts: `event:` lines and the top-level `type` /
+ * `finish_reason` / `finishReason` / `error` fields of a frame's JSON, never words inside the model's text (a JSON
+ * string escapes its quotes and line ends, so `"finish_reason"` or a line starting `event:` cannot come from it).
+ * JSON is parsed only when a cheap substring check says a frame may matter: every relayed chunk is read, so
+ * `ends` is on the hot path.
+ */
+
+/** What the guard asks of a run of complete frames (text that ends at a frame boundary). */
+export interface FrameReader {
+  /** before the first content: does it hold content, or an error (its message)? */
+  scan(frames: string): { content: boolean; error?: string }
+  /** does it hold a frame that properly ends the stream (a terminal frame, or an in-stream error)? */
+  ends(frames: string): boolean
+  /** before the first content, on the incomplete frame held back: has a content frame begun? (Gemini: its `"parts"` key,
+   *  which model text cannot spell unescaped.) A stream that breaks inside it is then relayed, not retried. */
+  begun?(partial: string): boolean
+}
+
+/** One SSE event: its `event:` name (if any) and its data lines joined. */
+export interface SseEvent { event?: string; data: string }
+
+/** The SSE events of complete frames (blank-line separated; any line end). */
+export function sseEvents(text: string): SseEvent[] {
+  const out: SseEvent[] = []
+  for (const block of text.split(/\r\n\r\n|\n\r?\n|\r\r/)) {
+    let event: string | undefined
+    const data: string[] = []
+    for (const line of block.split(/\r\n|\n|\r/)) {
+      if (line.startsWith('event:')) event = line.slice(6).trim()
+      else if (line.startsWith('data:')) data.push(line.slice(line.startsWith('data: ') ? 6 : 5))
+    }
+    if (event !== undefined || data.length) out.push({ event, data: data.join('\n') })
+  }
+  return out
+}
+
+/** The `event:` names in complete frames, found without splitting the text (a line end precedes each but the first). */
+export function eventNames(text: string): string[] {
+  const names: string[] = []
+  for (let i = text.startsWith('event:') ? 0 : text.indexOf('\nevent:'); i >= 0; i = text.indexOf('\nevent:', i + 1)) {
+    const start = text.indexOf(':', i) + 1
+    let end = text.indexOf('\n', start)
+    if (end < 0) end = text.length
+    names.push(text.slice(start, end).trim())
+  }
+  return names
+}
+
+/** A frame's data as JSON (an object), or undefined. */
+export function dataJson(e: SseEvent): Record<string, any> | undefined { // any: wire JSON of three dialects, read field by field
+  if (!e.data.startsWith('{') && !e.data.trimStart().startsWith('{')) return undefined
+  try {
+    const v = JSON.parse(e.data)
+    return v && typeof v === 'object' ? v : undefined
+  } catch { return undefined }
+}
+
+/** Does `key` (quoted, as a JSON key) appear followed by a string value, e.g. `"finish_reason": "stop"` (not `null`)? */
+export function stringValueFollows(text: string, key: string): boolean {
+  for (let i = text.indexOf(key); i >= 0; i = text.indexOf(key, i + key.length)) {
+    let j = i + key.length
+    while (text[j] === ' ' || text[j] === ':') j++
+    if (text[j] === '"') return true
+  }
+  return false
+}
+
+/** The message of a wire error object (`{error:{message}}`, `{type:'error',error:{message}}`, response.failed). */
+export function errorMessage(j: Record<string, any>): string { // any: see dataJson
+  const e = j.type === 'response.failed' ? j.response?.error : j.error
+  const m = e?.message ?? j.message
+  return typeof m === 'string' ? m : 'the upstream reported an error in the stream'
+}
+
+/** A reader of SSE frames from `classify`, which is called only on events whose frames pass `maybe`. */
+export function sseReader(r: {
+  /** cheap check before any parsing: may these frames end the stream? */
+  mayEnd(text: string): boolean
+  terminal(e: SseEvent, j: Record<string, any> | undefined): boolean // any: see dataJson
+  content(e: SseEvent, j: Record<string, any> | undefined): boolean // any: see dataJson
+  error(e: SseEvent, j: Record<string, any> | undefined): boolean // any: see dataJson
+}): FrameReader {
+  return {
+    scan(text) {
+      let content = false
+      for (const e of sseEvents(text)) {
+        const j = dataJson(e)
+        if (r.error(e, j)) return { content, error: j ? errorMessage(j) : 'the upstream reported an error in the stream' }
+        if (r.content(e, j)) content = true
+      }
+      return { content }
+    },
+    ends(text) {
+      if (!r.mayEnd(text)) return false
+      return sseEvents(text).some((e) => { const j = dataJson(e); return r.error(e, j) || r.terminal(e, j) })
+    },
+  }
+}
+
+
+/** A non-empty string? */
+export const nonEmpty = (v: unknown): boolean => typeof v === 'string' && v !== ''
+
+/** Frames with `event:` lines: does a name pass `end`? Without them (data-only relays): does the text hold one of `words`? */
+export function namedOr(text: string, end: (name: string) => boolean, words: string[]): boolean {
+  const names = eventNames(text)
+  return names.length ? names.some(end) : words.some((w) => text.includes(w))
+}
+
+/** The event's name: its `event:` line, else its data's top-level `type`. */
+export const nameOf = (e: SseEvent, j: Record<string, any> | undefined): string => e.event ?? (typeof j?.type === 'string' ? j.type : '') // any: see dataJson
+
+/** Endpoints that never stream: anything is content, and the end is never questioned. */
+export const anyReader: FrameReader = { scan: () => ({ content: true }), ends: () => true }
