@@ -21,19 +21,38 @@ export interface FrameReader {
 /** One SSE event: its `event:` name (if any) and its data lines joined. */
 export interface SseEvent { event?: string; data: string }
 
-/** The SSE events of complete frames (blank-line separated; any line end). */
-export function sseEvents(text: string): SseEvent[] {
-  const out: SseEvent[] = []
-  for (const block of text.split(/\r\n\r\n|\n\r?\n|\r\r/)) {
-    let event: string | undefined
-    const data: string[] = []
-    for (const line of block.split(/\r\n|\n|\r/)) {
-      if (line.startsWith('event:')) event = line.slice(6).trim()
-      else if (line.startsWith('data:')) data.push(line.slice(line.startsWith('data: ') ? 6 : 5))
-    }
-    if (event !== undefined || data.length) out.push({ event, data: data.join('\n') })
+/** a blank line (the end of an SSE event), with any line end */
+const BLANK_LINE = /\r\n\r\n|\n\r?\n|\r\r/g
+
+/** Call `f` on each block in order until it returns true (the rest is not split); true if one did. */
+export function someBlock(text: string, f: (block: string) => boolean): boolean {
+  let start = 0
+  BLANK_LINE.lastIndex = 0
+  for (let m = BLANK_LINE.exec(text); m; m = BLANK_LINE.exec(text)) {
+    const next = BLANK_LINE.lastIndex
+    if (f(text.slice(start, m.index))) return true
+    start = next
+    BLANK_LINE.lastIndex = next
   }
-  return out
+  return start < text.length && f(text.slice(start))
+}
+
+/** The last block with anything in it (a stream's terminal frame is usually there), found from the end. */
+export function lastBlock(text: string): string {
+  const end = text.trimEnd()
+  const cut = Math.max(end.lastIndexOf('\n\n'), end.lastIndexOf('\r\r'), end.lastIndexOf('\n\r\n'))
+  return cut < 0 ? end : end.slice(cut).trimStart()
+}
+
+/** One block's event: its `event:` name and data lines; undefined for a block with neither (a comment, padding). */
+export function sseEvent(block: string): SseEvent | undefined {
+  let event: string | undefined
+  const data: string[] = []
+  for (const line of block.split(/\r\n|\n|\r/)) {
+    if (line.startsWith('event:')) event = line.slice(6).trim()
+    else if (line.startsWith('data:')) data.push(line.slice(line.startsWith('data: ') ? 6 : 5))
+  }
+  return event !== undefined || data.length ? { event, data: data.join('\n') } : undefined
 }
 
 /** The `event:` names in complete frames, found without splitting the text (a line end precedes each but the first). */
@@ -83,22 +102,32 @@ export function sseReader(r: {
   error(e: SseEvent, j: Record<string, any> | undefined): boolean // any: see dataJson
 }): FrameReader {
   return {
+    // content anywhere in the frames wins over an error among them; the first content ends the reading
     scan(text) {
-      let content = false
-      for (const e of sseEvents(text)) {
+      let error: string | undefined
+      const content = someBlock(text, (block) => {
+        const e = sseEvent(block)
+        if (!e) return false
         const j = dataJson(e)
-        if (r.error(e, j)) return { content, error: j ? errorMessage(j) : 'the upstream reported an error in the stream' }
-        if (r.content(e, j)) content = true
-      }
-      return { content }
+        if (r.content(e, j)) return true
+        if (error === undefined && r.error(e, j)) error = j ? errorMessage(j) : 'the upstream reported an error in the stream'
+        return false
+      })
+      return content ? { content } : { content, error }
     },
+    // the last frame first (a terminal frame usually ends the run), then all; only blocks the cheap check lets through are parsed
     ends(text) {
       if (!r.mayEnd(text)) return false
-      return sseEvents(text).some((e) => { const j = dataJson(e); return r.error(e, j) || r.terminal(e, j) })
+      const isEnd = (block: string) => {
+        if (!r.mayEnd(block)) return false
+        const e = sseEvent(block)
+        const j = e && dataJson(e)
+        return !!e && (r.error(e, j) || r.terminal(e, j))
+      }
+      return isEnd(lastBlock(text)) || someBlock(text, isEnd)
     },
   }
 }
-
 
 /** A non-empty string? */
 export const nonEmpty = (v: unknown): boolean => typeof v === 'string' && v !== ''
