@@ -14,8 +14,10 @@ let fake: Fake
 beforeAll(async () => { fake = await startFake('anthropic') })
 afterAll(async () => { await fake.stop() })
 
-const appWith = (providers: unknown[]): Agproxy =>
-  createApp(buildConfig({ port: 0, providers, models: { m: `${(providers[0] as { name: string }).name}/some-model` } }, {}, {}, 'test-config'), { log: silentLogger, env: {} })
+const appWith = (providers: Array<{ name: string }>): Agproxy => {
+  const models = { m: `${providers[0]?.name}/some-model` }
+  return createApp(buildConfig({ port: 0, providers, models }, {}, {}, 'test-config'), { log: silentLogger, env: {} })
+}
 
 /** The official SDK, talking to `app` in process. */
 const sdk = (app: Agproxy) => new OpenAI({

@@ -26,7 +26,8 @@ function provider(name: string, keys: string[], now: () => number): Provider {
 }
 
 const OK = (name: string, model: string): Attempt => ({ ok: true, answer: { answer: 'json', body: { ok: true }, provider: name, model } })
-const FAIL = (status: number, extra: Partial<Extract<Attempt, { ok: false }>> = {}): Attempt => ({ ok: false, status, message: `upstream said ${status}`, ...extra })
+const FAIL = (status: number, extra: Partial<Extract<Attempt, { ok: false }>> = {}): Attempt =>
+  ({ ok: false, status, message: `upstream said ${status}`, ...extra })
 
 type Script = (p: Provider, key: PooledKey, n: number) => Attempt | Promise<Attempt>
 

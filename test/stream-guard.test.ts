@@ -36,9 +36,13 @@ async function streamed(dialect: Dialect | 'responses', body: string): Promise<{
   return { status: res.status, text: await readAll(res) }
 }
 
-const chat = (delta: Record<string, unknown>, finish: string | null = null) => ({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })
+const chat = (delta: Record<string, unknown>, finish: string | null = null) =>
+  ({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })
 const ANTHROPIC_START: Array<[string, unknown]> = [
-  ['message_start', { type: 'message_start', message: { id: 'msg', type: 'message', role: 'assistant', content: [], model: 'm', stop_reason: null, usage: { input_tokens: 1, output_tokens: 0 } } }],
+  ['message_start', {
+    type: 'message_start',
+    message: { id: 'msg', type: 'message', role: 'assistant', content: [], model: 'm', stop_reason: null, usage: { input_tokens: 1, output_tokens: 0 } },
+  }],
   ['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }],
 ]
 const delta = (text: string): [string, unknown] => ['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }]
@@ -76,8 +80,11 @@ describe('model text that looks like an end is not the end: a cut right after it
 
 describe('real terminal frames end a stream properly', () => {
   test('anthropic message_stop', async () => {
-    const { text } = await streamed('anthropic', sse([...ANTHROPIC_START, delta('hi'), ['content_block_stop', { type: 'content_block_stop', index: 0 }],
-      ['message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 1 } }], ['message_stop', { type: 'message_stop' }]]))
+    const { text } = await streamed('anthropic', sse([
+      ...ANTHROPIC_START, delta('hi'), ['content_block_stop', { type: 'content_block_stop', index: 0 }],
+      ['message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 1 } }],
+      ['message_stop', { type: 'message_stop' }],
+    ]))
     expect(streamError('anthropic', text)).toBeUndefined()
   })
 
@@ -102,7 +109,9 @@ describe('real terminal frames end a stream properly', () => {
 describe('content is found in content frames only', () => {
   test('responses: a response.created echoing "response.output_text.delta" in its instructions is not content', async () => {
     const { status, text } = await streamed('responses', sse([
-      ['response.created', { type: 'response.created', response: { id: 'r', status: 'in_progress', instructions: 'emit response.output_text.delta', output: [] } }],
+      ['response.created', {
+        type: 'response.created', response: { id: 'r', status: 'in_progress', instructions: 'emit response.output_text.delta', output: [] },
+      }],
     ]))
     // nothing was relayed: the empty stream is a failure before the first byte (retried; here none is left), not a 200 with a cut
     expect(status).toBe(503)

@@ -84,7 +84,8 @@ export function htmlInsteadOfStream(up: Upstreamed): Failure | undefined {
 export function upstreamMessage(body: unknown, text?: string): string {
   const b = body as { error?: { message?: unknown } | unknown; message?: unknown } | undefined
   const inner = b && typeof b === 'object' ? b.error : undefined
-  const m = (inner && typeof inner === 'object' ? (inner as { message?: unknown }).message : undefined) ?? b?.message ?? inner ?? (typeof body === 'string' ? body : undefined)
+  const innerMessage = inner && typeof inner === 'object' ? (inner as { message?: unknown }).message : undefined
+  const m = innerMessage ?? b?.message ?? inner ?? (typeof body === 'string' ? body : undefined)
   if (typeof m === 'string') return m
   if (text && /^\s*</.test(text)) return 'the upstream answered with an HTML error page'
   return (text ?? '').replace(/\s+/g, ' ').trim() || 'no error message'

@@ -42,7 +42,8 @@ export interface Exhausted {
  */
 export function exhausted(x: Exhausted): IRError {
   const { model, tried, used, attempts, max, last } = x
-  const state = used.map((u) => `${u.provider.pool.describe(u.model)}${used.length > 1 || u.model !== model ? ` for ${u.model}` : ''}`).join('; ') || 'no provider'
+  const forModel = (m: string) => (used.length > 1 || m !== model ? ` for ${m}` : '')
+  const state = used.map((u) => `${u.provider.pool.describe(u.model)}${forModel(u.model)}`).join('; ') || 'no provider'
   const attemptsText = tried.length ? ` Tried (${attempts} of at most ${max} attempt${max === 1 ? '' : 's'}): ${tried.join(' | ')}.` : ''
   const soonest = used.map((u) => u.provider.pool.soonestAvailable(u.model)).filter((s): s is number => s !== undefined)
   const allCooling = used.length > 0 && soonest.length === used.length
@@ -54,5 +55,6 @@ export function exhausted(x: Exhausted): IRError {
     const why = last && (last.status === 401 || last.status === 403 || last.status === 400) ? ` (${last.status}: ${last.message})` : ''
     return err('upstream', `upstream rejected the provider key for ${names}${why}: ${state}.${attemptsText}`)
   }
-  return err('unavailable', `No provider could answer for ${model}: ${state}.${retryAfter ? ` Retry in ${formatMs(retryAfter * 1000)}.` : ''}${attemptsText}`, { retryAfter })
+  const retryText = retryAfter ? ` Retry in ${formatMs(retryAfter * 1000)}.` : ''
+  return err('unavailable', `No provider could answer for ${model}: ${state}.${retryText}${attemptsText}`, { retryAfter })
 }

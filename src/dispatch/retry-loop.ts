@@ -89,7 +89,8 @@ export async function runRetryLoop<P>(run: RetryRun<P>): Promise<Final> {
   }
   if (run.signal.aborted) return GONE
   const used = [...s.used.values()]
-  return exhausted({ model: run.model, tried: [...s.missing, ...s.tried], used, attempts: s.attempts, max: run.maxAttempts, last: s.last, now: run.clock.now() })
+  const tried = [...s.missing, ...s.tried]
+  return exhausted({ model: run.model, tried, used, attempts: s.attempts, max: run.maxAttempts, last: s.last, now: run.clock.now() })
 }
 
 /** Every candidate once; a result when one ends the loop. */
@@ -148,8 +149,10 @@ async function tryKeys<P>(run: RetryRun<P>, s: LoopState<P>, provider: Provider,
   return undefined
 }
 
+type Verdict = Final | 'next-key' | 'next-candidate'
+
 /** A failed attempt: the key's fate in its pool, the log line, and what the loop does next. */
-function judge<P>(run: RetryRun<P>, s: LoopState<P>, at: { provider: Provider; key: PooledKey; model: string }, result: Failure): Final | 'next-key' | 'next-candidate' {
+function judge<P>(run: RetryRun<P>, s: LoopState<P>, at: { provider: Provider; key: PooledKey; model: string }, result: Failure): Verdict {
   const { provider, key, model } = at
   const n = `${s.attempts}/${run.maxAttempts}`
   // masked first, then cut: a cut could split a key and leave part of it unmasked

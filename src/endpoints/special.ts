@@ -33,8 +33,8 @@ export const countTokensPlan: SpecialPlan = (call, provider, ctx) => {
 /** Embeddings across dialects: only Gemini has them besides OpenAI. */
 export const embeddingsPlan: SpecialPlan = (call, provider, ctx) => {
   if (provider.type !== 'gemini') {
-    throw new IRErrorValue(err('invalid_request', `Embeddings are not available from provider ${provider.name} (type ${provider.type}: Anthropic has no embeddings API). `
-      + 'Route this model to an OpenAI-compatible or Gemini provider.', { param: 'model' }))
+    const why = `Embeddings are not available from provider ${provider.name} (type ${provider.type}: Anthropic has no embeddings API). `
+    throw new IRErrorValue(err('invalid_request', why + 'Route this model to an OpenAI-compatible or Gemini provider.', { param: 'model' }))
   }
   const req = decodeEmbeddingRequest(call.body as any) // any: validated body
   return {

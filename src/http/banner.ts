@@ -14,7 +14,9 @@ export function clientsText(c: Config, port = c.port): string {
   const origin = displayOrigin(c, port)
   const needsKey = effectiveAuthMode(c) !== 'off'
   const lines = clientFamilies(origin).map((f) => `  ${f.clients}\n      ${f.setting} = ${f.baseUrl}`)
-  const key = needsKey ? `A key is required (auth_mode ${effectiveAuthMode(c)}): send one of api_keys as the client's API key.` : 'No key is required (auth is off): any API key value works.'
+  const key = needsKey
+    ? `A key is required (auth_mode ${effectiveAuthMode(c)}): send one of api_keys as the client's API key.`
+    : 'No key is required (auth is off): any API key value works.'
   const extra = [
     `  Claude Code:   ANTHROPIC_BASE_URL=${origin}${needsKey ? ' ANTHROPIC_API_KEY=<key>' : ' ANTHROPIC_API_KEY=any'}`,
     `  Codex CLI:     a model_providers entry with base_url = "${origin}/v1" and wire_api = "responses"`,

@@ -33,6 +33,11 @@ const SCALAR = {
   showDeveloperTools: 'never',
 }
 
+/** the `alt` query parameter of streamGenerateContent */
+const ALT = {
+  name: 'alt', in: 'query', required: false, schema: { type: 'string', enum: ['sse'] }, description: 'sse for Server-Sent Events; otherwise a streamed JSON array',
+}
+
 /** The Gemini `{prefix}/models/{model}:action` operations, from the endpoint descriptors (the router cannot express
  *  these paths, so the plugin does not see them). */
 const geminiPaths = () => {
@@ -47,7 +52,7 @@ const geminiPaths = () => {
         tags: [e.tag], summary: r.summary, operationId: `gemini_${e.id.split('.')[1]}`,
         parameters: [
           { name: 'model', in: 'path', required: true, schema: { type: 'string' } },
-          ...(stream ? [{ name: 'alt', in: 'query', required: false, schema: { type: 'string', enum: ['sse'] }, description: 'sse for Server-Sent Events; otherwise a streamed JSON array' }] : []),
+          ...(stream ? [ALT] : []),
         ],
         requestBody: { required: true, content: { 'application/json': { schema: e.schema } } },
         responses: { 200: { description: 'GenerateContentResponse' } },
@@ -63,7 +68,7 @@ export const docs = () =>
     .use(openapi({
       path: '/swagger',
       specPath: SPEC,
-      scalar: SCALAR as any,
+      scalar: SCALAR as any, // any: the plugin's Scalar type lags the UI's options (cdn, agent, mcp)
       exclude: { paths: [ASSET] },
       documentation: {
         info: { title: 'agproxy', version: VERSION, description: 'One gateway for OpenAI, Anthropic and Gemini clients and backends.' },
@@ -73,6 +78,6 @@ export const docs = () =>
           { name: 'Gemini', description: 'Google Gemini dialect (base URL: http://HOST:PORT)' },
           { name: 'System', description: 'Health, index, docs' },
         ],
-        paths: geminiPaths() as any,
+        paths: geminiPaths() as any, // any: hand-built OpenAPI path items the plugin types narrowly
       },
     }))

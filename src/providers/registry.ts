@@ -2,7 +2,7 @@
  * Providers as configured (or, with no `providers:`, from the standard API-key variables), each with
  * its key pool and a repaired base URL. Built once at start.
  */
-import type { Config, ProviderConfig } from '../config/schema'
+import type { ProviderConfig } from '../config/schema'
 import type { Logger } from '../log'
 import { KeyPool, type PoolOptions } from './pool'
 import { displayUrl } from '../config/display-url'

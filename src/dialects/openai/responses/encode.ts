@@ -24,7 +24,8 @@ export function remember(id: string, content: IRResponse['content'], ctx: CodecC
   if (raw.store === false) return
   let input = pendingInput.get(ctx.raw)
   if (!input) {
-    try { input = decodeInput(raw.input, { ...ctx, warn: () => {} }, raw.previous_response_id ? memory.conversations.get(raw.previous_response_id) : undefined) }
+    const prev = raw.previous_response_id ? memory.conversations.get(raw.previous_response_id) : undefined
+    try { input = decodeInput(raw.input, { ...ctx, warn: () => {} }, prev) }
     catch { return }
   }
   const output = content.filter(p => !(p.type === 'text' && !p.text))
