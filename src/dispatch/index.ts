@@ -14,8 +14,8 @@ import { createAppState, type AppState } from '../state'
 import { DEFAULT_HEARTBEAT_MS, type LiveStream } from '../providers/stream-guard'
 import { stickyKeyFor } from '../providers/sticky'
 import { maskKey, clipLine, Redactor } from '../providers/pool'
-import { makePlan, type Plan } from './plans'
-import { attempt, type DispatchDeps } from './attempt'
+import { makePlan } from './plans'
+import { attempt, type DispatchDeps, type UpstreamPlan } from './attempt'
 import { localAnswer } from './attempt-local'
 import { runRetryLoop, realClock, type LoopClock, type RetryRun } from './retry-loop'
 import type { Answer, ModelCall } from './types'
@@ -36,6 +36,10 @@ export function heartbeatMsFrom(env: Record<string, string | undefined>): number
   const v = Number(env.AGPROXY_HEARTBEAT_MS)
   return Number.isFinite(v) && v >= 10 ? v : DEFAULT_HEARTBEAT_MS
 }
+
+/** This request already passed through this agproxy: a provider's base_url leads back to it. */
+const LOOP = err('loop', `Request loop: this request already passed through this agproxy (${HOP_HEADER}). `
+  + 'A provider\'s base_url points back at agproxy itself; point it at the real upstream.', { status: 508 })
 
 /** Anything shaped like a provider key, masked (keys configured nowhere, e.g. a relay's own). */
 const scrubShapes = (msg: string) => msg.replace(/\b(sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,})/g, (k) => maskKey(k))
@@ -87,16 +91,13 @@ export function createDispatcher(
 
   async function dispatch(call: ModelCall): Promise<Answer | IRError> {
     const hops = (call.request.headers.get(HOP_HEADER) ?? '').split(',').filter(Boolean)
-    if (hops.includes(INSTANCE_ID) || hops.length > 8) {
-      return err('loop', `Request loop: this request already passed through this agproxy (${HOP_HEADER}). `
-        + 'A provider\'s base_url points back at agproxy itself; point it at the real upstream.', { status: 508 })
-    }
+    if (hops.includes(INSTANCE_ID) || hops.length > 8) return LOOP
     const routed = router.resolve(call.model)
     if (!routed.ok) {
       const kind = providers.size === 0 ? 'unavailable' : 'not_found'
       return err(kind, routed.message, { param: 'model', code: kind === 'not_found' ? 'model_not_found' : undefined })
     }
-    const run: RetryRun<Plan> = {
+    const run: RetryRun<UpstreamPlan> = {
       model: call.model,
       candidates: [routed.route.target, ...routed.route.fallbacks],
       providers, maxAttempts: config.retry.max_attempts, budgetMs: config.retry.max_wait * 1000,
@@ -106,10 +107,7 @@ export function createDispatcher(
         const plan = makePlan(call, provider, codecContext(call, provider))
         return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
       },
-      attempt: (provider, key, model, plan) => {
-        if (plan.kind === 'local') return Promise.resolve({ ok: true, answer: localAnswer(plan, provider.name, model) })
-        return attempt({ call, provider, key, model, hops, plan, deps })
-      },
+      attempt: (provider, key, model, plan) => attempt({ call, provider, key, model, hops, plan, deps }),
     }
     return runRetryLoop(run)
   }

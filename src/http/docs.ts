@@ -46,7 +46,7 @@ const geminiPaths = () => {
     const action = /:(\w+)$/.exec(r.path)?.[1]
     const e = action ? GEMINI_ACTIONS[action] : undefined
     if (!e) continue
-    const stream = e.id === 'gemini.stream'
+    const stream = e.streams({}) // always streams: the alt=sse choice
     paths[r.path] = {
       post: {
         tags: [e.tag], summary: r.summary, operationId: `gemini_${e.id.split('.')[1]}`,

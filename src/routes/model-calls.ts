@@ -14,7 +14,7 @@ import type { BodyBudget } from '../http/body-budget'
 
 /** How the actions read in a 404 for an unknown one: `:generateContent, :streamGenerateContent (add ?alt=sse for SSE) or :countTokens` */
 const ACTIONS_TEXT = (() => {
-  const names = Object.keys(GEMINI_ACTIONS).map((a) => `:${a}${GEMINI_ACTIONS[a]?.id === 'gemini.stream' ? ' (add ?alt=sse for SSE)' : ''}`)
+  const names = Object.keys(GEMINI_ACTIONS).map((a) => `:${a}${GEMINI_ACTIONS[a]?.streams({}) ? ' (add ?alt=sse for SSE)' : ''}`)
   return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names.join('')
 })()
 
