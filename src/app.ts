@@ -15,17 +15,21 @@ import { bindHost } from './config/load'
 import { notFound } from './http/not-found'
 import { systemRoutes } from './routes/system'
 import { statusRoutes } from './routes/status'
-import { modelRoutes } from './routes/models'
+import { modelRoutes } from './routes/model-list'
 import { modelCallRoutes } from './routes/model-calls'
 import { docs } from './http/docs'
-import { createDispatcher, type Dispatcher } from './providers/dispatch'
+import { createDispatcher, type Dispatcher } from './dispatch'
 import type { LiveStream } from './providers/stream-guard'
 import { createBodyBudget, type BodyBudget } from './http/body-budget'
+import { createAppState, type AppState } from './state'
 
 export interface Agproxy {
   config: Config
+  // biome-ignore lint/suspicious/noExplicitAny: Elysia's seven type parameters describe the routes; callers only need handle()
   app: Elysia<any, any, any, any, any, any, any>
   dispatcher: Dispatcher
+  /** this app's caches (codec memory, host health) and live-streams registry */
+  state: AppState
   /** request bodies held at once (limits.request_bodies_mb), this app's own */
   bodies: BodyBudget
   /** the gateway's fetch handler (front door + routes) */
@@ -44,7 +48,9 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   // until listening (or in-process), what the configuration asks to bind
   let loopback = isLoopbackAddress(bindHost(config))
   // env: where zero-config reads the provider key variables (process.env unless a test injects one)
-  const dispatcher = createDispatcher(config, log, opts.env ?? process.env, opts.streams)
+  // every cache is this app's own (a reload builds a new app: nothing carries over but the shared streams registry)
+  const state = createAppState(opts.streams)
+  const dispatcher = createDispatcher(config, log, opts.env ?? process.env, state)
   const bodies = createBodyBudget(config.limits.request_bodies_mb * 1048576)
 
   const app = new Elysia({ normalize: false })
@@ -53,7 +59,10 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
       const dialect = detectDialect(url.pathname, request.headers, url.searchParams)
       if (code === 'NOT_FOUND') return notFound(request, url, listenOrigin, config.tolerant_paths)
       if (code === 'PARSE' || code === 'VALIDATION')
-        return renderError(dialect, err('invalid_request', `${code === 'PARSE' ? 'The request could not be parsed' : 'The request is invalid'}: ${summarize(error)}`))
+        return renderError(
+          dialect,
+          err('invalid_request', `${code === 'PARSE' ? 'The request could not be parsed' : 'The request is invalid'}: ${summarize(error)}`),
+        )
       log.error(`unhandled error on ${request.method} ${url.pathname}: ${(error as Error)?.stack ?? error}`)
       void set
       return renderError(dialect, internalError())
@@ -71,9 +80,14 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     config,
     app,
     dispatcher,
+    state,
     bodies,
     fetch: (req, server) => front.handle(req, server, handle),
-    setOrigin(o) { origin = o },
-    setBound(address) { loopback = isLoopbackAddress(address) },
+    setOrigin(o) {
+      origin = o
+    },
+    setBound(address) {
+      loopback = isLoopbackAddress(address)
+    },
   }
 }

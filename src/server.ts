@@ -9,7 +9,7 @@ import { bindHost, dataDir, effectiveAuthMode } from './config/load'
 import { createApp, type Agproxy } from './app'
 import { createLogger, type Logger } from './log'
 import { generateKey } from './http/auth'
-import { clientsText, displayOrigin } from './cli/print'
+import { clientsText, displayOrigin } from './http/banner'
 import { maskKey } from './providers/pool'
 import type { LiveStream } from './providers/stream-guard'
 import { detectDialect, err, internalError, renderError, summarize } from './http/errors'
@@ -48,7 +48,11 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
       // it is out of the way; a body nobody reads (a refused request, a telemetry sink) is discarded, not buffered.
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       fetch: async (req, srv) => {
-        try { return await agproxy.fetch(req, srv) } catch (e) { return lastResort(req, e, log) }
+        try {
+          return await agproxy.fetch(req, srv)
+        } catch (e) {
+          return lastResort(req, e, log)
+        }
       },
       // what escapes the fetch handler above (nothing known): no request, so the default dialect
       error(e) {
@@ -68,8 +72,12 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
   agproxy.setOrigin(displayOrigin(config, port))
   agproxy.setBound(bound)
   return {
-    get agproxy() { return agproxy },
-    server, url, port,
+    get agproxy() {
+      return agproxy
+    },
+    server,
+    url,
+    port,
     reload(next) {
       const fresh = createApp(next, { log, env: opts.env, streams })
       fresh.setOrigin(displayOrigin(next, port))
@@ -99,8 +107,11 @@ const SHUTDOWN_FLUSH_MS = 1000
 
 /** End every running stream with a well-formed, retryable error in its dialect; how many were ended. */
 function endStreams(streams: Set<LiveStream>): number {
-  const e = err('unavailable', 'agproxy is shutting down; retry the request. This answer was still running when shutdown_grace ran out '
-    + '(raise shutdown_grace to let long answers finish).')
+  const e = err(
+    'unavailable',
+    'agproxy is shutting down; retry the request. This answer was still running when shutdown_grace ran out ' +
+      '(raise shutdown_grace to let long answers finish).',
+  )
   const n = streams.size
   for (const s of streams) s.end(e)
   return n
@@ -132,8 +143,10 @@ function ensureLanKey(config: Config, log: Logger): Config {
   } else {
     key = generateKey()
     mkdirSync(dir, { recursive: true })
-    writeFileSync(file, key + '\n', { mode: 0o600 })
-    console.log(`\n  LAN access is on and no api_keys are configured: generated a key (stored in ${file}).\n  Clients must send it:  ${key}\n  It is shown only this once.\n`)
+    writeFileSync(file, `${key}\n`, { mode: 0o600 })
+    console.log(
+      `\n  LAN access is on and no api_keys are configured: generated a key (stored in ${file}).\n  Clients must send it:  ${key}\n  It is shown only this once.\n`,
+    )
   }
   return { ...config, api_keys: [key] }
 }
@@ -143,7 +156,9 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
   const config = ensureLanKey(config0, log)
   const mode = effectiveAuthMode(config)
   if (config.allow_lan_access && mode === 'off')
-    log.warn('!!! LAN access is on and auth_mode is off: anyone on your network can use your providers and spend your quota. Set auth_mode: all_except_health and api_keys. !!!')
+    log.warn(
+      '!!! LAN access is on and auth_mode is off: anyone on your network can use your providers and spend your quota. Set auth_mode: all_except_health and api_keys. !!!',
+    )
   const running = listen(config, { log })
   let stopping = false
   const shutdown = async (sig: string) => {
@@ -154,7 +169,9 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
     }
     stopping = true
     const pending = running.server.pendingRequests
-    log.info(`${sig}: no longer accepting connections; letting ${pending} in-flight request(s) finish (up to ${config.shutdown_grace} s; ${sig} again to exit now)`)
+    log.info(
+      `${sig}: no longer accepting connections; letting ${pending} in-flight request(s) finish (up to ${config.shutdown_grace} s; ${sig} again to exit now)`,
+    )
     const cut = await running.stop()
     if (cut > 0) log.warn(`shutdown_grace (${config.shutdown_grace} s) is over: ${cut} request(s) were still in flight and have been ended`)
     process.exit(0)
@@ -162,21 +179,26 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
   // SIGHUP: read the configuration again (providers, keys, models, auth…); disabled keys come back
-  if (meta.reload && process.platform !== 'win32') process.on('SIGHUP', () => {
-    let next: Config
-    try {
-      next = ensureLanKey(meta.reload!(), log)
-    } catch (e) {
-      log.error(`SIGHUP: the configuration was not reloaded, the running one stays: ${(e as Error).message}`)
-      return
-    }
-    if (next.port !== config.port || bindHost(next) !== bindHost(config))
-      log.warn('SIGHUP: the listen address changed in the configuration; restart agproxy to apply it (everything else is reloaded)')
-    running.reload({ ...next, port: config.port, host: config.host, allow_lan_access: config.allow_lan_access })
-    log.info(`SIGHUP: configuration reloaded; providers: ${[...running.agproxy.dispatcher.providers.values()].map((p) => `${p.name} (${p.type}, ${p.pool.size} key${p.pool.size === 1 ? '' : 's'})`).join(', ') || 'none'}`)
-  })
+  if (meta.reload && process.platform !== 'win32')
+    process.on('SIGHUP', () => {
+      let next: Config
+      try {
+        next = ensureLanKey(meta.reload!(), log)
+      } catch (e) {
+        log.error(`SIGHUP: the configuration was not reloaded, the running one stays: ${(e as Error).message}`)
+        return
+      }
+      if (next.port !== config.port || bindHost(next) !== bindHost(config))
+        log.warn('SIGHUP: the listen address changed in the configuration; restart agproxy to apply it (everything else is reloaded)')
+      running.reload({ ...next, port: config.port, host: config.host, allow_lan_access: config.allow_lan_access })
+      log.info(
+        `SIGHUP: configuration reloaded; providers: ${[...running.agproxy.dispatcher.providers.values()].map(p => `${p.name} (${p.type}, ${p.pool.size} key${p.pool.size === 1 ? '' : 's'})`).join(', ') || 'none'}`,
+      )
+    })
   // the banner comes after the handlers: a client that reads it may signal at once (the default action would kill)
-  console.log(`agproxy ${VERSION} listening on http://${bindHost(config).includes(':') ? `[${bindHost(config)}]` : bindHost(config)}:${running.port}` +
-    `${meta.file ? ` (config ${meta.file})` : ''}\nauth: ${mode}${config.auth_mode === 'auto' ? ' (auto)' : ''}, ${config.api_keys.length} key(s); providers: ${[...running.agproxy.dispatcher.providers.values()].map((p) => `${p.name} (${p.type}, ${p.pool.size} key${p.pool.size === 1 ? '' : 's'})`).join(', ') || 'none — add providers: to agproxy.yaml or set GEMINI_API_KEY / OPENAI_API_KEY / ANTHROPIC_API_KEY'}\n${clientsText(config, running.port)}\nDocs: ${displayOrigin(config, running.port)}/swagger`)
+  console.log(
+    `agproxy ${VERSION} listening on http://${bindHost(config).includes(':') ? `[${bindHost(config)}]` : bindHost(config)}:${running.port}` +
+      `${meta.file ? ` (config ${meta.file})` : ''}\nauth: ${mode}${config.auth_mode === 'auto' ? ' (auto)' : ''}, ${config.api_keys.length} key(s); providers: ${[...running.agproxy.dispatcher.providers.values()].map(p => `${p.name} (${p.type}, ${p.pool.size} key${p.pool.size === 1 ? '' : 's'})`).join(', ') || 'none — add providers: to agproxy.yaml or set GEMINI_API_KEY / OPENAI_API_KEY / ANTHROPIC_API_KEY'}\n${clientsText(config, running.port)}\nDocs: ${displayOrigin(config, running.port)}/swagger`,
+  )
   return running
 }

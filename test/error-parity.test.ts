@@ -1,7 +1,7 @@
 /**
  * One error body per dialect: every IR error kind, rendered in every dialect over HTTP (renderError), by the
  * dialect's stream encoders (fed an IR error event), and by the pass-through stream's error frame
- * (providers/plans.ts streamErrorFrame), gives the same error object — same type / status / code / message —
+ * (dispatch/plans.ts streamErrorFrame), gives the same error object — same type / status / code / message —
  * and the dialect's official SDK error factory reads the HTTP answer as the error it is.
  */
 import { describe, expect, test } from 'bun:test'
@@ -10,8 +10,8 @@ import Anthropic from '@anthropic-ai/sdk'
 import { ApiError } from '@google/genai'
 import type { CodecContext, ClientCodec, ErrorKind, IREvent, IRError } from '../src/ir/types'
 import { err, renderError } from '../src/http/errors'
-import { streamErrorFrame } from '../src/providers/plans'
-import type { EndpointId } from '../src/routes/endpoints'
+import { streamErrorFrame } from '../src/dispatch/plans'
+import type { EndpointId } from '../src/endpoints'
 import { parseSSE } from '../src/ir/sse'
 import { openaiChatClient, openaiCompletionsClient, openaiResponsesClient } from '../src/dialects/openai'
 import { anthropicClient } from '../src/dialects/anthropic'

@@ -1,27 +1,9 @@
 /** What the CLI prints: the route table, the client settings, the start banner. */
-import type { Config } from '../config/schema'
 import { ROUTES } from '../http/route-table'
-import { clientFamilies } from '../http/clients'
-import { effectiveAuthMode, bindHost } from '../config/load'
 
-export const displayOrigin = (c: Config, port = c.port) => {
-  const h = bindHost(c)
-  return `http://${h === '0.0.0.0' || h === '::' ? '127.0.0.1' : h.includes(':') ? `[${h}]` : h}:${port}`
-}
+export { displayOrigin, clientsText } from '../http/banner'
 
+/** The route table, one line per route. */
 export function routesText(): string {
-  return ROUTES.map((r) => `${r.methods.join(',').padEnd(9)} ${r.path.padEnd(46)} ${r.tag.padEnd(9)} ${r.summary}`).join('\n')
-}
-
-export function clientsText(c: Config, port = c.port): string {
-  const origin = displayOrigin(c, port)
-  const needsKey = effectiveAuthMode(c) !== 'off'
-  const lines = clientFamilies(origin).map((f) => `  ${f.clients}\n      ${f.setting} = ${f.baseUrl}`)
-  const key = needsKey ? `A key is required (auth_mode ${effectiveAuthMode(c)}): send one of api_keys as the client's API key.` : 'No key is required (auth is off): any API key value works.'
-  const extra = [
-    `  Claude Code:   ANTHROPIC_BASE_URL=${origin}${needsKey ? ' ANTHROPIC_API_KEY=<key>' : ' ANTHROPIC_API_KEY=any'}`,
-    `  Codex CLI:     a model_providers entry with base_url = "${origin}/v1" and wire_api = "responses"`,
-    `  Gemini CLI:    GOOGLE_GEMINI_BASE_URL=${origin} GEMINI_API_KEY=${needsKey ? '<key>' : 'any'}`,
-  ]
-  return `Client settings:\n${lines.join('\n')}\n${extra.join('\n')}\n${key}`
+  return ROUTES.map(r => `${r.methods.join(',').padEnd(9)} ${r.path.padEnd(46)} ${r.tag.padEnd(9)} ${r.summary}`).join('\n')
 }

@@ -6,8 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { compileValidator, kindOf, showJson } from '../http/validate'
-import { displayUrl } from '../providers/registry'
+import { compileValidator, kindOf, showJson } from '../schema/validate'
+import { displayUrl } from './display-url'
 import { ConfigSchema, DEFAULTS, type Config } from './schema'
 
 export class ConfigError extends Error {}

@@ -4,7 +4,7 @@
  */
 import type { IRError } from '../ir/types'
 import { err } from './errors'
-import type { FieldError } from './validate'
+import type { FieldError } from '../schema/validate'
 import type { BodyHold } from './body-budget'
 
 export interface BodyLimits {

@@ -79,14 +79,26 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
 
       if (!auth.check(path, req.method, req.headers, query)) {
         const had = req.headers.has('authorization') || req.headers.has('x-api-key') || req.headers.has('x-goog-api-key') || query.has('key')
-        return finish(renderError(dialect, err('authentication', `${had ? 'The API key is not valid for this agproxy.' : 'An API key is required.'} ${AUTH_HELP}`)), cors)
+        return finish(
+          renderError(dialect, err('authentication', `${had ? 'The API key is not valid for this agproxy.' : 'An API key is required.'} ${AUTH_HELP}`)),
+          cors,
+        )
       }
       const gated = statusGate(path, req, server, config, dialect)
       if (gated) return finish(gated, cors)
 
       const declared = Number(req.headers.get('content-length') ?? 0)
       if (declared > maxBytes)
-        return finish(renderError(dialect, err('request_too_large', `The request body (${(declared / 1048576).toFixed(1)} MB) is larger than the limit of ${config.max_body_mb} MB. Send a smaller request, or raise max_body_mb in agproxy.yaml.`)), cors)
+        return finish(
+          renderError(
+            dialect,
+            err(
+              'request_too_large',
+              `The request body (${(declared / 1048576).toFixed(1)} MB) is larger than the limit of ${config.max_body_mb} MB. Send a smaller request, or raise max_body_mb in agproxy.yaml.`,
+            ),
+          ),
+          cors,
+        )
 
       // model calls may think for minutes before a byte flows: no idle cut-off for them (heartbeats keep streams alive)
       if (req.method === 'POST' && server && matchRoute(path)?.tag !== 'System') server.timeout(req, 0)

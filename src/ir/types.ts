@@ -13,6 +13,7 @@ export type Dialect = 'openai' | 'anthropic' | 'gemini'
 
 // the error model lives in ./errors; re-exported so that `ir/types` stays the one import for the IR
 import type { IRError } from './errors'
+import type { Lru } from './lru'
 export type { ErrorKind, IRError } from './errors'
 export { IRErrorValue, invalid } from './errors'
 
@@ -197,6 +198,35 @@ export interface CodecContext {
   query?: Record<string, string | undefined>
   /** the most characters one upstream SSE event may hold (limits.sse_event_mb); see parseSSE */
   sseEventMax?: number
+  /** what codecs remember across requests: the app's own (src/state.ts); without one, a process-wide default (ir/signatures.ts) */
+  memory?: CodecMemory
+}
+
+/** Signed thinking in front of a tool call (Anthropic), as remembered by the tool call's id. */
+export interface SignedThinking {
+  text: string
+  signature: string
+  redacted?: boolean
+}
+
+/** A stored Responses conversation, for `previous_response_id`. */
+export interface StoredConversation {
+  /** system text that came from input items (developer/system messages); `instructions` are not carried over */
+  system: string[]
+  /** the whole conversation, ending with the response's assistant output */
+  messages: IRMessage[]
+}
+
+/** What codecs remember across requests, one per app (see ir/signatures.ts for who reads and writes what). */
+export interface CodecMemory {
+  /** Gemini functionCall thoughtSignatures by the tool call id handed out (chat tool calls and Responses call_ids alike) */
+  toolSignatures: Lru<string>
+  /** digests of thinking-block signatures Gemini produced */
+  thoughtSignatures: Lru<true>
+  /** Anthropic signed thinking in front of a tool call, by its id */
+  thinking: Lru<SignedThinking[]>
+  /** Responses: the last stored conversations, by response id */
+  conversations: Lru<StoredConversation>
 }
 
 /** What agproxy speaks to a client of this dialect (one per inbound endpoint). */
@@ -218,3 +248,8 @@ export interface UpstreamCodec {
   /** upstream stream body → IR events */
   decodeStream(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncIterable<IREvent>
 }
+
+/** Wire JSON of the three dialects and of upstream error bodies, read field by field with optional chaining (any shape
+ *  may arrive; every reader narrows what it uses). The one alias for it, so that `any` stands in one place. */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export type WireJson = Record<string, any>

@@ -12,13 +12,14 @@
  *                                  same remaining-0 rule
  *   "Please retry in 25.4s."       Gemini's message text, last resort
  */
+import type { WireJson } from '../ir/types'
 
 export type FailureKind =
-  | 'auth'      // the key is refused: disable it
-  | 'quota'     // an allowance is spent (per day / billing): long cooldown
-  | 'rate'      // short-window rate limit: cooldown from hint or ladder
-  | 'server'    // upstream trouble / network: short cooldown, try another key
-  | 'request'   // the request itself is bad: no cooldown, don't retry
+  | 'auth' // the key is refused: disable it
+  | 'quota' // an allowance is spent (per day / billing): long cooldown
+  | 'rate' // short-window rate limit: cooldown from hint or ladder
+  | 'server' // upstream trouble / network: short cooldown, try another key
+  | 'request' // the request itself is bad: no cooldown, don't retry
 
 export interface Verdict {
   kind: FailureKind
@@ -45,7 +46,7 @@ const DAY_WORDS = /per ?day|perday|daily/i
 
 // ───────────── durations and instants ─────────────
 
-const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, 'µs': 0.001, ns: 0.000001 }
+const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 }
 
 /** "6m0s", "1h2m3.5s", "20ms", "41s", "1.5s", or a bare number of seconds → ms. */
 export function parseDuration(text: string | undefined | null): number | undefined {
@@ -56,7 +57,7 @@ export function parseDuration(text: string | undefined | null): number | undefin
   const re = /(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/gy
   let total = 0
   let end = 0
-  for (let m; (m = re.exec(s)); end = re.lastIndex) total += Number(m[1]) * UNIT_MS[m[2]!]!
+  for (let m = re.exec(s); m; end = re.lastIndex, m = re.exec(s)) total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? Number.NaN)
   return end === s.length && end > 0 ? total : undefined
 }
 
@@ -81,14 +82,24 @@ export function parseResetInstant(value: string | undefined | null, now: number)
 
 // ───────────── error bodies, any dialect ─────────────
 
-interface Envelope { message: string; type?: string; code?: string; status?: string; details: any[] }
+interface Envelope {
+  message: string
+  type?: string
+  code?: string
+  status?: string
+  details: WireJson[]
+}
 
 /** OpenAI {error:{message,type,code}}, Anthropic {type:'error',error:{type,message}},
  *  Gemini {error:{code,message,status,details}} (also wrapped in an array, or as JSON text). */
 export function errorEnvelope(body: unknown): Envelope {
-  let b: any = body
-  if (typeof b === 'string') {
-    try { b = JSON.parse(b) } catch { return { message: oneLine(b), details: [] } }
+  let b = body as WireJson | undefined
+  if (typeof body === 'string') {
+    try {
+      b = JSON.parse(body)
+    } catch {
+      return { message: oneLine(body), details: [] }
+    }
   }
   if (b instanceof Error) return { message: oneLine(b.message), details: [] }
   if (Array.isArray(b)) b = b[0]
@@ -110,7 +121,7 @@ export function errorEnvelope(body: unknown): Envelope {
 const str = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined)
 /** whitespace collapsed, not cut: a cut could split a key in two and leave half of it unmasked (the body is capped) */
 const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim()
-const ofType = (details: any[], t: string) => details.filter(d => typeof d?.['@type'] === 'string' && d['@type'].endsWith(t))
+const ofType = (details: WireJson[], t: string) => details.filter(d => typeof d?.['@type'] === 'string' && d['@type'].endsWith(t))
 
 // ───────────── hints ─────────────
 
@@ -135,22 +146,31 @@ function windowsReset(h: FailureInput['headers'], resets: Array<[reset: string, 
   return pool.length ? Math.max(...pool) : undefined
 }
 
-const ANTHROPIC_WINDOWS = ['requests', 'tokens', 'input-tokens', 'output-tokens']
-  .map(w => [`anthropic-ratelimit-${w}-reset`, `anthropic-ratelimit-${w}-remaining`] as [string, string])
-const OPENAI_WINDOWS = ['requests', 'tokens']
-  .map(w => [`x-ratelimit-reset-${w}`, `x-ratelimit-remaining-${w}`] as [string, string])
+const ANTHROPIC_WINDOWS = ['requests', 'tokens', 'input-tokens', 'output-tokens'].map(
+  w => [`anthropic-ratelimit-${w}-reset`, `anthropic-ratelimit-${w}-remaining`] as [string, string],
+)
+const OPENAI_WINDOWS = ['requests', 'tokens'].map(w => [`x-ratelimit-reset-${w}`, `x-ratelimit-remaining-${w}`] as [string, string])
 
 /** How long the upstream asked us to wait, from headers or body. */
 export function retryHint(headers: FailureInput['headers'], body: unknown, now: number): { ms: number; source: string } | undefined {
   const tries: Array<[string, () => number | undefined]> = [
-    ['retry-after-ms', () => { const v = Number(header(headers, 'retry-after-ms')); return Number.isFinite(v) && v >= 0 ? v : undefined }],
+    [
+      'retry-after-ms',
+      () => {
+        const v = Number(header(headers, 'retry-after-ms'))
+        return Number.isFinite(v) && v >= 0 ? v : undefined
+      },
+    ],
     ['retry-after', () => parseRetryAfter(header(headers, 'retry-after'), now)],
-    ['RetryInfo', () => {
-      for (const d of ofType(errorEnvelope(body).details, 'google.rpc.RetryInfo')) {
-        const ms = parseDuration(d.retryDelay)
-        if (ms !== undefined) return ms
-      }
-    }],
+    [
+      'RetryInfo',
+      () => {
+        for (const d of ofType(errorEnvelope(body).details, 'google.rpc.RetryInfo')) {
+          const ms = parseDuration(d.retryDelay)
+          if (ms !== undefined) return ms
+        }
+      },
+    ],
     ['anthropic-ratelimit reset', () => windowsReset(headers, ANTHROPIC_WINDOWS, v => parseResetInstant(v, now))],
     ['x-ratelimit reset', () => windowsReset(headers, OPENAI_WINDOWS, parseDuration)],
     ['message', () => parseDuration(/retry in (\d+(?:\.\d+)?(?:ms|s|m|h))/i.exec(errorEnvelope(body).message)?.[1])],
@@ -167,7 +187,7 @@ export function retryHint(headers: FailureInput['headers'], body: unknown, now: 
 const stripModels = (m: string) => m.replace(/^models\//, '')
 
 /** A per-day / billing allowance is spent (as opposed to a per-minute window). */
-function quotaSpent(env: Envelope, violations: any[]): boolean {
+function quotaSpent(env: Envelope, violations: WireJson[]): boolean {
   if (env.type === 'insufficient_quota' || env.code === 'insufficient_quota') return true
   for (const v of violations) {
     if (DAY_WORDS.test(String(v?.quotaId ?? '')) || DAY_WORDS.test(String(v?.quotaMetric ?? ''))) return true
@@ -187,9 +207,9 @@ function quotaSpent(env: Envelope, violations: any[]): boolean {
  * (OpenAI insufficient_quota, 402), or a Gemini QuotaFailure with a violation that is not per model. Without the
  * request's model: the model a Gemini violation names, if any.
  */
-function limitedModel(status: number, env: Envelope, violations: any[], model?: string): string | undefined {
+function limitedModel(status: number, env: Envelope, violations: WireJson[], model?: string): string | undefined {
   if (status === 402 || env.type === 'insufficient_quota' || env.code === 'insufficient_quota') return undefined
-  const named = (v: any) => (typeof v?.quotaDimensions?.model === 'string' && v.quotaDimensions.model) || undefined
+  const named = (v: WireJson) => (typeof v?.quotaDimensions?.model === 'string' && v.quotaDimensions.model) || undefined
   if (violations.some(v => !named(v) && !/PerModel/i.test(String(v?.quotaId ?? '')))) return undefined
   if (model) return model
   const dim = violations.map(named).find(Boolean)
@@ -199,8 +219,7 @@ function limitedModel(status: number, env: Envelope, violations: any[], model?: 
 function authFailure(status: number | undefined, env: Envelope): boolean {
   if (status === 401 || status === 403) return true
   // Gemini answers a bad or expired key with 400 INVALID_ARGUMENT + ErrorInfo API_KEY_INVALID
-  return ofType(env.details, 'google.rpc.ErrorInfo').some(d => d?.reason === 'API_KEY_INVALID')
-    || /\bAPI key (not valid|expired)\b/i.test(env.message)
+  return ofType(env.details, 'google.rpc.ErrorInfo').some(d => d?.reason === 'API_KEY_INVALID') || /\bAPI key (not valid|expired)\b/i.test(env.message)
 }
 
 export function classifyFailure(f: FailureInput, now: number): Verdict {

@@ -29,7 +29,10 @@ export function endsSseFrame(c: Uint8Array): boolean {
 function lastSseBoundary(c: Uint8Array): number {
   let end = -1
   for (let i = c.lastIndexOf(LF); i > 0; i = c.lastIndexOf(LF, i - 1)) {
-    if (c[i - 1] === LF || (c[i - 1] === CR && i >= 2 && c[i - 2] === LF)) { end = i + 1; break }
+    if (c[i - 1] === LF || (c[i - 1] === CR && i >= 2 && c[i - 2] === LF)) {
+      end = i + 1
+      break
+    }
   }
   // a later blank line of CR-only line ends
   for (let i = c.lastIndexOf(CR); i > end && i > 0; i = c.lastIndexOf(CR, i - 1)) if (c[i - 1] === CR) return i + 1
@@ -58,7 +61,10 @@ export class FrameBuffer {
   push(chunk: Uint8Array): Uint8Array | undefined {
     if (this.framing === 'sse' && this.size === 0 && endsSseFrame(chunk)) return chunk
     const end = this.framing === 'sse' ? this.sseEnd(chunk) : this.arrayEnd(chunk)
-    if (end < 0) { this.hold(chunk); return undefined }
+    if (end < 0) {
+      this.hold(chunk)
+      return undefined
+    }
     const out = this.size ? Buffer.concat([...this.held, chunk.subarray(0, end)]) : chunk.subarray(0, end)
     this.clear()
     if (end < chunk.length) this.hold(chunk.slice(end)) // a copy: the part sent must not share memory with the part kept
@@ -70,6 +76,11 @@ export class FrameBuffer {
     const out = this.size ? Buffer.concat(this.held) : undefined
     this.clear()
     return out
+  }
+
+  /** The held bytes (an incomplete frame), without forgetting them. */
+  peekHeld(): Uint8Array | undefined {
+    return this.size ? Buffer.concat(this.held) : undefined
   }
 
   /** Forget the held bytes (before an error frame: an incomplete frame is dropped). */
@@ -110,12 +121,15 @@ export class FrameBuffer {
       const b = chunk[i]
       if (inString) {
         if (escaped) escaped = false
-        else if (b === 0x5c) escaped = true // backslash
+        else if (b === 0x5c)
+          escaped = true // backslash
         else if (b === 0x22) inString = false // quote
       } else if (b === 0x22) inString = true
-      else if (b === 0x7b || b === 0x5b) { // { [
+      else if (b === 0x7b || b === 0x5b) {
+        // { [
         if (depth++ === 0) end = i + 1 // the array opens
-      } else if ((b === 0x7d || b === 0x5d) && --depth <= 1) { // } ]
+      } else if ((b === 0x7d || b === 0x5d) && --depth <= 1) {
+        // } ]
         end = i + 1 // an element, or the array, closes
         if (depth === 1) this.elements++
       }

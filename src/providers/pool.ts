@@ -14,7 +14,11 @@ import { classifyFailure, type FailureInput } from './cooldown.ts'
 
 export type Strategy = 'round_robin' | 'fill_first' | 'least_used'
 
-export interface KeySpec { key: string; weight?: number; name?: string }
+export interface KeySpec {
+  key: string
+  weight?: number
+  name?: string
+}
 
 export interface KeyState {
   /** configured name, or the masked key */
@@ -30,7 +34,12 @@ export interface KeyState {
   models?: Record<string, { until: number; reason: string }>
 }
 
-export interface PooledKey { readonly key: string; readonly index: number; readonly name: string; readonly masked: string }
+export interface PooledKey {
+  readonly key: string
+  readonly index: number
+  readonly name: string
+  readonly masked: string
+}
 
 export interface PoolOptions {
   strategy?: Strategy
@@ -45,7 +54,12 @@ export interface PoolOptions {
   maxCooldownMs?: number
 }
 
-export interface FailureOutcome { retryable: boolean; cooldownMs?: number; disabled?: boolean; reason: string }
+export interface FailureOutcome {
+  retryable: boolean
+  cooldownMs?: number
+  disabled?: boolean
+  reason: string
+}
 
 /** Upstream hints are trusted from this floor up to maxCooldownMs. */
 const MIN_HINT_MS = 1000
@@ -56,7 +70,10 @@ const STICKY_MEMO = 10_000
 const MAX_REASON = 300
 
 /** One line, at most `n` characters. Cut only text already masked (a cut could split a key and leave part of it). */
-export const clipLine = (text: string, n: number) => { const t = text.replace(/\s+/g, ' ').trim(); return t.length > n ? t.slice(0, n - 1) + '…' : t }
+export const clipLine = (text: string, n: number) => {
+  const t = text.replace(/\s+/g, ' ').trim()
+  return t.length > n ? `${t.slice(0, n - 1)}…` : t
+}
 
 /** 'sk-…abcd': first 3 chars + '…' + last 4; keys under 20 chars are fully masked. */
 export function maskKey(key: string): string {
@@ -68,7 +85,13 @@ export function maskKey(key: string): string {
 export const MIN_REDACTED_KEY = 12
 
 /** `raw` as bytes, and those bytes read as latin1 (one character per byte) */
-interface Secret { raw: string; bytes: Buffer; latin1: string; masked: string; maskedBytes: Buffer }
+interface Secret {
+  raw: string
+  bytes: Buffer
+  latin1: string
+  masked: string
+  maskedBytes: Buffer
+}
 
 /** windows-1252 (WHATWG's "latin1"): one character per byte, distinct bytes → distinct characters, so a key's bytes
  *  are in a chunk exactly where its latin1 image is in the chunk's latin1 text */
@@ -87,8 +110,8 @@ export class Redactor {
 
   /** `keys` of at least `minLength` characters (shorter ones are ignored); duplicates are dropped. */
   constructor(keys: Iterable<string>, minLength = MIN_REDACTED_KEY) {
-    const raws = [...new Set([...keys].map((k) => k.trim()))].filter((k) => k.length >= minLength).sort((a, b) => b.length - a.length)
-    this.#secrets = raws.map((raw) => {
+    const raws = [...new Set([...keys].map(k => k.trim()))].filter(k => k.length >= minLength).sort((a, b) => b.length - a.length)
+    this.#secrets = raws.map(raw => {
       const bytes = Buffer.from(raw)
       return { raw, bytes, latin1: latin1.decode(bytes), masked: maskKey(raw), maskedBytes: Buffer.from(maskKey(raw)) }
     })
@@ -96,11 +119,16 @@ export class Redactor {
 
   /** One redactor for the keys of several (e.g. every provider's pool), keeping those of at least `minLength`. */
   static of(parts: Iterable<Redactor>, minLength = MIN_REDACTED_KEY): Redactor {
-    return new Redactor([...parts].flatMap((r) => r.#secrets.map((s) => s.raw)), minLength)
+    return new Redactor(
+      [...parts].flatMap(r => r.#secrets.map(s => s.raw)),
+      minLength,
+    )
   }
 
   /** how many keys it masks */
-  get size() { return this.#secrets.length }
+  get size() {
+    return this.#secrets.length
+  }
 
   /** `text` with every key replaced by its masked form. */
   text(text: string): string {
@@ -128,8 +156,12 @@ export class Redactor {
     return false
   }
 
-  toJSON() { return { keys: this.size } }
-  [Symbol.for('nodejs.util.inspect.custom')]() { return `Redactor(${this.size} keys)` }
+  toJSON() {
+    return { keys: this.size }
+  }
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return `Redactor(${this.size} keys)`
+  }
 }
 
 /** `buf` with every `find` replaced by `put` (a new buffer). */
@@ -146,16 +178,32 @@ function replaceBytes(buf: Buffer, find: Buffer, put: Buffer): Buffer {
 
 class Handle implements PooledKey {
   declare readonly key: string
-  constructor(key: string, readonly index: number, readonly name: string, readonly masked: string) {
+  constructor(
+    key: string,
+    readonly index: number,
+    readonly name: string,
+    readonly masked: string,
+  ) {
     Object.defineProperty(this, 'key', { value: key, enumerable: false })
     Object.freeze(this)
   }
-  toJSON() { return { index: this.index, name: this.name, masked: this.masked } }
-  toString() { return this.name }
-  [Symbol.for('nodejs.util.inspect.custom')]() { return `PooledKey(${this.name})` }
+  toJSON() {
+    return { index: this.index, name: this.name, masked: this.masked }
+  }
+  toString() {
+    return this.name
+  }
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return `PooledKey(${this.name})`
+  }
 }
 
-interface Cooldown { until: number; reason: string; label: string; kind: 'rate' | 'quota' | 'server' }
+interface Cooldown {
+  until: number
+  reason: string
+  label: string
+  kind: 'rate' | 'quota' | 'server'
+}
 
 interface Slot {
   pk: Handle
@@ -214,10 +262,15 @@ export class KeyPool {
       const weight = Number.isFinite(s.weight) && s.weight! > 0 ? s.weight! : 1
       return { pk: new Handle(key, index, name, masked), weight, current: 0, uses: 0, failures: 0, streak: 0, models: new Map() }
     })
-    this.redactor = new Redactor(this.slots.map((s) => s.pk.key), 4)
+    this.redactor = new Redactor(
+      this.slots.map(s => s.pk.key),
+      4,
+    )
   }
 
-  get size() { return this.slots.length }
+  get size() {
+    return this.slots.length
+  }
 
   /** A usable key for `model`: not rate-limited (key-wide or for that model), not disabled, not in `exclude`
    *  (raw keys or names already tried in this request). Keys in a short cooldown after a server error are used
@@ -227,8 +280,7 @@ export class KeyPool {
   pick(opts: { model?: string; sticky?: string; exclude?: Set<string> } = {}): PooledKey | undefined {
     const now = this.now()
     const model = normModel(opts.model)
-    const usable = this.slots.filter(s => this.availableAt(s, model) <= now
-      && !opts.exclude?.has(s.pk.key) && !opts.exclude?.has(s.pk.name))
+    const usable = this.slots.filter(s => this.availableAt(s, model) <= now && !opts.exclude?.has(s.pk.key) && !opts.exclude?.has(s.pk.name))
     if (!usable.length) return undefined
     const healthy = usable.filter(s => (s.soft?.until ?? 0) <= now)
     const ok = healthy.length ? healthy : [usable.reduce((a, b) => (b.soft!.until < a.soft!.until ? b : a))]
@@ -247,7 +299,10 @@ export class KeyPool {
    *  Rate-limit cooldowns are kept. */
   success(key: PooledKey): void {
     const slot = this.slotOf(key)
-    if (slot) { slot.streak = 0; slot.soft = undefined }
+    if (slot) {
+      slot.streak = 0
+      slot.soft = undefined
+    }
   }
 
   /** Record a failed call made with `key` (status undefined = network error) and say whether to try another key.
@@ -275,7 +330,7 @@ export class KeyPool {
       const hint = v.hintMs === undefined ? undefined : Math.max(MIN_HINT_MS, v.hintMs)
       if (v.kind === 'quota') ms = Math.max(this.quotaMs, hint ?? 0)
       else ms = hint ?? this.ladder[Math.min(streak, this.ladder.length) - 1]!
-      why.push(v.kind === 'quota' ? 'quota spent' : v.hintSource ?? `backoff step ${Math.min(streak, this.ladder.length)}`)
+      why.push(v.kind === 'quota' ? 'quota spent' : (v.hintSource ?? `backoff step ${Math.min(streak, this.ladder.length)}`))
     }
     if (ms > this.maxMs) why.push(`capped by retry.max_cooldown (${formatMs(this.maxMs)})`)
     ms = Math.ceil(Math.min(ms, this.maxMs))
@@ -354,9 +409,16 @@ export class KeyPool {
     const cooling = { n: 0, labels: new Set<string>(), soonest: Infinity }
     const disabled = { n: 0, labels: new Set<string>() }
     for (const s of this.slots) {
-      if (s.disabled) { disabled.n++; disabled.labels.add(s.disabled.label); continue }
+      if (s.disabled) {
+        disabled.n++
+        disabled.labels.add(s.disabled.label)
+        continue
+      }
       const c = this.blocking(s, m, now)
-      if (!c) { active++; continue }
+      if (!c) {
+        active++
+        continue
+      }
       cooling.n++
       cooling.labels.add(c.label)
       cooling.soonest = Math.min(cooling.soonest, c.until)
@@ -366,10 +428,12 @@ export class KeyPool {
     if (cooling.n) parts.push(`${cooling.n} cooling (${[...cooling.labels].join('/')}, ${formatMs(cooling.soonest - now)})`)
     if (disabled.n) parts.push(`${disabled.n} disabled (${[...disabled.labels].join('/')})`)
     const n = this.slots.length
-    return `${n} key${n === 1 ? '' : 's'} of provider ${this.provider}` + (parts.length ? `: ${parts.join(', ')}` : '')
+    return `${n} key${n === 1 ? '' : 's'} of provider ${this.provider}${parts.length ? `: ${parts.join(', ')}` : ''}`
   }
 
-  toJSON() { return { provider: this.provider, strategy: this.strategy, keys: this.states() } }
+  toJSON() {
+    return { provider: this.provider, strategy: this.strategy, keys: this.states() }
+  }
 
   // ───────────── internals ─────────────
 

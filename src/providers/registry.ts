@@ -5,6 +5,9 @@
 import type { ProviderConfig } from '../config/schema'
 import type { Logger } from '../log'
 import { KeyPool, type PoolOptions } from './pool'
+import { displayUrl } from '../config/display-url'
+
+export { displayUrl }
 
 export type ProviderType = ProviderConfig['type']
 
@@ -32,15 +35,22 @@ export function repairBaseUrl(type: ProviderType, raw: string): { url: string; c
   const trimmed = raw.trim()
   // a query or fragment cannot be part of a base agproxy appends paths to (and a pasted ?key=… must not travel on)
   let url = trimmed.replace(/[?#].*$/s, '').replace(/\/+$/, '')
-  const strip = (re: RegExp) => { url = url.replace(re, '').replace(/\/+$/, '') }
+  const strip = (re: RegExp) => {
+    url = url.replace(re, '').replace(/\/+$/, '')
+  }
   if (type === 'openai') strip(/\/(chat\/completions|completions|responses|embeddings|models)$/i)
-  if (type === 'anthropic') { strip(/\/(messages(\/count_tokens)?|models)$/i); strip(/\/v1$/i) }
-  if (type === 'gemini') { strip(/\/models(\/[^/:]+(:[A-Za-z]+)?)?$/i); strip(/\/(v1beta|v1|v1alpha)$/i) }
+  if (type === 'anthropic') {
+    strip(/\/(messages(\/count_tokens)?|models)$/i)
+    strip(/\/v1$/i)
+  }
+  if (type === 'gemini') {
+    strip(/\/models(\/[^/:]+(:[A-Za-z]+)?)?$/i)
+    strip(/\/(v1beta|v1|v1alpha)$/i)
+  }
   return { url, changed: url !== trimmed }
 }
 
 /** A base_url as it may be shown in a log line: no query (it may carry a key), no userinfo. */
-export const displayUrl = (raw: string) => raw.trim().replace(/\/\/[^/@?#]*@/, '//…@').replace(/[?#].*$/s, '?…')
 
 /** Models a zero-config provider advertises in GET /v1/models (any other model of the family still routes
  *  through the globs below: this list only gives model pickers something to show). */
@@ -56,7 +66,13 @@ export const ZERO_CONFIG_MODELS: Record<ProviderType, string[]> = {
 export function providersFromEnv(env: Record<string, string | undefined>): { providers: ProviderConfig[]; models: Record<string, string> } {
   const providers: ProviderConfig[] = []
   const models: Record<string, string> = {}
-  const keys = (v?: string) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [])
+  const keys = (v?: string) =>
+    v
+      ? v
+          .split(',')
+          .map(s => s.trim())
+          .filter(Boolean)
+      : []
   const gemini = keys(env.GEMINI_API_KEY?.trim() || env.GOOGLE_API_KEY)
   const openai = keys(env.OPENAI_API_KEY)
   const anthropic = keys(env.ANTHROPIC_API_KEY)

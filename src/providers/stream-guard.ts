@@ -5,31 +5,38 @@
  */
 import { IRErrorValue, type IREvent, type IRError } from '../ir/types'
 import { LimitExceeded } from '../ir/limits'
-import { err } from '../http/errors'
+import { err } from '../ir/errors'
+import type { FrameReader } from '../dialects/frames'
 import { FrameBuffer, endsSseFrame, type Framing } from './frames'
 
 export type Peek<T> =
   | { ok: true; buffered: T[]; rest: AsyncIterator<T> | ReadableStreamDefaultReader<Uint8Array> }
-  | { ok: false; reason: 'empty' | 'stall' | 'error' | 'too_large'; error?: IRError; message: string; /** bytes seen (pass-through) */ text?: string }
+  | { ok: false; reason: 'empty' | 'stall' | 'error' | 'too_large'; error?: IRError; message: string /** bytes seen (pass-through) */; text?: string }
 
 /** The first content token: text or thinking, a tool call (its start names the tool), redacted thinking.
  *  An empty text/thinking block start is not one (Anthropic opens the block before the model has produced
  *  anything; a stall or error right after it can still be retried elsewhere). */
 const isContentEvent = (e: IREvent) =>
-  (e.type === 'block_start' && (e.block.type === 'tool_call' || e.block.type === 'redacted_thinking'))
-  || ((e.type === 'text_delta' || e.type === 'thinking_delta') && e.text !== '')
-  || e.type === 'tool_args_delta'
+  (e.type === 'block_start' && (e.block.type === 'tool_call' || e.block.type === 'redacted_thinking')) ||
+  ((e.type === 'text_delta' || e.type === 'thinking_delta') && e.text !== '') ||
+  e.type === 'tool_args_delta'
 
 /** An exception's message, one line, without Bun's "pass `verbose: true`" advice. */
 export function errorText(e: unknown): string {
   const m = (e as Error)?.message ?? String(e)
-  return (m || (e as Error)?.name || 'unknown error').replace(/\s*For more information, pass `verbose: true`[^.]*\.?/i, '').replace(/\s+/g, ' ').trim().slice(0, 200)
+  return (m || (e as Error)?.name || 'unknown error')
+    .replace(/\s*For more information, pass `verbose: true`[^.]*\.?/i, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 200)
 }
 
 /** A promise that rejects after `ms`, cancellable. */
 function deadline(ms: number) {
   let timer: Timer | undefined
-  const promise = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), Math.min(ms, 2_147_483_647)) })
+  const promise = new Promise<'timeout'>(r => {
+    timer = setTimeout(() => r('timeout'), Math.min(ms, 2_147_483_647))
+  })
   return { promise, clear: () => clearTimeout(timer) }
 }
 
@@ -87,16 +94,24 @@ export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREv
   let wake: ((v: 'timeout') => void) | undefined
   const watchdog = setTimeout(() => wake?.('timeout'), Math.min(Math.max(1, Math.min(limits.idleMs, end - Date.now())), 2_147_483_647))
   try {
-    for (const ev of buffered) { if (ev.type === 'finish') finished = true; yield ev.type === 'error' ? { type: 'error', error: scrub(ev.error) } : ev }
+    for (const ev of buffered) {
+      if (ev.type === 'finish') finished = true
+      yield ev.type === 'error' ? { type: 'error', error: scrub(ev.error) } : ev
+    }
     while (true) {
       watchdog.refresh()
       let next: IteratorResult<IREvent> | 'timeout'
       try {
-        next = await Promise.race([rest.next(), new Promise<'timeout'>((r) => { wake = r })])
+        next = await Promise.race([
+          rest.next(),
+          new Promise<'timeout'>(r => {
+            wake = r
+          }),
+        ])
       } catch (e) {
         // an IR error thrown by a decoder (e.g. a limit) is already what the client should read
-        const error = e instanceof IRErrorValue ? e.error
-          : err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`)
+        const error =
+          e instanceof IRErrorValue ? e.error : err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`)
         yield { type: 'error', error: scrub(error) }
         return
       }
@@ -104,15 +119,27 @@ export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREv
       if (next !== 'timeout' && !next.done && Date.now() >= end) next = 'timeout'
       if (next === 'timeout') {
         const total = Date.now() >= end
-        yield { type: 'error', error: err('timeout', total ? `The answer exceeded the total time limit (timeouts.total); it is incomplete.` : `The upstream went silent for ${ms(limits.idleMs)} mid-answer (timeouts.idle); the answer is incomplete.`) }
+        yield {
+          type: 'error',
+          error: err(
+            'timeout',
+            total
+              ? `The answer exceeded the total time limit (timeouts.total); it is incomplete.`
+              : `The upstream went silent for ${ms(limits.idleMs)} mid-answer (timeouts.idle); the answer is incomplete.`,
+          ),
+        }
         return
       }
       if (next.done) break
       if (next.value.type === 'finish') finished = true
-      if (next.value.type === 'error') { yield { type: 'error', error: scrub(next.value.error) }; return }
+      if (next.value.type === 'error') {
+        yield { type: 'error', error: scrub(next.value.error) }
+        return
+      }
       yield next.value
     }
-    if (!finished) yield { type: 'error', error: err('upstream', 'The upstream stream ended before the answer was complete (no finish reason); the answer is incomplete.') }
+    if (!finished)
+      yield { type: 'error', error: err('upstream', 'The upstream stream ended before the answer was complete (no finish reason); the answer is incomplete.') }
   } finally {
     clearTimeout(watchdog)
     rest.return?.().catch(() => {})
@@ -121,39 +148,60 @@ export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREv
 
 // ───────────── bytes (same-dialect pass-through) ─────────────
 
-/** Read raw chunks until `hasContent` sees content in the text so far. */
-export async function peekBytes(body: ReadableStream<Uint8Array>, hasContent: (text: string) => boolean, errorIn: (text: string) => string | undefined, timeoutMs: number): Promise<Peek<Uint8Array>> {
-  const reader = body.getReader()
+/** Read raw chunks until the endpoint's frame reader sees content in a complete frame; an error frame before it
+ *  ends the peek (its message, and the text so far for the status it stands for). */
+export async function peekFrames(body: ReadableStream<Uint8Array>, reader: FrameReader, framing: Framing, timeoutMs: number): Promise<Peek<Uint8Array>> {
+  const source = body.getReader()
   const buffered: Uint8Array[] = []
+  const frames = new FrameBuffer(framing)
   const td = new TextDecoder()
-  let text = ''
+  let size = 0
+  let seen = ''
+  /** the verdict on complete frames; `text`: all of it kept while it is small (for the error's status) */
+  const judge = (chunk: Uint8Array | undefined): Peek<Uint8Array> | undefined => {
+    if (!chunk) return undefined
+    const text = td.decode(chunk)
+    if (seen.length < 65536) seen += text
+    const v = reader.scan(text)
+    if (v.content) return { ok: true, buffered, rest: source }
+    if (v.error !== undefined) return { ok: false, reason: 'error', message: v.error, text: seen }
+    return undefined
+  }
   const d = deadline(timeoutMs)
   try {
     while (true) {
-      let next: Awaited<ReturnType<typeof reader.read>> | 'timeout'
+      let next: Awaited<ReturnType<typeof source.read>> | 'timeout'
       try {
-        next = await Promise.race([reader.read(), d.promise])
+        next = await Promise.race([source.read(), d.promise])
       } catch (e) {
         return { ok: false, reason: 'error', message: `the upstream stream broke before any content (${errorText(e)})` }
       }
       if (next === 'timeout') {
-        reader.cancel().catch(() => {})
+        source.cancel().catch(() => {})
         return { ok: false, reason: 'stall', message: `the upstream sent no content within ${ms(timeoutMs)} (timeouts.first_token)` }
       }
       if (next.done) {
-        const e = errorIn(text)
-        return e ? { ok: false, reason: 'error', message: e, text } : { ok: false, reason: 'empty', message: 'the upstream stream ended without any content' }
+        const last = judge(frames.drain())
+        if (last && !last.ok) return last
+        return { ok: false, reason: 'empty', message: 'the upstream stream ended without any content' }
       }
       buffered.push(next.value)
-      text += td.decode(next.value, { stream: true })
-      if (hasContent(text)) return { ok: true, buffered, rest: reader }
-      const e = errorIn(text)
-      if (e) { reader.cancel().catch(() => {}); return { ok: false, reason: 'error', message: e, text } }
-      if (text.length > 1_000_000) return { ok: true, buffered, rest: reader }
+      size += next.value.length
+      const verdict = judge(frames.push(next.value))
+      if (verdict && !verdict.ok) source.cancel().catch(() => {})
+      if (verdict) return verdict
+      if (reader.begun && begun(reader.begun, frames, td)) return { ok: true, buffered, rest: source }
+      if (size > 1_000_000) return { ok: true, buffered, rest: source }
     }
   } finally {
     d.clear()
   }
+}
+
+/** Has the incomplete frame held back begun a content frame (by the reader's `begun`)? */
+function begun(test: (partial: string) => boolean, frames: FrameBuffer, td: TextDecoder): boolean {
+  const held = frames.peekHeld()
+  return !!held && test(td.decode(held))
 }
 
 const te = new TextEncoder()
@@ -164,7 +212,9 @@ export const PING = te.encode(': ping\n\n')
 export const MAX_FRAME_BYTES = 16 * 1048576
 
 /** A stream a client is still reading, as its registry holds it: `end(e)` ends it from outside with `e` (shutdown). */
-export interface LiveStream { end(e: IRError): void }
+export interface LiveStream {
+  end(e: IRError): void
+}
 
 /**
  * A byte stream with heartbeats: while `source` is silent for `heartbeatMs`, emit `: ping` (only at frame
@@ -189,9 +239,9 @@ export function guardedByteStream(
     /** relay complete frames only, holding back an incomplete one (at most `maxFrameBytes`, default MAX_FRAME_BYTES) */
     framing?: Framing
     maxFrameBytes?: number
-    /** how a properly ended stream is recognised: `marker` seen anywhere, or the last bytes matching `tail`;
-     *  a clean end without either is reported as an incomplete answer */
-    complete?: { marker?: RegExp; tail?: RegExp }
+    /** does a run of complete frames properly end the stream (the endpoint's frame reader; needs `framing`)?
+     *  A clean end before one did is reported as an incomplete answer */
+    ends?: (frames: string) => boolean
     /** the stream is in this registry while it runs (it leaves it when it ends, however it ends), so it can be ended from outside */
     live?: Set<LiveStream>
   },
@@ -203,17 +253,12 @@ export function guardedByteStream(
   let atBoundary = true
   let pending: ReturnType<typeof source.read> | undefined
   let done = false
-  let tail = ''
-  let marked = false
-  const td = opts.complete ? new TextDecoder() : undefined
-  const see = (chunk: Uint8Array) => {
-    if (!td) return
-    const text = tail + td.decode(chunk, { stream: true })
-    if (!marked && opts.complete?.marker?.test(text)) marked = true
-    tail = text.slice(-256)
+  // complete frames only (they end at a frame boundary, so whole UTF-8 too): once one ends the stream, no more reading
+  let ended = !opts.ends
+  const td = new TextDecoder()
+  const see = (frames: Uint8Array) => {
+    if (!ended && opts.ends?.(td.decode(frames))) ended = true
   }
-  const properEnd = () => !opts.complete || marked || !!opts.complete.tail?.test(tail)
-  for (const b of buffered) see(b)
   const frames = opts.framing ? new FrameBuffer(opts.framing) : undefined
   const maxHeld = opts.maxFrameBytes ?? MAX_FRAME_BYTES
   const finish = (c: ReadableStreamDefaultController<Uint8Array>, e?: IRError) => {
@@ -243,61 +288,96 @@ export function guardedByteStream(
       return true
     }
     const out = frames.push(chunk)
-    if (out) c.enqueue(transform(out))
+    if (out) {
+      see(out)
+      c.enqueue(transform(out))
+    }
     if (frames.size <= maxHeld) return !!out
     source.cancel().catch(() => {})
     const mb = +(maxHeld / 1048576).toFixed(2)
-    finish(c, err('upstream', `The upstream sent more than ${mb} MB without ending a stream event (limits.sse_event_mb); the answer is incomplete. Raise limits.sse_event_mb if the upstream's events are really that large.`))
+    finish(
+      c,
+      err(
+        'upstream',
+        `The upstream sent more than ${mb} MB without ending a stream event (limits.sse_event_mb); the answer is incomplete. Raise limits.sse_event_mb if the upstream's events are really that large.`,
+      ),
+    )
     return true
   }
   // ended from outside: the error frame goes after the last complete frame sent (as in finish)
   let controller: ReadableStreamDefaultController<Uint8Array> | undefined
-  const handle: LiveStream = { end: (e) => { if (done || !controller) return; source.cancel().catch(() => {}); finish(controller, e) } }
-  return new ReadableStream<Uint8Array>({
-    start(c) {
-      for (const b of buffered) if (!done) relay(c, b)
-      controller = c
-      if (!done) opts.live?.add(handle)
+  const handle: LiveStream = {
+    end: e => {
+      if (done || !controller) return
+      source.cancel().catch(() => {})
+      finish(controller, e)
     },
-    async pull(c) {
-      if (done) return
-      while (true) {
-        const read = (pending ??= source.read())
-        let next: Awaited<typeof read> | 'timeout'
-        if (Bun.peek.status(read) === 'fulfilled') {
-          // the chunk is already here: no timer needed (the common case under load)
-          next = Bun.peek(read) as Awaited<typeof read>
-        } else {
-          const wait = Math.max(1, Math.min(opts.heartbeat ? opts.heartbeatMs : Infinity, opts.idleMs - (Date.now() - lastData), end - Date.now()))
-          const t = deadline(wait)
-          try {
-            next = await Promise.race([read, t.promise])
-          } catch (e) {
-            pending = undefined
-            return finish(c, err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`))
-          } finally {
-            t.clear()
-          }
-        }
+  }
+  return new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        for (const b of buffered) if (!done) relay(c, b)
+        controller = c
+        if (!done) opts.live?.add(handle)
+      },
+      async pull(c) {
         if (done) return
-        if (next === 'timeout') {
-          if (Date.now() >= end) { source.cancel().catch(() => {}); return finish(c, err('timeout', 'The answer exceeded the total time limit (timeouts.total); it is incomplete.')) }
-          if (Date.now() - lastData >= opts.idleMs) { source.cancel().catch(() => {}); return finish(c, err('timeout', `The upstream went silent for ${ms(opts.idleMs)} mid-answer (timeouts.idle); the answer is incomplete.`)) }
-          if (opts.heartbeat && atBoundary) { c.enqueue(PING); return }
-          continue
+        while (true) {
+          const read = (pending ??= source.read())
+          let next: Awaited<typeof read> | 'timeout'
+          if (Bun.peek.status(read) === 'fulfilled') {
+            // the chunk is already here: no timer needed (the common case under load)
+            next = Bun.peek(read) as Awaited<typeof read>
+          } else {
+            const wait = Math.max(1, Math.min(opts.heartbeat ? opts.heartbeatMs : Infinity, opts.idleMs - (Date.now() - lastData), end - Date.now()))
+            const t = deadline(wait)
+            try {
+              next = await Promise.race([read, t.promise])
+            } catch (e) {
+              pending = undefined
+              return finish(c, err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`))
+            } finally {
+              t.clear()
+            }
+          }
+          if (done) return
+          if (next === 'timeout') {
+            if (Date.now() >= end) {
+              source.cancel().catch(() => {})
+              return finish(c, err('timeout', 'The answer exceeded the total time limit (timeouts.total); it is incomplete.'))
+            }
+            if (Date.now() - lastData >= opts.idleMs) {
+              source.cancel().catch(() => {})
+              return finish(c, err('timeout', `The upstream went silent for ${ms(opts.idleMs)} mid-answer (timeouts.idle); the answer is incomplete.`))
+            }
+            if (opts.heartbeat && atBoundary) {
+              c.enqueue(PING)
+              return
+            }
+            continue
+          }
+          pending = undefined
+          if (next.done) {
+            // a last frame without its blank line is relayed at a clean end (and may be the one that ends it)
+            const rest = frames?.drain()
+            if (rest) see(rest)
+            if (!ended) return finish(c, err('upstream', 'The upstream stream ended before the answer was complete; the answer is incomplete.'))
+            if (rest) c.enqueue(transform(rest))
+            return finish(c)
+          }
+          lastData = Date.now()
+          if (relay(c, next.value)) return
         }
-        pending = undefined
-        if (next.done) {
-          if (!properEnd()) return finish(c, err('upstream', 'The upstream stream ended before the answer was complete; the answer is incomplete.'))
-          return finish(c)
-        }
-        lastData = Date.now()
-        see(next.value)
-        if (relay(c, next.value)) return
-      }
+      },
+      cancel() {
+        done = true
+        opts.live?.delete(handle)
+        source.cancel().catch(() => {})
+        opts.onEnd?.()
+      },
     },
-    cancel() { done = true; opts.live?.delete(handle); source.cancel().catch(() => {}); opts.onEnd?.() },
-  }, { highWaterMark: 0 })
+    { highWaterMark: 0 },
+  )
 }
 
 /** bodies up to this size with a content-length (and no content-encoding) are read in one go */
@@ -309,18 +389,24 @@ const mb = (bytes: number) => `${+(bytes / 1048576).toFixed(1)} MB`
 
 /** The message for an upstream answer over `maxBytes` once decompressed. */
 const tooLarge = (maxBytes: number): BodyRead => ({
-  ok: false, reason: 'too_large',
-  message: `the upstream answer is larger than ${mb(maxBytes)} once decompressed (limits.upstream_body_mb); ` +
+  ok: false,
+  reason: 'too_large',
+  message:
+    `the upstream answer is larger than ${mb(maxBytes)} once decompressed (limits.upstream_body_mb); ` +
     'raise limits.upstream_body_mb in agproxy.yaml if answers this large are expected',
 })
 
 /** Which deadline ran out while a body was being read. */
-const timedOut = (limits: { idleMs: number; deadline: number }): BodyRead => Date.now() >= limits.deadline
-  ? { ok: false, reason: 'total', message: 'the upstream answer took longer than the total time limit (timeouts.total)' }
-  : { ok: false, reason: 'idle', message: `the upstream went silent for ${ms(limits.idleMs)} while sending its answer (timeouts.idle)` }
+const timedOut = (limits: { idleMs: number; deadline: number }): BodyRead =>
+  Date.now() >= limits.deadline
+    ? { ok: false, reason: 'total', message: 'the upstream answer took longer than the total time limit (timeouts.total)' }
+    : { ok: false, reason: 'idle', message: `the upstream went silent for ${ms(limits.idleMs)} while sending its answer (timeouts.idle)` }
 
 /** A compressed body: fetch decompresses it, so its content-length says nothing about the size that is read. */
-const encoded = (h: Headers) => { const e = h.get('content-encoding'); return !!e && !/^\s*identity\s*$/i.test(e) }
+const encoded = (h: Headers) => {
+  const e = h.get('content-encoding')
+  return !!e && !/^\s*identity\s*$/i.test(e)
+}
 
 /**
  * Read a whole (non-streamed) body within an idle limit between chunks, an absolute deadline and at most
@@ -333,7 +419,10 @@ export async function readBodyGuarded(res: Response, limits: { idleMs: number; d
   const max = limits.maxBytes
   const length = Number(res.headers.get('content-length') ?? NaN)
   const plain = !encoded(res.headers)
-  if (plain && length > max) { body.cancel().catch(() => {}); return tooLarge(max) }
+  if (plain && length > max) {
+    body.cancel().catch(() => {})
+    return tooLarge(max)
+  }
   // fast path: a body with a length was produced whole before it was sent, so it arrives at once;
   // one deadline for all of it instead of a timer per chunk
   if (plain && length >= 0 && length <= FAST_READ_MAX) {
@@ -369,7 +458,12 @@ export async function readBodyGuarded(res: Response, limits: { idleMs: number; d
       if (Bun.peek.status(read) === 'fulfilled') next = Bun.peek(read) as Awaited<typeof read>
       else {
         try {
-          next = await Promise.race([read, new Promise<'timeout'>((r) => { wake = r })])
+          next = await Promise.race([
+            read,
+            new Promise<'timeout'>(r => {
+              wake = r
+            }),
+          ])
         } catch (e) {
           return { ok: false, reason: 'error', message: `the upstream answer could not be read (${errorText(e)})` }
         }
@@ -381,7 +475,10 @@ export async function readBodyGuarded(res: Response, limits: { idleMs: number; d
       if (next.done) break
       lastData = Date.now()
       size += next.value.byteLength
-      if (size > max) { reader.cancel().catch(() => {}); return tooLarge(max) }
+      if (size > max) {
+        reader.cancel().catch(() => {})
+        return tooLarge(max)
+      }
       chunks.push(next.value)
     }
   } finally {

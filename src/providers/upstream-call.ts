@@ -30,6 +30,8 @@ export interface CallOptions {
   /** epoch ms by which the response headers must have arrived */
   headersDeadline: number
   hops: string[]
+  /** the app's knowledge of its upstream hosts (reachable lately, down) */
+  hosts: HostHealth
   /** for error bodies that stall: how long to wait for the rest of an error body */
   errorBodyMs?: number
 }
@@ -39,14 +41,18 @@ export type CallOutcome =
   | { ok: false; status?: number; headers?: Headers; body?: unknown; text?: string; network?: string; why?: 'client' | 'connect' | 'headers' | 'network' }
 
 /** A network failure that says the host cannot be reached at all (so no other key of that provider can help). */
-export const CONNECT_FAILURE = /ECONNREFUSED|ConnectionRefused|Unable to connect|Failed to connect|could not connect|ENOTFOUND|EAI_AGAIN|getaddrinfo|DNS|EHOSTUNREACH|ENETUNREACH/i
+export const CONNECT_FAILURE =
+  /ECONNREFUSED|ConnectionRefused|Unable to connect|Failed to connect|could not connect|ENOTFOUND|EAI_AGAIN|getaddrinfo|DNS|EHOSTUNREACH|ENETUNREACH/i
 
 export function authHeaders(p: Provider, key: string): Record<string, string> {
   if (!key) return {}
   switch (p.type) {
-    case 'openai': return { authorization: `Bearer ${key}` }
-    case 'anthropic': return { 'x-api-key': key }
-    case 'gemini': return { 'x-goog-api-key': key }
+    case 'openai':
+      return { authorization: `Bearer ${key}` }
+    case 'anthropic':
+      return { 'x-api-key': key }
+    case 'gemini':
+      return { 'x-goog-api-key': key }
   }
 }
 
@@ -56,7 +62,12 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
   const controller = new AbortController()
   let why: 'client' | 'connect' | 'headers' | undefined
   let connectError = ''
-  const stop = (w: typeof why) => { if (!controller.signal.aborted) { why = w; controller.abort(new Error(w)) } }
+  const stop = (w: typeof why) => {
+    if (!controller.signal.aborted) {
+      why = w
+      controller.abort(new Error(w))
+    }
+  }
   const onAbort = () => stop('client')
   if (opts.signal.aborted) stop('client')
   else opts.signal.addEventListener('abort', onAbort, { once: true })
@@ -64,8 +75,14 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
   const timer = setTimeout(() => stop('headers'), Math.min(headersMs, 2_147_483_647))
   const url = p.baseUrl + req.path
   let answered = false
-  const probe = probeConnect(url, opts.connectTimeoutMs)
-  if (probe) probe.then((e) => { if (e && !answered) { connectError = e; stop('connect') } })
+  const probe = probeConnect(url, opts.connectTimeoutMs, opts.hosts)
+  if (probe)
+    probe.then(e => {
+      if (e && !answered) {
+        connectError = e
+        stop('connect')
+      }
+    })
 
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -78,14 +95,17 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
     ...authHeaders(p, key),
     [HOP_HEADER]: [...opts.hops, INSTANCE_ID].join(','),
   }
-  const done = () => { clearTimeout(timer); opts.signal.removeEventListener('abort', onAbort) }
+  const done = () => {
+    clearTimeout(timer)
+    opts.signal.removeEventListener('abort', onAbort)
+  }
   try {
     // timeout: false: Bun's own 5-minute socket idle timer would cut long thinking pauses; the stream guards bound idle time
     // decompress: false: agproxy decodes the body itself, lazily (see `decoded`)
     const init = { method: 'POST', headers, body: req.body as BodyInit, signal: controller.signal, redirect: 'follow', timeout: false, decompress: false }
     const res = decoded(await fetch(url, init as RequestInit))
     answered = true
-    markReachable(url)
+    opts.hosts.markReachable(url)
     clearTimeout(timer)
     if (res.ok) {
       // once streaming, only the client's abort (or the guards, through `controller`) ends the call
@@ -94,25 +114,36 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
     const text = await readCapped(res, 65536, opts.errorBodyMs ?? 10_000, controller)
     done()
     let body: unknown
-    try { body = JSON.parse(text) } catch { body = undefined }
+    try {
+      body = JSON.parse(text)
+    } catch {
+      body = undefined
+    }
     return { ok: false, status: res.status, headers: res.headers, body, text }
   } catch (e) {
     answered = true
     done()
     const reason =
-      why === 'client' ? 'client closed the connection'
-      : why === 'connect' ? connectError
-      : why === 'headers' ? `no response within ${seconds(headersMs)}`
-      : errorText(e)
+      why === 'client'
+        ? 'client closed the connection'
+        : why === 'connect'
+          ? connectError
+          : why === 'headers'
+            ? `no response within ${seconds(headersMs)}`
+            : errorText(e)
     const kind = why ?? (CONNECT_FAILURE.test(reason) ? 'connect' : 'network')
-    if (kind === 'connect') markUnreachable(url)
+    if (kind === 'connect') opts.hosts.markUnreachable(url)
     return { ok: false, network: reason, why: kind }
   }
 }
 
 /** content-encoding → the DecompressionStream format that undoes it */
 const CODINGS: Record<string, CompressionFormat> = {
-  gzip: 'gzip', 'x-gzip': 'gzip', deflate: 'deflate', br: 'brotli' as CompressionFormat, zstd: 'zstd' as CompressionFormat,
+  gzip: 'gzip',
+  'x-gzip': 'gzip',
+  deflate: 'deflate',
+  br: 'brotli' as CompressionFormat,
+  zstd: 'zstd' as CompressionFormat,
 }
 /** what agproxy can decode (Bun's own default list) */
 const ACCEPT_ENCODING = 'gzip, deflate, br, zstd'
@@ -126,8 +157,12 @@ const ACCEPT_ENCODING = 'gzip, deflate, br, zstd'
 function decoded(res: Response): Response {
   const coding = res.headers.get('content-encoding')
   if (!coding || !res.body) return res
-  const steps = coding.toLowerCase().split(',').map((c) => c.trim()).filter((c) => c && c !== 'identity')
-  if (steps.some((c) => !CODINGS[c])) return res
+  const steps = coding
+    .toLowerCase()
+    .split(',')
+    .map(c => c.trim())
+    .filter(c => c && c !== 'identity')
+  if (steps.some(c => !CODINGS[c])) return res
   let body = res.body
   // codings are listed in the order they were applied: undo the last first
   for (const c of steps.reverse()) body = body.pipeThrough(new DecompressionStream(CODINGS[c]!))
@@ -143,7 +178,10 @@ async function readCapped(res: Response, max: number, ms: number, controller: Ab
   const reader = res.body.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
-  const timer = setTimeout(() => { reader.cancel().catch(() => {}); controller.abort() }, ms)
+  const timer = setTimeout(() => {
+    reader.cancel().catch(() => {})
+    controller.abort()
+  }, ms)
   try {
     while (size < max) {
       const { value, done } = await reader.read()
@@ -152,7 +190,10 @@ async function readCapped(res: Response, max: number, ms: number, controller: Ab
       size += value.byteLength
     }
     // end the call too: cancelling the reader alone leaves the connection open and the upstream sending
-    if (size >= max) { reader.cancel().catch(() => {}); controller.abort() }
+    if (size >= max) {
+      reader.cancel().catch(() => {})
+      controller.abort()
+    }
   } catch {
     // keep what arrived
   } finally {
@@ -160,43 +201,72 @@ async function readCapped(res: Response, max: number, ms: number, controller: Ab
   }
   const all = new Uint8Array(Math.min(size, max))
   let at = 0
-  for (const c of chunks) { const n = Math.min(c.byteLength, all.length - at); all.set(c.subarray(0, n), at); at += n; if (at >= all.length) break }
+  for (const c of chunks) {
+    const n = Math.min(c.byteLength, all.length - at)
+    all.set(c.subarray(0, n), at)
+    at += n
+    if (at >= all.length) break
+  }
   return new TextDecoder().decode(all)
 }
 
 // ───────────── connect deadline ─────────────
 
-/** origin → when it last answered or accepted a connection */
-const reachable = new Map<string, number>()
 const REACHABLE_MS = 30_000
-/** origin → until when it is considered down after a failed connect */
-const unreachable = new Map<string, number>()
 const UNREACHABLE_MS = 10_000
 
-const originOf = (url: string) => { try { return new URL(url).origin } catch { return undefined } }
-
-function markReachable(url: string) {
-  const o = originOf(url)
-  if (!o) return
-  unreachable.delete(o)
-  reachable.delete(o)
-  reachable.set(o, Date.now())
-  if (reachable.size > 1000) reachable.delete(reachable.keys().next().value!)
+const originOf = (url: string) => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return undefined
+  }
 }
 
-function markUnreachable(url: string) {
-  const o = originOf(url)
-  if (!o) return
-  reachable.delete(o)
-  unreachable.set(o, Date.now() + UNREACHABLE_MS)
-  if (unreachable.size > 1000) unreachable.delete(unreachable.keys().next().value!)
+/** Set `key` last in a bounded insertion-ordered map (the oldest entry goes past 1000). */
+function setLast(m: Map<string, number>, key: string, v: number) {
+  m.delete(key)
+  m.set(key, v)
+  if (m.size > 1000) {
+    const oldest = m.keys().next().value
+    if (oldest !== undefined) m.delete(oldest)
+  }
 }
 
-/** A connect to this provider's host failed within the last few seconds (and nothing has answered since). */
-export function hostDown(p: Provider): boolean {
-  const o = originOf(p.baseUrl)
-  const until = o ? unreachable.get(o) : undefined
-  return until !== undefined && until > Date.now()
+/** What an app knows of its upstream hosts: which answered lately (no connect probe needed), which refused a
+ *  connect moments ago (skipped while a fallback remains). One per app (src/state.ts): a reload starts afresh. */
+export class HostHealth {
+  /** origin → when it last answered or accepted a connection */
+  private readonly reachable = new Map<string, number>()
+  /** origin → until when it is considered down after a failed connect */
+  private readonly unreachable = new Map<string, number>()
+
+  markReachable(url: string) {
+    const o = originOf(url)
+    if (!o) return
+    this.unreachable.delete(o)
+    setLast(this.reachable, o, Date.now())
+  }
+
+  markUnreachable(url: string) {
+    const o = originOf(url)
+    if (!o) return
+    this.reachable.delete(o)
+    setLast(this.unreachable, o, Date.now() + UNREACHABLE_MS)
+  }
+
+  /** A connect to this provider's host failed within the last few seconds (and nothing has answered since). */
+  down(p: Pick<Provider, 'baseUrl'>): boolean {
+    const o = originOf(p.baseUrl)
+    const until = o ? this.unreachable.get(o) : undefined
+    return until !== undefined && until > Date.now()
+  }
+
+  /** The origin answered or accepted a connection within the last REACHABLE_MS. */
+  recentlyReached(origin: string): boolean {
+    const seen = this.reachable.get(origin)
+    return seen !== undefined && Date.now() - seen < REACHABLE_MS
+  }
 }
 
 const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 }
@@ -205,10 +275,14 @@ const DEFAULT_PORT: Record<string, number> = { 'http:': 80, 'https:': 443 }
 export function connectTarget(target: URL, env: Record<string, string | undefined> = process.env): { hostname: string; port: number } | undefined {
   const scheme = target.protocol
   const get = (n: string) => env[n] || env[n.toLowerCase()]
-  const proxy = scheme === 'https:' ? get('HTTPS_PROXY') ?? get('ALL_PROXY') : get('HTTP_PROXY') ?? get('ALL_PROXY')
+  const proxy = scheme === 'https:' ? (get('HTTPS_PROXY') ?? get('ALL_PROXY')) : (get('HTTP_PROXY') ?? get('ALL_PROXY'))
   let host = target
   if (proxy && !noProxy(target.hostname, get('NO_PROXY'))) {
-    try { host = new URL(proxy.includes('://') ? proxy : `http://${proxy}`) } catch { return undefined }
+    try {
+      host = new URL(proxy.includes('://') ? proxy : `http://${proxy}`)
+    } catch {
+      return undefined
+    }
   }
   const port = host.port ? Number(host.port) : DEFAULT_PORT[host.protocol]
   if (!port) return undefined
@@ -218,30 +292,36 @@ export function connectTarget(target: URL, env: Record<string, string | undefine
 function noProxy(hostname: string, list: string | undefined): boolean {
   if (!list) return false
   const h = hostname.toLowerCase()
-  return list.split(/[,\s]+/).filter(Boolean).some((e) => {
-    const entry = e.toLowerCase().replace(/:\d+$/, '')
-    if (entry === '*') return true
-    const bare = entry.replace(/^\*?\./, '')
-    return h === bare || h.endsWith('.' + bare)
-  })
+  return list
+    .split(/[,\s]+/)
+    .filter(Boolean)
+    .some(e => {
+      const entry = e.toLowerCase().replace(/:\d+$/, '')
+      if (entry === '*') return true
+      const bare = entry.replace(/^\*?\./, '')
+      return h === bare || h.endsWith(`.${bare}`)
+    })
 }
 
 /** undefined when no probe is needed; else resolves undefined once connected, or with an error message. */
-function probeConnect(url: string, ms: number): Promise<string | undefined> | undefined {
+function probeConnect(url: string, ms: number, hosts: HostHealth): Promise<string | undefined> | undefined {
   let u: URL
-  try { u = new URL(url) } catch { return undefined }
-  const seen = reachable.get(u.origin)
-  if (seen !== undefined && Date.now() - seen < REACHABLE_MS) return undefined
+  try {
+    u = new URL(url)
+  } catch {
+    return undefined
+  }
+  if (hosts.recentlyReached(u.origin)) return undefined
   const to = connectTarget(u)
   if (!to) return undefined
   const where = `${to.hostname}:${to.port}`
-  return new Promise((resolve) => {
+  return new Promise(resolve => {
     let settled = false
     const settle = (v: string | undefined) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
-      if (v === undefined) markReachable(url)
+      if (v === undefined) hosts.markReachable(url)
       resolve(v)
     }
     const timer = setTimeout(() => settle(`could not connect to ${where} within ${seconds(ms)} (timeouts.connect)`), Math.min(ms, 2_147_483_647))
@@ -250,12 +330,20 @@ function probeConnect(url: string, ms: number): Promise<string | undefined> | un
         hostname: to.hostname,
         port: to.port,
         socket: {
-          open(s) { s.end(); settle(undefined) },
+          open(s) {
+            s.end()
+            settle(undefined)
+          },
           data() {},
           error() {},
-          connectError(_s, e) { settle(`could not connect to ${where} (${e ? errorText(e) : 'connection failed'})`) },
+          connectError(_s, e) {
+            settle(`could not connect to ${where} (${e ? errorText(e) : 'connection failed'})`)
+          },
         },
-      }).then(() => {}, (e) => settle(`could not connect to ${where} (${errorText(e)})`))
+      }).then(
+        () => {},
+        e => settle(`could not connect to ${where} (${errorText(e)})`),
+      )
     } catch (e) {
       settle(`could not connect to ${where} (${errorText(e)})`)
     }

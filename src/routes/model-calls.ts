@@ -4,17 +4,29 @@
  * slow senders and bad JSON get errors in the caller's dialect and the raw bytes stay available.
  */
 import { Elysia, NotFoundError, t } from 'elysia'
-import { ENDPOINTS, type Endpoint, type EndpointId } from './endpoints'
+import { ENDPOINT_LIST, GEMINI_ACTIONS, type Endpoint, type EndpointId } from '../endpoints'
 import { readJsonBody } from '../http/body'
-import { compileValidator } from '../http/validate'
+import { compileValidator } from '../schema/validate'
 import { detectDialect, err, renderError } from '../http/errors'
-import type { Dispatcher } from '../providers/dispatch'
+import { isAnswer, type Answer, type Dispatcher } from '../dispatch'
+import type { Dialect, IRError } from '../ir/types'
 import type { BodyBudget } from '../http/body-budget'
 
-const GEMINI_ACTIONS: Record<string, EndpointId> = {
-  generateContent: 'gemini.generate',
-  streamGenerateContent: 'gemini.stream',
-  countTokens: 'gemini.count_tokens',
+/** How the actions read in a 404 for an unknown one: `:generateContent, :streamGenerateContent (add ?alt=sse for SSE) or :countTokens` */
+const ACTIONS_TEXT = (() => {
+  const names = Object.keys(GEMINI_ACTIONS).map(a => `:${a}${GEMINI_ACTIONS[a]?.streams({}) ? ' (add ?alt=sse for SSE)' : ''}`)
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names.join('')
+})()
+
+/** The dispatcher's answer or error as the HTTP response (the edge: errors are rendered in the caller's dialect). */
+export function render(dialect: Dialect, r: Answer | IRError): Response {
+  if (!isAnswer(r)) return renderError(dialect, r)
+  // the client went away before an answer: nobody reads this
+  if (r.answer === 'gone') return new Response(null, { status: 499 })
+  const headers = { 'x-agproxy-provider': r.provider, 'x-agproxy-model': r.model }
+  if (r.answer === 'json') return Response.json(r.body, { status: r.status ?? 200, headers })
+  if (r.answer === 'text') return new Response(r.text, { headers: { 'content-type': r.contentType, ...headers } })
+  return new Response(r.stream, { headers: { 'content-type': r.contentType, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers } })
 }
 
 /** The model-call routes; `bodies` is the app's budget of request bodies held at once. */
@@ -40,17 +52,18 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
       if (/[\r\n\0]/.test(model))
         return renderError(endpoint.dialect, err('invalid_request', 'model: must not contain control characters.', { param: 'model' }))
       const url = new URL(request.url)
-      return await dispatcher.dispatch({ endpoint, body: body.value, bytes: body.bytes, model, request, query: url.searchParams })
+      return render(endpoint.dialect, await dispatcher.dispatch({ endpoint, body: body.value, bytes: body.bytes, model, request, query: url.searchParams }))
     } finally {
       hold.release()
     }
   }
 
-  const route = (id: EndpointId, tag: string, summary: string) => ({
+  const route = (e: Endpoint) => ({
     parse: 'none' as const,
     detail: {
-      tags: [tag], summary,
-      requestBody: { required: true, content: { 'application/json': { schema: ENDPOINTS[id].schema } } },
+      tags: [e.tag],
+      summary: e.summary,
+      requestBody: { required: true, content: { 'application/json': { schema: e.schema } } },
     },
   })
 
@@ -58,15 +71,18 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
   const gemini = (target: string, request: Request) => {
     const colon = target.lastIndexOf(':')
     const action = colon > 0 ? target.slice(colon + 1) : ''
-    const id = GEMINI_ACTIONS[action]
+    const endpoint = GEMINI_ACTIONS[action]
     if (colon <= 0) {
       // no action: `models/{model}` itself, which is GET-only (model lookup)
       const url = new URL(request.url)
-      return renderError(detectDialect(url.pathname, request.headers, url.searchParams),
-        err('method_not_allowed', `${request.method} is not allowed on ${url.pathname.slice(0, 200)}; use GET.`), { allow: 'GET' })
+      return renderError(
+        detectDialect(url.pathname, request.headers, url.searchParams),
+        err('method_not_allowed', `${request.method} is not allowed on ${url.pathname.slice(0, 200)}; use GET.`),
+        { allow: 'GET' },
+      )
     }
-    if (!id) return renderError('gemini', err('not_found', `"${target}" names no model action. Use models/{model}:generateContent, :streamGenerateContent (add ?alt=sse for SSE) or :countTokens.`))
-    return call(ENDPOINTS[id], request, decodeURIComponent(target.slice(0, colon)))
+    if (!endpoint) return renderError('gemini', err('not_found', `"${target}" names no model action. Use models/{model}${ACTIONS_TEXT}.`))
+    return call(endpoint, request, decodeURIComponent(target.slice(0, colon)))
   }
 
   /** only a configured provider may stand before the slash; anything else is an unknown path (diagnostic 404) */
@@ -76,20 +92,25 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
   }
 
   const hidden = { parse: 'none' as const, detail: { hide: true } }
-  return new Elysia({ name: 'model-calls' })
-    .post('/v1/chat/completions', ({ request }) => call(ENDPOINTS['openai.chat'], request), route('openai.chat', 'OpenAI', 'Chat Completions'))
-    .post('/v1/completions', ({ request }) => call(ENDPOINTS['openai.completions'], request), route('openai.completions', 'OpenAI', 'Legacy text completions'))
-    .post('/v1/responses', ({ request }) => call(ENDPOINTS['openai.responses'], request), route('openai.responses', 'OpenAI', 'Responses API (Codex CLI)'))
-    .post('/v1/embeddings', ({ request }) => call(ENDPOINTS['openai.embeddings'], request), route('openai.embeddings', 'OpenAI', 'Embeddings'))
-    .post('/v1/messages', ({ request }) => call(ENDPOINTS['anthropic.messages'], request), route('anthropic.messages', 'Anthropic', 'Messages (Claude Code)'))
-    .post('/v1/messages/count_tokens', ({ request }) => call(ENDPOINTS['anthropic.count_tokens'], request), route('anthropic.count_tokens', 'Anthropic', 'Count tokens of a Messages request'))
-    // Gemini's `{model}:action` paths cannot be expressed in the router: one route per prefix, documented in docs.ts
-    .post('/v1beta/models/:model', ({ params, request }) => gemini(params.model, request), { ...hidden, params: t.Object({ model: t.String() }) })
-    .post('/v1/models/:id', ({ params, request }) => gemini(params.id, request), { ...hidden, params: t.Object({ id: t.String() }) })
-    // `provider/model` names, as the Google SDK sends them (unencoded): /v1beta/models/oa/gpt-4o:generateContent
-    // (parameter names must match the GET routes at the same position: the router is shared)
-    .post('/v1beta/models/:model/:name', ({ params, request }) => gemini(providerModel(params.model, params.name), request), { ...hidden, params: t.Object({ model: t.String(), name: t.String() }) })
-    .post('/v1/models/:id/:name', ({ params, request }) => gemini(providerModel(params.id, params.name), request), { ...hidden, params: t.Object({ id: t.String(), name: t.String() }) })
+  const app = new Elysia({ name: 'model-calls' })
+  // the endpoints whose model is in the body: one route per path
+  for (const e of ENDPOINT_LIST) {
+    if ('paths' in e.route) for (const path of e.route.paths) app.post(path, ({ request }) => call(e, request), route(e))
+  }
+  return (
+    app
+      // Gemini's `{model}:action` paths cannot be expressed in the router: one route per prefix, documented in docs.ts
+      .post('/v1beta/models/:model', ({ params, request }) => gemini(params.model, request), { ...hidden, params: t.Object({ model: t.String() }) })
+      .post('/v1/models/:id', ({ params, request }) => gemini(params.id, request), { ...hidden, params: t.Object({ id: t.String() }) })
+      // `provider/model` names, as the Google SDK sends them (unencoded): /v1beta/models/oa/gpt-4o:generateContent
+      // (parameter names must match the GET routes at the same position: the router is shared)
+      .post('/v1beta/models/:model/:name', ({ params, request }) => gemini(providerModel(params.model, params.name), request), {
+        ...hidden,
+        params: t.Object({ model: t.String(), name: t.String() }),
+      })
+      .post('/v1/models/:id/:name', ({ params, request }) => gemini(providerModel(params.id, params.name), request), {
+        ...hidden,
+        params: t.Object({ id: t.String(), name: t.String() }),
+      })
+  )
 }
-
-export { GEMINI_ACTIONS }

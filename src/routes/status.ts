@@ -7,7 +7,7 @@ import { Elysia } from 'elysia'
 import type { Server } from 'bun'
 import type { Config } from '../config/schema'
 import { effectiveAuthMode } from '../config/load'
-import type { Dispatcher } from '../providers/dispatch'
+import type { Dispatcher } from '../dispatch'
 import type { KeyState } from '../providers/pool'
 import { err, renderError } from '../http/errors'
 import { isLoopbackAddress } from '../http/guards'
@@ -28,7 +28,7 @@ export interface KeysStatus {
 export function keysStatus(dispatcher: Dispatcher): KeysStatus {
   return {
     now: Date.now(),
-    providers: [...dispatcher.providers.values()].map((p) => {
+    providers: [...dispatcher.providers.values()].map(p => {
       const json = p.pool.toJSON()
       return {
         name: p.name,
@@ -51,12 +51,16 @@ export function statusGate(path: string, req: Request, server: Server<unknown> |
   if (!server) return undefined // in-process (tests): no network peer
   const addr = server.requestIP(req)?.address
   if (addr && isLoopbackAddress(addr)) return undefined
-  return renderError(dialect,
-    err('permission', `${KEYS_PATH} is answered only on this machine while auth is off; turn auth on (auth_mode, api_keys) to query it from ${addr ?? 'elsewhere'}.`))
+  return renderError(
+    dialect,
+    err(
+      'permission',
+      `${KEYS_PATH} is answered only on this machine while auth is off; turn auth on (auth_mode, api_keys) to query it from ${addr ?? 'elsewhere'}.`,
+    ),
+  )
 }
 
 export const statusRoutes = (dispatcher: Dispatcher) =>
-  new Elysia({ name: 'status' })
-    .get(KEYS_PATH, () => keysStatus(dispatcher), {
-      detail: { tags: ['System'], summary: 'Key pool state per provider (names or masked keys only)' },
-    })
+  new Elysia({ name: 'status' }).get(KEYS_PATH, () => keysStatus(dispatcher), {
+    detail: { tags: ['System'], summary: 'Key pool state per provider (names or masked keys only)' },
+  })

@@ -10,16 +10,22 @@ export const systemRoutes = (listenOrigin: () => string) => {
   return new Elysia({ name: 'system' })
     .get('/healthz', () => ({ status: 'ok' as const, version: VERSION }), { response: Health, detail: { tags: ['System'], summary: 'Health check' } })
     .get('/health', () => ({ status: 'ok' as const, version: VERSION }), { response: Health, detail: { tags: ['System'], summary: 'Health check (alias)' } })
-    .get('/', ({ request }) => {
-      const origin = originFor(request.headers.get('host'), listenOrigin())
-      return {
-        name: 'agproxy',
-        version: VERSION,
-        docs: `${origin}/swagger`,
-        clients: clientFamilies(origin).map((f) => ({ dialect: f.dialect, clients: f.clients, setting: f.setting, base_url: f.baseUrl })),
-      }
-    }, { detail: { tags: ['System'], summary: 'Index: version and the base URL to set per client' } })
-    .head('/', () => new Response(null, { status: 200, headers: { 'content-type': 'application/json' } }), { detail: { tags: ['System'], summary: 'Index (HEAD)' } })
+    .get(
+      '/',
+      ({ request }) => {
+        const origin = originFor(request.headers.get('host'), listenOrigin())
+        return {
+          name: 'agproxy',
+          version: VERSION,
+          docs: `${origin}/swagger`,
+          clients: clientFamilies(origin).map(f => ({ dialect: f.dialect, clients: f.clients, setting: f.setting, base_url: f.baseUrl })),
+        }
+      },
+      { detail: { tags: ['System'], summary: 'Index: version and the base URL to set per client' } },
+    )
+    .head('/', () => new Response(null, { status: 200, headers: { 'content-type': 'application/json' } }), {
+      detail: { tags: ['System'], summary: 'Index (HEAD)' },
+    })
     .post('/api/event_logging/batch', noContent, { parse: 'none', detail: { tags: ['System'], summary: 'Claude Code telemetry sink (204)' } })
     .post('/api/event_logging/v2/batch', noContent, { parse: 'none', detail: { tags: ['System'], summary: 'Claude Code telemetry sink (204)' } })
     .post('/v1/api/event_logging/batch', noContent, { parse: 'none', detail: { tags: ['System'], summary: 'Claude Code telemetry sink (204)' } })

@@ -13,6 +13,7 @@ import { encodeAnthropicRequest } from './upstream/request'
 import { decodeAnthropicResponse } from './upstream/response'
 import { decodeAnthropicStream } from './upstream/stream'
 import { rememberFromResponse, rememberFromStream, restoreThinking } from './upstream/thinking-memory'
+import { memoryOf } from '../../ir/signatures'
 
 export { AnthropicMessagesBody } from './messages/schema'
 export type { AnthropicMessagesBodyType, AnthropicRequestWire } from './messages/schema'
@@ -32,7 +33,7 @@ export const anthropicClient: ClientCodec<AnthropicRequestWire> = {
 /** An Anthropic-type provider: signed thinking seen in answers is remembered by tool call, and put back in
  *  front of the tool call when a client sends the turn back without it. */
 export const anthropicUpstream: UpstreamCodec = {
-  encodeRequest: (req, ctx) => encodeAnthropicRequest({ ...req, messages: restoreThinking(req.messages) }, ctx),
-  decodeResponse: (body, ctx) => rememberFromResponse(decodeAnthropicResponse(body, ctx)),
-  decodeStream: (body, ctx) => rememberFromStream(decodeAnthropicStream(body, ctx)),
+  encodeRequest: (req, ctx) => encodeAnthropicRequest({ ...req, messages: restoreThinking(req.messages, memoryOf(ctx)) }, ctx),
+  decodeResponse: (body, ctx) => rememberFromResponse(decodeAnthropicResponse(body, ctx), memoryOf(ctx)),
+  decodeStream: (body, ctx) => rememberFromStream(decodeAnthropicStream(body, ctx), memoryOf(ctx)),
 }

@@ -8,7 +8,7 @@
  * call of a turn when the request thinks — Google's documented dummy value.
  */
 import type { CodecContext, IRImage, IRMessage, IRRequest, IRToolResult } from '../../../ir/types'
-import { DUMMY_THOUGHT_SIGNATURE, isGeminiThoughtSignature, recallSignature } from '../../../ir/signatures'
+import { DUMMY_THOUGHT_SIGNATURE, isGeminiThoughtSignature, memoryOf, recallSignature } from '../../../ir/signatures'
 import { thinkingFields, usesThinking, type Effort } from '../mapping'
 import { cleanSchemaForGemini, isEmptyParameters } from '../schema-clean'
 
@@ -89,10 +89,10 @@ function encodeContents(messages: IRMessage[], thinking: boolean, ctx: CodecCont
           break
         case 'thinking':
           // only Gemini's own thoughts can go back (another provider's signature would be rejected)
-          if (!p.redacted && isGeminiThoughtSignature(p.signature)) parts.push({ text: p.text, thought: true, thoughtSignature: p.signature })
+          if (!p.redacted && isGeminiThoughtSignature(p.signature, memoryOf(ctx))) parts.push({ text: p.text, thought: true, thoughtSignature: p.signature })
           break
         case 'tool_call': {
-          const signature = p.signature ?? recallSignature(p.id)
+          const signature = p.signature ?? recallSignature(p.id, memoryOf(ctx))
           parts.push({ functionCall: { name: p.name, args: parseArgs(p.arguments) }, ...(signature ? { thoughtSignature: signature } : {}) })
           break
         }

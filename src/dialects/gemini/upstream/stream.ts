@@ -9,7 +9,7 @@
  */
 import type { CodecContext, IREvent, IRStopReason } from '../../../ir/types'
 import { parseSSE } from '../../../ir/sse'
-import { rememberSignature, rememberThoughtSignature } from '../../../ir/signatures'
+import { memoryOf, rememberSignature, rememberThoughtSignature } from '../../../ir/signatures'
 import { finishToIR, randomId, safeId, usageToIR } from '../mapping'
 import { errorFromWire } from '../errors'
 import { err } from '../../../ir/errors'
@@ -67,7 +67,7 @@ export class GeminiChunkDecoder {
       out.push({ type: 'tool_args_delta', index, json: JSON.stringify(isObject(fc.args) ? fc.args : {}) })
       if (sig) {
         out.push({ type: 'signature', index, signature: sig })
-        rememberSignature(id, sig)
+        rememberSignature(id, sig, memoryOf(this.ctx))
       }
       out.push({ type: 'block_stop', index })
       this.sawToolCall = true
@@ -95,7 +95,7 @@ export class GeminiChunkDecoder {
       if (!text && this.open) kind = this.open.kind
       const index = this.ensure(kind, out)
       out.push({ type: 'signature', index, signature: sig })
-      if (kind === 'thinking') rememberThoughtSignature(sig)
+      if (kind === 'thinking') rememberThoughtSignature(sig, memoryOf(this.ctx))
     }
   }
 

@@ -7,7 +7,8 @@ import type { CodecContext, IRReasoning, IRRequest, IRResponseFormat } from '../
 import { invalid } from '../../../ir/types'
 import { decodeInput } from './input'
 import type { ResponsesRequestBody } from './schema'
-import { conversations, pendingInput, type StoredConversation } from './store'
+import { pendingInput, type StoredConversation } from './store'
+import { memoryOf } from '../../../ir/signatures'
 import { decodeToolChoice, decodeTools } from './tools'
 import { isObject, nonEmpty, num } from '../../guards'
 
@@ -48,9 +49,9 @@ function stateful(body: ResponsesRequestBody): void {
   if (body.prompt != null) throw invalid('stored prompt templates (prompt) are not supported: send instructions and input directly', 'prompt')
 }
 
-function continued(id: unknown): StoredConversation | undefined {
+function continued(id: unknown, ctx: CodecContext): StoredConversation | undefined {
   if (id == null || id === '') return undefined
-  const stored = typeof id === 'string' ? conversations.get(id) : undefined
+  const stored = typeof id === 'string' ? memoryOf(ctx).conversations.get(id) : undefined
   if (!stored) {
     throw invalid(
       `previous_response_id ${JSON.stringify(id)} was not found: agproxy keeps only its last 200 stored responses in memory ` +
@@ -64,7 +65,7 @@ function continued(id: unknown): StoredConversation | undefined {
 /** POST /v1/responses body → IR request (the decoded input is kept for the encoder, see store.ts) */
 export function decodeResponsesRequest(b: ResponsesRequestBody, ctx: CodecContext): IRRequest {
   stateful(b)
-  const prev = continued(b.previous_response_id)
+  const prev = continued(b.previous_response_id, ctx)
   const conv = decodeInput(b.input, ctx, prev)
   if (!conv.messages.length) throw invalid('input is required (no user content was found in input)', 'input')
   pendingInput.set(b, { system: [...(prev?.system ?? []), ...conv.system], messages: conv.messages })

@@ -10,27 +10,30 @@ import { decodeInput } from './input'
 import { nowSeconds } from '../mapping'
 import { itemId, outputItems, responseObject, statusOf } from './output'
 import type { ResponsesRequestBody } from './schema'
-import { callSignatures, conversations, pendingInput } from './store'
+import { pendingInput } from './store'
+import { memoryOf, rememberSignature } from '../../../ir/signatures'
 import { toolRefs } from './tools'
 
 /** Remember what the next turn may need: Gemini call signatures (always) and, unless store:false,
  *  the whole conversation under the response id (for previous_response_id). */
 export function remember(id: string, content: IRResponse['content'], ctx: CodecContext): void {
-  for (const p of content) if (p.type === 'tool_call' && p.signature) callSignatures.set(p.id, p.signature)
+  const memory = memoryOf(ctx)
+  for (const p of content) if (p.type === 'tool_call' && p.signature) rememberSignature(p.id, p.signature, memory)
   if (!isObject(ctx.raw)) return
   const raw = rawBody<ResponsesRequestBody>(ctx.raw)
   if (raw.store === false) return
   let input = pendingInput.get(ctx.raw)
   if (!input) {
+    const prev = raw.previous_response_id ? memory.conversations.get(raw.previous_response_id) : undefined
     try {
-      input = decodeInput(raw.input, { ...ctx, warn: () => {} }, raw.previous_response_id ? conversations.get(raw.previous_response_id) : undefined)
+      input = decodeInput(raw.input, { ...ctx, warn: () => {} }, prev)
     } catch {
       return
     }
   }
   const output = content.filter(p => !(p.type === 'text' && !p.text))
   const messages = output.length ? [...input.messages, { role: 'assistant' as const, content: output }] : input.messages
-  conversations.set(id, { system: input.system, messages })
+  memory.conversations.set(id, { system: input.system, messages })
 }
 
 /** IR response → the `response` object; a completed one is remembered (see remember). */

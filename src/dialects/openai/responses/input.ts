@@ -10,7 +10,8 @@
 import type { CodecContext, IRImage, IRMessage, IRPart, IRText, IRThinking } from '../../../ir/types'
 import { invalid } from '../../../ir/types'
 import { REDACTED_PREFIX } from './output'
-import { callSignatures, type StoredConversation } from './store'
+import type { StoredConversation } from './store'
+import { memoryOf, recallSignature } from '../../../ir/signatures'
 import { flatName } from './tools'
 import { asArray, asObject, str } from '../../guards'
 
@@ -184,7 +185,7 @@ export function decodeInput(input: unknown, ctx: CodecContext, seed?: StoredConv
           type === 'custom_tool_call'
             ? JSON.stringify({ input: typeof item.input === 'string' ? item.input : '' })
             : (typeof item.arguments === 'string' ? item.arguments : JSON.stringify(item.arguments ?? {})) || '{}'
-        const signature = callSignatures.get(item.call_id)
+        const signature = recallSignature(item.call_id, memoryOf(ctx))
         conv.push('assistant', {
           type: 'tool_call',
           id: item.call_id,

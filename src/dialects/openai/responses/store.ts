@@ -1,25 +1,17 @@
 /**
- * The little state the Responses dialect keeps in memory (per process, lost on restart):
+ * The Responses dialect's state. What it remembers across requests lives in the app's CodecMemory
+ * (CodecContext.memory, ir/signatures.ts `memoryOf`), lost on restart and not shared between apps:
  * - `conversations`: the last 200 stored responses (input + output, as IR), so `previous_response_id`
  *   can be expanded. Responses created with `store: false` (Codex) are not kept.
- * - `callSignatures`: Gemini thoughtSignatures of function calls, keyed by call_id. A Responses
- *   function_call item has no field for them, and Gemini 3 rejects a replayed call without its signature.
- * - `pendingInput`: the decoded conversation of a request body, handed from decodeRequest to the encoder.
+ * - Gemini thoughtSignatures of function calls, keyed by call_id, in the one signature cache (`toolSignatures`):
+ *   a Responses function_call item has no field for them, and Gemini 3 rejects a replayed call without its signature.
+ * Here only `pendingInput`: the decoded conversation of a request body, handed from decodeRequest to the encoder.
  */
-import type { IRMessage } from '../../../ir/types'
 import { Lru } from '../../../ir/lru'
+import type { StoredConversation } from '../../../ir/types'
 
 export { Lru }
-
-export interface StoredConversation {
-  /** system text that came from input items (developer/system messages); `instructions` are not carried over */
-  system: string[]
-  /** the whole conversation, ending with the response's assistant output */
-  messages: IRMessage[]
-}
-
-export const conversations = new Lru<StoredConversation>(200)
-export const callSignatures = new Lru<string>(4096)
+export type { StoredConversation }
 
 /** request body object → its decoded input (system from items + messages), for the encoder to store */
 export const pendingInput = new WeakMap<object, StoredConversation>()

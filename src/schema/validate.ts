@@ -7,19 +7,26 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { ValueError } from '@sinclair/typebox/errors'
 import type { TSchema } from '@sinclair/typebox'
 
-export interface FieldError { path: string; message: string }
+export interface FieldError {
+  path: string
+  message: string
+}
 
 /** How the offending value appears after "got": its JSON, cut to 80 characters, unless `show` says otherwise. */
 export type ShowValue = (value: unknown, path: string) => string
 
 /** `/messages/0/role` → `messages[0].role` */
 export const fieldPath = (pointer: string) =>
-  pointer.replace(/^\//, '').split('/').filter(Boolean)
-    .map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : (i ? '.' : '') + s.replace(/~1/g, '/').replace(/~0/g, '~'))).join('')
+  pointer
+    .replace(/^\//, '')
+    .split('/')
+    .filter(Boolean)
+    .map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : (i ? '.' : '') + s.replace(/~1/g, '/').replace(/~0/g, '~')))
+    .join('')
 
 export function compileValidator(schema: TSchema, show: ShowValue = showJson): (value: unknown) => FieldError | undefined {
   const check = TypeCompiler.Compile(schema)
-  return (value) => {
+  return value => {
     if (check.Check(value)) return undefined
     const first = check.Errors(value).First()
     if (!first) return { path: '', message: 'invalid value' }
@@ -31,32 +38,50 @@ export function compileValidator(schema: TSchema, show: ShowValue = showJson): (
 /** A union's error names the union ("expected a string or an object"). When the value is an object and exactly one
  *  member is an object schema, that member's own error says what is wrong in it (`api_keys[0].weight: …`). */
 function intoObjectMember(e: ValueError): ValueError {
-  const members: any[] = (e.schema as any)?.anyOf ?? []
+  const members = (e.schema as SchemaNode).anyOf ?? []
   const objects = members.flatMap((m, i) => (m?.type === 'object' ? [i] : []))
   if (objects.length !== 1 || !e.errors?.length || !e.value || typeof e.value !== 'object' || Array.isArray(e.value)) return e
-  const inner = e.errors[objects[0]!]?.First()
+  const inner = e.errors[objects[0] ?? -1]?.First()
   return inner ? intoObjectMember(inner) : e
 }
 
-export const showJson: ShowValue = (value) => truncate(safeJson(value))
+/** The JSON Schema keywords an error message reads (TypeBox schemas are plain JSON Schema objects). */
+interface SchemaNode {
+  anyOf?: SchemaNode[]
+  const?: unknown
+  type?: string
+  format?: string
+  pattern?: string
+  description?: string
+  minimum?: number
+  maximum?: number
+  minLength?: number
+  minItems?: number
+  multipleOf?: number
+}
 
-export function describeValueError(e: { message: string; value: unknown; schema: any; path: string }, show: ShowValue = showJson): string {
+export const showJson: ShowValue = value => truncate(safeJson(value))
+
+export function describeValueError(e: { message: string; value: unknown; schema: SchemaNode; path: string }, show: ShowValue = showJson): string {
   const s = e.schema
   const got = e.value === undefined ? 'nothing' : show(e.value, fieldPath(e.path))
   if (e.message.startsWith('Unexpected property')) return 'unknown field; check its spelling'
   if (e.value === undefined) return 'is required'
   let expected: string
-  if (s?.anyOf?.every((x: any) => 'const' in x)) expected = 'one of ' + s.anyOf.map((x: any) => x.const).join('|')
+  if (s?.anyOf?.every(x => 'const' in x)) expected = `one of ${s.anyOf.map(x => x.const).join('|')}`
   else if (s?.anyOf) {
     // Elysia's numeric types are unions with a numeric string: name the number
-    const types = [...new Set(s.anyOf.filter((x: any) => !(x.type === 'string' && x.format)).map((x: any) => x.type ?? ('const' in x ? JSON.stringify(x.const) : 'value')))]
-    expected = types.map((x) => (x === 'integer' ? 'an integer' : x === 'array' || x === 'object' ? `an ${x}` : `a ${x}`)).join(' or ')
-  }
-  else if (s?.pattern) expected = `a string matching ${s.pattern}${s.description ? ` (${s.description})` : ''}`
-  else if (s?.type) expected = `${/^[aeiou]/.test(s.type) ? 'an' : 'a'} ${s.type}` +
-    (s.minimum !== undefined ? ` >= ${s.minimum}` : '') + (s.maximum !== undefined ? ` <= ${s.maximum}` : '') +
-    (s.minLength ? ` of at least ${s.minLength} character(s)` : '') + (s.minItems ? ` with at least ${s.minItems} item(s)` : '') +
-    (s.multipleOf === 1 ? ' (whole number)' : '')
+    const types = [...new Set(s.anyOf.filter(x => !(x.type === 'string' && x.format)).map(x => x.type ?? ('const' in x ? JSON.stringify(x.const) : 'value')))]
+    expected = types.map(x => (x === 'integer' ? 'an integer' : x === 'array' || x === 'object' ? `an ${x}` : `a ${x}`)).join(' or ')
+  } else if (s?.pattern) expected = `a string matching ${s.pattern}${s.description ? ` (${s.description})` : ''}`
+  else if (s?.type)
+    expected =
+      `${/^[aeiou]/.test(s.type) ? 'an' : 'a'} ${s.type}` +
+      (s.minimum !== undefined ? ` >= ${s.minimum}` : '') +
+      (s.maximum !== undefined ? ` <= ${s.maximum}` : '') +
+      (s.minLength ? ` of at least ${s.minLength} character(s)` : '') +
+      (s.minItems ? ` with at least ${s.minItems} item(s)` : '') +
+      (s.multipleOf === 1 ? ' (whole number)' : '')
   else expected = e.message.toLowerCase()
   return `expected ${expected}, got ${got}`
 }
@@ -65,8 +90,12 @@ export function describeValueError(e: { message: string; value: unknown; schema:
 export const kindOf = (v: unknown): string =>
   v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v === 'undefined' ? 'nothing' : `a ${typeof v}`
 
-const truncate = (s: string) => (s.length > 80 ? s.slice(0, 77) + '...' : s)
+const truncate = (s: string) => (s.length > 80 ? `${s.slice(0, 77)}...` : s)
 
 function safeJson(v: unknown): string {
-  try { return JSON.stringify(v) ?? String(v) } catch { return Array.isArray(v) ? '[…]' : typeof v === 'object' ? '{…}' : String(v) }
+  try {
+    return JSON.stringify(v) ?? String(v)
+  } catch {
+    return Array.isArray(v) ? '[…]' : typeof v === 'object' ? '{…}' : String(v)
+  }
 }

@@ -1,0 +1,19 @@
+/** POST /v1/embeddings, as an endpoint descriptor (never streams; across dialects: a special plan, src/endpoints/special.ts). */
+import { SSE, type EndpointDescriptor } from '../../endpoint'
+import { anyReader } from '../../frames'
+import { openaiErrorFrame } from '../sse'
+import { EmbeddingBody } from './schema'
+
+export const embeddingsEndpoint: EndpointDescriptor = {
+  id: 'openai.embeddings',
+  dialect: 'openai',
+  tag: 'OpenAI',
+  summary: 'Embeddings',
+  route: { paths: ['/v1/embeddings'] },
+  schema: EmbeddingBody,
+  streams: () => false,
+  passThrough: { path: () => '/embeddings', keepsBytes: false },
+  streamContentType: () => SSE,
+  frames: () => anyReader,
+  errorFrame: () => openaiErrorFrame,
+}

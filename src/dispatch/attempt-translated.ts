@@ -1,0 +1,49 @@
+/**
+ * The translated strategy: the upstream's answer (a whole JSON body, or a stream of IR events) becomes the
+ * client's wire format. A stream is held until its first content event, then re-encoded under the guards
+ * (heartbeats, idle/total limits, a well-formed error frame if anything breaks).
+ */
+import { peekEvents, guardEvents, guardedByteStream } from '../providers/stream-guard'
+import { readWhole, htmlInsteadOfStream, type AttemptContext, type Upstreamed } from './attempt-shared'
+import type { Plan } from './plans'
+import type { Attempt } from './types'
+
+type Translated = Extract<Plan, { kind: 'translated' }>
+
+/** The answer of an upstream of another dialect, translated. */
+export async function translatedAnswer(a: AttemptContext, plan: Translated, up: Upstreamed): Promise<Attempt> {
+  const by = { provider: a.provider.name, model: a.model }
+  if (!plan.stream) {
+    const whole = await readWhole(a, up)
+    if (!whole.ok) return whole
+    // masked after translation: what the client gets is what must hold no key
+    const text = a.deps.redactor.text(JSON.stringify(plan.decodeJson(whole.json)))
+    return { ok: true, answer: { answer: 'text', text, contentType: 'application/json;charset=utf-8', ...by } }
+  }
+  const html = htmlInsteadOfStream(up)
+  if (html) return html
+  const body = up.res.body
+  if (!body) return { ok: false, status: 502, message: 'the upstream stream ended without any content' }
+  const peek = await peekEvents(plan.stream.decode(body), Math.max(1, up.firstDeadline - Date.now()))
+  if (!peek.ok) {
+    up.abort()
+    if (peek.reason === 'too_large') return { ok: false, status: 502, message: peek.message, refused: true }
+    const status = peek.error?.status ?? (peek.reason === 'stall' ? 504 : 502)
+    return { ok: false, status, body: peek.error ? { error: { message: peek.error.message } } : undefined, message: peek.message }
+  }
+  const encoded = plan.stream.encode(guardEvents(peek.buffered, peek.rest as AsyncIterator<never>, up.limits))
+  // always wrapped: heartbeats (SSE), a well-formed end if the encoder throws, and the upstream released at the end
+  const stream = guardedByteStream([], encoded.getReader(), {
+    idleMs: Infinity,
+    totalMs: Number.MAX_SAFE_INTEGER / 2,
+    heartbeatMs: a.deps.heartbeatMs,
+    heartbeat: plan.streamContentType.startsWith('text/event-stream'),
+    errorFrame: plan.errorFrame,
+    scrub: up.limits.scrub,
+    transform: a.deps.maskBytes,
+    onEnd: up.abort,
+    alwaysEnd: true,
+    live: a.deps.streams,
+  })
+  return { ok: true, answer: { answer: 'stream', stream, contentType: plan.streamContentType, ...by } }
+}

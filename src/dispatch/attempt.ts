@@ -1,0 +1,64 @@
+/**
+ * One attempt: one call to one provider with one key, under the plan for that provider. The upstream call and
+ * its failures are handled here; what a successful answer becomes is the plan kind's own strategy
+ * (attempt-pass-through.ts, attempt-translated.ts).
+ */
+import type { IRError } from '../ir/types'
+import { callUpstream } from '../providers/upstream-call'
+import { errorText, type StreamLimits } from '../providers/stream-guard'
+import { IRErrorValue } from '../ir/errors'
+import type { Attempt } from './types'
+import { upstreamMessage, type AttemptContext, type UpstreamPlan, type Upstreamed } from './attempt-shared'
+import { passThroughAnswer } from './attempt-pass-through'
+import { translatedAnswer } from './attempt-translated'
+
+const upstreamStreams = (plan: UpstreamPlan) => (plan.kind === 'pass-through' ? plan.upstreamStreams : !!plan.stream)
+
+/** Headers the client sent that the provider type understands. */
+function forwarded(a: AttemptContext): Record<string, string> {
+  const forward: Record<string, string> = {}
+  if (a.provider.type !== 'anthropic') return forward
+  const beta = a.call.request.headers.get('anthropic-beta')
+  if (beta) forward['anthropic-beta'] = beta
+  const version = a.call.request.headers.get('anthropic-version')
+  if (version && a.plan.kind === 'pass-through') forward['anthropic-version'] = version
+  return forward
+}
+
+/** One call to one provider with one key; on success, the client's answer (first content already seen for streams).
+ *  Throws IRErrorValue when the upstream encoder refuses the request. */
+export async function attempt(a: AttemptContext): Promise<Attempt> {
+  const t = a.deps.timeouts
+  const startedAt = Date.now()
+  const scrub = (e: IRError) => ({ ...e, message: a.deps.scrub(e.message, a.provider) })
+  const limits: StreamLimits = { idleMs: t.idle * 1000, totalMs: t.total * 1000, startedAt, scrub }
+  const { path, body } = a.plan.request(a.model)
+  // streams must show content within first_token; a whole (non-streamed) answer may take up to total
+  const firstDeadline = startedAt + (upstreamStreams(a.plan) ? Math.min(t.first_token, t.total) : t.total) * 1000
+  const out = await callUpstream(
+    a.provider,
+    a.key.key,
+    { path, body, forward: forwarded(a) },
+    {
+      signal: a.call.request.signal,
+      connectTimeoutMs: t.connect * 1000,
+      headersDeadline: firstDeadline,
+      hops: a.hops,
+      hosts: a.deps.hosts,
+    },
+  )
+  if (!out.ok) {
+    if (out.network) return { ok: false, message: out.network, unreachable: out.why === 'connect' }
+    return { ok: false, status: out.status, headers: out.headers, body: out.body, message: upstreamMessage(out.body, out.text) }
+  }
+  const up: Upstreamed = { res: out.res, abort: () => out.controller.abort(), startedAt, firstDeadline, limits }
+  try {
+    return a.plan.kind === 'pass-through' ? await passThroughAnswer(a, a.plan, up) : await translatedAnswer(a, a.plan, up)
+  } catch (e) {
+    up.abort()
+    if (e instanceof IRErrorValue) return { ok: false, status: 502, message: e.error.message }
+    return { ok: false, status: 502, message: `the upstream answer could not be read (${errorText(e)})` }
+  }
+}
+
+export type { AttemptContext, DispatchDeps, UpstreamPlan, Upstreamed } from './attempt-shared'

@@ -1,0 +1,130 @@
+/**
+ * A model call, after the front door: route the model to a provider, plan the call per provider, and run the
+ * retry / failover loop (retry-loop.ts) over the attempt strategies. Answers an Answer or an IRError; the routes
+ * render them (no HTTP here).
+ */
+import type { Config } from '../config/schema'
+import type { Logger } from '../log'
+import type { CodecContext, IRError } from '../ir/types'
+import { err } from '../ir/errors'
+import { createModelRouter, type ModelRouter } from '../routing/models'
+import { buildProviders, providersFromEnv, type Provider } from '../providers/registry'
+import { HOP_HEADER, INSTANCE_ID } from '../providers/upstream-call'
+import { createAppState, type AppState } from '../state'
+import { DEFAULT_HEARTBEAT_MS, type LiveStream } from '../providers/stream-guard'
+import { stickyKeyFor } from '../providers/sticky'
+import { maskKey, clipLine, Redactor } from '../providers/pool'
+import { makePlan } from './plans'
+import { attempt, type DispatchDeps, type UpstreamPlan } from './attempt'
+import { localAnswer } from './attempt-local'
+import { runRetryLoop, realClock, type LoopClock, type RetryRun } from './retry-loop'
+import type { Answer, ModelCall } from './types'
+
+export type { Answer, ModelCall } from './types'
+export { isAnswer } from './types'
+
+export interface Dispatcher {
+  router: ModelRouter
+  providers: Map<string, Provider>
+  /** the streams clients are still reading (every streamed answer is in it until it ends), so shutdown can end them cleanly */
+  streams: Set<LiveStream>
+  dispatch(call: ModelCall): Promise<Answer | IRError>
+}
+
+/** Internal tuning: the SSE heartbeat interval (tests shorten it with AGPROXY_HEARTBEAT_MS). */
+export function heartbeatMsFrom(env: Record<string, string | undefined>): number {
+  const v = Number(env.AGPROXY_HEARTBEAT_MS)
+  return Number.isFinite(v) && v >= 10 ? v : DEFAULT_HEARTBEAT_MS
+}
+
+/** This request already passed through this agproxy: a provider's base_url leads back to it. */
+const LOOP = err(
+  'loop',
+  `Request loop: this request already passed through this agproxy (${HOP_HEADER}). ` +
+    "A provider's base_url points back at agproxy itself; point it at the real upstream.",
+  { status: 508 },
+)
+
+/** Anything shaped like a provider key, masked (keys configured nowhere, e.g. a relay's own). */
+const scrubShapes = (msg: string) => msg.replace(/\b(sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,})/g, k => maskKey(k))
+
+/** The providers (configured, or from the environment's key variables) and the model map. */
+function providersOf(config: Config, log: Logger, env: Record<string, string | undefined>) {
+  const fromEnv = config.providers.length ? undefined : providersFromEnv(env)
+  const providerConfigs = fromEnv?.providers ?? config.providers
+  if (fromEnv?.providers.length) log.info(`no providers configured; using ${fromEnv.providers.map(p => p.name).join(', ')} from the environment`)
+  const providers = buildProviders(providerConfigs, log, { maxCooldownMs: config.retry.max_cooldown * 1000 })
+  const models = fromEnv ? { ...fromEnv.models, ...config.models } : config.models
+  return { providers, router: createModelRouter({ models }, providerConfigs) }
+}
+
+/** What every attempt shares: timeouts, limits, key masking, the live-streams registry. */
+function depsOf(config: Config, providers: Map<string, Provider>, env: Record<string, string | undefined>, state: AppState): DispatchDeps {
+  // an upstream may echo any configured key, not only the one it was called with
+  const redactor = Redactor.of([...providers.values()].map(p => p.pool.redactor))
+  return {
+    timeouts: config.timeouts,
+    heartbeatMs: heartbeatMsFrom(env),
+    redactor,
+    // none configured (keyless providers): nothing to mask
+    maskBytes: redactor.size ? (c: Uint8Array) => redactor.bytes(c) : undefined,
+    scrub: (msg, provider) => scrubShapes(redactor.text(provider.pool.redact(msg))),
+    upstreamBodyMax: config.limits.upstream_body_mb * 1048576,
+    sseEventMax: config.limits.sse_event_mb * 1048576,
+    streams: state.streams,
+    hosts: state.hosts,
+  }
+}
+
+/** `state`: the app's caches and live-streams registry (createApp's; its own when not given).
+ *  `clock`: the retry loop's time (tests inject one). */
+export function createDispatcher(
+  config: Config,
+  log: Logger,
+  env: Record<string, string | undefined> = process.env,
+  state: AppState = createAppState(),
+  clock: LoopClock = realClock,
+): Dispatcher {
+  const { providers, router } = providersOf(config, log, env)
+  const deps = depsOf(config, providers, env, state)
+
+  /** the codec context of a call to `provider`: warnings logged once, as they come, keys masked */
+  const codecContext = (call: ModelCall, provider: Provider): CodecContext => {
+    const warn = (m: string) => {
+      const line = clipLine(deps.scrub(m, provider), 300)
+      log.once(`warn ${call.endpoint.id} ${provider.name} ${line}`, 'warn', `${call.endpoint.id} → ${provider.name}: ${line}`)
+    }
+    return { clientModel: call.model, warn, raw: call.body, query: Object.fromEntries(call.query), sseEventMax: deps.sseEventMax, memory: state.memory }
+  }
+
+  async function dispatch(call: ModelCall): Promise<Answer | IRError> {
+    const hops = (call.request.headers.get(HOP_HEADER) ?? '').split(',').filter(Boolean)
+    if (hops.includes(INSTANCE_ID) || hops.length > 8) return LOOP
+    const routed = router.resolve(call.model)
+    if (!routed.ok) {
+      const kind = providers.size === 0 ? 'unavailable' : 'not_found'
+      return err(kind, routed.message, { param: 'model', code: kind === 'not_found' ? 'model_not_found' : undefined })
+    }
+    const run: RetryRun<UpstreamPlan> = {
+      model: call.model,
+      candidates: [routed.route.target, ...routed.route.fallbacks],
+      providers,
+      maxAttempts: config.retry.max_attempts,
+      budgetMs: config.retry.max_wait * 1000,
+      signal: call.request.signal,
+      sticky: stickyKeyFor(call.request.headers, call.body),
+      clock,
+      warn: line => log.warn(line),
+      isDown: p => state.hosts.down(p),
+      scrub: deps.scrub,
+      prepare: (provider, target) => {
+        const plan = makePlan(call, provider, codecContext(call, provider))
+        return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
+      },
+      attempt: (provider, key, model, plan) => attempt({ call, provider, key, model, hops, plan, deps }),
+    }
+    return runRetryLoop(run)
+  }
+
+  return { router, providers, streams: state.streams, dispatch }
+}

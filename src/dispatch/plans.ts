@@ -1,0 +1,65 @@
+/**
+ * The Plan for a call to a provider, read off the endpoint's descriptor: same dialect → pass-through (bytes through,
+ * only the model rewritten); the endpoint's special plan when it has one (token counting, embeddings); else
+ * translated generation through the IR with the descriptor's client codec and the provider type's upstream codec.
+ */
+import type { CodecContext, IRError, UpstreamCodec } from '../ir/types'
+import { invalid } from '../ir/errors'
+import { ENDPOINTS, type EndpointId, type ModelCall, type Plan } from '../endpoints'
+import type { PlanTarget, Upstream } from '../endpoints/plan'
+import type { ProviderType } from '../providers/registry'
+import { anthropicUpstream } from '../dialects/anthropic'
+import { geminiUpstream } from '../dialects/gemini'
+import { openaiChatUpstream } from '../dialects/openai'
+
+export type { Plan } from '../endpoints'
+
+export const UPSTREAM_CODECS: Record<ProviderType, UpstreamCodec> = {
+  openai: openaiChatUpstream,
+  anthropic: anthropicUpstream,
+  gemini: geminiUpstream,
+}
+
+/** The in-stream error frame a client of this endpoint understands (its descriptor's). */
+export const streamErrorFrame = (endpoint: EndpointId, query: URLSearchParams): ((e: IRError) => Uint8Array) => ENDPOINTS[endpoint].errorFrame(query)
+
+/** Same dialect: bytes through; only the model is rewritten, unless it is in the path (the body keeps its bytes). */
+function passThroughPlan(call: ModelCall, errorFrame: Upstream['errorFrame']): Plan {
+  const e = call.endpoint
+  const body = (m: string) => (e.passThrough.keepsBytes || call.body.model === m ? call.bytes : JSON.stringify({ ...call.body, model: m }))
+  return {
+    kind: 'pass-through',
+    upstreamStreams: e.streams(call.body),
+    errorFrame,
+    streamContentType: e.streamContentType(call.query),
+    frames: e.frames(call.query),
+    request: m => ({ path: e.passThrough.path(m, call.query), body: body(m) }),
+  }
+}
+
+/** Generation across dialects, through the IR. */
+function translatedPlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext, errorFrame: Upstream['errorFrame']): Plan {
+  const client = call.endpoint.client
+  if (!client) throw invalid(`${call.endpoint.id} cannot be served by a ${provider.type} provider`)
+  const upstream = UPSTREAM_CODECS[provider.type]
+  const ir = client.decodeRequest(call.body, ctx)
+  ir.stream = call.endpoint.streams(call.body)
+  return {
+    kind: 'translated',
+    errorFrame,
+    streamContentType: call.endpoint.streamContentType(call.query, ctx),
+    request: m => {
+      const r = upstream.encodeRequest({ ...ir, model: m }, ctx)
+      return { path: r.path, body: JSON.stringify(r.body) }
+    },
+    decodeJson: j => client.encodeResponse(upstream.decodeResponse(j, ctx), ctx),
+    stream: ir.stream ? { decode: body => upstream.decodeStream(body, ctx), encode: events => client.encodeStream(events, ctx) } : undefined,
+  }
+}
+
+/** The plan for a call to a provider. Throws IRErrorValue when the request cannot be served by it. */
+export function makePlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext): Plan {
+  const errorFrame = call.endpoint.errorFrame(call.query)
+  if (call.endpoint.dialect === provider.type) return passThroughPlan(call, errorFrame)
+  return call.endpoint.special?.(call, provider, ctx) ?? translatedPlan(call, provider, ctx, errorFrame)
+}

@@ -1,0 +1,22 @@
+/**
+ * Per-app state: every cache that outlives a request, made by createApp and owned by that app alone, so a reload
+ * or a second app in one process starts afresh and shares nothing (test/app-state.test.ts).
+ */
+import type { CodecMemory } from './ir/types'
+import { createCodecMemory } from './ir/signatures'
+import { HostHealth } from './providers/upstream-call'
+import type { LiveStream } from './providers/stream-guard'
+
+export interface AppState {
+  /** what codecs remember across requests: Gemini signatures (one cache), Anthropic signed thinking, the Responses store */
+  memory: CodecMemory
+  /** upstream hosts that answered lately, or refused a connect moments ago */
+  hosts: HostHealth
+  /** the streams clients are still reading, so shutdown can end them cleanly */
+  streams: Set<LiveStream>
+}
+
+/** A fresh state; `streams`: a registry to share instead of a new one (listen shares one across reloads, for shutdown). */
+export function createAppState(streams: Set<LiveStream> = new Set()): AppState {
+  return { memory: createCodecMemory(), hosts: new HostHealth(), streams }
+}
