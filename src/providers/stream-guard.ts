@@ -156,15 +156,14 @@ export async function peekFrames(body: ReadableStream<Uint8Array>, reader: Frame
   const frames = new FrameBuffer(framing)
   const td = new TextDecoder()
   let size = 0
-  let seen = ''
-  /** the verdict on complete frames; `text`: all of it kept while it is small (for the error's status) */
+  /** what arrived so far, as text (at most its first 64 KB): only built for an error, to find the status it stands for */
+  const seen = () => new TextDecoder().decode(Buffer.concat(buffered).subarray(0, 65536))
+  /** the verdict on complete frames */
   const judge = (chunk: Uint8Array | undefined): Peek<Uint8Array> | undefined => {
     if (!chunk) return undefined
-    const text = td.decode(chunk)
-    if (seen.length < 65536) seen += text
-    const v = reader.scan(text)
+    const v = reader.scan(td.decode(chunk))
     if (v.content) return { ok: true, buffered, rest: source }
-    if (v.error !== undefined) return { ok: false, reason: 'error', message: v.error, text: seen }
+    if (v.error !== undefined) return { ok: false, reason: 'error', message: v.error, text: seen() }
     return undefined
   }
   const d = deadline(timeoutMs)
@@ -209,6 +208,9 @@ export const PING = te.encode(': ping\n\n')
 
 /** The most a relayed stream may hold back as one incomplete frame; past it the stream ends with an error frame.
  *  (The SSE event cap: a setting, limits.sse_event_mb, is on its way.) */
+/** how much of a stream's last relayed frames the end check keeps (besides the very last piece, kept whatever its size) */
+const TAIL_BYTES = 64 * 1024
+
 export const MAX_FRAME_BYTES = 16 * 1048576
 
 /** A stream a client is still reading, as its registry holds it: `end(e)` ends it from outside with `e` (shutdown). */
@@ -253,11 +255,22 @@ export function guardedByteStream(
   let atBoundary = true
   let pending: ReturnType<typeof source.read> | undefined
   let done = false
-  // complete frames only (they end at a frame boundary, so whole UTF-8 too): once one ends the stream, no more reading
-  let ended = !opts.ends
-  const td = new TextDecoder()
-  const see = (frames: Uint8Array) => {
-    if (!ended && opts.ends?.(td.decode(frames))) ended = true
+  // Whether the stream ended properly is judged once, when the upstream closes, from the last pieces relayed (a terminal
+  // frame is among them): nothing is decoded or scanned per chunk on the hot path. Pieces are complete frames (whole
+  // UTF-8 too), kept by reference: the last one always, earlier ones while they add up to TAIL_BYTES.
+  const tail: Uint8Array[] = []
+  let tailBytes = 0
+  const see = (piece: Uint8Array) => {
+    if (!opts.ends) return
+    tail.push(piece)
+    tailBytes += piece.byteLength
+    while (tail.length > 1 && tailBytes - (tail[0]?.byteLength ?? 0) >= TAIL_BYTES) tailBytes -= tail.shift()?.byteLength ?? 0
+  }
+  const endedProperly = () => {
+    const ends = opts.ends
+    if (!ends) return true
+    const td = new TextDecoder()
+    return tail.some(piece => ends(td.decode(piece)))
   }
   const frames = opts.framing ? new FrameBuffer(opts.framing) : undefined
   const maxHeld = opts.maxFrameBytes ?? MAX_FRAME_BYTES
@@ -361,7 +374,7 @@ export function guardedByteStream(
             // a last frame without its blank line is relayed at a clean end (and may be the one that ends it)
             const rest = frames?.drain()
             if (rest) see(rest)
-            if (!ended) return finish(c, err('upstream', 'The upstream stream ended before the answer was complete; the answer is incomplete.'))
+            if (!endedProperly()) return finish(c, err('upstream', 'The upstream stream ended before the answer was complete; the answer is incomplete.'))
             if (rest) c.enqueue(transform(rest))
             return finish(c)
           }
