@@ -40,7 +40,7 @@ export async function attempt(a: AttemptContext): Promise<Attempt> {
     a.key.key,
     { path, body, forward: forwarded(a) },
     {
-      signal: a.call.request.signal,
+      signal: a.call.signal,
       connectTimeoutMs: t.connect * 1000,
       headersDeadline: firstDeadline,
       hops: a.hops,

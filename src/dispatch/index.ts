@@ -111,7 +111,7 @@ export function createDispatcher(
       providers,
       maxAttempts: config.retry.max_attempts,
       budgetMs: config.retry.max_wait * 1000,
-      signal: call.request.signal,
+      signal: call.signal,
       sticky: stickyKeyFor(call.request.headers, call.body),
       clock,
       warn: line => log.warn(line),

@@ -21,6 +21,8 @@ export interface ModelCall {
   /** the model the client asked for (body.model, or the Gemini URL path) */
   model: string
   request: Request
+  /** aborts when the client goes away (the rebuilt request the routes see carries none: see http/front.ts clientSignal) */
+  signal: AbortSignal
   query: URLSearchParams
 }
 

@@ -16,6 +16,12 @@ import { notFound } from './not-found'
 import { CANONICAL_ORIGIN, parseTarget } from './target'
 import { statusGate } from '../routes/status'
 
+/** the client's request signal of each request handed to Elysia */
+const SIGNALS = new WeakMap<Request, AbortSignal>()
+
+/** The signal that aborts when the client of this (rebuilt) request goes away. */
+export const clientSignal = (req: Request): AbortSignal => SIGNALS.get(req) ?? req.signal
+
 export const RESOLVED_HEADER = 'x-agproxy-resolved-path'
 
 export interface FrontDoor {
@@ -105,7 +111,9 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
 
       // always rebuilt, from the path authorised above: Elysia cannot route another one (the Host stays in its header).
       // An init object keeps the body read natively; new Request(url, req) streams it through JS (≈ 2× the cost).
-      const inner = new Request(CANONICAL_ORIGIN + path + url.search, { method: req.method, headers: req.headers, body: req.body, signal: req.signal })
+      // The client's abort signal is kept beside it (clientSignal) instead of linked into it: linking costs ~6 µs a request.
+      const inner = new Request(CANONICAL_ORIGIN + path + url.search, { method: req.method, headers: req.headers, body: req.body })
+      SIGNALS.set(inner, req.signal)
       return finish(await next(inner), cors, resolved)
     },
   }

@@ -6,6 +6,7 @@
 import { Elysia, NotFoundError, t } from 'elysia'
 import { ENDPOINT_LIST, GEMINI_ACTIONS, type Endpoint, type EndpointId } from '../endpoints'
 import { readJsonBody } from '../http/body'
+import { clientSignal } from '../http/front'
 import { compileValidator } from '../schema/validate'
 import { detectDialect, err, renderError } from '../http/errors'
 import { isAnswer, type Answer, type Dispatcher } from '../dispatch'
@@ -52,7 +53,10 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
       if (/[\r\n\0]/.test(model))
         return renderError(endpoint.dialect, err('invalid_request', 'model: must not contain control characters.', { param: 'model' }))
       const url = new URL(request.url)
-      return render(endpoint.dialect, await dispatcher.dispatch({ endpoint, body: body.value, bytes: body.bytes, model, request, query: url.searchParams }))
+      return render(
+        endpoint.dialect,
+        await dispatcher.dispatch({ endpoint, body: body.value, bytes: body.bytes, model, request, signal: clientSignal(request), query: url.searchParams }),
+      )
     } finally {
       hold.release()
     }
