@@ -43,10 +43,19 @@ export function someBlock(text: string, f: (block: string) => boolean): boolean 
 
 /** The last block with anything in it (a stream's terminal frame is usually there), found from the end. */
 export function lastBlock(text: string): string {
-  const end = text.trimEnd()
-  const cut = Math.max(end.lastIndexOf('\n\n'), end.lastIndexOf('\r\r'), end.lastIndexOf('\n\r\n'))
-  return cut < 0 ? end : end.slice(cut).trimStart()
+  // walked back from the end by hand: only the last block is looked at (lastIndexOf of a pattern that is not there scans it all)
+  let end = text.length
+  while (end > 0 && isSpace(text.charCodeAt(end - 1))) end--
+  for (let i = end - 1; i > 0; i--) {
+    const c = text.charCodeAt(i)
+    // a blank line ends here: \n\n, \r\r or \n\r\n (the block starts at its first character)
+    if (c === 10 && text.charCodeAt(i - 1) === 13 && text.charCodeAt(i - 2) === 10) return text.slice(i - 2, end).trimStart()
+    if ((c === 10 || c === 13) && text.charCodeAt(i - 1) === c) return text.slice(i - 1, end).trimStart()
+  }
+  return text.slice(0, end)
 }
+
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13
 
 /** One block's event: its `event:` name and data lines; undefined for a block with neither (a comment, padding). */
 export function sseEvent(block: string): SseEvent | undefined {

@@ -270,7 +270,9 @@ export function guardedByteStream(
     const ends = opts.ends
     if (!ends) return true
     const td = new TextDecoder()
-    return tail.some(piece => ends(td.decode(piece)))
+    // from the last piece back: the terminal frame is almost always in the last one
+    for (let i = tail.length - 1; i >= 0; i--) if (ends(td.decode(tail[i]))) return true
+    return false
   }
   const frames = opts.framing ? new FrameBuffer(opts.framing) : undefined
   const maxHeld = opts.maxFrameBytes ?? MAX_FRAME_BYTES
