@@ -208,6 +208,23 @@ export const PING = te.encode(': ping\n\n')
 
 /** The most a relayed stream may hold back as one incomplete frame; past it the stream ends with an error frame.
  *  (The SSE event cap: a setting, limits.sse_event_mb, is on its way.) */
+/** how far back from a piece's end its last frames are looked for */
+const LAST_FRAMES_BYTES = 4096
+
+/** The text of a piece's last frames: from the last blank line within its last LAST_FRAMES_BYTES (a cut at a line end, so
+ *  whole UTF-8); undefined when the piece is short (decoded whole anyway) or no blank line is that close to its end. */
+function lastFramesText(piece: Uint8Array, td: TextDecoder): string | undefined {
+  if (piece.length <= LAST_FRAMES_BYTES) return undefined
+  let end = piece.length
+  while (end > 0 && (piece[end - 1] === 10 || piece[end - 1] === 13 || piece[end - 1] === 32)) end--
+  for (let i = end - 1; i > 1 && i >= end - LAST_FRAMES_BYTES; i--) {
+    const c = piece[i]
+    if ((c === 10 || c === 13) && piece[i - 1] === c) return td.decode(piece.subarray(i - 1))
+    if (c === 10 && piece[i - 1] === 13 && piece[i - 2] === 10) return td.decode(piece.subarray(i - 2))
+  }
+  return undefined
+}
+
 /** how much of a stream's last relayed frames the end check keeps (besides the very last piece, kept whatever its size) */
 const TAIL_BYTES = 64 * 1024
 
@@ -270,7 +287,10 @@ export function guardedByteStream(
     const ends = opts.ends
     if (!ends) return true
     const td = new TextDecoder()
-    // from the last piece back: the terminal frame is almost always in the last one
+    // the last frames of the last piece first (the terminal frame is almost always there), then every piece from the last back
+    const last = tail.at(-1)
+    const lastFrames = last && lastFramesText(last, td)
+    if (lastFrames && ends(lastFrames)) return true
     for (let i = tail.length - 1; i >= 0; i--) if (ends(td.decode(tail[i]))) return true
     return false
   }
