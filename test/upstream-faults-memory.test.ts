@@ -4,8 +4,8 @@
  * large request bodies at once. Each fault gets a well-formed error in the caller's dialect while agproxy's
  * memory stays bounded and /healthz keeps answering.
  */
+import { whileWatching } from './support/watch'
 import { afterEach, describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
 import { brotliCompressSync, deflateSync } from 'node:zlib'
 import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
@@ -31,41 +31,6 @@ describe('limits: config', () => {
 })
 
 // ───────────── measuring: memory, /healthz, upstreams ─────────────
-
-const rssMb = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024
-
-/** Peak RSS (sampled every 20 ms from /proc/self/status: agproxy runs in this process) and the slowest /healthz
- *  answer (probed every 50 ms) while `fault` runs. */
-async function whileWatching<T>(srv: TestServer, fault: () => Promise<T>, settleMs = 600): Promise<{ result: T; grewMb: number; healthMs: number }> {
-  Bun.gc(true)
-  const base = rssMb()
-  let peak = base
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, rssMb())
-  }, 20)
-  let done = false
-  let healthMs = 0
-  const probe = (async () => {
-    while (!done) {
-      const t0 = performance.now()
-      const r = await fetch(`${srv.url}/healthz`)
-      await r.text()
-      healthMs = Math.max(healthMs, performance.now() - t0)
-      expect(r.status).toBe(200)
-      await Bun.sleep(50)
-    }
-  })()
-  try {
-    const result = await fault()
-    // work the fault leaves behind (a connection drained after the answer) counts too
-    await Bun.sleep(settleMs)
-    return { result, grewMb: Math.max(peak, rssMb()) - base, healthMs }
-  } finally {
-    done = true
-    clearInterval(sampler)
-    await probe
-  }
-}
 
 interface Upstream {
   url: string
