@@ -12,7 +12,7 @@ export const LAYERS: string[][] = [
   ['config'],
   ['dialects', 'routing'],
   ['endpoints'],
-  ['providers'],
+  ['providers', 'observe', 'store'],
   ['dispatch', 'state.ts'],
   ['http', 'routes'],
   ['app.ts'],

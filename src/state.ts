@@ -6,6 +6,7 @@ import type { CodecMemory } from './ir/types'
 import { createCodecMemory } from './ir/signatures'
 import { HostHealth } from './providers/upstream-call'
 import type { LiveStream } from './providers/stream-guard'
+import { Recorder } from './observe/record'
 
 export interface AppState {
   /** what codecs remember across requests: Gemini signatures (one cache), Anthropic signed thinking, the Responses store */
@@ -14,9 +15,11 @@ export interface AppState {
   hosts: HostHealth
   /** the streams clients are still reading, so shutdown can end them cleanly */
   streams: Set<LiveStream>
+  /** finished requests, to the access log, the request store, /metrics and the admin feed (src/observe/record.ts) */
+  recorder: Recorder
 }
 
 /** A fresh state; `streams`: a registry to share instead of a new one (listen shares one across reloads, for shutdown). */
 export function createAppState(streams: Set<LiveStream> = new Set()): AppState {
-  return { memory: createCodecMemory(), hosts: new HostHealth(), streams }
+  return { memory: createCodecMemory(), hosts: new HostHealth(), streams, recorder: new Recorder() }
 }
