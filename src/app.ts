@@ -67,7 +67,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
       void set
       return renderError(dialect, internalError())
     })
-    .use(systemRoutes(listenOrigin))
+    .use(systemRoutes(listenOrigin, state.degraded))
     .use(statusRoutes(dispatcher))
     .use(modelRoutes(dispatcher.router))
     .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies))

@@ -17,9 +17,11 @@ export interface AppState {
   streams: Set<LiveStream>
   /** finished requests, to the access log, the request store, /metrics and the admin feed (src/observe/record.ts) */
   recorder: Recorder
+  /** why the gateway is degraded, by source (e.g. 'request-log' → 'database is read-only'); /healthz lists them */
+  degraded: Map<string, string>
 }
 
 /** A fresh state; `streams`: a registry to share instead of a new one (listen shares one across reloads, for shutdown). */
 export function createAppState(streams: Set<LiveStream> = new Set()): AppState {
-  return { memory: createCodecMemory(), hosts: new HostHealth(), streams, recorder: new Recorder() }
+  return { memory: createCodecMemory(), hosts: new HostHealth(), streams, recorder: new Recorder(), degraded: new Map() }
 }

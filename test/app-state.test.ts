@@ -66,3 +66,13 @@ describe('two apps in one process share nothing', () => {
     expect(a.state.memory).not.toBe(b.state.memory)
   })
 })
+
+test('/healthz says degraded, with the reasons, while a part is failing — and ok again once it recovers', async () => {
+  const a = createApp(buildConfig({}), { log: silentLogger, env: {} })
+  const health = async () => (await a.fetch(new Request('http://127.0.0.1:8045/healthz'))).json()
+  expect(await health()).toMatchObject({ status: 'ok' })
+  a.state.degraded.set('request-log', 'the database is read-only')
+  expect(await health()).toMatchObject({ status: 'degraded', reasons: ['request-log: the database is read-only'] })
+  a.state.degraded.delete('request-log')
+  expect(await health()).toMatchObject({ status: 'ok' })
+})

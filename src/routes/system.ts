@@ -3,13 +3,22 @@ import { Elysia, t } from 'elysia'
 import { clientFamilies, originFor } from '../http/clients'
 import { VERSION } from '../version'
 
-const Health = t.Object({ status: t.Literal('ok'), version: t.String() })
+const Health = t.Object({
+  status: t.Union([t.Literal('ok'), t.Literal('degraded')]),
+  version: t.String(),
+  reasons: t.Optional(t.Array(t.String(), { description: 'why it is degraded (it still serves)' })),
+})
 
-export const systemRoutes = (listenOrigin: () => string) => {
+/** `degraded`: the app's reasons by source (AppState.degraded); still 200 — agproxy serves on. */
+export const systemRoutes = (listenOrigin: () => string, degraded: Map<string, string> = new Map()) => {
   const noContent = () => new Response(null, { status: 204 })
+  const health = () =>
+    degraded.size
+      ? { status: 'degraded' as const, version: VERSION, reasons: [...degraded].map(([source, why]) => `${source}: ${why}`) }
+      : { status: 'ok' as const, version: VERSION }
   return new Elysia({ name: 'system' })
-    .get('/healthz', () => ({ status: 'ok' as const, version: VERSION }), { response: Health, detail: { tags: ['System'], summary: 'Health check' } })
-    .get('/health', () => ({ status: 'ok' as const, version: VERSION }), { response: Health, detail: { tags: ['System'], summary: 'Health check (alias)' } })
+    .get('/healthz', health, { response: Health, detail: { tags: ['System'], summary: 'Health check (`degraded` with reasons when a part is failing)' } })
+    .get('/health', health, { response: Health, detail: { tags: ['System'], summary: 'Health check (alias)' } })
     .get(
       '/',
       ({ request }) => {
