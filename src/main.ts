@@ -6,8 +6,9 @@ import { parseArgs, USAGE } from './cli/args'
 import { loadConfig, ConfigError } from './config/load'
 import { routesText, clientsText } from './cli/print'
 import { keysCommand } from './cli/keys'
+import { currentContext, serviceCommand } from './cli/service'
+import { versionCheck, versionLine } from './cli/version'
 import { serve } from './server'
-import { VERSION } from './version'
 
 const args = parseArgs(process.argv.slice(2))
 if (args.error) {
@@ -19,8 +20,14 @@ if (args.command === 'help') {
   process.exit(0)
 }
 if (args.command === 'version') {
-  console.log(VERSION)
-  process.exit(0)
+  if (!args.check) {
+    console.log(versionLine())
+    process.exit(0)
+  }
+  const r = await versionCheck({ url: process.env.AGPROXY_RELEASES_URL })
+  if (r.code === 0) console.log(r.out)
+  else console.error(r.out)
+  process.exit(r.code)
 }
 if (args.command === 'routes') {
   console.log(routesText())
@@ -41,6 +48,13 @@ try {
 if (args.command === 'clients') {
   console.log(clientsText(loaded.config))
   process.exit(0)
+}
+if (args.command === 'service' && args.action) {
+  const r = await serviceCommand(args.action, currentContext(args.flags, loaded.file))
+  // a report (installed, running or not) goes to stdout; a failure to act, to stderr
+  if (r.code === 0 || !r.out.startsWith('agproxy:')) console.log(r.out)
+  else console.error(r.out)
+  process.exit(r.code)
 }
 if (args.command === 'keys') {
   const r = await keysCommand(loaded.config)

@@ -71,10 +71,10 @@ async function listeningUrl(p: Subprocess<'ignore', 'pipe', 'pipe'>, ms: number)
   throw new Error(`the binary did not report its address within ${ms} ms:\n${out}\n${stderr}`)
 }
 
-test.skipIf(!target)('--version prints the package.json version', () => {
+test.skipIf(!target)('--version prints the name, the package.json version, the Bun version and the platform', () => {
   const r = Bun.spawnSync([bin, '--version'], { cwd: dir, env })
   expect(r.exitCode).toBe(0)
-  expect(r.stdout.toString().trim()).toBe(VERSION)
+  expect(r.stdout.toString().trim()).toBe(`agproxy ${VERSION} (Bun ${Bun.version}, ${target})`)
 })
 
 test.skipIf(!target)('started with --port 0, it answers /healthz on the port it prints', async () => {

@@ -1,9 +1,16 @@
 /** Command-line arguments: flags and subcommands. */
 import type { Flags } from '../config/load'
 
+export const SERVICE_ACTIONS = ['install', 'uninstall', 'status'] as const
+export type ServiceAction = (typeof SERVICE_ACTIONS)[number]
+
 export interface Args {
-  command: 'serve' | 'routes' | 'clients' | 'keys' | 'help' | 'version'
+  command: 'serve' | 'routes' | 'clients' | 'keys' | 'help' | 'version' | 'service'
   flags: Flags
+  /** `service install|uninstall|status` */
+  action?: ServiceAction
+  /** `version --check`: compare with the latest release */
+  check?: boolean
   error?: string
 }
 
@@ -14,6 +21,10 @@ Usage:
   agproxy routes             print the route table
   agproxy clients            print the base URL each client should use
   agproxy keys               print the key pool state of the running instance
+  agproxy service install    run agproxy in the background at login (systemd user unit, launchd agent;
+                             on Windows it prints the scheduled task to create); uninstall removes it;
+                             status says whether it runs and where. Flags given here go into the service.
+  agproxy version --check    compare this version with the latest release (asks the network)
 
 Flags:
   --port N                   listen port (env AGPROXY_PORT, default 8045)
@@ -23,7 +34,7 @@ Flags:
   --api-key KEY              a key clients must send (repeatable; env AGPROXY_API_KEYS, comma-separated)
   --config FILE              config file (env AGPROXY_CONFIG; default ./agproxy.yaml, ~/.config/agproxy/config.yaml)
   --help, -h                 this help
-  --version, -v              print the version
+  --version, -v              print the name, version, Bun version and platform
 `
 
 /** An unknown argument as an error may show it: a misspelt `--api-keys=sk-…` or a stray key must not be printed,
@@ -34,6 +45,8 @@ const shownArg = (arg: string, name: string, inline: string | undefined) =>
 export function parseArgs(argv: string[]): Args {
   const flags: Flags = {}
   let command: Args['command'] = 'serve'
+  let action: ServiceAction | undefined
+  let check = false
   const value = (i: number, name: string) => {
     const v = argv[i + 1]
     if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`)
@@ -82,14 +95,26 @@ export function parseArgs(argv: string[]): Args {
         case 'version':
           command = name
           break
+        case 'service': {
+          command = 'service'
+          const next = argv[i + 1]
+          if (!SERVICE_ACTIONS.includes(next as ServiceAction)) throw new Error(`service needs one of: ${SERVICE_ACTIONS.join(', ')}`)
+          action = next as ServiceAction
+          i++
+          break
+        }
+        case '--check':
+          check = true
+          break
         case 'serve':
           break
         default:
           throw new Error(`unknown argument "${shownArg(a, name, inline)}"`)
       }
     }
+    if (check && command !== 'version') throw new Error('--check goes with the version command: agproxy version --check')
   } catch (e) {
     return { command, flags, error: (e as Error).message }
   }
-  return { command, flags }
+  return { command, flags, ...(action && { action }), ...(check && { check }) }
 }
