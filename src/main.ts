@@ -6,7 +6,7 @@ import { parseArgs, USAGE } from './cli/args'
 import { loadConfig, ConfigError } from './config/load'
 import { routesText, clientsText } from './cli/print'
 import { keysCommand } from './cli/keys'
-import { currentContext, serviceCommand } from './cli/service'
+import { currentContext, healthCommand, serviceCommand } from './cli/service'
 import { versionCheck, versionLine } from './cli/version'
 import { serve } from './server'
 
@@ -53,6 +53,12 @@ if (args.command === 'service' && args.action) {
   const r = await serviceCommand(args.action, currentContext(args.flags, loaded.file))
   // a report (installed, running or not) goes to stdout; a failure to act, to stderr
   if (r.code === 0 || !r.out.startsWith('agproxy:')) console.log(r.out)
+  else console.error(r.out)
+  process.exit(r.code)
+}
+if (args.command === 'health') {
+  const r = await healthCommand(loaded.config)
+  if (r.code === 0) console.log(r.out)
   else console.error(r.out)
   process.exit(r.code)
 }

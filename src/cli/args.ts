@@ -5,7 +5,7 @@ export const SERVICE_ACTIONS = ['install', 'uninstall', 'status'] as const
 export type ServiceAction = (typeof SERVICE_ACTIONS)[number]
 
 export interface Args {
-  command: 'serve' | 'routes' | 'clients' | 'keys' | 'help' | 'version' | 'service'
+  command: 'serve' | 'routes' | 'clients' | 'keys' | 'help' | 'version' | 'service' | 'health'
   flags: Flags
   /** `service install|uninstall|status` */
   action?: ServiceAction
@@ -24,6 +24,7 @@ Usage:
   agproxy service install    run agproxy in the background at login (systemd user unit, launchd agent;
                              on Windows it prints the scheduled task to create); uninstall removes it;
                              status says whether it runs and where. Flags given here go into the service.
+  agproxy health             exit 0 when the configured instance answers /healthz (for health checks)
   agproxy version --check    compare this version with the latest release (asks the network)
 
 Flags:
@@ -91,6 +92,7 @@ export function parseArgs(argv: string[]): Args {
         case 'routes':
         case 'clients':
         case 'keys':
+        case 'health':
         case 'help':
         case 'version':
           command = name

@@ -17,7 +17,7 @@ export function instanceOrigin(c: Config): string {
 }
 
 /** The key to present: a configured one, else the generated LAN key kept in the data dir. */
-function clientKey(c: Config): string | undefined {
+export function clientKey(c: Config): string | undefined {
   if (effectiveAuthMode(c) === 'off') return undefined
   if (c.api_keys.length) return c.api_keys[0]
   const file = join(dataDir(c), 'api_key')

@@ -6,9 +6,10 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { loadConfig, type Flags } from '../config/load'
+import { effectiveAuthMode, loadConfig, type Flags } from '../config/load'
+import type { Config } from '../config/schema'
 import { parseArgs, type ServiceAction } from './args'
-import { instanceOrigin } from './keys'
+import { clientKey, instanceOrigin } from './keys'
 import { RELEASE_REPO } from './version'
 
 export const SERVICE_NAME = 'agproxy'
@@ -302,18 +303,35 @@ async function status(ctx: ServiceContext): Promise<ServiceResult> {
 async function probe(ctx: ServiceContext, cmd: string[], head: string): Promise<ServiceResult> {
   const flagsAt = cmd.findIndex(w => w.startsWith('--'))
   const parsed = parseArgs(flagsAt < 0 ? [] : cmd.slice(flagsAt))
-  let origin: string
+  let config: Config
   try {
-    origin = instanceOrigin(loadConfig(parsed.flags, {}).config) // the service's own flags; not this shell's AGPROXY_*
+    config = loadConfig(parsed.flags, {}).config // the service's own flags; not this shell's AGPROXY_*
   } catch (e) {
     return { code: 1, out: `${head}\nIts settings do not load now: ${(e as Error).message}` }
   }
+  const h = await askHealth(config, ctx.fetch)
+  return { code: h.up ? 0 : 1, out: `${head}\n${h.up ? 'Running' : 'Not running'}: ${h.says}` }
+}
+
+/** GET /healthz of the instance `config` describes (with its key when auth covers /healthz): up when it answers 200. */
+export async function askHealth(config: Config, fetchFn: typeof fetch = fetch, timeoutMs = 3000): Promise<{ up: boolean; says: string }> {
+  const origin = instanceOrigin(config)
+  const key = effectiveAuthMode(config) === 'strict' ? clientKey(config) : undefined
+  let res: Response
   try {
-    const res = await ctx.fetch(`${origin}/healthz`, { signal: AbortSignal.timeout(3000) })
-    const body = (await res.json().catch(() => ({}))) as { version?: string; status?: string }
-    if (res.status === 401) return { code: 0, out: `${head}\nRunning: an agproxy answers on ${origin} (it wants a key even for /healthz)` }
-    return { code: 0, out: `${head}\nRunning: agproxy ${body.version ?? '?'} answers on ${origin} (${body.status ?? res.status})` }
+    res = await fetchFn(`${origin}/healthz`, { headers: key ? { authorization: `Bearer ${key}` } : {}, signal: AbortSignal.timeout(timeoutMs) })
   } catch {
-    return { code: 1, out: `${head}\nNot running: nothing answers on ${origin}` }
+    return { up: false, says: `nothing answers on ${origin}` }
   }
+  const body = (await res.json().catch(() => ({}))) as { version?: string; status?: string }
+  if (res.status === 401) return { up: false, says: `an agproxy answers on ${origin} but refuses the key this config has (401)` }
+  if (!res.ok || !body.status)
+    return { up: false, says: `${origin}/healthz answered ${res.status}${body.status ? ` (${body.status})` : ''}; is that an agproxy?` }
+  return { up: true, says: `agproxy ${body.version ?? '?'} answers on ${origin} (${body.status})` }
+}
+
+/** `agproxy health`: exit 0 when the configured instance answers /healthz (the container's HEALTHCHECK). */
+export async function healthCommand(config: Config, fetchFn: typeof fetch = fetch): Promise<ServiceResult> {
+  const h = await askHealth(config, fetchFn)
+  return { code: h.up ? 0 : 1, out: h.up ? h.says : `agproxy: ${h.says}` }
 }
