@@ -27,7 +27,6 @@ let stderr = ''
 
 beforeAll(async () => {
   if (!target) return
-  // biome-ignore lint/style/noNonNullAssertion: target is set
   const built = await builtBinary()!
   if (!built.ok) throw new Error(`building ${target} failed: ${built.error}`)
   bin = built.file

@@ -71,7 +71,6 @@ const thisFile = target ? `agproxy-${target}` : 'agproxy-linux-x64'
 
 describe.skipIf(!posix || !target)('install.sh with the real binary', () => {
   test('installs the binary for this OS and CPU into ~/.local/bin; it runs --version', async () => {
-    // biome-ignore lint/style/noNonNullAssertion: target is set
     const built = await builtBinary()!
     if (!built.ok) throw new Error(`building failed: ${built.error}`)
     files = { [thisFile]: Bun.file(built.file), SHA256SUMS: `${built.sha256}  ${thisFile}\n` }
@@ -89,7 +88,6 @@ describe.skipIf(!posix || !target)('install.sh with the real binary', () => {
   }, 120_000)
 
   test('a tampered binary (one byte changed) is refused and nothing is installed', async () => {
-    // biome-ignore lint/style/noNonNullAssertion: target is set
     const built = await builtBinary()!
     const bytes = await Bun.file(built.file).bytes()
     bytes[bytes.length - 100] = (bytes[bytes.length - 100] ?? 0) ^ 1

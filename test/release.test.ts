@@ -128,7 +128,6 @@ describe.skipIf(!currentTarget() || process.platform === 'win32')('the image set
   })
 
   test('with the ENV of the image (data_dir redirected), a key is required and `agproxy health` passes', async () => {
-    // biome-ignore lint/style/noNonNullAssertion: a target
     const built = await builtBinary()!
     if (!built.ok) throw new Error(built.error)
     const data = tempDir('agproxy-data-')

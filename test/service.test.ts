@@ -11,6 +11,7 @@ import { parseArgs } from '../src/cli/args'
 import { launchdPlist, plistCommand, serviceCommand, systemdUnit, unitCommand, type Ran, type ServiceContext } from '../src/cli/service'
 import { VERSION } from '../src/version'
 import { startAgproxy, type TestServer } from './support/agproxy'
+import { builtBinary } from './support/binary'
 import { cleanEnv, ROOT, runCli, tempDir } from './support/cli'
 
 const hasAnalyze = Bun.spawnSync(['sh', '-c', 'command -v systemd-analyze']).exitCode === 0
@@ -113,6 +114,21 @@ describe('systemd (the CLI, in a temporary HOME)', () => {
     expect(parseArgs(['service']).error).toBe('service needs one of: install, uninstall, status')
     expect(parseArgs(['service', 'start']).error).toBe('service needs one of: install, uninstall, status')
   })
+})
+
+describe.skipIf(process.platform !== 'linux')('systemd, from the compiled binary', () => {
+  test('the unit runs the binary by its absolute path (no bun, no script); systemd-analyze accepts it', async () => {
+    const built = await builtBinary()
+    if (!built?.ok) throw new Error(`building failed: ${built?.error}`)
+    const home = tempDir('agproxy-home-')
+    const config = oddConfig()
+    const r = Bun.spawnSync([built.file, 'service', 'install', '--config', config], { cwd: tempDir(), env: cleanEnv({}, home), stdout: 'pipe', stderr: 'pipe' })
+    expect(r.stderr.toString()).toBe('')
+    expect(r.exitCode).toBe(0)
+    const unit = join(home, '.config', 'systemd', 'user', 'agproxy.service')
+    expect(unitCommand(readFileSync(unit, 'utf8'))).toEqual([built.file, '--config', config])
+    if (hasAnalyze) expect(analyze(unit)).toEqual({ code: 0, said: '' })
+  }, 60_000)
 })
 
 /** A context for another platform: commands recorded and answered by `answer`. */
