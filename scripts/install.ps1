@@ -41,15 +41,16 @@ try {
   $Got = (Get-FileHash -Algorithm SHA256 (Join-Path $Tmp $File)).Hash.ToLower()
   if ($Got -ne $Want) { Fail "checksum mismatch for ${File}: SHA256SUMS says $Want, the download is $Got. The file is damaged or was tampered with; nothing was installed." }
 
-  $Version = & (Join-Path $Tmp $File) --version 2>&1
-  if ($LASTEXITCODE -ne 0) { Fail "the downloaded $File does not run on this machine: $Version; nothing was installed" }
+  # (a native command's stderr is an error record under ErrorActionPreference Stop: caught as "does not run" too)
+  try { $Version = & (Join-Path $Tmp $File) --version 2>&1; $Ran = $LASTEXITCODE -eq 0 } catch { $Version = $_; $Ran = $false }
+  if (-not $Ran) { Fail "the downloaded $File does not run on this machine: $Version; nothing was installed" }
 
   New-Item -ItemType Directory -Force -Path $Prefix | Out-Null
   $Target = Join-Path $Prefix 'agproxy.exe'
   # copy next to the target, then move over it: an interrupted install never leaves a partial agproxy.exe
   $Staged = Join-Path $Prefix ".agproxy.$PID.tmp"
   Copy-Item (Join-Path $Tmp $File) $Staged -Force
-  Move-Item $Staged $Target -Force
+  try { Move-Item $Staged $Target -Force } catch { Fail "cannot replace $Target (is agproxy running from it? stop it, then run this again)" }
   $Staged = $null
 
   Write-Host "Installed $Version as $Target"
