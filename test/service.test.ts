@@ -77,6 +77,7 @@ describe('systemd (the CLI, in a temporary HOME)', () => {
     expect(r.code).toBe(1)
     expect(r.stdout).toStartWith(`Installed: ${unit}\n`)
     expect(r.stdout).toMatch(/\n(systemd: \S+|systemctl --user is not available here \(.+\), so systemd cannot be asked whether it runs)\n/)
+    expect(r.stdout).toContain('\nLogs: journalctl --user -u agproxy\n')
     expect(r.stdout).toEndWith('Not running: nothing answers on http://127.0.0.1:9123\n')
   })
 
@@ -195,6 +196,15 @@ describe('launchd (macOS)', () => {
     expect(existsSync(join(ctx.home, 'Library', 'LaunchAgents', 'dev.agproxy.plist'))).toBe(false)
     expect(ran).toContainEqual(['launchctl', 'bootout', 'gui/501/dev.agproxy'])
   })
+})
+
+test('another OS (FreeBSD) → refused with one line, nothing written or run', async () => {
+  const { ctx, ran } = fakeContext('freebsd')
+  expect(await serviceCommand('install', ctx)).toEqual({
+    code: 1,
+    out: 'agproxy: service install: freebsd is not supported (Linux with systemd, macOS, Windows are); run agproxy under your service manager',
+  })
+  expect(ran).toEqual([])
 })
 
 describe('Windows', () => {

@@ -196,6 +196,11 @@ export function windowsTask(cmd: string[]): string {
 
 /** `agproxy service <action>`; never throws. */
 export async function serviceCommand(action: ServiceAction, ctx: ServiceContext): Promise<ServiceResult> {
+  if (!['linux', 'darwin', 'win32'].includes(ctx.platform))
+    return {
+      code: 1,
+      out: `agproxy: service ${action}: ${ctx.platform} is not supported (Linux with systemd, macOS, Windows are); run agproxy under your service manager`,
+    }
   try {
     if (action === 'install') return install(ctx)
     if (action === 'uninstall') return uninstall(ctx)
@@ -296,7 +301,7 @@ async function status(ctx: ServiceContext): Promise<ServiceResult> {
       ? `systemctl --user is not available here (${firstLine(r.out)}), so systemd cannot be asked whether it runs`
       : `systemd: ${firstLine(r.out) || 'unknown'}`
   }
-  return probe(ctx, cmd, `Installed: ${file}\n${manager}`)
+  return probe(ctx, cmd, `Installed: ${file}\n${manager}\nLogs: ${darwin ? launchdLog(ctx) : `journalctl --user -u ${SERVICE_NAME}`}`)
 }
 
 /** Ask the address the service's settings give whether an agproxy answers there. */
