@@ -10,6 +10,13 @@ import { currentContext, healthCommand, serviceCommand } from './cli/service'
 import { versionCheck, versionLine } from './cli/version'
 import { serve } from './server'
 
+/** Print a command's result and exit with its code: a report (also "not running") to stdout, a failure (`agproxy: …`) to stderr. */
+function finish(r: { code: number; out: string }): never {
+  if (r.code === 0 || !r.out.startsWith('agproxy:')) console.log(r.out)
+  else console.error(r.out)
+  process.exit(r.code)
+}
+
 const args = parseArgs(process.argv.slice(2))
 if (args.error) {
   console.error(`agproxy: ${args.error}\nRun agproxy --help for usage.`)
@@ -24,10 +31,7 @@ if (args.command === 'version') {
     console.log(versionLine())
     process.exit(0)
   }
-  const r = await versionCheck({ url: process.env.AGPROXY_RELEASES_URL })
-  if (r.code === 0) console.log(r.out)
-  else console.error(r.out)
-  process.exit(r.code)
+  finish(await versionCheck({ url: process.env.AGPROXY_RELEASES_URL }))
 }
 if (args.command === 'routes') {
   console.log(routesText())
@@ -49,25 +53,9 @@ if (args.command === 'clients') {
   console.log(clientsText(loaded.config))
   process.exit(0)
 }
-if (args.command === 'service' && args.action) {
-  const r = await serviceCommand(args.action, currentContext(args.flags, loaded.file))
-  // a report (installed, running or not) goes to stdout; a failure to act, to stderr
-  if (r.code === 0 || !r.out.startsWith('agproxy:')) console.log(r.out)
-  else console.error(r.out)
-  process.exit(r.code)
-}
-if (args.command === 'health') {
-  const r = await healthCommand(loaded.config)
-  if (r.code === 0) console.log(r.out)
-  else console.error(r.out)
-  process.exit(r.code)
-}
-if (args.command === 'keys') {
-  const r = await keysCommand(loaded.config)
-  if (r.code === 0) console.log(r.out)
-  else console.error(r.out)
-  process.exit(r.code)
-}
+if (args.command === 'service' && args.action) finish(await serviceCommand(args.action, currentContext(args.flags, loaded.file)))
+if (args.command === 'health') finish(await healthCommand(loaded.config))
+if (args.command === 'keys') finish(await keysCommand(loaded.config))
 
 try {
   await serve(loaded.config, { file: loaded.file, command: args.command, reload: () => loadConfig(args.flags).config })
