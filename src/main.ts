@@ -6,6 +6,8 @@ import { parseArgs, USAGE } from './cli/args'
 import { loadConfig, ConfigError } from './config/load'
 import { routesText, clientsText } from './cli/print'
 import { keysCommand } from './cli/keys'
+import { setupCommand } from './cli/setup'
+import { doctorCommand } from './cli/doctor'
 import { serve } from './server'
 import { VERSION } from './version'
 
@@ -46,6 +48,18 @@ if (args.command === 'keys') {
   const r = await keysCommand(loaded.config)
   if (r.code === 0) console.log(r.out)
   else console.error(r.out)
+  process.exit(r.code)
+}
+
+if (args.command === 'setup') {
+  const r = setupCommand(args.setup ?? {}, loaded.config, { interactive: process.stdin.isTTY, ask: q => prompt(q) })
+  if (r.code === 0) console.log(r.out)
+  else console.error(r.out)
+  process.exit(r.code)
+}
+if (args.command === 'doctor') {
+  const r = await doctorCommand(loaded.config)
+  console.log(r.out)
   process.exit(r.code)
 }
 

@@ -1,9 +1,12 @@
 /** Command-line arguments: flags and subcommands. */
 import type { Flags } from '../config/load'
+import type { SetupArgs } from './setup'
 
 export interface Args {
-  command: 'serve' | 'routes' | 'clients' | 'keys' | 'help' | 'version'
+  command: 'serve' | 'routes' | 'clients' | 'keys' | 'help' | 'version' | 'setup' | 'doctor'
   flags: Flags
+  /** `setup`: the client named, --yes, --print, --undo */
+  setup?: SetupArgs
   error?: string
 }
 
@@ -14,6 +17,9 @@ Usage:
   agproxy routes             print the route table
   agproxy clients            print the base URL each client should use
   agproxy keys               print the key pool state of the running instance
+  agproxy setup <client>     point a client at this instance: claude-code, codex, gemini-cli, opencode
+                             (shows the diff and asks; --yes writes, --print only shows; --undo restores the backup)
+  agproxy doctor             check each client's settings, a real request through each, and every provider key
 
 Flags:
   --port N                   listen port (env AGPROXY_PORT, default 8045)
@@ -33,6 +39,7 @@ const shownArg = (arg: string, name: string, inline: string | undefined) =>
 
 export function parseArgs(argv: string[]): Args {
   const flags: Flags = {}
+  const setup: SetupArgs = {}
   let command: Args['command'] = 'serve'
   const value = (i: number, name: string) => {
     const v = argv[i + 1]
@@ -80,16 +87,25 @@ export function parseArgs(argv: string[]): Args {
         case 'keys':
         case 'help':
         case 'version':
+        case 'setup':
+        case 'doctor':
           command = name
+          break
+        case '--yes':
+        case '-y':
+        case '--print':
+        case '--undo':
+          setup[name === '-y' ? 'yes' : (name.slice(2) as 'yes' | 'print' | 'undo')] = true
           break
         case 'serve':
           break
         default:
-          throw new Error(`unknown argument "${shownArg(a, name, inline)}"`)
+          if (command === 'setup' && !setup.client && /^[a-z][a-z-]*$/.test(a)) setup.client = a
+          else throw new Error(`unknown argument "${shownArg(a, name, inline)}"`)
       }
     }
   } catch (e) {
     return { command, flags, error: (e as Error).message }
   }
-  return { command, flags }
+  return command === 'setup' ? { command, flags, setup } : { command, flags }
 }
