@@ -2,7 +2,7 @@
  * Editing client configuration files without disturbing them: JSON/JSONC through jsonc-parser (comments and
  * formatting kept), dotenv files line by line, and the proof that nothing but the intended keys changed.
  */
-import { applyEdits, modify, parse, printParseErrorCode, type ParseError } from 'jsonc-parser'
+import { applyEdits, format, modify, parse, printParseErrorCode, type ParseError } from 'jsonc-parser'
 
 /** A configuration file agproxy setup will not edit (unparseable, or shaped so an edit is unsafe). */
 export class SetupError extends Error {}
@@ -33,7 +33,13 @@ export function setJsonc(text: string | undefined, sets: Array<[path: string[], 
   parseJsonc(text, file)
   let out = text?.trim() ? text : '{}\n'
   const formattingOptions = { ...indentOf(out), eol: out.includes('\r\n') ? '\r\n' : '\n' }
-  for (const [path, value] of sets) out = applyEdits(out, modify(out, path, value, { formattingOptions }))
+  for (const [path, value] of sets) {
+    // jsonc-parser's own formatting reflows the whole line an insertion starts on (a one-line sibling included):
+    // insert unformatted, then format only the inserted text
+    const edits = modify(out, path, value, {})
+    out = applyEdits(out, edits)
+    for (const e of edits) out = applyEdits(out, format(out, { offset: e.offset, length: e.content.length }, { ...formattingOptions, keepLines: false }))
+  }
   return out.endsWith('\n') ? out : `${out}\n`
 }
 
