@@ -322,7 +322,13 @@ describe('asking before writing', () => {
   test('interactive: "n" writes nothing, "y" writes', () => {
     const h = home()
     const questions: string[] = []
-    const no = setup(h, { client: 'opencode' }, authOff, { interactive: true, ask: q => (questions.push(q), 'n') })
+    const no = setup(h, { client: 'opencode' }, authOff, {
+      interactive: true,
+      ask: q => {
+        questions.push(q)
+        return 'n'
+      },
+    })
     expect(no.code).toBe(1)
     expect(questions[0]).toContain('Write these changes? [y/N]')
     expect(existsSync(join(h, '.config/opencode/opencode.json'))).toBe(false)

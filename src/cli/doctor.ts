@@ -13,7 +13,7 @@ import { formatMs, maskKey } from '../providers/pool'
 import { DEFAULT_BASE, providersFromEnv, repairBaseUrl, type Provider } from '../providers/registry'
 import { authHeaders } from '../providers/upstream-call'
 import { KEYS_PATH, type KeysStatus } from '../routes/status'
-import { instanceOrigin } from './keys'
+import { instanceOrigin, oneLine } from './keys'
 import { instanceOf } from './setup'
 import type { ClientDef, ClientView, Instance, Place } from './setup/client'
 import { SetupError } from './setup/edit'
@@ -50,7 +50,7 @@ export async function doctorCommand(c: Config, io: DoctorIO = {}): Promise<{ cod
   }
   const reach = instanceOrigin(c)
   const sections: Array<[string, Check[]]> = []
-  const instance = await checkInstance(reach, c, call)
+  const instance = await checkInstance(reach, c, inst, call)
   sections.push([`agproxy at ${inst.origin}`, [instance.check]])
   const clients = await Promise.all(CLIENT_IDS.map(id => checkClient(CLIENTS[id], place, inst, instance.up ? call : undefined)))
   CLIENT_IDS.forEach((id, i) => sections.push([CLIENTS[id].name, clients[i] ?? []]))
@@ -64,9 +64,10 @@ export async function doctorCommand(c: Config, io: DoctorIO = {}): Promise<{ cod
 
 type Call = (url: string, init?: RequestInit) => Promise<Response>
 
-async function checkInstance(origin: string, c: Config, call: Call): Promise<{ up: boolean; check: Check }> {
+async function checkInstance(origin: string, c: Config, inst: Instance, call: Call): Promise<{ up: boolean; check: Check }> {
   try {
-    const res = await call(`${origin}/healthz`)
+    // auth_mode strict guards /healthz too
+    const res = await call(`${origin}/healthz`, { headers: inst.authOn ? { authorization: `Bearer ${inst.key}` } : {} })
     const body = (await res.json().catch(() => ({}))) as { version?: string; status?: string; reasons?: string[] }
     if (!res.ok || !body.version)
       return { up: false, check: { mark: '✗', text: `${origin}/healthz answered ${res.status}, not as agproxy`, fix: 'is another server on this port?' } }
@@ -270,11 +271,11 @@ async function probeKey(p: ProviderConfig, k: { key: string; name?: string }, st
     checks.push({ mark: '✗', text: `${label}: cannot reach ${base} (${(e as Error).message.split('\n')[0]})`, fix: `check base_url of ${p.name}` })
   }
   const pooled = status?.providers.find(s => s.name === p.name)?.keys.find(s => s.name === (k.name ?? maskKey(k.key)) || s.masked === maskKey(k.key))
-  if (pooled?.status === 'cooling' && status)
-    checks.push({
-      mark: '!',
-      text: `${label}: the running agproxy rests it for ${formatMs(Math.max(0, (pooled.until ?? status.now) - status.now))} (${pooled.reason ?? ''})`,
-    })
+  const left = (until: number | undefined) => formatMs(Math.max(0, (until ?? status?.now ?? 0) - (status?.now ?? 0)))
+  if (pooled?.status === 'cooling')
+    checks.push({ mark: '!', text: `${label}: the running agproxy rests it for ${left(pooled.until)} (${oneLine(pooled.reason ?? '')})` })
+  for (const [model, cd] of Object.entries(pooled?.models ?? {}))
+    checks.push({ mark: '!', text: `${label}: the running agproxy rests it for model ${model} for ${left(cd.until)} (${oneLine(cd.reason)})` })
   if (pooled?.status === 'disabled')
     checks.push({
       mark: '!',

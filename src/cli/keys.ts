@@ -97,7 +97,7 @@ export function keysTable(s: KeysStatus): string {
 }
 
 /** One line; a long reason keeps its start (what failed) and its end (how long, from which hint). */
-const oneLine = (s: string) => {
+export const oneLine = (s: string) => {
   const t = s.replace(/\s+/g, ' ').trim()
   return t.length > 160 ? `${t.slice(0, 90)} … ${t.slice(-66)}` : t
 }
