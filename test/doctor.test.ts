@@ -13,7 +13,7 @@ import { setupCommand } from '../src/cli/setup'
 import { CLIENT_IDS } from '../src/cli/setup/index'
 import { maskKey } from '../src/providers/pool'
 import { startAgproxy, type TestServer } from './support/agproxy'
-import { tempDir } from './support/cli'
+import { cleanEnv, configFile, runCli, tempDir } from './support/cli'
 import { startFake, type Fake } from './fakes/upstream'
 
 const KEY = 'sk-agproxy-doctor-key-0123456789-agp7'
@@ -136,7 +136,7 @@ describe('agproxy doctor', () => {
     if (process.env.DOCTOR_SHOW) console.info(r.out)
     expect(r.code).toBe(1)
     const claude = section(r.out, 'Claude Code')
-    expect(claude).toContain('! base URL ' + `${origin}/v1: the base URL ends in a version (/v1) and the client added it again (agproxy copes)`)
+    expect(claude).toContain(`! base URL ${origin}/v1: the base URL ends in a version (/v1) and the client added it again (agproxy copes)`)
     expect(claude).toContain(`— set it to ${origin} (agproxy setup claude-code)`)
     expect(claude).toContain(
       "✗ key sk-…ghij (ANTHROPIC_AUTH_TOKEN in ~/.claude/settings.json) is not one of this agproxy's api_keys — run agproxy setup claude-code",
@@ -161,6 +161,27 @@ describe('agproxy doctor', () => {
     )
     expect(r.out).toContain('Some checks failed (✗)')
     noKeys(r.out)
+  })
+
+  test('the commands as users run them: `agproxy setup claude-code --yes`, then `agproxy doctor` exits 0', async () => {
+    const { srv } = await instance()
+    const h = home()
+    const yaml =
+      `port: ${srv.port}\nauth_mode: strict\napi_keys: [${KEY}]\nproviders:\n` +
+      `  - { name: claude, type: anthropic, base_url: "${fakes.anthropic.url}", api_keys: [${GOOD.anthropic}], models: [claude-sonnet-4-5] }\n`
+    const file = configFile(yaml, 'agproxy.yaml', h)
+    const env = cleanEnv({}, h)
+    const setup = await runCli(['setup', 'claude-code', '--yes', '--config', file], env)
+    expect(setup.code).toBe(0)
+    noKeys(setup.stdout + setup.stderr)
+    const r = await runCli(['doctor', '--config', file], env)
+    if (process.env.DOCTOR_SHOW) console.info(r.stdout)
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    expect(section(r.stdout, 'Claude Code')).toContain('✓ POST /v1/messages (model claude-sonnet-4-5) → 200 from provider claude')
+    expect(section(r.stdout, 'Codex CLI')).toContain('! not set up for agproxy (no base URL set) — run agproxy setup codex')
+    expect(r.stdout).toContain('No check failed; 3 warnings (!) above.')
+    noKeys(r.stdout)
   })
 
   test('no agproxy running: ✗ with how to start it, exit 1', async () => {

@@ -275,6 +275,14 @@ describe('known-good and broken states', () => {
     expect(read(join(h, '.codex/config.toml'))).toBe(text)
   })
 
+  test('LAN access with no api_keys: the key the instance generated into its data dir is written', () => {
+    const h = home()
+    const data = join(h, 'agproxy-data')
+    put(join(data, 'api_key'), `${KEY}\n`)
+    expect(setup(h, { client: 'claude-code', yes: true }, buildConfig({ allow_lan_access: true, data_dir: data })).code).toBe(0)
+    expect(JSON.parse(read(join(h, '.claude/settings.json'))).env.ANTHROPIC_AUTH_TOKEN).toBe(KEY)
+  })
+
   test('auth on with no key configured: refused, naming the setting to add', () => {
     const r = setup(home(), { client: 'codex', yes: true }, buildConfig({ auth_mode: 'strict' }))
     expect(r.code).toBe(1)

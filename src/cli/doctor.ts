@@ -58,7 +58,14 @@ export async function doctorCommand(c: Config, io: DoctorIO = {}): Promise<{ cod
   sections.push(['Providers', await checkProviders(c, place.env, inst, instance.up ? reach : undefined, call)])
   const out = sections.filter(([, checks]) => checks.length).map(([title, checks]) => `${title}\n${checks.map(line).join('\n')}`)
   const failed = sections.some(([, checks]) => checks.some(k => k.mark === '✗'))
-  out.push(failed ? '\nSome checks failed (✗): apply the fix on each line, then run agproxy doctor again.' : '\nAll checks passed.')
+  const warned = sections.reduce((n, [, checks]) => n + checks.filter(k => k.mark === '!').length, 0)
+  out.push(
+    failed
+      ? '\nSome checks failed (✗): apply the fix on each line, then run agproxy doctor again.'
+      : warned
+        ? `\nNo check failed; ${warned} warning${warned === 1 ? '' : 's'} (!) above.`
+        : '\nAll checks passed.',
+  )
   return { code: failed ? 1 : 0, out: out.join('\n') }
 }
 

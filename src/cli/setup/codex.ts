@@ -1,7 +1,7 @@
 /**
  * Codex CLI: $CODEX_HOME (~/.codex)/config.toml gets a top-level `model_provider = "agproxy"` and a
  * `[model_providers.agproxy]` table (base_url, wire_api = "responses", env_key = "AGPROXY_API_KEY"); the key goes to
- * ~/.codex/.env, which Codex loads at start. The TOML is edited as text (smol-toml would drop comments) and parsed
+ * ~/.codex/.env, which Codex loads at start (its values win over the environment's). The TOML is edited as text (smol-toml would drop comments) and parsed
  * before and after to prove every other key is unchanged.
  */
 import { join } from 'node:path'
@@ -106,7 +106,7 @@ export const codex: ClientDef = {
     return changes
   },
   next: p => [
-    `Codex reads ${ENV_KEY} from ${tilde(envPath(p), p.home)} at start (an exported ${ENV_KEY} in your shell wins over it).`,
+    `Codex loads ${tilde(envPath(p), p.home)} at start (over the environment): ${ENV_KEY} needs no export.`,
     'Run `codex`: it now talks to agproxy (model_provider = "agproxy").',
   ],
   view(p) {
@@ -127,9 +127,10 @@ export const codex: ClientDef = {
     else if (providerId === 'openai' && p.env.OPENAI_BASE_URL) view.baseUrl = { value: p.env.OPENAI_BASE_URL, from: 'OPENAI_BASE_URL in the environment' }
     const envKey = provider && typeof provider.env_key === 'string' ? provider.env_key : providerId === 'openai' ? 'OPENAI_API_KEY' : undefined
     if (envKey) {
-      const dotenv = parseDotenv(readText(envPath(p)))
-      const value = p.env[envKey] ?? dotenv[envKey]
-      if (value) view.key = { value, from: `${envKey} in ${p.env[envKey] ? 'the environment' : tilde(envPath(p), p.home)}` }
+      // Codex loads its .env over the environment
+      const fromFile = parseDotenv(readText(envPath(p)))[envKey]
+      const value = fromFile ?? p.env[envKey]
+      if (value) view.key = { value, from: `${envKey} in ${fromFile !== undefined ? tilde(envPath(p), p.home) : 'the environment'}` }
     }
     if (provider && provider.wire_api !== undefined && provider.wire_api !== 'responses')
       view.warnings.push(`model_providers.${providerId}.wire_api is "${provider.wire_api}"; current Codex versions need "responses"`)
