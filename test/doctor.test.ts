@@ -184,6 +184,18 @@ describe('agproxy doctor', () => {
     noKeys(r.stdout)
   })
 
+  test('Gemini CLI started in a project with its own .env does not read ~/.gemini/.env: doctor says so', async () => {
+    const config = buildConfig({ port: 1 })
+    const h = home()
+    setupCommand({ client: 'gemini-cli', yes: true }, config, { home: h, env: { HOME: h } })
+    put(join(h, 'proj/.env'), 'DATABASE_URL=postgres://localhost/app\n')
+    mkdirSync(join(h, 'proj/src'))
+    const r = await doctorCommand(config, { home: h, env: { HOME: h }, cwd: join(h, 'proj/src'), timeoutMs: 3000 })
+    const gemini = section(r.out, 'Gemini CLI')
+    expect(gemini).toContain('! started in ~/proj/src, Gemini CLI reads ~/proj/.env, not ~/.gemini/.env')
+    expect(gemini).toContain('! not set up for agproxy (no base URL set)')
+  })
+
   test('no agproxy running: ✗ with how to start it, exit 1', async () => {
     const config = buildConfig({ port: 1 })
     const h = home()

@@ -22,6 +22,8 @@ import { CLIENT_IDS, CLIENTS } from './setup/index'
 export interface DoctorIO {
   home?: string
   env?: Record<string, string | undefined>
+  /** the folder clients would start in (default: the current one) */
+  cwd?: string
   fetch?: typeof fetch
   /** per request (default 30 s) */
   timeoutMs?: number
@@ -39,7 +41,7 @@ const PROMPT = 'Reply with OK.'
 
 /** Run every check; returns the exit code (1 when a ✗) and the report. */
 export async function doctorCommand(c: Config, io: DoctorIO = {}): Promise<{ code: number; out: string }> {
-  const place: Place = { home: io.home ?? homedir(), env: io.env ?? process.env }
+  const place: Place = { home: io.home ?? homedir(), env: io.env ?? process.env, cwd: io.cwd ?? process.cwd() }
   const call = (url: string, init: RequestInit = {}) => (io.fetch ?? fetch)(url, { ...init, signal: AbortSignal.timeout(io.timeoutMs ?? 30_000) })
   let inst: Instance
   try {

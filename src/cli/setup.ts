@@ -80,7 +80,8 @@ export function setupCommand(args: SetupArgs, config: Config, io: SetupIO = {}):
     throw e
   }
   const out: string[] = []
-  const secrets = inst?.authOn ? [inst.key, ...inst.accepted] : (inst?.accepted ?? [])
+  // an undo shows files that may hold any of the instance's keys
+  const secrets = acceptedKeys(config)
   const diffs = changes.map(c => unifiedDiff(tilde(c.path, place.home), c.before, c.after)).filter(Boolean)
   if (!diffs.length) {
     const where = inst ? `${def.name} already points at ${def.baseUrl(inst.origin)}` : `${def.name}'s files already match the backup`
@@ -106,13 +107,17 @@ export function setupCommand(args: SetupArgs, config: Config, io: SetupIO = {}):
     const answer = io.ask(`\n${args.undo ? 'Restore' : 'Write'} these changes? [y/N] `)
     if (!/^y(es)?$/i.test(answer?.trim() ?? '')) return { code: 1, out: [...out, 'Nothing was written.'].join('\n') }
   }
-  if (args.undo) {
-    applyChanges(changes, { backup: false })
+  let backups: string[]
+  try {
+    backups = applyChanges(changes, { backup: !args.undo })
     for (const b of consumed) rmSync(b, { force: true })
+  } catch (e) {
+    return { code: 1, out: [...out, `agproxy setup ${def.id}: could not write: ${(e as Error).message.split('\n')[0]}`].join('\n') }
+  }
+  if (args.undo) {
     out.push(`Restored ${changes.map(c => tilde(c.path, place.home)).join(', ')} from agproxy setup's backup.`)
     return { code: 0, out: out.join('\n') }
   }
-  const backups = applyChanges(changes)
   out.push(`Wrote ${changes.map(c => tilde(c.path, place.home)).join(', ')} (backups: ${backups.map(b => tilde(b, place.home)).join(', ')}).`)
   // biome-ignore lint/style/noNonNullAssertion: set whenever not undoing
   out.push(...def.next(place, inst!), `Undo with: agproxy setup --undo ${def.id}. Check with: agproxy doctor.`)

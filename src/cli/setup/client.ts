@@ -24,6 +24,8 @@ export interface Instance {
 export interface Place {
   home: string
   env: Record<string, string | undefined>
+  /** the folder the client would start in (doctor: the current one) */
+  cwd?: string
 }
 
 /** A setting as the client will see it, and where it came from (for doctor's lines). */

@@ -3,7 +3,8 @@
  * `selectedAuthType` when the file still has it), and ~/.gemini/.env with GEMINI_API_KEY and GOOGLE_GEMINI_BASE_URL.
  * Gemini CLI reads ~/.gemini/.env in a trusted folder; a variable already in the environment wins over the file.
  */
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
 import { familyOf } from '../../http/clients'
 import type { ClientDef, ClientView, Found, Place } from './client'
 import { tilde } from './client'
@@ -15,6 +16,16 @@ const settingsPath = (p: Place) => join(dir(p), 'settings.json')
 const envPath = (p: Place) => join(dir(p), '.env')
 const AUTH = ['security', 'auth', 'selectedType']
 const LEGACY_AUTH = ['selectedAuthType']
+
+/** The .env Gemini CLI loads when started in `cwd` (its findEnvFile in a trusted folder): the first .gemini/.env or .env
+ *  from `cwd` up, else ~/.gemini/.env, else ~/.env. */
+export function envFileFrom(cwd: string, home: string): string | undefined {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    for (const f of [join(dir, '.gemini', '.env'), join(dir, '.env')]) if (existsSync(f)) return f
+    if (dirname(dir) === dir) break
+  }
+  return [join(home, '.gemini', '.env'), join(home, '.env')].find(f => existsSync(f))
+}
 
 export const geminiCli: ClientDef = {
   id: 'gemini-cli',
@@ -58,11 +69,19 @@ export const geminiCli: ClientDef = {
     } catch (e) {
       view.broken = (e as Error).message
     }
-    const dotenv = parseDotenv(readText(envPath(p)))
+    // Gemini CLI reads the first .env it finds from its folder up (only that one): a project's .env hides ~/.gemini/.env
+    const read = p.cwd ? envFileFrom(p.cwd, p.home) : envPath(p)
+    if (read && read !== envPath(p))
+      view.warnings.push(
+        `started in ${tilde(p.cwd ?? '', p.home)}, Gemini CLI reads ${tilde(read, p.home)}, not ${tilde(envPath(p), p.home)}: ` +
+          'put GEMINI_API_KEY and GOOGLE_GEMINI_BASE_URL there too, or export them',
+      )
+    const dotenv = parseDotenv(readText(read ?? envPath(p)))
+    const shownEnv = tilde(read ?? envPath(p), p.home)
     const pick = (name: string): Found | undefined => {
       const e = p.env[name]
       if (e) return { value: e, from: `${name} in the environment` }
-      return dotenv[name] ? { value: dotenv[name], from: `${name} in ${tilde(envPath(p), p.home)}` } : undefined
+      return dotenv[name] ? { value: dotenv[name], from: `${name} in ${shownEnv}` } : undefined
     }
     view.baseUrl = pick('GOOGLE_GEMINI_BASE_URL')
     view.key = pick('GEMINI_API_KEY') ?? pick('GOOGLE_API_KEY')
