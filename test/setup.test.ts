@@ -338,7 +338,9 @@ describe('asking before writing', () => {
       },
     })
     expect(no.code).toBe(1)
-    expect(questions[0]).toContain('Write these changes? [y/N]')
+    // the diff comes with the question, before the answer
+    expect(questions[0]).toMatch(/^--- \/dev\/null\n\+\+\+ ~\/\.config\/opencode\/opencode\.json\n[\s\S]*Write these changes\? \[y\/N\]$/)
+    expect(no.out).toBe('Nothing was written.')
     expect(existsSync(join(h, '.config/opencode/opencode.json'))).toBe(false)
     const yes = setup(h, { client: 'opencode' }, authOff, { interactive: true, ask: () => 'y' })
     expect(yes.code).toBe(0)

@@ -104,8 +104,10 @@ export function setupCommand(args: SetupArgs, config: Config, io: SetupIO = {}):
             'Run again with --yes to write these changes, or --print to only show them.',
         ].join('\n'),
       }
-    const answer = io.ask(`\n${args.undo ? 'Restore' : 'Write'} these changes? [y/N] `)
-    if (!/^y(es)?$/i.test(answer?.trim() ?? '')) return { code: 1, out: [...out, 'Nothing was written.'].join('\n') }
+    // the diff is shown with the question, before the answer is read
+    const answer = io.ask(`${out.join('\n')}\n\n${args.undo ? 'Restore' : 'Write'} these changes? [y/N]`)
+    out.length = 0
+    if (!/^y(es)?$/i.test(answer?.trim() ?? '')) return { code: 1, out: 'Nothing was written.' }
   }
   let backups: string[]
   try {
