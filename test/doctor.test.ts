@@ -8,9 +8,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { buildConfig } from '../src/config/load'
 import type { Config } from '../src/config/schema'
-import { doctorCommand } from '../src/cli/doctor'
+import { diagnoseBaseUrl, doctorCommand } from '../src/cli/doctor'
 import { setupCommand } from '../src/cli/setup'
-import { CLIENT_IDS } from '../src/cli/setup/index'
+import { CLIENT_IDS, CLIENTS } from '../src/cli/setup/index'
 import { maskKey } from '../src/providers/pool'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { cleanEnv, configFile, runCli, tempDir } from './support/cli'
@@ -73,6 +73,27 @@ const section = (out: string, title: string) => {
 const noKeys = (out: string) => {
   for (const k of [KEY, BAD, ...Object.values(GOOD)]) expect(out).not.toContain(k)
 }
+
+describe('base URL diagnosis (resolve-path’s knowledge of the mistakes agproxy tolerates)', () => {
+  const origin = 'http://127.0.0.1:8045'
+  test.each([
+    ['claude-code', 'http://localhost:8045', '✓', 'points here'],
+    ['claude-code', 'http://127.0.0.1:8045/', '✓', 'points here'],
+    ['claude-code', 'http://127.0.0.1:8045/v1', '!', 'the base URL ends in a version (/v1) and the client added it again'],
+    ['claude-code', 'http://127.0.0.1:8045/v1/messages', '!', 'the base URL already contains an endpoint path and the client appended its own'],
+    ['codex', 'http://127.0.0.1:8045', '!', 'the base URL lacks the /v1 the client expects'],
+    ['opencode', 'http://127.0.0.1:8045/v1/chat/completions', '!', 'the base URL already contains an endpoint path'],
+    ['gemini-cli', 'http://127.0.0.1:8045/v1beta', '!', 'the base URL ends in a version'],
+    ['codex', 'http://127.0.0.1:8045/llm/v1', '✗', 'which agproxy does not serve'],
+    ['codex', 'http://127.0.0.1:9999/v1', '!', 'points at http://127.0.0.1:9999, not this agproxy'],
+    ['gemini-cli', '127.0.0.1:8045', '✗', 'is not a URL'],
+  ] as const)('%s with %s → %s', (client, base, mark, text) => {
+    const d = diagnoseBaseUrl(base, origin, CLIENTS[client], CLIENTS[client].defaultModel)
+    expect(d.mark).toBe(mark)
+    expect(d.text).toContain(text)
+    if (mark !== '✓') expect(d.fix).toContain(`agproxy setup ${client}`)
+  })
+})
 
 describe('agproxy doctor', () => {
   test('every client set up by agproxy setup: all ✓, one real request through each route, exit 0', async () => {

@@ -56,38 +56,33 @@ export function instanceOf(c: Config, env: Record<string, string | undefined> = 
 
 const USAGE = `usage: agproxy setup <client> [--print | --yes] [--undo]   (clients: ${CLIENT_IDS.join(', ')})`
 
+interface Plan {
+  changes: Change[]
+  /** the instance pointed at (not when undoing) */
+  inst?: Instance
+  /** the backups an undo restores (removed once restored) */
+  consumed: string[]
+}
+
+type Result = { code: number; out: string }
+
 /** Run `agproxy setup`; returns the exit code and what to print. */
-export function setupCommand(args: SetupArgs, config: Config, io: SetupIO = {}): { code: number; out: string } {
+export function setupCommand(args: SetupArgs, config: Config, io: SetupIO = {}): Result {
   if (!args.client) return { code: 2, out: `agproxy setup: name the client to set up.\n${USAGE}` }
   if (!isClientId(args.client)) return { code: 2, out: `agproxy setup: unknown client "${args.client.slice(0, 40)}".\n${USAGE}` }
   const def = CLIENTS[args.client]
   const place: Place = { home: io.home ?? homedir(), env: io.env ?? process.env }
-  let inst: Instance | undefined
-  let changes: Change[]
-  let consumed: string[] = []
-  try {
-    if (args.undo) {
-      const u = undoChanges(def.files(place))
-      if (!u.when) return { code: 1, out: `agproxy setup --undo ${def.id}: no backup made by agproxy setup was found next to ${listFiles(def, place)}.` }
-      changes = u.changes
-      consumed = u.backups
-    } else {
-      inst = instanceOf(config, place.env)
-      changes = def.plan(place, inst)
-    }
-  } catch (e) {
-    if (e instanceof SetupError) return { code: 1, out: `agproxy setup ${def.id}: ${e.message}` }
-    throw e
-  }
-  const out: string[] = []
-  // an undo shows files that may hold any of the instance's keys
-  const secrets = acceptedKeys(config)
+  const plan = planOf(args, def, place, config)
+  if ('code' in plan) return plan
+  const { changes, inst } = plan
   const diffs = changes.map(c => unifiedDiff(tilde(c.path, place.home), c.before, c.after)).filter(Boolean)
   if (!diffs.length) {
+    if (!inst) removeAll(plan.consumed)
     const where = inst ? `${def.name} already points at ${def.baseUrl(inst.origin)}` : `${def.name}'s files already match the backup`
     return { code: 0, out: `${where}; nothing to change (${listFiles(def, place)}).` }
   }
-  out.push(maskText(diffs.join('\n'), secrets))
+  // an undo shows files that may hold any of the instance's keys, so those are masked whatever is written
+  const out = [maskText(diffs.join('\n'), acceptedKeys(config))]
   if (inst)
     out.push(
       '',
@@ -95,35 +90,62 @@ export function setupCommand(args: SetupArgs, config: Config, io: SetupIO = {}):
     )
   if (args.print) return { code: 0, out: [...out, '(--print: nothing was written)'].join('\n') }
   if (!args.yes) {
-    if (!io.interactive || !io.ask)
-      return {
-        code: 2,
-        out: [
-          ...out,
-          'agproxy setup: stdin is not a terminal, so it cannot ask before writing; nothing was written. ' +
-            'Run again with --yes to write these changes, or --print to only show them.',
-        ].join('\n'),
-      }
-    // the diff is shown with the question, before the answer is read
-    const answer = io.ask(`${out.join('\n')}\n\n${args.undo ? 'Restore' : 'Write'} these changes? [y/N]`)
+    const refused = confirm(out, args, io)
+    if (refused) return refused
     out.length = 0
-    if (!/^y(es)?$/i.test(answer?.trim() ?? '')) return { code: 1, out: 'Nothing was written.' }
   }
+  return write(def, place, plan, out)
+}
+
+/** The changes setup (or --undo) would make; a Result when there is nothing it can do. */
+function planOf(args: SetupArgs, def: ClientDef, place: Place, config: Config): Plan | Result {
+  try {
+    if (args.undo) {
+      const u = undoChanges(def.files(place))
+      if (!u.when) return { code: 1, out: `agproxy setup --undo ${def.id}: no backup made by agproxy setup was found next to ${listFiles(def, place)}.` }
+      return { changes: u.changes, consumed: u.backups }
+    }
+    const inst = instanceOf(config, place.env)
+    return { changes: def.plan(place, inst), inst, consumed: [] }
+  } catch (e) {
+    if (e instanceof SetupError) return { code: 1, out: `agproxy setup ${def.id}: ${e.message}` }
+    throw e
+  }
+}
+
+/** Ask on the terminal, the diff shown with the question; a Result unless the answer is yes. */
+function confirm(shown: string[], args: SetupArgs, io: SetupIO): Result | undefined {
+  if (!io.interactive || !io.ask)
+    return {
+      code: 2,
+      out: [
+        ...shown,
+        'agproxy setup: stdin is not a terminal, so it cannot ask before writing; nothing was written. ' +
+          'Run again with --yes to write these changes, or --print to only show them.',
+      ].join('\n'),
+    }
+  const answer = io.ask(`${shown.join('\n')}\n\n${args.undo ? 'Restore' : 'Write'} these changes? [y/N]`)
+  return /^y(es)?$/i.test(answer?.trim() ?? '') ? undefined : { code: 1, out: 'Nothing was written.' }
+}
+
+/** Write the changes (with backups, unless undoing) and say what was done and what comes next. */
+function write(def: ClientDef, place: Place, plan: Plan, out: string[]): Result {
+  const files = plan.changes.map(c => tilde(c.path, place.home)).join(', ')
   let backups: string[]
   try {
-    backups = applyChanges(changes, { backup: !args.undo })
-    for (const b of consumed) rmSync(b, { force: true })
+    backups = applyChanges(plan.changes, { backup: !!plan.inst })
+    removeAll(plan.consumed)
   } catch (e) {
     return { code: 1, out: [...out, `agproxy setup ${def.id}: could not write: ${(e as Error).message.split('\n')[0]}`].join('\n') }
   }
-  if (args.undo) {
-    out.push(`Restored ${changes.map(c => tilde(c.path, place.home)).join(', ')} from agproxy setup's backup.`)
-    return { code: 0, out: out.join('\n') }
-  }
-  out.push(`Wrote ${changes.map(c => tilde(c.path, place.home)).join(', ')} (backups: ${backups.map(b => tilde(b, place.home)).join(', ')}).`)
-  // biome-ignore lint/style/noNonNullAssertion: set whenever not undoing
-  out.push(...def.next(place, inst!), `Undo with: agproxy setup --undo ${def.id}. Check with: agproxy doctor.`)
+  if (!plan.inst) return { code: 0, out: [...out, `Restored ${files} from agproxy setup's backup.`].join('\n') }
+  out.push(`Wrote ${files} (backups: ${backups.map(b => tilde(b, place.home)).join(', ')}).`)
+  out.push(...def.next(place, plan.inst), `Undo with: agproxy setup --undo ${def.id}. Check with: agproxy doctor.`)
   return { code: 0, out: out.join('\n') }
+}
+
+const removeAll = (paths: string[]) => {
+  for (const p of paths) rmSync(p, { force: true })
 }
 
 const listFiles = (def: ClientDef, place: Place) =>
