@@ -217,6 +217,19 @@ describe('agproxy doctor', () => {
     expect(gemini).toContain('! not set up for agproxy (no base URL set)')
   })
 
+  test('a provider that echoes the raw key in its error: the key is masked in the report', async () => {
+    const echo = await startFake('openai')
+    try {
+      echo.handler = rec => (rec.key === BAD ? { kind: 'error', status: 401, message: `the key ${BAD} was revoked` } : undefined)
+      const config = buildConfig({ port: 1, providers: [{ name: 'relay', type: 'openai', base_url: echo.url, api_keys: [BAD] }] })
+      const r = await doctorCommand(config, { home: home(), env: {}, timeoutMs: 3000 })
+      expect(section(r.out, 'Providers')).toContain(`✗ relay (openai) key ${maskKey(BAD)}: rejected (401: the key ${maskKey(BAD)} was revoked)`)
+      noKeys(r.out)
+    } finally {
+      await echo.stop()
+    }
+  })
+
   test('no agproxy running: ✗ with how to start it, exit 1', async () => {
     const config = buildConfig({ port: 1 })
     const h = home()

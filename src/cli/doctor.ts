@@ -9,7 +9,7 @@ import type { Config, ProviderConfig } from '../config/schema'
 import { effectiveAuthMode } from '../config/load'
 import { clientFamilies } from '../http/clients'
 import { describeCauses, resolvePath } from '../http/resolve-path'
-import { formatMs, maskKey } from '../providers/pool'
+import { formatMs, MIN_REDACTED_KEY, maskKey } from '../providers/pool'
 import { DEFAULT_BASE, providersFromEnv, repairBaseUrl, type Provider } from '../providers/registry'
 import { authHeaders } from '../providers/upstream-call'
 import { KEYS_PATH, type KeysStatus } from '../routes/status'
@@ -17,6 +17,7 @@ import { instanceOrigin, oneLine } from './keys'
 import { instanceOf } from './setup'
 import type { ClientDef, ClientView, Instance, Place } from './setup/client'
 import { SetupError } from './setup/edit'
+import { maskText } from './setup/files'
 import { CLIENT_IDS, CLIENTS } from './setup/index'
 
 export interface DoctorIO {
@@ -68,7 +69,10 @@ export async function doctorCommand(c: Config, io: DoctorIO = {}): Promise<{ cod
         ? `\nNo check failed; ${warned} warning${warned === 1 ? '' : 's'} (!) above.`
         : '\nAll checks passed.',
   )
-  return { code: failed ? 1 : 0, out: out.join('\n') }
+  // a provider or client may echo a key in an error message: none is ever printed
+  const providerKeys = providerConfigs(c, place.env).flatMap(p => keysOf(p).map(k => k.key))
+  const secrets = [...inst.accepted, ...providerKeys.filter(k => k.length >= MIN_REDACTED_KEY)]
+  return { code: failed ? 1 : 0, out: maskText(out.join('\n'), secrets) }
 }
 
 type Call = (url: string, init?: RequestInit) => Promise<Response>
@@ -233,13 +237,16 @@ function checkEnvironment(env: Record<string, string | undefined>, inst: Instanc
 const MODELS_PATH: Record<Provider['type'], string> = { openai: '/models', anthropic: '/v1/models', gemini: '/v1beta/models' }
 
 async function checkProviders(c: Config, env: Record<string, string | undefined>, inst: Instance, reach: string | undefined, call: Call): Promise<Check[]> {
-  const configs = c.providers.length ? c.providers : providersFromEnv(env).providers
+  const configs = providerConfigs(c, env)
   if (!configs.length)
     return [{ mark: '✗', text: 'no providers configured', fix: 'add providers: to agproxy.yaml, or set GEMINI_API_KEY / OPENAI_API_KEY / ANTHROPIC_API_KEY' }]
   const status = reach ? await keysStatus(reach, inst, call) : undefined
   const probes = configs.flatMap(p => keysOf(p).map(k => probeKey(p, k, status, call)))
   return (await Promise.all(probes)).flat()
 }
+
+/** The providers the instance serves: configured, else those the key variables create (zero-config). */
+const providerConfigs = (c: Config, env: Record<string, string | undefined>) => (c.providers.length ? c.providers : providersFromEnv(env).providers)
 
 async function keysStatus(reach: string, inst: Instance, call: Call): Promise<KeysStatus | undefined> {
   try {
