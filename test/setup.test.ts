@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path'
 import { parse as parseJsonc } from 'jsonc-parser'
 import { parse as parseToml } from 'smol-toml'
 import { buildConfig } from '../src/config/load'
+import { parseArgs } from '../src/cli/args'
 import { setupCommand, type SetupArgs, type SetupIO } from '../src/cli/setup'
 import type { ClientId } from '../src/cli/setup/client'
 import { maskKey } from '../src/providers/pool'
@@ -312,6 +313,26 @@ describe('known-good and broken states', () => {
     expect(read(file)).toBe(first)
     expect(setup(h, { client: 'claude-code', undo: true, yes: true }).code).toBe(0)
     expect(read(file)).toBe('{ "model": "opus" }\n')
+  })
+})
+
+describe('arguments', () => {
+  test.each([
+    [['setup', 'codex', '--yes'], { client: 'codex', yes: true }],
+    [['setup', '--undo', 'claude-code', '-y'], { client: 'claude-code', undo: true, yes: true }],
+    [['--port', '9000', 'setup', 'opencode', '--print'], { client: 'opencode', print: true }],
+  ])('%p', (argv, want) => {
+    const a = parseArgs(argv)
+    expect(a.error).toBeUndefined()
+    expect(a.command).toBe('setup')
+    expect(a.setup).toEqual(want)
+  })
+
+  test('setup flags elsewhere, or a second client: refused', () => {
+    expect(parseArgs(['--yes']).error).toContain('belong to agproxy setup')
+    expect(parseArgs(['doctor', '--print']).error).toContain('belong to agproxy setup')
+    expect(parseArgs(['setup', 'codex', 'opencode']).error).toContain('unknown argument "opencode"')
+    expect(parseArgs(['doctor']).command).toBe('doctor')
   })
 })
 

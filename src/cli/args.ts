@@ -107,5 +107,7 @@ export function parseArgs(argv: string[]): Args {
   } catch (e) {
     return { command, flags, error: (e as Error).message }
   }
-  return command === 'setup' ? { command, flags, setup } : { command, flags }
+  if (command === 'setup') return { command, flags, setup }
+  if (Object.keys(setup).length) return { command, flags, error: '--yes, --print and --undo belong to agproxy setup <client>' }
+  return { command, flags }
 }
