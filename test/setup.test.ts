@@ -82,6 +82,9 @@ describe('fresh HOME: each client gets its configuration, a backup marker, and -
     for (const client of Object.keys(files) as ClientId[]) expect(setup(h, { client, yes: true }, authOn).code).toBe(0)
     const claude = JSON.parse(read(join(h, '.claude/settings.json')))
     expect(claude.env).toEqual({ ANTHROPIC_BASE_URL: 'http://127.0.0.1:9123', ANTHROPIC_AUTH_TOKEN: KEY })
+    // a new file is laid out as JSON.stringify would
+    expect(read(join(h, '.claude/settings.json'))).toBe(`${JSON.stringify(claude, null, 2)}\n`)
+    expect(read(join(h, '.gemini/settings.json'))).toBe(`${JSON.stringify({ security: { auth: { selectedType: 'gemini-api-key' } } }, null, 2)}\n`)
     const codex = parseToml(read(join(h, '.codex/config.toml'))) as any
     expect(codex.model_provider).toBe('agproxy')
     expect(codex.model_providers.agproxy).toMatchObject({ base_url: 'http://127.0.0.1:9123/v1', wire_api: 'responses', env_key: 'AGPROXY_API_KEY' })
@@ -171,6 +174,16 @@ model = "gpt-5-mini"
     expect(r.out).toContain('-wire_api = "chat"')
     expect(r.out).not.toContain(KEY)
     expect(r.out).toContain(maskKey(KEY))
+  })
+
+  test('an empty env object gets its first key laid out on its own lines', () => {
+    const h = home()
+    const file = join(h, '.claude/settings.json')
+    put(file, '{\n  "model": "opus",\n  "env": {}\n}\n')
+    expect(setup(h, { client: 'claude-code', yes: true }).code).toBe(0)
+    expect(read(file)).toBe(
+      '{\n  "model": "opus",\n  "env": {\n    "ANTHROPIC_BASE_URL": "http://127.0.0.1:8045",\n    "ANTHROPIC_AUTH_TOKEN": "agproxy"\n  }\n}\n',
+    )
   })
 
   test('Codex config.toml with only tables: model_provider goes above the first table, as a top-level key', () => {

@@ -38,7 +38,12 @@ export function setJsonc(text: string | undefined, sets: Array<[path: string[], 
     // insert unformatted, then format only the inserted text
     const edits = modify(out, path, value, {})
     out = applyEdits(out, edits)
-    for (const e of edits) out = applyEdits(out, format(out, { offset: e.offset, length: e.content.length }, { ...formattingOptions, keepLines: false }))
+    for (const e of edits) {
+      // a first property of an empty object: its braces are formatted with it
+      const first = e.length === 0 && !e.content.startsWith(',')
+      const range = { offset: Math.max(0, e.offset - (first ? 1 : 0)), length: e.content.length + (first ? 2 : 0) }
+      out = applyEdits(out, format(out, range, { ...formattingOptions, keepLines: false }))
+    }
   }
   return out.endsWith('\n') ? out : `${out}\n`
 }
