@@ -8,6 +8,8 @@ import { routesText, clientsText } from './cli/print'
 import { keysCommand } from './cli/keys'
 import { currentContext, healthCommand, serviceCommand } from './cli/service'
 import { versionCheck, versionLine } from './cli/version'
+import { setupCommand } from './cli/setup'
+import { doctorCommand } from './cli/doctor'
 import { serve } from './server'
 
 /** Print a command's result and exit with its code: a report (also "not running") to stdout, a failure (`agproxy: …`) to stderr. */
@@ -56,6 +58,19 @@ if (args.command === 'clients') {
 if (args.command === 'service' && args.action) finish(await serviceCommand(args.action, currentContext(args.flags, loaded.file)))
 if (args.command === 'health') finish(await healthCommand(loaded.config))
 if (args.command === 'keys') finish(await keysCommand(loaded.config))
+
+if (args.command === 'setup') {
+  const r = setupCommand(args.setup ?? {}, loaded.config, { interactive: process.stdin.isTTY, ask: q => prompt(q) })
+  if (r.code === 0) console.log(r.out)
+  else console.error(r.out)
+  process.exit(r.code)
+}
+if (args.command === 'doctor') {
+  // the whole report goes to stdout, whatever the outcome
+  const r = await doctorCommand(loaded.config)
+  console.log(r.out)
+  process.exit(r.code)
+}
 
 try {
   await serve(loaded.config, { file: loaded.file, command: args.command, reload: () => loadConfig(args.flags).config })

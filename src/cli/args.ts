@@ -1,16 +1,19 @@
 /** Command-line arguments: flags and subcommands. */
 import type { Flags } from '../config/load'
+import type { SetupArgs } from './setup'
 
 export const SERVICE_ACTIONS = ['install', 'uninstall', 'status'] as const
 export type ServiceAction = (typeof SERVICE_ACTIONS)[number]
 
 export interface Args {
-  command: 'serve' | 'routes' | 'clients' | 'keys' | 'help' | 'version' | 'service' | 'health'
+  command: 'serve' | 'routes' | 'clients' | 'keys' | 'help' | 'version' | 'service' | 'health' | 'setup' | 'doctor'
   flags: Flags
   /** `service install|uninstall|status` */
   action?: ServiceAction
   /** `version --check`: compare with the latest release */
   check?: boolean
+  /** `setup`: the client named, --yes, --print, --undo */
+  setup?: SetupArgs
   error?: string
 }
 
@@ -21,6 +24,9 @@ Usage:
   agproxy routes             print the route table
   agproxy clients            print the base URL each client should use
   agproxy keys               print the key pool state of the running instance
+  agproxy setup <client>     point a client at this instance: claude-code, codex, gemini-cli, opencode
+                             (shows the diff and asks; --yes writes, --print only shows; --undo restores the backup)
+  agproxy doctor             check each client's settings, a real request through each, and every provider key
   agproxy service install    run agproxy in the background at login (systemd user unit, launchd agent;
                              on Windows it prints the scheduled task to create); uninstall removes it;
                              status says whether it runs and where. Flags given here go into the service.
@@ -45,6 +51,7 @@ const shownArg = (arg: string, name: string, inline: string | undefined) =>
 
 export function parseArgs(argv: string[]): Args {
   const flags: Flags = {}
+  const setup: SetupArgs = {}
   let command: Args['command'] = 'serve'
   let action: ServiceAction | undefined
   let check = false
@@ -95,6 +102,8 @@ export function parseArgs(argv: string[]): Args {
         case 'health':
         case 'help':
         case 'version':
+        case 'setup':
+        case 'doctor':
           command = name
           break
         case 'service': {
@@ -108,15 +117,24 @@ export function parseArgs(argv: string[]): Args {
         case '--check':
           check = true
           break
+        case '--yes':
+        case '-y':
+        case '--print':
+        case '--undo':
+          setup[name === '-y' ? 'yes' : (name.slice(2) as 'yes' | 'print' | 'undo')] = true
+          break
         case 'serve':
           break
         default:
-          throw new Error(`unknown argument "${shownArg(a, name, inline)}"`)
+          if (command === 'setup' && !setup.client && /^[a-z][a-z-]*$/.test(a)) setup.client = a
+          else throw new Error(`unknown argument "${shownArg(a, name, inline)}"`)
       }
     }
     if (check && command !== 'version') throw new Error('--check goes with the version command: agproxy version --check')
   } catch (e) {
     return { command, flags, error: (e as Error).message }
   }
+  if (command === 'setup') return { command, flags, setup }
+  if (Object.keys(setup).length) return { command, flags, error: '--yes, --print and --undo belong to agproxy setup <client>' }
   return { command, flags, ...(action && { action }), ...(check && { check }) }
 }

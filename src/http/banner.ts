@@ -22,5 +22,6 @@ export function clientsText(c: Config, port = c.port): string {
     `  Codex CLI:     a model_providers entry with base_url = "${origin}/v1" and wire_api = "responses"`,
     `  Gemini CLI:    GOOGLE_GEMINI_BASE_URL=${origin} GEMINI_API_KEY=${needsKey ? '<key>' : 'any'}`,
   ]
-  return `Client settings:\n${lines.join('\n')}\n${extra.join('\n')}\n${key}`
+  const setup = 'agproxy setup claude-code | codex | gemini-cli | opencode writes these into the client’s own config; agproxy doctor checks them.'
+  return `Client settings:\n${lines.join('\n')}\n${extra.join('\n')}\n${key}\n${setup}`
 }
