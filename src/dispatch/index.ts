@@ -18,7 +18,10 @@ import { makePlan } from './plans'
 import { attempt, type DispatchDeps, type UpstreamPlan } from './attempt'
 import { localAnswer } from './attempt-local'
 import { runRetryLoop, realClock, type LoopClock, type RetryRun } from './retry-loop'
-import type { Answer, ModelCall } from './types'
+import type { Answer, Attempt, ModelCall } from './types'
+import type { Trace } from '../observe/trace'
+import { kindOfStatus } from '../observe/trace'
+import type { PooledKey } from '../providers/pool'
 
 export type { Answer, ModelCall } from './types'
 export { isAnswer } from './types'
@@ -98,6 +101,11 @@ export function createDispatcher(
   }
 
   async function dispatch(call: ModelCall): Promise<Answer | IRError> {
+    const trace = call.trace
+    if (trace) {
+      trace.asked(call.model)
+      trace.stream = call.endpoint.streams(call.body)
+    }
     const hops = (call.request.headers.get(HOP_HEADER) ?? '').split(',').filter(Boolean)
     if (hops.includes(INSTANCE_ID) || hops.length > 8) return LOOP
     const routed = router.resolve(call.model)
@@ -121,9 +129,37 @@ export function createDispatcher(
         const plan = makePlan(call, provider, codecContext(call, provider))
         return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
       },
-      attempt: (provider, key, model, plan) => attempt({ call, provider, key, model, hops, plan, deps }),
+      attempt: (provider, key, model, plan) =>
+        trace
+          ? traced(trace, provider, key, model, () => attempt({ call, provider, key, model, hops, plan, deps }))
+          : attempt({ call, provider, key, model, hops, plan, deps }),
     }
     return runRetryLoop(run)
+  }
+
+  /** one attempt, told to the trace: who was called with which key, how it went, how long it took */
+  async function traced(trace: Trace, provider: Provider, key: PooledKey, model: string, run: () => Promise<Attempt>): Promise<Attempt> {
+    const started = performance.now()
+    const rec = { provider: provider.name, model, key: key.name, status: 0, ms: 0 } as Trace['attempts'][number]
+    trace.attempts.push(rec)
+    try {
+      const result = await run()
+      rec.ms = Math.round(performance.now() - started)
+      if (result.ok) {
+        rec.status = 200
+        trace.key = key.name
+      } else {
+        rec.status = result.status ?? 0
+        rec.error = kindOfStatus(result.status ?? 502)
+        rec.message = clipLine(deps.scrub(result.message, provider), 300)
+      }
+      return result
+    } catch (e) {
+      // the upstream encoder refused the request (IRErrorValue): no call was made
+      rec.ms = Math.round(performance.now() - started)
+      rec.error = 'invalid_request'
+      throw e
+    }
   }
 
   return { router, providers, streams: state.streams, dispatch }
