@@ -278,6 +278,19 @@ describe('the text line, and how streams end', () => {
     expect(requestLines().at(-1)).toMatch(/ 200 openai\.chat .* stream timeout error=timeout "The upstream went silent/)
   })
 
+  test('a stream still running when shutdown_grace is over: shutdown', async () => {
+    const other = await startAgproxy({ providers: [provider('oa', oa, [KEYS.oa1])] })
+    const ends: RequestRecord[] = []
+    other.agproxy.state.recorder.subscribe(r => ends.push(r))
+    oa.enqueue({ kind: 'endless', intervalMs: 20 })
+    const r = await call(other, 'openai', 'oa/gpt-4o', { stream: true })
+    const body = r.text()
+    await Bun.sleep(50)
+    expect(await other.stop(100)).toBe(1)
+    expect(await body).toContain('shutting down')
+    expect(ends.map(e => [e.status, e.end, e.errorKind])).toEqual([[200, 'shutdown', 'unavailable']])
+  })
+
   test('access_log: false writes no request lines; /metrics still counts', async () => {
     const quiet = await startAgproxy({ access_log: false, providers: [provider('oa', oa, [KEYS.oa1])] })
     try {

@@ -21,7 +21,6 @@ import { runRetryLoop, realClock, type LoopClock, type RetryRun } from './retry-
 import type { Answer, Attempt, ModelCall } from './types'
 import type { Trace } from '../observe/trace'
 import { kindOfStatus } from '../observe/trace'
-import type { PooledKey } from '../providers/pool'
 
 export type { Answer, ModelCall } from './types'
 export { isAnswer } from './types'
@@ -129,37 +128,22 @@ export function createDispatcher(
         const plan = makePlan(call, provider, codecContext(call, provider))
         return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
       },
-      attempt: (provider, key, model, plan) =>
-        trace
-          ? traced(trace, provider, key, model, () => attempt({ call, provider, key, model, hops, plan, deps }))
-          : attempt({ call, provider, key, model, hops, plan, deps }),
+      attempt: (provider, key, model, plan) => attempt({ call, provider, key, model, hops, plan, deps }),
+      attempted: trace && ((provider, key, model, result, ms) => traceAttempt(trace, provider, key.name, model, result, ms)),
     }
     return runRetryLoop(run)
   }
 
   /** one attempt, told to the trace: who was called with which key, how it went, how long it took */
-  async function traced(trace: Trace, provider: Provider, key: PooledKey, model: string, run: () => Promise<Attempt>): Promise<Attempt> {
-    const started = performance.now()
-    const rec = { provider: provider.name, model, key: key.name, status: 0, ms: 0 } as Trace['attempts'][number]
-    trace.attempts.push(rec)
-    try {
-      const result = await run()
-      rec.ms = Math.round(performance.now() - started)
-      if (result.ok) {
-        rec.status = 200
-        trace.key = key.name
-      } else {
-        rec.status = result.status ?? 0
-        rec.error = kindOfStatus(result.status ?? 502)
-        rec.message = clipLine(deps.scrub(result.message, provider), 300)
-      }
-      return result
-    } catch (e) {
-      // the upstream encoder refused the request (IRErrorValue): no call was made
-      rec.ms = Math.round(performance.now() - started)
-      rec.error = 'invalid_request'
-      throw e
+  function traceAttempt(trace: Trace, provider: Provider, key: string, model: string, result: Attempt, ms: number) {
+    if (result.ok) {
+      trace.attempts.push({ provider: provider.name, model, key, status: 200, ms })
+      trace.key = key
+      return
     }
+    const status = result.status ?? 0
+    const message = clipLine(deps.scrub(result.message, provider), 300)
+    trace.attempts.push({ provider: provider.name, model, key, status, error: kindOfStatus(status || 502), message, ms })
   }
 
   return { router, providers, streams: state.streams, dispatch }

@@ -38,6 +38,12 @@ export interface FrontDoor {
   handle(req: Request, server: Server<unknown> | null | undefined, next: (req: Request) => Promise<Response> | Response): Promise<Response>
 }
 
+/** The client's key as a record shows it: masked (the first carrier; the check above found one valid), or undefined. */
+const clientKeyOf = (headers: Headers, query: URLSearchParams): string | undefined => {
+  const key = carriers(headers, query)[0]
+  return key ? maskKey(key) : undefined
+}
+
 /** `boundToLoopback`: whether the address actually bound is loopback (turns the Host guard on). `recorder`: told of every request
  *  (a trace per request while it has subscribers). */
 export function createFrontDoor(config: Config, log: Logger, listenOrigin: () => string, boundToLoopback: () => boolean, recorder?: Recorder): FrontDoor {
@@ -110,7 +116,7 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
           cors,
         )
       }
-      if (trace && auth.mode !== 'off') trace.clientKey = maskKey(carriers(req.headers, query)[0] ?? '')
+      if (trace && auth.mode !== 'off') trace.clientKey = clientKeyOf(req.headers, query)
       const gated = statusGate(path, req, server, config, dialect)
       if (gated) return finish(gated, cors)
 

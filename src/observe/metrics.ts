@@ -32,15 +32,14 @@ const labelText = (l: Labels) => {
   return parts.length ? `{${parts.join(',')}}` : ''
 }
 
-/** A counter family: values by label set. */
+/** A counter family: values by label set (`key`: the label values joined, built by the caller: no per-call reflection). */
 class Counter {
   readonly values = new Map<string, { labels: Labels; value: number }>()
   constructor(
     readonly name: string,
     readonly help: string,
   ) {}
-  add(labels: Labels, n = 1) {
-    const key = Object.values(labels).join('\u0000')
+  add(key: string, labels: Labels, n = 1) {
     const v = this.values.get(key)
     if (v) v.value += n
     else this.values.set(key, { labels, value: n })
@@ -51,30 +50,37 @@ class Counter {
   }
 }
 
-/** A histogram family (seconds). */
+/** A histogram family (seconds): one count per bucket a value falls in, made cumulative when rendered. */
 class Histogram {
   readonly values = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>()
   constructor(
     readonly name: string,
     readonly help: string,
   ) {}
-  observe(labels: Labels, seconds: number) {
-    const key = Object.values(labels).join('\u0000')
+  observe(key: string, labels: Labels, seconds: number) {
     let v = this.values.get(key)
     if (!v) this.values.set(key, (v = { labels, counts: BUCKETS.map(() => 0), sum: 0, count: 0 }))
-    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= (BUCKETS[i] as number)) v.counts[i]!++
+    let i = 0
+    while (i < BUCKETS.length && seconds > (BUCKETS[i] as number)) i++
+    if (i < BUCKETS.length) v.counts[i]!++
     v.sum += seconds
     v.count++
   }
   render(out: string[]) {
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`)
     for (const { labels, counts, sum, count } of this.values.values()) {
-      BUCKETS.forEach((b, i) => out.push(`${this.name}_bucket${labelText({ ...labels, le: String(b) })} ${counts[i]}`))
+      let cumulative = 0
+      BUCKETS.forEach((b, i) => {
+        cumulative += counts[i] ?? 0
+        out.push(`${this.name}_bucket${labelText({ ...labels, le: String(b) })} ${cumulative}`)
+      })
       out.push(`${this.name}_bucket${labelText({ ...labels, le: '+Inf' })} ${count}`)
       out.push(`${this.name}_sum${labelText(labels)} ${+sum.toFixed(6)}`, `${this.name}_count${labelText(labels)} ${count}`)
     }
   }
 }
+
+const statusClass = (status: number) => `${Math.floor(status / 100)}xx`
 
 const gauge = (out: string[], name: string, help: string, rows: Array<[Labels, number]>, type = 'gauge') => {
   out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
@@ -110,25 +116,35 @@ export class Metrics {
 
   /** the Recorder subscriber */
   readonly observe = (r: RequestRecord) => {
+    const { dialect, stream } = r
     const endpoint = r.endpoint ?? ''
     const provider = r.provider ?? ''
     const model = this.model(r)
-    this.requests.add({ dialect: r.dialect, endpoint, provider, model, status_class: `${Math.floor(r.status / 100)}xx` })
-    this.duration.observe({ dialect: r.dialect, endpoint, stream: String(r.stream) }, r.latencyMs / 1000)
-    if (r.endpoint && r.ttfbMs !== undefined && r.status < 400) this.ttfb.observe({ dialect: r.dialect, endpoint }, r.ttfbMs / 1000)
+    const status_class = statusClass(r.status)
+    const at = `${dialect}\u0000${endpoint}`
+    this.requests.add(`${at}\u0000${provider}\u0000${model}\u0000${status_class}`, { dialect, endpoint, provider, model, status_class })
+    this.duration.observe(`${at}\u0000${stream}`, { dialect, endpoint, stream: String(stream) }, r.latencyMs / 1000)
+    if (r.endpoint && r.ttfbMs !== undefined && r.status < 400) this.ttfb.observe(at, { dialect, endpoint }, r.ttfbMs / 1000)
     const u = r.usage
     if (u) {
-      const at = (kind: string, n: number | undefined) => n && this.tokens.add({ provider, model, kind }, n)
-      at('input', u.inputTokens)
-      at('output', u.outputTokens)
-      at('cached', u.cachedInputTokens)
-      at('cache_write', u.cacheCreationInputTokens)
-      at('reasoning', u.reasoningTokens)
+      const by = `${provider}\u0000${model}\u0000`
+      this.token(by, provider, model, 'input', u.inputTokens)
+      this.token(by, provider, model, 'output', u.outputTokens)
+      this.token(by, provider, model, 'cached', u.cachedInputTokens)
+      this.token(by, provider, model, 'cache_write', u.cacheCreationInputTokens)
+      this.token(by, provider, model, 'reasoning', u.reasoningTokens)
     }
-    for (const a of r.attempts) this.attempts.add({ provider: a.provider, status_class: a.status ? `${Math.floor(a.status / 100)}xx` : 'none' })
-    if (r.retries) this.retries.add({ provider }, r.retries)
-    if (r.failovers) this.failovers.add({}, r.failovers)
-    if (r.end) this.ends.add({ end: r.end })
+    for (const a of r.attempts) {
+      const c = a.status ? statusClass(a.status) : 'none'
+      this.attempts.add(`${a.provider}\u0000${c}`, { provider: a.provider, status_class: c })
+    }
+    if (r.retries) this.retries.add(provider, { provider }, r.retries)
+    if (r.failovers) this.failovers.add('', {}, r.failovers)
+    if (r.end) this.ends.add(r.end, { end: r.end })
+  }
+
+  private token(by: string, provider: string, model: string, kind: string, n: number | undefined) {
+    if (n) this.tokens.add(by + kind, { provider, model, kind }, n)
   }
 
   /** the text exposition of everything, with `g` read now */
