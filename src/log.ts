@@ -20,20 +20,31 @@ export interface Logger {
   fields?(level: Level, fields: Record<string, unknown>, text: () => string): void
 }
 
-/** stderr, one write per tick for lines that can wait (debug, info); warnings and errors are written at once (after those) */
+/** how long lines that can wait are held, at most, before they are written together */
+const FLUSH_MS = 20
+const FLUSH_BYTES = 64 * 1024
+
+/** stderr, batched: lines that can wait (debug, info: the access log at load) are written together, at most FLUSH_MS
+ *  later or once FLUSH_BYTES are held; a warning or an error is written at once (after those), and all at exit. */
 export function bufferedStderr(): (line: string, urgent?: boolean) => void {
   let pending: string[] = []
+  let bytes = 0
+  let timer: Timer | undefined
   const flush = () => {
+    clearTimeout(timer)
+    timer = undefined
     if (!pending.length) return
     const text = `${pending.join('\n')}\n`
     pending = []
+    bytes = 0
     process.stderr.write(text)
   }
   process.once('exit', flush)
   return (line, urgent) => {
     pending.push(line)
-    if (urgent) flush()
-    else if (pending.length === 1) setImmediate(flush)
+    bytes += line.length
+    if (urgent || bytes >= FLUSH_BYTES) flush()
+    else if (!timer) timer = setTimeout(flush, FLUSH_MS)
   }
 }
 
