@@ -385,7 +385,7 @@ describe('Metrics (unit)', () => {
         }),
       ),
     ).toBe(
-      '127.0.0.1 POST /v1/chat/completions 200 openai.chat gpt → b/m2 key=k2 2 attempts (1 failover) 412 ms ttfb 120 ms tokens 12→40 (reasoning 8) stream complete',
+      '127.0.0.1 POST /v1/chat/completions 200 openai.chat gpt → b/m2 key=k2 412 ms 2 attempts (1 failover) ttfb 120 ms tokens 12→40 (reasoning 8) stream complete',
     )
   })
 })

@@ -13,16 +13,17 @@ const oneLine = (s: string, n: number) => {
   return t.length > n ? `${t.slice(0, n - 1)}…` : t
 }
 
-/** `POST /chat/completions → /v1/chat/completions 200 openai.chat gpt-4o → oa/gpt-4o key=main 2 attempts (1 failover) 412 ms ttfb 120 ms
+/** `POST /chat/completions → /v1/chat/completions 200 openai.chat gpt-4o → oa/gpt-4o key=main 412 ms 2 attempts (1 failover) ttfb 120 ms
  *  tokens 12→40 (cached 0, reasoning 8) stream complete`, preceded by the client's address. */
 export function accessText(r: RequestRecord): string {
   const parts = [r.client || '-', r.method, r.resolved ? `${r.path} → ${r.resolved}` : r.path, String(r.status), r.endpoint ?? r.dialect]
   if (r.model !== undefined) parts.push(r.provider ? `${r.model} → ${r.provider}/${r.routedModel ?? r.model}` : r.model)
   if (r.key) parts.push(`key=${r.key}`)
+  parts.push(ms(r.latencyMs))
+  // after the latency: what follows "N attempts" is never a number (log readers look for "attempt N/M" lines)
   const n = r.attempts.length
   if (n > 1 || (n === 1 && r.attempts[0]?.error))
     parts.push(`${n} attempt${n === 1 ? '' : 's'}${r.failovers ? ` (${r.failovers} failover${r.failovers === 1 ? '' : 's'})` : ''}`)
-  parts.push(ms(r.latencyMs))
   if (r.ttfbMs !== undefined && r.stream) parts.push(`ttfb ${ms(r.ttfbMs)}`)
   const u = r.usage
   if (u) {
