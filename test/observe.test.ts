@@ -15,6 +15,7 @@ import { provider, call } from './support/resilience'
 import type { RequestRecord } from '../src/observe/record'
 import { Metrics, MODEL_LABELS } from '../src/observe/metrics'
 import { accessText } from '../src/observe/access-log'
+import { streamUsage, usageOf } from '../src/observe/usage'
 
 const CLIENT_KEY = 'sk-agproxy-observe-test-key-000000000001'
 const KEYS = {
@@ -387,5 +388,49 @@ describe('Metrics (unit)', () => {
     ).toBe(
       '127.0.0.1 POST /v1/chat/completions 200 openai.chat gpt → b/m2 key=k2 412 ms 2 attempts (1 failover) ttfb 120 ms tokens 12→40 (reasoning 8) stream complete',
     )
+  })
+})
+
+describe('usage readers (src/observe/usage.ts)', () => {
+  const sse = (...events: Array<[string | undefined, unknown]>) =>
+    events.map(([event, data]) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`).join('')
+  test('OpenAI chat: the last chunk usage (include_usage), cached and reasoning', () => {
+    const text = sse(
+      [undefined, { choices: [{ delta: { content: 'hi' } }], usage: null }],
+      [
+        undefined,
+        {
+          choices: [],
+          usage: { prompt_tokens: 9, completion_tokens: 4, prompt_tokens_details: { cached_tokens: 2 }, completion_tokens_details: { reasoning_tokens: 1 } },
+        },
+      ],
+      [undefined, '[DONE]'],
+    )
+    expect(streamUsage(text)).toEqual({ usage: { inputTokens: 9, outputTokens: 4, cachedInputTokens: 2, reasoningTokens: 1 }, error: false })
+  })
+  test('Anthropic: message_start then message_delta (cache reads are input too); an error frame at the end', () => {
+    const head = streamUsage(
+      sse(['message_start', { type: 'message_start', message: { usage: { input_tokens: 5, cache_read_input_tokens: 3, output_tokens: 1 } } }]),
+    )
+    expect(head.usage).toEqual({ inputTokens: 8, cachedInputTokens: 3, outputTokens: 1 })
+    const tail = streamUsage(sse(['message_delta', { type: 'message_delta', usage: { output_tokens: 12 } }], ['message_stop', { type: 'message_stop' }]))
+    expect({ ...head.usage, ...tail.usage }).toEqual({ inputTokens: 8, cachedInputTokens: 3, outputTokens: 12 })
+    expect(streamUsage(sse(['error', { type: 'error', error: { type: 'overloaded_error', message: 'x' } }])).error).toBe(true)
+  })
+  test('Responses: response.completed', () => {
+    const done = { type: 'response.completed', response: { usage: { input_tokens: 7, output_tokens: 3, output_tokens_details: { reasoning_tokens: 2 } } } }
+    expect(streamUsage(sse(['response.completed', done])).usage).toEqual({ inputTokens: 7, outputTokens: 3, reasoningTokens: 2 })
+  })
+  test("Gemini's JSON array: the last usageMetadata (thoughts are output, counted as reasoning)", () => {
+    const text =
+      ',\r\n{"candidates":[],"usageMetadata":{"promptTokenCount":6}}\n,\r\n{"candidates":[],"usageMetadata":{"promptTokenCount":6,"candidatesTokenCount":4,"thoughtsTokenCount":2,"cachedContentTokenCount":1}}\n]'
+    expect(streamUsage(text, 'json-array')).toEqual({ usage: { inputTokens: 6, outputTokens: 6, reasoningTokens: 2, cachedInputTokens: 1 }, error: false })
+  })
+  test('whole answers of each dialect', () => {
+    expect(usageOf({ usage: { prompt_tokens: 3, completion_tokens: 2 } })).toEqual({ inputTokens: 3, outputTokens: 2 })
+    expect(usageOf({ type: 'message', usage: { input_tokens: 3, output_tokens: 2 } })).toEqual({ inputTokens: 3, outputTokens: 2 })
+    expect(usageOf({ object: 'response', usage: { input_tokens: 3, output_tokens: 2 } })).toEqual({ inputTokens: 3, outputTokens: 2 })
+    expect(usageOf({ usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2 } })).toEqual({ inputTokens: 3, outputTokens: 2 })
+    expect(usageOf({ input_tokens: 3 })).toBeUndefined()
   })
 })

@@ -9,6 +9,7 @@ import { KIND_STATUS } from '../ir/errors'
 import type { EndpointId } from '../dialects/endpoint'
 import type { AttemptRecord, Recorder, RequestRecord, StreamEnd } from './record'
 import { streamUsage } from './usage'
+import { INSTANCE_ID } from '../providers/upstream-call'
 
 /** The error kind a status stands for (a refusal whose error object the trace did not see). */
 const KIND_OF_STATUS = new Map<number, ErrorKind>(Object.entries(KIND_STATUS).map(([k, s]) => [s, k as ErrorKind]))
@@ -25,9 +26,6 @@ const MODEL_MAX = 200
 const MESSAGE_MAX = 300
 
 const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n) : s)
-
-/** This process, in record ids and RequestRecord.instance. */
-export const INSTANCE = `${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 
 /** A request being served. */
 export class Trace {
@@ -129,7 +127,7 @@ export class Trace {
     const last = a.at(-1)
     const rec: RequestRecord = {
       id: Bun.randomUUIDv7(),
-      instance: INSTANCE,
+      instance: INSTANCE_ID,
       time: this.time,
       client: this.client,
       method: this.method,
