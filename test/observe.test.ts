@@ -306,6 +306,34 @@ describe('the text line, and how streams end', () => {
   })
 })
 
+describe('tokens of the other pass-through streams: Responses, Gemini without alt=sse (a JSON array)', () => {
+  test('the records carry what the fakes reported', async () => {
+    const [oa, ge] = await Promise.all([startFake('openai'), startFake('gemini')])
+    for (const f of [oa, ge]) f.setDefault(ANSWER)
+    const srv = await startAgproxy({ providers: [provider('oa', oa, [KEYS.oa1]), provider('ge', ge, [KEYS.ge])] })
+    const recs: RequestRecord[] = []
+    srv.agproxy.state.recorder.subscribe(r => recs.push(r))
+    try {
+      const openai = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'none', maxRetries: 0 })
+      await drain(await openai.responses.create({ model: 'oa/gpt-4o', input: 'hi', stream: true }))
+      const r = await fetch(`${srv.url}/v1beta/models/ge/gemini-2.5-flash:streamGenerateContent`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
+      })
+      expect((await r.text()).trimStart()).toStartWith('[')
+      await Bun.sleep(20)
+      expect(recs.map(x => [x.endpoint, x.provider, x.end, x.usage])).toEqual([
+        ['openai.responses', 'oa', 'complete', { inputTokens: 11, outputTokens: 7, cachedInputTokens: 3, reasoningTokens: 2 }],
+        ['gemini.stream', 'ge', 'complete', { inputTokens: 11, outputTokens: 7, cachedInputTokens: 3, reasoningTokens: 2 }],
+      ])
+    } finally {
+      await srv.stop(0)
+      await Promise.all([oa.stop(), ge.stop()])
+    }
+  })
+})
+
 describe('/metrics access', () => {
   test('behind auth by default (401 in the caller dialect); metrics.public opens it', async () => {
     const closed = await startAgproxy({ auth_mode: 'all_except_health', api_keys: [CLIENT_KEY] })
