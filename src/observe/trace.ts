@@ -112,10 +112,16 @@ export class Trace {
   /** a relayed (pass-through) stream ended: its tokens and whether it ended on an in-stream error are read from its last
    *  frames (`tail`, decoded only now); `head`: the usage its opening frames reported (Anthropic message_start) */
   relayEnded(end: StreamEnd, e: IRError | undefined, tail: () => string, framing: 'sse' | 'json-array', head?: Partial<IRUsage>) {
-    this.addUsage(head)
-    const last = streamUsage(tail(), framing)
-    this.addUsage(last.usage)
-    this.streamEnded(end === 'complete' && last.error ? 'upstream_error' : end, e)
+    let endedOnError = false
+    try {
+      this.addUsage(head)
+      const last = streamUsage(tail(), framing)
+      this.addUsage(last.usage)
+      endedOnError = last.error
+    } catch {
+      // what could not be read is not counted; the stream and its record go on
+    }
+    this.streamEnded(end === 'complete' && endedOnError ? 'upstream_error' : end, e)
   }
 
   private emit() {
