@@ -4,10 +4,12 @@
  * functions with the most self time.
  *
  *   bun bench/profile.ts [--scenario openai-chat|openai-chat-stream|anthropic-gemini|anthropic-gemini-stream]
- *                        [--duration S] [--connections N] [--entry src/index.ts] [--top N]
+ *                        [--duration S] [--connections N] [--entry src/index.ts] [--top N] [--log-level info] [--config-extra 'access_log: false']
  *
  * --entry runs another copy of the gateway (e.g. a patched copy of src/ to measure a fix); the profile is written to
- * bench/.tmp/prof/. Prints req/s so that before/after numbers come from the same tool.
+ * bench/.tmp/prof/. Prints req/s so that before/after numbers come from the same tool. --log-level (default warn: no
+ * access log) and --config-extra (YAML lines, \n-separated, appended) change the config it writes, e.g. to compare the
+ * access log on (--log-level info) and off.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -31,6 +33,8 @@ const connections = Number(arg('--connections', '32'))
 const entry = resolve(arg('--entry', join(ROOT, 'src', 'index.ts')))
 const top = Number(arg('--top', '25'))
 const noProfile = process.argv.includes('--no-profile')
+const configExtra = arg('--config-extra', '').replace(/\\n/g, '\n')
+const logLevel = arg('--log-level', 'warn')
 
 const dir = join(TMP, 'prof')
 rmSync(dir, { recursive: true, force: true })
@@ -40,9 +44,9 @@ const up = await startProc('upstream', [process.execPath, join(ROOT, 'bench', 'u
 const cfg = join(TMP, 'agproxy-profile.yaml')
 await Bun.write(
   cfg,
-  `log_level: warn\nshutdown_grace: 1\nproviders:\n  - { name: bench-openai, type: openai, base_url: "${up.url}/v1", api_key: sk-bench-upstream-0000, ` +
+  `log_level: ${logLevel}\nshutdown_grace: 1\nproviders:\n  - { name: bench-openai, type: openai, base_url: "${up.url}/v1", api_key: sk-bench-upstream-0000, ` +
     `models: [gpt-bench, gpt-bench-paced] }\n  - { name: bench-gemini, type: gemini, base_url: "${up.url}", api_key: bench-gemini-key-000, models: ` +
-    `[gemini-bench, gemini-bench-paced] }\n`,
+    `[gemini-bench, gemini-bench-paced] }\n${configExtra ? `${configExtra}\n` : ''}`,
 )
 const prof = noProfile ? [] : ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250']
 const ag = await startProc('agproxy', [process.execPath, ...prof, entry, '--port', '0', '--config', cfg], { ready: LISTEN_RE, cwd: TMP })

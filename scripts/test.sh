@@ -20,6 +20,21 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
     || echo "test setup: could not install chromium; the browser test will say so"
 fi
 
+# Prometheus (Debian's package) for the /metrics scrape test, which starts its own server on a free port: the package's
+# service is kept from starting (policy-rc.d while installing, then disabled), and recommends (node-exporter) are not installed.
+if ! command -v prometheus >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  echo "test setup: installing prometheus (apt-get)…"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+  POLICY=/usr/sbin/policy-rc.d OWN_POLICY=""
+  if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null && $SUDO chmod +x "$POLICY" && OWN_POLICY=1
+  fi
+  ($SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null) \
+    || echo "test setup: could not install prometheus; the scrape test will say so"
+  [ -n "$OWN_POLICY" ] && $SUDO rm -f "$POLICY"
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+fi
+
 # The coding CLIs the end-to-end tests drive, installed from npm into a cache outside node_modules.
 bash scripts/install-clis.sh || echo "test setup: could not install the coding CLIs; their tests will say so"
 

@@ -22,6 +22,9 @@ import { createDispatcher, type Dispatcher } from './dispatch'
 import type { LiveStream } from './providers/stream-guard'
 import { createBodyBudget, type BodyBudget } from './http/body-budget'
 import { createAppState, type AppState } from './state'
+import { accessLog } from './observe/access-log'
+import { Metrics } from './observe/metrics'
+import { metricsRoutes } from './routes/metrics'
 
 export interface Agproxy {
   config: Config
@@ -42,7 +45,7 @@ export interface Agproxy {
 
 /** `streams`: the registry of running streams (default: the app's own; `listen` shares one across reloads so shutdown reaches them all). */
 export function createApp(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined>; streams?: Set<LiveStream> } = {}): Agproxy {
-  const log = opts.log ?? createLogger(config.log_level)
+  const log = opts.log ?? createLogger(config.log_level, undefined, config.log_format)
   let origin = `http://${config.host ?? '127.0.0.1'}:${config.port}`
   const listenOrigin = () => origin
   // until listening (or in-process), what the configuration asks to bind
@@ -52,6 +55,11 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   const state = createAppState(opts.streams)
   const dispatcher = createDispatcher(config, log, opts.env ?? process.env, state)
   const bodies = createBodyBudget(config.limits.request_bodies_mb * 1048576)
+  // what every finished request is told to (src/observe): the access log and /metrics; the request store subscribes too
+  const metrics = new Metrics()
+  state.recorder.subscribe(metrics.observe)
+  const access = config.access_log ? accessLog(log) : undefined
+  if (access) state.recorder.subscribe(access)
 
   const app = new Elysia({ normalize: false })
     .onError(({ code, error, request, set }) => {
@@ -71,9 +79,10 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     .use(statusRoutes(dispatcher))
     .use(modelRoutes(dispatcher.router))
     .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies))
+    .use(metricsRoutes(metrics, dispatcher, state))
     .use(docs())
 
-  const front = createFrontDoor(config, log, listenOrigin, () => loopback)
+  const front = createFrontDoor(config, log, listenOrigin, () => loopback, state.recorder)
   const handle = (req: Request) => app.handle(req)
 
   return {

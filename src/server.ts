@@ -32,7 +32,7 @@ export interface Listening {
 }
 
 export function listen(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined> } = {}): Listening {
-  const log = opts.log ?? createLogger(config.log_level)
+  const log = opts.log ?? createLogger(config.log_level, undefined, config.log_format)
   // one registry for every configuration this listener serves: a stream started before a reload is still reached by stop()
   const streams = new Set<LiveStream>()
   let agproxy = createApp(config, { log, env: opts.env, streams })
@@ -152,7 +152,7 @@ function ensureLanKey(config: Config, log: Logger): Config {
 }
 
 export async function serve(config0: Config, meta: { file?: string; command?: string; reload?: () => Config } = {}) {
-  const log = createLogger(config0.log_level)
+  const log = createLogger(config0.log_level, undefined, config0.log_format)
   const config = ensureLanKey(config0, log)
   const mode = effectiveAuthMode(config)
   if (config.allow_lan_access && mode === 'off')

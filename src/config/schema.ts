@@ -78,6 +78,18 @@ export const ConfigSchema = t.Object(
     ),
     shutdown_grace: t.Number({ minimum: 0, default: 30, description: 'seconds' }),
     log_level: t.Union([t.Literal('debug'), t.Literal('info'), t.Literal('warn'), t.Literal('error')]),
+    /** how log lines are written: text for people, json (one object per line) for log shippers */
+    log_format: t.Union([t.Literal('text'), t.Literal('json')]),
+    /** one line per request at info (false: none) */
+    access_log: t.Boolean({ default: true }),
+    /** GET /metrics (Prometheus text format) */
+    metrics: t.Object(
+      {
+        /** answer /metrics without a key even when auth is on (for a scraper on a trusted network) */
+        public: t.Boolean({ default: false }),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 )
@@ -101,4 +113,7 @@ export const DEFAULTS: Config = {
   limits: { upstream_body_mb: 64, sse_event_mb: 16, request_bodies_mb: 512 },
   shutdown_grace: 30,
   log_level: 'info',
+  log_format: 'text',
+  access_log: true,
+  metrics: { public: false },
 }

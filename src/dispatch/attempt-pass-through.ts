@@ -9,6 +9,7 @@ import { readWhole, htmlInsteadOfStream, type AttemptContext, type Upstreamed } 
 import type { Plan } from './plans'
 import type { Attempt } from './types'
 import { inStreamFailure } from './in-stream-failure'
+import { streamUsage, usageOf } from '../observe/usage'
 
 type PassThrough = Extract<Plan, { kind: 'pass-through' }>
 
@@ -18,6 +19,7 @@ export async function passThroughAnswer(a: AttemptContext, plan: PassThrough, up
   if (!plan.upstreamStreams) {
     const whole = await readWhole(a, up)
     if (!whole.ok) return whole
+    a.call.trace?.addUsage(usageOf(whole.json))
     return { ok: true, answer: { answer: 'text', text: a.deps.redactor.text(whole.text), contentType: 'application/json', ...by } }
   }
   const html = htmlInsteadOfStream(up)
@@ -33,6 +35,10 @@ export async function passThroughAnswer(a: AttemptContext, plan: PassThrough, up
     const failure = inStreamFailure(peek.text ?? '')
     return { ok: false, status: failure.status, body: failure.body, message: peek.message }
   }
+  const trace = a.call.trace
+  trace?.streams()
+  // Anthropic reports input tokens at the start (message_start), in the frames already held
+  const head = trace && a.call.endpoint.dialect === 'anthropic' ? streamUsage(Buffer.concat(peek.buffered).toString()).usage : undefined
   const stream = guardedByteStream(peek.buffered, peek.rest as ReadableStreamDefaultReader<Uint8Array>, {
     ...up.limits,
     heartbeatMs: a.deps.heartbeatMs,
@@ -45,6 +51,7 @@ export async function passThroughAnswer(a: AttemptContext, plan: PassThrough, up
     transform: a.deps.maskBytes,
     onEnd: up.abort,
     live: a.deps.streams,
+    closed: trace && ((end, e, tail) => trace.relayEnded(end, e, tail, framing, head)),
   })
   return { ok: true, answer: { answer: 'stream', stream, contentType: plan.streamContentType, ...by } }
 }

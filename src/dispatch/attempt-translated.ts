@@ -6,7 +6,9 @@
 import { peekEvents, guardEvents, guardedByteStream } from '../providers/stream-guard'
 import { readWhole, htmlInsteadOfStream, type AttemptContext, type Upstreamed } from './attempt-shared'
 import type { Plan } from './plans'
+import type { IRError, IRUsage } from '../ir/types'
 import type { Attempt } from './types'
+import { usageOf } from '../observe/usage'
 
 type Translated = Extract<Plan, { kind: 'translated' }>
 
@@ -16,6 +18,7 @@ export async function translatedAnswer(a: AttemptContext, plan: Translated, up: 
   if (!plan.stream) {
     const whole = await readWhole(a, up)
     if (!whole.ok) return whole
+    a.call.trace?.addUsage(usageOf(whole.json))
     // masked after translation: what the client gets is what must hold no key
     const text = a.deps.redactor.text(JSON.stringify(plan.decodeJson(whole.json)))
     return { ok: true, answer: { answer: 'text', text, contentType: 'application/json;charset=utf-8', ...by } }
@@ -31,7 +34,10 @@ export async function translatedAnswer(a: AttemptContext, plan: Translated, up: 
     const status = peek.error?.status ?? (peek.reason === 'stall' ? 504 : 502)
     return { ok: false, status, body: peek.error ? { error: { message: peek.error.message } } : undefined, message: peek.message }
   }
-  const encoded = plan.stream.encode(guardEvents(peek.buffered, peek.rest as AsyncIterator<never>, up.limits))
+  const trace = a.call.trace
+  trace?.streams()
+  const tap = trace && { usage: (ev: { usage: IRUsage }) => trace.addUsage(ev.usage), error: (e: IRError) => trace.failed(e) }
+  const encoded = plan.stream.encode(guardEvents(peek.buffered, peek.rest as AsyncIterator<never>, up.limits, tap))
   // always wrapped: heartbeats (SSE), a well-formed end if the encoder throws, and the upstream released at the end
   const stream = guardedByteStream([], encoded.getReader(), {
     idleMs: Infinity,
@@ -44,6 +50,7 @@ export async function translatedAnswer(a: AttemptContext, plan: Translated, up: 
     onEnd: up.abort,
     alwaysEnd: true,
     live: a.deps.streams,
+    closed: trace && ((end, e) => trace.streamEnded(end, e)),
   })
   return { ok: true, answer: { answer: 'stream', stream, contentType: plan.streamContentType, ...by } }
 }

@@ -18,7 +18,9 @@ import { makePlan } from './plans'
 import { attempt, type DispatchDeps, type UpstreamPlan } from './attempt'
 import { localAnswer } from './attempt-local'
 import { runRetryLoop, realClock, type LoopClock, type RetryRun } from './retry-loop'
-import type { Answer, ModelCall } from './types'
+import type { Answer, Attempt, ModelCall } from './types'
+import type { Trace } from '../observe/trace'
+import { kindOfStatus } from '../observe/trace'
 
 export type { Answer, ModelCall } from './types'
 export { isAnswer } from './types'
@@ -98,6 +100,11 @@ export function createDispatcher(
   }
 
   async function dispatch(call: ModelCall): Promise<Answer | IRError> {
+    const trace = call.trace
+    if (trace) {
+      trace.asked(call.model)
+      trace.stream = call.endpoint.streams(call.body)
+    }
     const hops = (call.request.headers.get(HOP_HEADER) ?? '').split(',').filter(Boolean)
     if (hops.includes(INSTANCE_ID) || hops.length > 8) return LOOP
     const routed = router.resolve(call.model)
@@ -122,8 +129,21 @@ export function createDispatcher(
         return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
       },
       attempt: (provider, key, model, plan) => attempt({ call, provider, key, model, hops, plan, deps }),
+      attempted: trace && ((provider, key, model, result, ms) => traceAttempt(trace, provider, key.name, model, result, ms)),
     }
     return runRetryLoop(run)
+  }
+
+  /** one attempt, told to the trace: who was called with which key, how it went, how long it took */
+  function traceAttempt(trace: Trace, provider: Provider, key: string, model: string, result: Attempt, ms: number) {
+    if (result.ok) {
+      trace.attempts.push({ provider: provider.name, model, key, status: 200, ms })
+      trace.key = key
+      return
+    }
+    const status = result.status ?? 0
+    const message = clipLine(deps.scrub(result.message, provider), 300)
+    trace.attempts.push({ provider: provider.name, model, key, status, error: kindOfStatus(status || 502), message, ms })
   }
 
   return { router, providers, streams: state.streams, dispatch }

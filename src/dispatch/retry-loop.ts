@@ -62,6 +62,8 @@ export interface RetryRun<P> {
   prepare(p: Provider, target: Target): { plan: P } | { final: Final }
   /** one attempt with one key. May throw IRErrorValue (the request cannot be encoded for this provider). */
   attempt(p: Provider, key: PooledKey, model: string, plan: P): Promise<Attempt>
+  /** told of each attempt made, and how long it took (ms): the request's trace */
+  attempted?(p: Provider, key: PooledKey, model: string, result: Attempt, ms: number): void
 }
 
 interface LoopState<P> {
@@ -152,7 +154,9 @@ async function tryKeys<P>(run: RetryRun<P>, s: LoopState<P>, provider: Provider,
     if (s.attempts > 0) await wait(run, s, Math.min(2000, 100 * 2 ** (s.attempts - 1)) * (0.5 + run.clock.random() / 2))
     if (run.signal.aborted) return GONE
     s.attempts++
+    const started = run.attempted ? run.clock.now() : 0
     const result = await run.attempt(provider, key, target.model, plan)
+    run.attempted?.(provider, key, target.model, result, run.clock.now() - started)
     if (result.ok) {
       provider.pool.success(key)
       return result.answer

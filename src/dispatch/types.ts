@@ -3,8 +3,12 @@
  * Response: the routes render both at the edge), and what one attempt against one key yields.
  */
 import type { IRError } from '../ir/types'
+import type { ModelCall as EndpointCall } from '../endpoints'
+import type { Trace } from '../observe/trace'
 
-export type { ModelCall } from '../endpoints'
+/** A model call as the dispatcher takes it: the endpoint's call, and what is observed of it (http/front.ts traceOf;
+ *  the dispatcher fills it, absent when nobody records). */
+export type ModelCall = EndpointCall & { trace?: Trace }
 
 /** Who answered: the provider and the model it was asked for (x-agproxy-provider / x-agproxy-model). */
 export interface AnsweredBy {

@@ -19,6 +19,7 @@ export interface Auth {
 
 export function createAuth(config: Config): Auth {
   const mode = effectiveAuthMode(config)
+  const metricsPublic = config.metrics?.public === true
   // compare fixed-length digests so neither length nor content leaks through timing
   const keys = config.api_keys.map(digest)
   const valid = (candidate: string | null | undefined) => {
@@ -34,6 +35,8 @@ export function createAuth(config: Config): Auth {
     check(path, method, headers, query) {
       if (mode === 'off' || method === 'OPTIONS') return true
       if (mode === 'all_except_health' && isPublic(path)) return true
+      // a scraper on a trusted network, by choice (metrics.public); the path Elysia routes, with or without a trailing slash
+      if (metricsPublic && (path === '/metrics' || path === '/metrics/')) return true
       // any carrier holding a valid key authorizes: a stale Authorization must not hide a right x-api-key
       return carriers(headers, query).some(valid)
     },

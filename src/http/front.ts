@@ -13,8 +13,12 @@ import { detectDialect, renderError, err } from './errors'
 import { familyOf, originFor } from './clients'
 import { matchRoute } from './route-table'
 import { notFound } from './not-found'
-import { CANONICAL_ORIGIN, parseTarget } from './target'
+import { CANONICAL_ORIGIN, parseTarget, splitUrl } from './target'
 import { statusGate } from '../routes/status'
+import { Trace } from '../observe/trace'
+import type { Recorder } from '../observe/record'
+import { maskKey } from '../providers/pool'
+import { carriers } from './auth'
 
 /** the client's request signal of each request handed to Elysia */
 const SIGNALS = new WeakMap<Request, AbortSignal>()
@@ -22,14 +26,27 @@ const SIGNALS = new WeakMap<Request, AbortSignal>()
 /** The signal that aborts when the client of this (rebuilt) request goes away. */
 export const clientSignal = (req: Request): AbortSignal => SIGNALS.get(req) ?? req.signal
 
+/** the trace of each request handed to Elysia (only while someone records: state.recorder) */
+const TRACES = new WeakMap<Request, Trace>()
+
+/** The trace of this (rebuilt) request, for the routes and the dispatcher to fill; undefined when nobody records. */
+export const traceOf = (req: Request): Trace | undefined => TRACES.get(req)
+
 export const RESOLVED_HEADER = 'x-agproxy-resolved-path'
 
 export interface FrontDoor {
   handle(req: Request, server: Server<unknown> | null | undefined, next: (req: Request) => Promise<Response> | Response): Promise<Response>
 }
 
-/** `boundToLoopback`: whether the address actually bound is loopback (turns the Host guard on). */
-export function createFrontDoor(config: Config, log: Logger, listenOrigin: () => string, boundToLoopback: () => boolean): FrontDoor {
+/** The client's key as a record shows it: masked (the first carrier; the check above found one valid), or undefined. */
+const clientKeyOf = (headers: Headers, query: URLSearchParams): string | undefined => {
+  const key = carriers(headers, query)[0]
+  return key ? maskKey(key) : undefined
+}
+
+/** `boundToLoopback`: whether the address actually bound is loopback (turns the Host guard on). `recorder`: told of every request
+ *  (a trace per request while it has subscribers). */
+export function createFrontDoor(config: Config, log: Logger, listenOrigin: () => string, boundToLoopback: () => boolean, recorder?: Recorder): FrontDoor {
   const guards = createGuards(config, boundToLoopback)
   const auth = createAuth(config)
   const maxBytes = config.max_body_mb * 1048576
@@ -47,10 +64,14 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
     }
   }
 
-  return {
-    async handle(req, server, next) {
+  const door = {
+    async handle(req: Request, server: Server<unknown> | null | undefined, next: (req: Request) => Promise<Response> | Response, trace?: Trace) {
       const target = parseTarget(req)
       if (!target.ok) {
+        if (trace) {
+          trace.dialect = target.dialect
+          trace.path = splitUrl(req.url).path.slice(0, 300)
+        }
         // one line per distinct Host: a scanner cannot flood the log
         log.once(`bad-host ${req.headers.get('host')}`, 'warn', `refused a request with a bad Host header (400): ${target.message}`)
         return renderError(target.dialect, err('invalid_request', target.message))
@@ -59,6 +80,10 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
       const rawPath = url.pathname
       const query = url.searchParams
       const dialect = detectDialect(rawPath, req.headers, query)
+      if (trace) {
+        trace.path = rawPath.slice(0, 300)
+        trace.dialect = dialect
+      }
 
       const host = guards.host(url, req.headers)
       if (!host.ok) return renderError(dialect, err('permission', host.message))
@@ -70,6 +95,7 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
       if (res.kind === 'rewritten') {
         path = res.path
         resolved = res.path
+        if (trace) trace.resolved = path
         const fam = familyOf(detectDialect(path, req.headers, query), originFor(req.headers.get('host'), listenOrigin()))
         log.once(`rewrite ${rawPath}`, 'info', `path ${rawPath} → ${path}: ${describeCauses(res.causes)}; set the base URL to ${fam.baseUrl} (${fam.clients})`)
       }
@@ -90,6 +116,7 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
           cors,
         )
       }
+      if (trace && auth.mode !== 'off') trace.clientKey = clientKeyOf(req.headers, query)
       const gated = statusGate(path, req, server, config, dialect)
       if (gated) return finish(gated, cors)
 
@@ -114,7 +141,22 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
       // The client's abort signal is kept beside it (clientSignal) instead of linked into it: linking costs ~6 µs a request.
       const inner = new Request(CANONICAL_ORIGIN + path + url.search, { method: req.method, headers: req.headers, body: req.body })
       SIGNALS.set(inner, req.signal)
+      if (trace) TRACES.set(inner, trace)
       return finish(await next(inner), cors, resolved)
     },
   }
+
+  /** every response the front door gives, its own and the routes', goes through here: the trace hears of it */
+  const traced = async (rec: Recorder, ...[req, server, next]: Parameters<FrontDoor['handle']>) => {
+    const trace = new Trace(rec, server?.requestIP(req)?.address ?? '', req.method, req.url)
+    try {
+      const res = await door.handle(req, server, next, trace)
+      trace.answer(res.status)
+      return res
+    } catch (e) {
+      trace.answer(500)
+      throw e
+    }
+  }
+  return { handle: (req, server, next) => (recorder?.active ? traced(recorder, req, server, next) : door.handle(req, server, next)) }
 }

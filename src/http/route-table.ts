@@ -52,6 +52,7 @@ export const ROUTES: CanonicalRoute[] = [
   { methods: ['POST'], path: '/v1/api/event_logging/batch', tag: 'System', summary: 'Claude Code telemetry sink (204)' },
   { methods: ['HEAD'], path: '/api/hello', tag: 'System', summary: 'Connectivity probe (204)' },
   { methods: ['GET'], path: '/agproxy/keys', tag: 'System', summary: 'Key pool state per provider (names or masked keys only)' },
+  { methods: ['GET'], path: '/metrics', tag: 'System', summary: 'Prometheus metrics (text format; behind auth unless metrics.public)' },
   { methods: ['GET'], path: '/swagger', tag: 'System', summary: 'API reference (offline UI)' },
   { methods: ['GET'], path: '/swagger/json', tag: 'System', summary: 'OpenAPI 3.1 document' },
 ]

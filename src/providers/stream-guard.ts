@@ -8,6 +8,7 @@ import { LimitExceeded } from '../ir/limits'
 import { err } from '../ir/errors'
 import type { FrameReader } from '../dialects/frames'
 import { FrameBuffer, endsSseFrame, type Framing } from './frames'
+import type { StreamEnd } from '../observe/record'
 
 export type Peek<T> =
   | { ok: true; buffered: T[]; rest: AsyncIterator<T> | ReadableStreamDefaultReader<Uint8Array> }
@@ -71,6 +72,15 @@ export async function peekEvents(events: AsyncIterable<IREvent>, timeoutMs: numb
   }
 }
 
+/** The events, told to `tap` as they pass. */
+async function* tapped(events: AsyncGenerator<IREvent>, tap: EventTap): AsyncGenerator<IREvent> {
+  for await (const ev of events) {
+    if (ev.type === 'finish') tap.usage(ev)
+    else if (ev.type === 'error') tap.error(ev.error)
+    yield ev
+  }
+}
+
 export interface StreamLimits {
   idleMs: number
   totalMs: number
@@ -85,8 +95,19 @@ export const DEFAULT_HEARTBEAT_MS = 15_000
 
 const ms = (n: number) => (n >= 10_000 ? `${Math.round(n / 1000)} s` : `${+(n / 1000).toFixed(2)} s`)
 
-/** Replay the buffered events, then the rest, turning idle/total timeouts and exceptions into an error event. */
-export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREvent>, limits: StreamLimits): AsyncGenerator<IREvent> {
+/** What a guarded event stream tells its observer: the usage of its finish, the error it ends on. */
+export interface EventTap {
+  usage(u: IREvent & { type: 'finish' }): void
+  error(e: IRError): void
+}
+
+/** Replay the buffered events, then the rest, turning idle/total timeouts and exceptions into an error event. `tap` hears of
+ *  the finish and of the error the stream ends on. */
+export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREvent>, limits: StreamLimits, tap?: EventTap): AsyncGenerator<IREvent> {
+  if (tap) {
+    yield* tapped(guardEvents(buffered, rest, limits), tap)
+    return
+  }
   const end = (limits.startedAt ?? Date.now()) + limits.totalMs
   const scrub = limits.scrub ?? ((e: IRError) => e)
   let finished = false
@@ -263,6 +284,8 @@ export function guardedByteStream(
     ends?: (frames: string) => boolean
     /** the stream is in this registry while it runs (it leaves it when it ends, however it ends), so it can be ended from outside */
     live?: Set<LiveStream>
+    /** told once how the stream ended (`e`: the error it ended on); `tail()`: the text of its last relayed frames (with `ends`) */
+    closed?: (end: StreamEnd, e: IRError | undefined, tail: () => string) => void
   },
 ): ReadableStream<Uint8Array> {
   const end = (opts.startedAt ?? Date.now()) + opts.totalMs
@@ -296,10 +319,17 @@ export function guardedByteStream(
   }
   const frames = opts.framing ? new FrameBuffer(opts.framing) : undefined
   const maxHeld = opts.maxFrameBytes ?? MAX_FRAME_BYTES
+  const tailText = () => {
+    const td = new TextDecoder()
+    return tail.map(p => td.decode(p)).join('')
+  }
+  /** ended from outside by shutdown (LiveStream.end) */
+  let shutdown = false
   const finish = (c: ReadableStreamDefaultController<Uint8Array>, e?: IRError) => {
     if (done) return
     done = true
     opts.live?.delete(handle)
+    opts.closed?.(!e ? 'complete' : shutdown ? 'shutdown' : e.kind === 'timeout' ? 'timeout' : 'upstream_error', e && scrub(e), tailText)
     if (e) {
       // an incomplete frame is dropped (framing), or at least its line closed, so that the error frame parses
       frames?.clear()
@@ -344,6 +374,7 @@ export function guardedByteStream(
   const handle: LiveStream = {
     end: e => {
       if (done || !controller) return
+      shutdown = true
       source.cancel().catch(() => {})
       finish(controller, e)
     },
@@ -405,6 +436,7 @@ export function guardedByteStream(
         }
       },
       cancel() {
+        if (!done) opts.closed?.('client_gone', undefined, tailText)
         done = true
         opts.live?.delete(handle)
         source.cancel().catch(() => {})

@@ -6,12 +6,13 @@
 import { Elysia, NotFoundError, t } from 'elysia'
 import { ENDPOINT_LIST, GEMINI_ACTIONS, type Endpoint, type EndpointId } from '../endpoints'
 import { readJsonBody } from '../http/body'
-import { clientSignal } from '../http/front'
+import { clientSignal, traceOf } from '../http/front'
 import { compileValidator } from '../schema/validate'
 import { detectDialect, err, renderError } from '../http/errors'
 import { isAnswer, type Answer, type Dispatcher } from '../dispatch'
 import type { Dialect, IRError } from '../ir/types'
 import type { BodyBudget } from '../http/body-budget'
+import type { Trace } from '../observe/trace'
 
 /** How the actions read in a 404 for an unknown one: `:generateContent, :streamGenerateContent (add ?alt=sse for SSE) or :countTokens` */
 const ACTIONS_TEXT = (() => {
@@ -20,10 +21,17 @@ const ACTIONS_TEXT = (() => {
 })()
 
 /** The dispatcher's answer or error as the HTTP response (the edge: errors are rendered in the caller's dialect). */
-export function render(dialect: Dialect, r: Answer | IRError): Response {
-  if (!isAnswer(r)) return renderError(dialect, r)
+export function render(dialect: Dialect, r: Answer | IRError, trace?: Trace): Response {
+  if (!isAnswer(r)) {
+    trace?.failed(r)
+    return renderError(dialect, r)
+  }
   // the client went away before an answer: nobody reads this
   if (r.answer === 'gone') return new Response(null, { status: 499 })
+  if (trace) {
+    trace.provider = r.provider
+    trace.routedModel = r.model
+  }
   const headers = { 'x-agproxy-provider': r.provider, 'x-agproxy-model': r.model }
   if (r.answer === 'json') return Response.json(r.body, { status: r.status ?? 200, headers })
   if (r.answer === 'text') return new Response(r.text, { headers: { 'content-type': r.contentType, ...headers } })
@@ -45,8 +53,11 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
     // the body's bytes count against limits.request_bodies_mb from before it is read until the dispatch is over
     // (the raw bytes and the parsed JSON are held until then: pass-through, retries)
     const hold = bodies.hold()
+    const trace = traceOf(request)
+    if (trace) trace.endpoint = endpoint.id
     try {
       const body = await readJsonBody(request, limits, validatorFor(endpoint), hold)
+      if (!body.ok) trace?.failed(body.error)
       // a sender too slow to finish its body gets its connection closed, not kept alive half-read
       if (!body.ok) return renderError(endpoint.dialect, body.error, body.error.status === 408 ? { connection: 'close' } : undefined)
       const model = pathModel ?? (body.value.model as string)
@@ -55,7 +66,17 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
       const url = new URL(request.url)
       return render(
         endpoint.dialect,
-        await dispatcher.dispatch({ endpoint, body: body.value, bytes: body.bytes, model, request, signal: clientSignal(request), query: url.searchParams }),
+        await dispatcher.dispatch({
+          endpoint,
+          body: body.value,
+          bytes: body.bytes,
+          model,
+          request,
+          signal: clientSignal(request),
+          query: url.searchParams,
+          trace,
+        }),
+        trace,
       )
     } finally {
       hold.release()

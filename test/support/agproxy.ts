@@ -14,10 +14,14 @@ export interface TestServer extends Listening {
 export async function startAgproxy(settings: Record<string, unknown> = {}, env: Record<string, string | undefined> = {}): Promise<TestServer> {
   const config = buildConfig({ port: 0, ...settings }, {}, env, 'test-config')
   const logs: string[] = []
-  const log: Logger = createLogger('debug', l => {
-    logs.push(l)
-    if (process.env.AGPROXY_TEST_LOG) console.error(l)
-  })
+  const log: Logger = createLogger(
+    'debug',
+    l => {
+      logs.push(l)
+      if (process.env.AGPROXY_TEST_LOG) console.error(l)
+    },
+    config.log_format,
+  )
   // env also feeds zero-config (provider key variables): tests never see the developer's real keys
   const running = listen(config, { log: process.env.AGPROXY_TEST_LOG === '0' ? silentLogger : log, env })
   return Object.assign(running, { logs, url: `http://localhost:${running.port}` })

@@ -1,0 +1,167 @@
+/**
+ * Prometheus metrics: counters and histograms fed by a Recorder subscriber (one update per finished request), and
+ * the gauges read when /metrics is scraped (key states, open streams, dropped log rows, build info), rendered in the
+ * text exposition format (0.0.4). No client library: the format is a few lines of text, and prom-client would bring
+ * its own registry, default process metrics and a dependency for what fits here.
+ * Label values are bounded: providers are the configured ones, models the routed model (the asked one, clipped, when
+ * nothing was routed) and past MODEL_LABELS distinct values `other`; endpoints, dialects and status classes are enums.
+ */
+import type { RequestRecord } from './record'
+
+/** the most distinct model label values; later ones are counted as `other` */
+export const MODEL_LABELS = 200
+const MODEL_LABEL_MAX = 80
+
+/** seconds: from a local answer to a long generation */
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
+
+/** What is read at scrape time. */
+export interface Gauges {
+  version: string
+  /** keys per provider by state */
+  keys: Array<{ provider: string; active: number; cooling: number; disabled: number }>
+  openStreams: number
+  droppedLogRows: number
+}
+
+type Labels = Record<string, string>
+
+const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+const labelText = (l: Labels) => {
+  const parts = Object.entries(l).map(([k, v]) => `${k}="${escapeLabel(v)}"`)
+  return parts.length ? `{${parts.join(',')}}` : ''
+}
+
+/** A counter family: values by label set (`key`: the label values joined, built by the caller: no per-call reflection). */
+class Counter {
+  readonly values = new Map<string, { labels: Labels; value: number }>()
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  add(key: string, labels: Labels, n = 1) {
+    const v = this.values.get(key)
+    if (v) v.value += n
+    else this.values.set(key, { labels, value: n })
+  }
+  render(out: string[]) {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`)
+    for (const { labels, value } of this.values.values()) out.push(`${this.name}${labelText(labels)} ${value}`)
+  }
+}
+
+/** A histogram family (seconds): one count per bucket a value falls in, made cumulative when rendered. */
+class Histogram {
+  readonly values = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>()
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  observe(key: string, labels: Labels, seconds: number) {
+    let v = this.values.get(key)
+    if (!v) this.values.set(key, (v = { labels, counts: BUCKETS.map(() => 0), sum: 0, count: 0 }))
+    let i = 0
+    while (i < BUCKETS.length && seconds > (BUCKETS[i] as number)) i++
+    if (i < BUCKETS.length) v.counts[i]!++
+    v.sum += seconds
+    v.count++
+  }
+  render(out: string[]) {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`)
+    for (const { labels, counts, sum, count } of this.values.values()) {
+      let cumulative = 0
+      BUCKETS.forEach((b, i) => {
+        cumulative += counts[i] ?? 0
+        out.push(`${this.name}_bucket${labelText({ ...labels, le: String(b) })} ${cumulative}`)
+      })
+      out.push(`${this.name}_bucket${labelText({ ...labels, le: '+Inf' })} ${count}`)
+      out.push(`${this.name}_sum${labelText(labels)} ${+sum.toFixed(6)}`, `${this.name}_count${labelText(labels)} ${count}`)
+    }
+  }
+}
+
+const statusClass = (status: number) => `${Math.floor(status / 100)}xx`
+
+const gauge = (out: string[], name: string, help: string, rows: Array<[Labels, number]>, type = 'gauge') => {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
+  for (const [labels, v] of rows) out.push(`${name}${labelText(labels)} ${v}`)
+}
+
+/** The app's metrics: `observe` is the Recorder subscriber, `render` the /metrics body. */
+export class Metrics {
+  private readonly models = new Set<string>()
+  private readonly requests = new Counter('agproxy_requests_total', 'Requests answered, by client dialect, endpoint, provider, model and status class.')
+  private readonly duration = new Histogram('agproxy_request_duration_seconds', 'From arrival to the last byte sent (a stream: to its end).')
+  private readonly ttfb = new Histogram('agproxy_time_to_first_byte_seconds', 'Model calls: from arrival to the answer head (streams: with the first content).')
+  private readonly tokens = new Counter(
+    'agproxy_tokens_total',
+    'Tokens as the upstreams reported them, by kind (cached is part of input, reasoning part of output).',
+  )
+  private readonly attempts = new Counter('agproxy_upstream_attempts_total', 'Calls to upstreams, by provider and status class (none: unreachable).')
+  private readonly retries = new Counter('agproxy_upstream_retries_total', 'Attempts beyond the first of a request, by the provider that answered last.')
+  private readonly failovers = new Counter('agproxy_upstream_failovers_total', 'Moves to another provider (a fallback) within a request.')
+  private readonly ends = new Counter('agproxy_stream_ends_total', 'Streamed answers by how they ended.')
+  private readonly started = Date.now() / 1000
+
+  /** a bounded model label */
+  private model(r: RequestRecord): string {
+    const m = (r.provider && r.routedModel) || r.model
+    if (!m) return ''
+    const v = m.length > MODEL_LABEL_MAX ? m.slice(0, MODEL_LABEL_MAX) : m
+    if (this.models.has(v)) return v
+    if (this.models.size >= MODEL_LABELS) return 'other'
+    this.models.add(v)
+    return v
+  }
+
+  /** the Recorder subscriber */
+  readonly observe = (r: RequestRecord) => {
+    const { dialect, stream } = r
+    const endpoint = r.endpoint ?? ''
+    const provider = r.provider ?? ''
+    const model = this.model(r)
+    const status_class = statusClass(r.status)
+    const at = `${dialect}\u0000${endpoint}`
+    this.requests.add(`${at}\u0000${provider}\u0000${model}\u0000${status_class}`, { dialect, endpoint, provider, model, status_class })
+    this.duration.observe(`${at}\u0000${stream}`, { dialect, endpoint, stream: String(stream) }, r.latencyMs / 1000)
+    if (r.endpoint && r.ttfbMs !== undefined && r.status < 400) this.ttfb.observe(at, { dialect, endpoint }, r.ttfbMs / 1000)
+    const u = r.usage
+    if (u) {
+      const by = `${provider}\u0000${model}\u0000`
+      this.token(by, provider, model, 'input', u.inputTokens)
+      this.token(by, provider, model, 'output', u.outputTokens)
+      this.token(by, provider, model, 'cached', u.cachedInputTokens)
+      this.token(by, provider, model, 'cache_write', u.cacheCreationInputTokens)
+      this.token(by, provider, model, 'reasoning', u.reasoningTokens)
+    }
+    for (const a of r.attempts) {
+      const c = a.status ? statusClass(a.status) : 'none'
+      this.attempts.add(`${a.provider}\u0000${c}`, { provider: a.provider, status_class: c })
+    }
+    if (r.retries) this.retries.add(provider, { provider }, r.retries)
+    if (r.failovers) this.failovers.add('', {}, r.failovers)
+    if (r.end) this.ends.add(r.end, { end: r.end })
+  }
+
+  private token(by: string, provider: string, model: string, kind: string, n: number | undefined) {
+    if (n) this.tokens.add(by + kind, { provider, model, kind }, n)
+  }
+
+  /** the text exposition of everything, with `g` read now */
+  render(g: Gauges): string {
+    const out: string[] = []
+    gauge(out, 'agproxy_build_info', 'The running agproxy version (always 1).', [[{ version: g.version }, 1]])
+    gauge(out, 'agproxy_start_time_seconds', 'When this configuration started serving (a reload starts the counters afresh), seconds since the epoch.', [
+      [{}, Math.floor(this.started)],
+    ])
+    for (const c of [this.requests]) c.render(out)
+    this.duration.render(out)
+    this.ttfb.render(out)
+    for (const c of [this.tokens, this.attempts, this.retries, this.failovers, this.ends]) c.render(out)
+    const keys = g.keys.flatMap(k => (['active', 'cooling', 'disabled'] as const).map(state => [{ provider: k.provider, state }, k[state]] as [Labels, number]))
+    gauge(out, 'agproxy_provider_keys', 'Provider keys by state (active, cooling after a failure, disabled).', keys)
+    gauge(out, 'agproxy_open_streams', 'Streamed answers clients are reading now.', [[{}, g.openStreams]])
+    gauge(out, 'agproxy_request_log_dropped_rows_total', 'Request-log rows dropped because the write queue was full.', [[{}, g.droppedLogRows]], 'counter')
+    return `${out.join('\n')}\n`
+  }
+}
