@@ -5,6 +5,8 @@
  */
 import type { IRError } from '../ir/types'
 import { callUpstream } from '../providers/upstream-call'
+import { upstreamPath } from '../providers/registry'
+import { deploymentOf } from '../providers/azure'
 import { errorText, type StreamLimits } from '../providers/stream-guard'
 import { IRErrorValue } from '../ir/errors'
 import type { Attempt } from './types'
@@ -32,7 +34,11 @@ export async function attempt(a: AttemptContext): Promise<Attempt> {
   const startedAt = Date.now()
   const scrub = (e: IRError) => ({ ...e, message: a.deps.scrub(e.message, a.provider) })
   const limits: StreamLimits = { idleMs: t.idle * 1000, totalMs: t.total * 1000, startedAt, scrub }
-  const { path, body } = a.plan.request(a.model)
+  // azure: the deployment serves the model, named in the body and (classic paths) in the URL
+  const wire = a.provider.azure ? deploymentOf(a.provider.azure, a.model) : a.model
+  const planned = a.plan.request(wire)
+  const { body } = planned
+  const path = upstreamPath(a.provider, planned.path, wire)
   // streams must show content within first_token; a whole (non-streamed) answer may take up to total
   const firstDeadline = startedAt + (upstreamStreams(a.plan) ? Math.min(t.first_token, t.total) : t.total) * 1000
   const out = await callUpstream(
@@ -49,7 +55,14 @@ export async function attempt(a: AttemptContext): Promise<Attempt> {
   )
   if (!out.ok) {
     if (out.network) return { ok: false, message: out.network, unreachable: out.why === 'connect' }
-    return { ok: false, status: out.status, headers: out.headers, body: out.body, message: upstreamMessage(out.body, out.text) }
+    return {
+      ok: false,
+      status: out.status,
+      headers: out.headers,
+      body: out.body,
+      message: upstreamMessage(out.body, out.text),
+      path: path.replace(/\?.*$/s, ''),
+    }
   }
   const up: Upstreamed = { res: out.res, abort: () => out.controller.abort(), startedAt, firstDeadline, limits }
   try {

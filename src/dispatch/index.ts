@@ -17,6 +17,7 @@ import { maskKey, clipLine, Redactor } from '../providers/pool'
 import { makePlan } from './plans'
 import { attempt, type DispatchDeps, type UpstreamPlan } from './attempt'
 import { localAnswer } from './attempt-local'
+import { lacksResponses, rememberChatOnly, responsesViaChat } from './responses-fallback'
 import { runRetryLoop, realClock, type LoopClock, type RetryRun } from './retry-loop'
 import type { Answer, ModelCall } from './types'
 
@@ -118,10 +119,18 @@ export function createDispatcher(
       isDown: p => state.hosts.down(p),
       scrub: deps.scrub,
       prepare: (provider, target) => {
-        const plan = makePlan(call, provider, codecContext(call, provider))
+        const plan = makePlan(call, provider, codecContext(call, provider), responsesViaChat(provider, state.chatOnly))
         return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
       },
-      attempt: (provider, key, model, plan) => attempt({ call, provider, key, model, hops, plan, deps }),
+      attempt: async (provider, key, model, planned) => {
+        const viaChat = () => makePlan(call, provider, codecContext(call, provider), true) as UpstreamPlan
+        // a provider found chat-only earlier in this call: its cached pass-through plan is stale
+        const plan = planned.kind === 'pass-through' && call.endpoint.id === 'openai.responses' && state.chatOnly.has(provider.name) ? viaChat() : planned
+        const result = await attempt({ call, provider, key, model, hops, plan, deps })
+        if (!lacksResponses(call, provider, plan, result)) return result
+        rememberChatOnly(provider, state.chatOnly, log)
+        return attempt({ call, provider, key, model, hops, plan: viaChat(), deps })
+      },
     }
     return runRetryLoop(run)
   }

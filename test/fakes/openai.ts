@@ -340,6 +340,7 @@ export const openaiWire: Wire = {
     const route = `${rec.method} ${rec.path.replace(/\/+$/, '')}`
     const bad = (e: ErrorReply | undefined) => e && errorResponse(e)
     if (route === 'POST /v1/chat/completions') return bad(missing(body, 'model') ?? missing(body, 'messages')) ?? ctx.play(chatCall(body))
+    if (route === 'POST /v1/responses' && ctx.opts.chatOnly) return json(404, { detail: 'Not Found' })
     if (route === 'POST /v1/responses') return bad(missing(body, 'model')) ?? ctx.play(responsesCall(body))
     if (route === 'POST /v1/embeddings') {
       return bad(missing(body, 'model') ?? missing(body, 'input')) ?? ctx.serve(fromBehaviour(body.model), () => json(200, embeddings(body), headers()))

@@ -60,6 +60,9 @@ export interface FakeOptions {
   /** how many stream chunks the text of a reply is split over (default 3) */
   streamChunks?: number
   port?: number
+  /** openai: a server with Chat Completions only (older vLLM, llama.cpp, LM Studio, Ollama): /v1/responses answers
+   *  404 as vLLM's FastAPI router does, `{"detail":"Not Found"}` */
+  chatOnly?: boolean
 }
 
 export interface Fake {
@@ -139,6 +142,7 @@ export interface WireCtx {
   url: URL
   body: any
   fast: boolean
+  opts: FakeOptions
   /** answer a generation request: picks the behaviour (handler, queue, default, echo) and plays it */
   play(call: ModelCall): Promise<Response>
   /** answer a non-generation request: applies an error/transport behaviour from the handler, else `ok()` */
@@ -560,6 +564,7 @@ export async function startFake(type: ProviderType, opts: FakeOptions = {}): Pro
         url,
         body: rec.body,
         fast,
+        opts,
         play: call => {
           const b = fromHandler() ?? queue.shift() ?? fallback ?? { kind: 'text', text: `echo: ${call.echo}` }
           return playModel(b, call, ex, chunks)
