@@ -54,7 +54,7 @@ function providersOf(config: Config, log: Logger, env: Record<string, string | u
   const fromEnv = config.providers.length ? undefined : providersFromEnv(env)
   const providerConfigs = fromEnv?.providers ?? config.providers
   if (fromEnv?.providers.length) log.info(`no providers configured; using ${fromEnv.providers.map(p => p.name).join(', ')} from the environment`)
-  const providers = buildProviders(providerConfigs, log, { maxCooldownMs: config.retry.max_cooldown * 1000 })
+  const providers = buildProviders(providerConfigs, log, { maxCooldownMs: config.retry.max_cooldown * 1000 }, env)
   const models = fromEnv ? { ...fromEnv.models, ...config.models } : config.models
   return { providers, router: createModelRouter({ models }, providerConfigs) }
 }

@@ -20,7 +20,7 @@ import {
   type WireCtx,
 } from './upstream'
 
-const MODELS = ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-5', 'gpt-5-mini', 'o3', 'o4-mini', 'text-embedding-3-small', 'text-embedding-3-large']
+export const MODELS = ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-5', 'gpt-5-mini', 'o3', 'o4-mini', 'text-embedding-3-small', 'text-embedding-3-large']
 
 const headers = () => ({ 'x-request-id': `req_${randomId(32)}`, 'openai-version': '2020-10-01', 'openai-processing-ms': '42' })
 

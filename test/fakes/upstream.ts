@@ -9,8 +9,11 @@
 import { openaiWire } from './openai'
 import { anthropicWire } from './anthropic'
 import { geminiWire } from './gemini'
+import { azureWire } from './azure'
 
 export type ProviderType = 'openai' | 'anthropic' | 'gemini'
+/** the provider types, and azure (the openai wire on Azure's paths and auth) */
+export type FakeType = ProviderType | 'azure'
 
 export interface Recorded {
   method: string
@@ -63,10 +66,12 @@ export interface FakeOptions {
   /** openai: a server with Chat Completions only (older vLLM, llama.cpp, LM Studio, Ollama): /v1/responses answers
    *  404 as vLLM's FastAPI router does, `{"detail":"Not Found"}` */
   chatOnly?: boolean
+  /** azure: deployment → model, besides every openai model deployed under its own name */
+  deployments?: Record<string, string>
 }
 
 export interface Fake {
-  type: ProviderType
+  type: FakeType
   /** base URL as a user would configure it: openai → http://127.0.0.1:PORT/v1, anthropic and gemini → http://127.0.0.1:PORT */
   url: string
   port: number
@@ -509,7 +514,7 @@ async function playOther(b: Behaviour | undefined, err: (b: ErrorBehaviour) => E
 // ───────────── the server ─────────────
 
 /** Looked up when a fake starts, not at load: the wire modules import this one, so any of them may be loaded first. */
-const wireOf = (type: ProviderType): Wire => ({ openai: openaiWire, anthropic: anthropicWire, gemini: geminiWire })[type]
+const wireOf = (type: FakeType): Wire => ({ openai: openaiWire, anthropic: anthropicWire, gemini: geminiWire, azure: azureWire })[type]
 
 async function readBody(req: Request): Promise<any> {
   const text = await req.text()
@@ -521,7 +526,7 @@ async function readBody(req: Request): Promise<any> {
   }
 }
 
-export async function startFake(type: ProviderType, opts: FakeOptions = {}): Promise<Fake> {
+export async function startFake(type: FakeType, opts: FakeOptions = {}): Promise<Fake> {
   const wire = wireOf(type)
   const fast = !!opts.fast
   const chunks = opts.streamChunks ?? 3
