@@ -119,6 +119,11 @@ describe('v1 endpoint and Entra ID', () => {
     expect(srv.logs.join('\n')).not.toContain('entra-token-1')
   })
 
+  test('auth: entra without a token: a warning at start names AZURE_OPENAI_AD_TOKEN', async () => {
+    const { srv } = await gateway({ auth: 'entra', api_keys: undefined })
+    expect(srv.logs.some(l => l.includes('provider az: auth: entra but no token; set AZURE_OPENAI_AD_TOKEN'))).toBe(true)
+  })
+
   test('a wrong key: Azure 401 becomes a key rejection, the key masked', async () => {
     const { oa } = await gateway({ api_keys: ['az-wrong-key-123456'] })
     const e = (await oa.chat.completions.create({ model: 'gpt-4o', messages: hi }).catch(x => x)) as InstanceType<typeof OpenAI.APIError>
@@ -164,6 +169,26 @@ describe("Azure's errors in the caller's dialect", () => {
     expect(ge.status).toBe(400)
     expect(gb.error.status).toBe('INVALID_ARGUMENT')
     expect(gb.error.message).toContain('jailbreak: detected')
+  })
+})
+
+describe('a stream the content filter ends (finish_reason content_filter)', () => {
+  test("each caller sees its dialect's filtered end: content_filter, refusal, SAFETY", async () => {
+    const { oa, srv } = await gateway()
+    az.setDefault({ kind: 'text', text: 'partial answer', finish: 'content_filter' })
+    const stream = await oa.chat.completions.create({ model: 'gpt-4o', messages: hi, stream: true })
+    let finish: string | null | undefined
+    for await (const c of stream) finish = c.choices[0]?.finish_reason ?? finish
+    expect(finish).toBe('content_filter')
+
+    const an = new Anthropic({ baseURL: srv.url, apiKey: 'client-key', maxRetries: 0 })
+    const msg = await an.messages.stream({ model: 'gpt-4o', max_tokens: 64, messages: hi }).finalMessage()
+    expect(msg.stop_reason).toBe('refusal')
+
+    const ge = new GoogleGenAI({ apiKey: 'client-key', httpOptions: { baseUrl: srv.url } })
+    let reason: string | undefined
+    for await (const c of await ge.models.generateContentStream({ model: 'gpt-4o', contents: 'x' })) reason = c.candidates?.[0]?.finishReason ?? reason
+    expect(reason).toBe('SAFETY')
   })
 })
 

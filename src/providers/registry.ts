@@ -119,6 +119,8 @@ export function buildProviders(
     const { url, changed } = repairBaseUrl(p.type, raw)
     if (changed && p.base_url) log.warn(`provider ${p.name}: base_url "${displayUrl(raw)}" reduced to "${url}" (agproxy appends the endpoint path itself)`)
     const keys = keysOf(p, env)
+    if (p.type === 'azure' && p.auth === 'entra' && !keys.length)
+      log.warn(`provider ${p.name}: auth: entra but no token; set AZURE_OPENAI_AD_TOKEN (or api_keys) to a Microsoft Entra ID access token`)
     out.set(p.name, {
       name: p.name,
       type: p.type,

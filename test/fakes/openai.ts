@@ -102,7 +102,7 @@ function usageChat(r: Reply) {
   }
 }
 
-const finishChat = (r: Reply) => (r.finish === 'tool_calls' ? 'tool_calls' : r.finish === 'length' ? 'length' : 'stop')
+const finishChat = (r: Reply) => (r.finish === 'stop' ? 'stop' : r.finish)
 
 // ───────────── chat completions ─────────────
 

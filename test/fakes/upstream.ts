@@ -37,8 +37,9 @@ export interface Usage {
 }
 
 export type Behaviour =
-  /** `finish: 'length'` (extension) → finish_reason length / max_tokens / MAX_TOKENS / incomplete */
-  | { kind: 'text'; text: string; thinking?: string; signature?: string; usage?: Usage; chunks?: number; finish?: 'stop' | 'length' }
+  /** `finish: 'length'` (extension) → finish_reason length / max_tokens / MAX_TOKENS / incomplete;
+   *  `finish: 'content_filter'` (openai / azure chat only) → finish_reason content_filter */
+  | { kind: 'text'; text: string; thinking?: string; signature?: string; usage?: Usage; chunks?: number; finish?: 'stop' | 'length' | 'content_filter' }
   | { kind: 'tool_calls'; calls: { id?: string; name: string; args: object }[]; thinking?: string; signature?: string; text?: string; usage?: Usage }
   /** `inStream` (extension): on a streaming request, answer 200, send the stream's opening frames, then the
    *  provider's in-stream error (Anthropic `event: error`, OpenAI `data: {"error":…}`, Gemini `data: {"error":…}`). */
@@ -102,7 +103,7 @@ export interface Reply {
   text: Iterable<string>
   calls: { id?: string; name: string; args: string; argChunks: string[] }[]
   usage: Required<Usage>
-  finish: 'stop' | 'length' | 'tool_calls'
+  finish: 'stop' | 'length' | 'tool_calls' | 'content_filter'
 }
 
 /** One piece of a streamed body. `content` marks frames carrying model output (counted by reset_mid_stream,
@@ -298,7 +299,7 @@ function buildReply(b: Extract<Behaviour, { kind: 'text' | 'tool_calls' }>, call
       cached: b.usage?.cached ?? 0,
       reasoning,
     },
-    finish: calls.length ? 'tool_calls' : b.kind === 'text' && b.finish === 'length' ? 'length' : 'stop',
+    finish: calls.length ? 'tool_calls' : b.kind === 'text' && b.finish ? b.finish : 'stop',
   }
 }
 
