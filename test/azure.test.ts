@@ -14,7 +14,10 @@ import { azureContentFilterError } from './fakes/azure'
 import { startFake } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
 
-const az = await startFake('azure', { keys: ['az-key-1', 'entra-token-1'], deployments: { 'prod-4o': 'gpt-4o', 'embed-small': 'text-embedding-3-small' } })
+const az = await startFake('azure', {
+  keys: ['az-key-1', 'entra-token-1'],
+  deployments: { 'prod-4o': 'gpt-4o', 'embed-small': 'text-embedding-3-small', 'prod-reasoner': 'o4-mini' },
+})
 const servers: TestServer[] = []
 afterAll(async () => {
   await Promise.all(servers.map(s => s.stop(0)))
@@ -63,6 +66,17 @@ describe('classic resource endpoint', () => {
     expect(usage?.total_tokens).toBeGreaterThan(0)
     expect(az.last()!.path).toBe('/openai/deployments/o4-mini/chat/completions')
     expect(az.last()!.query['api-version']).toBe('2025-04-01-preview')
+  })
+
+  test('a classic path keeps the model in the body: an o-series model behind any deployment name gets max_completion_tokens', async () => {
+    const { srv } = await gateway({ deployments: { 'o4-mini': 'prod-reasoner' } })
+    const an = new Anthropic({ baseURL: srv.url, apiKey: 'client-key', maxRetries: 0 })
+    await an.messages.create({ model: 'o4-mini', max_tokens: 64, messages: hi })
+    const rec = az.last()!
+    expect(rec.path).toBe('/openai/deployments/prod-reasoner/chat/completions')
+    expect(rec.body.model).toBe('o4-mini')
+    expect(rec.body.max_completion_tokens).toBe(64)
+    expect(rec.body.max_tokens).toBeUndefined()
   })
 
   test('embeddings go to the deployment path', async () => {

@@ -6,7 +6,7 @@
 import type { IRError } from '../ir/types'
 import { callUpstream } from '../providers/upstream-call'
 import { upstreamPath } from '../providers/registry'
-import { deploymentOf } from '../providers/azure'
+import { azureBodyModel, deploymentOf } from '../providers/azure'
 import { errorText, type StreamLimits } from '../providers/stream-guard'
 import { IRErrorValue } from '../ir/errors'
 import type { Attempt } from './types'
@@ -34,11 +34,12 @@ export async function attempt(a: AttemptContext): Promise<Attempt> {
   const startedAt = Date.now()
   const scrub = (e: IRError) => ({ ...e, message: a.deps.scrub(e.message, a.provider) })
   const limits: StreamLimits = { idleMs: t.idle * 1000, totalMs: t.total * 1000, startedAt, scrub }
-  // azure: the deployment serves the model, named in the body and (classic paths) in the URL
-  const wire = a.provider.azure ? deploymentOf(a.provider.azure, a.model) : a.model
-  const planned = a.plan.request(wire)
+  const azure = a.provider.azure
+  // azure: a deployment serves the model, named in the URL (classic paths) or in the body (v1 API)
+  const responses = a.plan.kind === 'pass-through' && a.call.endpoint.id === 'openai.responses'
+  const planned = a.plan.request(azure ? azureBodyModel(azure, responses, a.model) : a.model)
   const { body } = planned
-  const path = upstreamPath(a.provider, planned.path, wire)
+  const path = azure ? upstreamPath(a.provider, planned.path, deploymentOf(azure, a.model)) : planned.path
   // streams must show content within first_token; a whole (non-streamed) answer may take up to total
   const firstDeadline = startedAt + (upstreamStreams(a.plan) ? Math.min(t.first_token, t.total) : t.total) * 1000
   const out = await callUpstream(

@@ -37,6 +37,11 @@ export function azureSettings(p: ProviderConfig, baseUrl: string): AzureSettings
 /** The deployment that serves `model` (its own name when the map has no entry). */
 export const deploymentOf = (a: AzureSettings, model: string): string => a.deployments[model] ?? model
 
+/** The model a call's body names: the deployment on the v1 API (a v1 base_url, or Responses), which reads it from the
+ *  body; on the classic paths the deployment is in the URL and the body keeps the model, whose name decides what the
+ *  encoder sends (e.g. max_completion_tokens for o-series and gpt-5 behind any deployment name). */
+export const azureBodyModel = (a: AzureSettings, responses: boolean, model: string): string => (a.v1 || responses ? deploymentOf(a, model) : model)
+
 /** An openai path (`/chat/completions`, `/embeddings`, `/completions`, `/responses`) → the path under the resource.
  *  Responses has no classic deployment path: it is served by the v1 API (`/openai/v1/responses`). */
 export function azurePath(a: AzureSettings, path: string, deployment: string): string {
