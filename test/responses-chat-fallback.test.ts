@@ -92,6 +92,15 @@ describe('responses: auto (the default)', () => {
     expect(chatOnly.last()!.body.tools[0].function.name).toBe('get_weather')
   })
 
+  test('a 405 on /v1/responses (a server that routes the path for GET only) falls back too', async () => {
+    const { srv, oa } = await gateway('auto', full.url)
+    full.handler = rec => (rec.path === '/v1/responses' ? { kind: 'error', status: 405, body: { detail: 'Method Not Allowed' } } : undefined)
+    const r = await oa.responses.create({ model: 'gpt-4o', input: 'after a 405' })
+    expect(r.output_text).toBe('echo: after a 405')
+    expect(full.requests.map(x => x.path)).toEqual(['/v1/responses', '/v1/chat/completions'])
+    expect(fallbackLines(srv)).toHaveLength(1)
+  })
+
   test('a server with /v1/responses is passed through, never translated', async () => {
     const { srv, oa } = await gateway('auto', full.url)
     const r = await oa.responses.create({ model: 'gpt-4o', input: 'native' })
