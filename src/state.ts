@@ -19,11 +19,21 @@ export interface AppState {
   recorder: Recorder
   /** why the gateway is degraded, by source (e.g. 'request-log' → 'database is read-only'); /healthz lists them */
   degraded: Map<string, string>
+  /** openai / azure providers found without /v1/responses (`responses: auto`): their Responses calls go through Chat Completions */
+  chatOnly: Set<string>
   /** request-log rows dropped because the write queue was full (the store counts, /metrics reports) */
   dropped: { logRows: number }
 }
 
 /** A fresh state; `streams`: a registry to share instead of a new one (listen shares one across reloads, for shutdown). */
 export function createAppState(streams: Set<LiveStream> = new Set()): AppState {
-  return { memory: createCodecMemory(), hosts: new HostHealth(), streams, recorder: new Recorder(), degraded: new Map(), dropped: { logRows: 0 } }
+  return {
+    memory: createCodecMemory(),
+    hosts: new HostHealth(),
+    streams,
+    recorder: new Recorder(),
+    degraded: new Map(),
+    dropped: { logRows: 0 },
+    chatOnly: new Set(),
+  }
 }

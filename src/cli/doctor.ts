@@ -5,13 +5,14 @@
  * One line per check (✓ / ✗ / !), the fix on the line; exit 1 when any check fails.
  */
 import { homedir } from 'node:os'
-import type { Config, ProviderConfig } from '../config/schema'
+import type { Config, ProviderConfig, WireType } from '../config/schema'
 import { effectiveAuthMode } from '../config/load'
 import { clientFamilies } from '../http/clients'
 import { describeCauses, resolvePath } from '../http/resolve-path'
 import { formatMs, MIN_REDACTED_KEY, maskKey } from '../providers/pool'
 import { DEFAULT_BASE, providersFromEnv, repairBaseUrl, type Provider } from '../providers/registry'
 import { authHeaders } from '../providers/upstream-call'
+import { azureAuth, azureModelsUrl, azureSettings, repairAzureBase } from '../providers/azure'
 import { KEYS_PATH, type KeysStatus } from '../routes/status'
 import { instanceOrigin, oneLine } from './keys'
 import { instanceOf } from './setup'
@@ -234,7 +235,7 @@ function checkEnvironment(env: Record<string, string | undefined>, inst: Instanc
 // ───────────── providers ─────────────
 
 /** The path of each provider type's model list (relative to the base agproxy uses). */
-const MODELS_PATH: Record<Provider['type'], string> = { openai: '/models', anthropic: '/v1/models', gemini: '/v1beta/models' }
+const MODELS_PATH: Record<WireType, string> = { openai: '/models', anthropic: '/v1/models', gemini: '/v1beta/models' }
 
 async function checkProviders(c: Config, env: Record<string, string | undefined>, inst: Instance, reach: string | undefined, call: Call): Promise<Check[]> {
   const configs = providerConfigs(c, env)
@@ -262,17 +263,24 @@ const keysOf = (p: ProviderConfig): Array<{ key: string; name?: string }> => {
   return keys.length ? keys : [{ key: '', name: 'no-key' }]
 }
 
+/** Where a provider lists its models, and the auth header of one key. */
+function modelList(p: ProviderConfig, key: string): { base: string; url: string; auth: Record<string, string> } {
+  if (p.type === 'azure') {
+    const base = repairAzureBase(p.base_url ?? '')
+    const a = azureSettings(p, base)
+    return { base, url: azureModelsUrl(a, base), auth: key ? azureAuth(a, key) : {} }
+  }
+  const base = repairBaseUrl(p.type, p.base_url ?? DEFAULT_BASE[p.type]).url
+  return { base, url: base + MODELS_PATH[p.type], auth: authHeaders({ type: p.type } as Provider, key) }
+}
+
 async function probeKey(p: ProviderConfig, k: { key: string; name?: string }, status: KeysStatus | undefined, call: Call): Promise<Check[]> {
   const label = `${p.name} (${p.type}) key ${k.name ?? maskKey(k.key)}`
-  const base = repairBaseUrl(p.type, p.base_url ?? DEFAULT_BASE[p.type]).url
-  const headers = {
-    ...(p.type === 'anthropic' ? { 'anthropic-version': '2023-06-01' } : {}),
-    ...p.headers,
-    ...authHeaders({ type: p.type } as Provider, k.key),
-  }
+  const { base, url, auth } = modelList(p, k.key)
+  const headers = { ...(p.type === 'anthropic' ? { 'anthropic-version': '2023-06-01' } : {}), ...p.headers, ...auth }
   const checks: Check[] = []
   try {
-    const res = await call(base + MODELS_PATH[p.type], { headers })
+    const res = await call(url, { headers })
     const text = await res.text()
     if (res.ok) checks.push({ mark: '✓', text: `${label}: model list answered ${res.status}` })
     else if (res.status === 401 || res.status === 403)

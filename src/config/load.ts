@@ -8,7 +8,7 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { compileValidator, kindOf, showJson } from '../schema/validate'
 import { displayUrl } from './display-url'
-import { ConfigSchema, DEFAULTS, type Config } from './schema'
+import { ConfigSchema, DEFAULTS, wireOf, type Config } from './schema'
 
 export class ConfigError extends Error {}
 
@@ -149,8 +149,22 @@ export function buildConfig(fromFile: Record<string, unknown>, flags: Flags = {}
   config.providers.forEach((p, i) => {
     if (names.has(p.name)) throw new ConfigError(`${label}: providers[${i}].name: "${p.name}" is used twice; provider names must be unique`)
     names.add(p.name)
+    const bad = providerMismatch(p)
+    if (bad) throw new ConfigError(`${label}: providers[${i}].${bad}`)
   })
   return config
+}
+
+/** Settings that only some provider types take, on another type; and what a type cannot do without. */
+function providerMismatch(p: Config['providers'][number]): string | undefined {
+  if (p.type === 'azure' && !p.base_url)
+    return 'base_url: a provider of type azure needs its resource endpoint, e.g. https://{resource}.openai.azure.com (or …/openai/v1)'
+  if (p.type !== 'azure')
+    for (const k of ['api_version', 'deployments', 'auth'] as const)
+      if (p[k] !== undefined) return `${k}: only a provider of type azure takes ${k} (this one is ${p.type})`
+  if (p.responses !== undefined && wireOf(p.type) !== 'openai')
+    return `responses: only openai and azure providers take responses (this one is ${p.type}: Responses calls to it are always translated)`
+  return undefined
 }
 
 /** The address to bind: `host` overrides; LAN access binds all interfaces, else loopback. */

@@ -12,13 +12,22 @@ const Key = t.Union([
 export const ProviderConfig = t.Object(
   {
     name: t.String({ pattern: '^[a-z0-9_-]+$', description: 'unique, [a-z0-9_-]' }),
-    type: t.Union([t.Literal('gemini'), t.Literal('openai'), t.Literal('anthropic')]),
+    type: t.Union([t.Literal('gemini'), t.Literal('openai'), t.Literal('anthropic'), t.Literal('azure')]),
     base_url: t.Optional(t.String({ pattern: '^https?://' })),
     api_keys: t.Optional(t.Array(Key)),
     api_key: t.Optional(t.String()),
     models: t.Optional(t.Array(t.String())),
     headers: t.Optional(t.Record(t.String(), t.String())),
     strategy: t.Optional(t.Union([t.Literal('round_robin'), t.Literal('fill_first'), t.Literal('least_used')])),
+    /** openai / azure: how /v1/responses is served — the upstream's own (native), translated to Chat Completions
+     *  (chat), or native until the upstream answers 404/405 for it, then chat (auto, the default) */
+    responses: t.Optional(t.Union([t.Literal('native'), t.Literal('chat'), t.Literal('auto')])),
+    /** azure: the api-version query of the classic /openai/deployments/… paths (unused with a …/openai/v1 base_url) */
+    api_version: t.Optional(t.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}(-preview)?$' })),
+    /** azure: model → deployment name (a model with no entry is its own deployment name) */
+    deployments: t.Optional(t.Record(t.String(), t.String({ minLength: 1 }))),
+    /** azure: `api-key` header (default), or `entra`: a Microsoft Entra ID bearer token (api_keys, else AZURE_OPENAI_AD_TOKEN) */
+    auth: t.Optional(t.Union([t.Literal('api-key'), t.Literal('entra')])),
   },
   { additionalProperties: false },
 )
@@ -97,6 +106,12 @@ export const ConfigSchema = t.Object(
 export type Config = Static<typeof ConfigSchema>
 export type ProviderConfig = Static<typeof ProviderConfig>
 export type AuthMode = Static<typeof AuthMode>
+
+/** The wire a provider type speaks (azure: the openai wire on its own URLs). */
+export type WireType = Exclude<ProviderConfig['type'], 'azure'>
+
+/** The wire (dialect) of a provider type. */
+export const wireOf = (type: ProviderConfig['type']): WireType => (type === 'azure' ? 'openai' : type)
 
 export const DEFAULTS: Config = {
   port: 8045,

@@ -5,6 +5,8 @@
  */
 import type { IRError } from '../ir/types'
 import { callUpstream } from '../providers/upstream-call'
+import { upstreamPath } from '../providers/registry'
+import { azureBodyModel, deploymentOf } from '../providers/azure'
 import { errorText, type StreamLimits } from '../providers/stream-guard'
 import { IRErrorValue } from '../ir/errors'
 import type { Attempt } from './types'
@@ -32,7 +34,12 @@ export async function attempt(a: AttemptContext): Promise<Attempt> {
   const startedAt = Date.now()
   const scrub = (e: IRError) => ({ ...e, message: a.deps.scrub(e.message, a.provider) })
   const limits: StreamLimits = { idleMs: t.idle * 1000, totalMs: t.total * 1000, startedAt, scrub }
-  const { path, body } = a.plan.request(a.model)
+  const azure = a.provider.azure
+  // azure: a deployment serves the model, named in the URL (classic paths) or in the body (v1 API)
+  const responses = a.plan.kind === 'pass-through' && a.call.endpoint.id === 'openai.responses'
+  const planned = a.plan.request(azure ? azureBodyModel(azure, responses, a.model) : a.model)
+  const { body } = planned
+  const path = azure ? upstreamPath(a.provider, planned.path, deploymentOf(azure, a.model)) : planned.path
   // streams must show content within first_token; a whole (non-streamed) answer may take up to total
   const firstDeadline = startedAt + (upstreamStreams(a.plan) ? Math.min(t.first_token, t.total) : t.total) * 1000
   const out = await callUpstream(
@@ -49,7 +56,14 @@ export async function attempt(a: AttemptContext): Promise<Attempt> {
   )
   if (!out.ok) {
     if (out.network) return { ok: false, message: out.network, unreachable: out.why === 'connect' }
-    return { ok: false, status: out.status, headers: out.headers, body: out.body, message: upstreamMessage(out.body, out.text) }
+    return {
+      ok: false,
+      status: out.status,
+      headers: out.headers,
+      body: out.body,
+      message: upstreamMessage(out.body, out.text),
+      path: path.replace(/\?.*$/s, ''),
+    }
   }
   const up: Upstreamed = { res: out.res, abort: () => out.controller.abort(), startedAt, firstDeadline, limits }
   try {

@@ -6,10 +6,31 @@ import type { IRError } from '../ir/types'
 import { err } from '../ir/errors'
 import type { Provider } from '../providers/registry'
 import { formatMs } from '../providers/pool'
+import { displayUrl } from '../config/display-url'
+import { azureContentFilter } from '../providers/azure'
 import type { Failure } from './types'
 
 /** An upstream's message in an answer or log line is cut to this many characters (after masking). */
 export const MAX_MESSAGE = 500
+
+/** A 404/405 that says the upstream has no such path (an older server without /v1/responses, a wrong base_url),
+ *  not that it lacks the model or deployment: vLLM `{"detail":"Not Found"}`, llama.cpp `File Not Found`, Ollama
+ *  `404 page not found`, OpenAI `Invalid URL (POST /v1/…)`, Azure `Resource not found`. */
+export function unknownPath(f: Pick<Failure, 'status' | 'body' | 'message'>): boolean {
+  if (f.status === 405) return true
+  if (f.status !== 404) return false
+  const code = (f.body as { error?: { code?: unknown } } | undefined)?.error?.code
+  return !/model|deployment/i.test(`${typeof code === 'string' ? code : ''} ${f.message}`)
+}
+
+/** The full upstream path of a failure, as a message names it (base URL path + the call's path). */
+function fullPath(f: Failure, provider: Provider): string {
+  let base = ''
+  try {
+    base = new URL(provider.baseUrl).pathname.replace(/\/+$/, '')
+  } catch {}
+  return `${base}${f.path ?? ''}`
+}
 
 /** A non-retryable upstream failure, as the client should see it (message already scrubbed). */
 export function clientError(f: Failure, provider: Provider): IRError {
@@ -17,7 +38,13 @@ export function clientError(f: Failure, provider: Provider): IRError {
   const s = f.status
   if (s === 401 || s === 403) return err('upstream', `upstream rejected the provider key for ${provider.name} (${s}: ${msg})`)
   if (s === 429) return err('rate_limit', `provider ${provider.name} is rate limited: ${msg}`)
+  if (s === 404 && unknownPath(f)) {
+    const where = `POST ${fullPath(f, provider)}`
+    return err('not_found', `provider ${provider.name} has no ${where} (404: ${msg}); check its base_url (${displayUrl(provider.baseUrl)})`)
+  }
   if (s === 404) return err('not_found', `provider ${provider.name}: ${msg}`, { code: 'model_not_found', param: 'model' })
+  const filtered = s === 400 ? azureContentFilter(f.body) : undefined
+  if (filtered) return err('invalid_request', `provider ${provider.name}: ${filtered}`, { status: s, code: 'content_filter' })
   if (s === 413) return err('request_too_large', `provider ${provider.name}: ${msg}`)
   if (s && s >= 400 && s < 500) return err('invalid_request', `provider ${provider.name} rejected the request: ${msg}`, { status: s })
   return err('upstream', `provider ${provider.name} failed: ${msg}`, { status: s && s >= 500 ? s : 502 })

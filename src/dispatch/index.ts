@@ -13,10 +13,11 @@ import { HOP_HEADER, INSTANCE_ID } from '../providers/upstream-call'
 import { createAppState, type AppState } from '../state'
 import { DEFAULT_HEARTBEAT_MS, type LiveStream } from '../providers/stream-guard'
 import { stickyKeyFor } from '../providers/sticky'
-import { maskKey, clipLine, Redactor } from '../providers/pool'
+import { maskKey, clipLine, Redactor, type PooledKey } from '../providers/pool'
 import { makePlan } from './plans'
 import { attempt, type DispatchDeps, type UpstreamPlan } from './attempt'
 import { localAnswer } from './attempt-local'
+import { lacksResponses, rememberChatOnly, responsesViaChat } from './responses-fallback'
 import { runRetryLoop, realClock, type LoopClock, type RetryRun } from './retry-loop'
 import type { Answer, Attempt, ModelCall } from './types'
 import type { Trace } from '../observe/trace'
@@ -55,7 +56,7 @@ function providersOf(config: Config, log: Logger, env: Record<string, string | u
   const fromEnv = config.providers.length ? undefined : providersFromEnv(env)
   const providerConfigs = fromEnv?.providers ?? config.providers
   if (fromEnv?.providers.length) log.info(`no providers configured; using ${fromEnv.providers.map(p => p.name).join(', ')} from the environment`)
-  const providers = buildProviders(providerConfigs, log, { maxCooldownMs: config.retry.max_cooldown * 1000 })
+  const providers = buildProviders(providerConfigs, log, { maxCooldownMs: config.retry.max_cooldown * 1000 }, env)
   const models = fromEnv ? { ...fromEnv.models, ...config.models } : config.models
   return { providers, router: createModelRouter({ models }, providerConfigs) }
 }
@@ -112,6 +113,16 @@ export function createDispatcher(
       const kind = providers.size === 0 ? 'unavailable' : 'not_found'
       return err(kind, routed.message, { param: 'model', code: kind === 'not_found' ? 'model_not_found' : undefined })
     }
+    /** a Responses call: on a provider without /v1/responses (404/405 for the path), the same attempt translated through Chat Completions */
+    const attemptResponses = async (provider: Provider, key: PooledKey, model: string, planned: UpstreamPlan): Promise<Attempt> => {
+      const viaChat = () => makePlan(call, provider, codecContext(call, provider), true) as UpstreamPlan
+      // a provider found chat-only earlier in this call: its cached pass-through plan is stale
+      const plan = planned.kind === 'pass-through' && state.chatOnly.has(provider.name) ? viaChat() : planned
+      const result = await attempt({ call, provider, key, model, hops, plan, deps })
+      if (!lacksResponses(call, provider, plan, result)) return result
+      rememberChatOnly(provider, state.chatOnly, log)
+      return attempt({ call, provider, key, model, hops, plan: viaChat(), deps })
+    }
     const run: RetryRun<UpstreamPlan> = {
       model: call.model,
       candidates: [routed.route.target, ...routed.route.fallbacks],
@@ -125,10 +136,14 @@ export function createDispatcher(
       isDown: p => state.hosts.down(p),
       scrub: deps.scrub,
       prepare: (provider, target) => {
-        const plan = makePlan(call, provider, codecContext(call, provider))
+        const plan = makePlan(call, provider, codecContext(call, provider), responsesViaChat(provider, state.chatOnly))
         return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
       },
-      attempt: (provider, key, model, plan) => attempt({ call, provider, key, model, hops, plan, deps }),
+      attempt: (provider, key, model, planned) => {
+        // Responses calls may fall back to Chat Completions (responses: auto); every other call goes straight on
+        if (call.endpoint.id !== 'openai.responses') return attempt({ call, provider, key, model, hops, plan: planned, deps })
+        return attemptResponses(provider, key, model, planned)
+      },
       attempted: trace && ((provider, key, model, result, ms) => traceAttempt(trace, provider, key.name, model, result, ms)),
     }
     return runRetryLoop(run)

@@ -7,14 +7,14 @@ import type { CodecContext, IRError, UpstreamCodec } from '../ir/types'
 import { invalid } from '../ir/errors'
 import { ENDPOINTS, type EndpointId, type ModelCall, type Plan } from '../endpoints'
 import type { PlanTarget, Upstream } from '../endpoints/plan'
-import type { ProviderType } from '../providers/registry'
+import { wireOf, type WireType } from '../providers/registry'
 import { anthropicUpstream } from '../dialects/anthropic'
 import { geminiUpstream } from '../dialects/gemini'
 import { openaiChatUpstream } from '../dialects/openai'
 
 export type { Plan } from '../endpoints'
 
-export const UPSTREAM_CODECS: Record<ProviderType, UpstreamCodec> = {
+export const UPSTREAM_CODECS: Record<WireType, UpstreamCodec> = {
   openai: openaiChatUpstream,
   anthropic: anthropicUpstream,
   gemini: geminiUpstream,
@@ -41,7 +41,7 @@ function passThroughPlan(call: ModelCall, errorFrame: Upstream['errorFrame']): P
 function translatedPlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext, errorFrame: Upstream['errorFrame']): Plan {
   const client = call.endpoint.client
   if (!client) throw invalid(`${call.endpoint.id} cannot be served by a ${provider.type} provider`)
-  const upstream = UPSTREAM_CODECS[provider.type]
+  const upstream = UPSTREAM_CODECS[wireOf(provider.type)]
   const ir = client.decodeRequest(call.body, ctx)
   ir.stream = call.endpoint.streams(call.body)
   return {
@@ -57,9 +57,11 @@ function translatedPlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext
   }
 }
 
-/** The plan for a call to a provider. Throws IRErrorValue when the request cannot be served by it. */
-export function makePlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext): Plan {
+/** The plan for a call to a provider. Throws IRErrorValue when the request cannot be served by it.
+ *  `responsesViaChat`: a Responses call to an openai-wire provider goes translated, through Chat Completions. */
+export function makePlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext, responsesViaChat = false): Plan {
   const errorFrame = call.endpoint.errorFrame(call.query)
-  if (call.endpoint.dialect === provider.type) return passThroughPlan(call, errorFrame)
+  const viaChat = responsesViaChat && call.endpoint.id === 'openai.responses'
+  if (call.endpoint.dialect === wireOf(provider.type) && !viaChat) return passThroughPlan(call, errorFrame)
   return call.endpoint.special?.(call, provider, ctx) ?? translatedPlan(call, provider, ctx, errorFrame)
 }

@@ -33,6 +33,8 @@ export interface Failure {
   headers?: Headers
   body?: unknown
   message: string
+  /** the upstream path that answered (no query), for messages about a path the upstream does not have */
+  path?: string
   retryable?: boolean
   /** the host could not be reached */
   unreachable?: boolean

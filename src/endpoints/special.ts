@@ -16,6 +16,7 @@ import {
 import { type EmbeddingRequestBody, decodeEmbeddingRequest, encodeEmbeddingResponse } from '../dialects/openai'
 import { SSE } from '../dialects/endpoint'
 import type { SpecialPlan } from './plan'
+import { wireOf } from '../config/schema'
 
 const json = (v: unknown) => JSON.stringify(v)
 
@@ -24,7 +25,7 @@ export const countTokensPlan: SpecialPlan = (call, provider, ctx) => {
   const anthropic = call.endpoint.id === 'anthropic.count_tokens'
   const ir: IRRequest = anthropic ? anthropicClient.decodeRequest(call.body as AnthropicRequestWire, ctx) : decodeGeminiCountTokensRequest(call.body, ctx) // validated by its schema
   const answer = (n: number) => (anthropic ? encodeCountTokensResponse(n) : encodeGeminiCountTokensResponse(n))
-  if (provider.type === 'openai') return { kind: 'local', answer: () => ({ body: answer(estimateTokens(ir)) }) }
+  if (wireOf(provider.type) === 'openai') return { kind: 'local', answer: () => ({ body: answer(estimateTokens(ir)) }) }
   const base = { kind: 'translated' as const, errorFrame: call.endpoint.errorFrame(call.query), streamContentType: SSE }
   if (provider.type === 'gemini') {
     return {

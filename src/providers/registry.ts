@@ -2,14 +2,17 @@
  * Providers as configured (or, with no `providers:`, from the standard API-key variables), each with
  * its key pool and a repaired base URL. Built once at start.
  */
-import type { ProviderConfig } from '../config/schema'
+import { wireOf, type ProviderConfig, type WireType } from '../config/schema'
 import type { Logger } from '../log'
 import { KeyPool, type PoolOptions } from './pool'
 import { displayUrl } from '../config/display-url'
+import { type AzureSettings, azureSettings, azurePath, repairAzureBase } from './azure'
 
 export { displayUrl }
 
 export type ProviderType = ProviderConfig['type']
+export type ResponsesMode = NonNullable<ProviderConfig['responses']>
+export { wireOf, type WireType }
 
 export interface Provider {
   name: string
@@ -19,9 +22,13 @@ export interface Provider {
   headers: Record<string, string>
   pool: KeyPool
   models: string[]
+  /** openai / azure: how /v1/responses is served (absent: auto) */
+  responses?: ResponsesMode
+  /** type azure only */
+  azure?: AzureSettings
 }
 
-export const DEFAULT_BASE: Record<ProviderType, string> = {
+export const DEFAULT_BASE: Record<WireType, string> = {
   gemini: 'https://generativelanguage.googleapis.com',
   openai: 'https://api.openai.com/v1',
   anthropic: 'https://api.anthropic.com',
@@ -38,6 +45,7 @@ export function repairBaseUrl(type: ProviderType, raw: string): { url: string; c
   const strip = (re: RegExp) => {
     url = url.replace(re, '').replace(/\/+$/, '')
   }
+  if (type === 'azure') url = repairAzureBase(url)
   if (type === 'openai') strip(/\/(chat\/completions|completions|responses|embeddings|models)$/i)
   if (type === 'anthropic') {
     strip(/\/(messages(\/count_tokens)?|models)$/i)
@@ -54,7 +62,7 @@ export function repairBaseUrl(type: ProviderType, raw: string): { url: string; c
 
 /** Models a zero-config provider advertises in GET /v1/models (any other model of the family still routes
  *  through the globs below: this list only gives model pickers something to show). */
-export const ZERO_CONFIG_MODELS: Record<ProviderType, string[]> = {
+export const ZERO_CONFIG_MODELS: Record<WireType, string[]> = {
   gemini: ['gemini-2.5-pro', 'gemini-2.5-flash', 'gemini-2.5-flash-lite'],
   openai: ['gpt-4.1', 'gpt-4.1-mini', 'gpt-4o', 'gpt-4o-mini', 'o3', 'o4-mini'],
   anthropic: ['claude-opus-4-1', 'claude-sonnet-4-5', 'claude-haiku-4-5'],
@@ -76,7 +84,7 @@ export function providersFromEnv(env: Record<string, string | undefined>): { pro
   const gemini = keys(env.GEMINI_API_KEY?.trim() || env.GOOGLE_API_KEY)
   const openai = keys(env.OPENAI_API_KEY)
   const anthropic = keys(env.ANTHROPIC_API_KEY)
-  const add = (type: ProviderType, api_keys: string[], globs: string[]) => {
+  const add = (type: WireType, api_keys: string[], globs: string[]) => {
     providers.push({ name: type, type, api_keys, models: [...ZERO_CONFIG_MODELS[type]] })
     for (const g of globs) models[g] = `${type}/*`
   }
@@ -86,14 +94,33 @@ export function providersFromEnv(env: Record<string, string | undefined>): { pro
   return { providers, models }
 }
 
+/** The keys of a provider; an azure provider with `auth: entra` and none configured takes AZURE_OPENAI_AD_TOKEN. */
+function keysOf(p: ProviderConfig, env: Record<string, string | undefined>) {
+  const keys = [...(p.api_keys ?? []), ...(p.api_key ? [p.api_key] : [])]
+  const token = env.AZURE_OPENAI_AD_TOKEN?.trim()
+  if (!keys.length && p.type === 'azure' && p.auth === 'entra' && token) keys.push({ key: token, name: 'AZURE_OPENAI_AD_TOKEN' })
+  return keys
+}
+
+/** The path a plan's call goes to on `p`: as planned, except for azure (deployment paths, api-version). */
+export const upstreamPath = (p: Provider, path: string, deployment: string): string => (p.azure ? azurePath(p.azure, path, deployment) : path)
+
 /** `pool`: settings every key pool shares (e.g. retry.max_cooldown as `maxCooldownMs`). */
-export function buildProviders(configs: ProviderConfig[], log: Logger, pool: Pick<PoolOptions, 'maxCooldownMs'> = {}): Map<string, Provider> {
+export function buildProviders(
+  configs: ProviderConfig[],
+  log: Logger,
+  pool: Pick<PoolOptions, 'maxCooldownMs'> = {},
+  env: Record<string, string | undefined> = process.env,
+): Map<string, Provider> {
   const out = new Map<string, Provider>()
   for (const p of configs) {
-    const raw = p.base_url ?? DEFAULT_BASE[p.type]
+    // an azure provider has no default endpoint: the config check requires its base_url
+    const raw = p.base_url ?? DEFAULT_BASE[wireOf(p.type)]
     const { url, changed } = repairBaseUrl(p.type, raw)
     if (changed && p.base_url) log.warn(`provider ${p.name}: base_url "${displayUrl(raw)}" reduced to "${url}" (agproxy appends the endpoint path itself)`)
-    const keys = [...(p.api_keys ?? []), ...(p.api_key ? [p.api_key] : [])]
+    const keys = keysOf(p, env)
+    if (p.type === 'azure' && p.auth === 'entra' && !keys.length)
+      log.warn(`provider ${p.name}: auth: entra but no token; set AZURE_OPENAI_AD_TOKEN (or api_keys) to a Microsoft Entra ID access token`)
     out.set(p.name, {
       name: p.name,
       type: p.type,
@@ -102,6 +129,8 @@ export function buildProviders(configs: ProviderConfig[], log: Logger, pool: Pic
       // a keyless provider (a local Ollama / vLLM) still gets one pool slot, so retries and cooldowns work the same
       pool: new KeyPool(p.name, keys.length ? keys : [{ key: '', name: 'no-key' }], { ...pool, strategy: p.strategy }),
       models: p.models ?? [],
+      responses: p.responses ?? 'auto',
+      ...(p.type === 'azure' && { azure: azureSettings(p, url) }),
     })
   }
   return out

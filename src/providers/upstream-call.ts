@@ -8,6 +8,7 @@
  * connect failure, which the dispatcher fails over. An origin that answered recently is not probed.
  */
 import type { Provider } from './registry'
+import { azureAuth } from './azure'
 import { errorText } from './stream-guard'
 
 export const HOP_HEADER = 'x-agproxy-hop'
@@ -44,8 +45,10 @@ export type CallOutcome =
 export const CONNECT_FAILURE =
   /ECONNREFUSED|ConnectionRefused|Unable to connect|Failed to connect|could not connect|ENOTFOUND|EAI_AGAIN|getaddrinfo|DNS|EHOSTUNREACH|ENETUNREACH/i
 
+/** The auth header of a provider type for one key (none for a keyless provider). */
 export function authHeaders(p: Provider, key: string): Record<string, string> {
   if (!key) return {}
+  if (p.azure) return azureAuth(p.azure, key)
   switch (p.type) {
     case 'openai':
       return { authorization: `Bearer ${key}` }
@@ -53,6 +56,8 @@ export function authHeaders(p: Provider, key: string): Record<string, string> {
       return { 'x-api-key': key }
     case 'gemini':
       return { 'x-goog-api-key': key }
+    default:
+      return { authorization: `Bearer ${key}` }
   }
 }
 

@@ -20,7 +20,7 @@ import {
   type WireCtx,
 } from './upstream'
 
-const MODELS = ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-5', 'gpt-5-mini', 'o3', 'o4-mini', 'text-embedding-3-small', 'text-embedding-3-large']
+export const MODELS = ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-5', 'gpt-5-mini', 'o3', 'o4-mini', 'text-embedding-3-small', 'text-embedding-3-large']
 
 const headers = () => ({ 'x-request-id': `req_${randomId(32)}`, 'openai-version': '2020-10-01', 'openai-processing-ms': '42' })
 
@@ -102,7 +102,7 @@ function usageChat(r: Reply) {
   }
 }
 
-const finishChat = (r: Reply) => (r.finish === 'tool_calls' ? 'tool_calls' : r.finish === 'length' ? 'length' : 'stop')
+const finishChat = (r: Reply) => (r.finish === 'stop' ? 'stop' : r.finish)
 
 // ───────────── chat completions ─────────────
 
@@ -340,6 +340,7 @@ export const openaiWire: Wire = {
     const route = `${rec.method} ${rec.path.replace(/\/+$/, '')}`
     const bad = (e: ErrorReply | undefined) => e && errorResponse(e)
     if (route === 'POST /v1/chat/completions') return bad(missing(body, 'model') ?? missing(body, 'messages')) ?? ctx.play(chatCall(body))
+    if (route === 'POST /v1/responses' && ctx.opts.chatOnly) return json(404, { detail: 'Not Found' })
     if (route === 'POST /v1/responses') return bad(missing(body, 'model')) ?? ctx.play(responsesCall(body))
     if (route === 'POST /v1/embeddings') {
       return bad(missing(body, 'model') ?? missing(body, 'input')) ?? ctx.serve(fromBehaviour(body.model), () => json(200, embeddings(body), headers()))

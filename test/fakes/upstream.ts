@@ -9,8 +9,11 @@
 import { openaiWire } from './openai'
 import { anthropicWire } from './anthropic'
 import { geminiWire } from './gemini'
+import { azureWire } from './azure'
 
 export type ProviderType = 'openai' | 'anthropic' | 'gemini'
+/** the provider types, and azure (the openai wire on Azure's paths and auth) */
+export type FakeType = ProviderType | 'azure'
 
 export interface Recorded {
   method: string
@@ -34,8 +37,9 @@ export interface Usage {
 }
 
 export type Behaviour =
-  /** `finish: 'length'` (extension) → finish_reason length / max_tokens / MAX_TOKENS / incomplete */
-  | { kind: 'text'; text: string; thinking?: string; signature?: string; usage?: Usage; chunks?: number; finish?: 'stop' | 'length' }
+  /** `finish: 'length'` (extension) → finish_reason length / max_tokens / MAX_TOKENS / incomplete;
+   *  `finish: 'content_filter'` (openai / azure chat only) → finish_reason content_filter */
+  | { kind: 'text'; text: string; thinking?: string; signature?: string; usage?: Usage; chunks?: number; finish?: 'stop' | 'length' | 'content_filter' }
   | { kind: 'tool_calls'; calls: { id?: string; name: string; args: object }[]; thinking?: string; signature?: string; text?: string; usage?: Usage }
   /** `inStream` (extension): on a streaming request, answer 200, send the stream's opening frames, then the
    *  provider's in-stream error (Anthropic `event: error`, OpenAI `data: {"error":…}`, Gemini `data: {"error":…}`). */
@@ -60,10 +64,15 @@ export interface FakeOptions {
   /** how many stream chunks the text of a reply is split over (default 3) */
   streamChunks?: number
   port?: number
+  /** openai: a server with Chat Completions only (older vLLM, llama.cpp, LM Studio, Ollama): /v1/responses answers
+   *  404 as vLLM's FastAPI router does, `{"detail":"Not Found"}` */
+  chatOnly?: boolean
+  /** azure: deployment → model, besides every openai model deployed under its own name */
+  deployments?: Record<string, string>
 }
 
 export interface Fake {
-  type: ProviderType
+  type: FakeType
   /** base URL as a user would configure it: openai → http://127.0.0.1:PORT/v1, anthropic and gemini → http://127.0.0.1:PORT */
   url: string
   port: number
@@ -94,7 +103,7 @@ export interface Reply {
   text: Iterable<string>
   calls: { id?: string; name: string; args: string; argChunks: string[] }[]
   usage: Required<Usage>
-  finish: 'stop' | 'length' | 'tool_calls'
+  finish: 'stop' | 'length' | 'tool_calls' | 'content_filter'
 }
 
 /** One piece of a streamed body. `content` marks frames carrying model output (counted by reset_mid_stream,
@@ -139,6 +148,7 @@ export interface WireCtx {
   url: URL
   body: any
   fast: boolean
+  opts: FakeOptions
   /** answer a generation request: picks the behaviour (handler, queue, default, echo) and plays it */
   play(call: ModelCall): Promise<Response>
   /** answer a non-generation request: applies an error/transport behaviour from the handler, else `ok()` */
@@ -289,7 +299,7 @@ function buildReply(b: Extract<Behaviour, { kind: 'text' | 'tool_calls' }>, call
       cached: b.usage?.cached ?? 0,
       reasoning,
     },
-    finish: calls.length ? 'tool_calls' : b.kind === 'text' && b.finish === 'length' ? 'length' : 'stop',
+    finish: calls.length ? 'tool_calls' : b.kind === 'text' && b.finish ? b.finish : 'stop',
   }
 }
 
@@ -505,7 +515,7 @@ async function playOther(b: Behaviour | undefined, err: (b: ErrorBehaviour) => E
 // ───────────── the server ─────────────
 
 /** Looked up when a fake starts, not at load: the wire modules import this one, so any of them may be loaded first. */
-const wireOf = (type: ProviderType): Wire => ({ openai: openaiWire, anthropic: anthropicWire, gemini: geminiWire })[type]
+const wireOf = (type: FakeType): Wire => ({ openai: openaiWire, anthropic: anthropicWire, gemini: geminiWire, azure: azureWire })[type]
 
 async function readBody(req: Request): Promise<any> {
   const text = await req.text()
@@ -517,7 +527,7 @@ async function readBody(req: Request): Promise<any> {
   }
 }
 
-export async function startFake(type: ProviderType, opts: FakeOptions = {}): Promise<Fake> {
+export async function startFake(type: FakeType, opts: FakeOptions = {}): Promise<Fake> {
   const wire = wireOf(type)
   const fast = !!opts.fast
   const chunks = opts.streamChunks ?? 3
@@ -560,6 +570,7 @@ export async function startFake(type: ProviderType, opts: FakeOptions = {}): Pro
         url,
         body: rec.body,
         fast,
+        opts,
         play: call => {
           const b = fromHandler() ?? queue.shift() ?? fallback ?? { kind: 'text', text: `echo: ${call.echo}` }
           return playModel(b, call, ex, chunks)

@@ -11,21 +11,26 @@ import { startFake, type Fake, type ProviderType, type Recorded } from '../fakes
 import { startAgproxy, type TestServer } from './agproxy'
 
 export type { ProviderType } from '../fakes/upstream'
-export const PROVIDERS: ProviderType[] = ['openai', 'anthropic', 'gemini']
+/** The upstreams every cell row runs against: the three wires, and azure (the openai wire on Azure's paths and auth). */
+export type MatrixUpstream = ProviderType | 'azure'
+export const PROVIDERS: MatrixUpstream[] = ['openai', 'anthropic', 'gemini', 'azure']
+/** the wire an upstream speaks */
+export const wireOf = (p: MatrixUpstream): ProviderType => (p === 'azure' ? 'openai' : p)
 
-export const UPSTREAM_MODEL: Record<ProviderType, { plain: string; think: string }> = {
+export const UPSTREAM_MODEL: Record<MatrixUpstream, { plain: string; think: string }> = {
   openai: { plain: 'gpt-4o', think: 'o4-mini' },
+  azure: { plain: 'gpt-4o', think: 'o4-mini' },
   anthropic: { plain: 'claude-sonnet-4-6', think: 'claude-opus-4-7' },
   gemini: { plain: 'gemini-2.5-flash', think: 'gemini-3-pro-preview' },
 }
-export const PROVIDER_NAME: Record<ProviderType, string> = { openai: 'oa', anthropic: 'an', gemini: 'ge' }
+export const PROVIDER_NAME: Record<MatrixUpstream, string> = { openai: 'oa', anthropic: 'an', gemini: 'ge', azure: 'az' }
 
 export type ModelKind = 'plain' | 'think'
-export const alias = (p: ProviderType, kind: ModelKind = 'plain') => `${kind}-${p}`
+export const alias = (p: MatrixUpstream, kind: ModelKind = 'plain') => `${kind}-${p}`
 
 export interface Env {
   srv: TestServer
-  fakes: Record<ProviderType, Fake>
+  fakes: Record<MatrixUpstream, Fake>
   /** counts hits on the image server: image URLs must be passed on, never fetched */
   imageHits: () => number
   imageUrl: string
@@ -37,6 +42,7 @@ export async function startMatrix(): Promise<Env> {
     openai: await startFake('openai', { keys: ['k-oa'] }),
     anthropic: await startFake('anthropic', { keys: ['k-an'] }),
     gemini: await startFake('gemini', { keys: ['k-ge'] }),
+    azure: await startFake('azure', { keys: ['k-az'] }),
   }
   const models: Record<string, string> = {}
   for (const p of PROVIDERS) for (const kind of ['plain', 'think'] as const) models[alias(p, kind)] = `${PROVIDER_NAME[p]}/${UPSTREAM_MODEL[p][kind]}`
@@ -397,7 +403,10 @@ export const imagesOf = (m: UpMessage | undefined) => (m?.parts ?? []).filter((p
 
 export interface Cell {
   client: ProviderType
+  /** the wire the upstream speaks (azure: openai) */
   provider: ProviderType
+  /** the upstream's type as configured */
+  upstream: MatrixUpstream
   stream: boolean
   /** client dialect == provider type: bytes pass through */
   same: boolean
@@ -420,25 +429,27 @@ export function matrix(
   client: ProviderType,
   env: Env,
   scenarios: Record<string, Scenario>,
-  opts: { label?: string; providers?: ProviderType[]; streams?: boolean[] } = {},
+  opts: { label?: string; providers?: MatrixUpstream[]; streams?: boolean[] } = {},
 ): void {
-  for (const provider of opts.providers ?? PROVIDERS) {
-    describe(`${opts.label ?? `${client} client`} → ${provider} provider`, () => {
+  for (const upstream of opts.providers ?? PROVIDERS) {
+    const provider = wireOf(upstream)
+    describe(`${opts.label ?? `${client} client`} → ${upstream} provider`, () => {
       for (const [name, run] of Object.entries(scenarios)) {
         for (const stream of opts.streams ?? [false, true]) {
           test(`${name} · ${stream ? 'stream' : 'non-stream'}`, async () => {
-            const fake = env.fakes[provider]
+            const fake = env.fakes[upstream]
             fake.reset()
             const gen = () => fake.requests.filter(isGeneration)
             await run({
               client,
               provider,
+              upstream,
               stream,
               same: client === provider,
               fake,
               env,
-              model: (kind = 'plain') => alias(provider, kind),
-              upstreamModel: (kind = 'plain') => UPSTREAM_MODEL[provider][kind],
+              model: (kind = 'plain') => alias(upstream, kind),
+              upstreamModel: (kind = 'plain') => UPSTREAM_MODEL[upstream][kind],
               up: (i?: number) => {
                 const all = gen()
                 return upstreamView(provider, i === undefined ? all.at(-1) : all[i])
@@ -454,7 +465,7 @@ export function matrix(
 
 /** the headers agproxy adds to every answer it got from a provider */
 export function expectAgproxyHeaders(cell: Cell, get: (name: string) => string | null | undefined, kind: ModelKind = 'plain') {
-  expect(get('x-agproxy-provider')).toBe(PROVIDER_NAME[cell.provider])
+  expect(get('x-agproxy-provider')).toBe(PROVIDER_NAME[cell.upstream])
   expect(get('x-agproxy-model')).toBe(cell.upstreamModel(kind))
 }
 
