@@ -6,6 +6,7 @@ import { parseArgs, USAGE } from './cli/args'
 import { loadConfig, ConfigError } from './config/load'
 import { routesText, clientsText } from './cli/print'
 import { keysCommand } from './cli/keys'
+import { modelsText, resolveText } from './cli/models'
 import { serve } from './server'
 import { VERSION } from './version'
 
@@ -41,6 +42,11 @@ try {
 if (args.command === 'clients') {
   console.log(clientsText(loaded.config))
   process.exit(0)
+}
+if (args.command === 'models') {
+  const r = args.resolve !== undefined ? resolveText(loaded.config, process.env, args.resolve) : modelsText(loaded.config, process.env, loaded.file)
+  console.log(r.out)
+  process.exit(r.code)
 }
 if (args.command === 'keys') {
   const r = await keysCommand(loaded.config)

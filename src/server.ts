@@ -5,7 +5,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Server } from 'bun'
 import type { Config } from './config/schema'
-import { bindHost, dataDir, effectiveAuthMode } from './config/load'
+import { bindHost, ConfigError, dataDir, effectiveAuthMode } from './config/load'
+import { routingOf, routingProblems } from './dispatch/routing'
+import { routingSummary } from './cli/models'
 import { createApp, type Agproxy } from './app'
 import { createLogger, type Logger } from './log'
 import { generateKey } from './http/auth'
@@ -151,8 +153,18 @@ function ensureLanKey(config: Config, log: Logger): Config {
   return { ...config, api_keys: [key] }
 }
 
+/** The providers as the banner lists them: name, type and where the keys come from (never a key). */
+const providersLine = (a: Agproxy) => [...a.dispatcher.providers.values()].map(p => `${p.name} (${p.type}, ${p.keyNote ?? `${p.pool.size} key(s)`})`).join(', ')
+
+/** Refuse a configuration whose `models:` lead to no provider (one line per entry, naming it). */
+function checkRouting(config: Config, label: string) {
+  const problems = routingProblems(config, process.env, label)
+  if (problems.length) throw new ConfigError(problems.join('\n'))
+}
+
 export async function serve(config0: Config, meta: { file?: string; command?: string; reload?: () => Config } = {}) {
   const log = createLogger(config0.log_level)
+  checkRouting(config0, meta.file ?? 'config')
   const config = ensureLanKey(config0, log)
   const mode = effectiveAuthMode(config)
   if (config.allow_lan_access && mode === 'off')
@@ -184,6 +196,7 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
       let next: Config
       try {
         next = ensureLanKey(meta.reload!(), log)
+        checkRouting(next, meta.file ?? 'config')
       } catch (e) {
         log.error(`SIGHUP: the configuration was not reloaded, the running one stays: ${(e as Error).message}`)
         return
@@ -191,14 +204,12 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
       if (next.port !== config.port || bindHost(next) !== bindHost(config))
         log.warn('SIGHUP: the listen address changed in the configuration; restart agproxy to apply it (everything else is reloaded)')
       running.reload({ ...next, port: config.port, host: config.host, allow_lan_access: config.allow_lan_access })
-      log.info(
-        `SIGHUP: configuration reloaded; providers: ${[...running.agproxy.dispatcher.providers.values()].map(p => `${p.name} (${p.type}, ${p.pool.size} key${p.pool.size === 1 ? '' : 's'})`).join(', ') || 'none'}`,
-      )
+      log.info(`SIGHUP: configuration reloaded; providers: ${providersLine(running.agproxy) || 'none'}`)
     })
   // the banner comes after the handlers: a client that reads it may signal at once (the default action would kill)
   console.log(
     `agproxy ${VERSION} listening on http://${bindHost(config).includes(':') ? `[${bindHost(config)}]` : bindHost(config)}:${running.port}` +
-      `${meta.file ? ` (config ${meta.file})` : ''}\nauth: ${mode}${config.auth_mode === 'auto' ? ' (auto)' : ''}, ${config.api_keys.length} key(s); providers: ${[...running.agproxy.dispatcher.providers.values()].map(p => `${p.name} (${p.type}, ${p.pool.size} key${p.pool.size === 1 ? '' : 's'})`).join(', ') || 'none — add providers: to agproxy.yaml or set GEMINI_API_KEY / OPENAI_API_KEY / ANTHROPIC_API_KEY'}\n${clientsText(config, running.port)}\nDocs: ${displayOrigin(config, running.port)}/swagger`,
+      `${meta.file ? ` (config ${meta.file})` : ''}\nauth: ${mode}${config.auth_mode === 'auto' ? ' (auto)' : ''}, ${config.api_keys.length} key(s); providers: ${providersLine(running.agproxy) || 'none — add providers: to agproxy.yaml or set GEMINI_API_KEY / OPENAI_API_KEY / ANTHROPIC_API_KEY'}\n${routingSummary(routingOf(config, process.env))}\n${clientsText(config, running.port)}\nDocs: ${displayOrigin(config, running.port)}/swagger`,
   )
   return running
 }

@@ -2,8 +2,10 @@
 import type { Flags } from '../config/load'
 
 export interface Args {
-  command: 'serve' | 'routes' | 'clients' | 'keys' | 'help' | 'version'
+  command: 'serve' | 'routes' | 'clients' | 'keys' | 'models' | 'help' | 'version'
   flags: Flags
+  /** `models resolve NAME`: the name */
+  resolve?: string
   error?: string
 }
 
@@ -14,6 +16,8 @@ Usage:
   agproxy routes             print the route table
   agproxy clients            print the base URL each client should use
   agproxy keys               print the key pool state of the running instance
+  agproxy models             print the model routing table (from the config; no instance needed)
+  agproxy models resolve NAME  print where one model name goes
 
 Flags:
   --port N                   listen port (env AGPROXY_PORT, default 8045)
@@ -34,6 +38,7 @@ const shownArg = (arg: string, name: string, inline: string | undefined) =>
 export function parseArgs(argv: string[]): Args {
   const flags: Flags = {}
   let command: Args['command'] = 'serve'
+  let resolve: string | undefined
   const value = (i: number, name: string) => {
     const v = argv[i + 1]
     if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`)
@@ -82,6 +87,14 @@ export function parseArgs(argv: string[]): Args {
         case 'version':
           command = name
           break
+        case 'models':
+          command = 'models'
+          if (argv[i + 1] === 'resolve') {
+            resolve = argv[i + 2]
+            if (resolve === undefined || resolve.startsWith('-')) throw new Error('models resolve needs a model name: agproxy models resolve NAME')
+            i += 2
+          }
+          break
         case 'serve':
           break
         default:
@@ -91,5 +104,5 @@ export function parseArgs(argv: string[]): Args {
   } catch (e) {
     return { command, flags, error: (e as Error).message }
   }
-  return { command, flags }
+  return { command, flags, ...(resolve !== undefined ? { resolve } : {}) }
 }
