@@ -71,7 +71,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     .use(statusRoutes(dispatcher))
     .use(modelRoutes(dispatcher.router))
     .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies))
-    .use(docs())
+    .use(docs(listenOrigin))
 
   const front = createFrontDoor(config, log, listenOrigin, () => loopback)
   const handle = (req: Request) => app.handle(req)
