@@ -3,9 +3,8 @@
  * them as a table. Keys are shown by configured name or masked form only: the route never sends raw keys.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Config } from '../config/schema'
-import { bindHost, dataDir, effectiveAuthMode } from '../config/load'
+import { bindHost, effectiveAuthMode, lanKeyFile } from '../config/load'
 import { formatMs } from '../providers/pool'
 import { KEYS_PATH, type KeysStatus } from '../routes/status'
 
@@ -20,7 +19,7 @@ export function instanceOrigin(c: Config): string {
 function clientKey(c: Config): string | undefined {
   if (effectiveAuthMode(c) === 'off') return undefined
   if (c.api_keys.length) return c.api_keys[0]
-  const file = join(dataDir(c), 'api_key')
+  const file = lanKeyFile(c)
   return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined
 }
 

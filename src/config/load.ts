@@ -249,3 +249,9 @@ export const bindHost = (c: Config) => c.host ?? (c.allow_lan_access ? '0.0.0.0'
 export const effectiveAuthMode = (c: Config) => (c.auth_mode === 'auto' ? (c.allow_lan_access ? 'all_except_health' : 'off') : c.auth_mode)
 
 export const dataDir = (c: Config, env: Record<string, string | undefined> = process.env) => c.data_dir ?? env.AGPROXY_DATA_DIR ?? join(homedir(), '.agproxy')
+
+/** Where the key generated for LAN access (no api_keys configured) is kept. */
+export const lanKeyFile = (c: Config) => join(dataDir(c), 'api_key')
+
+/** Whether clients use the generated LAN key: LAN access on, auth on, no api_keys configured. */
+export const usesLanKeyFile = (c: Config) => c.allow_lan_access && effectiveAuthMode(c) !== 'off' && !c.api_keys.length

@@ -8,7 +8,7 @@ import type { Config } from '../config/schema'
 import type { Logger } from '../log'
 import { resolvePath, describeCauses } from './resolve-path'
 import { createGuards } from './guards'
-import { createAuth, AUTH_HELP } from './auth'
+import { createAuth, authHelp } from './auth'
 import { detectDialect, renderError, err } from './errors'
 import { familyOf, originFor } from './clients'
 import { matchRoute } from './route-table'
@@ -28,10 +28,12 @@ export interface FrontDoor {
   handle(req: Request, server: Server<unknown> | null | undefined, next: (req: Request) => Promise<Response> | Response): Promise<Response>
 }
 
-/** `boundToLoopback`: whether the address actually bound is loopback (turns the Host guard on). */
-export function createFrontDoor(config: Config, log: Logger, listenOrigin: () => string, boundToLoopback: () => boolean): FrontDoor {
+/** `boundToLoopback`: whether the address actually bound is loopback (turns the Host guard on). `keyFile`: where the
+ *  generated LAN key is kept, when that is the clients' key (the 401 says so). */
+export function createFrontDoor(config: Config, log: Logger, listenOrigin: () => string, boundToLoopback: () => boolean, keyFile?: string): FrontDoor {
   const guards = createGuards(config, boundToLoopback)
   const auth = createAuth(config)
+  const help = authHelp(keyFile)
   const maxBytes = config.max_body_mb * 1048576
 
   const finish = (res: Response, cors: Record<string, string> | undefined, resolved?: string) => {
@@ -86,7 +88,7 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
       if (!auth.check(path, req.method, req.headers, query)) {
         const had = req.headers.has('authorization') || req.headers.has('x-api-key') || req.headers.has('x-goog-api-key') || query.has('key')
         return finish(
-          renderError(dialect, err('authentication', `${had ? 'The API key is not valid for this agproxy.' : 'An API key is required.'} ${AUTH_HELP}`)),
+          renderError(dialect, err('authentication', `${had ? 'The API key is not valid for this agproxy.' : 'An API key is required.'} ${help}`)),
           cors,
         )
       }
