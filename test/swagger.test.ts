@@ -69,6 +69,9 @@ test('every operation has a description, a response schema (JSON, and SSE where 
     expect(Object.keys((await spec()).paths[path].post.responses[200].content)).toEqual(['application/json', 'text/event-stream'])
   // model calls: their dialect's error body
   expect(ops.filter(o => o.method === 'post' && o.op.tags[0] !== 'System' && !o.op.responses.default).map(o => o.path)).toEqual([])
+  // integers read as integers (not Elysia's numeric-string union)
+  const chat = (await spec()).paths['/v1/chat/completions'].post.responses[200].content['application/json'].schema
+  expect(chat.properties.created).toEqual({ type: 'integer' })
   // one id per operation
   const ids = ops.map(o => o.op.operationId)
   expect(new Set(ids).size).toBe(ids.length)

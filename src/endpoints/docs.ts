@@ -4,6 +4,7 @@
  * stream. `operationDocs` turns one into the OpenAPI operation fields; the routes and src/http/docs.ts read it.
  */
 import { t, type TSchema } from 'elysia'
+import { Type } from '@sinclair/typebox'
 import type { Dialect } from '../ir/types'
 import type { Endpoint, EndpointId } from './index'
 
@@ -18,18 +19,21 @@ export interface EndpointDocs {
 }
 
 const open = { additionalProperties: true } as const
-const Usage = t.Object({ prompt_tokens: t.Integer(), completion_tokens: t.Integer(), total_tokens: t.Integer() }, open)
+
+/** An integer as documented (Elysia's `t.Integer` also accepts numeric strings, which the docs would show as strings). */
+export const Int = (options?: { description?: string }) => Type.Integer(options)
+const Usage = t.Object({ prompt_tokens: Int(), completion_tokens: Int(), total_tokens: Int() }, open)
 
 const ChatCompletion = t.Object(
   {
     id: t.String(),
     object: t.Literal('chat.completion'),
-    created: t.Integer(),
+    created: Int(),
     model: t.String(),
     choices: t.Array(
       t.Object(
         {
-          index: t.Integer(),
+          index: Int(),
           message: t.Object(
             { role: t.Literal('assistant'), content: t.Union([t.String(), t.Null()]), tool_calls: t.Optional(t.Array(t.Object({}, open))) },
             open,
@@ -48,9 +52,9 @@ const TextCompletion = t.Object(
   {
     id: t.String(),
     object: t.Literal('text_completion'),
-    created: t.Integer(),
+    created: Int(),
     model: t.String(),
-    choices: t.Array(t.Object({ index: t.Integer(), text: t.String(), finish_reason: t.Union([t.String(), t.Null()]) }, open)),
+    choices: t.Array(t.Object({ index: Int(), text: t.String(), finish_reason: t.Union([t.String(), t.Null()]) }, open)),
     usage: t.Optional(Usage),
   },
   open,
@@ -60,12 +64,12 @@ const ResponseObject = t.Object(
   {
     id: t.String(),
     object: t.Literal('response'),
-    created_at: t.Integer(),
+    created_at: Int(),
     status: t.String({ description: 'completed | incomplete | failed' }),
     model: t.String(),
     output: t.Array(t.Object({ type: t.String({ description: 'message | reasoning | function_call' }) }, open)),
     output_text: t.Optional(t.String()),
-    usage: t.Optional(t.Object({ input_tokens: t.Integer(), output_tokens: t.Integer(), total_tokens: t.Integer() }, open)),
+    usage: t.Optional(t.Object({ input_tokens: Int(), output_tokens: Int(), total_tokens: Int() }, open)),
   },
   open,
 )
@@ -73,9 +77,9 @@ const ResponseObject = t.Object(
 const EmbeddingList = t.Object(
   {
     object: t.Literal('list'),
-    data: t.Array(t.Object({ object: t.Literal('embedding'), index: t.Integer(), embedding: t.Union([t.Array(t.Number()), t.String()]) }, open)),
+    data: t.Array(t.Object({ object: t.Literal('embedding'), index: Int(), embedding: t.Union([t.Array(t.Number()), t.String()]) }, open)),
     model: t.String(),
-    usage: t.Optional(t.Object({ prompt_tokens: t.Integer(), total_tokens: t.Integer() }, open)),
+    usage: t.Optional(t.Object({ prompt_tokens: Int(), total_tokens: Int() }, open)),
   },
   open,
 )
@@ -88,7 +92,7 @@ const AnthropicMessage = t.Object(
     model: t.String(),
     content: t.Array(t.Object({ type: t.String({ description: 'text | thinking | tool_use' }) }, open)),
     stop_reason: t.Union([t.String({ description: 'end_turn | max_tokens | stop_sequence | tool_use' }), t.Null()]),
-    usage: t.Object({ input_tokens: t.Integer(), output_tokens: t.Integer() }, open),
+    usage: t.Object({ input_tokens: Int(), output_tokens: Int() }, open),
   },
   open,
 )
@@ -98,7 +102,7 @@ const GenerateContentResponse = t.Object(
     candidates: t.Array(
       t.Object({ content: t.Object({ role: t.String(), parts: t.Array(t.Object({}, open)) }, open), finishReason: t.Optional(t.String()) }, open),
     ),
-    usageMetadata: t.Optional(t.Object({ promptTokenCount: t.Integer(), candidatesTokenCount: t.Integer(), totalTokenCount: t.Integer() }, open)),
+    usageMetadata: t.Optional(t.Object({ promptTokenCount: Int(), candidatesTokenCount: Int(), totalTokenCount: Int() }, open)),
     modelVersion: t.Optional(t.String()),
   },
   open,
@@ -168,7 +172,7 @@ export const ENDPOINT_DOCS: Record<EndpointId, EndpointDocs> = {
   'anthropic.count_tokens': {
     description: 'Count the input tokens of a Messages request (the upstream counts when it can; otherwise an estimate).',
     example: { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: HELLO }] },
-    response: t.Object({ input_tokens: t.Integer() }, open),
+    response: t.Object({ input_tokens: Int() }, open),
   },
   'gemini.generate': {
     description: 'The Gemini generateContent API (Google GenAI SDK, Gemini CLI). The model is in the path; set the client base URL to the origin.',
@@ -184,7 +188,7 @@ export const ENDPOINT_DOCS: Record<EndpointId, EndpointDocs> = {
   'gemini.count_tokens': {
     description: 'Count the tokens of a generateContent request.',
     example: { contents: [{ role: 'user', parts: [{ text: HELLO }] }] },
-    response: t.Object({ totalTokens: t.Integer() }, open),
+    response: t.Object({ totalTokens: Int() }, open),
   },
 }
 
@@ -194,7 +198,7 @@ export const ERROR_SCHEMAS: Record<Dialect, TSchema> = {
     error: t.Object({ message: t.String(), type: t.String(), param: t.Union([t.String(), t.Null()]), code: t.Union([t.String(), t.Null()]) }),
   }),
   anthropic: t.Object({ type: t.Literal('error'), error: t.Object({ type: t.String(), message: t.String() }) }),
-  gemini: t.Object({ error: t.Object({ code: t.Integer(), message: t.String(), status: t.String() }) }),
+  gemini: t.Object({ error: t.Object({ code: Int(), message: t.String(), status: t.String() }) }),
 }
 
 /** The error answer of an operation in `dialect`: any 4xx or 5xx, in that dialect's shape. */

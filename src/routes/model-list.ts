@@ -4,7 +4,7 @@
  * defaults to API v1, so its models.list() lands here).
  */
 import { Elysia, t, type TSchema } from 'elysia'
-import { errorResponse, jsonResponse } from '../endpoints/docs'
+import { errorResponse, jsonResponse, Int } from '../endpoints/docs'
 import type { ModelRouter } from '../routing/models'
 import { detectDialect, err, renderError } from '../http/errors'
 import { GEMINI_ACTIONS } from '../endpoints'
@@ -69,7 +69,7 @@ function getBody(shape: Shape, router: ModelRouter, id: string): Response | obje
   }
 }
 
-const OpenAIModel = t.Object({ id: t.String(), object: t.Literal('model'), created: t.Integer(), owned_by: t.String({ description: 'the provider' }) })
+const OpenAIModel = t.Object({ id: t.String(), object: t.Literal('model'), created: Int(), owned_by: t.String({ description: 'the provider' }) })
 const AnthropicModel = t.Object({ type: t.Literal('model'), id: t.String(), display_name: t.String(), created_at: t.String() })
 const GoogleModel = t.Object({ name: t.String({ description: 'models/{id}' }), displayName: t.String(), supportedGenerationMethods: t.Array(t.String()) })
 const GoogleList = t.Object({ models: t.Array(GoogleModel) })

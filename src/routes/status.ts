@@ -4,7 +4,7 @@
  * door checks it: the path is not public); with auth off, answered only to loopback peers (statusGate).
  */
 import { Elysia, t, type TSchema } from 'elysia'
-import { jsonResponse } from '../endpoints/docs'
+import { jsonResponse, Int } from '../endpoints/docs'
 import type { Server } from 'bun'
 import type { Config } from '../config/schema'
 import { effectiveAuthMode } from '../config/load'
@@ -62,7 +62,7 @@ export function statusGate(path: string, req: Request, server: Server<unknown> |
 }
 
 const KeysStatusSchema: TSchema = t.Object({
-  now: t.Integer({ description: 'ms since the epoch' }),
+  now: Int({ description: 'ms since the epoch' }),
   providers: t.Array(
     t.Object({
       name: t.String(),
@@ -70,7 +70,7 @@ const KeysStatusSchema: TSchema = t.Object({
       strategy: t.String(),
       keys: t.Array(
         t.Object(
-          { name: t.String(), masked: t.String(), status: t.String({ description: 'active | cooling | disabled' }), uses: t.Integer(), failures: t.Integer() },
+          { name: t.String(), masked: t.String(), status: t.String({ description: 'active | cooling | disabled' }), uses: Int(), failures: Int() },
           { additionalProperties: true },
         ),
       ),
