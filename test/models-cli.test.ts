@@ -4,11 +4,13 @@
  * `agproxy models resolve NAME` print what the router resolves; the banner's short form and key notes.
  */
 import { describe, expect, test } from 'bun:test'
+import { writeFileSync } from 'node:fs'
 import { buildConfig } from '../src/config/load'
 import { routingOf, routingProblems } from '../src/dispatch/routing'
 import { createDispatcher } from '../src/dispatch'
 import { silentLogger } from '../src/log'
 import { cleanEnv, configFile, runCli, startCli } from './support/cli'
+import { startFake } from './fakes/upstream'
 
 const TYPO = `providers:
   - name: gemini
@@ -174,3 +176,28 @@ models:
     expect(r.stderr).toContain('models resolve needs a model name: agproxy models resolve NAME')
   })
 })
+
+test.skipIf(process.platform === 'win32')(
+  'SIGHUP with a models: target naming no provider: not reloaded, the running routing stays',
+  async () => {
+    const fake = await startFake('openai')
+    const cfg = configFile(`providers:\n  - { name: first, type: openai, base_url: "${fake.url}" }\nmodels:\n  fast: first/gpt-4o-mini\n`)
+    const run = await startCli(['--port', '0', '--config', cfg])
+    try {
+      writeFileSync(cfg, `providers:\n  - { name: first, type: openai, base_url: "${fake.url}" }\nmodels:\n  fast: frist/gpt-4o-mini\n`)
+      run.proc.kill('SIGHUP')
+      await run.waitFor(/SIGHUP: the configuration was not reloaded, the running one stays: .*models\.fast: "frist\/gpt-4o-mini" names provider "frist"/)
+      const r = await fetch(`${run.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'fast', messages: [{ role: 'user', content: 'hi' }] }),
+      })
+      expect(r.status).toBe(200)
+      expect(fake.last()?.body.model).toBe('gpt-4o-mini')
+    } finally {
+      await run.stop()
+      await fake.stop()
+    }
+  },
+  30_000,
+)
