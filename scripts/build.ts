@@ -160,12 +160,12 @@ export async function buildTarget(target: Target, opts: { outDir: string; log?: 
   const sha256 = new Bun.CryptoHasher('sha256').update(bytes).digest('hex')
   if (target === currentTarget()) {
     const v = await run([file, '--version'], { timeoutMs: 30_000 })
-    if (v.stdout.trim() !== VERSION)
+    if (v.stdout.trim().split(' ')[1] !== VERSION)
       return {
         target,
         file,
         ok: false,
-        error: `built, but \`${basename(file)} --version\` printed "${v.stdout.trim()}" ${v.stderr.trim()} instead of ${VERSION}`,
+        error: `built, but \`${basename(file)} --version\` printed "${v.stdout.trim()}" ${v.stderr.trim()} instead of agproxy ${VERSION} (…)`,
       }
   }
   return { target, file, ok: true, size: statSync(file).size, sha256, via }

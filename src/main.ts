@@ -7,8 +7,18 @@ import { loadConfig, ConfigError } from './config/load'
 import { routesText, clientsText } from './cli/print'
 import { keysCommand } from './cli/keys'
 import { modelsText, resolveText } from './cli/models'
+import { currentContext, healthCommand, serviceCommand } from './cli/service'
+import { versionCheck, versionLine } from './cli/version'
+import { setupCommand } from './cli/setup'
+import { doctorCommand } from './cli/doctor'
 import { serve } from './server'
-import { VERSION } from './version'
+
+/** Print a command's result and exit with its code: a report (also "not running") to stdout, a failure (`agproxy: …`) to stderr. */
+function finish(r: { code: number; out: string }): never {
+  if (r.code === 0 || !r.out.startsWith('agproxy:')) console.log(r.out)
+  else console.error(r.out)
+  process.exit(r.code)
+}
 
 const args = parseArgs(process.argv.slice(2))
 if (args.error) {
@@ -20,8 +30,11 @@ if (args.command === 'help') {
   process.exit(0)
 }
 if (args.command === 'version') {
-  console.log(VERSION)
-  process.exit(0)
+  if (!args.check) {
+    console.log(versionLine())
+    process.exit(0)
+  }
+  finish(await versionCheck({ url: process.env.AGPROXY_RELEASES_URL }))
 }
 if (args.command === 'routes') {
   console.log(routesText())
@@ -43,15 +56,22 @@ if (args.command === 'clients') {
   console.log(clientsText(loaded.config))
   process.exit(0)
 }
-if (args.command === 'models') {
-  const r = args.resolve !== undefined ? resolveText(loaded.config, process.env, args.resolve) : modelsText(loaded.config, process.env, loaded.file)
-  console.log(r.out)
-  process.exit(r.code)
-}
-if (args.command === 'keys') {
-  const r = await keysCommand(loaded.config)
+if (args.command === 'models')
+  finish(args.resolve !== undefined ? resolveText(loaded.config, process.env, args.resolve) : modelsText(loaded.config, process.env, loaded.file))
+if (args.command === 'service' && args.action) finish(await serviceCommand(args.action, currentContext(args.flags, loaded.file)))
+if (args.command === 'health') finish(await healthCommand(loaded.config))
+if (args.command === 'keys') finish(await keysCommand(loaded.config))
+
+if (args.command === 'setup') {
+  const r = setupCommand(args.setup ?? {}, loaded.config, { interactive: process.stdin.isTTY, ask: q => prompt(q) })
   if (r.code === 0) console.log(r.out)
   else console.error(r.out)
+  process.exit(r.code)
+}
+if (args.command === 'doctor') {
+  // the whole report goes to stdout, whatever the outcome
+  const r = await doctorCommand(loaded.config)
+  console.log(r.out)
   process.exit(r.code)
 }
 

@@ -1,6 +1,6 @@
 /**
  * The compiled executable: built once for this machine through scripts/build.ts's buildTarget() (the
- * same flags `npm run build` uses) into a temp dir, then run as a user would. --version prints the
+ * same flags `npm run build` uses) into a temp dir (test/support/binary.ts, shared with test/install.test.ts), then run as a user would. --version prints the
  * package.json version; `--port 0` listens on a free port (the banner names it); /healthz, /swagger/json
  * and the offline /swagger page in headless Chromium work from the binary alone.
  */
@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Subprocess } from 'bun'
 import { chromium } from 'playwright-core'
-import { buildTarget, currentTarget, COMPILE_FLAGS } from '../scripts/build'
+import { currentTarget, COMPILE_FLAGS } from '../scripts/build'
+import { builtBinary } from './support/binary'
 
 const CHROMIUM = '/usr/bin/chromium'
 const VERSION: string = JSON.parse(readFileSync(join(import.meta.dir, '..', 'package.json'), 'utf8')).version
@@ -26,7 +27,7 @@ let stderr = ''
 
 beforeAll(async () => {
   if (!target) return
-  const built = await buildTarget(target, { outDir: join(dir, 'bin') })
+  const built = await builtBinary()!
   if (!built.ok) throw new Error(`building ${target} failed: ${built.error}`)
   bin = built.file
   console.log(`binary: ${bin} (${(built.size! / 1048576).toFixed(1)} MB, ${COMPILE_FLAGS.join(' ')})`)
@@ -47,7 +48,7 @@ afterAll(async () => {
     await Promise.race([proc.exited, Bun.sleep(5_000)])
     proc.kill('SIGKILL')
   }
-  rmSync(join(dir, 'bin'), { recursive: true, force: true }) // ~115 MB; the screenshot stays
+  // the binary (~115 MB) is removed at exit by test/support/binary.ts (test/install.test.ts installs it too); the screenshot stays
   rmSync(join(dir, 'profile'), { recursive: true, force: true })
 })
 
@@ -71,10 +72,10 @@ async function listeningUrl(p: Subprocess<'ignore', 'pipe', 'pipe'>, ms: number)
   throw new Error(`the binary did not report its address within ${ms} ms:\n${out}\n${stderr}`)
 }
 
-test.skipIf(!target)('--version prints the package.json version', () => {
+test.skipIf(!target)('--version prints the name, the package.json version, the Bun version and the platform', () => {
   const r = Bun.spawnSync([bin, '--version'], { cwd: dir, env })
   expect(r.exitCode).toBe(0)
-  expect(r.stdout.toString().trim()).toBe(VERSION)
+  expect(r.stdout.toString().trim()).toBe(`agproxy ${VERSION} (Bun ${Bun.version}, ${target})`)
 })
 
 test.skipIf(!target)('started with --port 0, it answers /healthz on the port it prints', async () => {

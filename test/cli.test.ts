@@ -49,9 +49,13 @@ describe('help and version', () => {
     expect(r.code).toBe(0)
   })
 
-  test('--version → the version, exit 0', async () => {
+  test('--version → name, version, Bun version and platform, exit 0', async () => {
     const r = await runCli(['--version'])
-    expect(r).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' })
+    expect(r).toEqual({
+      code: 0,
+      stdout: `agproxy ${VERSION} (Bun ${Bun.version}, ${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch})\n`,
+      stderr: '',
+    })
   })
 
   test('a bad argument → exit 2 with one clear line', async () => {

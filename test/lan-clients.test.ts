@@ -43,12 +43,14 @@ describe('client settings with LAN access', () => {
     expect(text).toContain(
       'From other machines on the network, use http://192.168.1.20:8045 or http://10.0.0.7:8045 in place of http://127.0.0.1:8045 (the same paths).\n',
     )
-    expect(text).toEndWith(`A key is required (auth_mode all_except_health): send the key agproxy generated for LAN access, kept in ${join(data, 'api_key')}.`)
+    expect(text).toContain(
+      `\nA key is required (auth_mode all_except_health): send the key agproxy generated for LAN access, kept in ${join(data, 'api_key')}.\n`,
+    )
   })
 
   test('configured api_keys: no key file', () => {
     const text = clientsText(buildConfig({ allow_lan_access: true, api_keys: ['sk-mine'] }), 8045, { nets: NETS })
-    expect(text).toEndWith("A key is required (auth_mode all_except_health): send one of api_keys as the client's API key.")
+    expect(text).toContain("\nA key is required (auth_mode all_except_health): send one of api_keys as the client's API key.\n")
     expect(text).not.toContain('sk-mine')
   })
 

@@ -1,9 +1,19 @@
 /** Command-line arguments: flags and subcommands. */
 import type { Flags } from '../config/load'
+import type { SetupArgs } from './setup'
+
+export const SERVICE_ACTIONS = ['install', 'uninstall', 'status'] as const
+export type ServiceAction = (typeof SERVICE_ACTIONS)[number]
 
 export interface Args {
-  command: 'serve' | 'routes' | 'clients' | 'keys' | 'models' | 'help' | 'version'
+  command: 'serve' | 'routes' | 'clients' | 'keys' | 'models' | 'help' | 'version' | 'service' | 'health' | 'setup' | 'doctor'
   flags: Flags
+  /** `service install|uninstall|status` */
+  action?: ServiceAction
+  /** `version --check`: compare with the latest release */
+  check?: boolean
+  /** `setup`: the client named, --yes, --print, --undo */
+  setup?: SetupArgs
   /** `models resolve NAME`: the name */
   resolve?: string
   error?: string
@@ -17,7 +27,16 @@ Usage:
   agproxy clients            print the base URL each client should use
   agproxy keys               print the key pool state of the running instance
   agproxy models             print the model routing table (from the config; no instance needed)
-  agproxy models resolve NAME  print where one model name goes
+  agproxy models resolve NAME
+                             print where one model name goes
+  agproxy setup <client>     point a client at this instance: claude-code, codex, gemini-cli, opencode
+                             (shows the diff and asks; --yes writes, --print only shows; --undo restores the backup)
+  agproxy doctor             check each client's settings, a real request through each, and every provider key
+  agproxy service install    run agproxy in the background at login (systemd user unit, launchd agent;
+                             on Windows it prints the scheduled task to create); uninstall removes it;
+                             status says whether it runs and where. Flags given here go into the service.
+  agproxy health             exit 0 when the configured instance answers /healthz (for health checks)
+  agproxy version --check    compare this version with the latest release (asks the network)
 
 Flags:
   --port N                   listen port (env AGPROXY_PORT, default 8045)
@@ -27,7 +46,7 @@ Flags:
   --api-key KEY              a key clients must send (repeatable; env AGPROXY_API_KEYS, comma-separated)
   --config FILE              config file (env AGPROXY_CONFIG; default ./agproxy.yaml, ~/.config/agproxy/config.yaml)
   --help, -h                 this help
-  --version, -v              print the version
+  --version, -v              print the name, version, Bun version and platform
 `
 
 /** An unknown argument as an error may show it: a misspelt `--api-keys=sk-…` or a stray key must not be printed,
@@ -37,8 +56,11 @@ const shownArg = (arg: string, name: string, inline: string | undefined) =>
 
 export function parseArgs(argv: string[]): Args {
   const flags: Flags = {}
+  const setup: SetupArgs = {}
   let command: Args['command'] = 'serve'
   let resolve: string | undefined
+  let action: ServiceAction | undefined
+  let check = false
   const value = (i: number, name: string) => {
     const v = argv[i + 1]
     if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`)
@@ -83,8 +105,11 @@ export function parseArgs(argv: string[]): Args {
         case 'routes':
         case 'clients':
         case 'keys':
+        case 'health':
         case 'help':
         case 'version':
+        case 'setup':
+        case 'doctor':
           command = name
           break
         case 'models':
@@ -95,14 +120,35 @@ export function parseArgs(argv: string[]): Args {
             i += 2
           }
           break
+        case 'service': {
+          command = 'service'
+          const next = argv[i + 1]
+          if (!SERVICE_ACTIONS.includes(next as ServiceAction)) throw new Error(`service needs one of: ${SERVICE_ACTIONS.join(', ')}`)
+          action = next as ServiceAction
+          i++
+          break
+        }
+        case '--check':
+          check = true
+          break
+        case '--yes':
+        case '-y':
+        case '--print':
+        case '--undo':
+          setup[name === '-y' ? 'yes' : (name.slice(2) as 'yes' | 'print' | 'undo')] = true
+          break
         case 'serve':
           break
         default:
-          throw new Error(`unknown argument "${shownArg(a, name, inline)}"`)
+          if (command === 'setup' && !setup.client && /^[a-z][a-z-]*$/.test(a)) setup.client = a
+          else throw new Error(`unknown argument "${shownArg(a, name, inline)}"`)
       }
     }
+    if (check && command !== 'version') throw new Error('--check goes with the version command: agproxy version --check')
   } catch (e) {
     return { command, flags, error: (e as Error).message }
   }
-  return { command, flags, ...(resolve !== undefined ? { resolve } : {}) }
+  if (command === 'setup') return { command, flags, setup }
+  if (Object.keys(setup).length) return { command, flags, error: '--yes, --print and --undo belong to agproxy setup <client>' }
+  return { command, flags, ...(action && { action }), ...(check && { check }), ...(resolve !== undefined && { resolve }) }
 }

@@ -16,11 +16,18 @@ export function instanceOrigin(c: Config): string {
 }
 
 /** The key to present: a configured one, else the generated LAN key kept in the data dir. */
-function clientKey(c: Config): string | undefined {
+export function clientKey(c: Config): string | undefined {
   if (effectiveAuthMode(c) === 'off') return undefined
-  if (c.api_keys.length) return c.api_keys[0]
+  return acceptedKeys(c)[0]
+}
+
+/** Every key the instance accepts: api_keys, else the LAN key it generated into the data dir (none with auth off). */
+export function acceptedKeys(c: Config): string[] {
+  if (effectiveAuthMode(c) === 'off') return []
+  if (c.api_keys.length) return c.api_keys
   const file = lanKeyFile(c)
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined
+  const key = existsSync(file) ? readFileSync(file, 'utf8').trim() : ''
+  return key ? [key] : []
 }
 
 export async function keysCommand(c: Config, opts: { fetch?: typeof fetch; timeoutMs?: number } = {}): Promise<{ code: number; out: string }> {
@@ -89,7 +96,7 @@ export function keysTable(s: KeysStatus): string {
 }
 
 /** One line; a long reason keeps its start (what failed) and its end (how long, from which hint). */
-const oneLine = (s: string) => {
+export const oneLine = (s: string) => {
   const t = s.replace(/\s+/g, ' ').trim()
   return t.length > 160 ? `${t.slice(0, 90)} … ${t.slice(-66)}` : t
 }

@@ -46,5 +46,6 @@ export function clientsText(c: Config, port = c.port, opts: { keyFile?: string; 
     `  Codex CLI:     a model_providers entry with base_url = "${origin}/v1" and wire_api = "responses"`,
     `  Gemini CLI:    GOOGLE_GEMINI_BASE_URL=${origin} GEMINI_API_KEY=${needsKey ? '<key>' : 'any'}`,
   ]
-  return [`Client settings:`, ...lines, ...extra, ...others, key].join('\n')
+  const setup = 'agproxy setup claude-code | codex | gemini-cli | opencode writes these into the client’s own config; agproxy doctor checks them.'
+  return [`Client settings:`, ...lines, ...extra, ...others, key, setup].join('\n')
 }

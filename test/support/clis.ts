@@ -95,7 +95,8 @@ function baseEnv(home: string): Record<string, string> {
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, SHELL: '/bin/bash', LANG: 'C.UTF-8', TERM: 'dumb', NO_COLOR: '1', TMPDIR: tmpdir() }
 }
 
-async function run(name: CliName, args: string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<CliRun> {
+/** Run a CLI with exactly `env` (setup tests pass only HOME and PATH) and collect its output. */
+export async function run(name: CliName, args: string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<CliRun> {
   const started = Date.now()
   const proc = Bun.spawn([cliBin(name), ...args], { cwd, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', timeout: timeoutMs, killSignal: 'SIGKILL' })
   const reading = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()])
