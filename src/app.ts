@@ -44,7 +44,11 @@ export interface Agproxy {
 }
 
 /** `streams`: the registry of running streams (default: the app's own; `listen` shares one across reloads so shutdown reaches them all). */
-export function createApp(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined>; streams?: Set<LiveStream> } = {}): Agproxy {
+/** `keyFile`: where the generated LAN key is kept, when that is the clients' key (the 401 names it). */
+export function createApp(
+  config: Config,
+  opts: { log?: Logger; env?: Record<string, string | undefined>; streams?: Set<LiveStream>; keyFile?: string } = {},
+): Agproxy {
   const log = opts.log ?? createLogger(config.log_level, undefined, config.log_format)
   let origin = `http://${config.host ?? '127.0.0.1'}:${config.port}`
   const listenOrigin = () => origin
@@ -80,9 +84,9 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     .use(modelRoutes(dispatcher.router))
     .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies))
     .use(metricsRoutes(metrics, dispatcher, state))
-    .use(docs())
+    .use(docs(listenOrigin))
 
-  const front = createFrontDoor(config, log, listenOrigin, () => loopback, state.recorder)
+  const front = createFrontDoor(config, log, listenOrigin, () => loopback, state.recorder, opts.keyFile)
   const handle = (req: Request) => app.handle(req)
 
   return {

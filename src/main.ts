@@ -6,6 +6,7 @@ import { parseArgs, USAGE } from './cli/args'
 import { loadConfig, ConfigError } from './config/load'
 import { routesText, clientsText } from './cli/print'
 import { keysCommand } from './cli/keys'
+import { modelsText, resolveText } from './cli/models'
 import { currentContext, healthCommand, serviceCommand } from './cli/service'
 import { versionCheck, versionLine } from './cli/version'
 import { setupCommand } from './cli/setup'
@@ -55,6 +56,8 @@ if (args.command === 'clients') {
   console.log(clientsText(loaded.config))
   process.exit(0)
 }
+if (args.command === 'models')
+  finish(args.resolve !== undefined ? resolveText(loaded.config, process.env, args.resolve) : modelsText(loaded.config, process.env, loaded.file))
 if (args.command === 'service' && args.action) finish(await serviceCommand(args.action, currentContext(args.flags, loaded.file)))
 if (args.command === 'health') finish(await healthCommand(loaded.config))
 if (args.command === 'keys') finish(await keysCommand(loaded.config))

@@ -2,10 +2,11 @@
  * Listening: bind, the LAN key, the banner, graceful shutdown. `listen` is what tests and the CLI share.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Server } from 'bun'
 import type { Config } from './config/schema'
-import { bindHost, dataDir, effectiveAuthMode } from './config/load'
+import { bindHost, ConfigError, dataDir, effectiveAuthMode, lanKeyFile, usesLanKeyFile } from './config/load'
+import { routingOf, routingProblems } from './dispatch/routing'
+import { routingSummary } from './cli/models'
 import { createApp, type Agproxy } from './app'
 import { createLogger, type Logger } from './log'
 import { generateKey } from './http/auth'
@@ -28,14 +29,15 @@ export interface Listening {
   stop(graceMs?: number): Promise<number>
   /** serve new requests with a new configuration (fresh key pools); requests in flight finish on the old one.
    *  The listen address cannot change without a restart. */
-  reload(config: Config): void
+  reload(config: Config, keyFile?: string): void
 }
 
-export function listen(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined> } = {}): Listening {
+/** `keyFile`: where the generated LAN key is kept, when that is the clients' key (the 401 names it). */
+export function listen(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined>; keyFile?: string } = {}): Listening {
   const log = opts.log ?? createLogger(config.log_level, undefined, config.log_format)
   // one registry for every configuration this listener serves: a stream started before a reload is still reached by stop()
   const streams = new Set<LiveStream>()
-  let agproxy = createApp(config, { log, env: opts.env, streams })
+  let agproxy = createApp(config, { log, env: opts.env, streams, keyFile: opts.keyFile })
   let server: Server<unknown>
   try {
     server = Bun.serve({
@@ -78,8 +80,8 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
     server,
     url,
     port,
-    reload(next) {
-      const fresh = createApp(next, { log, env: opts.env, streams })
+    reload(next, keyFile) {
+      const fresh = createApp(next, { log, env: opts.env, streams, keyFile })
       fresh.setOrigin(displayOrigin(next, port))
       fresh.setBound(bound)
       agproxy = fresh
@@ -131,35 +133,44 @@ function lastResort(req: Request, e: unknown, log: Logger): Response {
   return renderError(detectDialect(path, req.headers, new URLSearchParams(query)), internalError())
 }
 
-/** The LAN key: configured keys win; otherwise one generated once and kept in the data dir. */
-function ensureLanKey(config: Config, log: Logger): Config {
-  if (!config.allow_lan_access || effectiveAuthMode(config) === 'off' || config.api_keys.length) return config
-  const dir = dataDir(config)
-  const file = join(dir, 'api_key')
+/** The LAN key: configured keys win; otherwise one generated once and kept in the data dir (`keyFile`: where). */
+function ensureLanKey(config: Config, log: Logger): { config: Config; keyFile?: string } {
+  if (!usesLanKeyFile(config)) return { config }
+  const file = lanKeyFile(config)
   let key: string
   if (existsSync(file)) {
     key = readFileSync(file, 'utf8').trim()
     log.info(`using the API key stored in ${file} (${maskKey(key)})`)
   } else {
     key = generateKey()
-    mkdirSync(dir, { recursive: true })
+    mkdirSync(dataDir(config), { recursive: true })
     writeFileSync(file, `${key}\n`, { mode: 0o600 })
     console.log(
       `\n  LAN access is on and no api_keys are configured: generated a key (stored in ${file}).\n  Clients must send it:  ${key}\n  It is shown only this once.\n`,
     )
   }
-  return { ...config, api_keys: [key] }
+  return { config: { ...config, api_keys: [key] }, keyFile: file }
+}
+
+/** The providers as the banner lists them: name, type and where the keys come from (never a key). */
+const providersLine = (a: Agproxy) => [...a.dispatcher.providers.values()].map(p => `${p.name} (${p.type}, ${p.keyNote ?? `${p.pool.size} key(s)`})`).join(', ')
+
+/** Refuse a configuration whose `models:` lead to no provider (one line per entry, naming it). */
+function checkRouting(config: Config, label: string) {
+  const problems = routingProblems(config, process.env, label)
+  if (problems.length) throw new ConfigError(problems.join('\n'))
 }
 
 export async function serve(config0: Config, meta: { file?: string; command?: string; reload?: () => Config } = {}) {
   const log = createLogger(config0.log_level, undefined, config0.log_format)
-  const config = ensureLanKey(config0, log)
+  checkRouting(config0, meta.file ?? 'config')
+  const { config, keyFile } = ensureLanKey(config0, log)
   const mode = effectiveAuthMode(config)
   if (config.allow_lan_access && mode === 'off')
     log.warn(
       '!!! LAN access is on and auth_mode is off: anyone on your network can use your providers and spend your quota. Set auth_mode: all_except_health and api_keys. !!!',
     )
-  const running = listen(config, { log })
+  const running = listen(config, { log, keyFile })
   let stopping = false
   const shutdown = async (sig: string) => {
     if (stopping) {
@@ -182,23 +193,23 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
   if (meta.reload && process.platform !== 'win32')
     process.on('SIGHUP', () => {
       let next: Config
+      let nextKeyFile: string | undefined
       try {
-        next = ensureLanKey(meta.reload!(), log)
+        ;({ config: next, keyFile: nextKeyFile } = ensureLanKey(meta.reload!(), log))
+        checkRouting(next, meta.file ?? 'config')
       } catch (e) {
         log.error(`SIGHUP: the configuration was not reloaded, the running one stays: ${(e as Error).message}`)
         return
       }
       if (next.port !== config.port || bindHost(next) !== bindHost(config))
         log.warn('SIGHUP: the listen address changed in the configuration; restart agproxy to apply it (everything else is reloaded)')
-      running.reload({ ...next, port: config.port, host: config.host, allow_lan_access: config.allow_lan_access })
-      log.info(
-        `SIGHUP: configuration reloaded; providers: ${[...running.agproxy.dispatcher.providers.values()].map(p => `${p.name} (${p.type}, ${p.pool.size} key${p.pool.size === 1 ? '' : 's'})`).join(', ') || 'none'}`,
-      )
+      running.reload({ ...next, port: config.port, host: config.host, allow_lan_access: config.allow_lan_access }, nextKeyFile)
+      log.info(`SIGHUP: configuration reloaded; providers: ${providersLine(running.agproxy) || 'none'}`)
     })
   // the banner comes after the handlers: a client that reads it may signal at once (the default action would kill)
   console.log(
     `agproxy ${VERSION} listening on http://${bindHost(config).includes(':') ? `[${bindHost(config)}]` : bindHost(config)}:${running.port}` +
-      `${meta.file ? ` (config ${meta.file})` : ''}\nauth: ${mode}${config.auth_mode === 'auto' ? ' (auto)' : ''}, ${config.api_keys.length} key(s); providers: ${[...running.agproxy.dispatcher.providers.values()].map(p => `${p.name} (${p.type}, ${p.pool.size} key${p.pool.size === 1 ? '' : 's'})`).join(', ') || 'none — add providers: to agproxy.yaml or set GEMINI_API_KEY / OPENAI_API_KEY / ANTHROPIC_API_KEY'}\n${clientsText(config, running.port)}\nDocs: ${displayOrigin(config, running.port)}/swagger`,
+      `${meta.file ? ` (config ${meta.file})` : ''}\nauth: ${mode}${config.auth_mode === 'auto' ? ' (auto)' : ''}, ${config.api_keys.length} key(s); providers: ${providersLine(running.agproxy) || 'none — add providers: to agproxy.yaml or set GEMINI_API_KEY / OPENAI_API_KEY / ANTHROPIC_API_KEY'}\n${routingSummary(routingOf(config, process.env))}\n${clientsText(config, running.port, { keyFile })}\nDocs: ${displayOrigin(config, running.port)}/swagger`,
   )
   return running
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import { startAgproxy } from './support/agproxy'
+import { startFake } from './fakes/upstream'
 
 const CHROMIUM = '/usr/bin/chromium'
 const srv = await startAgproxy()
@@ -42,6 +43,79 @@ test('/swagger/json lists the OpenAI, Anthropic and Gemini routes', async () => 
     ]),
   )
   expect(Object.keys(doc.paths).filter(p => p.startsWith('/swagger'))).toEqual([])
+})
+
+// biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document, read field by field
+type Doc = Record<string, any>
+const spec = async (host?: string): Promise<Doc> => {
+  const r = await fetch(`${srv.url}/swagger/json`, host ? { headers: { host } } : {})
+  expect(r.status).toBe(200)
+  return (await r.json()) as Doc
+}
+const operations = (doc: Doc) =>
+  Object.entries(doc.paths as Record<string, Record<string, Doc>>).flatMap(([path, item]) => Object.entries(item).map(([method, op]) => ({ path, method, op })))
+
+test('every operation has a description, a response schema (JSON, and SSE where it streams) and an error shape', async () => {
+  const ops = operations(await spec())
+  expect(ops.length).toBeGreaterThanOrEqual(25)
+  expect(ops.filter(o => !o.op.description).map(o => `${o.method} ${o.path}`)).toEqual([])
+  const answered = (o: { op: Doc; method: string }) => {
+    const [status, res] = (Object.entries(o.op.responses ?? {}) as Array<[string, Doc]>).find(([s]) => /^2/.test(s)) ?? []
+    return status === '204' || o.method === 'head' || !!res?.content?.['application/json']?.schema
+  }
+  expect(ops.filter(o => !answered(o)).map(o => `${o.method} ${o.path}`)).toEqual([])
+  // the streaming endpoints document their stream too
+  for (const path of ['/v1/chat/completions', '/v1/completions', '/v1/responses', '/v1/messages', '/v1beta/models/{model}:streamGenerateContent'])
+    expect(Object.keys((await spec()).paths[path].post.responses[200].content)).toEqual(['application/json', 'text/event-stream'])
+  // model calls: their dialect's error body
+  expect(ops.filter(o => o.method === 'post' && o.op.tags[0] !== 'System' && !o.op.responses.default).map(o => o.path)).toEqual([])
+  // integers read as integers (not Elysia's numeric-string union)
+  const chat = (await spec()).paths['/v1/chat/completions'].post.responses[200].content['application/json'].schema
+  expect(chat.properties.created).toEqual({ type: 'integer' })
+  // one id per operation
+  const ids = ops.map(o => o.op.operationId)
+  expect(new Set(ids).size).toBe(ids.length)
+})
+
+test('every request body has an example that is accepted as sent (no placeholders)', async () => {
+  const ops = operations(await spec()).filter(o => o.op.requestBody)
+  expect(ops.length).toBeGreaterThanOrEqual(12)
+  for (const { path, op } of ops) {
+    const example = op.requestBody.content['application/json'].example
+    expect(example).toBeDefined()
+    expect(JSON.stringify(example)).not.toContain('""')
+    // sent to this agproxy (no provider configured): past validation, it fails only for want of a provider
+    const concrete = path.replace('{model}', op.parameters?.find((p: Doc) => p.name === 'model')?.example ?? '')
+    const r = await fetch(`${srv.url}${concrete}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(example) })
+    expect({ path, status: r.status }).toEqual({ path, status: 503 })
+    expect(await r.text()).toContain('no provider is configured')
+  }
+})
+
+test('the security schemes: bearer, x-api-key, x-goog-api-key and ?key=, each dialect its own first', async () => {
+  const doc = await spec()
+  expect(doc.components.securitySchemes).toEqual({
+    bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    'x-api-key': expect.objectContaining({ type: 'apiKey', in: 'header', name: 'x-api-key' }),
+    'x-goog-api-key': expect.objectContaining({ type: 'apiKey', in: 'header', name: 'x-goog-api-key' }),
+    'key-query': expect.objectContaining({ type: 'apiKey', in: 'query', name: 'key' }),
+  })
+  expect(doc.paths['/v1/chat/completions'].post.security).toEqual([{ bearer: [] }])
+  expect(doc.paths['/v1/messages'].post.security).toEqual([{ 'x-api-key': [] }, { bearer: [] }])
+  expect(doc.paths['/v1beta/models/{model}:generateContent'].post.security).toEqual([{ 'x-goog-api-key': [] }, { 'key-query': [] }])
+  // health needs no key (auth_mode all_except_health)
+  expect(doc.paths['/healthz'].get.security[0]).toEqual({})
+})
+
+test('the server URL and the base-URL table are the address the reader used; no HOST:PORT placeholder', async () => {
+  const used = `127.0.0.1:${srv.port}`
+  const doc = await spec(used)
+  expect(doc.servers).toEqual([{ url: `http://${used}`, description: 'this agproxy' }])
+  expect(doc.info.description).toContain(`| base URL / OPENAI_BASE_URL | \`http://${used}/v1\` |`)
+  expect(doc.info.description).toContain(`| Claude Code, Anthropic SDK | ANTHROPIC_BASE_URL / base URL | \`http://${used}\` |`)
+  expect(doc.tags.find((t: Doc) => t.name === 'OpenAI').description).toBe(`OpenAI dialect. Base URL: \`http://${used}/v1\``)
+  expect(JSON.stringify(doc)).not.toContain('HOST:PORT')
+  expect((await spec()).servers[0].url).toBe(origin)
 })
 
 for (const path of ['/swagger', '/swagger/']) {
@@ -81,6 +155,59 @@ test.skipIf(!existsSync(CHROMIUM))(
     for (const s of shots) console.log(`swagger screenshot: ${s}`)
   },
   60_000,
+)
+test.skipIf(!existsSync(CHROMIUM))(
+  '"Try it": with auth on, pick Chat Completions, send the example without a key (401), fill the key, send again → 200 from the upstream',
+  async () => {
+    const fake = await startFake('openai')
+    const key = 'sk-agproxy-swagger-try-it'
+    const gw = await startAgproxy({
+      auth_mode: 'all_except_health',
+      api_keys: [key],
+      providers: [{ name: 'oa', type: 'openai', base_url: fake.url, api_key: 'sk-up' }],
+    })
+    const ctx = await chromium.launchPersistentContext(join(dir, 'profile-try'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1280, height: 900 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1'],
+    })
+    try {
+      const page = ctx.pages()[0] ?? (await ctx.newPage())
+      await page.goto(`${gw.url}/swagger`, { waitUntil: 'load' })
+      await page.getByText('Chat Completions', { exact: true }).first().click()
+      await page.getByRole('button', { name: /Test Request.*post \/v1\/chat\/completions/ }).click()
+      const send = async () => {
+        const answer = page.waitForResponse(r => r.url() === `${gw.url}/v1/chat/completions`)
+        await page.getByRole('button', { name: /^Send post request/ }).click()
+        const r = await answer
+        return { status: r.status(), body: (await r.json()) as Doc, auth: (await r.request().allHeaders()).authorization }
+      }
+      const refused = await send()
+      expect(refused.status).toBe(401)
+      expect(refused.body.error.message).toContain('Send your agproxy key in one of: "Authorization: Bearer <key>"')
+      expect(fake.requests).toEqual([])
+
+      await page.getByPlaceholder('Token').fill(key)
+      const ok = await send()
+      expect(ok.auth).toBe(`Bearer ${key}`)
+      expect(ok.status).toBe(200)
+      expect(ok.body.choices[0].message.content).toBe('echo: Say hello in one short sentence.')
+      await page.getByText('200 OK').first().waitFor({ state: 'visible', timeout: 5_000 })
+      // the example went to the upstream as sent
+      expect(fake.requests.map(r => [r.path, r.key, r.body])).toEqual([
+        ['/v1/chat/completions', 'sk-up', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence.' }], max_tokens: 64 }],
+      ])
+      const file = join(dir, 'swagger-try-it.png')
+      await page.screenshot({ path: file })
+      console.log(`swagger screenshot: ${file}`)
+    } finally {
+      await ctx.close()
+      await gw.stop(0)
+      await fake.stop()
+    }
+  },
+  90_000,
 )
 if (!existsSync(CHROMIUM))
   console.warn(`swagger.test: ${CHROMIUM} is missing, so the browser check is skipped (scripts/test.sh installs it: apt-get install chromium)`)

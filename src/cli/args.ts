@@ -6,7 +6,7 @@ export const SERVICE_ACTIONS = ['install', 'uninstall', 'status'] as const
 export type ServiceAction = (typeof SERVICE_ACTIONS)[number]
 
 export interface Args {
-  command: 'serve' | 'routes' | 'clients' | 'keys' | 'help' | 'version' | 'service' | 'health' | 'setup' | 'doctor'
+  command: 'serve' | 'routes' | 'clients' | 'keys' | 'models' | 'help' | 'version' | 'service' | 'health' | 'setup' | 'doctor'
   flags: Flags
   /** `service install|uninstall|status` */
   action?: ServiceAction
@@ -14,6 +14,8 @@ export interface Args {
   check?: boolean
   /** `setup`: the client named, --yes, --print, --undo */
   setup?: SetupArgs
+  /** `models resolve NAME`: the name */
+  resolve?: string
   error?: string
 }
 
@@ -24,6 +26,9 @@ Usage:
   agproxy routes             print the route table
   agproxy clients            print the base URL each client should use
   agproxy keys               print the key pool state of the running instance
+  agproxy models             print the model routing table (from the config; no instance needed)
+  agproxy models resolve NAME
+                             print where one model name goes
   agproxy setup <client>     point a client at this instance: claude-code, codex, gemini-cli, opencode
                              (shows the diff and asks; --yes writes, --print only shows; --undo restores the backup)
   agproxy doctor             check each client's settings, a real request through each, and every provider key
@@ -53,6 +58,7 @@ export function parseArgs(argv: string[]): Args {
   const flags: Flags = {}
   const setup: SetupArgs = {}
   let command: Args['command'] = 'serve'
+  let resolve: string | undefined
   let action: ServiceAction | undefined
   let check = false
   const value = (i: number, name: string) => {
@@ -106,6 +112,14 @@ export function parseArgs(argv: string[]): Args {
         case 'doctor':
           command = name
           break
+        case 'models':
+          command = 'models'
+          if (argv[i + 1] === 'resolve') {
+            resolve = argv[i + 2]
+            if (resolve === undefined || resolve.startsWith('-')) throw new Error('models resolve needs a model name: agproxy models resolve NAME')
+            i += 2
+          }
+          break
         case 'service': {
           command = 'service'
           const next = argv[i + 1]
@@ -136,5 +150,5 @@ export function parseArgs(argv: string[]): Args {
   }
   if (command === 'setup') return { command, flags, setup }
   if (Object.keys(setup).length) return { command, flags, error: '--yes, --print and --undo belong to agproxy setup <client>' }
-  return { command, flags, ...(action && { action }), ...(check && { check }) }
+  return { command, flags, ...(action && { action }), ...(check && { check }), ...(resolve !== undefined && { resolve }) }
 }

@@ -3,9 +3,8 @@
  * them as a table. Keys are shown by configured name or masked form only: the route never sends raw keys.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Config } from '../config/schema'
-import { bindHost, dataDir, effectiveAuthMode } from '../config/load'
+import { bindHost, effectiveAuthMode, lanKeyFile } from '../config/load'
 import { formatMs } from '../providers/pool'
 import { KEYS_PATH, type KeysStatus } from '../routes/status'
 
@@ -26,7 +25,7 @@ export function clientKey(c: Config): string | undefined {
 export function acceptedKeys(c: Config): string[] {
   if (effectiveAuthMode(c) === 'off') return []
   if (c.api_keys.length) return c.api_keys
-  const file = join(dataDir(c), 'api_key')
+  const file = lanKeyFile(c)
   const key = existsSync(file) ? readFileSync(file, 'utf8').trim() : ''
   return key ? [key] : []
 }

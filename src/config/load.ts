@@ -4,6 +4,7 @@
  * the file, the field path and what was expected. It never prints a value that may be a secret (showConfigValue).
  */
 import { existsSync, readFileSync } from 'node:fs'
+import { parse as parseJsonc, type ParseError } from 'jsonc-parser'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { compileValidator, kindOf, showJson } from '../schema/validate'
@@ -48,16 +49,76 @@ export function findConfigFile(flags: Flags, env: Record<string, string | undefi
   return undefined
 }
 
+/** The config text as data; a syntax error names the line and column (never the line's text: it may hold a key). */
 export function parseConfigText(text: string, file: string): Record<string, unknown> {
+  const json = file.endsWith('.json')
   let data: unknown
   try {
-    data = file.endsWith('.json') ? JSON.parse(text) : Bun.YAML.parse(text)
+    data = json ? JSON.parse(text) : Bun.YAML.parse(text)
   } catch (e) {
-    throw new ConfigError(`${file}: cannot parse: ${(e as Error).message}`)
+    const at = json ? jsonErrorAt(text) : yamlErrorAt(text)
+    // the parser may quote the offending token, which may be part of a key: name the kind of error only
+    const what = (e as Error).message.replace(/^(JSON|YAML) Parse error: /, '').replace(/\s*(["'`]).*?\1/g, '')
+    throw new ConfigError(`${file}: cannot parse ${json ? 'JSON' : 'YAML'}${at ? ` at line ${at.line}, column ${at.column}` : ''}: ${what}`)
   }
   if (data == null) return {}
   if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigError(`${file}: expected a mapping of settings at the top level`)
   return data as Record<string, unknown>
+}
+
+/** Read a config file; a directory or an unreadable file is one line naming it and why. */
+export function readConfigFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    const why =
+      code === 'EISDIR'
+        ? 'is a directory; name the config file itself (e.g. agproxy.yaml)'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'cannot be read: permission denied'
+          : code === 'ENOENT'
+            ? 'config file not found'
+            : `cannot be read (${code ?? summarizeError(e)})`
+    throw new ConfigError(`${file}: ${why}`)
+  }
+}
+
+const summarizeError = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]
+
+/** Line and column (1-based) of an offset. */
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset).split('\n')
+  return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1 }
+}
+
+/** Where JSON.parse gave up: jsonc-parser in strict mode (no comments, no trailing commas) reports the offset. */
+function jsonErrorAt(text: string): { line: number; column: number } | undefined {
+  const errors: ParseError[] = []
+  parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false })
+  return errors[0] ? lineColumn(text, errors[0].offset) : undefined
+}
+
+/** Where a YAML document stops parsing: Bun's parser gives no position, so find the first line from which every longer
+ *  prefix fails (an unclosed bracket or quote fails until it closes), then the first column of that line from which it
+ *  fails. Runs only on a file that failed to parse. */
+function yamlErrorAt(text: string): { line: number; column: number } | undefined {
+  const parses = (t: string) => {
+    try {
+      Bun.YAML.parse(t)
+      return true
+    } catch {
+      return false
+    }
+  }
+  const lines = text.split('\n')
+  let line = lines.length
+  while (line > 1 && !parses(lines.slice(0, line - 1).join('\n'))) line--
+  const head = lines.slice(0, line - 1).join('\n') + (line > 1 ? '\n' : '')
+  const row = lines[line - 1] ?? ''
+  let column = row.length
+  while (column > 1 && !parses(head + row.slice(0, column - 1))) column--
+  return { line, column: Math.max(1, column) }
 }
 
 const bool = (v: string | undefined, name: string): boolean | undefined => {
@@ -79,13 +140,41 @@ export interface Loaded {
 
 export function loadConfig(flags: Flags = {}, env: Record<string, string | undefined> = process.env): Loaded {
   const file = findConfigFile(flags, env)
-  const fromFile = file ? parseConfigText(readFileSync(file, 'utf8'), file) : {}
+  const fromFile = file ? parseConfigText(readConfigFile(file), file) : {}
   const label = file ?? 'config'
   return { config: buildConfig(fromFile, flags, env, label), file }
 }
 
-/** Merge layers and validate. `label` names the source in error messages. */
-export function buildConfig(fromFile: Record<string, unknown>, flags: Flags = {}, env: Record<string, string | undefined> = {}, label = 'config'): Config {
+/** `${VAR}` or `${VAR:-default}` in a string value; `$${` is a literal `${`. */
+const ENV_REF = /\$(\$?)\{([^}]*)\}/g
+
+/** Replace `${VAR}` / `${VAR:-default}` in every string value (not in keys) with the environment's value; a variable
+ *  that is unset (or empty, without a default) is an error naming the setting and the variable, never a value. */
+export function expandEnv(value: unknown, env: Record<string, string | undefined>, label: string, path = ''): unknown {
+  if (typeof value === 'string') return value.includes('${') ? expandString(value, env, label, path) : value
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, label, `${path}[${i}]`))
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandEnv(v, env, label, path ? `${path}.${k}` : k)]))
+  return value
+}
+
+function expandString(s: string, env: Record<string, string | undefined>, label: string, path: string): string {
+  return s.replace(ENV_REF, (whole, escaped: string, ref: string) => {
+    if (escaped) return whole.slice(1)
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?::-([\s\S]*))?$/.exec(ref)
+    if (!m)
+      throw new ConfigError(`${label}: ${path}: a \${…} that is not a variable reference; write \${NAME} or \${NAME:-default} (or $\${ for a literal \${)`)
+    const [, name = '', fallback] = m
+    const v = env[name]
+    if (v !== undefined && v !== '') return v
+    if (fallback !== undefined) return fallback
+    throw new ConfigError(`${label}: ${path}: environment variable ${name} is not set; set it, or give a default with \${${name}:-default}`)
+  })
+}
+
+/** Merge layers and validate. `label` names the source in error messages; `${VAR}` in the file's values reads `env`. */
+export function buildConfig(fromFile0: Record<string, unknown>, flags: Flags = {}, env: Record<string, string | undefined> = {}, label = 'config'): Config {
+  const fromFile = expandEnv(fromFile0, env, label) as Record<string, unknown>
   const merged: Record<string, unknown> = { ...structuredClone(DEFAULTS), ...fromFile }
   // nested defaults survive a partial block in the file
   for (const k of ['retry', 'timeouts', 'limits', 'metrics'] as const)
@@ -174,3 +263,9 @@ export const bindHost = (c: Config) => c.host ?? (c.allow_lan_access ? '0.0.0.0'
 export const effectiveAuthMode = (c: Config) => (c.auth_mode === 'auto' ? (c.allow_lan_access ? 'all_except_health' : 'off') : c.auth_mode)
 
 export const dataDir = (c: Config, env: Record<string, string | undefined> = process.env) => c.data_dir ?? env.AGPROXY_DATA_DIR ?? join(homedir(), '.agproxy')
+
+/** Where the key generated for LAN access (no api_keys configured) is kept. */
+export const lanKeyFile = (c: Config) => join(dataDir(c), 'api_key')
+
+/** Whether clients use the generated LAN key: LAN access on, auth on, no api_keys configured. */
+export const usesLanKeyFile = (c: Config) => c.allow_lan_access && effectiveAuthMode(c) !== 'off' && !c.api_keys.length

@@ -7,8 +7,9 @@ import type { Config } from '../config/schema'
 import type { Logger } from '../log'
 import type { CodecContext, IRError } from '../ir/types'
 import { err } from '../ir/errors'
-import { createModelRouter, type ModelRouter } from '../routing/models'
-import { buildProviders, providersFromEnv, type Provider } from '../providers/registry'
+import type { ModelRouter } from '../routing/models'
+import { buildProviders, type Provider } from '../providers/registry'
+import { routingOf } from './routing'
 import { HOP_HEADER, INSTANCE_ID } from '../providers/upstream-call'
 import { createAppState, type AppState } from '../state'
 import { DEFAULT_HEARTBEAT_MS, type LiveStream } from '../providers/stream-guard'
@@ -51,14 +52,15 @@ const LOOP = err(
 /** Anything shaped like a provider key, masked (keys configured nowhere, e.g. a relay's own). */
 const scrubShapes = (msg: string) => msg.replace(/\b(sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,})/g, k => maskKey(k))
 
-/** The providers (configured, or from the environment's key variables) and the model map. */
+/** The providers (configured, or from the environment's key variables) and the router (routing.ts). */
 function providersOf(config: Config, log: Logger, env: Record<string, string | undefined>) {
-  const fromEnv = config.providers.length ? undefined : providersFromEnv(env)
-  const providerConfigs = fromEnv?.providers ?? config.providers
-  if (fromEnv?.providers.length) log.info(`no providers configured; using ${fromEnv.providers.map(p => p.name).join(', ')} from the environment`)
-  const providers = buildProviders(providerConfigs, log, { maxCooldownMs: config.retry.max_cooldown * 1000 }, env)
-  const models = fromEnv ? { ...fromEnv.models, ...config.models } : config.models
-  return { providers, router: createModelRouter({ models }, providerConfigs) }
+  const routing = routingOf(config, env)
+  if (routing.zeroConfig && routing.providers.length)
+    log.info(`no providers configured; using ${routing.providers.map(p => p.name).join(', ')} from the environment`)
+  for (const p of routing.providers)
+    if (!routing.zeroConfig && p.key_from) log.info(`provider ${p.name}: no api_keys configured; using ${p.key_from} from the environment`)
+  const providers = buildProviders(routing.providers, log, { maxCooldownMs: config.retry.max_cooldown * 1000 }, env)
+  return { providers, router: routing.router }
 }
 
 /** What every attempt shares: timeouts, limits, key masking, the live-streams registry. */

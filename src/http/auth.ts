@@ -61,5 +61,12 @@ export const AUTH_HELP =
   'Send your agproxy key in one of: "Authorization: Bearer <key>", "x-api-key: <key>", "x-goog-api-key: <key>" or "?key=<key>" (keys are set with api_keys ' +
   'in agproxy.yaml, AGPROXY_API_KEYS or --api-key).'
 
+/** How to send a key; `keyFile`: the generated LAN key's file, when that is where the key is (no api_keys configured). */
+export const authHelp = (keyFile?: string) =>
+  keyFile
+    ? `${AUTH_HELP.replace(/ \(keys are set with .*$/, '.')} No api_keys are configured: the key is the one agproxy generated for LAN access, kept in ${keyFile} ` +
+      '(or set your own with api_keys in agproxy.yaml, AGPROXY_API_KEYS or --api-key).'
+    : AUTH_HELP
+
 /** A new random key: sk- and 48 url-safe characters. */
 export const generateKey = () => `sk-${Buffer.from(crypto.getRandomValues(new Uint8Array(36))).toString('base64url')}`

@@ -8,6 +8,8 @@ import { openapi } from '@elysiajs/openapi'
 // embedded into the compiled binary by `bun build --compile`
 import scalarScript from '../../node_modules/@scalar/api-reference/dist/browser/standalone.js' with { type: 'file' }
 import { GEMINI_ACTIONS } from '../endpoints'
+import { operationDocs } from '../endpoints/docs'
+import { clientFamilies, originFor } from './clients'
 import { ROUTES } from './route-table'
 import { VERSION } from '../version'
 
@@ -33,6 +35,73 @@ const SCALAR = {
   showDeveloperTools: 'never',
 }
 
+/** How a client sends its agproxy key: the security schemes /swagger declares, so "Try it" can send one. A new scheme is
+ *  one line here. */
+export const SECURITY_SCHEMES: Record<string, object> = {
+  bearer: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer <key>`: OpenAI SDKs, Codex CLI, most OpenAI-compatible tools' },
+  'x-api-key': { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'Anthropic SDK, Claude Code' },
+  'x-goog-api-key': { type: 'apiKey', in: 'header', name: 'x-goog-api-key', description: 'Google GenAI SDK, Gemini CLI' },
+  'key-query': { type: 'apiKey', in: 'query', name: 'key', description: '`?key=<key>`: Google REST style' },
+}
+
+/** The sections of /swagger and the schemes their operations accept (the one that client family uses first). A new tag is
+ *  one line here; `{origin}` in a description is the address the reader reached agproxy at. */
+export const TAGS: Array<{ name: string; description: string; security: string[] }> = [
+  { name: 'OpenAI', description: 'OpenAI dialect. Base URL: `{origin}/v1`', security: ['bearer'] },
+  { name: 'Anthropic', description: 'Anthropic dialect. Base URL: `{origin}` (no /v1)', security: ['x-api-key', 'bearer'] },
+  { name: 'Gemini', description: 'Google Gemini dialect. Base URL: `{origin}`', security: ['x-goog-api-key', 'key-query'] },
+  { name: 'System', description: 'Health, the index, the key pools, telemetry sinks', security: Object.keys(SECURITY_SCHEMES) },
+]
+
+/** The operations any caller may use while auth_mode is all_except_health (the front door's public paths). */
+const OPEN_PATHS = new Set(['/healthz', '/health', '/'])
+
+/** The document's introduction: the base URL each client family sets, and how to send a key, for `origin`. */
+function introduction(origin: string): string {
+  const rows = clientFamilies(origin).map(f => `| ${f.clients} | ${f.setting} | \`${f.baseUrl}\` |`)
+  return [
+    'One gateway for OpenAI, Anthropic and Gemini clients and backends: each client speaks its own API here, and `model` is routed to any configured provider.',
+    '',
+    '| Clients | Setting | Base URL |',
+    '| --- | --- | --- |',
+    ...rows,
+    '',
+    'When auth is on, send an agproxy key (`api_keys` in agproxy.yaml, `AGPROXY_API_KEYS` or `--api-key`) the way your client does: ' +
+      '`Authorization: Bearer`, `x-api-key`, `x-goog-api-key` or `?key=`. In the **Authentication** box, pick one and paste the key: "Test Request" (Try it) then sends it.',
+  ].join('\n')
+}
+
+/** Each operation's security from its tag (a public path also works without a key), and its error answer when it has none. */
+function withSecurity(paths: Record<string, Record<string, { tags?: string[]; security?: unknown; responses?: Record<string, unknown> }>>) {
+  const out: typeof paths = {}
+  for (const [path, item] of Object.entries(paths)) {
+    out[path] = {}
+    for (const [method, op] of Object.entries(item)) {
+      const schemes = TAGS.find(t => t.name === op.tags?.[0])?.security ?? []
+      const security = [...(OPEN_PATHS.has(path) ? [{}] : []), ...schemes.map(s => ({ [s]: [] }))]
+      // biome-ignore lint/style/noNonNullAssertion: assigned above
+      out[path]![method] = { ...op, security: op.security ?? security }
+    }
+  }
+  return out
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the plugin's document (OpenAPI 3.1), completed here
+type Doc = Record<string, any>
+
+/** The document as served to one reader: the server URL, base URLs and tag texts of the address they used. */
+function forOrigin(doc: Doc, origin: string): Doc {
+  return {
+    ...doc,
+    info: { ...doc.info, description: introduction(origin) },
+    servers: [{ url: origin, description: 'this agproxy' }],
+    tags: TAGS.map(({ name, description }) => ({ name, description: description.replaceAll('{origin}', origin) })),
+    paths: withSecurity(doc.paths ?? {}),
+    components: { ...doc.components, securitySchemes: SECURITY_SCHEMES },
+  }
+}
+
+/** the `alt` query parameter of streamGenerateContent */
 /** the `alt` query parameter of streamGenerateContent */
 const ALT = {
   name: 'alt',
@@ -55,18 +124,28 @@ const geminiPaths = () => {
       post: {
         tags: [e.tag],
         summary: r.summary,
-        operationId: `gemini_${e.id.split('.')[1]}`,
-        parameters: [{ name: 'model', in: 'path', required: true, schema: { type: 'string' } }, ...(stream ? [ALT] : [])],
-        requestBody: { required: true, content: { 'application/json': { schema: e.schema } } },
-        responses: { 200: { description: 'GenerateContentResponse' } },
+        // one id per operation: the Google API v1 copies get their own
+        operationId: `gemini_${e.id.split('.')[1]}${r.path.startsWith('/v1/') ? '_v1' : ''}`,
+        parameters: [
+          { name: 'model', in: 'path', required: true, schema: { type: 'string' }, example: 'gemini-2.5-flash', description: 'a model name agproxy routes' },
+          ...(stream ? [{ ...ALT, example: 'sse' }] : []),
+        ],
+        ...operationDocs(e),
       },
     }
   }
   return paths
 }
 
-export const docs = () =>
+/** `listenOrigin`: the address agproxy listens on, for a reader whose Host header says nothing usable. */
+export const docs = (listenOrigin: () => string = () => 'http://127.0.0.1:8045') =>
   new Elysia({ name: 'docs' })
+    // the document names the address its reader used (Try it sends there); this instance's routes only (a local hook)
+    .mapResponse(({ path, request, response }) =>
+      path === SPEC && response && typeof response === 'object' && !(response instanceof Response)
+        ? Response.json(forOrigin(response as Doc, originFor(request.headers.get('host'), listenOrigin())))
+        : undefined,
+    )
     .get(
       ASSET,
       () => new Response(Bun.file(scalarScript), { headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=86400' } }),
@@ -81,12 +160,7 @@ export const docs = () =>
         exclude: { paths: [ASSET] },
         documentation: {
           info: { title: 'agproxy', version: VERSION, description: 'One gateway for OpenAI, Anthropic and Gemini clients and backends.' },
-          tags: [
-            { name: 'OpenAI', description: 'OpenAI dialect (base URL: http://HOST:PORT/v1)' },
-            { name: 'Anthropic', description: 'Anthropic dialect (base URL: http://HOST:PORT)' },
-            { name: 'Gemini', description: 'Google Gemini dialect (base URL: http://HOST:PORT)' },
-            { name: 'System', description: 'Health, index, docs' },
-          ],
+          tags: TAGS.map(({ name, description }) => ({ name, description })),
           // biome-ignore lint/suspicious/noExplicitAny: hand-built OpenAPI path items the plugin types narrowly
           paths: geminiPaths() as any,
         },

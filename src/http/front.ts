@@ -8,7 +8,7 @@ import type { Config } from '../config/schema'
 import type { Logger } from '../log'
 import { resolvePath, describeCauses } from './resolve-path'
 import { createGuards } from './guards'
-import { createAuth, AUTH_HELP } from './auth'
+import { createAuth, authHelp } from './auth'
 import { detectDialect, renderError, err } from './errors'
 import { familyOf, originFor } from './clients'
 import { matchRoute } from './route-table'
@@ -45,10 +45,19 @@ const clientKeyOf = (headers: Headers, query: URLSearchParams): string | undefin
 }
 
 /** `boundToLoopback`: whether the address actually bound is loopback (turns the Host guard on). `recorder`: told of every request
- *  (a trace per request while it has subscribers). */
-export function createFrontDoor(config: Config, log: Logger, listenOrigin: () => string, boundToLoopback: () => boolean, recorder?: Recorder): FrontDoor {
+ *  (a trace per request while it has subscribers). `keyFile`: where the generated LAN key is kept, when that is the clients'
+ *  key (the 401 says so). */
+export function createFrontDoor(
+  config: Config,
+  log: Logger,
+  listenOrigin: () => string,
+  boundToLoopback: () => boolean,
+  recorder?: Recorder,
+  keyFile?: string,
+): FrontDoor {
   const guards = createGuards(config, boundToLoopback)
   const auth = createAuth(config)
+  const help = authHelp(keyFile)
   const maxBytes = config.max_body_mb * 1048576
 
   const finish = (res: Response, cors: Record<string, string> | undefined, resolved?: string) => {
@@ -112,7 +121,7 @@ export function createFrontDoor(config: Config, log: Logger, listenOrigin: () =>
       if (!auth.check(path, req.method, req.headers, query)) {
         const had = req.headers.has('authorization') || req.headers.has('x-api-key') || req.headers.has('x-goog-api-key') || query.has('key')
         return finish(
-          renderError(dialect, err('authentication', `${had ? 'The API key is not valid for this agproxy.' : 'An API key is required.'} ${AUTH_HELP}`)),
+          renderError(dialect, err('authentication', `${had ? 'The API key is not valid for this agproxy.' : 'An API key is required.'} ${help}`)),
           cors,
         )
       }

@@ -5,7 +5,13 @@
 import { detectDialect, err, renderError } from './errors'
 import { describeCauses, resolvePath } from './resolve-path'
 import { familyOf, originFor } from './clients'
-import { matchRoute } from './route-table'
+import { closestRoute, matchRoute } from './route-table'
+
+/** An unknown path: a near miss of a real route is named; anything else is most likely a wrong base URL. */
+function didYouMean(path: string): string {
+  const near = path.length <= 200 ? closestRoute(path) : undefined
+  return near ? `did you mean ${near}? agproxy has no such endpoint` : 'agproxy has no such endpoint; the base URL is probably wrong'
+}
 
 export function notFound(request: Request, url: URL, listenOrigin: () => string, tolerant: boolean): Response {
   const path = url.pathname
@@ -26,7 +32,7 @@ export function notFound(request: Request, url: URL, listenOrigin: () => string,
           'client is not appending one'
         : res.kind === 'rewritten'
           ? describeCauses(res.causes) + (tolerant ? '' : ` (tolerant_paths is off, so it is not rewritten to ${res.path})`)
-          : 'agproxy has no such endpoint; the base URL is probably wrong'
+          : didYouMean(path)
   return renderError(
     dialect,
     err(

@@ -78,6 +78,42 @@ export function matchRoute(path: string): CanonicalRoute | undefined {
   return found
 }
 
+/** Edit distance (insertions, deletions, substitutions) between two short strings, giving up above `max`. */
+function editDistance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1))
+    if (Math.min(...row) > max) return max + 1
+    prev = row
+  }
+  return prev[b.length] ?? max + 1
+}
+
+/** A route's path with its parameters filled from `path`'s segments (`{model}` takes the segment up to its `:action`),
+ *  or undefined when the segment counts differ. */
+function filled(template: string, path: string): string | undefined {
+  const want = template.split('/')
+  const got = path.split('/')
+  if (want.length !== got.length) return undefined
+  return want.map((w, i) => w.replace(/\{[^}]+\}/, () => (w.includes(':') ? (got[i] ?? '').split(':')[0] : got[i]) ?? '')).join('/')
+}
+
+/** The route a mistyped path was most likely meant for (`/v1/chat/completion` → `/v1/chat/completions`): the closest
+ *  route path within a few edits (about one in five characters, at most 3), if one is clearly closest. */
+export function closestRoute(path: string): string | undefined {
+  const max = Math.min(3, Math.floor(path.length / 5))
+  let best: { path: string; d: number } | undefined
+  for (const r of ROUTES) {
+    const candidate = r.path.includes('{') ? filled(r.path, path) : r.path
+    if (!candidate || candidate === '/' || candidate === path) continue
+    const d = editDistance(path.toLowerCase(), candidate.toLowerCase(), max)
+    if (d <= max && (!best || d < best.d)) best = { path: candidate, d }
+  }
+  return best?.path
+}
+
 /** A path ending in a Gemini action (served or not) */
 const GEMINI_ACTION_END = new RegExp(`:(${[...Object.keys(GEMINI_ACTIONS), ...OTHER_GEMINI_ACTIONS].join('|')})$`)
 

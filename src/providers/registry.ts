@@ -26,6 +26,8 @@ export interface Provider {
   responses?: ResponsesMode
   /** type azure only */
   azure?: AzureSettings
+  /** how its keys read in the banner: "2 keys", "1 key from OPENAI_API_KEY", "no key" */
+  keyNote?: string
 }
 
 export const DEFAULT_BASE: Record<WireType, string> = {
@@ -68,29 +70,45 @@ export const ZERO_CONFIG_MODELS: Record<WireType, string[]> = {
   anthropic: ['claude-opus-4-1', 'claude-sonnet-4-5', 'claude-haiku-4-5'],
 }
 
+/** The standard key variables of each provider type, in the order they are read (GEMINI_API_KEY before GOOGLE_API_KEY). */
+export const KEY_VARS: Record<ProviderType, string[]> = {
+  gemini: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
+  openai: ['OPENAI_API_KEY'],
+  anthropic: ['ANTHROPIC_API_KEY'],
+  // never read for azure (no official base URL: every azure provider names its own resource)
+  azure: [],
+}
+
+/** The keys a type's standard variable holds (the first one set; comma-separated keys), and its name. */
+export function envKeys(type: ProviderType, env: Record<string, string | undefined>): { from: string; keys: string[] } | undefined {
+  for (const from of KEY_VARS[type]) {
+    const keys = (env[from] ?? '')
+      .split(',')
+      .map(s => s.trim())
+      .filter(Boolean)
+    if (keys.length) return { from, keys }
+  }
+  return undefined
+}
+
+/** A provider config, and the variable its keys came from when they came from the environment. */
+export type ProviderSetup = ProviderConfig & { key_from?: string }
+
 /** Zero-config: with no providers configured, each standard key variable creates its default provider
  *  (never the *_BASE_URL variables, which users point at agproxy itself). A variable may hold several
  *  comma-separated keys. */
-export function providersFromEnv(env: Record<string, string | undefined>): { providers: ProviderConfig[]; models: Record<string, string> } {
-  const providers: ProviderConfig[] = []
+export function providersFromEnv(env: Record<string, string | undefined>): { providers: ProviderSetup[]; models: Record<string, string> } {
+  const providers: ProviderSetup[] = []
   const models: Record<string, string> = {}
-  const keys = (v?: string) =>
-    v
-      ? v
-          .split(',')
-          .map(s => s.trim())
-          .filter(Boolean)
-      : []
-  const gemini = keys(env.GEMINI_API_KEY?.trim() || env.GOOGLE_API_KEY)
-  const openai = keys(env.OPENAI_API_KEY)
-  const anthropic = keys(env.ANTHROPIC_API_KEY)
-  const add = (type: WireType, api_keys: string[], globs: string[]) => {
-    providers.push({ name: type, type, api_keys, models: [...ZERO_CONFIG_MODELS[type]] })
+  const add = (type: WireType, globs: string[]) => {
+    const found = envKeys(type, env)
+    if (!found) return
+    providers.push({ name: type, type, api_keys: found.keys, models: [...ZERO_CONFIG_MODELS[type]], key_from: found.from })
     for (const g of globs) models[g] = `${type}/*`
   }
-  if (gemini.length) add('gemini', gemini, ['gemini-*', 'gemma-*'])
-  if (openai.length) add('openai', openai, ['gpt-*', 'o1*', 'o3*', 'o4*', 'chatgpt-*', 'text-embedding-*', 'codex-*'])
-  if (anthropic.length) add('anthropic', anthropic, ['claude-*'])
+  add('gemini', ['gemini-*', 'gemma-*'])
+  add('openai', ['gpt-*', 'o1*', 'o3*', 'o4*', 'chatgpt-*', 'text-embedding-*', 'codex-*'])
+  add('anthropic', ['claude-*'])
   return { providers, models }
 }
 
@@ -105,9 +123,31 @@ function keysOf(p: ProviderConfig, env: Record<string, string | undefined>) {
 /** The path a plan's call goes to on `p`: as planned, except for azure (deployment paths, api-version). */
 export const upstreamPath = (p: Provider, path: string, deployment: string): string => (p.azure ? azurePath(p.azure, path, deployment) : path)
 
+/** Whether a provider talks to its type's official API (where the standard key variable is meant to go). */
+export const onOfficialBase = (p: ProviderConfig) =>
+  p.type !== 'azure' && (!p.base_url || repairBaseUrl(p.type, p.base_url).url.toLowerCase() === DEFAULT_BASE[wireOf(p.type)])
+
+/** Configured providers without keys take their type's standard variable (OPENAI_API_KEY, …), but only on the official
+ *  base URL: a local `type: openai` server must not be sent the user's OpenAI key. */
+export function withEnvKeys(configs: ProviderConfig[], env: Record<string, string | undefined>): ProviderSetup[] {
+  return configs.map(p => {
+    if (p.api_keys?.length || p.api_key || !onOfficialBase(p)) return p
+    const found = envKeys(p.type, env)
+    return found ? { ...p, api_keys: found.keys, key_from: found.from } : p
+  })
+}
+
+/** How a provider's keys read in the banner and `agproxy models`: "2 keys", "1 key from OPENAI_API_KEY", or "no key" (fine for a
+ *  local server; on the official API, set api_keys or the type's key variable). */
+export function keyNoteOf(p: ProviderSetup): string {
+  const n = (p.api_keys?.length ?? 0) + (p.api_key ? 1 : 0)
+  if (n) return `${n} key${n === 1 ? '' : 's'}${p.key_from ? ` from ${p.key_from}` : ''}`
+  return onOfficialBase(p) ? `no key: set api_keys or ${KEY_VARS[p.type].join(' / ')}` : 'no key'
+}
+
 /** `pool`: settings every key pool shares (e.g. retry.max_cooldown as `maxCooldownMs`). */
 export function buildProviders(
-  configs: ProviderConfig[],
+  configs: ProviderSetup[],
   log: Logger,
   pool: Pick<PoolOptions, 'maxCooldownMs'> = {},
   env: Record<string, string | undefined> = process.env,
@@ -131,6 +171,7 @@ export function buildProviders(
       models: p.models ?? [],
       responses: p.responses ?? 'auto',
       ...(p.type === 'azure' && { azure: azureSettings(p, url) }),
+      keyNote: keyNoteOf(p),
     })
   }
   return out

@@ -5,6 +5,7 @@
  */
 import { Elysia, NotFoundError, t } from 'elysia'
 import { ENDPOINT_LIST, GEMINI_ACTIONS, type Endpoint, type EndpointId } from '../endpoints'
+import { operationDocs } from '../endpoints/docs'
 import { readJsonBody } from '../http/body'
 import { clientSignal, traceOf } from '../http/front'
 import { compileValidator } from '../schema/validate'
@@ -85,11 +86,7 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
 
   const route = (e: Endpoint) => ({
     parse: 'none' as const,
-    detail: {
-      tags: [e.tag],
-      summary: e.summary,
-      requestBody: { required: true, content: { 'application/json': { schema: e.schema } } },
-    },
+    detail: { tags: [e.tag], summary: e.summary, ...operationDocs(e) },
   })
 
   /** `gemini-2.5-pro:generateContent` → the Gemini endpoint; an unknown action is a 404 naming the ones that exist */

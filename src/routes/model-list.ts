@@ -3,7 +3,8 @@
  * request carries anthropic-version, Google when it carries a Google key (the @google/genai SDK
  * defaults to API v1, so its models.list() lands here).
  */
-import { Elysia, t } from 'elysia'
+import { Elysia, t, type TSchema } from 'elysia'
+import { errorResponse, jsonResponse, Int } from '../endpoints/docs'
 import type { ModelRouter } from '../routing/models'
 import { detectDialect, err, renderError } from '../http/errors'
 import { GEMINI_ACTIONS } from '../endpoints'
@@ -68,19 +69,57 @@ function getBody(shape: Shape, router: ModelRouter, id: string): Response | obje
   }
 }
 
+const OpenAIModel = t.Object({ id: t.String(), object: t.Literal('model'), created: Int(), owned_by: t.String({ description: 'the provider' }) })
+const AnthropicModel = t.Object({ type: t.Literal('model'), id: t.String(), display_name: t.String(), created_at: t.String() })
+const GoogleModel = t.Object({ name: t.String({ description: 'models/{id}' }), displayName: t.String(), supportedGenerationMethods: t.Array(t.String()) })
+const GoogleList = t.Object({ models: t.Array(GoogleModel) })
+const AnyList = t.Union([
+  t.Object({ object: t.Literal('list'), data: t.Array(OpenAIModel) }),
+  t.Object({ data: t.Array(AnthropicModel), has_more: t.Boolean(), first_id: t.Union([t.String(), t.Null()]), last_id: t.Union([t.String(), t.Null()]) }),
+  GoogleList,
+])
+
+/** The docs of a model-list route: its answer (`schema`) and errors in the shape asked for. */
+const listDocs = (tag: 'OpenAI' | 'Gemini', summary: string, description: string, schema: TSchema) => ({
+  tags: [tag],
+  summary,
+  description,
+  responses: { 200: jsonResponse('The models', schema), default: errorResponse(tag === 'OpenAI' ? 'openai' : 'gemini') },
+})
+
+const SHAPES = 'OpenAI shape by default; Anthropic shape with an `anthropic-version` header; Google shape with `x-goog-api-key` or `?key=`.'
+
 export const modelRoutes = (router: ModelRouter) =>
   new Elysia({ name: 'models' })
     .get('/v1/models', ({ request }) => listBody(shapeOf(request.headers, request.url), router), {
-      detail: { tags: ['OpenAI'], summary: 'List models (OpenAI shape; Anthropic with anthropic-version, Google with a Google key)' },
+      detail: listDocs(
+        'OpenAI',
+        'List models (OpenAI shape; Anthropic with anthropic-version, Google with a Google key)',
+        `Every name a client can pick: \`models:\` aliases, the models providers list, and \`provider/model\`. ${SHAPES}`,
+        AnyList,
+      ),
     })
     .get(
       '/v1/models/:id',
       ({ request, params }) => (GEMINI_ACTION.test(params.id) ? actionNeedsPost(request) : getBody(shapeOf(request.headers, request.url), router, params.id)),
-      { params: t.Object({ id: t.String() }), detail: { tags: ['OpenAI'], summary: 'Retrieve a model' } },
+      {
+        params: t.Object({ id: t.String() }),
+        detail: listDocs(
+          'OpenAI',
+          'Retrieve a model',
+          `One model, if agproxy routes it (404 model_not_found otherwise). ${SHAPES}`,
+          t.Union([OpenAIModel, AnthropicModel, GoogleModel]),
+        ),
+      },
     )
-    .get('/v1beta/models', () => listBody('gemini', router), { detail: { tags: ['Gemini'], summary: 'List models (Google shape)' } })
+    .get('/v1beta/models', () => listBody('gemini', router), {
+      detail: listDocs('Gemini', 'List models (Google shape)', 'The names a Google client can put in its path (no provider/model names).', GoogleList),
+    })
     .get(
       '/v1beta/models/:model',
       ({ request, params }) => (GEMINI_ACTION.test(params.model) ? actionNeedsPost(request) : getBody('gemini', router, params.model)),
-      { params: t.Object({ model: t.String() }), detail: { tags: ['Gemini'], summary: 'Get a model (Google shape)' } },
+      {
+        params: t.Object({ model: t.String() }),
+        detail: listDocs('Gemini', 'Get a model (Google shape)', 'One model, if agproxy routes it (404 otherwise).', GoogleModel),
+      },
     )

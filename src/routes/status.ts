@@ -3,7 +3,8 @@
  * appear: each key is its configured name or masked form. Behind auth whenever auth is on (the front
  * door checks it: the path is not public); with auth off, answered only to loopback peers (statusGate).
  */
-import { Elysia } from 'elysia'
+import { Elysia, t, type TSchema } from 'elysia'
+import { jsonResponse, Int } from '../endpoints/docs'
 import type { Server } from 'bun'
 import type { Config } from '../config/schema'
 import { effectiveAuthMode } from '../config/load'
@@ -60,7 +61,29 @@ export function statusGate(path: string, req: Request, server: Server<unknown> |
   )
 }
 
+const KeysStatusSchema: TSchema = t.Object({
+  now: Int({ description: 'ms since the epoch' }),
+  providers: t.Array(
+    t.Object({
+      name: t.String(),
+      type: t.String(),
+      strategy: t.String(),
+      keys: t.Array(
+        t.Object(
+          { name: t.String(), masked: t.String(), status: t.String({ description: 'active | cooling | disabled' }), uses: Int(), failures: Int() },
+          { additionalProperties: true },
+        ),
+      ),
+    }),
+  ),
+})
+
 export const statusRoutes = (dispatcher: Dispatcher) =>
   new Elysia({ name: 'status' }).get(KEYS_PATH, () => keysStatus(dispatcher), {
-    detail: { tags: ['System'], summary: 'Key pool state per provider (names or masked keys only)' },
+    detail: {
+      tags: ['System'],
+      summary: 'Key pool state per provider (names or masked keys only)',
+      description: 'What `agproxy keys` prints: each key by name or masked form, its status, uses, failures and cooldowns. Loopback only while auth is off.',
+      responses: { 200: jsonResponse('The key pools', KeysStatusSchema) },
+    },
   })

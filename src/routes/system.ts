@@ -2,12 +2,31 @@
 import { Elysia, t } from 'elysia'
 import { clientFamilies, originFor } from '../http/clients'
 import { VERSION } from '../version'
+import { jsonResponse } from '../endpoints/docs'
 
 const Health = t.Object({
   status: t.Union([t.Literal('ok'), t.Literal('degraded')]),
   version: t.String(),
   reasons: t.Optional(t.Array(t.String(), { description: 'why it is degraded (it still serves)' })),
 })
+
+const Index = t.Object({
+  name: t.Literal('agproxy'),
+  version: t.String(),
+  docs: t.String({ description: 'this reference' }),
+  clients: t.Array(t.Object({ dialect: t.String(), clients: t.String(), setting: t.String(), base_url: t.String() })),
+})
+
+/** An OpenAPI answer with no body (the sinks and probes). */
+const NO_CONTENT = { 204: { description: 'No content' } }
+
+/** The telemetry sinks' docs. */
+const SINK = {
+  tags: ['System'],
+  summary: 'Claude Code telemetry sink (204)',
+  description: 'Claude Code posts its telemetry here when ANTHROPIC_BASE_URL points at agproxy; it is discarded unread.',
+  responses: NO_CONTENT,
+}
 
 /** `degraded`: the app's reasons by source (AppState.degraded); still 200 — agproxy serves on. */
 export const systemRoutes = (listenOrigin: () => string, degraded: Map<string, string> = new Map()) => {
@@ -17,8 +36,18 @@ export const systemRoutes = (listenOrigin: () => string, degraded: Map<string, s
       ? { status: 'degraded' as const, version: VERSION, reasons: [...degraded].map(([source, why]) => `${source}: ${why}`) }
       : { status: 'ok' as const, version: VERSION }
   return new Elysia({ name: 'system' })
-    .get('/healthz', health, { response: Health, detail: { tags: ['System'], summary: 'Health check (`degraded` with reasons when a part is failing)' } })
-    .get('/health', health, { response: Health, detail: { tags: ['System'], summary: 'Health check (alias)' } })
+    .get('/healthz', health, {
+      response: Health,
+      detail: {
+        tags: ['System'],
+        summary: 'Health check (`degraded` with reasons when a part is failing)',
+        description: 'Always 200 while agproxy serves; `degraded` lists what is failing. Needs no key unless auth_mode is strict.',
+      },
+    })
+    .get('/health', health, {
+      response: Health,
+      detail: { tags: ['System'], summary: 'Health check (alias)', description: 'The same as /healthz, for probes that expect this path.' },
+    })
     .get(
       '/',
       ({ request }) => {
@@ -30,13 +59,32 @@ export const systemRoutes = (listenOrigin: () => string, degraded: Map<string, s
           clients: clientFamilies(origin).map(f => ({ dialect: f.dialect, clients: f.clients, setting: f.setting, base_url: f.baseUrl })),
         }
       },
-      { detail: { tags: ['System'], summary: 'Index: version and the base URL to set per client' } },
+      {
+        detail: {
+          tags: ['System'],
+          summary: 'Index: version and the base URL to set per client',
+          description: 'What each client family sets to reach this agproxy, with the address the caller used.',
+          responses: { 200: jsonResponse('The index', Index) },
+        },
+      },
     )
     .head('/', () => new Response(null, { status: 200, headers: { 'content-type': 'application/json' } }), {
-      detail: { tags: ['System'], summary: 'Index (HEAD)' },
+      detail: {
+        tags: ['System'],
+        summary: 'Index (HEAD)',
+        description: 'A reachability check: 200 with no body.',
+        responses: { 200: { description: 'agproxy is here' } },
+      },
     })
-    .post('/api/event_logging/batch', noContent, { parse: 'none', detail: { tags: ['System'], summary: 'Claude Code telemetry sink (204)' } })
-    .post('/api/event_logging/v2/batch', noContent, { parse: 'none', detail: { tags: ['System'], summary: 'Claude Code telemetry sink (204)' } })
-    .post('/v1/api/event_logging/batch', noContent, { parse: 'none', detail: { tags: ['System'], summary: 'Claude Code telemetry sink (204)' } })
-    .head('/api/hello', noContent, { detail: { tags: ['System'], summary: 'Connectivity probe (204)' } })
+    .post('/api/event_logging/batch', noContent, { parse: 'none', detail: SINK })
+    .post('/api/event_logging/v2/batch', noContent, { parse: 'none', detail: SINK })
+    .post('/v1/api/event_logging/batch', noContent, { parse: 'none', detail: SINK })
+    .head('/api/hello', noContent, {
+      detail: {
+        tags: ['System'],
+        summary: 'Connectivity probe (204)',
+        description: 'Claude Code probes this before it starts; agproxy answers so it does not wait.',
+        responses: NO_CONTENT,
+      },
+    })
 }

@@ -37,8 +37,21 @@ const globToRe = (g: string) =>
     'i',
   )
 
+/** One `models:` entry as resolve() consults it: exact aliases first, then globs, most specific first. */
+export interface RouteEntry {
+  pattern: string
+  glob: boolean
+  /** the target and fallbacks as written (`*` stands for the asked name) */
+  target: string
+  fallbacks: string[]
+}
+
 export interface ModelRouter {
   resolve(model: string): RouteResult
+  /** the `models:` entries in the order resolve() tries them */
+  entries(): RouteEntry[]
+  /** `models:` targets and fallbacks that lead to no provider: one message each, naming the setting (checked at start) */
+  problems(): string[]
   /** every client-facing name: aliases (not globs) and advertised models, as provider/model and bare */
   list(): Array<{ id: string; provider: string; upstream: string }>
 }
@@ -90,6 +103,34 @@ export function createModelRouter(config: Pick<Config, 'models'>, providers: Pro
       : '(none configured: add models under providers: or models: in agproxy.yaml)'
   }
 
+  /** why a target or fallback as written leads nowhere (`*` stands for any name), or undefined when it resolves */
+  const problemOf = (written: string): string | undefined => {
+    const name = written.replaceAll('*', 'x')
+    const slash = name.indexOf('/')
+    const names = providers.map(p => p.name).join(', ')
+    if (slash > 0 && !explicit(name) && !advertisedBy(name))
+      return `"${written}" names provider "${name.slice(0, slash)}", which is not configured; write it as provider/model with one of: ${names}`
+    if (!direct(name)) return `"${written}" names no provider and no provider lists it under models:; write it as provider/model with one of: ${names}`
+    return undefined
+  }
+
+  function problems(): string[] {
+    if (!providers.length) return []
+    const out: string[] = []
+    for (const e of entries()) {
+      const t = problemOf(e.target)
+      if (t) out.push(`models.${e.pattern}: ${t}`)
+      e.fallbacks.forEach((f, i) => {
+        const p = problemOf(f)
+        if (p) out.push(`models.${e.pattern}.fallbacks[${i}]: ${p}`)
+      })
+    }
+    return out
+  }
+
+  const entries = (): RouteEntry[] =>
+    [...exact.values(), ...globs].map(p => ({ pattern: p.pattern, glob: p.wildcards > 0, target: p.target, fallbacks: p.fallbacks }))
+
   function resolve(model: string): RouteResult {
     if (providers.length === 0)
       return {
@@ -118,6 +159,8 @@ export function createModelRouter(config: Pick<Config, 'models'>, providers: Pro
 
   return {
     resolve,
+    entries,
+    problems,
     list() {
       // each name with where resolve() sends it (an advertised name may be caught by a glob first)
       const out: Array<{ id: string; provider: string; upstream: string }> = []
