@@ -22,6 +22,11 @@ import { createDispatcher, type Dispatcher } from './dispatch'
 import type { LiveStream } from './providers/stream-guard'
 import { createBodyBudget, type BodyBudget } from './http/body-budget'
 import { createAppState, type AppState } from './state'
+import { adminRoutes, type ReloadAction } from './routes/admin'
+import type { RequestLog } from './store/request-log'
+import { createPricer } from './store/prices'
+import { Recorder } from './observe/record'
+import { Redactor } from './providers/pool'
 
 export interface Agproxy {
   config: Config
@@ -40,8 +45,20 @@ export interface Agproxy {
   setBound(address: string): void
 }
 
+/** What `listen` shares across the configurations it serves (all optional: an in-process app has its own or none). */
+export interface AppShared {
+  /** the registry of running streams (`listen` shares one across reloads so shutdown reaches them all) */
+  streams?: Set<LiveStream>
+  /** the request log (src/store), fed by this app's recorder and reporting to its state */
+  requestLog?: RequestLog
+  /** finished requests of every configuration, for /admin/events */
+  events?: Recorder
+  /** what POST /admin/reload runs */
+  reload?: ReloadAction
+}
+
 /** `streams`: the registry of running streams (default: the app's own; `listen` shares one across reloads so shutdown reaches them all). */
-export function createApp(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined>; streams?: Set<LiveStream> } = {}): Agproxy {
+export function createApp(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined> } & AppShared = {}): Agproxy {
   const log = opts.log ?? createLogger(config.log_level)
   let origin = `http://${config.host ?? '127.0.0.1'}:${config.port}`
   const listenOrigin = () => origin
@@ -52,6 +69,17 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   const state = createAppState(opts.streams)
   const dispatcher = createDispatcher(config, log, opts.env ?? process.env, state)
   const bodies = createBodyBudget(config.limits.request_bodies_mb * 1048576)
+  const pricer = createPricer(config.prices, name => dispatcher.providers.get(name)?.baseUrl)
+  const events = opts.events ?? new Recorder()
+  // the recorder's observers only queue (the request log) or fan out (the admin feed): nothing on the request's path
+  state.recorder.subscribe(rec => events.emit(rec))
+  const requestLog = opts.requestLog
+  if (requestLog) {
+    const secrets = new Redactor([...config.api_keys, ...(config.admin_key ? [config.admin_key] : [])], 4)
+    const redactor = Redactor.of([...[...dispatcher.providers.values()].map(p => p.pool.redactor), secrets], 4)
+    requestLog.attach(state, pricer, text => redactor.text(text))
+    state.recorder.subscribe(rec => requestLog.push(rec))
+  }
 
   const app = new Elysia({ normalize: false })
     .onError(({ code, error, request, set }) => {
@@ -71,6 +99,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     .use(statusRoutes(dispatcher))
     .use(modelRoutes(dispatcher.router))
     .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies))
+    .use(adminRoutes({ config, dispatcher, state, requestLog, events, pricer, reload: opts.reload, startedAt: Date.now() }))
     .use(docs())
 
   const front = createFrontDoor(config, log, listenOrigin, () => loopback)

@@ -70,7 +70,7 @@ export function keysTable(s: KeysStatus): string {
         `${p.name} (${p.type}, ${p.strategy})`,
         name,
         k.status,
-        k.status === 'cooling' ? left(k.until) : k.status === 'disabled' ? 'until reload' : '',
+        k.status === 'cooling' ? left(k.until) : k.status === 'disabled' ? (k.manual ? 'until enabled' : 'until reload') : '',
         String(k.uses),
         String(k.failures),
         oneLine(k.reason ?? ''),

@@ -88,7 +88,7 @@ export function loadConfig(flags: Flags = {}, env: Record<string, string | undef
 export function buildConfig(fromFile: Record<string, unknown>, flags: Flags = {}, env: Record<string, string | undefined> = {}, label = 'config'): Config {
   const merged: Record<string, unknown> = { ...structuredClone(DEFAULTS), ...fromFile }
   // nested defaults survive a partial block in the file
-  for (const k of ['retry', 'timeouts', 'limits'] as const)
+  for (const k of ['retry', 'timeouts', 'limits', 'log_retention'] as const)
     if (fromFile[k] && typeof fromFile[k] === 'object') merged[k] = { ...DEFAULTS[k], ...(fromFile[k] as object) }
   // `api_key` is accepted for one key (joined to a list; an api_keys that is not one is left for validation to refuse,
   // rather than spread into one-character keys)
