@@ -6,6 +6,8 @@ import { parseArgs, USAGE } from './cli/args'
 import { loadConfig, ConfigError } from './config/load'
 import { routesText, clientsText } from './cli/print'
 import { keysCommand } from './cli/keys'
+import { usageCommand } from './cli/usage'
+import { logsCommand } from './cli/logs'
 import { serve } from './server'
 import { VERSION } from './version'
 
@@ -46,6 +48,17 @@ if (args.command === 'keys') {
   const r = await keysCommand(loaded.config)
   if (r.code === 0) console.log(r.out)
   else console.error(r.out)
+  process.exit(r.code)
+}
+
+if (args.command === 'usage' || args.command === 'logs') {
+  const o = args.opts ?? {}
+  const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined)
+  const r =
+    args.command === 'usage'
+      ? await usageCommand(loaded.config, { since: str(o.since), by: str(o.by), json: o.json === true })
+      : await logsCommand(loaded.config, { since: str(o.since), status: str(o.status), model: str(o.model), follow: o.follow === true })
+  if (r.out) (r.code === 0 ? console.log : console.error)(r.out)
   process.exit(r.code)
 }
 

@@ -2,8 +2,10 @@
 import type { Flags } from '../config/load'
 
 export interface Args {
-  command: 'serve' | 'routes' | 'clients' | 'keys' | 'help' | 'version'
+  command: 'serve' | 'routes' | 'clients' | 'keys' | 'usage' | 'logs' | 'help' | 'version'
   flags: Flags
+  /** options of `usage` and `logs` (--since, --by, --json, --follow, --status, --model) */
+  opts?: Record<string, string | true>
   error?: string
 }
 
@@ -14,6 +16,10 @@ Usage:
   agproxy routes             print the route table
   agproxy clients            print the base URL each client should use
   agproxy keys               print the key pool state of the running instance
+  agproxy usage [--since 7d] [--by day|key|model|provider] [--json]
+                             tokens and cost of the running instance (admin key)
+  agproxy logs [--follow] [--status 5xx] [--model M] [--since 1h]
+                             its request log; --follow prints requests as they finish
 
 Flags:
   --port N                   listen port (env AGPROXY_PORT, default 8045)
@@ -34,6 +40,7 @@ const shownArg = (arg: string, name: string, inline: string | undefined) =>
 export function parseArgs(argv: string[]): Args {
   const flags: Flags = {}
   let command: Args['command'] = 'serve'
+  let opts: Args['opts']
   const value = (i: number, name: string) => {
     const v = argv[i + 1]
     if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`)
@@ -75,6 +82,18 @@ export function parseArgs(argv: string[]): Args {
         case '-v':
           command = 'version'
           break
+        case '--since':
+        case '--by':
+        case '--status':
+        case '--model':
+          ;(opts ??= {})[name.slice(2)] = take()
+          break
+        case '--json':
+        case '--follow':
+          ;(opts ??= {})[name.slice(2)] = true
+          break
+        case 'usage':
+        case 'logs':
         case 'routes':
         case 'clients':
         case 'keys':
@@ -91,5 +110,7 @@ export function parseArgs(argv: string[]): Args {
   } catch (e) {
     return { command, flags, error: (e as Error).message }
   }
-  return { command, flags }
+  if (opts && command !== 'usage' && command !== 'logs')
+    return { command, flags, error: `--${Object.keys(opts)[0]} is an option of agproxy usage / agproxy logs` }
+  return opts ? { command, flags, opts } : { command, flags }
 }

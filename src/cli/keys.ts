@@ -16,10 +16,11 @@ export function instanceOrigin(c: Config): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${c.port}`
 }
 
-/** The key to present: a configured one, else the generated LAN key kept in the data dir. */
+/** The key to present: a given one (--api-key, AGPROXY_API_KEYS, api_keys) whatever this config's auth mode (the
+ *  running instance may have auth on when this one does not); else, with auth on, the generated LAN key in the data dir. */
 function clientKey(c: Config): string | undefined {
-  if (effectiveAuthMode(c) === 'off') return undefined
   if (c.api_keys.length) return c.api_keys[0]
+  if (effectiveAuthMode(c) === 'off') return undefined
   const file = join(dataDir(c), 'api_key')
   return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined
 }

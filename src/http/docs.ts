@@ -86,7 +86,11 @@ export const docs = () =>
             { name: 'Anthropic', description: 'Anthropic dialect (base URL: http://HOST:PORT)' },
             { name: 'Gemini', description: 'Google Gemini dialect (base URL: http://HOST:PORT)' },
             { name: 'System', description: 'Health, index, docs' },
+            { name: 'Admin', description: 'Status, request log, usage and cost, key control (the admin key, never a client key)' },
           ],
+          components: {
+            securitySchemes: { adminKey: { type: 'http', scheme: 'bearer', description: 'admin_key, or the key generated into <data_dir>/admin_key' } },
+          },
           // biome-ignore lint/suspicious/noExplicitAny: hand-built OpenAPI path items the plugin types narrowly
           paths: geminiPaths() as any,
         },

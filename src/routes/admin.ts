@@ -72,7 +72,9 @@ function eventStream(events: Recorder, pricer: Pricer, filter: (r: RequestRecord
   let ping = false
   return new ReadableStream<Uint8Array>(
     {
-      start() {
+      start(controller) {
+        // the head and a first line at once: a client waits for nothing to know it is connected
+        controller.enqueue(enc.encode(': connected\n\n'))
         unsubscribe = events.subscribe(r => {
           if (!filter(r)) return
           if (buf.length >= EVENTS_BUFFER) {
