@@ -15,7 +15,7 @@ import type { LiveStream } from './providers/stream-guard'
 import { detectDialect, err, internalError, renderError, summarize } from './http/errors'
 import { splitUrl } from './http/target'
 import { VERSION } from './version'
-import { openRequestLog } from './store/request-log'
+import { logTuningFrom, openRequestLog } from './store/request-log'
 import { Recorder } from './observe/record'
 
 export interface Listening {
@@ -41,7 +41,7 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
   // one registry for every configuration this listener serves: a stream started before a reload is still reached by stop()
   const streams = new Set<LiveStream>()
   // one request log and one admin event feed too: the database stays open across reloads
-  const requestLog = openRequestLog(config, log)
+  const requestLog = openRequestLog(config, log, logTuningFrom(opts.env ?? process.env))
   const events = new Recorder(e => log.error(`admin event feed: ${summarize(e)}`))
   const shared = { streams, requestLog, events, reload: opts.source ? () => running.reloadFromSource('POST /admin/reload') : undefined }
   let agproxy = createApp(config, { log, env: opts.env, ...shared })

@@ -236,6 +236,12 @@ const describe = (e: unknown) => {
   return code && !msg?.includes(code) ? `${msg} (${code})` : (msg ?? 'unknown error')
 }
 
+/** Internal tuning (tests): AGPROXY_LOG_RETRY_MS, how soon a failed write or open is tried again. */
+export function logTuningFrom(env: Record<string, string | undefined>): Partial<RequestLogOptions> {
+  const retry = Number(env.AGPROXY_LOG_RETRY_MS)
+  return Number.isFinite(retry) && retry >= 10 ? { retryMs: retry } : {}
+}
+
 /** The request log of this configuration (data_dir/agproxy.db), or none when request_log is off. */
 export function openRequestLog(config: Config, log: Logger, opts: Partial<RequestLogOptions> & { urlOf?: ProviderUrl } = {}): RequestLog | undefined {
   if (!config.request_log) return undefined

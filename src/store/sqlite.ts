@@ -202,6 +202,8 @@ class SqliteStore implements RequestStore {
     } catch {
       /* read-only or failing: the WAL stays, SQLite replays it at the next open */
     }
+    // a statement left open would keep the file open after close (SQLite defers the close until it is finalized)
+    for (const s of [this.insertRequest, this.insertAttempt, this.insertBodies, this.upsertUsage]) s.finalize()
     this.db.close()
   }
 }
