@@ -4,7 +4,7 @@
  * functions with the most self time.
  *
  *   bun bench/profile.ts [--scenario openai-chat|openai-chat-stream|anthropic-gemini|anthropic-gemini-stream]
- *                        [--duration S] [--connections N] [--entry src/index.ts] [--top N]
+ *                        [--duration S] [--connections N] [--entry src/index.ts] [--top N] [--request-log on|off]
  *
  * --entry runs another copy of the gateway (e.g. a patched copy of src/ to measure a fix); the profile is written to
  * bench/.tmp/prof/. Prints req/s so that before/after numbers come from the same tool.
@@ -31,6 +31,8 @@ const connections = Number(arg('--connections', '32'))
 const entry = resolve(arg('--entry', join(ROOT, 'src', 'index.ts')))
 const top = Number(arg('--top', '25'))
 const noProfile = process.argv.includes('--no-profile')
+/** the request log (SQLite in bench/.tmp/profile-data) on, as by default, or off */
+const requestLog = arg('--request-log', 'on') !== 'off'
 
 const dir = join(TMP, 'prof')
 rmSync(dir, { recursive: true, force: true })
@@ -40,7 +42,7 @@ const up = await startProc('upstream', [process.execPath, join(ROOT, 'bench', 'u
 const cfg = join(TMP, 'agproxy-profile.yaml')
 await Bun.write(
   cfg,
-  `log_level: warn\nshutdown_grace: 1\nproviders:\n  - { name: bench-openai, type: openai, base_url: "${up.url}/v1", api_key: sk-bench-upstream-0000, ` +
+  `log_level: warn\nshutdown_grace: 1\ndata_dir: "${join(TMP, 'profile-data')}"\nrequest_log: ${requestLog}\nproviders:\n  - { name: bench-openai, type: openai, base_url: "${up.url}/v1", api_key: sk-bench-upstream-0000, ` +
     `models: [gpt-bench, gpt-bench-paced] }\n  - { name: bench-gemini, type: gemini, base_url: "${up.url}", api_key: bench-gemini-key-000, models: ` +
     `[gemini-bench, gemini-bench-paced] }\n`,
 )
@@ -51,7 +53,7 @@ const req = scenario.request({ id: 'src', label: TARGET_LABELS.src, url: ag.url 
 await tool.throughput(req, connections, 1) // warm-up
 const m = await tool.throughput(req, connections, duration)
 console.log(
-  `${scenario.id}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (${m.tool}, ${connections} connections, ` +
+  `${scenario.id}${requestLog ? '' : ' (request log off)'}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (${m.tool}, ${connections} connections, ` +
     `${duration} s)${m.errors + m.non2xx ? `, ${m.errors} errors, ${m.non2xx} non-2xx` : ''}`,
 )
 await ag.stop()

@@ -13,6 +13,8 @@ import { createPricer, costAt } from '../src/store/prices'
 import { SCHEMA_VERSION } from '../src/store/sql'
 import { parseSince, parseUsageGroups } from '../src/store/query'
 import { createLogger } from '../src/log'
+import type { IRUsage } from '../src/ir/types'
+import { calcPrice } from '@pydantic/genai-prices'
 import { record } from './support/records'
 
 const dir = () => mkdtempSync(join(tmpdir(), 'agproxy-store-'))
@@ -43,6 +45,28 @@ describe('prices', () => {
     expect(price('claude-sonnet-4-20250514', { inputTokens: 1000, outputTokens: 100 }, undefined)).toBeGreaterThan(0)
     expect(price('my-local-llama', { inputTokens: 1000, outputTokens: 100 })).toBeNull()
     expect(price('gpt-4o-mini', undefined)).toBeNull()
+  })
+
+  test('a remembered table price is the table price (cache reads and writes, tiers)', () => {
+    const price = createPricer({})
+    const cases: Array<[string, IRUsage]> = [
+      ['gpt-4o-mini', { inputTokens: 5000, outputTokens: 300, cachedInputTokens: 1000 }],
+      ['claude-sonnet-4-20250514', { inputTokens: 5000, outputTokens: 300, cachedInputTokens: 1000, cacheCreationInputTokens: 2000 }],
+      ['gemini-2.5-pro', { inputTokens: 3000, outputTokens: 300 }],
+      ['gemini-2.5-pro', { inputTokens: 300_000, outputTokens: 300 }],
+    ]
+    for (const [model, u] of cases) {
+      const table = calcPrice(
+        {
+          input_tokens: u.inputTokens,
+          output_tokens: u.outputTokens,
+          cache_read_tokens: u.cachedInputTokens ?? 0,
+          cache_write_tokens: u.cacheCreationInputTokens ?? 0,
+        },
+        model,
+      )?.total_price
+      expect([price(model, u), price(model, u)]).toEqual([table!, expect.closeTo(table!, 12)])
+    }
   })
 })
 
@@ -82,6 +106,9 @@ describe('the request store', () => {
     expect(back.costUsd).toBeCloseTo(0.00021, 8)
     expect({ ...back, costUsd: undefined }).toEqual({ ...retried, costUsd: undefined } as never)
     expect(store.request(unknown.id)!.costUsd).toBeNull()
+    // one plain attempt is kept in the request row itself (no attempt row), and read back the same
+    expect(store.request(ok.id)!.attempts).toEqual(ok.attempts)
+    expect(store.request(failed.id)!.attempts).toEqual(failed.attempts)
     expect(store.requests({ status: '5xx' }).map(r => r.id)).toEqual([failed.id])
     expect(store.requests({ clientKey: 'bob' }).map(r => r.id)).toEqual([failed.id])
     expect(store.requests({ limit: 2 }).map(r => r.id)).toEqual([unknown.id, local.id])

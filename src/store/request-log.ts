@@ -1,6 +1,6 @@
 /**
- * The request log: finished requests queued off the request's path and written in batches (one transaction every
- * ~200 ms or 500 rows). The queue is bounded: when it is full the oldest pending rows are dropped and counted, never a
+ * The request log: finished requests queued off the request's path and written in batches (a transaction of up to
+ * 100 rows every ~200 ms, the next one after the event loop had its turn). The queue is bounded: when it is full the oldest pending rows are dropped and counted, never a
  * request. A database that cannot be opened or written is a fault, not a failure: one error line, a `request-log`
  * reason in /healthz, writes retried every few seconds, the reason cleared once they succeed again.
  */
@@ -66,7 +66,7 @@ export class RequestLog {
     this.redact = opts.redact ?? (t => t)
     this.o = {
       flushMs: 200,
-      batchRows: 500,
+      batchRows: 100,
       maxPending: 10_000,
       maxPendingBodyChars: 32 * 1048576,
       retryMs: 5000,
@@ -110,13 +110,14 @@ export class RequestLog {
     return this.pending.length
   }
 
-  /** Write what is pending now (tests, shutdown); false when the database refused. */
-  flush(): boolean {
+  /** Write what is pending (tests, shutdown: all of it; the timer: `batches` transactions of batchRows, then it yields
+   *  to the event loop and comes back, so a write never holds requests up for long); false when the database refused. */
+  flush(batches = Number.POSITIVE_INFINITY): boolean {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     if (!this.store && !this.tryOpen()) return this.retryLater()
-    const store = this.store!
-    while (this.pending.length) {
+    const store = this.store
+    for (let n = 0; n < batches && this.pending.length && store; n++) {
       const batch = this.pending.slice(0, this.o.batchRows)
       try {
         store.write(batch.map(r => this.toStored(r)))
@@ -125,10 +126,11 @@ export class RequestLog {
         return this.retryLater()
       }
       this.pending.splice(0, batch.length)
-      this.bodyChars = this.pending.reduce((n, r) => n + (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0), 0)
+      for (const r of batch) if (r.requestBody || r.responseBody) this.bodyChars -= (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
     }
     this.recovered()
-    this.retain()
+    if (this.pending.length) this.schedule(0)
+    else this.retain()
     return true
   }
 
@@ -165,7 +167,7 @@ export class RequestLog {
   private schedule(ms: number): void {
     this.timer = setTimeout(() => {
       this.timer = undefined
-      if (this.o.now() >= this.retryAt) this.flush()
+      if (this.o.now() >= this.retryAt) this.flush(1)
       else this.schedule(this.retryAt - this.o.now())
     }, ms)
     this.timer.unref?.()

@@ -12,7 +12,7 @@ export const MIGRATIONS: string[][] = [
       id TEXT PRIMARY KEY, instance TEXT NOT NULL, time BIGINT NOT NULL, day TEXT NOT NULL, client TEXT NOT NULL,
       method TEXT NOT NULL, path TEXT NOT NULL, resolved TEXT, status INTEGER NOT NULL, dialect TEXT NOT NULL, endpoint TEXT,
       stream INTEGER NOT NULL, model TEXT, provider TEXT, routed_model TEXT, provider_key TEXT, client_key TEXT,
-      retries INTEGER NOT NULL, failovers INTEGER NOT NULL, latency_ms INTEGER NOT NULL, ttfb_ms INTEGER,
+      retries INTEGER NOT NULL, failovers INTEGER NOT NULL, latency_ms INTEGER NOT NULL, ttfb_ms INTEGER, attempt_ms INTEGER,
       input_tokens BIGINT, output_tokens BIGINT, cached_tokens BIGINT, cache_write_tokens BIGINT, reasoning_tokens BIGINT,
       cost_usd DOUBLE PRECISION, error_kind TEXT, error TEXT, stream_end TEXT)`,
     'CREATE INDEX requests_time ON requests (time)',
@@ -58,6 +58,7 @@ const REQUEST_COLUMNS = [
   'failovers',
   'latency_ms',
   'ttfb_ms',
+  'attempt_ms',
   'input_tokens',
   'output_tokens',
   'cached_tokens',
@@ -112,6 +113,7 @@ export function requestValues(r: StoredRequest): Value[] {
     r.failovers,
     Math.round(r.latencyMs),
     r.ttfbMs === undefined ? null : Math.round(r.ttfbMs),
+    isPlain(r) ? Math.round(r.attempts[0]!.ms) : null,
     u?.inputTokens ?? null,
     u?.outputTokens ?? null,
     u?.cachedInputTokens ?? null,
@@ -124,9 +126,25 @@ export function requestValues(r: StoredRequest): Value[] {
   ]
 }
 
-/** The attempt rows of a request. */
+/** One attempt that the request row describes entirely (same provider, model, key and status; no error). */
+const isPlain = (r: StoredRequest) => {
+  const a = r.attempts[0]
+  return (
+    r.attempts.length === 1 &&
+    !!a &&
+    a.provider === r.provider &&
+    a.model === r.routedModel &&
+    a.key === r.key &&
+    a.status === r.status &&
+    !a.error &&
+    !a.message
+  )
+}
+
+/** The attempt rows of a request: none when it took one attempt (the request row says the same: provider, model, key,
+ *  status), one per attempt when it was retried or failed over. */
 export const attemptValues = (r: StoredRequest): Value[][] =>
-  r.attempts.map((a, seq) => [r.id, seq, r.time, a.provider, a.model, a.key, a.status, a.error ?? null, a.message ?? null, Math.round(a.ms)])
+  isPlain(r) ? [] : r.attempts.map((a, seq) => [r.id, seq, r.time, a.provider, a.model, a.key, a.status, a.error ?? null, a.message ?? null, Math.round(a.ms)])
 
 /** The batch summed per usage row (fewer upserts than one per request). */
 export function usageDeltas(batch: StoredRequest[]): Value[][] {
@@ -217,6 +235,14 @@ export function toUsageRow(row: Row): UsageRow {
   return out
 }
 
+/** The single attempt of a request that was not retried, from its row (its attempt row is not written). */
+function oneAttempt(row: Row) {
+  if (row.attempt_ms === null || row.attempt_ms === undefined) return []
+  return [
+    { provider: String(row.provider), model: String(row.routed_model), key: String(row.provider_key), status: Number(row.status), ms: Number(row.attempt_ms) },
+  ]
+}
+
 /** A request row (and its attempt rows, in order) as a StoredRequest. */
 export function toStoredRequest(row: Row, attempts: Row[], bodies?: Row): StoredRequest {
   const usage =
@@ -246,15 +272,17 @@ export function toStoredRequest(row: Row, attempts: Row[], bodies?: Row): Stored
     routedModel: str(row.routed_model),
     key: str(row.provider_key),
     clientKey: str(row.client_key),
-    attempts: attempts.map(a => ({
-      provider: String(a.provider),
-      model: String(a.model),
-      key: String(a.provider_key),
-      status: Number(a.status),
-      error: str(a.error_kind),
-      message: str(a.message),
-      ms: Number(a.ms),
-    })),
+    attempts: attempts.length
+      ? attempts.map(a => ({
+          provider: String(a.provider),
+          model: String(a.model),
+          key: String(a.provider_key),
+          status: Number(a.status),
+          error: str(a.error_kind),
+          message: str(a.message),
+          ms: Number(a.ms),
+        }))
+      : oneAttempt(row),
     retries: Number(row.retries),
     failovers: Number(row.failovers),
     latencyMs: Number(row.latency_ms),
