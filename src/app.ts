@@ -27,6 +27,7 @@ import type { RequestLog } from './store/request-log'
 import { createPricer } from './store/prices'
 import { Recorder } from './observe/record'
 import { Redactor } from './providers/pool'
+import { isAdminPath } from './http/auth'
 
 export interface Agproxy {
   config: Config
@@ -72,13 +73,14 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   const pricer = createPricer(config.prices, name => dispatcher.providers.get(name)?.baseUrl)
   const events = opts.events ?? new Recorder()
   // the recorder's observers only queue (the request log) or fan out (the admin feed): nothing on the request's path
-  state.recorder.subscribe(rec => events.emit(rec))
+  // the admin API's own requests are neither logged nor fed back to its readers
+  state.recorder.subscribe(rec => isAdminPath(rec.path) || events.emit(rec))
   const requestLog = opts.requestLog
   if (requestLog) {
     const secrets = new Redactor([...config.api_keys, ...(config.admin_key ? [config.admin_key] : [])], 4)
     const redactor = Redactor.of([...[...dispatcher.providers.values()].map(p => p.pool.redactor), secrets], 4)
     requestLog.attach(state, pricer, text => redactor.text(text))
-    state.recorder.subscribe(rec => requestLog.push(rec))
+    state.recorder.subscribe(rec => isAdminPath(rec.path) || requestLog.push(rec))
   }
 
   const app = new Elysia({ normalize: false })

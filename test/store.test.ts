@@ -97,8 +97,9 @@ describe('the request store', () => {
     const failed = record({ status: 502, usage: undefined, errorKind: 'upstream', error: 'upstream answered 500', clientKey: 'bob' })
     const local = record({ model: 'local-llama', routedModel: 'local-llama', provider: 'ollama', usage: { inputTokens: 10, outputTokens: 10 } })
     const unknown = record({ model: 'mystery', routedModel: 'mystery', provider: 'ollama', usage: { inputTokens: 10, outputTokens: 10 } })
-    for (const r of [ok, retried, failed, local, unknown]) log.push(r)
-    expect(log.queued).toBe(5)
+    const listing = record({ method: 'GET', path: '/v1/models', endpoint: undefined, model: undefined, provider: undefined, usage: undefined })
+    for (const r of [ok, retried, failed, local, unknown, listing]) log.push(r)
+    expect(log.queued).toBe(6)
     expect(log.flush()).toBe(true)
     const store = log.reader!
     const back = store.request(retried.id)!
@@ -111,7 +112,9 @@ describe('the request store', () => {
     expect(store.request(failed.id)!.attempts).toEqual(failed.attempts)
     expect(store.requests({ status: '5xx' }).map(r => r.id)).toEqual([failed.id])
     expect(store.requests({ clientKey: 'bob' }).map(r => r.id)).toEqual([failed.id])
-    expect(store.requests({ limit: 2 }).map(r => r.id)).toEqual([unknown.id, local.id])
+    // every request is in the log; only model calls are in usage
+    expect(store.request(listing.id)?.path).toBe('/v1/models')
+    expect(store.requests({ limit: 2, before: listing.id }).map(r => r.id)).toEqual([unknown.id, local.id])
     expect(store.requests({ limit: 2, before: local.id }).map(r => r.id)).toEqual([failed.id, retried.id])
 
     const byModel = Object.fromEntries(store.usage({ by: ['model'] }).map(u => [u.model, u]))

@@ -146,10 +146,12 @@ const isPlain = (r: StoredRequest) => {
 export const attemptValues = (r: StoredRequest): Value[][] =>
   isPlain(r) ? [] : r.attempts.map((a, seq) => [r.id, seq, r.time, a.provider, a.model, a.key, a.status, a.error ?? null, a.message ?? null, Math.round(a.ms)])
 
-/** The batch summed per usage row (fewer upserts than one per request). */
+/** The batch's model calls summed per usage row (fewer upserts than one per request). */
 export function usageDeltas(batch: StoredRequest[]): Value[][] {
   const sums = new Map<string, Value[]>()
+  // model calls only: listing models, health checks and the like are in the request log but use no tokens
   for (const r of batch) {
+    if (!r.endpoint) continue
     const key = [dayOf(r.time), r.clientKey ?? '', r.provider ?? '', r.routedModel ?? r.model ?? '']
     const id = key.join('\u0000')
     let row = sums.get(id)
