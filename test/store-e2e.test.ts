@@ -16,7 +16,7 @@ import type { StoredRequest, UsageRow } from '../src/store/types'
 
 const ADMIN = 'adm-0123456789abcdef-e2e'
 const KA = 'sk-client-a-0123456789abcdef'
-const KB = 'sk-client-b-0123456789abcdef'
+const KB = 'sk-client-b-0123456789abcxyz'
 let oai: Fake
 let ant: Fake
 let gem: Fake
@@ -86,7 +86,8 @@ describe('the request log after a mix of SDK calls', () => {
   test.todo('rows, attempts, usage and cost agree with what the fakes saw (needs the request records of branch observe)', async () => {
     await mix()
     let rows: StoredRequest[] = []
-    for (let i = 0; i < 60 && rows.length < 6; i++, await Bun.sleep(50)) rows = (await admin<{ requests: StoredRequest[] }>('/admin/requests?limit=100')).requests
+    for (let i = 0; i < 60 && rows.length < 6; i++, await Bun.sleep(50))
+      rows = (await admin<{ requests: StoredRequest[] }>('/admin/requests?limit=100')).requests
     const calls = rows.filter(r => r.endpoint).reverse()
     expect(calls.map(r => [r.provider, r.status, r.stream, r.clientKey])).toEqual([
       ['oai', 200, false, maskKey(KA)],

@@ -2,13 +2,18 @@
 import type { RequestRecord } from '../../src/observe/record'
 
 let seq = 0
+const uuid7ish = (time: number, n: number) => {
+  const t = time.toString(16).padStart(12, '0')
+  return `${t.slice(0, 8)}-${t.slice(8, 12)}-7000-8000-${n.toString(16).padStart(12, '0')}`
+}
 
-/** A finished, successful OpenAI chat completion, with `over` on top. Ids sort by time, as the recorder's do. */
+/** A finished, successful OpenAI chat completion, with `over` on top. Ids are UUIDv7-shaped and sort by time, as the
+ *  recorder's do (so they mix with real ones in the same database). */
 export function record(over: Partial<RequestRecord> = {}): RequestRecord {
   const time = over.time ?? Date.now()
   seq++
   return {
-    id: `${time.toString(36).padStart(9, '0')}-${String(seq).padStart(6, '0')}`,
+    id: uuid7ish(time, seq),
     instance: 'test',
     time,
     client: '127.0.0.1',
