@@ -127,7 +127,7 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
         while (server.pendingRequests > 0 && Date.now() < flushed) await Bun.sleep(10)
       }
       server.stop(true)
-      requestLog?.close()
+      await requestLog?.close()
       return cut
     },
   }

@@ -187,6 +187,19 @@ describe('the request store', () => {
     log.close()
   })
 
+  test('on a writer thread (as the server runs it): rows are written off the main thread; close() waits for the batch in flight', async () => {
+    const file = join(dir(), 'agproxy.db')
+    const { log, lines } = newLog(file, { thread: true })
+    const rs = Array.from({ length: 250 }, () => record())
+    for (const r of rs) log.push(r)
+    for (let i = 0; i < 100 && log.queued; i++) await Bun.sleep(20)
+    await log.close()
+    expect(lines.filter(l => l.includes('writer thread'))).toEqual([])
+    const { store } = openSqliteStore(file)
+    expect(store.info().rows).toBe(250)
+    store.close()
+  })
+
   test('retention: rows older than days go, then the oldest beyond max_mb; usage totals stay', () => {
     const file = join(dir(), 'agproxy.db')
     const { store } = openSqliteStore(file)

@@ -12,6 +12,10 @@ import type { RequestRecord } from '../observe/record'
 import { createPricer, type Pricer, type ProviderUrl } from './prices'
 import { openSqliteStore, type Opened } from './sqlite'
 import type { RequestStore, StoredRequest } from './types'
+import type { FromWriter, ToWriter } from './writer-thread'
+
+/** The writer thread's entry: beside this file; in the executable, where scripts/build.ts embeds it (under src/'s root). */
+const WRITER_URL = new URL(import.meta.url.includes('/$bunfs/') ? './store/writer-thread.ts' : './writer-thread.ts', import.meta.url).href
 
 /** the source name of the request log's reason in AppState.degraded */
 export const DEGRADED_SOURCE = 'request-log'
@@ -42,6 +46,8 @@ export interface RequestLogOptions {
   retentionEveryMs?: number
   now?: () => number
   open?: (file: string) => Opened
+  /** write on a worker thread (the server); off: on the main thread (tests, and the fallback when no thread starts) */
+  thread?: boolean
 }
 
 export class RequestLog {
@@ -58,6 +64,10 @@ export class RequestLog {
   private pricer: Pricer
   private redact: (text: string) => string
   private closed = false
+  /** the writer thread, and the batch it is writing */
+  private worker?: Worker
+  private inflight?: RequestRecord[]
+  private settle?: () => void
   private readonly o: Required<Omit<RequestLogOptions, 'pricer' | 'redact'>>
 
   constructor(opts: RequestLogOptions) {
@@ -73,6 +83,7 @@ export class RequestLog {
       retentionEveryMs: 10 * 60_000,
       now: Date.now,
       open: file => openSqliteStore(file, this.o.now),
+      thread: false,
       ...opts,
     }
     if (!this.tryOpen()) this.retryAt = this.o.now() + this.o.retryMs
@@ -116,6 +127,7 @@ export class RequestLog {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     if (!this.store && !this.tryOpen()) return this.retryLater()
+    if (this.worker && Number.isFinite(batches)) return this.post()
     const store = this.store
     for (let n = 0; n < batches && this.pending.length && store; n++) {
       const batch = this.pending.slice(0, this.o.batchRows)
@@ -134,14 +146,77 @@ export class RequestLog {
     return true
   }
 
-  /** Flush and close (shutdown); later records are ignored. */
-  close(): void {
+  /** Flush and close (shutdown): the writer thread's batch is awaited (a few seconds at most), the rest written here;
+   *  later records are ignored. */
+  async close(): Promise<void> {
+    if (this.inflight) await Promise.race([new Promise<void>(r => (this.settle = r)), Bun.sleep(3000)])
+    const worker = this.worker
+    this.worker = undefined
+    worker?.terminate()
+    if (this.inflight) this.requeue()
     this.flush()
     this.closed = true
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     this.store?.close()
     this.store = undefined
+  }
+
+  /** Hand the next batch to the writer thread (one at a time; its answer sends the next). */
+  private post(): boolean {
+    if (this.inflight || !this.pending.length || !this.worker) return true
+    const batch = this.pending.splice(0, this.o.batchRows)
+    for (const r of batch) if (r.requestBody || r.responseBody) this.bodyChars -= (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
+    this.inflight = batch
+    this.worker.postMessage({ type: 'write', batch: batch.map(r => this.toStored(r)) } satisfies ToWriter)
+    return true
+  }
+
+  /** The writer thread's answer to its batch. */
+  private answered(m: FromWriter): void {
+    if (m.type === 'closed') return
+    if (m.type === 'written') {
+      this.inflight = undefined
+      this.recovered()
+      if (this.pending.length) this.schedule(0)
+      else this.retain()
+    } else {
+      this.requeue()
+      this.failed(`cannot write to ${this.file}: ${m.message}${m.code && !m.message.includes(m.code) ? ` (${m.code})` : ''}`)
+      this.retryLater()
+    }
+    this.settle?.()
+    this.settle = undefined
+  }
+
+  /** the batch the writer thread did not write goes back in front of the queue (the queue's bounds hold) */
+  private requeue(): void {
+    const batch = this.inflight ?? []
+    this.inflight = undefined
+    this.pending.unshift(...batch)
+    for (const r of batch) if (r.requestBody || r.responseBody) this.bodyChars += (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
+    while (this.pending.length > this.o.maxPending || this.bodyChars > this.o.maxPendingBodyChars) this.dropOldest()
+  }
+
+  /** The writer thread, when asked for and it starts; else writes stay on this thread. */
+  private startWorker(): void {
+    if (!this.o.thread || this.worker) return
+    try {
+      const w = new Worker(WRITER_URL)
+      w.onmessage = (e: MessageEvent<FromWriter>) => this.answered(e.data)
+      w.onerror = e => {
+        this.o.log.warn(`request log: the writer thread failed (${e.message}); writing on the main thread`)
+        this.worker = undefined
+        w.terminate()
+        if (this.inflight) this.requeue()
+        this.settle?.()
+      }
+      w.postMessage({ type: 'open', file: this.file } satisfies ToWriter)
+      ;(w as Worker & { unref?: () => void }).unref?.()
+      this.worker = w
+    } catch (e) {
+      this.o.log.warn(`request log: no writer thread (${describe(e)}); writing on the main thread`)
+    }
   }
 
   private toStored(r: RequestRecord): StoredRequest {
@@ -183,6 +258,7 @@ export class RequestLog {
     try {
       const opened = this.o.open(this.file)
       this.store = opened.store
+      if (!opened.newerSchema) this.startWorker()
       if (opened.movedAside)
         this.o.log.error(`request log: ${this.file} was not a readable database; it was moved aside to ${opened.movedAside} and a new one started`)
       if (opened.newerSchema) {
@@ -241,7 +317,7 @@ const describe = (e: unknown) => {
 /** Internal tuning (tests): AGPROXY_LOG_RETRY_MS, how soon a failed write or open is tried again. */
 export function logTuningFrom(env: Record<string, string | undefined>): Partial<RequestLogOptions> {
   const retry = Number(env.AGPROXY_LOG_RETRY_MS)
-  return Number.isFinite(retry) && retry >= 10 ? { retryMs: retry } : {}
+  return { thread: true, ...(Number.isFinite(retry) && retry >= 10 ? { retryMs: retry } : {}) }
 }
 
 /** The request log of this configuration (data_dir/agproxy.db), or none when request_log is off. */
