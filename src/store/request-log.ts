@@ -168,7 +168,7 @@ export class RequestLog {
     const batch = this.pending.splice(0, this.o.batchRows)
     for (const r of batch) if (r.requestBody || r.responseBody) this.bodyChars -= (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
     this.inflight = batch
-    this.worker.postMessage({ type: 'write', batch: batch.map(r => this.toStored(r)) } satisfies ToWriter)
+    this.worker.postMessage({ type: 'write', json: JSON.stringify(batch.map(r => this.toStored(r))) } satisfies ToWriter)
     return true
   }
 
