@@ -4,7 +4,8 @@
  * functions with the most self time.
  *
  *   bun bench/profile.ts [--scenario openai-chat|openai-chat-stream|anthropic-gemini|anthropic-gemini-stream]
- *                        [--duration S] [--connections N] [--entry src/index.ts] [--top N] [--log-level info] [--config-extra 'access_log: false']
+ *                        [--duration S] [--connections N] [--entry src/index.ts] [--top N] [--log-level info]
+ *                        [--config-extra 'access_log: false'] [--request-log on|off]
  *
  * --entry runs another copy of the gateway (e.g. a patched copy of src/ to measure a fix); the profile is written to
  * bench/.tmp/prof/. Prints req/s so that before/after numbers come from the same tool. --log-level (default warn: no
@@ -35,6 +36,8 @@ const top = Number(arg('--top', '25'))
 const noProfile = process.argv.includes('--no-profile')
 const configExtra = arg('--config-extra', '').replace(/\\n/g, '\n')
 const logLevel = arg('--log-level', 'warn')
+/** the request log (SQLite in bench/.tmp/profile-data) on, as by default, or off */
+const requestLog = arg('--request-log', 'on') !== 'off'
 
 const dir = join(TMP, 'prof')
 rmSync(dir, { recursive: true, force: true })
@@ -44,7 +47,7 @@ const up = await startProc('upstream', [process.execPath, join(ROOT, 'bench', 'u
 const cfg = join(TMP, 'agproxy-profile.yaml')
 await Bun.write(
   cfg,
-  `log_level: ${logLevel}\nshutdown_grace: 1\nproviders:\n  - { name: bench-openai, type: openai, base_url: "${up.url}/v1", api_key: sk-bench-upstream-0000, ` +
+  `log_level: ${logLevel}\nshutdown_grace: 1\ndata_dir: "${join(TMP, 'profile-data')}"\nrequest_log: ${requestLog}\nproviders:\n  - { name: bench-openai, type: openai, base_url: "${up.url}/v1", api_key: sk-bench-upstream-0000, ` +
     `models: [gpt-bench, gpt-bench-paced] }\n  - { name: bench-gemini, type: gemini, base_url: "${up.url}", api_key: bench-gemini-key-000, models: ` +
     `[gemini-bench, gemini-bench-paced] }\n${configExtra ? `${configExtra}\n` : ''}`,
 )
@@ -55,7 +58,7 @@ const req = scenario.request({ id: 'src', label: TARGET_LABELS.src, url: ag.url 
 await tool.throughput(req, connections, 1) // warm-up
 const m = await tool.throughput(req, connections, duration)
 console.log(
-  `${scenario.id}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (${m.tool}, ${connections} connections, ` +
+  `${scenario.id}${requestLog ? '' : ' (request log off)'}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (${m.tool}, ${connections} connections, ` +
     `${duration} s)${m.errors + m.non2xx ? `, ${m.errors} errors, ${m.non2xx} non-2xx` : ''}`,
 )
 await ag.stop()

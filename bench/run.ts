@@ -194,13 +194,16 @@ async function installPortkey(): Promise<{ entry: string; version: string } | { 
   return { entry, version: installed()! }
 }
 
-function agproxyConfig(upstreamUrl: string): string {
-  const file = join(TMP, 'agproxy-bench.yaml')
+/** `requestLog`: the request log (SQLite in a data_dir under bench/.tmp) on, as by default, or off */
+function agproxyConfig(upstreamUrl: string, requestLog = true): string {
+  const file = join(TMP, `agproxy-bench${requestLog ? '' : '-nolog'}.yaml`)
   writeFileSync(
     file,
     `# written by bench/run.ts
 log_level: warn
 shutdown_grace: 1
+data_dir: ${join(TMP, requestLog ? 'data' : 'data-nolog')}
+request_log: ${requestLog}
 providers:
   - name: bench-openai
     type: openai
@@ -478,6 +481,7 @@ async function main() {
     results.push({ scenario: sc, targets: parts.map(t => t.id), skipped, errors, throughput: thr, latency: lat })
   }
   for (const p of procs) await p.stop()
+  const requestLog = await requestLogCost(o, upstream.url, tool, quiet, log)
   await upstream.stop()
   const busyAfter = await machineBusy(1000)
   log(`machine after the run: ${busyAfter.toFixed(0)} % busy over 1 s`)
@@ -492,6 +496,7 @@ async function main() {
     cold,
     streams: streamRows,
     scenarios: results,
+    requestLog,
     background: { busyBefore, busyAfter, loadBefore },
     peers: o.peers
       ? portkey
@@ -509,6 +514,40 @@ async function main() {
   }
   console.log(md)
   log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+}
+
+/** Pass-through throughput of agproxy (source) with the request log on and off, interleaved rounds in the same run. */
+async function requestLogCost(
+  o: Options,
+  upstreamUrl: string,
+  tool: Tool,
+  quiet: () => Promise<unknown>,
+  log: (s: string) => void,
+): Promise<Report['requestLog']> {
+  log('request log on vs off (pass-through, openai-chat) …')
+  const on = await startTarget('src', launchers(agproxyConfig(upstreamUrl, true), upstreamUrl, '').src!, {}, 'src-log-on')
+  const off = await startTarget('src', launchers(agproxyConfig(upstreamUrl, false), upstreamUrl, '').src!, {}, 'src-log-off')
+  const rps = { on: [] as number[], off: [] as number[] }
+  try {
+    const pair = [
+      ['on', on],
+      ['off', off],
+    ] as const
+    for (const [, t] of pair) await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl), o.connections, o.warmupS)
+    for (let r = 0; r < o.rounds; r++)
+      for (const [which, t] of rotate([...pair], r)) {
+        await quiet()
+        rps[which].push((await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl), o.connections, o.durationS)).rps)
+      }
+    log(`  request log on: ${rps.on.map(Math.round).join(', ')} req/s; off: ${rps.off.map(Math.round).join(', ')} req/s`)
+    return rps
+  } catch (e) {
+    log(`  request log comparison failed: ${(e as Error).message.split('\n')[0]}`)
+    return undefined
+  } finally {
+    await on.proc.stop()
+    await off.proc.stop()
+  }
 }
 
 function rotate<T>(xs: T[], r: number): T[] {

@@ -45,6 +45,9 @@ export const ALL_TARGETS = Object.keys(TARGETS) as Target[]
  * - no bunfig.toml autoload: a bunfig in the directory the binary is started from must not change it (preloads).
  * The executables are never stripped: `strip` removes the appended bundle.
  */
+/** worker entry points (new Worker(new URL(…, import.meta.url))) the executable must carry */
+export const WORKERS = [join(ROOT, 'src', 'store', 'writer-thread.ts')]
+
 export const COMPILE_FLAGS = [
   '--compile',
   '--minify-syntax',
@@ -67,6 +70,8 @@ export function currentTarget(): Target | undefined {
 export const compileArgs = (target: Target, outfile: string, runtime?: string) => [
   'build',
   ENTRY,
+  // a worker's entry is built in beside the main one (the request log's writer thread)
+  ...WORKERS,
   ...COMPILE_FLAGS,
   `--target=${TARGETS[target].bun}`,
   `--outfile=${outfile}`,

@@ -25,6 +25,12 @@ import { createAppState, type AppState } from './state'
 import { accessLog } from './observe/access-log'
 import { Metrics } from './observe/metrics'
 import { metricsRoutes } from './routes/metrics'
+import { adminRoutes, type ReloadAction } from './routes/admin'
+import type { RequestLog } from './store/request-log'
+import { createPricer } from './store/prices'
+import { Recorder } from './observe/record'
+import { Redactor } from './providers/pool'
+import { isAdminPath } from './http/auth'
 
 export interface Agproxy {
   config: Config
@@ -43,12 +49,21 @@ export interface Agproxy {
   setBound(address: string): void
 }
 
+/** What `listen` shares across the configurations it serves (all optional: an in-process app has its own or none). */
+export interface AppShared {
+  /** the registry of running streams (`listen` shares one across reloads so shutdown reaches them all) */
+  streams?: Set<LiveStream>
+  /** the request log (src/store), fed by this app's recorder and reporting to its state */
+  requestLog?: RequestLog
+  /** finished requests of every configuration, for /admin/events */
+  events?: Recorder
+  /** what POST /admin/reload runs */
+  reload?: ReloadAction
+}
+
 /** `streams`: the registry of running streams (default: the app's own; `listen` shares one across reloads so shutdown reaches them all). */
 /** `keyFile`: where the generated LAN key is kept, when that is the clients' key (the 401 names it). */
-export function createApp(
-  config: Config,
-  opts: { log?: Logger; env?: Record<string, string | undefined>; streams?: Set<LiveStream>; keyFile?: string } = {},
-): Agproxy {
+export function createApp(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined>; keyFile?: string } & AppShared = {}): Agproxy {
   const log = opts.log ?? createLogger(config.log_level, undefined, config.log_format)
   let origin = `http://${config.host ?? '127.0.0.1'}:${config.port}`
   const listenOrigin = () => origin
@@ -64,6 +79,18 @@ export function createApp(
   state.recorder.subscribe(metrics.observe)
   const access = config.access_log ? accessLog(log) : undefined
   if (access) state.recorder.subscribe(access)
+  const pricer = createPricer(config.prices, name => dispatcher.providers.get(name)?.baseUrl)
+  const events = opts.events ?? new Recorder()
+  // the recorder's observers only queue (the request log) or fan out (the admin feed): nothing on the request's path
+  // the admin API's own requests are neither logged nor fed back to its readers
+  state.recorder.subscribe(rec => isAdminPath(rec.path) || events.emit(rec))
+  const requestLog = opts.requestLog
+  if (requestLog) {
+    const secrets = new Redactor([...config.api_keys, ...(config.admin_key ? [config.admin_key] : [])], 4)
+    const redactor = Redactor.of([...[...dispatcher.providers.values()].map(p => p.pool.redactor), secrets], 4)
+    requestLog.attach(state, pricer, text => redactor.text(text))
+    state.recorder.subscribe(rec => isAdminPath(rec.path) || requestLog.push(rec))
+  }
 
   const app = new Elysia({ normalize: false })
     .onError(({ code, error, request, set }) => {
@@ -84,6 +111,7 @@ export function createApp(
     .use(modelRoutes(dispatcher.router))
     .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies))
     .use(metricsRoutes(metrics, dispatcher, state))
+    .use(adminRoutes({ config, dispatcher, state, requestLog, events, pricer, reload: opts.reload, startedAt: Date.now() }))
     .use(docs(listenOrigin))
 
   const front = createFrontDoor(config, log, listenOrigin, () => loopback, state.recorder, opts.keyFile)

@@ -7,7 +7,7 @@
  */
 const MAX_UPSTREAM_REQUESTS = '4096'
 const args = process.argv.slice(2)
-const serving = !args.some(a => /^(-h|--help|-v|--version|help|version|routes|clients|keys|service|health|setup|doctor)$/.test(a))
+const serving = !args.some(a => /^(-h|--help|-v|--version|help|version|routes|clients|keys|service|health|setup|doctor|usage|logs)$/.test(a))
 if (serving && !process.env.BUN_CONFIG_MAX_HTTP_REQUESTS && typeof process.execve === 'function' && process.platform !== 'win32') {
   // compiled: argv[1] is the embedded entry (/$bunfs/…); from source: the script path, which must be passed again
   const compiled = process.argv[1]?.startsWith('/$bunfs/')

@@ -11,6 +11,8 @@ import { currentContext, healthCommand, serviceCommand } from './cli/service'
 import { versionCheck, versionLine } from './cli/version'
 import { setupCommand } from './cli/setup'
 import { doctorCommand } from './cli/doctor'
+import { usageCommand } from './cli/usage'
+import { logsCommand } from './cli/logs'
 import { serve } from './server'
 
 /** Print a command's result and exit with its code: a report (also "not running") to stdout, a failure (`agproxy: …`) to stderr. */
@@ -72,6 +74,17 @@ if (args.command === 'doctor') {
   // the whole report goes to stdout, whatever the outcome
   const r = await doctorCommand(loaded.config)
   console.log(r.out)
+  process.exit(r.code)
+}
+
+if (args.command === 'usage' || args.command === 'logs') {
+  const o = args.opts ?? {}
+  const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined)
+  const r =
+    args.command === 'usage'
+      ? await usageCommand(loaded.config, { since: str(o.since), by: str(o.by), json: o.json === true })
+      : await logsCommand(loaded.config, { since: str(o.since), status: str(o.status), model: str(o.model), follow: o.follow === true })
+  if (r.out) (r.code === 0 ? console.log : console.error)(r.out)
   process.exit(r.code)
 }
 

@@ -2,6 +2,7 @@
  * Listening: bind, the LAN key, the banner, graceful shutdown. `listen` is what tests and the CLI share.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Server } from 'bun'
 import type { Config } from './config/schema'
 import { bindHost, ConfigError, dataDir, effectiveAuthMode, lanKeyFile, usesLanKeyFile } from './config/load'
@@ -16,6 +17,8 @@ import type { LiveStream } from './providers/stream-guard'
 import { detectDialect, err, internalError, renderError, summarize } from './http/errors'
 import { splitUrl } from './http/target'
 import { VERSION } from './version'
+import { logTuningFrom, openRequestLog } from './store/request-log'
+import { Recorder } from './observe/record'
 
 export interface Listening {
   /** the gateway now serving (replaced by reload) */
@@ -30,14 +33,30 @@ export interface Listening {
   /** serve new requests with a new configuration (fresh key pools); requests in flight finish on the old one.
    *  The listen address cannot change without a restart. */
   reload(config: Config, keyFile?: string): void
+  /** read the configuration again from the source `listen` was given (SIGHUP, POST /admin/reload) */
+  reloadFromSource(why: string): { ok: boolean; message: string }
 }
 
-/** `keyFile`: where the generated LAN key is kept, when that is the clients' key (the 401 names it). */
-export function listen(config: Config, opts: { log?: Logger; env?: Record<string, string | undefined>; keyFile?: string } = {}): Listening {
+/** A configuration read again (SIGHUP, POST /admin/reload), and where its generated LAN key is kept (the 401 names it). */
+export interface Reloaded {
+  config: Config
+  keyFile?: string
+}
+
+/** `keyFile`: where the generated LAN key is kept, when that is the clients' key (the 401 names it).
+ *  `source`: where reloadFromSource reads the configuration (the config file and flags, in `serve`); it may throw to refuse it. */
+export function listen(
+  config: Config,
+  opts: { log?: Logger; env?: Record<string, string | undefined>; keyFile?: string; source?: () => Reloaded } = {},
+): Listening {
   const log = opts.log ?? createLogger(config.log_level, undefined, config.log_format)
   // one registry for every configuration this listener serves: a stream started before a reload is still reached by stop()
   const streams = new Set<LiveStream>()
-  let agproxy = createApp(config, { log, env: opts.env, streams, keyFile: opts.keyFile })
+  // one request log and one admin event feed too: the database stays open across reloads
+  const requestLog = openRequestLog(config, log, logTuningFrom(opts.env ?? process.env))
+  const events = new Recorder(e => log.error(`admin event feed: ${summarize(e)}`))
+  const shared = { streams, requestLog, events, reload: opts.source ? () => running.reloadFromSource('POST /admin/reload') : undefined }
+  let agproxy = createApp(config, { log, env: opts.env, keyFile: opts.keyFile, ...shared })
   let server: Server<unknown>
   try {
     server = Bun.serve({
@@ -73,7 +92,7 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
   const bound = boundAddress(server)
   agproxy.setOrigin(displayOrigin(config, port))
   agproxy.setBound(bound)
-  return {
+  const running: Listening = {
     get agproxy() {
       return agproxy
     },
@@ -81,10 +100,32 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
     url,
     port,
     reload(next, keyFile) {
-      const fresh = createApp(next, { log, env: opts.env, streams, keyFile })
+      const manual = manualDisables(agproxy)
+      // the request log keeps its own settings (file, retention) until a restart; pricing and key masking follow the new one
+      const fresh = createApp({ ...next, data_dir: config.data_dir, request_log: config.request_log }, { log, env: opts.env, keyFile, ...shared })
       fresh.setOrigin(displayOrigin(next, port))
       fresh.setBound(bound)
+      fresh.state.dropped.logRows = agproxy.state.dropped.logRows
+      // keys disabled by hand stay disabled across a reload (keys disabled after an auth failure come back)
+      for (const [provider, names] of manual) for (const n of names) fresh.dispatcher.providers.get(provider)?.pool.setEnabled(n, false)
       agproxy = fresh
+    },
+    reloadFromSource(why) {
+      if (!opts.source) return { ok: false, message: 'this instance was started without a configuration source' }
+      let next: Config
+      let keyFile: string | undefined
+      try {
+        ;({ config: next, keyFile } = opts.source())
+      } catch (e) {
+        log.error(`${why}: the configuration was not reloaded, the running one stays: ${(e as Error).message}`)
+        return { ok: false, message: `the configuration was not reloaded, the running one stays: ${(e as Error).message}` }
+      }
+      if (next.port !== config.port || bindHost(next) !== bindHost(config))
+        log.warn(`${why}: the listen address changed in the configuration; restart agproxy to apply it (everything else is reloaded)`)
+      running.reload({ ...next, port: config.port, host: config.host, allow_lan_access: config.allow_lan_access }, keyFile)
+      const message = `configuration reloaded; providers: ${providersLine(running.agproxy) || 'none'}`
+      log.info(`${why}: ${message}`)
+      return { ok: true, message }
     },
     async stop(graceMs = config.shutdown_grace * 1000) {
       server.stop(false) // stop accepting; in-flight requests continue
@@ -99,10 +140,15 @@ export function listen(config: Config, opts: { log?: Logger; env?: Record<string
         while (server.pendingRequests > 0 && Date.now() < flushed) await Bun.sleep(10)
       }
       server.stop(true)
+      await requestLog?.close()
       return cut
     },
   }
+  return running
 }
+
+/** the keys disabled by hand, per provider */
+const manualDisables = (a: Agproxy) => [...a.dispatcher.providers.values()].map(p => [p.name, p.pool.manuallyDisabled()] as const)
 
 /** how long stop() waits for the shutting-down error events to be written before it closes the sockets */
 const SHUTDOWN_FLUSH_MS = 1000
@@ -161,6 +207,29 @@ function checkRouting(config: Config, label: string) {
   if (problems.length) throw new ConfigError(problems.join('\n'))
 }
 
+/** The admin key: the configured one, else one generated once into the data dir (mode 0600) and printed that once. */
+function ensureAdminKey(config: Config, log: Logger, quiet = false): Config {
+  if (config.admin_key) return config
+  const file = join(dataDir(config), 'admin_key')
+  try {
+    if (existsSync(file)) {
+      const key = readFileSync(file, 'utf8').trim()
+      if (!quiet) log.info(`admin API: using the admin key stored in ${file} (${maskKey(key)})`)
+      return { ...config, admin_key: key }
+    }
+    const key = generateKey()
+    mkdirSync(dataDir(config), { recursive: true })
+    writeFileSync(file, `${key}\n`, { mode: 0o600 })
+    console.log(
+      `\n  Generated the admin key for /admin/* and \`agproxy usage\` / \`agproxy logs\` (stored in ${file}):\n  ${key}\n  It is shown only this once.\n`,
+    )
+    return { ...config, admin_key: key }
+  } catch (e) {
+    log.warn(`admin API: no admin_key is set and none could be stored in ${file} (${summarize(e)}); /admin/* is off until admin_key is set`)
+    return config
+  }
+}
+
 export async function serve(config0: Config, meta: { file?: string; command?: string; reload?: () => Config } = {}) {
   const log = createLogger(config0.log_level, undefined, config0.log_format)
   checkRouting(config0, meta.file ?? 'config')
@@ -170,7 +239,18 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
     log.warn(
       '!!! LAN access is on and auth_mode is off: anyone on your network can use your providers and spend your quota. Set auth_mode: all_except_health and api_keys. !!!',
     )
-  const running = listen(config, { log, keyFile })
+  const running = listen(ensureAdminKey(config, log), {
+    log,
+    keyFile,
+    source:
+      meta.reload &&
+      (() => {
+        // biome-ignore lint/style/noNonNullAssertion: checked above
+        const next = ensureLanKey(meta.reload!(), log)
+        checkRouting(next.config, meta.file ?? 'config')
+        return { config: ensureAdminKey(next.config, log, true), keyFile: next.keyFile }
+      }),
+  })
   let stopping = false
   const shutdown = async (sig: string) => {
     if (stopping) {
@@ -189,23 +269,8 @@ export async function serve(config0: Config, meta: { file?: string; command?: st
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
-  // SIGHUP: read the configuration again (providers, keys, models, auth…); disabled keys come back
-  if (meta.reload && process.platform !== 'win32')
-    process.on('SIGHUP', () => {
-      let next: Config
-      let nextKeyFile: string | undefined
-      try {
-        ;({ config: next, keyFile: nextKeyFile } = ensureLanKey(meta.reload!(), log))
-        checkRouting(next, meta.file ?? 'config')
-      } catch (e) {
-        log.error(`SIGHUP: the configuration was not reloaded, the running one stays: ${(e as Error).message}`)
-        return
-      }
-      if (next.port !== config.port || bindHost(next) !== bindHost(config))
-        log.warn('SIGHUP: the listen address changed in the configuration; restart agproxy to apply it (everything else is reloaded)')
-      running.reload({ ...next, port: config.port, host: config.host, allow_lan_access: config.allow_lan_access }, nextKeyFile)
-      log.info(`SIGHUP: configuration reloaded; providers: ${providersLine(running.agproxy) || 'none'}`)
-    })
+  // SIGHUP: read the configuration again (providers, keys, models, auth…); keys disabled after auth failures come back
+  if (meta.reload && process.platform !== 'win32') process.on('SIGHUP', () => void running.reloadFromSource('SIGHUP'))
   // the banner comes after the handlers: a client that reads it may signal at once (the default action would kill)
   console.log(
     `agproxy ${VERSION} listening on http://${bindHost(config).includes(':') ? `[${bindHost(config)}]` : bindHost(config)}:${running.port}` +

@@ -61,7 +61,14 @@ test('every operation has a description, a response schema (JSON, and SSE where 
   expect(ops.filter(o => !o.op.description).map(o => `${o.method} ${o.path}`)).toEqual([])
   const answered = (o: { op: Doc; method: string }) => {
     const [status, res] = (Object.entries(o.op.responses ?? {}) as Array<[string, Doc]>).find(([s]) => /^2/.test(s)) ?? []
-    return status === '204' || o.method === 'head' || !!res?.content?.['application/json']?.schema
+    // JSON answers have their schema; the few text answers (Prometheus /metrics, the admin event stream) theirs
+    return (
+      status === '204' ||
+      o.method === 'head' ||
+      !!res?.content?.['application/json']?.schema ||
+      !!res?.content?.['text/plain']?.schema ||
+      !!res?.content?.['text/event-stream']?.schema
+    )
   }
   expect(ops.filter(o => !answered(o)).map(o => `${o.method} ${o.path}`)).toEqual([])
   // the streaming endpoints document their stream too
@@ -99,7 +106,10 @@ test('the security schemes: bearer, x-api-key, x-goog-api-key and ?key=, each di
     'x-api-key': expect.objectContaining({ type: 'apiKey', in: 'header', name: 'x-api-key' }),
     'x-goog-api-key': expect.objectContaining({ type: 'apiKey', in: 'header', name: 'x-goog-api-key' }),
     'key-query': expect.objectContaining({ type: 'apiKey', in: 'query', name: 'key' }),
+    // the admin API's own key (never a client key)
+    adminKey: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
   })
+  expect(doc.paths['/admin/status'].get.security).toEqual([{ adminKey: [] }])
   expect(doc.paths['/v1/chat/completions'].post.security).toEqual([{ bearer: [] }])
   expect(doc.paths['/v1/messages'].post.security).toEqual([{ 'x-api-key': [] }, { bearer: [] }])
   expect(doc.paths['/v1beta/models/{model}:generateContent'].post.security).toEqual([{ 'x-goog-api-key': [] }, { 'key-query': [] }])

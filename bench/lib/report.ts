@@ -23,12 +23,14 @@ export interface Report {
     latency: Record<string, Measure[]>
   }[]
   peers?: string
+  /** pass-through req/s of agproxy (source) with the request log on and off, interleaved rounds */
+  requestLog?: { on: number[]; off: number[] }
   /** how busy the machine was without the bench (other processes) */
   background: { busyBefore: number; busyAfter: number; loadBefore: string }
 }
 
 /** thresholds the issue sets */
-export const GOALS = { passthrough: 0.8, translated: 0.5, addedP50Ms: 1, addedTtfbMs: 1, vsPortkey: 20, streamsRssMb: 200, coldStartMs: 60 }
+export const GOALS = { requestLog: 0.95, passthrough: 0.8, translated: 0.5, addedP50Ms: 1, addedTtfbMs: 1, vsPortkey: 20, streamsRssMb: 200, coldStartMs: 60 }
 
 const f0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—')
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—')
@@ -187,6 +189,14 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
     `| ${o.streams} open streams: peak RSS, all open at once | OpenAI chat streaming | ≤ ${GOALS.streamsRssMb} MB | ${streamCell('src')} | ` +
       `${streamCell('bin')} |`,
   )
+  if (r.requestLog?.on.length && r.requestLog.off.length) {
+    const on = median(r.requestLog.on),
+      off = median(r.requestLog.off)
+    out(
+      `| pass-through throughput, request log on ÷ off (same run, median of ${r.requestLog.on.length} interleaved rounds) | OpenAI chat | ` +
+        `≥ ${GOALS.requestLog} | ${f0(on)} ÷ ${f0(off)} req/s = ${ratio(on / off)}${verdict(on / off >= GOALS.requestLog)} | — |`,
+    )
+  } else out(`| pass-through throughput, request log on ÷ off | OpenAI chat | ≥ ${GOALS.requestLog} | not measured | — |`)
   const coldBin = median(r.cold.bin),
     coldSrc = median(r.cold.src)
   out(

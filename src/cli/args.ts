@@ -6,7 +6,7 @@ export const SERVICE_ACTIONS = ['install', 'uninstall', 'status'] as const
 export type ServiceAction = (typeof SERVICE_ACTIONS)[number]
 
 export interface Args {
-  command: 'serve' | 'routes' | 'clients' | 'keys' | 'models' | 'help' | 'version' | 'service' | 'health' | 'setup' | 'doctor'
+  command: 'serve' | 'routes' | 'clients' | 'keys' | 'models' | 'help' | 'version' | 'service' | 'health' | 'setup' | 'doctor' | 'usage' | 'logs'
   flags: Flags
   /** `service install|uninstall|status` */
   action?: ServiceAction
@@ -16,6 +16,8 @@ export interface Args {
   setup?: SetupArgs
   /** `models resolve NAME`: the name */
   resolve?: string
+  /** options of `usage` and `logs` (--since, --by, --json, --follow, --status, --model) */
+  opts?: Record<string, string | true>
   error?: string
 }
 
@@ -37,6 +39,10 @@ Usage:
                              status says whether it runs and where. Flags given here go into the service.
   agproxy health             exit 0 when the configured instance answers /healthz (for health checks)
   agproxy version --check    compare this version with the latest release (asks the network)
+  agproxy usage [--since 7d] [--by day|key|model|provider] [--json]
+                             tokens and cost of the running instance (admin key)
+  agproxy logs [--follow] [--status 5xx] [--model M] [--since 1h]
+                             its request log; --follow prints requests as they finish
 
 Flags:
   --port N                   listen port (env AGPROXY_PORT, default 8045)
@@ -61,6 +67,7 @@ export function parseArgs(argv: string[]): Args {
   let resolve: string | undefined
   let action: ServiceAction | undefined
   let check = false
+  let opts: Args['opts']
   const value = (i: number, name: string) => {
     const v = argv[i + 1]
     if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`)
@@ -102,6 +109,18 @@ export function parseArgs(argv: string[]): Args {
         case '-v':
           command = 'version'
           break
+        case '--since':
+        case '--by':
+        case '--status':
+        case '--model':
+          ;(opts ??= {})[name.slice(2)] = take()
+          break
+        case '--json':
+        case '--follow':
+          ;(opts ??= {})[name.slice(2)] = true
+          break
+        case 'usage':
+        case 'logs':
         case 'routes':
         case 'clients':
         case 'keys':
@@ -150,5 +169,7 @@ export function parseArgs(argv: string[]): Args {
   }
   if (command === 'setup') return { command, flags, setup }
   if (Object.keys(setup).length) return { command, flags, error: '--yes, --print and --undo belong to agproxy setup <client>' }
-  return { command, flags, ...(action && { action }), ...(check && { check }), ...(resolve !== undefined && { resolve }) }
+  if (opts && command !== 'usage' && command !== 'logs')
+    return { command, flags, error: `--${Object.keys(opts)[0]} is an option of agproxy usage / agproxy logs` }
+  return { command, flags, ...(opts && { opts }), ...(action && { action }), ...(check && { check }), ...(resolve !== undefined && { resolve }) }
 }

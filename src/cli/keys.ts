@@ -15,9 +15,10 @@ export function instanceOrigin(c: Config): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${c.port}`
 }
 
-/** The key to present: a configured one, else the generated LAN key kept in the data dir. */
+/** The key to present: a given one (--api-key, AGPROXY_API_KEYS, api_keys) whatever this config's auth mode (the
+ *  running instance may have auth on when this one does not); else, with auth on, the generated LAN key in the data dir. */
 export function clientKey(c: Config): string | undefined {
-  if (effectiveAuthMode(c) === 'off') return undefined
+  if (c.api_keys.length) return c.api_keys[0]
   return acceptedKeys(c)[0]
 }
 
@@ -76,7 +77,7 @@ export function keysTable(s: KeysStatus): string {
         `${p.name} (${p.type}, ${p.strategy})`,
         name,
         k.status,
-        k.status === 'cooling' ? left(k.until) : k.status === 'disabled' ? 'until reload' : '',
+        k.status === 'cooling' ? left(k.until) : k.status === 'disabled' ? (k.manual ? 'until enabled' : 'until reload') : '',
         String(k.uses),
         String(k.failures),
         oneLine(k.reason ?? ''),

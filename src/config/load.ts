@@ -177,7 +177,7 @@ export function buildConfig(fromFile0: Record<string, unknown>, flags: Flags = {
   const fromFile = expandEnv(fromFile0, env, label) as Record<string, unknown>
   const merged: Record<string, unknown> = { ...structuredClone(DEFAULTS), ...fromFile }
   // nested defaults survive a partial block in the file
-  for (const k of ['retry', 'timeouts', 'limits', 'metrics'] as const)
+  for (const k of ['retry', 'timeouts', 'limits', 'metrics', 'log_retention'] as const)
     if (fromFile[k] && typeof fromFile[k] === 'object') merged[k] = { ...DEFAULTS[k], ...(fromFile[k] as object) }
   // `api_key` is accepted for one key (joined to a list; an api_keys that is not one is left for validation to refuse,
   // rather than spread into one-character keys)

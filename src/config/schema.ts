@@ -37,6 +37,17 @@ export const ModelTarget = t.Union([
   t.Object({ target: t.String({ minLength: 1 }), fallbacks: t.Optional(t.Array(t.String())) }, { additionalProperties: false }),
 ])
 
+/** A model's price in USD per million tokens (cached input and reasoning default to input and output). */
+export const Price = t.Object(
+  {
+    input: t.Number({ minimum: 0 }),
+    output: t.Number({ minimum: 0 }),
+    cached_input: t.Optional(t.Number({ minimum: 0 })),
+    reasoning: t.Optional(t.Number({ minimum: 0 })),
+  },
+  { additionalProperties: false, description: 'USD per million tokens' },
+)
+
 export const AuthMode = t.Union([t.Literal('off'), t.Literal('strict'), t.Literal('all_except_health'), t.Literal('auto')])
 
 export const ConfigSchema = t.Object(
@@ -86,6 +97,22 @@ export const ConfigSchema = t.Object(
       { additionalProperties: false, description: 'MB' },
     ),
     shutdown_grace: t.Number({ minimum: 0, default: 30, description: 'seconds' }),
+    /** the request log and usage database (data_dir/agproxy.db); false = no database at all */
+    request_log: t.Boolean({ default: true }),
+    /** keep request and response bodies in the request log (keys redacted, capped per body) */
+    log_bodies: t.Boolean({ default: false }),
+    /** request-log rows older than `days`, or beyond `max_mb` of database (oldest first), are deleted; usage totals stay */
+    log_retention: t.Object(
+      {
+        days: t.Number({ exclusiveMinimum: 0, default: 30 }),
+        max_mb: t.Number({ exclusiveMinimum: 0, default: 500 }),
+      },
+      { additionalProperties: false },
+    ),
+    /** the key of /admin/* (never a client key); generated into data_dir/admin_key when not set */
+    admin_key: t.Optional(t.String({ minLength: 16, description: 'at least 16 characters' })),
+    /** USD per million tokens, by model name or glob (`my-model-*`); wins over the bundled price table */
+    prices: t.Record(t.String({ minLength: 1 }), Price),
     log_level: t.Union([t.Literal('debug'), t.Literal('info'), t.Literal('warn'), t.Literal('error')]),
     /** how log lines are written: text for people, json (one object per line) for log shippers */
     log_format: t.Union([t.Literal('text'), t.Literal('json')]),
@@ -106,6 +133,7 @@ export const ConfigSchema = t.Object(
 export type Config = Static<typeof ConfigSchema>
 export type ProviderConfig = Static<typeof ProviderConfig>
 export type AuthMode = Static<typeof AuthMode>
+export type Price = Static<typeof Price>
 
 /** The wire a provider type speaks (azure: the openai wire on its own URLs). */
 export type WireType = Exclude<ProviderConfig['type'], 'azure'>
@@ -127,6 +155,10 @@ export const DEFAULTS: Config = {
   timeouts: { connect: 10, first_token: 120, idle: 120, total: 1800, request_body: 60 },
   limits: { upstream_body_mb: 64, sse_event_mb: 16, request_bodies_mb: 512 },
   shutdown_grace: 30,
+  request_log: true,
+  log_bodies: false,
+  log_retention: { days: 30, max_mb: 500 },
+  prices: {},
   log_level: 'info',
   log_format: 'text',
   access_log: true,

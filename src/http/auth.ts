@@ -14,7 +14,21 @@ export interface Auth {
   mode: 'off' | 'strict' | 'all_except_health'
   /** true when the request may proceed */
   check(path: string, method: string, headers: Headers, query: URLSearchParams): boolean
+  /** /admin/*: 'ok' with the admin key; 'client' when a client key was sent instead; 'missing' / 'wrong'; 'off' when no admin key is set */
+  admin(headers: Headers, query: URLSearchParams): 'ok' | 'client' | 'missing' | 'wrong' | 'off'
   readonly keyCount: number
+}
+
+/** The admin API's paths (the admin key, never a client key, opens them). */
+export const isAdminPath = (path: string) => path === '/admin' || path.startsWith('/admin/')
+
+/** Whether `candidate` is one of `keys` (digests), in constant time over all of them. */
+const matchesAny = (keys: Buffer[], candidate: string | null | undefined) => {
+  if (!candidate) return false
+  const d = digest(candidate)
+  let ok = false
+  for (const k of keys) ok = timingSafeEqual(k, d) || ok
+  return ok
 }
 
 export function createAuth(config: Config): Auth {
@@ -22,16 +36,18 @@ export function createAuth(config: Config): Auth {
   const metricsPublic = config.metrics?.public === true
   // compare fixed-length digests so neither length nor content leaks through timing
   const keys = config.api_keys.map(digest)
-  const valid = (candidate: string | null | undefined) => {
-    if (!candidate) return false
-    const d = digest(candidate)
-    let ok = false
-    for (const k of keys) ok = timingSafeEqual(k, d) || ok
-    return ok
-  }
+  const valid = (candidate: string | null | undefined) => matchesAny(keys, candidate)
+  const adminKeys = config.admin_key ? [digest(config.admin_key)] : []
   return {
     mode,
     keyCount: keys.length,
+    admin(headers, query) {
+      if (!adminKeys.length) return 'off'
+      const sent = carriers(headers, query)
+      if (sent.some(k => matchesAny(adminKeys, k))) return 'ok'
+      if (!sent.length) return 'missing'
+      return sent.some(valid) ? 'client' : 'wrong'
+    },
     check(path, method, headers, query) {
       if (mode === 'off' || method === 'OPTIONS') return true
       if (mode === 'all_except_health' && isPublic(path)) return true

@@ -42,7 +42,11 @@ export const SECURITY_SCHEMES: Record<string, object> = {
   'x-api-key': { type: 'apiKey', in: 'header', name: 'x-api-key', description: 'Anthropic SDK, Claude Code' },
   'x-goog-api-key': { type: 'apiKey', in: 'header', name: 'x-goog-api-key', description: 'Google GenAI SDK, Gemini CLI' },
   'key-query': { type: 'apiKey', in: 'query', name: 'key', description: '`?key=<key>`: Google REST style' },
+  adminKey: { type: 'http', scheme: 'bearer', description: 'The admin key (`admin_key`, or the key generated into <data_dir>/admin_key): /admin/* only' },
 }
+
+/** The schemes a client key travels in (not the admin key's). */
+const CLIENT_SCHEMES = ['bearer', 'x-api-key', 'x-goog-api-key', 'key-query']
 
 /** The sections of /swagger and the schemes their operations accept (the one that client family uses first). A new tag is
  *  one line here; `{origin}` in a description is the address the reader reached agproxy at. */
@@ -50,7 +54,8 @@ export const TAGS: Array<{ name: string; description: string; security: string[]
   { name: 'OpenAI', description: 'OpenAI dialect. Base URL: `{origin}/v1`', security: ['bearer'] },
   { name: 'Anthropic', description: 'Anthropic dialect. Base URL: `{origin}` (no /v1)', security: ['x-api-key', 'bearer'] },
   { name: 'Gemini', description: 'Google Gemini dialect. Base URL: `{origin}`', security: ['x-goog-api-key', 'key-query'] },
-  { name: 'System', description: 'Health, the index, the key pools, telemetry sinks', security: Object.keys(SECURITY_SCHEMES) },
+  { name: 'System', description: 'Health, the index, the key pools, metrics, telemetry sinks', security: CLIENT_SCHEMES },
+  { name: 'Admin', description: 'Status, request log, usage and cost, key control (the admin key, never a client key)', security: ['adminKey'] },
 ]
 
 /** The operations any caller may use while auth_mode is all_except_health (the front door's public paths). */

@@ -8,7 +8,7 @@ import type { Config } from '../config/schema'
 import type { Logger } from '../log'
 import { resolvePath, describeCauses } from './resolve-path'
 import { createGuards } from './guards'
-import { createAuth, authHelp } from './auth'
+import { createAuth, authHelp, isAdminPath, type Auth } from './auth'
 import { detectDialect, renderError, err } from './errors'
 import { familyOf, originFor } from './clients'
 import { matchRoute } from './route-table'
@@ -33,6 +33,18 @@ const TRACES = new WeakMap<Request, Trace>()
 export const traceOf = (req: Request): Trace | undefined => TRACES.get(req)
 
 export const RESOLVED_HEADER = 'x-agproxy-resolved-path'
+
+export const ADMIN_KEY_HELP =
+  'Send the admin key as "Authorization: Bearer <admin key>" (admin_key in agproxy.yaml, or the key generated into <data_dir>/admin_key at first start).'
+
+/** Why an /admin request is refused (undefined: it carries the admin key). */
+function adminRefusal(verdict: ReturnType<Auth['admin']>) {
+  if (verdict === 'ok') return undefined
+  if (verdict === 'off')
+    return err('permission', 'The admin API is off: no admin key is set. Set admin_key in agproxy.yaml (at least 16 characters) and restart agproxy.')
+  if (verdict === 'client') return err('permission', `A client key cannot be used for the admin API. ${ADMIN_KEY_HELP}`)
+  return err('authentication', `${verdict === 'missing' ? 'The admin API needs the admin key.' : 'The admin key is not valid.'} ${ADMIN_KEY_HELP}`)
+}
 
 export interface FrontDoor {
   handle(req: Request, server: Server<unknown> | null | undefined, next: (req: Request) => Promise<Response> | Response): Promise<Response>
@@ -118,7 +130,10 @@ export function createFrontDoor(
       const origin = guards.origin(req.headers)
       if (!origin.ok) return renderError(dialect, err('permission', origin.message))
 
-      if (!auth.check(path, req.method, req.headers, query)) {
+      if (isAdminPath(path) && req.method !== 'OPTIONS') {
+        const refused = adminRefusal(auth.admin(req.headers, query))
+        if (refused) return finish(renderError(dialect, refused), cors)
+      } else if (!auth.check(path, req.method, req.headers, query)) {
         const had = req.headers.has('authorization') || req.headers.has('x-api-key') || req.headers.has('x-goog-api-key') || query.has('key')
         return finish(
           renderError(dialect, err('authentication', `${had ? 'The API key is not valid for this agproxy.' : 'An API key is required.'} ${help}`)),

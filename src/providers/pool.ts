@@ -30,6 +30,8 @@ export interface KeyState {
   reason?: string
   uses: number
   failures: number
+  /** disabled by hand (POST /admin/providers/{provider}/keys/{name}/disable) until enabled again */
+  manual?: boolean
   /** per-model cooldowns still running */
   models?: Record<string, { until: number; reason: string }>
 }
@@ -216,7 +218,7 @@ interface Slot {
   cool?: Cooldown
   /** soft: after a server error / network failure / stall; the key is used only when no healthy key is left */
   soft?: Cooldown
-  disabled?: { reason: string; label: string }
+  disabled?: { reason: string; label: string; manual?: boolean }
   models: Map<string, Cooldown>
 }
 
@@ -393,12 +395,31 @@ export class KeyPool {
     return this.slots.map(s => {
       const st: KeyState = { name: s.pk.name, masked: s.pk.masked, status: 'active', uses: s.uses, failures: s.failures }
       const cool = [s.cool, s.soft].filter((c): c is Cooldown => !!c && c.until > now).sort((a, b) => b.until - a.until)[0]
-      if (s.disabled) Object.assign(st, { status: 'disabled', reason: s.disabled.reason })
+      if (s.disabled) Object.assign(st, { status: 'disabled', reason: s.disabled.reason }, s.disabled.manual ? { manual: true } : {})
       else if (cool) Object.assign(st, { status: 'cooling', until: cool.until, reason: cool.reason })
       const models = [...s.models].filter(([, c]) => c.until > now)
       if (models.length) st.models = Object.fromEntries(models.map(([m, c]) => [m, { until: c.until, reason: c.reason }]))
       return st
     })
+  }
+
+  /** Take the key named `name` out of use by hand, or put it back (a key disabled after an auth failure too; its
+   *  cooldowns end). False when the pool has no key of that name. */
+  setEnabled(name: string, enabled: boolean): boolean {
+    const slot = this.slots.find(s => s.pk.name === name)
+    if (!slot) return false
+    if (enabled) {
+      slot.disabled = undefined
+      slot.cool = slot.soft = undefined
+      slot.streak = 0
+      slot.models.clear()
+    } else slot.disabled = { reason: 'disabled by hand (admin API); enable it again with POST …/enable', label: 'admin', manual: true }
+    return true
+  }
+
+  /** the names of the keys disabled by hand */
+  manuallyDisabled(): string[] {
+    return this.slots.filter(s => s.disabled?.manual).map(s => s.pk.name)
   }
 
   /** "3 keys of provider google: 2 cooling (429, 41 s), 1 disabled (403)" */

@@ -24,5 +24,13 @@ export const metricsRoutes = (metrics: Metrics, dispatcher: Dispatcher, state: A
   new Elysia({ name: 'metrics' }).get(
     METRICS_PATH,
     () => new Response(metrics.render(gaugesOf(dispatcher, state)), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }),
-    { detail: { tags: ['System'], summary: 'Prometheus metrics (text format; behind auth unless metrics.public)' } },
+    {
+      detail: {
+        tags: ['System'],
+        summary: 'Prometheus metrics (text format; behind auth unless metrics.public)',
+        description:
+          'Prometheus text exposition (format 0.0.4): requests, latency and TTFB histograms, tokens by kind, upstream attempts, retries and failovers, key states per provider, open streams, dropped request-log rows, build info. Behind auth unless `metrics: {public: true}`.',
+        responses: { 200: { description: 'The metrics', content: { 'text/plain': { schema: { type: 'string' as const } } } } },
+      },
+    },
   )

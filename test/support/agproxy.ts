@@ -2,6 +2,9 @@
  * Start a real agproxy on a free loopback port for a test. Config is built the same way the CLI
  * builds it (defaults + the given settings, validated), with quiet logs unless AGPROXY_TEST_LOG=1.
  */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { buildConfig } from '../../src/config/load'
 import { listen, type Listening } from '../../src/server'
 import { createLogger, silentLogger, type Logger } from '../../src/log'
@@ -12,7 +15,9 @@ export interface TestServer extends Listening {
 }
 
 export async function startAgproxy(settings: Record<string, unknown> = {}, env: Record<string, string | undefined> = {}): Promise<TestServer> {
-  const config = buildConfig({ port: 0, ...settings }, {}, env, 'test-config')
+  // the request log (on by default) and other state go to a fresh data_dir, never the developer's ~/.agproxy
+  const dataDir = settings.data_dir ?? env.AGPROXY_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'agproxy-test-'))
+  const config = buildConfig({ port: 0, data_dir: dataDir, ...settings }, {}, env, 'test-config')
   const logs: string[] = []
   const log: Logger = createLogger(
     'debug',

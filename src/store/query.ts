@@ -1,0 +1,24 @@
+/** What the admin API and the CLI accept as times and usage groupings, parsed once for both. */
+import type { UsageGroup } from './types'
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/** A time as ms since the epoch: an age ('30m', '24h', '7d' before `now`), ms, or an ISO date/time; NaN when none. */
+export function parseSince(text: string, now: number): number {
+  const age = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(text.trim())
+  if (age) return now - Number(age[1]) * (UNIT_MS[age[2]!.toLowerCase()] ?? Number.NaN)
+  if (/^\d{10,}$/.test(text.trim())) return Number(text)
+  return /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text) : Number.NaN
+}
+
+const GROUPS: UsageGroup[] = ['day', 'key', 'model', 'provider']
+
+/** 'day,model' → ['day', 'model']; a message naming the choices when one is not known. */
+export function parseUsageGroups(text: string): UsageGroup[] | string {
+  const by = text
+    .split(',')
+    .map(s => s.trim().toLowerCase())
+    .filter(Boolean)
+  const bad = by.find(g => !GROUPS.includes(g as UsageGroup))
+  return bad ? `by: "${bad}" is not a grouping; use day, key, model or provider (comma-separated)` : [...new Set(by as UsageGroup[])]
+}

@@ -1,0 +1,334 @@
+/**
+ * The request log: finished requests queued off the request's path and written in batches (a transaction of up to
+ * 100 rows every ~200 ms, the next one after the event loop had its turn). The queue is bounded: when it is full the oldest pending rows are dropped and counted, never a
+ * request. A database that cannot be opened or written is a fault, not a failure: one error line, a `request-log`
+ * reason in /healthz, writes retried every few seconds, the reason cleared once they succeed again.
+ */
+import { join } from 'node:path'
+import type { Config } from '../config/schema'
+import { dataDir } from '../config/load'
+import type { Logger } from '../log'
+import type { RequestRecord } from '../observe/record'
+import { createPricer, type Pricer, type ProviderUrl } from './prices'
+import { openSqliteStore, type Opened } from './sqlite'
+import type { RequestStore, StoredRequest } from './types'
+import type { FromWriter, ToWriter } from './writer-thread'
+
+/** The writer thread's entry: beside this file; in the executable, where scripts/build.ts embeds it (under src/'s root). */
+const WRITER_URL = new URL(import.meta.url.includes('/$bunfs/') ? './store/writer-thread.ts' : './writer-thread.ts', import.meta.url).href
+
+/** the source name of the request log's reason in AppState.degraded */
+export const DEGRADED_SOURCE = 'request-log'
+/** a logged body is cut to this many characters */
+export const BODY_CAP = 64 * 1024
+
+/** Where the request log reports (the serving app's state: listen re-attaches it on reload). */
+export interface LogTarget {
+  degraded: Map<string, string>
+  dropped: { logRows: number }
+}
+
+export interface RequestLogOptions {
+  file: string
+  log: Logger
+  retention: { days: number; max_mb: number }
+  logBodies: boolean
+  pricer?: Pricer
+  /** masks keys in logged bodies and messages */
+  redact?: (text: string) => string
+  flushMs?: number
+  batchRows?: number
+  /** pending rows kept at most (the oldest beyond are dropped) */
+  maxPending?: number
+  /** pending body characters kept at most */
+  maxPendingBodyChars?: number
+  retryMs?: number
+  retentionEveryMs?: number
+  now?: () => number
+  open?: (file: string) => Opened
+  /** write on a worker thread (the server); off: on the main thread (tests, and the fallback when no thread starts) */
+  thread?: boolean
+}
+
+export class RequestLog {
+  readonly file: string
+  private store?: RequestStore
+  private pending: RequestRecord[] = []
+  private bodyChars = 0
+  private timer?: ReturnType<typeof setTimeout>
+  private retryAt = 0
+  private nextRetention = 0
+  private fault?: string
+  private droppedSinceFault = 0
+  private target: LogTarget = { degraded: new Map(), dropped: { logRows: 0 } }
+  private pricer: Pricer
+  private redact: (text: string) => string
+  private closed = false
+  /** the writer thread, and the batch it is writing */
+  private worker?: Worker
+  private inflight?: RequestRecord[]
+  private settle?: () => void
+  private readonly o: Required<Omit<RequestLogOptions, 'pricer' | 'redact'>>
+
+  constructor(opts: RequestLogOptions) {
+    this.file = opts.file
+    this.pricer = opts.pricer ?? createPricer({})
+    this.redact = opts.redact ?? (t => t)
+    this.o = {
+      flushMs: 200,
+      batchRows: 100,
+      maxPending: 10_000,
+      maxPendingBodyChars: 32 * 1048576,
+      retryMs: 5000,
+      retentionEveryMs: 10 * 60_000,
+      now: Date.now,
+      open: file => openSqliteStore(file, this.o.now),
+      thread: false,
+      ...opts,
+    }
+    if (!this.tryOpen()) this.retryAt = this.o.now() + this.o.retryMs
+  }
+
+  /** Report to this app's state from now on (its pricing and key masking too); the current fault carries over. */
+  attach(target: LogTarget, pricer?: Pricer, redact?: (text: string) => string): void {
+    if (this.fault) target.degraded.set(DEGRADED_SOURCE, this.fault)
+    target.dropped.logRows = Math.max(target.dropped.logRows, this.target.dropped.logRows)
+    this.target = target
+    if (pricer) this.pricer = pricer
+    if (redact) this.redact = redact
+  }
+
+  /** The request's path: queue the record, nothing else (a full queue drops its oldest). */
+  push(rec: RequestRecord): void {
+    if (this.closed) return
+    this.pending.push(rec)
+    if (rec.requestBody || rec.responseBody) this.bodyChars += (rec.requestBody?.length ?? 0) + (rec.responseBody?.length ?? 0)
+    while (this.pending.length > this.o.maxPending || this.bodyChars > this.o.maxPendingBodyChars) this.dropOldest()
+    if (!this.timer) this.schedule(this.pending.length >= this.o.batchRows ? 0 : this.o.flushMs)
+  }
+
+  /** The store, when the database is open (the admin API reads it). */
+  get reader(): RequestStore | undefined {
+    return this.store
+  }
+
+  /** why the log is not writing, if it is not */
+  get problem(): string | undefined {
+    return this.fault
+  }
+
+  get queued(): number {
+    return this.pending.length
+  }
+
+  /** Write what is pending (tests, shutdown: all of it; the timer: `batches` transactions of batchRows, then it yields
+   *  to the event loop and comes back, so a write never holds requests up for long); false when the database refused. */
+  flush(batches = Number.POSITIVE_INFINITY): boolean {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    if (!this.store && !this.tryOpen()) return this.retryLater()
+    if (this.worker && Number.isFinite(batches)) return this.post()
+    const store = this.store
+    for (let n = 0; n < batches && this.pending.length && store; n++) {
+      const batch = this.pending.slice(0, this.o.batchRows)
+      try {
+        store.write(batch.map(r => this.toStored(r)))
+      } catch (e) {
+        this.failed(`cannot write to ${this.file}: ${describe(e)}`)
+        return this.retryLater()
+      }
+      this.pending.splice(0, batch.length)
+      for (const r of batch) if (r.requestBody || r.responseBody) this.bodyChars -= (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
+    }
+    this.recovered()
+    if (this.pending.length) this.schedule(0)
+    else this.retain()
+    return true
+  }
+
+  /** Flush and close (shutdown): the writer thread's batch is awaited (a few seconds at most), the rest written here;
+   *  later records are ignored. */
+  async close(): Promise<void> {
+    if (this.inflight) await Promise.race([new Promise<void>(r => (this.settle = r)), Bun.sleep(3000)])
+    const worker = this.worker
+    this.worker = undefined
+    worker?.terminate()
+    if (this.inflight) this.requeue()
+    this.flush()
+    this.closed = true
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+    this.store?.close()
+    this.store = undefined
+  }
+
+  /** Hand the next batch to the writer thread (one at a time; its answer sends the next). */
+  private post(): boolean {
+    if (this.inflight || !this.pending.length || !this.worker) return true
+    const batch = this.pending.splice(0, this.o.batchRows)
+    for (const r of batch) if (r.requestBody || r.responseBody) this.bodyChars -= (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
+    this.inflight = batch
+    this.worker.postMessage({ type: 'write', json: JSON.stringify(batch.map(r => this.toStored(r))) } satisfies ToWriter)
+    return true
+  }
+
+  /** The writer thread's answer to its batch. */
+  private answered(m: FromWriter): void {
+    if (m.type === 'closed') return
+    if (m.type === 'written') {
+      this.inflight = undefined
+      this.recovered()
+      if (this.pending.length) this.schedule(0)
+      else this.retain()
+    } else {
+      this.requeue()
+      this.failed(`cannot write to ${this.file}: ${m.message}${m.code && !m.message.includes(m.code) ? ` (${m.code})` : ''}`)
+      this.retryLater()
+    }
+    this.settle?.()
+    this.settle = undefined
+  }
+
+  /** the batch the writer thread did not write goes back in front of the queue (the queue's bounds hold) */
+  private requeue(): void {
+    const batch = this.inflight ?? []
+    this.inflight = undefined
+    this.pending.unshift(...batch)
+    for (const r of batch) if (r.requestBody || r.responseBody) this.bodyChars += (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
+    while (this.pending.length > this.o.maxPending || this.bodyChars > this.o.maxPendingBodyChars) this.dropOldest()
+  }
+
+  /** The writer thread, when asked for and it starts; else writes stay on this thread. */
+  private startWorker(): void {
+    if (!this.o.thread || this.worker) return
+    try {
+      const w = new Worker(WRITER_URL)
+      w.onmessage = (e: MessageEvent<FromWriter>) => this.answered(e.data)
+      w.onerror = e => {
+        this.o.log.warn(`request log: the writer thread failed (${e.message}); writing on the main thread`)
+        this.worker = undefined
+        w.terminate()
+        if (this.inflight) this.requeue()
+        this.settle?.()
+      }
+      w.postMessage({ type: 'open', file: this.file } satisfies ToWriter)
+      ;(w as Worker & { unref?: () => void }).unref?.()
+      this.worker = w
+    } catch (e) {
+      this.o.log.warn(`request log: no writer thread (${describe(e)}); writing on the main thread`)
+    }
+  }
+
+  private toStored(r: RequestRecord): StoredRequest {
+    const out: StoredRequest = { ...r, costUsd: this.pricer(r.routedModel ?? r.model, r.usage, r.provider) }
+    if (this.o.logBodies) {
+      if (r.requestBody !== undefined) out.requestBody = this.redact(r.requestBody).slice(0, BODY_CAP)
+      if (r.responseBody !== undefined) out.responseBody = this.redact(r.responseBody).slice(0, BODY_CAP)
+    } else {
+      delete out.requestBody
+      delete out.responseBody
+    }
+    if (r.error) out.error = this.redact(r.error)
+    return out
+  }
+
+  private dropOldest(): void {
+    const r = this.pending.shift()
+    if (r) this.bodyChars -= (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
+    this.target.dropped.logRows++
+    this.droppedSinceFault++
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      if (this.o.now() >= this.retryAt) this.flush(1)
+      else this.schedule(this.retryAt - this.o.now())
+    }, ms)
+    this.timer.unref?.()
+  }
+
+  private retryLater(): false {
+    this.retryAt = this.o.now() + this.o.retryMs
+    if (!this.timer && !this.closed) this.schedule(this.o.retryMs)
+    return false
+  }
+
+  private tryOpen(): boolean {
+    try {
+      const opened = this.o.open(this.file)
+      this.store = opened.store
+      if (!opened.newerSchema) this.startWorker()
+      if (opened.movedAside)
+        this.o.log.error(`request log: ${this.file} was not a readable database; it was moved aside to ${opened.movedAside} and a new one started`)
+      if (opened.newerSchema) {
+        const why = `${this.file} has schema version ${opened.newerSchema}, newer than this agproxy knows; it is opened read-only (nothing is logged): upgrade agproxy`
+        this.o.log.error(`request log: ${why}`)
+        this.fault = why
+        this.target.degraded.set(DEGRADED_SOURCE, why)
+      }
+      return true
+    } catch (e) {
+      this.failed(`cannot open ${this.file}: ${describe(e)}`)
+      return false
+    }
+  }
+
+  private failed(why: string): void {
+    const reason = `${why}; requests are served but not logged (check the disk's free space and the file's permissions)`
+    if (!this.fault) {
+      this.o.log.error(`request log: ${reason}; retrying every ${Math.round(this.o.retryMs / 1000)} s`)
+      this.droppedSinceFault = 0
+    }
+    this.fault = reason
+    this.target.degraded.set(DEGRADED_SOURCE, reason)
+  }
+
+  private recovered(): void {
+    if (!this.fault || this.store === undefined || this.fault.includes('newer than this agproxy')) return
+    this.o.log.info(`request log: writing to ${this.file} again${this.droppedSinceFault ? ` (${this.droppedSinceFault} row(s) were dropped meanwhile)` : ''}`)
+    this.fault = undefined
+    this.target.degraded.delete(DEGRADED_SOURCE)
+  }
+
+  /** retention, at most every retentionEveryMs, after a successful flush */
+  private retain(): void {
+    const now = this.o.now()
+    if (now < this.nextRetention || !this.store) return
+    this.nextRetention = now + this.o.retentionEveryMs
+    try {
+      const gone = this.store.retain(now - this.o.retention.days * 86_400_000, this.o.retention.max_mb * 1048576)
+      if (gone) this.o.log.info(`request log: retention deleted ${gone} row(s) (log_retention: ${this.o.retention.days} days, ${this.o.retention.max_mb} MB)`)
+    } catch (e) {
+      this.o.log.warn(`request log: retention failed: ${describe(e)}`)
+    }
+  }
+}
+
+/** A database error in one line, with SQLite's code when it has one. */
+const describe = (e: unknown) => {
+  const code = (e as { code?: string }).code
+  const msg = String((e as Error)?.message ?? e)
+    .split('\n')[0]
+    ?.slice(0, 200)
+  return code && !msg?.includes(code) ? `${msg} (${code})` : (msg ?? 'unknown error')
+}
+
+/** Internal tuning (tests): AGPROXY_LOG_RETRY_MS, how soon a failed write or open is tried again. */
+export function logTuningFrom(env: Record<string, string | undefined>): Partial<RequestLogOptions> {
+  const retry = Number(env.AGPROXY_LOG_RETRY_MS)
+  return { thread: true, ...(Number.isFinite(retry) && retry >= 10 ? { retryMs: retry } : {}) }
+}
+
+/** The request log of this configuration (data_dir/agproxy.db), or none when request_log is off. */
+export function openRequestLog(config: Config, log: Logger, opts: Partial<RequestLogOptions> & { urlOf?: ProviderUrl } = {}): RequestLog | undefined {
+  if (!config.request_log) return undefined
+  return new RequestLog({
+    file: join(dataDir(config), 'agproxy.db'),
+    log,
+    retention: config.log_retention,
+    logBodies: config.log_bodies,
+    pricer: createPricer(config.prices, opts.urlOf),
+    ...opts,
+  })
+}
