@@ -19,6 +19,8 @@ export type EndpointId =
   | 'gemini.generate'
   | 'gemini.stream'
   | 'gemini.count_tokens'
+  | 'gemini.embed'
+  | 'gemini.batch_embed'
 
 export type Tag = 'OpenAI' | 'Anthropic' | 'Gemini' | 'System'
 
@@ -38,7 +40,12 @@ export interface EndpointDescriptor {
   // biome-ignore lint/suspicious/noExplicitAny: each endpoint's codec takes its own body type
   client?: ClientCodec<any>
   /** same dialect: the upstream path for a model; `keepsBytes`: the body goes as sent (the model is in the path) */
-  passThrough: { path(model: string, query: URLSearchParams): string; keepsBytes: boolean }
+  passThrough: {
+    path(model: string, query: URLSearchParams): string
+    keepsBytes: boolean
+    /** the body with the routed model in it (default: its top-level `model` set) */
+    rewrite?(body: Record<string, unknown>, model: string): Record<string, unknown>
+  }
   /** the client's stream content type: pass-through, or translated (`ctx`: the codec context) */
   streamContentType(query: URLSearchParams, translated?: CodecContext): string
   /** how its pass-through stream's frames are read */

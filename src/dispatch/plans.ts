@@ -26,7 +26,9 @@ export const streamErrorFrame = (endpoint: EndpointId, query: URLSearchParams): 
 /** Same dialect: bytes through; only the model is rewritten, unless it is in the path (the body keeps its bytes). */
 function passThroughPlan(call: ModelCall, errorFrame: Upstream['errorFrame']): Plan {
   const e = call.endpoint
-  const body = (m: string) => (e.passThrough.keepsBytes || call.body.model === m ? call.bytes : JSON.stringify({ ...call.body, model: m }))
+  const rewrite = e.passThrough.rewrite
+  const body = (m: string) =>
+    e.passThrough.keepsBytes || (!rewrite && call.body.model === m) ? call.bytes : JSON.stringify(rewrite ? rewrite(call.body, m) : { ...call.body, model: m })
   return {
     kind: 'pass-through',
     upstreamStreams: e.streams(call.body),

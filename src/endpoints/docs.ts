@@ -74,6 +74,8 @@ const ResponseObject = t.Object(
   open,
 )
 
+const Embedding = t.Object({ values: t.Array(t.Number()) }, open)
+
 const EmbeddingList = t.Object(
   {
     object: t.Literal('list'),
@@ -189,6 +191,20 @@ export const ENDPOINT_DOCS: Record<EndpointId, EndpointDocs> = {
     description: 'Count the tokens of a generateContent request.',
     example: { contents: [{ role: 'user', parts: [{ text: HELLO }] }] },
     response: t.Object({ totalTokens: Int() }, open),
+  },
+  'gemini.embed': {
+    description:
+      'The Gemini embedContent API: one embedding. A Gemini provider gets it as sent; an OpenAI-compatible provider serves it through its ' +
+      '/embeddings (text parts only).',
+    example: { content: { parts: [{ text: 'agproxy' }] } },
+    response: t.Object({ embedding: Embedding }, open),
+  },
+  'gemini.batch_embed': {
+    description:
+      'The Gemini batchEmbedContents API (what the Google GenAI SDK’s models.embedContent sends): one embedding per request. A Gemini provider gets it ' +
+      'as sent (each request’s model set to the routed one); an OpenAI-compatible provider serves it through its /embeddings.',
+    example: { requests: [{ content: { parts: [{ text: 'agproxy' }] } }] },
+    response: t.Object({ embeddings: t.Array(Embedding) }, open),
   },
 }
 

@@ -11,8 +11,9 @@ import { messagesEndpoint } from '../dialects/anthropic/messages/endpoint'
 import { countTokensEndpoint as anthropicCountTokens } from '../dialects/anthropic/count-tokens/endpoint'
 import { generateEndpoint, streamEndpoint } from '../dialects/gemini/generate/endpoint'
 import { countTokensEndpoint as geminiCountTokens } from '../dialects/gemini/count-tokens/endpoint'
+import { embedContentEndpoint, batchEmbedContentsEndpoint } from '../dialects/gemini/embed/endpoint'
 import type { EndpointId } from '../dialects/endpoint'
-import { countTokensPlan, embeddingsPlan } from './special'
+import { countTokensPlan, embeddingsPlan, geminiEmbedPlan } from './special'
 import type { Endpoint } from './plan'
 
 export type { EndpointId, EndpointDescriptor, Tag } from '../dialects/endpoint'
@@ -29,6 +30,8 @@ export const ENDPOINT_LIST: Endpoint[] = [
   generateEndpoint,
   streamEndpoint,
   { ...geminiCountTokens, special: countTokensPlan },
+  { ...embedContentEndpoint, special: geminiEmbedPlan },
+  { ...batchEmbedContentsEndpoint, special: geminiEmbedPlan },
 ]
 
 export const ENDPOINTS = Object.fromEntries(ENDPOINT_LIST.map(e => [e.id, e])) as Record<EndpointId, Endpoint>
@@ -37,4 +40,4 @@ export const ENDPOINTS = Object.fromEntries(ENDPOINT_LIST.map(e => [e.id, e])) a
 export const GEMINI_ACTIONS: Record<string, Endpoint> = Object.fromEntries(ENDPOINT_LIST.flatMap(e => ('action' in e.route ? [[e.route.action, e]] : [])))
 
 /** Gemini actions agproxy does not serve that still say a path is Google's (for the caller's error dialect). */
-export const OTHER_GEMINI_ACTIONS = ['embedContent', 'batchEmbedContents']
+export const OTHER_GEMINI_ACTIONS: string[] = []

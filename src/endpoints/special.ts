@@ -12,10 +12,19 @@ import {
   decodeGeminiCountTokensRequest,
   encodeGeminiEmbedUpstream,
   decodeGeminiEmbedUpstream,
+  decodeGeminiEmbedRequest,
+  encodeGeminiEmbedResponse,
+  type GeminiEmbedContentBody,
 } from '../dialects/gemini'
-import { type EmbeddingRequestBody, decodeEmbeddingRequest, encodeEmbeddingResponse } from '../dialects/openai'
+import {
+  type EmbeddingRequestBody,
+  decodeEmbeddingRequest,
+  encodeEmbeddingResponse,
+  encodeEmbeddingUpstream,
+  decodeEmbeddingUpstream,
+} from '../dialects/openai'
 import { SSE } from '../dialects/endpoint'
-import type { SpecialPlan } from './plan'
+import type { PlanTarget, SpecialPlan } from './plan'
 import { wireOf } from '../config/schema'
 
 const json = (v: unknown) => JSON.stringify(v)
@@ -47,12 +56,15 @@ export const countTokensPlan: SpecialPlan = (call, provider, ctx) => {
   }
 }
 
+/** Anthropic has no embeddings API: a request routed there is the caller's to re-route. */
+function noEmbeddings(provider: PlanTarget): never {
+  const why = `Embeddings are not available from provider ${provider.name} (type ${provider.type}: Anthropic has no embeddings API). `
+  throw new IRErrorValue(err('invalid_request', `${why}Route this model to an OpenAI-compatible or Gemini provider.`, { param: 'model' }))
+}
+
 /** Embeddings across dialects: only Gemini has them besides OpenAI. */
 export const embeddingsPlan: SpecialPlan = (call, provider, ctx) => {
-  if (provider.type !== 'gemini') {
-    const why = `Embeddings are not available from provider ${provider.name} (type ${provider.type}: Anthropic has no embeddings API). `
-    throw new IRErrorValue(err('invalid_request', `${why}Route this model to an OpenAI-compatible or Gemini provider.`, { param: 'model' }))
-  }
+  if (provider.type !== 'gemini') noEmbeddings(provider)
   const req = decodeEmbeddingRequest(call.body as EmbeddingRequestBody) // validated by its schema
   return {
     kind: 'translated',
@@ -63,5 +75,22 @@ export const embeddingsPlan: SpecialPlan = (call, provider, ctx) => {
       return { path: r.path, body: json(r.body) }
     },
     decodeJson: j => encodeEmbeddingResponse({ ...decodeGeminiEmbedUpstream(j, req.model, req.input), model: ctx.clientModel }, ctx),
+  }
+}
+
+/** Gemini embedContent / batchEmbedContents on an OpenAI-compatible provider: its /embeddings, answered in Google's shape. */
+export const geminiEmbedPlan: SpecialPlan = (call, provider) => {
+  if (wireOf(provider.type) !== 'openai') noEmbeddings(provider)
+  const batch = call.endpoint.id === 'gemini.batch_embed'
+  const req = decodeGeminiEmbedRequest(call.body as GeminiEmbedContentBody, call.model, batch) // validated by its schema
+  return {
+    kind: 'translated',
+    errorFrame: call.endpoint.errorFrame(call.query),
+    streamContentType: SSE,
+    request: m => {
+      const r = encodeEmbeddingUpstream({ ...req, model: m })
+      return { path: r.path, body: json(r.body) }
+    },
+    decodeJson: j => encodeGeminiEmbedResponse(decodeEmbeddingUpstream(j), batch),
   }
 }

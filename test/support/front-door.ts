@@ -16,7 +16,7 @@ for (const k of ['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'OPENAI_API_KEY', 'ANTHROPI
 /** The message every model call answers with until providers exist. */
 export const NO_PROVIDER = /no provider is configured for model \S+; add one under `providers:` \(see README\)/
 
-/** A JSON body that satisfies every model route's schema (chat, completions, responses, embeddings, messages, Gemini). */
+/** A JSON body that satisfies every model route's schema (chat, completions, responses, embeddings, messages, Gemini incl. embedContent). */
 export const ANY_MODEL_BODY = {
   model: 'test-model',
   messages: [{ role: 'user', content: 'hi' }],
@@ -24,6 +24,8 @@ export const ANY_MODEL_BODY = {
   input: 'hi',
   prompt: 'hi',
   contents: [{ role: 'user', parts: [{ text: 'hi' }] }],
+  content: { parts: [{ text: 'hi' }] },
+  requests: [{ content: { parts: [{ text: 'hi' }] } }],
 }
 
 export const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
