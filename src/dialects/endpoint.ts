@@ -13,6 +13,8 @@ export type EndpointId =
   | 'openai.chat'
   | 'openai.completions'
   | 'openai.responses'
+  | 'openai.responses_compact'
+  | 'openai.responses_input_tokens'
   | 'openai.embeddings'
   | 'anthropic.messages'
   | 'anthropic.count_tokens'

@@ -154,6 +154,20 @@ export const ENDPOINT_DOCS: Record<EndpointId, EndpointDocs> = {
       ['response.completed', { type: 'response.completed', response: { id: 'resp_1', status: 'completed' } }],
     ]),
   },
+  'openai.responses_compact': {
+    description:
+      'Codex remote compaction: the conversation so far (`input`, `instructions`) in, the compacted items out (`{"output": [...]}`). Served by ' +
+      'OpenAI-compatible providers as sent; another provider type answers 400.',
+    example: { model: 'gpt-4o-mini', input: HELLO, instructions: 'You are a coding agent.' },
+    response: t.Object({ output: t.Array(t.Object({ type: t.String() }, open)) }, open),
+  },
+  'openai.responses_input_tokens': {
+    description:
+      'The input token count of a Responses request. OpenAI-compatible providers count it themselves; Anthropic and Gemini providers through their ' +
+      'count-tokens APIs.',
+    example: { model: 'gpt-4o-mini', input: HELLO },
+    response: t.Object({ object: t.Literal('response.input_tokens'), input_tokens: Int() }, open),
+  },
   'openai.embeddings': {
     description: 'The OpenAI Embeddings API; a Gemini provider serves it through its embedContent API.',
     example: { model: 'text-embedding-3-small', input: 'agproxy' },

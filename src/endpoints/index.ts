@@ -7,13 +7,15 @@ import { chatEndpoint } from '../dialects/openai/chat/endpoint'
 import { completionsEndpoint } from '../dialects/openai/completions/endpoint'
 import { responsesEndpoint } from '../dialects/openai/responses/endpoint'
 import { embeddingsEndpoint } from '../dialects/openai/embeddings/endpoint'
+import { responsesCompactEndpoint } from '../dialects/openai/responses-compact/endpoint'
+import { responsesInputTokensEndpoint } from '../dialects/openai/responses-input-tokens/endpoint'
 import { messagesEndpoint } from '../dialects/anthropic/messages/endpoint'
 import { countTokensEndpoint as anthropicCountTokens } from '../dialects/anthropic/count-tokens/endpoint'
 import { generateEndpoint, streamEndpoint } from '../dialects/gemini/generate/endpoint'
 import { countTokensEndpoint as geminiCountTokens } from '../dialects/gemini/count-tokens/endpoint'
 import { embedContentEndpoint, batchEmbedContentsEndpoint } from '../dialects/gemini/embed/endpoint'
 import type { EndpointId } from '../dialects/endpoint'
-import { countTokensPlan, embeddingsPlan, geminiEmbedPlan } from './special'
+import { compactPlan, countTokensPlan, embeddingsPlan, geminiEmbedPlan } from './special'
 import type { Endpoint } from './plan'
 
 export type { EndpointId, EndpointDescriptor, Tag } from '../dialects/endpoint'
@@ -24,6 +26,8 @@ export const ENDPOINT_LIST: Endpoint[] = [
   chatEndpoint,
   completionsEndpoint,
   responsesEndpoint,
+  { ...responsesCompactEndpoint, special: compactPlan },
+  { ...responsesInputTokensEndpoint, special: countTokensPlan },
   { ...embeddingsEndpoint, special: embeddingsPlan },
   messagesEndpoint,
   { ...anthropicCountTokens, special: countTokensPlan },

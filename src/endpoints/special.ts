@@ -1,8 +1,8 @@
 /**
  * Cross-dialect plans that are not plain generation: token counting (the provider's own count endpoint, or a local
- * estimate where there is none) and embeddings (OpenAI-compatible or Gemini only).
+ * estimate where there is none), embeddings (OpenAI-compatible or Gemini only) and Codex remote compaction (OpenAI only).
  */
-import type { IRRequest } from '../ir/types'
+import type { CodecContext, IRRequest } from '../ir/types'
 import { IRErrorValue, err } from '../ir/errors'
 import { type AnthropicRequestWire, anthropicClient, encodeCountTokensResponse, anthropicCountTokensUpstream, estimateTokens } from '../dialects/anthropic'
 import {
@@ -17,23 +17,37 @@ import {
   type GeminiEmbedContentBody,
 } from '../dialects/gemini'
 import {
+  type ResponsesRequestBody,
+  openaiResponsesClient,
   type EmbeddingRequestBody,
   decodeEmbeddingRequest,
   encodeEmbeddingResponse,
   encodeEmbeddingUpstream,
   decodeEmbeddingUpstream,
 } from '../dialects/openai'
-import { SSE } from '../dialects/endpoint'
+import { SSE, type EndpointId } from '../dialects/endpoint'
+import { encodeInputTokensResponse } from '../dialects/openai/responses-input-tokens/endpoint'
 import type { PlanTarget, SpecialPlan } from './plan'
 import { wireOf } from '../config/schema'
 
 const json = (v: unknown) => JSON.stringify(v)
 
+/** How each token-counting endpoint reads its request and shapes its answer. */
+const COUNTERS: Partial<Record<EndpointId, { decode(body: Record<string, unknown>, ctx: CodecContext): IRRequest; answer(n: number): unknown }>> = {
+  'anthropic.count_tokens': { decode: (b, ctx) => anthropicClient.decodeRequest(b as AnthropicRequestWire, ctx), answer: encodeCountTokensResponse },
+  'gemini.count_tokens': { decode: decodeGeminiCountTokensRequest, answer: encodeGeminiCountTokensResponse },
+  'openai.responses_input_tokens': {
+    decode: (b, ctx) => openaiResponsesClient.decodeRequest(b as ResponsesRequestBody, ctx),
+    answer: encodeInputTokensResponse,
+  },
+}
+
 /** Token counting across dialects: the provider's own count endpoint, or a local estimate (OpenAI has none). */
 export const countTokensPlan: SpecialPlan = (call, provider, ctx) => {
-  const anthropic = call.endpoint.id === 'anthropic.count_tokens'
-  const ir: IRRequest = anthropic ? anthropicClient.decodeRequest(call.body as AnthropicRequestWire, ctx) : decodeGeminiCountTokensRequest(call.body, ctx) // validated by its schema
-  const answer = (n: number) => (anthropic ? encodeCountTokensResponse(n) : encodeGeminiCountTokensResponse(n))
+  const counter = COUNTERS[call.endpoint.id]
+  if (!counter) return undefined
+  const ir = counter.decode(call.body, ctx) // validated by its schema
+  const answer = counter.answer
   if (wireOf(provider.type) === 'openai') return { kind: 'local', answer: () => ({ body: answer(estimateTokens(ir)) }) }
   const base = { kind: 'translated' as const, errorFrame: call.endpoint.errorFrame(call.query), streamContentType: SSE }
   if (provider.type === 'gemini') {
@@ -93,4 +107,16 @@ export const geminiEmbedPlan: SpecialPlan = (call, provider) => {
     },
     decodeJson: j => encodeGeminiEmbedResponse(decodeEmbeddingUpstream(j), batch),
   }
+}
+
+/** Codex remote compaction: OpenAI's own (an OpenAI provider serves it as sent); no other provider type has it. */
+export const compactPlan: SpecialPlan = (_call, provider) => {
+  throw new IRErrorValue(
+    err(
+      'invalid_request',
+      `Remote compaction (/v1/responses/compact) is served by OpenAI-compatible providers only; provider ${provider.name} is type ${provider.type}. ` +
+        'Route this model to an openai provider, or let the client compact the conversation itself.',
+      { param: 'model' },
+    ),
+  )
 }

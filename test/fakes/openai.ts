@@ -1,6 +1,6 @@
 import { at } from '../support/at'
 /**
- * OpenAI wire for the fake upstream: /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/models.
+ * OpenAI wire for the fake upstream: /v1/chat/completions, /v1/responses (and /compact, /input_tokens), /v1/embeddings, /v1/models.
  * Chat streams are `data: {chat.completion.chunk}` frames ending `data: [DONE]`; thinking comes as
  * `reasoning_content` deltas (DeepSeek / vLLM style). Responses streams are named events with sequence numbers.
  */
@@ -310,6 +310,29 @@ function embeddings(body: any) {
   return { object: 'list', data, model: body.model, usage: { prompt_tokens: n, total_tokens: n } }
 }
 
+/** /v1/responses/compact: every user message, then one compaction item (opaque, as OpenAI's is encrypted) */
+function compacted(body: any) {
+  const items: any[] =
+    typeof body.input === 'string' ? [{ type: 'message', role: 'user', content: [{ type: 'input_text', text: body.input }] }] : (body.input ?? [])
+  const users = items
+    .filter(i => (i.type === 'message' || i.type === undefined) && i.role === 'user')
+    .map((i, n) => ({ id: `msg_${n}`, status: 'completed', ...i, type: 'message' }))
+  const n = tokens(charsIn(body.input) + charsIn(body.instructions))
+  return {
+    id: `resp_cmp_${Date.now()}`,
+    object: 'response.compaction',
+    created_at: Math.floor(Date.now() / 1000),
+    output: [...users, { id: 'cmp_1', type: 'compaction', encrypted_content: Buffer.from(`summary of ${items.length} items`).toString('base64') }],
+    usage: {
+      input_tokens: n,
+      output_tokens: 10,
+      total_tokens: n + 10,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens_details: { reasoning_tokens: 0 },
+    },
+  }
+}
+
 const model = (id: string) => ({ id, object: 'model', created: 1715367049, owned_by: 'system' })
 
 // ───────────── routing ─────────────
@@ -340,7 +363,15 @@ export const openaiWire: Wire = {
     const route = `${rec.method} ${rec.path.replace(/\/+$/, '')}`
     const bad = (e: ErrorReply | undefined) => e && errorResponse(e)
     if (route === 'POST /v1/chat/completions') return bad(missing(body, 'model') ?? missing(body, 'messages')) ?? ctx.play(chatCall(body))
-    if (route === 'POST /v1/responses' && ctx.opts.chatOnly) return json(404, { detail: 'Not Found' })
+    if (route.startsWith('POST /v1/responses') && ctx.opts.chatOnly) return json(404, { detail: 'Not Found' })
+    if (route === 'POST /v1/responses/input_tokens') {
+      const n = tokens(charsIn(body?.input) + charsIn(body?.instructions))
+      return (
+        bad(missing(body, 'model')) ?? ctx.serve(fromBehaviour(body.model), () => json(200, { object: 'response.input_tokens', input_tokens: n }, headers()))
+      )
+    }
+    if (route === 'POST /v1/responses/compact')
+      return bad(missing(body, 'model')) ?? ctx.serve(fromBehaviour(body.model), () => json(200, compacted(body), headers()))
     if (route === 'POST /v1/responses') return bad(missing(body, 'model')) ?? ctx.play(responsesCall(body))
     if (route === 'POST /v1/embeddings') {
       return bad(missing(body, 'model') ?? missing(body, 'input')) ?? ctx.serve(fromBehaviour(body.model), () => json(200, embeddings(body), headers()))
