@@ -2,12 +2,14 @@
  * The endpoints clients call that agproxy answered with 404 (issue 14 §5), through the official SDKs: Gemini
  * embedContent / batchEmbedContents (@google/genai `models.embedContent`), to a Gemini provider (as sent) or an
  * OpenAI-compatible one (translated), and what an Anthropic provider answers; Responses compaction (Codex) and
- * input token counts (`responses.compact`, `responses.inputTokens.count`).
+ * input token counts (`responses.compact`, `responses.inputTokens.count`); images (`images.generate`, `images.edit` with a
+ * file) to OpenAI providers as sent and to Gemini image models through generateContent; audio transcriptions
+ * (`audio.transcriptions.create` with a file).
  */
 import { afterAll, beforeEach, describe, expect, test } from 'bun:test'
 import { GoogleGenAI } from '@google/genai'
-import OpenAI from 'openai'
-import { startFake } from './fakes/upstream'
+import OpenAI, { toFile } from 'openai'
+import { PNG_1X1, startFake } from './fakes/upstream'
 import { startAgproxy } from './support/agproxy'
 
 const gm = await startFake('gemini', { keys: ['g-key'] })
@@ -26,6 +28,9 @@ const srv = await startAgproxy({
     codex: 'oa/gpt-5',
     claude: 'an/claude-sonnet-4-5',
     gem: 'gm/gemini-2.5-flash',
+    'my-image': 'oa/gpt-image-1',
+    nano: 'gm/gemini-2.5-flash-image',
+    whisper: 'oa/whisper-1',
   },
   retry: { max_attempts: 1, max_wait: 0 },
 })
@@ -164,5 +169,150 @@ describe('POST /v1/responses/input_tokens', () => {
     expect(r.object).toBe('response.input_tokens')
     expect(r.input_tokens).toBeGreaterThan(0)
     expect(gm.last()?.path).toBe('/v1beta/models/gemini-2.5-flash:countTokens')
+  })
+})
+
+const png = () => toFile(Buffer.from(PNG_1X1, 'base64'), 'cat.png', { type: 'image/png' })
+
+describe('POST /v1/images/generations', () => {
+  test('to an OpenAI provider: as sent, the model rewritten', async () => {
+    const r = await openai().images.generate({ model: 'my-image', prompt: 'a watercolor fox', size: '1024x1024' })
+    expect(r.data?.[0]?.b64_json).toBe(PNG_1X1)
+    expect(oa.last()?.path).toBe('/v1/images/generations')
+    expect(oa.last()?.body).toEqual({ model: 'gpt-image-1', prompt: 'a watercolor fox', size: '1024x1024' })
+  })
+
+  test('to a Gemini image model: generateContent with image output, answered as b64_json', async () => {
+    const r = await openai().images.generate({ model: 'nano', prompt: 'a watercolor fox', size: '1536x1024', n: 2 })
+    expect(r.data?.map(d => d.b64_json)).toEqual([PNG_1X1, PNG_1X1])
+    expect(r.usage?.output_tokens).toBe(2580)
+    const rec = gm.last()
+    expect(rec?.path).toBe('/v1beta/models/gemini-2.5-flash-image:generateContent')
+    expect(rec?.key).toBe('g-key')
+    expect(rec?.body).toEqual({
+      contents: [{ role: 'user', parts: [{ text: 'a watercolor fox' }] }],
+      generationConfig: { responseModalities: ['TEXT', 'IMAGE'], candidateCount: 2, imageConfig: { aspectRatio: '3:2' } },
+    })
+  })
+
+  test('response_format url from a Gemini model: a data: URL', async () => {
+    const r = await openai().images.generate({ model: 'nano', prompt: 'a fox', response_format: 'url' })
+    expect(r.data?.[0]?.url).toBe(`data:image/png;base64,${PNG_1X1}`)
+  })
+
+  test('a Gemini model without image output: its 400 comes back in the OpenAI shape', async () => {
+    const e = await openai()
+      .images.generate({ model: 'gem', prompt: 'a fox' })
+      .catch(e => e)
+    expect(e).toBeInstanceOf(OpenAI.BadRequestError)
+    expect(e.error.message).toContain('response modalities')
+  })
+
+  test('an Anthropic provider: a 400 saying where to route it', async () => {
+    const e = await openai()
+      .images.generate({ model: 'claude', prompt: 'a fox' })
+      .catch(e => e)
+    expect(e).toBeInstanceOf(OpenAI.BadRequestError)
+    expect(e.error.message).toContain('gemini-2.5-flash-image')
+    expect(an.requests.length).toBe(0)
+  })
+})
+
+describe('POST /v1/images/edits (multipart)', () => {
+  test('to an OpenAI provider: the form as sent (same boundary), only the model rewritten', async () => {
+    const r = await openai().images.edit({ model: 'my-image', image: await png(), prompt: 'add a red hat' })
+    expect(r.data?.[0]?.b64_json).toBe(PNG_1X1)
+    const rec = oa.last()
+    expect(rec?.path).toBe('/v1/images/edits')
+    expect(rec?.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/)
+    expect(rec?.body).toMatchObject({ model: 'gpt-image-1', prompt: 'add a red hat', image: { filename: 'cat.png', type: 'image/png', size: 70 } })
+  })
+
+  test('to a Gemini image model: the images and prompt through generateContent', async () => {
+    const r = await openai().images.edit({ model: 'nano', image: [await png(), await png()], prompt: 'add a red hat' })
+    expect(r.data?.[0]?.b64_json).toBe(PNG_1X1)
+    expect(r.data?.[0]?.revised_prompt).toBe('Here is your image (from 2 images).')
+    const parts = gm.last()?.body.contents[0].parts
+    expect(parts).toEqual([
+      { inlineData: { mimeType: 'image/png', data: PNG_1X1 } },
+      { inlineData: { mimeType: 'image/png', data: PNG_1X1 } },
+      { text: 'add a red hat' },
+    ])
+  })
+
+  test('a JSON body: 415 saying to send multipart/form-data', async () => {
+    const res = await fetch(`${srv.url}/v1/images/edits`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'my-image', prompt: 'x' }),
+    })
+    expect(res.status).toBe(415)
+    expect((await res.json()).error.message).toContain('multipart/form-data')
+  })
+
+  test('a form without a model: 400 naming the field', async () => {
+    const form = new FormData()
+    form.append('prompt', 'x')
+    form.append('image', new Blob([Buffer.from(PNG_1X1, 'base64')], { type: 'image/png' }), 'cat.png')
+    const res = await fetch(`${srv.url}/v1/images/edits`, { method: 'POST', body: form })
+    expect(res.status).toBe(400)
+    expect((await res.json()).error.param).toBe('model')
+  })
+
+  test('a broken multipart body: 400 saying what is wrong', async () => {
+    const res = await fetch(`${srv.url}/v1/images/edits`, {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=XYZ' },
+      body: '--XYZ\r\nContent-Disposition: form-data; name="model"\r\n\r\nmy-image',
+    })
+    expect(res.status).toBe(400)
+    expect((await res.json()).error.message).toContain('not valid multipart/form-data')
+  })
+})
+
+describe('POST /v1/audio/transcriptions (multipart)', () => {
+  const audio = () => toFile(Buffer.alloc(2048, 7), 'hello.mp3', { type: 'audio/mpeg' })
+
+  test('to an OpenAI provider: the form as sent, json answer', async () => {
+    const r = await openai().audio.transcriptions.create({ model: 'whisper', file: await audio() })
+    expect(r.text).toBe('transcript of hello.mp3 (2048 bytes)')
+    expect(oa.last()?.path).toBe('/v1/audio/transcriptions')
+    expect(oa.last()?.body).toMatchObject({ model: 'whisper-1', file: { filename: 'hello.mp3', size: 2048 } })
+  })
+
+  test('response_format text and srt: the text with its own content type', async () => {
+    const text = await openai().audio.transcriptions.create({ model: 'whisper', file: await audio(), response_format: 'text' })
+    expect(text).toBe('transcript of hello.mp3 (2048 bytes)\n')
+    const form = new FormData()
+    form.append('model', 'whisper')
+    form.append('response_format', 'srt')
+    form.append('file', new Blob([Buffer.alloc(10)], { type: 'audio/mpeg' }), 'a.mp3')
+    const res = await fetch(`${srv.url}/v1/audio/transcriptions`, { method: 'POST', body: form })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('application/x-subrip')
+    expect(await res.text()).toContain('00:00:00,000 --> 00:00:01,000')
+  })
+
+  test('stream: the events relayed', async () => {
+    const stream = await openai().audio.transcriptions.create({ model: 'whisper', file: await audio(), stream: true })
+    const types: string[] = []
+    for await (const ev of stream) types.push(ev.type)
+    expect(types).toEqual(['transcript.text.delta', 'transcript.text.done'])
+  })
+
+  test('an Anthropic provider: a 400 saying where to route it', async () => {
+    const e = await openai()
+      .audio.transcriptions.create({ model: 'claude', file: await audio() })
+      .catch(e => e)
+    expect(e).toBeInstanceOf(OpenAI.BadRequestError)
+    expect(e.error.message).toContain('openai provider')
+  })
+
+  test('a missing file: the upstream’s 400, in the OpenAI shape', async () => {
+    const form = new FormData()
+    form.append('model', 'whisper')
+    const res = await fetch(`${srv.url}/v1/audio/transcriptions`, { method: 'POST', body: form })
+    expect(res.status).toBe(400)
+    expect((await res.json()).error.message).toContain("'file'")
   })
 })

@@ -10,7 +10,7 @@ import { GoogleGenAI } from '@google/genai'
 import { ROUTES, dialectOfPath, type CanonicalRoute } from '../src/http/route-table'
 import { VERSION } from '../src/version'
 import { startAgproxy, type TestServer } from './support/agproxy'
-import { ANY_MODEL_BODY, NO_PROVIDER, expectDialectError, json, type Dialect } from './support/front-door'
+import { ANY_MODEL_BODY, MULTIPART_PATHS, NO_PROVIDER, expectDialectError, form, json, type Dialect } from './support/front-door'
 
 let bare: TestServer // no providers: every model call answers the "no provider" 503
 let withModels: TestServer // providers advertising models, for the listings (never called)
@@ -42,7 +42,8 @@ describe('every canonical route answers with its method', () => {
   test.each(ROUTE_METHODS)('%s %s', async (method, path, route) => {
     const srv = isModelCall(route) ? bare : withModels
     const url = `${srv.url}${concrete(path)}`
-    const res = await fetch(url, method === 'POST' ? json(ANY_MODEL_BODY) : { method })
+    const body = MULTIPART_PATHS.has(path) ? form(ANY_MODEL_BODY) : json(ANY_MODEL_BODY)
+    const res = await fetch(url, method === 'POST' ? body : { method })
     expect(res.status).toBe(expected(route, method))
     if (res.status === 503) expect(expectDialectError(dialectOf(path), 503, await res.json(), res.headers)).toMatch(NO_PROVIDER)
   })

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import { startAgproxy } from './support/agproxy'
 import { startFake } from './fakes/upstream'
+import { form } from './support/front-door'
 
 const CHROMIUM = '/usr/bin/chromium'
 const srv = await startAgproxy()
@@ -88,12 +89,14 @@ test('every request body has an example that is accepted as sent (no placeholder
   const ops = operations(await spec()).filter(o => o.op.requestBody)
   expect(ops.length).toBeGreaterThanOrEqual(12)
   for (const { path, op } of ops) {
-    const example = op.requestBody.content['application/json'].example
+    const multipart = op.requestBody.content['multipart/form-data']
+    const example = (multipart ?? op.requestBody.content['application/json']).example
     expect(example).toBeDefined()
     expect(JSON.stringify(example)).not.toContain('""')
     // sent to this agproxy (no provider configured): past validation, it fails only for want of a provider
     const concrete = path.replace('{model}', op.parameters?.find((p: Doc) => p.name === 'model')?.example ?? '')
-    const r = await fetch(`${srv.url}${concrete}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(example) })
+    const init = multipart ? form(example) : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(example) }
+    const r = await fetch(`${srv.url}${concrete}`, init)
     expect({ path, status: r.status }).toEqual({ path, status: 503 })
     expect(await r.text()).toContain('no provider is configured')
   }

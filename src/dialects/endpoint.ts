@@ -16,6 +16,9 @@ export type EndpointId =
   | 'openai.responses_compact'
   | 'openai.responses_input_tokens'
   | 'openai.embeddings'
+  | 'openai.images'
+  | 'openai.image_edits'
+  | 'openai.transcriptions'
   | 'anthropic.messages'
   | 'anthropic.count_tokens'
   | 'gemini.generate'
@@ -36,6 +39,8 @@ export interface EndpointDescriptor {
   route: { paths: string[] } | { action: string /** summary of the Google API v1 copy */; v1Summary: string }
   /** the request body schema (validated at the door, documented in /swagger) */
   schema: TSchema
+  /** a multipart/form-data body (its text fields are the body; the bytes go to a same-dialect provider as sent) */
+  multipart?: boolean
   /** whether the client asked for a stream */
   streams(body: Record<string, unknown>): boolean
   /** translated generation: its client codec (none: served by pass-through or a special plan only) */

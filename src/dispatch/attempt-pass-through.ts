@@ -17,10 +17,11 @@ type PassThrough = Extract<Plan, { kind: 'pass-through' }>
 export async function passThroughAnswer(a: AttemptContext, plan: PassThrough, up: Upstreamed): Promise<Attempt> {
   const by = { provider: a.provider.name, model: a.model }
   if (!plan.upstreamStreams) {
-    const whole = await readWhole(a, up)
+    // a multipart API (audio transcriptions) may answer text, srt or vtt
+    const whole = await readWhole(a, up, a.call.endpoint.multipart)
     if (!whole.ok) return whole
     a.call.trace?.addUsage(usageOf(whole.json))
-    return { ok: true, answer: { answer: 'text', text: a.deps.redactor.text(whole.text), contentType: 'application/json', ...by } }
+    return { ok: true, answer: { answer: 'text', text: a.deps.redactor.text(whole.text), contentType: whole.contentType ?? 'application/json', ...by } }
   }
   const html = htmlInsteadOfStream(up)
   if (html) return html

@@ -53,8 +53,19 @@ export interface Upstreamed {
   limits: StreamLimits
 }
 
-/** The whole (non-streamed) answer, parsed; or why it is not one. */
-export async function readWhole(a: AttemptContext, up: Upstreamed): Promise<{ ok: true; text: string; json: unknown } | Failure> {
+/** A text answer some APIs give (a transcription as text, srt or vtt): its content type, else undefined. */
+const textAnswer = (up: Upstreamed) => {
+  const type = up.res.headers.get('content-type') ?? ''
+  return /^(text\/(plain|vtt)|application\/x-subrip)\b/i.test(type) ? type : undefined
+}
+
+/** The whole (non-streamed) answer, parsed; or why it is not one. `text`: an answer of a text type (textAnswer) is one too,
+ *  returned with its content type and no JSON. */
+export async function readWhole(
+  a: AttemptContext,
+  up: Upstreamed,
+  text?: boolean,
+): Promise<{ ok: true; text: string; json: unknown; contentType?: string } | Failure> {
   const t = a.deps.timeouts
   const read = await readBodyGuarded(up.res, { idleMs: t.idle * 1000, deadline: up.startedAt + t.total * 1000, maxBytes: a.deps.upstreamBodyMax })
   if (!read.ok) {
@@ -62,14 +73,16 @@ export async function readWhole(a: AttemptContext, up: Upstreamed): Promise<{ ok
     const refused = read.reason === 'too_large'
     return { ok: false, status: read.reason === 'error' || refused ? 502 : 504, message: read.message, refused }
   }
-  const text = read.text
+  const body = read.text
+  const type = text ? textAnswer(up) : undefined
+  if (type) return { ok: true, text: body, json: undefined, contentType: type }
   try {
-    return { ok: true, text, json: JSON.parse(text) }
+    return { ok: true, text: body, json: JSON.parse(body) }
   } catch {
-    const html = /^\s*</.test(text)
+    const html = /^\s*</.test(body)
     const message = html
       ? 'the upstream answered 200 with an HTML page instead of JSON'
-      : text.trim()
+      : body.trim()
         ? 'the upstream answered 200 with invalid JSON'
         : 'the upstream answered 200 with an empty body'
     return { ok: false, status: 502, message }

@@ -38,14 +38,14 @@ export async function attempt(a: AttemptContext): Promise<Attempt> {
   // azure: a deployment serves the model, named in the URL (classic paths) or in the body (v1 API)
   const responses = a.plan.kind === 'pass-through' && a.call.endpoint.id === 'openai.responses'
   const planned = a.plan.request(azure ? azureBodyModel(azure, responses, a.model) : a.model)
-  const { body } = planned
+  const { body, contentType } = planned
   const path = azure ? upstreamPath(a.provider, planned.path, deploymentOf(azure, a.model)) : planned.path
   // streams must show content within first_token; a whole (non-streamed) answer may take up to total
   const firstDeadline = startedAt + (upstreamStreams(a.plan) ? Math.min(t.first_token, t.total) : t.total) * 1000
   const out = await callUpstream(
     a.provider,
     a.key.key,
-    { path, body, forward: forwarded(a) },
+    { path, body, contentType, forward: forwarded(a) },
     {
       signal: a.call.signal,
       connectTimeoutMs: t.connect * 1000,

@@ -11,6 +11,7 @@ import { wireOf, type WireType } from '../providers/registry'
 import { anthropicUpstream } from '../dialects/anthropic'
 import { geminiUpstream } from '../dialects/gemini'
 import { openaiChatUpstream } from '../dialects/openai'
+import { setFormField } from '../dialects/multipart'
 
 export type { Plan } from '../endpoints'
 
@@ -35,8 +36,18 @@ function passThroughPlan(call: ModelCall, errorFrame: Upstream['errorFrame']): P
     errorFrame,
     streamContentType: e.streamContentType(call.query),
     frames: e.frames(call.query),
-    request: m => ({ path: e.passThrough.path(m, call.query), body: body(m) }),
+    request: e.multipart ? multipartBody(call) : m => ({ path: e.passThrough.path(m, call.query), body: body(m) }),
   }
+}
+
+/** A multipart body as sent, with its content type (boundary); only the `model` field is rewritten, in place. */
+function multipartBody(call: ModelCall): Upstream['request'] {
+  const contentType = call.request.headers.get('content-type') ?? ''
+  return m => ({
+    path: call.endpoint.passThrough.path(m, call.query),
+    body: call.body.model === m ? call.bytes : setFormField(call.bytes, call.parts ?? [], 'model', m),
+    contentType,
+  })
 }
 
 /** Generation across dialects, through the IR. */

@@ -74,6 +74,15 @@ const ResponseObject = t.Object(
   open,
 )
 
+const ImagesResponse = t.Object(
+  {
+    created: Int(),
+    data: t.Array(t.Object({ b64_json: t.Optional(t.String()), url: t.Optional(t.String()), revised_prompt: t.Optional(t.String()) }, open)),
+    usage: t.Optional(t.Object({ input_tokens: Int(), output_tokens: Int(), total_tokens: Int() }, open)),
+  },
+  open,
+)
+
 const Embedding = t.Object({ values: t.Array(t.Number()) }, open)
 
 const EmbeddingList = t.Object(
@@ -173,6 +182,31 @@ export const ENDPOINT_DOCS: Record<EndpointId, EndpointDocs> = {
     example: { model: 'text-embedding-3-small', input: 'agproxy' },
     response: EmbeddingList,
   },
+  'openai.images': {
+    description:
+      'The OpenAI Images API (`images.generate`). OpenAI-compatible providers get it as sent (`"stream": true` relays their events); a Gemini image ' +
+      'model (e.g. gemini-2.5-flash-image) serves it through generateContent with image output: `b64_json`, or with `response_format: "url"` a data: URL.',
+    example: { model: 'gpt-image-1', prompt: 'A watercolor fox', size: '1024x1024' },
+    response: ImagesResponse,
+  },
+  'openai.image_edits': {
+    description:
+      'The OpenAI image edit API (`images.edit`): multipart/form-data with `image` (or `image[]`) files, `prompt` and `model`. OpenAI-compatible ' +
+      'providers get the form as sent (only `model` rewritten); a Gemini image model gets the images and prompt through generateContent.',
+    example: { model: 'gpt-image-1', prompt: 'Add a red hat' },
+    response: ImagesResponse,
+  },
+  'openai.transcriptions': {
+    description:
+      'The OpenAI audio transcription API (`audio.transcriptions.create`): multipart/form-data with the audio `file` and `model`. OpenAI-compatible ' +
+      'providers get the form as sent (only `model` rewritten); `response_format` text, srt and vtt come back as text, `stream=true` as events.',
+    example: { model: 'whisper-1', response_format: 'json' },
+    response: t.Object({ text: t.String() }, open),
+    stream: sse([
+      [undefined, { type: 'transcript.text.delta', delta: 'Hello' }],
+      [undefined, { type: 'transcript.text.done', text: 'Hello' }],
+    ]),
+  },
   'anthropic.messages': {
     description:
       'The Anthropic Messages API (what Claude Code speaks). Set the client base URL to the origin (no /v1). With `"stream": true` the answer is ' +
@@ -247,7 +281,7 @@ export function operationDocs(e: Endpoint) {
   if (d.stream) ok['text/event-stream'] = { schema: { type: 'string', description: 'Server-Sent Events' }, example: d.stream }
   return {
     description: d.description,
-    requestBody: { required: true, content: { 'application/json': { schema: e.schema, example: d.example } } },
+    requestBody: { required: true, content: { [e.multipart ? 'multipart/form-data' : 'application/json']: { schema: e.schema, example: d.example } } },
     responses: {
       200: { description: d.stream ? 'The answer: JSON, or a stream when asked for one' : 'The answer', content: ok },
       default: errorResponse(e.dialect),

@@ -7,6 +7,8 @@ import { chatEndpoint } from '../dialects/openai/chat/endpoint'
 import { completionsEndpoint } from '../dialects/openai/completions/endpoint'
 import { responsesEndpoint } from '../dialects/openai/responses/endpoint'
 import { embeddingsEndpoint } from '../dialects/openai/embeddings/endpoint'
+import { imagesEndpoint, imageEditsEndpoint } from '../dialects/openai/images/endpoint'
+import { transcriptionsEndpoint } from '../dialects/openai/transcriptions/endpoint'
 import { responsesCompactEndpoint } from '../dialects/openai/responses-compact/endpoint'
 import { responsesInputTokensEndpoint } from '../dialects/openai/responses-input-tokens/endpoint'
 import { messagesEndpoint } from '../dialects/anthropic/messages/endpoint'
@@ -15,7 +17,7 @@ import { generateEndpoint, streamEndpoint } from '../dialects/gemini/generate/en
 import { countTokensEndpoint as geminiCountTokens } from '../dialects/gemini/count-tokens/endpoint'
 import { embedContentEndpoint, batchEmbedContentsEndpoint } from '../dialects/gemini/embed/endpoint'
 import type { EndpointId } from '../dialects/endpoint'
-import { compactPlan, countTokensPlan, embeddingsPlan, geminiEmbedPlan } from './special'
+import { compactPlan, countTokensPlan, embeddingsPlan, geminiEmbedPlan, imagesPlan, transcriptionsPlan } from './special'
 import type { Endpoint } from './plan'
 
 export type { EndpointId, EndpointDescriptor, Tag } from '../dialects/endpoint'
@@ -29,6 +31,9 @@ export const ENDPOINT_LIST: Endpoint[] = [
   { ...responsesCompactEndpoint, special: compactPlan },
   { ...responsesInputTokensEndpoint, special: countTokensPlan },
   { ...embeddingsEndpoint, special: embeddingsPlan },
+  { ...imagesEndpoint, special: imagesPlan },
+  { ...imageEditsEndpoint, special: imagesPlan },
+  { ...transcriptionsEndpoint, special: transcriptionsPlan },
   messagesEndpoint,
   { ...anthropicCountTokens, special: countTokensPlan },
   generateEndpoint,

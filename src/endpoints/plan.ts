@@ -7,6 +7,7 @@ import type { CodecContext, IREvent, IRError } from '../ir/types'
 import type { FrameReader } from '../dialects/frames'
 import type { EndpointDescriptor } from '../dialects/endpoint'
 import type { ProviderConfig } from '../config/schema'
+import type { FormPart } from '../dialects/multipart'
 
 /** An endpoint: its descriptor, and the plan it needs across dialects when it is not plain generation. */
 export interface Endpoint extends EndpointDescriptor {
@@ -18,6 +19,8 @@ export interface ModelCall {
   endpoint: Endpoint
   body: Record<string, unknown>
   bytes: Uint8Array
+  /** a multipart body's parts (views into `bytes`; `body` holds its text fields) */
+  parts?: FormPart[]
   /** the model the client asked for (body.model, or the Gemini URL path) */
   model: string
   request: Request
@@ -33,7 +36,7 @@ export interface PlanTarget {
 }
 
 /** What goes upstream for a model. */
-export type UpstreamBody = { path: string; body: string | Uint8Array }
+export type UpstreamBody = { path: string; body: string | Uint8Array /** default application/json */; contentType?: string }
 
 /** What every upstream-calling plan has. */
 export interface Upstream {

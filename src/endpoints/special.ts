@@ -1,9 +1,10 @@
 /**
  * Cross-dialect plans that are not plain generation: token counting (the provider's own count endpoint, or a local
- * estimate where there is none), embeddings (OpenAI-compatible or Gemini only) and Codex remote compaction (OpenAI only).
+ * estimate where there is none), embeddings (OpenAI-compatible or Gemini only), Codex remote compaction (OpenAI only),
+ * images (OpenAI, or a Gemini image model through generateContent) and audio transcriptions (OpenAI only).
  */
 import type { CodecContext, IRRequest } from '../ir/types'
-import { IRErrorValue, err } from '../ir/errors'
+import { IRErrorValue, err, invalid } from '../ir/errors'
 import { type AnthropicRequestWire, anthropicClient, encodeCountTokensResponse, anthropicCountTokensUpstream, estimateTokens } from '../dialects/anthropic'
 import {
   geminiCountTokensUpstream,
@@ -15,6 +16,8 @@ import {
   decodeGeminiEmbedRequest,
   encodeGeminiEmbedResponse,
   type GeminiEmbedContentBody,
+  encodeGeminiImagesUpstream,
+  decodeGeminiImagesUpstream,
 } from '../dialects/gemini'
 import {
   type ResponsesRequestBody,
@@ -24,10 +27,12 @@ import {
   encodeEmbeddingResponse,
   encodeEmbeddingUpstream,
   decodeEmbeddingUpstream,
+  decodeImagesRequest,
+  encodeImagesResponse,
 } from '../dialects/openai'
 import { SSE, type EndpointId } from '../dialects/endpoint'
 import { encodeInputTokensResponse } from '../dialects/openai/responses-input-tokens/endpoint'
-import type { PlanTarget, SpecialPlan } from './plan'
+import type { ModelCall, PlanTarget, SpecialPlan } from './plan'
 import { wireOf } from '../config/schema'
 
 const json = (v: unknown) => JSON.stringify(v)
@@ -118,5 +123,43 @@ export const compactPlan: SpecialPlan = (_call, provider) => {
         'Route this model to an openai provider, or let the client compact the conversation itself.',
       { param: 'model' },
     ),
+  )
+}
+
+/** an edit's image files (`image`, or `image[]` as the SDK sends several), base64 */
+const imageFiles = (call: ModelCall) =>
+  (call.parts ?? [])
+    .filter(p => p.filename !== undefined && (p.name === 'image' || p.name === 'image[]'))
+    .map(p => ({ mimeType: p.type ?? 'image/png', data: Buffer.from(p.data).toString('base64') }))
+
+/** Images (generations and edits) on a Gemini image model: generateContent with image output, answered in OpenAI's shape. */
+export const imagesPlan: SpecialPlan = (call, provider) => {
+  if (wireOf(provider.type) !== 'gemini') {
+    const why = `Images are not available from provider ${provider.name} (type ${provider.type} has no image generation). `
+    throw invalid(`${why}Route this model to an OpenAI-compatible provider or a Gemini image model (e.g. gemini-2.5-flash-image).`, 'model')
+  }
+  if (call.endpoint.streams(call.body)) throw invalid('stream: Gemini image models answer whole images here; send the request without stream.', 'stream')
+  const edit = call.endpoint.id === 'openai.image_edits'
+  const images = edit ? imageFiles(call) : undefined
+  if (edit && !images?.length) throw invalid('image: an edit needs at least one image file (the form field image, or image[]).', 'image')
+  const req = decodeImagesRequest(call.body, images)
+  return {
+    kind: 'translated',
+    errorFrame: call.endpoint.errorFrame(call.query),
+    streamContentType: SSE,
+    request: m => {
+      const r = encodeGeminiImagesUpstream({ ...req, model: m })
+      return { path: r.path, body: json(r.body) }
+    },
+    decodeJson: j => encodeImagesResponse(decodeGeminiImagesUpstream(j), call.body.response_format),
+  }
+}
+
+/** Audio transcriptions: OpenAI's (an OpenAI provider gets the form as sent); no other provider type has them. */
+export const transcriptionsPlan: SpecialPlan = (_call, provider) => {
+  throw invalid(
+    `Audio transcriptions are served by OpenAI-compatible providers only; provider ${provider.name} is type ${provider.type}. ` +
+      'Route this model to an openai provider (e.g. whisper-1 or gpt-4o-transcribe).',
+    'model',
   )
 }

@@ -1,11 +1,12 @@
 /**
  * Reading a model route's JSON body: content type, size limit, slow senders, UTF-8, JSON, object,
- * schema. Every failure is an IRError naming what is wrong and how to fix it.
+ * schema; and a multipart/form-data one (images/edits, audio/transcriptions) under the same limits. Every failure is an IRError naming what is wrong and how to fix it.
  */
 import type { IRError } from '../ir/types'
 import { err } from './errors'
 import type { FieldError } from '../schema/validate'
 import type { BodyHold } from './body-budget'
+import { boundaryOf, formFields, parseForm, type FormPart } from '../dialects/multipart'
 
 export interface BodyLimits {
   maxBytes: number /** ms allowed for the whole body to arrive */
@@ -15,7 +16,7 @@ export interface BodyLimits {
 export type BodyResult = { ok: true; value: Record<string, unknown>; bytes: Uint8Array } | { ok: false; error: IRError }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
-const fail = (error: IRError): BodyResult => ({ ok: false, error })
+const fail = (error: IRError) => ({ ok: false as const, error })
 const mb = (n: number) => `${Math.round((n / 1048576) * 10) / 10} MB`
 
 /** Read, decode, parse and check a JSON body; `hold` reserves its bytes in the app's budget (limits.request_bodies_mb). */
@@ -29,13 +30,7 @@ export async function readJsonBody(req: Request, limits: BodyLimits, validate?: 
           `'content-type: application/json').`,
       ),
     )
-  const declared = Number(req.headers.get('content-length') ?? NaN)
-  if (declared > limits.maxBytes) return fail(tooLarge(declared, limits.maxBytes))
-  // a declared body is reserved whole before a byte is read
-  const busy = declared > 0 ? hold?.add(declared) : undefined
-  if (busy) return fail(busy)
-
-  const read = await readBytes(req, limits, hold)
+  const read = await readBounded(req, limits, hold)
   if (!read.ok) return read
   const bytes = read.bytes
   let text: string
@@ -68,6 +63,40 @@ export async function readJsonBody(req: Request, limits: BodyLimits, validate?: 
     if (bad) return fail(err('invalid_request', `${bad.path || 'body'}: ${bad.message}.`, { param: bad.path || undefined }))
   }
   return { ok: true, value: value as Record<string, unknown>, bytes }
+}
+
+/** The body's bytes within max_body_mb, reserved in `hold` (a declared length whole, before a byte is read). */
+async function readBounded(req: Request, limits: BodyLimits, hold?: BodyHold): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; error: IRError }> {
+  const declared = Number(req.headers.get('content-length') ?? NaN)
+  if (declared > limits.maxBytes) return fail(tooLarge(declared, limits.maxBytes))
+  const busy = declared > 0 ? hold?.add(declared) : undefined
+  if (busy) return fail(busy)
+  return readBytes(req, limits, hold)
+}
+
+export type FormResult = { ok: true; value: Record<string, unknown>; bytes: Uint8Array; parts: FormPart[] } | { ok: false; error: IRError }
+
+/** Read and check a multipart/form-data body under the same limits as JSON; its parts are views into its bytes (no
+ *  copy), its text fields are the value checked by `validate`. */
+export async function readFormBody(req: Request, limits: BodyLimits, validate?: (v: unknown) => FieldError | undefined, hold?: BodyHold): Promise<FormResult> {
+  const type = req.headers.get('content-type') ?? ''
+  const boundary = /^multipart\/form-data\b/i.test(type.trim()) ? boundaryOf(type) : undefined
+  if (!boundary)
+    return fail(
+      err(
+        'unsupported_media',
+        `Content-Type "${type.slice(0, 80) || '(none)'}" is not accepted: this route takes a multipart/form-data body with a boundary (the file and ` +
+          "its fields; with curl: -F 'file=@audio.mp3' -F model=…).",
+      ),
+    )
+  const read = await readBounded(req, limits, hold)
+  if (!read.ok) return read
+  const form = parseForm(read.bytes, boundary)
+  if (!form.ok) return fail(err('invalid_request', `The request body is not valid multipart/form-data: ${form.why}.`))
+  const value = formFields(form.parts)
+  const bad = validate?.(value)
+  if (bad) return fail(err('invalid_request', `${bad.path || 'body'}: ${bad.message}.`, { param: bad.path || undefined }))
+  return { ok: true, value, bytes: read.bytes, parts: form.parts }
 }
 
 const tooLarge = (size: number, max: number) =>

@@ -184,6 +184,22 @@ export interface IREmbeddingResponse {
   usage: { inputTokens: number }
 }
 
+/** Image generation or edit: a prompt, and for an edit the images to work from (base64). */
+export interface IRImageRequest {
+  model: string
+  prompt: string
+  n?: number
+  /** `w:h` reduced, from an OpenAI `size` */
+  aspectRatio?: string
+  images?: Array<{ mimeType: string; data: string }>
+}
+export interface IRImageResponse {
+  images: Array<{ mimeType: string; data: string }>
+  /** any text the model gave with the images */
+  text?: string
+  usage: { inputTokens: number; outputTokens: number }
+}
+
 // ───────────── codec interfaces ─────────────
 
 /** Context handed to codecs. */

@@ -19,6 +19,8 @@ export interface UpstreamRequest {
   /** path relative to the provider base URL, may carry a query string */
   path: string
   body: string | Uint8Array
+  /** the body's content type (default application/json; a multipart body keeps its boundary) */
+  contentType?: string
   /** headers the client sent that the provider type understands (anthropic-beta, …) */
   forward?: Record<string, string>
 }
@@ -90,7 +92,7 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
     })
 
   const headers: Record<string, string> = {
-    'content-type': 'application/json',
+    'content-type': req.contentType ?? 'application/json',
     accept: 'application/json, text/event-stream',
     'user-agent': 'agproxy',
     'accept-encoding': ACCEPT_ENCODING,

@@ -1,12 +1,12 @@
 /**
- * The model-call routes: read and validate the JSON body (schemas compiled once), find the model,
+ * The model-call routes: read and validate the JSON (or multipart) body (schemas compiled once), find the model,
  * hand over to the dispatcher. Bodies are read here, not by Elysia (`parse: 'none'`), so that limits,
  * slow senders and bad JSON get errors in the caller's dialect and the raw bytes stay available.
  */
 import { Elysia, NotFoundError, t } from 'elysia'
 import { ENDPOINT_LIST, GEMINI_ACTIONS, type Endpoint, type EndpointId } from '../endpoints'
 import { operationDocs } from '../endpoints/docs'
-import { readJsonBody } from '../http/body'
+import { readFormBody, readJsonBody, type FormResult } from '../http/body'
 import { clientSignal, traceOf } from '../http/front'
 import { compileValidator } from '../schema/validate'
 import { detectDialect, err, renderError } from '../http/errors'
@@ -57,7 +57,9 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
     const trace = traceOf(request)
     if (trace) trace.endpoint = endpoint.id
     try {
-      const body = await readJsonBody(request, limits, validatorFor(endpoint), hold)
+      const body = endpoint.multipart
+        ? await readFormBody(request, limits, validatorFor(endpoint), hold)
+        : await readJsonBody(request, limits, validatorFor(endpoint), hold)
       if (!body.ok) trace?.failed(body.error)
       // a sender too slow to finish its body gets its connection closed, not kept alive half-read
       if (!body.ok) return renderError(endpoint.dialect, body.error, body.error.status === 408 ? { connection: 'close' } : undefined)
@@ -71,6 +73,7 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
           endpoint,
           body: body.value,
           bytes: body.bytes,
+          parts: endpoint.multipart ? (body as Extract<FormResult, { ok: true }>).parts : undefined,
           model,
           request,
           signal: clientSignal(request),

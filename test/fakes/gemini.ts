@@ -7,6 +7,7 @@ import { at } from '../support/at'
  * match the call turn, and (gemini-3 models) function calls of the current turn without thoughtSignature.
  */
 import {
+  PNG_1X1,
   charsIn,
   errorResponse,
   fakeSignature,
@@ -319,6 +320,23 @@ export function generateCall(body: any, model: string, stream: boolean, sse: boo
   }
 }
 
+// ───────────── image output (gemini-*-image models) ─────────────
+
+const asksImage = (body: any) => (body?.generationConfig?.responseModalities ?? []).some((m: string) => String(m).toUpperCase() === 'IMAGE')
+const noImage = () => invalid('Model does not support the requested response modalities: image')
+
+/** an image model's answer: per candidate a line of text and one PNG (the text says how many images it was given) */
+function imageAnswer(body: any, model: string) {
+  const given = (body.contents ?? []).flatMap((c: any) => c.parts ?? []).filter((p: any) => p.inlineData ?? p.inline_data).length
+  const n = Number(body.generationConfig?.candidateCount ?? 1)
+  const candidates = Array.from({ length: n }, (_, index) => ({
+    content: { role: 'model', parts: [{ text: `Here is your image (from ${given} images).` }, { inlineData: { mimeType: 'image/png', data: PNG_1X1 } }] },
+    finishReason: 'STOP',
+    index,
+  }))
+  return { candidates, usageMetadata: { promptTokenCount: 12, candidatesTokenCount: 1290 * n, totalTokenCount: 12 + 1290 * n }, modelVersion: model }
+}
+
 // ───────────── models, tokens, embeddings ─────────────
 
 const GEN = ['generateContent', 'countTokens', 'createCachedContent', 'batchGenerateContent']
@@ -418,6 +436,7 @@ export const geminiWire: Wire = {
         const bad = validate(body, model)
         if (bad) return errorResponse(bad)
         const stream = method === 'streamGenerateContent'
+        if (!stream && asksImage(body)) return ctx.serve(err(model), () => (model.includes('-image') ? ok(imageAnswer(body, model)) : errorResponse(noImage())))
         return ctx.play(generateCall(body, model, stream, stream && url.searchParams.get('alt') === 'sse', !ctx.fast))
       }
       case 'countTokens': {

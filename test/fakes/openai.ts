@@ -1,10 +1,12 @@
 import { at } from '../support/at'
 /**
- * OpenAI wire for the fake upstream: /v1/chat/completions, /v1/responses (and /compact, /input_tokens), /v1/embeddings, /v1/models.
+ * OpenAI wire for the fake upstream: /v1/chat/completions, /v1/responses (and /compact, /input_tokens), /v1/embeddings, /v1/models,
+ * /v1/images/generations and /v1/images/edits (multipart), /v1/audio/transcriptions (multipart; json, text, srt, vtt, or a stream).
  * Chat streams are `data: {chat.completion.chunk}` frames ending `data: [DONE]`; thinking comes as
  * `reasoning_content` deltas (DeepSeek / vLLM style). Responses streams are named events with sequence numbers.
  */
 import {
+  PNG_1X1,
   charsIn,
   errorResponse,
   json,
@@ -333,6 +335,34 @@ function compacted(body: any) {
   }
 }
 
+// ───────────── images and audio ─────────────
+
+/** images.generate / images.edit: n images, b64_json (gpt-image-1 always) or a URL for response_format url */
+function images(body: any) {
+  const n = Number(body.n ?? 1)
+  const url = body.response_format === 'url'
+  return {
+    created: Math.floor(Date.now() / 1000),
+    data: Array.from({ length: n }, (_, i) => (url ? { url: `https://images.example/img-${i}.png` } : { b64_json: PNG_1X1 })),
+    usage: { input_tokens: tokens(charsIn(body.prompt)), output_tokens: 272, total_tokens: tokens(charsIn(body.prompt)) + 272 },
+  }
+}
+
+/** what the fake hears in an audio file: its name */
+function transcription(body: any): Response {
+  const text = `transcript of ${body.file.filename} (${body.file.size} bytes)`
+  const format = body.response_format ?? 'json'
+  if (body.stream === 'true') {
+    const ev = (o: unknown) => `data: ${JSON.stringify(o)}\n\n`
+    const sse = ev({ type: 'transcript.text.delta', delta: text }) + ev({ type: 'transcript.text.done', text })
+    return new Response(sse, { headers: { 'content-type': 'text/event-stream; charset=utf-8' } })
+  }
+  if (format === 'text') return new Response(`${text}\n`, { headers: { 'content-type': 'text/plain; charset=utf-8' } })
+  if (format === 'srt') return new Response(`1\n00:00:00,000 --> 00:00:01,000\n${text}\n\n`, { headers: { 'content-type': 'application/x-subrip' } })
+  if (format === 'vtt') return new Response(`WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n${text}\n\n`, { headers: { 'content-type': 'text/vtt' } })
+  return json(200, { text, usage: { type: 'duration', seconds: 1 } }, headers())
+}
+
 const model = (id: string) => ({ id, object: 'model', created: 1715367049, owned_by: 'system' })
 
 // ───────────── routing ─────────────
@@ -375,6 +405,21 @@ export const openaiWire: Wire = {
     if (route === 'POST /v1/responses') return bad(missing(body, 'model')) ?? ctx.play(responsesCall(body))
     if (route === 'POST /v1/embeddings') {
       return bad(missing(body, 'model') ?? missing(body, 'input')) ?? ctx.serve(fromBehaviour(body.model), () => json(200, embeddings(body), headers()))
+    }
+    if (route === 'POST /v1/images/generations' || route === 'POST /v1/images/edits') {
+      const edit = route.endsWith('edits')
+      const noImage =
+        edit && !body?.image && !body?.['image[]']
+          ? err(400, "Missing required parameter: 'image'.", 'invalid_request_error', 'missing_required_parameter', 'image')
+          : undefined
+      return bad(missing(body, 'prompt') ?? noImage) ?? ctx.serve(fromBehaviour(body.model ?? ''), () => json(200, images(body), headers()))
+    }
+    if (route === 'POST /v1/audio/transcriptions') {
+      const noFile =
+        typeof body?.file !== 'object'
+          ? err(400, "Missing required parameter: 'file'.", 'invalid_request_error', 'missing_required_parameter', 'file')
+          : undefined
+      return bad(noFile ?? missing(body, 'model')) ?? ctx.serve(fromBehaviour(body.model), () => transcription(body))
     }
     if (route === 'GET /v1/models') return ctx.serve(fromBehaviour(''), () => json(200, { object: 'list', data: MODELS.map(model) }, headers()))
     const one = route.match(/^GET \/v1\/models\/(.+)$/)

@@ -517,7 +517,21 @@ async function playOther(b: Behaviour | undefined, err: (b: ErrorBehaviour) => E
 /** Looked up when a fake starts, not at load: the wire modules import this one, so any of them may be loaded first. */
 const wireOf = (type: FakeType): Wire => ({ openai: openaiWire, anthropic: anthropicWire, gemini: geminiWire, azure: azureWire })[type]
 
+/** a 1×1 PNG: what the fake image endpoints answer */
+export const PNG_1X1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='
+
+/** a multipart body as the fake sees it: text fields as strings, files as `{filename, type, size}`, repeated names as arrays */
+async function readForm(req: Request): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {}
+  for (const [name, v] of await req.formData()) {
+    const value = typeof v === 'string' ? v : { filename: v.name, type: v.type, size: v.size }
+    out[name] = name in out ? [out[name], value].flat() : value
+  }
+  return out
+}
+
 async function readBody(req: Request): Promise<any> {
+  if (/^multipart\/form-data/i.test(req.headers.get('content-type') ?? '')) return readForm(req)
   const text = await req.text()
   if (!text) return undefined
   try {

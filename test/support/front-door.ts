@@ -28,6 +28,17 @@ export const ANY_MODEL_BODY = {
   requests: [{ content: { parts: [{ text: 'hi' }] } }],
 }
 
+/** The paths whose body is multipart/form-data (images/edits, audio/transcriptions). */
+export const MULTIPART_PATHS = new Set(['/v1/images/edits', '/v1/audio/transcriptions'])
+
+/** A multipart request of the given text fields (objects and arrays left out) and a small file as `file` and `image`. */
+export function form(fields: Record<string, unknown>): RequestInit {
+  const f = new FormData()
+  for (const [k, v] of Object.entries(fields)) if (typeof v !== 'object') f.append(k, String(v))
+  for (const name of ['file', 'image']) f.append(name, new Blob([new Uint8Array(16)], { type: 'application/octet-stream' }), 'x.bin')
+  return { method: 'POST', body: f }
+}
+
 export const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
   method: 'POST',
   headers: { 'content-type': 'application/json', ...headers },

@@ -23,6 +23,7 @@ export { decodeGeminiEmbedRequest } from './embed/decode'
 export { encodeGeminiEmbedResponse } from './embed/encode'
 export { geminiCountTokensUpstream, decodeGeminiCountTokens } from './upstream/count-tokens'
 export { encodeGeminiEmbedUpstream, decodeGeminiEmbedUpstream } from './upstream/embed'
+export { encodeGeminiImagesUpstream, decodeGeminiImagesUpstream } from './upstream/images'
 export { cleanSchemaForGemini } from './schema-clean'
 export { errorBody as geminiErrorBody, errorStatus as geminiErrorStatus, errorFromWire as geminiErrorFromWire } from './errors'
 

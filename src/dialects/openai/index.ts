@@ -28,6 +28,8 @@ export type { ChatUpstreamOptions } from './upstream/request'
 export { decodeEmbeddingRequest } from './embeddings/decode'
 export { encodeEmbeddingResponse, packFloat32Base64 } from './embeddings/encode'
 export { encodeEmbeddingUpstream, decodeEmbeddingUpstream, unpackFloat32Base64 } from './upstream/embeddings'
+export { decodeImagesRequest } from './images/decode'
+export { encodeImagesResponse } from './images/encode'
 export { errorBody as openaiErrorBody, errorStatus as openaiErrorStatus, errorFromWire as openaiErrorFromWire, responseError } from './errors'
 
 /** POST /v1/chat/completions */
