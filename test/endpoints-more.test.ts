@@ -316,3 +316,62 @@ describe('POST /v1/audio/transcriptions (multipart)', () => {
     expect((await res.json()).error.message).toContain("'file'")
   })
 })
+
+describe('multipart bodies: relayed byte for byte, bounded like JSON', () => {
+  test('the upstream gets the exact bytes and content type, only the model value changed', async () => {
+    let got: { type: string | null; bytes: Uint8Array } | undefined
+    const capture = Bun.serve({
+      hostname: '127.0.0.1',
+      port: 0,
+      async fetch(req) {
+        got = { type: req.headers.get('content-type'), bytes: new Uint8Array(await req.arrayBuffer()) }
+        return Response.json({ text: 'ok' })
+      },
+    })
+    const gw = await startAgproxy({
+      providers: [{ name: 'cap', type: 'openai', base_url: `http://127.0.0.1:${capture.port}/v1`, api_key: 'c-key' }],
+      models: { stt: 'cap/whisper-1' },
+    })
+    try {
+      // binary file content with CR/LF and bytes that are not UTF-8, and a quoted boundary
+      const audio = new Uint8Array([0xff, 0xfe, 13, 10, 45, 45, 0, 1, 2, 0x80, 13, 10])
+      const te = new TextEncoder()
+      const head = (name: string, extra = '') => `--b0undary\r\nContent-Disposition: form-data; name="${name}"${extra}\r\n`
+      const parts = [
+        te.encode(`${head('file', '; filename="a.wav"')}Content-Type: audio/wav\r\n\r\n`),
+        audio,
+        te.encode(`\r\n${head('model')}\r\nstt\r\n${head('language')}\r\nde\r\n--b0undary--\r\n`),
+      ]
+      const body = Buffer.concat(parts)
+      const type = 'multipart/form-data; boundary="b0undary"'
+      const res = await fetch(`${gw.url}/v1/audio/transcriptions`, { method: 'POST', headers: { 'content-type': type }, body })
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({ text: 'ok' })
+      expect(got?.type).toBe(type)
+      const expected = Buffer.concat([parts[0]!, audio, te.encode(`\r\n${head('model')}\r\nwhisper-1\r\n${head('language')}\r\nde\r\n--b0undary--\r\n`)])
+      expect(Buffer.from(got!.bytes).equals(expected)).toBe(true)
+    } finally {
+      await gw.stop(0)
+      capture.stop(true)
+    }
+  })
+
+  test('over max_body_mb: 413 in the OpenAI shape naming the setting, nothing sent upstream', async () => {
+    const gw = await startAgproxy({
+      max_body_mb: 1,
+      providers: [{ name: 'oa', type: 'openai', base_url: oa.url, api_key: 'o-key' }],
+      models: { whisper: 'oa/whisper-1' },
+    })
+    try {
+      const e = await new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'client', maxRetries: 0 }).audio.transcriptions
+        .create({ model: 'whisper', file: await toFile(Buffer.alloc(1_200_000), 'big.mp3') })
+        .catch(e => e)
+      expect(e).toBeInstanceOf(OpenAI.APIError)
+      expect(e.status).toBe(413)
+      expect(e.error.message).toContain('max_body_mb')
+      expect(oa.requests.length).toBe(0)
+    } finally {
+      await gw.stop(0)
+    }
+  })
+})
