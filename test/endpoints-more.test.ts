@@ -128,14 +128,33 @@ describe('POST /v1/responses/compact (Codex remote compaction)', () => {
     expect(rec?.body.input).toEqual(input)
   })
 
-  test('to an Anthropic provider: an OpenAI-shaped 400 naming the provider and what to do', async () => {
-    const e = await openai()
-      .responses.compact({ model: 'claude', input })
-      .catch(e => e)
-    expect(e).toBeInstanceOf(OpenAI.BadRequestError)
-    expect(e.error.message).toContain('provider an is type anthropic')
-    expect(e.error.type).toBe('invalid_request_error')
-    expect(an.requests.length).toBe(0)
+  test('to an Anthropic provider: the model writes a summary; the user messages, then the summary', async () => {
+    const r = await openai().responses.compact({ model: 'claude', input, instructions: 'You are Codex.' })
+    expect(r.object).toBe('response.compaction')
+    expect(r.output.length).toBe(3)
+    expect(r.output.slice(0, 2)).toMatchObject([
+      { type: 'message', role: 'user', content: 'fix the bug in main.rs' },
+      { type: 'message', role: 'user', content: 'now add a test' },
+    ])
+    const summary = r.output[2] as unknown as OpenAI.Responses.ResponseInputItem.Message
+    expect(summary.role).toBe('user')
+    expect(summary.content[0]).toMatchObject({
+      type: 'input_text',
+      text: expect.stringMatching(/^Summary of the conversation so far .*\n\necho: now add a test.*Write a handoff/s),
+    })
+    expect(r.usage.input_tokens).toBeGreaterThan(0)
+    const rec = an.last()
+    expect(rec?.path).toBe('/v1/messages')
+    expect(rec?.body.stream).toBeFalsy()
+    expect(rec?.body.system).toEqual([{ type: 'text', text: 'You are Codex.' }])
+    // the ask follows the last user message (Anthropic merges the two into one turn)
+    expect(rec?.body.messages.at(-1).content.at(-1).text).toContain('handoff summary')
+  })
+
+  test('to a Gemini provider: the same, through generateContent', async () => {
+    const r = await openai().responses.compact({ model: 'gem', input: 'just this' })
+    expect(r.output.map(i => (i as unknown as { role: string }).role)).toEqual(['user', 'user'])
+    expect(gm.last()?.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent')
   })
 
   test('an upstream error keeps its status, in the OpenAI shape', async () => {

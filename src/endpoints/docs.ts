@@ -166,7 +166,8 @@ export const ENDPOINT_DOCS: Record<EndpointId, EndpointDocs> = {
   'openai.responses_compact': {
     description:
       'Codex remote compaction: the conversation so far (`input`, `instructions`) in, the compacted items out (`{"output": [...]}`). Served by ' +
-      'OpenAI-compatible providers as sent; another provider type answers 400.',
+      'OpenAI-compatible providers as sent; an Anthropic or Gemini model writes a summary instead, answered as the user messages followed by the ' +
+      'summary (a user message).',
     example: { model: 'gpt-4o-mini', input: HELLO, instructions: 'You are a coding agent.' },
     response: t.Object({ output: t.Array(t.Object({ type: t.String() }, open)) }, open),
   },

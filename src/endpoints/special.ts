@@ -1,11 +1,18 @@
 /**
  * Cross-dialect plans that are not plain generation: token counting (the provider's own count endpoint, or a local
- * estimate where there is none), embeddings (OpenAI-compatible or Gemini only), Codex remote compaction (OpenAI only),
+ * estimate where there is none), embeddings (OpenAI-compatible or Gemini only), Codex remote compaction (OpenAI's own, else a summary by the model),
  * images (OpenAI, or a Gemini image model through generateContent) and audio transcriptions (OpenAI only).
  */
 import type { CodecContext, IRRequest } from '../ir/types'
 import { IRErrorValue, err, invalid } from '../ir/errors'
-import { type AnthropicRequestWire, anthropicClient, encodeCountTokensResponse, anthropicCountTokensUpstream, estimateTokens } from '../dialects/anthropic'
+import {
+  type AnthropicRequestWire,
+  anthropicClient,
+  anthropicUpstream,
+  encodeCountTokensResponse,
+  anthropicCountTokensUpstream,
+  estimateTokens,
+} from '../dialects/anthropic'
 import {
   geminiCountTokensUpstream,
   decodeGeminiCountTokens,
@@ -18,6 +25,7 @@ import {
   type GeminiEmbedContentBody,
   encodeGeminiImagesUpstream,
   decodeGeminiImagesUpstream,
+  geminiUpstream,
 } from '../dialects/gemini'
 import {
   type ResponsesRequestBody,
@@ -32,6 +40,7 @@ import {
 } from '../dialects/openai'
 import { SSE, type EndpointId } from '../dialects/endpoint'
 import { encodeInputTokensResponse } from '../dialects/openai/responses-input-tokens/endpoint'
+import { compactRequest, encodeCompactResponse } from '../dialects/openai/responses-compact/encode'
 import type { ModelCall, PlanTarget, SpecialPlan } from './plan'
 import { wireOf } from '../config/schema'
 
@@ -114,16 +123,21 @@ export const geminiEmbedPlan: SpecialPlan = (call, provider) => {
   }
 }
 
-/** Codex remote compaction: OpenAI's own (an OpenAI provider serves it as sent); no other provider type has it. */
-export const compactPlan: SpecialPlan = (_call, provider) => {
-  throw new IRErrorValue(
-    err(
-      'invalid_request',
-      `Remote compaction (/v1/responses/compact) is served by OpenAI-compatible providers only; provider ${provider.name} is type ${provider.type}. ` +
-        'Route this model to an openai provider, or let the client compact the conversation itself.',
-      { param: 'model' },
-    ),
-  )
+/** Codex remote compaction: OpenAI's own (an OpenAI provider serves it as sent); elsewhere the model writes a summary of the
+ *  conversation, answered as the compacted history (the user messages, then the summary). */
+export const compactPlan: SpecialPlan = (call, provider, ctx) => {
+  const upstream = wireOf(provider.type) === 'gemini' ? geminiUpstream : anthropicUpstream
+  const ir = compactRequest(openaiResponsesClient.decodeRequest(call.body as ResponsesRequestBody, ctx)) // validated by its schema
+  return {
+    kind: 'translated',
+    errorFrame: call.endpoint.errorFrame(call.query),
+    streamContentType: SSE,
+    request: m => {
+      const r = upstream.encodeRequest({ ...ir, model: m }, ctx)
+      return { path: r.path, body: json(r.body) }
+    },
+    decodeJson: j => encodeCompactResponse(call.body.input, upstream.decodeResponse(j, ctx)),
+  }
 }
 
 /** an edit's image files (`image`, or `image[]` as the SDK sends several), base64 */
