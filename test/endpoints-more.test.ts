@@ -394,3 +394,43 @@ describe('multipart bodies: relayed byte for byte, bounded like JSON', () => {
     }
   })
 })
+
+describe('compaction and input tokens on a chat-only server (responses: auto | chat)', () => {
+  test('auto: the 404 on /v1/responses/compact is remembered; a summary through Chat Completions', async () => {
+    const chatOnly = await startFake('openai', { chatOnly: true })
+    const gw = await startAgproxy({ providers: [{ name: 'local', type: 'openai', base_url: chatOnly.url, api_key: 'x' }], models: { qwen: 'local/qwen3' } })
+    try {
+      const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'client', maxRetries: 0 })
+      const r = await client.responses.compact({ model: 'qwen', input: 'refactor the parser' })
+      expect(r.object).toBe('response.compaction')
+      expect(r.output.length).toBe(2)
+      expect(JSON.stringify(r.output[1])).toContain('Summary of the conversation so far')
+      expect(chatOnly.requests.map(q => q.path)).toEqual(['/v1/responses/compact', '/v1/chat/completions'])
+      expect(gw.logs.filter(l => l.includes('has no /v1/responses')).length).toBe(1)
+      // known chat-only now: input tokens are estimated here, nothing more is sent
+      const n = await client.responses.inputTokens.count({ model: 'qwen', input: 'a'.repeat(400) })
+      expect(n.object).toBe('response.input_tokens')
+      expect(n.input_tokens).toBeGreaterThan(50)
+      expect(chatOnly.requests.length).toBe(2)
+    } finally {
+      await gw.stop(0)
+      await chatOnly.stop()
+    }
+  })
+
+  test('chat: straight to Chat Completions', async () => {
+    const chatOnly = await startFake('openai', { chatOnly: true })
+    const gw = await startAgproxy({
+      providers: [{ name: 'local', type: 'openai', base_url: chatOnly.url, api_key: 'x', responses: 'chat' }],
+      models: { qwen: 'local/qwen3' },
+    })
+    try {
+      const r = await new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'client', maxRetries: 0 }).responses.compact({ model: 'qwen', input: 'hi' })
+      expect(r.output.length).toBe(2)
+      expect(chatOnly.requests.map(q => q.path)).toEqual(['/v1/chat/completions'])
+    } finally {
+      await gw.stop(0)
+      await chatOnly.stop()
+    }
+  })
+})

@@ -18,7 +18,7 @@ import { maskKey, clipLine, Redactor, type PooledKey } from '../providers/pool'
 import { makePlan } from './plans'
 import { attempt, type DispatchDeps, type UpstreamPlan } from './attempt'
 import { localAnswer } from './attempt-local'
-import { lacksResponses, rememberChatOnly, responsesViaChat } from './responses-fallback'
+import { RESPONSES_APIS, lacksResponses, rememberChatOnly, responsesViaChat } from './responses-fallback'
 import { runRetryLoop, realClock, type LoopClock, type RetryRun } from './retry-loop'
 import type { Answer, Attempt, ModelCall } from './types'
 import type { Trace } from '../observe/trace'
@@ -142,8 +142,8 @@ export function createDispatcher(
         return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
       },
       attempt: (provider, key, model, planned) => {
-        // Responses calls may fall back to Chat Completions (responses: auto); every other call goes straight on
-        if (call.endpoint.id !== 'openai.responses') return attempt({ call, provider, key, model, hops, plan: planned, deps })
+        // Responses calls (and compaction, input tokens) may fall back to Chat Completions (responses: auto); every other call goes straight on
+        if (!RESPONSES_APIS.has(call.endpoint.id)) return attempt({ call, provider, key, model, hops, plan: planned, deps })
         return attemptResponses(provider, key, model, planned)
       },
       attempted: trace && ((provider, key, model, result, ms) => traceAttempt(trace, provider, key.name, model, result, ms)),

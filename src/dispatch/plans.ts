@@ -5,7 +5,7 @@
  */
 import type { CodecContext, IRError, UpstreamCodec } from '../ir/types'
 import { invalid } from '../ir/errors'
-import { ENDPOINTS, type EndpointId, type ModelCall, type Plan } from '../endpoints'
+import { ENDPOINTS, RESPONSES_APIS, type EndpointId, type ModelCall, type Plan } from '../endpoints'
 import type { PlanTarget, Upstream } from '../endpoints/plan'
 import { wireOf, type WireType } from '../providers/registry'
 import { anthropicUpstream } from '../dialects/anthropic'
@@ -71,10 +71,11 @@ function translatedPlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext
 }
 
 /** The plan for a call to a provider. Throws IRErrorValue when the request cannot be served by it.
- *  `responsesViaChat`: a Responses call to an openai-wire provider goes translated, through Chat Completions. */
+ *  `responsesViaChat`: a Responses call to an openai-wire provider goes translated, through Chat Completions (compaction
+ *  and input token counts by their special plans: a summary through Chat Completions, a local estimate). */
 export function makePlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext, responsesViaChat = false): Plan {
   const errorFrame = call.endpoint.errorFrame(call.query)
-  const viaChat = responsesViaChat && call.endpoint.id === 'openai.responses'
+  const viaChat = responsesViaChat && RESPONSES_APIS.has(call.endpoint.id)
   if (call.endpoint.dialect === wireOf(provider.type) && !viaChat) return passThroughPlan(call, errorFrame)
   return call.endpoint.special?.(call, provider, ctx) ?? translatedPlan(call, provider, ctx, errorFrame)
 }

@@ -9,6 +9,9 @@ import type { Provider } from '../providers/registry'
 import { unknownPath } from './failures'
 import type { UpstreamPlan } from './attempt-shared'
 import type { Attempt, ModelCall } from './types'
+import { RESPONSES_APIS } from '../endpoints'
+
+export { RESPONSES_APIS }
 
 /** Providers of this app found without /v1/responses (src/state.ts). */
 export type ChatOnly = Set<string>
@@ -18,7 +21,7 @@ export const responsesViaChat = (provider: Provider, chatOnly: ChatOnly): boolea
 
 /** `auto`: this failed Responses pass-through says the upstream has no such path. */
 export function lacksResponses(call: ModelCall, provider: Provider, plan: UpstreamPlan, result: Attempt): boolean {
-  if (result.ok || call.endpoint.id !== 'openai.responses' || plan.kind !== 'pass-through') return false
+  if (result.ok || !RESPONSES_APIS.has(call.endpoint.id) || plan.kind !== 'pass-through') return false
   return (provider.responses ?? 'auto') === 'auto' && unknownPath(result)
 }
 

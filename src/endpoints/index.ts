@@ -50,3 +50,7 @@ export const GEMINI_ACTIONS: Record<string, Endpoint> = Object.fromEntries(ENDPO
 
 /** Gemini actions agproxy does not serve that still say a path is Google's (for the caller's error dialect). */
 export const OTHER_GEMINI_ACTIONS: string[] = []
+
+/** The Responses APIs a chat-only server lacks (`responses: auto | chat`): Responses itself (translated through Chat
+ *  Completions), compaction (a summary through Chat Completions) and input token counts (a local estimate). */
+export const RESPONSES_APIS: ReadonlySet<EndpointId> = new Set<EndpointId>(['openai.responses', 'openai.responses_compact', 'openai.responses_input_tokens'])

@@ -30,6 +30,7 @@ import {
 import {
   type ResponsesRequestBody,
   openaiResponsesClient,
+  openaiChatUpstream,
   type EmbeddingRequestBody,
   decodeEmbeddingRequest,
   encodeEmbeddingResponse,
@@ -123,10 +124,11 @@ export const geminiEmbedPlan: SpecialPlan = (call, provider) => {
   }
 }
 
-/** Codex remote compaction: OpenAI's own (an OpenAI provider serves it as sent); elsewhere the model writes a summary of the
- *  conversation, answered as the compacted history (the user messages, then the summary). */
+/** Codex remote compaction: OpenAI's own (an OpenAI provider serves it as sent); elsewhere (and on a chat-only server) the
+ *  model writes a summary of the conversation, answered as the compacted history (the user messages, then the summary). */
 export const compactPlan: SpecialPlan = (call, provider, ctx) => {
-  const upstream = wireOf(provider.type) === 'gemini' ? geminiUpstream : anthropicUpstream
+  // an openai provider gets here only when it is chat-only (responses: chat, or found so)
+  const upstream = { openai: openaiChatUpstream, gemini: geminiUpstream, anthropic: anthropicUpstream }[wireOf(provider.type)]
   const ir = compactRequest(openaiResponsesClient.decodeRequest(call.body as ResponsesRequestBody, ctx)) // validated by its schema
   return {
     kind: 'translated',
