@@ -3,7 +3,7 @@
  * estimate where there is none), embeddings (OpenAI-compatible or Gemini only), Codex remote compaction (OpenAI's own, else a summary by the model),
  * images (OpenAI, or a Gemini image model through generateContent) and audio transcriptions (OpenAI only).
  */
-import type { CodecContext, IRRequest } from '../ir/types'
+import type { CodecContext, IRRequest, UpstreamCodec } from '../ir/types'
 import { IRErrorValue, err, invalid } from '../ir/errors'
 import {
   type AnthropicRequestWire,
@@ -128,7 +128,10 @@ export const geminiEmbedPlan: SpecialPlan = (call, provider) => {
  *  model writes a summary of the conversation, answered as the compacted history (the user messages, then the summary). */
 export const compactPlan: SpecialPlan = (call, provider, ctx) => {
   // an openai provider gets here only when it is chat-only (responses: chat, or found so)
-  const upstream = { openai: openaiChatUpstream, gemini: geminiUpstream, anthropic: anthropicUpstream }[wireOf(provider.type)]
+  const codecs: Partial<Record<string, UpstreamCodec>> = { openai: openaiChatUpstream, gemini: geminiUpstream, anthropic: anthropicUpstream }
+  const upstream = codecs[wireOf(provider.type)]
+  if (!upstream)
+    throw invalid(`Remote compaction is not available from provider ${provider.name} (type ${provider.type}); route this model elsewhere.`, 'model')
   const ir = compactRequest(openaiResponsesClient.decodeRequest(call.body as ResponsesRequestBody, ctx)) // validated by its schema
   return {
     kind: 'translated',
