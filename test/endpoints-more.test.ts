@@ -259,6 +259,12 @@ describe('POST /v1/images/edits (multipart)', () => {
     ])
   })
 
+  test('a mask to a Gemini image model: the edit goes on, the log says the mask was not used', async () => {
+    const r = await openai().images.edit({ model: 'nano', image: await png(), mask: await png(), prompt: 'add a red hat' })
+    expect(r.data?.[0]?.b64_json).toBe(PNG_1X1)
+    expect(srv.logs.some(l => l.includes('mask: Gemini image models take no mask'))).toBe(true)
+  })
+
   test('a JSON body: 415 saying to send multipart/form-data', async () => {
     const res = await fetch(`${srv.url}/v1/images/edits`, {
       method: 'POST',

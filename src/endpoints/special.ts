@@ -152,7 +152,7 @@ const imageFiles = (call: ModelCall) =>
     .map(p => ({ mimeType: p.type ?? 'image/png', data: Buffer.from(p.data).toString('base64') }))
 
 /** Images (generations and edits) on a Gemini image model: generateContent with image output, answered in OpenAI's shape. */
-export const imagesPlan: SpecialPlan = (call, provider) => {
+export const imagesPlan: SpecialPlan = (call, provider, ctx) => {
   if (wireOf(provider.type) !== 'gemini') {
     const why = `Images are not available from provider ${provider.name} (type ${provider.type} has no image generation). `
     throw invalid(`${why}Route this model to an OpenAI-compatible provider or a Gemini image model (e.g. gemini-2.5-flash-image).`, 'model')
@@ -161,6 +161,7 @@ export const imagesPlan: SpecialPlan = (call, provider) => {
   const edit = call.endpoint.id === 'openai.image_edits'
   const images = edit ? imageFiles(call) : undefined
   if (edit && !images?.length) throw invalid('image: an edit needs at least one image file (the form field image, or image[]).', 'image')
+  if (edit && call.parts?.some(p => p.name === 'mask')) ctx.warn('mask: Gemini image models take no mask; the edit follows the prompt alone.')
   const req = decodeImagesRequest(call.body, images)
   return {
     kind: 'translated',
