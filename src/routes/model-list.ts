@@ -9,8 +9,9 @@ import type { ModelRouter } from '../routing/models'
 import { detectDialect, err, renderError } from '../http/errors'
 import { GEMINI_ACTIONS } from '../endpoints'
 
-/** the Gemini actions agproxy serves (the endpoint descriptors') */
-const ACTIONS = Object.keys(GEMINI_ACTIONS)
+/** the Gemini generation actions agproxy serves (the endpoint descriptors'; the embedding ones are left out: a listed
+ *  model is not known to be an embedding model) */
+const ACTIONS = Object.keys(GEMINI_ACTIONS).filter(a => !GEMINI_ACTIONS[a]?.id.includes('embed'))
 
 type Shape = 'openai' | 'anthropic' | 'gemini'
 const shapeOf = (headers: Headers, url: string): Shape =>
