@@ -9,9 +9,10 @@ import type { ModelRouter } from '../routing/models'
 import { detectDialect, err, renderError } from '../http/errors'
 import { GEMINI_ACTIONS } from '../endpoints'
 
-/** the Gemini generation actions agproxy serves (the endpoint descriptors'; the embedding ones are left out: a listed
- *  model is not known to be an embedding model) */
-const ACTIONS = Object.keys(GEMINI_ACTIONS).filter(a => !GEMINI_ACTIONS[a]?.id.includes('embed'))
+/** the Gemini actions agproxy serves (the endpoint descriptors') */
+const ACTIONS = Object.keys(GEMINI_ACTIONS)
+/** what a listed model advertises: the embedding actions are left out (a listed model is not known to be an embedding model) */
+const GENERATION_ACTIONS = ACTIONS.filter(a => !GEMINI_ACTIONS[a]?.id.includes('embed'))
 
 type Shape = 'openai' | 'anthropic' | 'gemini'
 const shapeOf = (headers: Headers, url: string): Shape =>
@@ -28,7 +29,7 @@ const googleModel = (id: string) => ({
   description: `${id} via agproxy`,
   inputTokenLimit: 1_048_576,
   outputTokenLimit: 65_536,
-  supportedGenerationMethods: ACTIONS,
+  supportedGenerationMethods: GENERATION_ACTIONS,
 })
 
 function listBody(shape: Shape, router: ModelRouter) {
