@@ -38,6 +38,16 @@ export function parseTarget(req: Request): Target {
 }
 
 /**
+ * Does Elysia route `raw` (a request's URL as it came, parsed as `url`) on exactly `path` and `url.search`? It reads the
+ * path from the first "/" at index 11 on: right for a canonical URL (nothing the URL parser would rewrite) whose host is
+ * at least 4 characters long. Then the request can go to Elysia as it is.
+ */
+export function routesAs(raw: string, url: URL, path: string): boolean {
+  const s = raw.indexOf('/', 11)
+  return s >= 0 && raw === url.href && raw.length - s === path.length + url.search.length && raw.startsWith(path, s) && raw.endsWith(url.search)
+}
+
+/**
  * Path and query of a URL that may not parse (a bad Host): only to pick the dialect of an error, never to
  * authorise or route.
  */
