@@ -1,10 +1,12 @@
 /**
  * The per-request work of a model call stays small: what a call repeats that does not change between calls (parsing a
- * provider's URL) is done once, not per request.
+ * provider's URL) is done once, not per request, and what a call does not need (a JS stream over a request body of
+ * declared length) is not made.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { startFake, type Fake } from './fakes/upstream'
+import { readJsonBody } from '../src/http/body'
 
 /** The URLs agproxy's own code (src/; not the fake upstream in this process) parses with new URL while `f` runs. */
 async function parsed(f: () => Promise<unknown>): Promise<string[]> {
@@ -59,5 +61,26 @@ describe('a model call parses no URL it parsed for an earlier call', () => {
     })
     expect(urls.filter(u => u.startsWith(fake.url.replace(/\/v1$/, '')))).toEqual([])
     expect(urls.filter(u => u.startsWith(srv.url)).length).toBe(6)
+  })
+})
+
+describe('a request body of declared length is read natively', () => {
+  test('readJsonBody never makes its stream (req.body: ~5 µs a request)', async () => {
+    let made = 0
+    class Watched extends Request {
+      override get body() {
+        made++
+        return super.body
+      }
+    }
+    const text = JSON.stringify({ model: 'm', messages: [] })
+    const req = new Watched('http://localhost:8045/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(text.length) },
+      body: text,
+    })
+    const read = await readJsonBody(req, { maxBytes: 1048576, deadlineMs: 5000 })
+    expect(read.ok && read.value).toEqual({ model: 'm', messages: [] })
+    expect(made).toBe(0)
   })
 })
