@@ -1,6 +1,6 @@
 /**
  * The per-request work of a model call stays small: what a call repeats that does not change between calls (parsing a
- * provider's URL) is done once, not per request, and what a call does not need (a JS stream over a request body of
+ * provider's URL, or the URL a client keeps calling) is done once, not per request, and what a call does not need (a JS stream over a request body of
  * declared length) is not made.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
@@ -51,7 +51,7 @@ describe('a model call parses no URL it parsed for an earlier call', () => {
       return r.text()
     })
 
-  test("the provider's URL is parsed once, not per call; the client's URL once per call", async () => {
+  test("neither the provider's URL nor the client's is parsed again for a later call", async () => {
     await chat(false)
     const urls = await parsed(async () => {
       for (let i = 0; i < 3; i++) {
@@ -60,7 +60,7 @@ describe('a model call parses no URL it parsed for an earlier call', () => {
       }
     })
     expect(urls.filter(u => u.startsWith(fake.url.replace(/\/v1$/, '')))).toEqual([])
-    expect(urls.filter(u => u.startsWith(srv.url)).length).toBe(6)
+    expect(urls).toEqual([])
   })
 })
 
