@@ -98,13 +98,15 @@ export function createDispatcher(
   }
 
   async function dispatch(call: ModelCall): Promise<Answer | IRError> {
-    const hops = (call.request.headers.get(HOP_HEADER) ?? '').split(',').filter(Boolean)
+    const hop = call.request.headers.get(HOP_HEADER)
+    const hops = hop ? hop.split(',').filter(Boolean) : []
     if (hops.includes(INSTANCE_ID) || hops.length > 8) return LOOP
     const routed = router.resolve(call.model)
     if (!routed.ok) {
       const kind = providers.size === 0 ? 'unavailable' : 'not_found'
       return err(kind, routed.message, { param: 'model', code: kind === 'not_found' ? 'model_not_found' : undefined })
     }
+    let sticky: string | undefined | null = null
     const run: RetryRun<UpstreamPlan> = {
       model: call.model,
       candidates: [routed.route.target, ...routed.route.fallbacks],
@@ -112,7 +114,11 @@ export function createDispatcher(
       maxAttempts: config.retry.max_attempts,
       budgetMs: config.retry.max_wait * 1000,
       signal: call.signal,
-      sticky: stickyKeyFor(call.request.headers, call.body),
+      // worked out once, and only when a provider has several keys to choose from
+      get sticky() {
+        if (sticky === null) sticky = stickyKeyFor(call.request.headers, call.body)
+        return sticky
+      },
       clock,
       warn: line => log.warn(line),
       isDown: p => state.hosts.down(p),
