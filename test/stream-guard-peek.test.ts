@@ -165,6 +165,47 @@ describe('the relay goes on with the peek frame buffer', () => {
   })
 })
 
+describe("the relay's waits share one timer", () => {
+  test('a stream whose every chunk makes it wait arms one timer, not one per chunk; heartbeats still come when it is silent', async () => {
+    let i = 0
+    const slowStart = 60
+    // 40 chunks, each after a macrotask (the read is pending every time), then 60 ms of silence, then the end
+    const source = new ReadableStream<Uint8Array>(
+      {
+        async pull(c) {
+          if (i < 40) {
+            await new Promise(r => setImmediate(r))
+            c.enqueue(te.encode(chunk({ content: `w${i++}` })))
+          } else {
+            await Bun.sleep(slowStart)
+            c.enqueue(te.encode(data('[DONE]')))
+            c.close()
+          }
+        },
+      },
+      { highWaterMark: 0 },
+    ).getReader()
+    const original = globalThis.setTimeout
+    let timers = 0
+    globalThis.setTimeout = ((...a: Parameters<typeof setTimeout>) => {
+      timers++
+      return original(...a)
+    }) as typeof setTimeout
+    let text: string
+    try {
+      const out = guardedByteStream([], source, { ...limits, heartbeatMs: 20, framing: 'sse' })
+      text = await new Response(out).text()
+    } finally {
+      globalThis.setTimeout = original
+    }
+    expect(text).toContain(chunk({ content: 'w39' }))
+    expect(text).toContain(': ping\n\n')
+    expect(text).toEndWith(data('[DONE]'))
+    // the chunks: one timer between them all; the silence: one per heartbeat (~3)
+    expect(timers).toBeLessThan(10)
+  })
+})
+
 describe('through agproxy, with the openai SDK', () => {
   let upstream: ReturnType<typeof Bun.serve>
   let srv: TestServer

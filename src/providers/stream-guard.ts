@@ -329,9 +329,11 @@ export function guardedByteStream(
   }
   const frames = opts.frames ?? (opts.framing ? new FrameBuffer(opts.framing) : undefined)
   const maxHeld = opts.maxFrameBytes ?? MAX_FRAME_BYTES
+  const watchdog = new Watchdog()
   const finish = (c: ReadableStreamDefaultController<Uint8Array>, e?: IRError) => {
     if (done) return
     done = true
+    watchdog.clear()
     opts.live?.delete(handle)
     if (e) {
       // an incomplete frame is dropped (framing), or at least its line closed, so that the error frame parses
@@ -407,14 +409,13 @@ export function guardedByteStream(
             next = Bun.peek(read) as Awaited<typeof read>
           } else {
             const wait = Math.max(1, Math.min(opts.heartbeat ? opts.heartbeatMs : Infinity, opts.idleMs - (Date.now() - lastData), end - Date.now()))
-            const t = deadline(wait)
             try {
-              next = await Promise.race([read, t.promise])
+              next = await Promise.race([read, watchdog.wait(wait)])
             } catch (e) {
               pending = undefined
               return finish(c, err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`))
             } finally {
-              t.clear()
+              watchdog.stop()
             }
           }
           if (done) return
@@ -448,6 +449,7 @@ export function guardedByteStream(
       },
       cancel() {
         done = true
+        watchdog.clear()
         opts.live?.delete(handle)
         source.cancel().catch(() => {})
         opts.onEnd?.()
@@ -455,6 +457,50 @@ export function guardedByteStream(
     },
     { highWaterMark: 0 },
   )
+}
+
+/**
+ * One timer for all the waits of a stream (a translated stream waits for nearly every chunk): `wait(ms)` resolves
+ * 'timeout' after `ms` unless `stop()` comes first. The timer is not cleared and made again per wait: when it fires
+ * early (it was armed for an earlier wait, which never ends later than a new one) it re-arms for what is left.
+ */
+class Watchdog {
+  #timer: Timer | undefined
+  #until = 0
+  #wake: ((v: 'timeout') => void) | undefined
+
+  wait(ms: number): Promise<'timeout'> {
+    this.#until = Date.now() + ms
+    const p = new Promise<'timeout'>(r => {
+      this.#wake = r
+    })
+    this.#timer ??= setTimeout(this.#fire, Math.min(ms, 2_147_483_647))
+    return p
+  }
+
+  /** the wait is over (what it guarded came first) */
+  stop() {
+    this.#wake = undefined
+  }
+
+  /** the stream ended: no timer left behind */
+  clear() {
+    this.#wake = undefined
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  #fire = () => {
+    this.#timer = undefined
+    const wake = this.#wake
+    if (!wake) return
+    const left = this.#until - Date.now()
+    if (left > 0) this.#timer = setTimeout(this.#fire, Math.min(left, 2_147_483_647))
+    else {
+      this.#wake = undefined
+      wake('timeout')
+    }
+  }
 }
 
 /** bodies up to this size with a content-length (and no content-encoding) are read in one go */
