@@ -46,7 +46,7 @@ export async function passThroughAnswer(a: AttemptContext, plan: PassThrough, up
     errorFrame: plan.errorFrame,
     ends: plan.frames.ends,
     // frame by frame: a break mid-frame ends well-formed, and a key split across chunks is masked whole
-    framing,
+    frames: peek.frames,
     maxFrameBytes: a.deps.sseEventMax,
     transform: a.deps.maskBytes,
     onEnd: up.abort,

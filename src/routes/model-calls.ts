@@ -21,6 +21,9 @@ const ACTIONS_TEXT = (() => {
   return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names.join('')
 })()
 
+/** The query of a request URL (no URL parse for the usual URL without one). */
+const queryOf = (url: string) => (url.includes('?') ? new URL(url).searchParams : new URLSearchParams())
+
 /** The dispatcher's answer or error as the HTTP response (the edge: errors are rendered in the caller's dialect). */
 export function render(dialect: Dialect, r: Answer | IRError, trace?: Trace): Response {
   if (!isAnswer(r)) {
@@ -64,7 +67,6 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
       const model = pathModel ?? (body.value.model as string)
       if (/[\r\n\0]/.test(model))
         return renderError(endpoint.dialect, err('invalid_request', 'model: must not contain control characters.', { param: 'model' }))
-      const url = new URL(request.url)
       return render(
         endpoint.dialect,
         await dispatcher.dispatch({
@@ -74,7 +76,7 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
           model,
           request,
           signal: clientSignal(request),
-          query: url.searchParams,
+          query: queryOf(request.url),
           trace,
         }),
         trace,
