@@ -36,8 +36,11 @@ const top = Number(arg('--top', '25'))
 const noProfile = process.argv.includes('--no-profile')
 const configExtra = arg('--config-extra', '').replace(/\\n/g, '\n')
 const logLevel = arg('--log-level', 'warn')
-/** the request log (SQLite in bench/.tmp/profile-data) on, as by default, or off */
-const requestLog = arg('--request-log', 'on') !== 'off'
+/** the request log (SQLite in bench/.tmp/profile-data) on, as by default, or off; not given: the config says nothing of it
+ *  (so an --entry from before the request log existed still reads the config) */
+const requestLogArg = process.argv.includes('--request-log') ? arg('--request-log', 'on') : undefined
+const requestLog = requestLogArg !== 'off'
+const requestLogLines = requestLogArg === undefined ? '' : `data_dir: "${join(TMP, 'profile-data')}"\nrequest_log: ${requestLog}\n`
 
 const dir = join(TMP, 'prof')
 rmSync(dir, { recursive: true, force: true })
@@ -47,7 +50,7 @@ const up = await startProc('upstream', [process.execPath, join(ROOT, 'bench', 'u
 const cfg = join(TMP, 'agproxy-profile.yaml')
 await Bun.write(
   cfg,
-  `log_level: ${logLevel}\nshutdown_grace: 1\ndata_dir: "${join(TMP, 'profile-data')}"\nrequest_log: ${requestLog}\nproviders:\n  - { name: bench-openai, type: openai, base_url: "${up.url}/v1", api_key: sk-bench-upstream-0000, ` +
+  `log_level: ${logLevel}\nshutdown_grace: 1\n${requestLogLines}providers:\n  - { name: bench-openai, type: openai, base_url: "${up.url}/v1", api_key: sk-bench-upstream-0000, ` +
     `models: [gpt-bench, gpt-bench-paced] }\n  - { name: bench-gemini, type: gemini, base_url: "${up.url}", api_key: bench-gemini-key-000, models: ` +
     `[gemini-bench, gemini-bench-paced] }\n${configExtra ? `${configExtra}\n` : ''}`,
 )
