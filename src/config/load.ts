@@ -276,7 +276,7 @@ function providerMismatch(p: Config['providers'][number]): string | undefined {
 /** The address to bind: `host` overrides; LAN access binds all interfaces, else loopback. */
 export const bindHost = (c: Config) => c.host ?? (c.allow_lan_access ? '0.0.0.0' : '127.0.0.1')
 
-/** auth_mode `auto` = all_except_health when LAN access is on, else off. */
+/** auth_mode `auto` = all_except_health when LAN access is on or client_keys are configured, else off. */
 export const effectiveAuthMode = (c: Config) =>
   c.auth_mode === 'auto' ? (c.allow_lan_access || c.client_keys.length ? 'all_except_health' : 'off') : c.auth_mode
 

@@ -139,15 +139,17 @@ export function createFrontDoor(
       if (!origin.ok) return renderError(dialect, err('permission', origin.message))
 
       // a client key is known by its digest whatever the auth mode: its limits hold whenever it is sent
-      const client = clientKeys?.active() ? clientKeys.identify(carriers(req.headers, query)) : undefined
+      let client = clientKeys?.active() ? clientKeys.identify(carriers(req.headers, query)) : undefined
+      const revoked = client && clientKeys?.refusal(client)
       if (isAdminPath(path) && req.method !== 'OPTIONS') {
         const verdict = auth.admin(req.headers, query)
         const refused = adminRefusal(verdict === 'wrong' && client ? 'client' : verdict)
         if (refused) return finish(renderError(dialect, refused), cors)
-      } else if (client) {
-        const refused = clientKeys?.refusal(client)
-        if (refused) return finish(renderError(dialect, refused), cors)
-      } else if (!auth.check(path, req.method, req.headers, query)) {
+      } else if (revoked) {
+        // refused where a key is needed; where none is (a public path, auth off) it goes on as a request without a key
+        if (!auth.check(path, req.method, req.headers, query)) return finish(renderError(dialect, revoked), cors)
+        client = undefined
+      } else if (!client && !auth.check(path, req.method, req.headers, query)) {
         const had = req.headers.has('authorization') || req.headers.has('x-api-key') || req.headers.has('x-goog-api-key') || query.has('key')
         return finish(
           renderError(dialect, err('authentication', `${had ? 'The API key is not valid for this agproxy.' : 'An API key is required.'} ${help}`)),
