@@ -43,6 +43,7 @@ const settings = () => ({
     { name: 'models-only', key: K('models'), models: ['gpt-4o-mini', 'claude-*', 'gemini-2.5-*'], note: 'docs team' },
     ...DIALECTS.map(d => ({ name: `rpm-${d}`, key: K(`rpm-${d}`), rpm: 1 })),
     { name: 'burst', key: K('burst'), rpm: 5 },
+    { name: 'reload', key: K('reload'), rpm: 1 },
     { name: 'tokens', key: K('tokens'), tpm: 20 },
     { name: 'one-at-a-time', key: K('parallel'), max_parallel: 1 },
     { name: 'budget', key: K('budget'), budget: { usd: 0.01, period: 'month' } },
@@ -165,6 +166,19 @@ describe('limits of configured client keys, in each dialect', () => {
     const refused = all.filter(r => r.status === 429)
     expect(refused.length).toBe(7)
     for (const r of refused) expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1)
+  })
+
+  test('a reload keeps the counters: the minute’s requests still count against rpm', async () => {
+    const left = 60_000 - (Date.now() % 60_000)
+    if (left < 3000) await Bun.sleep(left + 50)
+    const b = await startAgproxy({ ...settings(), data_dir: tempDir() })
+    try {
+      expect((await rawCall('openai', K('reload'), MODEL.openai, b.url)).status).toBe(200)
+      b.reload(buildConfig({ port: 0, ...settings() }, {}, {}, 'test-config'))
+      expect((await rawCall('openai', K('reload'), MODEL.openai, b.url)).status).toBe(429)
+    } finally {
+      await b.stop(0)
+    }
   })
 
   test('tpm: once the minute’s tokens reach it, 429 naming tpm', async () => {
