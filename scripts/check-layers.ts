@@ -13,7 +13,7 @@ export const LAYERS: string[][] = [
   ['dialects', 'routing'],
   ['endpoints'],
   ['providers', 'observe', 'store'],
-  ['dispatch', 'state.ts'],
+  ['dispatch', 'state.ts', 'clientkeys'],
   ['http', 'routes'],
   ['app.ts'],
   ['server.ts', 'cli'],

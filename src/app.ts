@@ -31,6 +31,7 @@ import { createPricer } from './store/prices'
 import { Recorder } from './observe/record'
 import { Redactor } from './providers/pool'
 import { isAdminPath } from './http/auth'
+import { ClientKeys, LocalLimiter, type Limiter } from './clientkeys'
 
 export interface Agproxy {
   config: Config
@@ -59,6 +60,8 @@ export interface AppShared {
   events?: Recorder
   /** what POST /admin/reload runs */
   reload?: ReloadAction
+  /** the client keys' counters (`listen` keeps one across reloads: a reload does not reset a key's minute or budget) */
+  limiter?: Limiter
 }
 
 /** `streams`: the registry of running streams (default: the app's own; `listen` shares one across reloads so shutdown reaches them all). */
@@ -85,8 +88,9 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   // the admin API's own requests are neither logged nor fed back to its readers
   state.recorder.subscribe(rec => isAdminPath(rec.path) || events.emit(rec))
   const requestLog = opts.requestLog
+  const clientKeys = new ClientKeys({ config, limiter: opts.limiter ?? new LocalLimiter(), store: requestLog && (() => requestLog.reader), pricer })
   if (requestLog) {
-    const secrets = new Redactor([...config.api_keys, ...(config.admin_key ? [config.admin_key] : [])], 4)
+    const secrets = new Redactor([...config.api_keys, ...config.client_keys.map(k => k.key), ...(config.admin_key ? [config.admin_key] : [])], 4)
     const redactor = Redactor.of([...[...dispatcher.providers.values()].map(p => p.pool.redactor), secrets], 4)
     requestLog.attach(state, pricer, text => redactor.text(text))
     state.recorder.subscribe(rec => isAdminPath(rec.path) || requestLog.push(rec))
@@ -109,12 +113,12 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     .use(systemRoutes(listenOrigin, state.degraded))
     .use(statusRoutes(dispatcher))
     .use(modelRoutes(dispatcher.router))
-    .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies))
+    .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies, clientKeys))
     .use(metricsRoutes(metrics, dispatcher, state))
-    .use(adminRoutes({ config, dispatcher, state, requestLog, events, pricer, reload: opts.reload, startedAt: Date.now() }))
+    .use(adminRoutes({ config, dispatcher, state, requestLog, events, pricer, clientKeys, reload: opts.reload, startedAt: Date.now() }))
     .use(docs(listenOrigin))
 
-  const front = createFrontDoor(config, log, listenOrigin, () => loopback, state.recorder, opts.keyFile)
+  const front = createFrontDoor(config, log, listenOrigin, () => loopback, state.recorder, opts.keyFile, clientKeys)
   const handle = (req: Request) => app.handle(req)
 
   return {

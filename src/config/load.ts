@@ -241,7 +241,24 @@ export function buildConfig(fromFile0: Record<string, unknown>, flags: Flags = {
     const bad = providerMismatch(p)
     if (bad) throw new ConfigError(`${label}: providers[${i}].${bad}`)
   })
+  const bad2 = clientKeyProblem(config)
+  if (bad2) throw new ConfigError(`${label}: ${bad2}`)
   return config
+}
+
+/** client_keys: names and keys unique (and no key also an api_key), expires a date. */
+function clientKeyProblem(c: Config): string | undefined {
+  const names = new Set<string>()
+  const keys = new Set(c.api_keys)
+  for (const [i, k] of c.client_keys.entries()) {
+    if (names.has(k.name)) return `client_keys[${i}].name: "${k.name}" is used twice; client key names must be unique`
+    if (keys.has(k.key)) return `client_keys[${i}].key: the same key is given twice (in client_keys or api_keys); each client needs its own key`
+    if (k.expires !== undefined && Number.isNaN(Date.parse(k.expires)))
+      return `client_keys[${i}].expires: "${k.expires}" is not a date; write an ISO 8601 date or time such as 2026-12-31 or 2026-12-31T18:00:00Z`
+    names.add(k.name)
+    keys.add(k.key)
+  }
+  return undefined
 }
 
 /** Settings that only some provider types take, on another type; and what a type cannot do without. */
@@ -259,8 +276,9 @@ function providerMismatch(p: Config['providers'][number]): string | undefined {
 /** The address to bind: `host` overrides; LAN access binds all interfaces, else loopback. */
 export const bindHost = (c: Config) => c.host ?? (c.allow_lan_access ? '0.0.0.0' : '127.0.0.1')
 
-/** auth_mode `auto` = all_except_health when LAN access is on, else off. */
-export const effectiveAuthMode = (c: Config) => (c.auth_mode === 'auto' ? (c.allow_lan_access ? 'all_except_health' : 'off') : c.auth_mode)
+/** auth_mode `auto` = all_except_health when LAN access is on or client_keys are configured, else off. */
+export const effectiveAuthMode = (c: Config) =>
+  c.auth_mode === 'auto' ? (c.allow_lan_access || c.client_keys.length ? 'all_except_health' : 'off') : c.auth_mode
 
 export const dataDir = (c: Config, env: Record<string, string | undefined> = process.env) => c.data_dir ?? env.AGPROXY_DATA_DIR ?? join(homedir(), '.agproxy')
 

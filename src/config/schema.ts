@@ -48,6 +48,32 @@ export const Price = t.Object(
   { additionalProperties: false, description: 'USD per million tokens' },
 )
 
+/** A client key's spending limit: USD per day, week (from Monday) or month, 00:00 UTC. */
+export const Budget = t.Object(
+  { usd: t.Number({ exclusiveMinimum: 0 }), period: t.Union([t.Literal('day'), t.Literal('week'), t.Literal('month')]) },
+  { additionalProperties: false },
+)
+
+/** The limits a client key may carry (config and the admin API alike). */
+export const ClientKeyLimits = {
+  models: t.Optional(t.Array(t.String({ minLength: 1 }), { description: 'model globs it may call (absent: any)' })),
+  rpm: t.Optional(t.Number({ multipleOf: 1, minimum: 1, description: 'requests per minute' })),
+  tpm: t.Optional(t.Number({ multipleOf: 1, minimum: 1, description: 'tokens (input + output) per minute' })),
+  max_parallel: t.Optional(t.Number({ multipleOf: 1, minimum: 1, description: 'requests at once' })),
+  budget: t.Optional(Budget),
+  expires: t.Optional(t.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}', description: 'an ISO 8601 date or time (UTC unless it says otherwise)' })),
+  note: t.Optional(t.String()),
+}
+
+/** A client key's name: how usage, /metrics and the request log show it. */
+export const CLIENT_KEY_NAME = '^[A-Za-z0-9_.@-]{1,64}$'
+
+/** A client key with its own limits (client_keys:); `api_keys` are keys without limits. */
+export const ClientKeyConfig = t.Object(
+  { name: t.String({ pattern: CLIENT_KEY_NAME, description: '[A-Za-z0-9_.@-], unique' }), key: t.String({ minLength: 16 }), ...ClientKeyLimits },
+  { additionalProperties: false },
+)
+
 export const AuthMode = t.Union([t.Literal('off'), t.Literal('strict'), t.Literal('all_except_health'), t.Literal('auto')])
 
 export const ConfigSchema = t.Object(
@@ -58,6 +84,8 @@ export const ConfigSchema = t.Object(
     auth_mode: AuthMode,
     api_keys: t.Array(t.String({ minLength: 1 })),
     api_key: t.Optional(t.String()),
+    /** keys with their own limits (models, rpm, tpm, max_parallel, budget, expires); more are created at runtime (POST /admin/keys) */
+    client_keys: t.Array(ClientKeyConfig),
     tolerant_paths: t.Boolean({ default: true }),
     cors_origins: t.Array(t.String()),
     providers: t.Array(ProviderConfig),
@@ -134,6 +162,7 @@ export type Config = Static<typeof ConfigSchema>
 export type ProviderConfig = Static<typeof ProviderConfig>
 export type AuthMode = Static<typeof AuthMode>
 export type Price = Static<typeof Price>
+export type ClientKeyConfig = Static<typeof ClientKeyConfig>
 
 /** The wire a provider type speaks (azure: the openai wire on its own URLs). */
 export type WireType = Exclude<ProviderConfig['type'], 'azure'>
@@ -146,6 +175,7 @@ export const DEFAULTS: Config = {
   allow_lan_access: false,
   auth_mode: 'auto',
   api_keys: [],
+  client_keys: [],
   tolerant_paths: true,
   cors_origins: [],
   providers: [],

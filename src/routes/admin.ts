@@ -17,6 +17,10 @@ import { displayUrl } from '../config/display-url'
 import { detectDialect, err, renderError } from '../http/errors'
 import { keysStatus } from './status'
 import { VERSION } from '../version'
+import type { ClientKeys } from '../clientkeys'
+import { CLIENT_KEY_NAME, ClientKeyLimits } from '../config/schema'
+import { generateKey } from '../http/auth'
+import { compileValidator } from '../schema/validate'
 
 /** What /admin/reload runs (SIGHUP's reload); `ok` false leaves the running configuration. */
 export type ReloadAction = () => { ok: boolean; message: string }
@@ -29,6 +33,7 @@ export interface AdminDeps {
   /** finished requests of every configuration this listener serves (survives reloads) */
   events: Recorder
   pricer: Pricer
+  clientKeys: ClientKeys
   reload?: ReloadAction
   startedAt: number
 }
@@ -138,6 +143,38 @@ const RequestsQuery = t.Object({
   before: t.Optional(t.String({ description: 'the page after this id (the `next` of the previous page)' })),
 })
 
+const NewKey = t.Object(
+  {
+    name: t.String({ pattern: CLIENT_KEY_NAME, description: '[A-Za-z0-9_.@-], unique; how usage and the request log name the key' }),
+    key: t.Optional(t.String({ minLength: 16, description: 'the key itself (default: one is generated)' })),
+    ...ClientKeyLimits,
+  },
+  { additionalProperties: false },
+)
+
+const checkNewKey = compileValidator(NewKey, (v, path) => (path === 'key' ? 'a key (not shown)' : (JSON.stringify(v)?.slice(0, 80) ?? String(v))))
+
+/** The POST /admin/keys body, validated; a message naming the field when it is not valid (a key is never echoed). */
+async function newKeyBody(request: Request): Promise<typeof NewKey.static | string> {
+  let body: unknown
+  try {
+    body = await request.json()
+  } catch {
+    return 'The body must be a JSON object such as {"name": "alice", "rpm": 60}.'
+  }
+  const bad = checkNewKey(body)
+  return bad ? `${bad.path || 'body'}: ${bad.message}` : (body as typeof NewKey.static)
+}
+
+/** The limits of a POST /admin/keys body as stored (expires as ms); a message when expires is not a date. */
+function limitsOfBody(b: typeof NewKey.static) {
+  const expires = b.expires === undefined ? undefined : Date.parse(b.expires)
+  if (Number.isNaN(expires)) return `expires: "${b.expires}" is not a date; write an ISO 8601 date or time such as 2026-12-31 or 2026-12-31T18:00:00Z.`
+  const out = { name: b.name, models: b.models, rpm: b.rpm, tpm: b.tpm, maxParallel: b.max_parallel, budget: b.budget, expires, note: b.note }
+  for (const k of Object.keys(out) as Array<keyof typeof out>) if (out[k] === undefined) delete out[k]
+  return out
+}
+
 export const adminRoutes = (d: AdminDeps) => {
   const refuse = (request: Request, status: 'not_found' | 'invalid_request' | 'unavailable', message: string) => {
     const url = new URL(request.url)
@@ -218,6 +255,49 @@ export const adminRoutes = (d: AdminDeps) => {
       params: KeyParams,
       detail: detail('Put a key back in use (also one disabled after an auth failure)'),
     })
+    .get('/admin/keys', async () => ({ keys: await d.clientKeys.list() }), {
+      detail: detail("Client keys: each one's limits and its use of them (names only, never a key)"),
+    })
+    .post(
+      '/admin/keys',
+      async ({ request, set }) => {
+        const body = await newKeyBody(request)
+        if (typeof body === 'string') return refuse(request, 'invalid_request', body)
+        const limits = limitsOfBody(body)
+        if (typeof limits === 'string') return refuse(request, 'invalid_request', limits)
+        const key = body.key ?? generateKey()
+        const refused = d.clientKeys.create(limits, key)
+        if (refused) return renderError('openai', refused)
+        set.status = 201
+        return { ...limits, key, note: limits.note, shown: 'once: agproxy keeps only its SHA-256' }
+      },
+      {
+        parse: 'none',
+        detail: detail(
+          'Create a client key (the key is in this answer only; agproxy keeps its hash)',
+          'Create a client key. The JSON body: `name` ([A-Za-z0-9_.@-]), and optionally `key` (else one is generated), `models` (globs), ' +
+            '`rpm`, `tpm`, `max_parallel`, `budget` (`{"usd": 5, "period": "day|week|month"}`), `expires` (ISO 8601), `note`. ' +
+            'The answer holds the key, this once: agproxy keeps only its SHA-256',
+        ),
+      },
+    )
+    .post(
+      '/admin/keys/:name/revoke',
+      ({ params }) => {
+        const refused = d.clientKeys.revoke(params.name)
+        return refused ? renderError('openai', refused) : { name: params.name, status: 'revoked' }
+      },
+      { params: t.Object({ name: t.String() }), detail: detail('Revoke a runtime client key (refused from now on)') },
+    )
+    .post(
+      '/admin/keys/:name/rotate',
+      ({ params }) => {
+        const key = generateKey()
+        const refused = d.clientKeys.rotate(params.name, key)
+        return refused ? renderError('openai', refused) : { name: params.name, key, shown: 'once: agproxy keeps only its SHA-256' }
+      },
+      { params: t.Object({ name: t.String() }), detail: detail('Give a runtime client key a new secret (the old one is refused from now on)') },
+    )
     .get(
       '/admin/requests',
       ({ query, request }) => {

@@ -7,7 +7,8 @@ import { Elysia, NotFoundError, t } from 'elysia'
 import { ENDPOINT_LIST, GEMINI_ACTIONS, type Endpoint, type EndpointId } from '../endpoints'
 import { operationDocs } from '../endpoints/docs'
 import { readJsonBody } from '../http/body'
-import { clientSignal, traceOf } from '../http/front'
+import { clientKeyOfRequest, clientSignal, traceOf } from '../http/front'
+import type { ClientKeys } from '../clientkeys'
 import { compileValidator } from '../schema/validate'
 import { detectDialect, err, renderError } from '../http/errors'
 import { isAnswer, type Answer, type Dispatcher } from '../dispatch'
@@ -42,8 +43,9 @@ export function render(dialect: Dialect, r: Answer | IRError, trace?: Trace): Re
   return new Response(r.stream, { headers: { 'content-type': r.contentType, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers } })
 }
 
-/** The model-call routes; `bodies` is the app's budget of request bodies held at once. */
-export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyTimeoutS: number, bodies: BodyBudget) {
+/** The model-call routes; `bodies` is the app's budget of request bodies held at once; `clientKeys`: the limits of the
+ *  client key a request came with (front door), checked once its model is known. */
+export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyTimeoutS: number, bodies: BodyBudget, clientKeys?: ClientKeys) {
   // compiled on first use of each endpoint: start-up stays fast (cold start of the binary), later calls reuse it
   const validators = new Map<EndpointId, ReturnType<typeof compileValidator>>()
   const validatorFor = (e: Endpoint) => {
@@ -59,6 +61,7 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
     const hold = bodies.hold()
     const trace = traceOf(request)
     if (trace) trace.endpoint = endpoint.id
+    let done: (() => void) | undefined
     try {
       const body = await readJsonBody(request, limits, validatorFor(endpoint), hold)
       if (!body.ok) trace?.failed(body.error)
@@ -67,6 +70,18 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
       const model = pathModel ?? (body.value.model as string)
       if (/[\r\n\0]/.test(model))
         return renderError(endpoint.dialect, err('invalid_request', 'model: must not contain control characters.', { param: 'model' }))
+      const client = clientKeys && clientKeyOfRequest(request)
+      if (client) {
+        trace?.asked(model)
+        const refused = await clientKeys.admit(client, model)
+        if (refused) {
+          trace?.failed(refused)
+          return renderError(endpoint.dialect, refused)
+        }
+        // counted when the request is over (a stream: at its end); without a trace, when the dispatch is
+        if (trace) trace.onEnd = rec => void clientKeys.finished(client, rec)
+        else done = () => void clientKeys.finished(client, {})
+      }
       return render(
         endpoint.dialect,
         await dispatcher.dispatch({
@@ -83,6 +98,7 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
       )
     } finally {
       hold.release()
+      done?.()
     }
   }
 

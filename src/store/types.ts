@@ -72,6 +72,39 @@ export interface RequestStore {
   retain(before: number, maxBytes: number): number
   info(): StoreInfo
   close(): void
+  /** the runtime client keys kept in this database (absent: this database keeps none) */
+  readonly clientKeys?: ClientKeyStore
+}
+
+/** A budget's period: it resets at 00:00 UTC of each day, each Monday, each 1st of the month. */
+export type BudgetPeriod = 'day' | 'week' | 'month'
+
+/** A client key as the database keeps it: the key's SHA-256 (hex), never the key. */
+export interface StoredClientKey {
+  name: string
+  hash: string
+  /** model globs it may call (absent: any) */
+  models?: string[]
+  rpm?: number
+  tpm?: number
+  maxParallel?: number
+  budget?: { usd: number; period: BudgetPeriod }
+  /** ms since the epoch */
+  expires?: number
+  note?: string
+  created: number
+  revoked?: number
+}
+
+/** Where runtime client keys live (SQLite today, PostgreSQL beside it): a small interface of its own. */
+export interface ClientKeyStore {
+  list(): StoredClientKey[]
+  /** false when the name is taken (a revoked key keeps its name) */
+  create(k: StoredClientKey): boolean
+  /** false when no live key has that name */
+  revoke(name: string, time: number): boolean
+  /** a new hash for a live key; false when no live key has that name */
+  rotate(name: string, hash: string): boolean
 }
 
 export type { AttemptRecord, RequestRecord }
