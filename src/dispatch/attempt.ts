@@ -7,6 +7,7 @@ import type { IRError } from '../ir/types'
 import { callUpstream } from '../providers/upstream-call'
 import { upstreamPath } from '../providers/registry'
 import { azureBodyModel, deploymentOf } from '../providers/azure'
+import { vertexRequest } from '../providers/vertex'
 import { errorText, type StreamLimits } from '../providers/stream-guard'
 import { IRErrorValue } from '../ir/errors'
 import type { Attempt } from './types'
@@ -37,14 +38,22 @@ export async function attempt(a: AttemptContext): Promise<Attempt> {
   const azure = a.provider.azure
   // azure: a deployment serves the model, named in the URL (classic paths) or in the body (v1 API)
   const responses = a.plan.kind === 'pass-through' && a.call.endpoint.id === 'openai.responses'
-  const planned = a.plan.request(azure ? azureBodyModel(azure, responses, a.model) : a.model)
+  let planned = a.plan.request(azure ? azureBodyModel(azure, responses, a.model) : a.model)
+  let key = a.key.key
+  if (a.provider.vertex) {
+    // vertex: the account's access token, its project's URL and (Claude) the Vertex body
+    const v = await vertexRequest(a.provider.vertex, a.key.key, planned, a.model, a.call.signal)
+    if ('error' in v) return v.auth ? { ok: false, status: 401, message: v.error } : { ok: false, message: v.error }
+    planned = v
+    key = v.token
+  }
   const { body } = planned
   const path = azure ? upstreamPath(a.provider, planned.path, deploymentOf(azure, a.model)) : planned.path
   // streams must show content within first_token; a whole (non-streamed) answer may take up to total
   const firstDeadline = startedAt + (upstreamStreams(a.plan) ? Math.min(t.first_token, t.total) : t.total) * 1000
   const out = await callUpstream(
     a.provider,
-    a.key.key,
+    key,
     { path, body, forward: forwarded(a) },
     {
       signal: a.call.signal,
