@@ -72,6 +72,8 @@ export interface FakeOptions {
   deployments?: Record<string, string>
   /** vertex: service-account email → the public key its token requests' JWTs must verify with */
   vertexAccounts?: Record<string, CryptoKey>
+  /** vertex: refresh tokens of ADC authorized_user credentials the token endpoint accepts */
+  vertexRefreshTokens?: string[]
   /** vertex: the lifetime of issued access tokens, seconds (default 3599) */
   tokenTtl?: number
 }

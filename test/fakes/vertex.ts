@@ -50,6 +50,11 @@ const fromB64url = (s: string) => Buffer.from(s, 'base64url')
 async function tokenEndpoint(ctx: WireCtx): Promise<Response> {
   const form = new URLSearchParams(typeof ctx.body === 'string' ? ctx.body : '')
   if (ctx.rec.headers['content-type'] !== 'application/x-www-form-urlencoded') return errorResponse(oauthError('invalid_request', 'Bad content type'))
+  if (form.get('grant_type') === 'refresh_token') {
+    // an ADC authorized_user file (gcloud auth application-default login)
+    if (!ctx.opts.vertexRefreshTokens?.includes(form.get('refresh_token') ?? '')) return errorResponse(oauthError('invalid_grant', 'Bad Request'))
+    return issue(ctx)
+  }
   if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return errorResponse(oauthError('unsupported_grant_type', 'Invalid grant_type'))
   const [h = '', c = '', s = ''] = (form.get('assertion') ?? '').split('.')
   let header: any
@@ -75,6 +80,11 @@ async function tokenEndpoint(ctx: WireCtx): Promise<Response> {
     return errorResponse(oauthError('invalid_scope', 'Invalid OAuth scope or ID token audience provided.'))
   if (!(claims.exp > now && claims.iat <= now + 60 && claims.exp - claims.iat <= 3600))
     return errorResponse(oauthError('invalid_grant', 'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.'))
+  return issue(ctx)
+}
+
+/** A new access token, valid for the fake's tokenTtl. */
+function issue(ctx: WireCtx): Response {
   const ttl = ctx.opts.tokenTtl ?? 3599
   const token = `ya29.fake-${randomId(32)}`
   tokensOf(ctx.opts).set(token, Date.now() + ttl * 1000)
