@@ -15,7 +15,7 @@ import Anthropic from '@anthropic-ai/sdk'
 import { GoogleGenAI } from '@google/genai'
 import { buildConfig, ConfigError } from '../src/config/load'
 import { makeServiceAccount } from './fakes/vertex'
-import { startFake } from './fakes/upstream'
+import { startFake, type FakeOptions } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
 
 const sa1 = await makeServiceAccount('sa-one@proj-a.iam.gserviceaccount.com', 'proj-a')
@@ -128,6 +128,15 @@ describe('Claude on Vertex', () => {
     expect(modelCalls().at(-1)!.body.model).toBeUndefined()
   })
 
+  test('anthropic-beta reaches Claude on Vertex; anthropic-version does not (it is in the body)', async () => {
+    const { an } = await gateway()
+    await an.beta.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 64, messages: hi, betas: ['context-1m-2025-08-07'] })
+    const call = modelCalls().at(-1)!
+    expect(call.headers['anthropic-beta']).toBe('context-1m-2025-08-07')
+    expect(call.headers['anthropic-version']).toBeUndefined()
+    expect(call.body.anthropic_version).toBe('vertex-2023-10-16')
+  })
+
   test('count_tokens → publishers/anthropic/models/count-tokens:rawPredict (the model stays in the body)', async () => {
     const { an } = await gateway()
     const r = await an.messages.countTokens({ model: 'claude-sonnet-4-6', messages: hi })
@@ -203,6 +212,26 @@ describe('access tokens', () => {
     const logs = srv.logs.join('\n')
     expect(logs).not.toContain('PRIVATE KEY')
     expect(logs).not.toContain(stranger.json.private_key!.split('\n')[1]!)
+  })
+
+  test('a token endpoint outage (503) is transient: the account is not disabled, and works once the endpoint is back', async () => {
+    const opts: FakeOptions = { vertexAccounts: { [sa1.json.client_email!]: sa1.publicKey } }
+    const flaky = await startFake('vertex', opts)
+    try {
+      const { oa } = await gateway({ base_url: flaky.url, credentials: { ...sa1.json, token_uri: `${flaky.url}/token` }, credentials_file: undefined })
+      opts.vertexTokenOutage = { status: 503, body: { error: 'temporarily_unavailable', error_description: 'try again' } }
+      const e = (await oa.chat.completions.create({ model: 'gemini-2.5-flash', messages: hi }).catch(x => x)) as InstanceType<typeof OpenAI.APIError>
+      expect(e.message).toContain(
+        'Vertex AI account sa-one@proj-a.iam.gserviceaccount.com/proj-a: the token endpoint answered 503 (temporarily_unavailable: try again)',
+      )
+      expect(e.message).not.toContain('rejected the provider key')
+      opts.vertexTokenOutage = undefined
+      // a transient failure rests an account only softly (used again when no other is left), never for good
+      const r = await oa.chat.completions.create({ model: 'gemini-2.5-flash', messages: hi })
+      expect(r.choices[0]?.message.content).toBe('echo: hello vertex')
+    } finally {
+      await flaky.stop()
+    }
   })
 
   test('an unreadable credentials_file: a warning at start, then an answer naming the file and the fix (the process keeps serving)', async () => {

@@ -7,7 +7,7 @@ import type { IRError } from '../ir/types'
 import { callUpstream } from '../providers/upstream-call'
 import { upstreamPath } from '../providers/registry'
 import { azureBodyModel, deploymentOf } from '../providers/azure'
-import { vertexRequest } from '../providers/vertex'
+import { vertexRequest, vertexWireOf } from '../providers/vertex'
 import { errorText, type StreamLimits } from '../providers/stream-guard'
 import { IRErrorValue } from '../ir/errors'
 import type { Attempt } from './types'
@@ -20,11 +20,13 @@ const upstreamStreams = (plan: UpstreamPlan) => (plan.kind === 'pass-through' ? 
 /** Headers the client sent that the provider type understands. */
 function forwarded(a: AttemptContext): Record<string, string> {
   const forward: Record<string, string> = {}
-  if (a.provider.type !== 'anthropic') return forward
+  // Claude on Vertex takes anthropic-beta too (its version travels in the body)
+  const vertex = a.provider.vertex !== undefined
+  if (a.provider.type !== 'anthropic' && !(vertex && vertexWireOf(a.model) === 'anthropic')) return forward
   const beta = a.call.request.headers.get('anthropic-beta')
   if (beta) forward['anthropic-beta'] = beta
   const version = a.call.request.headers.get('anthropic-version')
-  if (version && a.plan.kind === 'pass-through') forward['anthropic-version'] = version
+  if (version && a.plan.kind === 'pass-through' && !vertex) forward['anthropic-version'] = version
   return forward
 }
 

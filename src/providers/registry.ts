@@ -169,8 +169,8 @@ export function buildProviders(
     const { url, changed } = repairBaseUrl(p.type, raw)
     if (changed && p.base_url) log.warn(`provider ${p.name}: base_url "${displayUrl(raw)}" reduced to "${url}" (agproxy appends the endpoint path itself)`)
     const vertex = p.type === 'vertex' ? vertexSettings(p, env) : undefined
-    // vertex: one pool entry per account (its id names the service account and project, never a secret)
-    const keys = vertex ? [...vertex.accounts.keys()].map(id => ({ key: id, name: id })) : keysOf(p, env)
+    // vertex: one pool entry per account, named by its service account and project (the secrets stay in vertex.ts)
+    const keys = vertex ? [...vertex.accounts.values()].map(a => ({ key: a.slot, name: a.id })) : keysOf(p, env)
     for (const a of vertex?.accounts.values() ?? []) if (a.problem) log.warn(`provider ${p.name}: ${a.problem}`)
     if (p.type === 'azure' && p.auth === 'entra' && !keys.length)
       log.warn(`provider ${p.name}: auth: entra but no token; set AZURE_OPENAI_AD_TOKEN (or api_keys) to a Microsoft Entra ID access token`)

@@ -19,7 +19,9 @@ const REFRESH_EARLY_MS = 5 * 60_000
 
 /** One pooled account: its credentials (or why they cannot be used) and the project it bills. */
 export interface VertexAccount {
-  /** the pool key: `{client_email or file}/{project}` (never a secret) */
+  /** its pool key: `#1`, `#2`, … (nothing to mask: the secrets stay here; too short for the redactors to scan for) */
+  slot: string
+  /** its name in logs and messages: `{client_email or file}/{project}` (never a secret) */
   id: string
   project: string
   creds?: Credentials
@@ -35,6 +37,7 @@ type Credentials =
 
 export interface VertexSettings {
   location: string
+  /** by pool key */
   accounts: Map<string, VertexAccount>
 }
 
@@ -101,10 +104,9 @@ export function vertexSettings(p: ProviderConfig, env: Record<string, string | u
     const { creds, raw, problem, from } = parseCredentials(a, env)
     const project = a.project ?? p.project ?? (typeof raw?.project_id === 'string' ? raw.project_id : '') ?? ''
     const who = creds?.type === 'service_account' ? creds.client_email : from
-    let id = `${who}/${project}`
-    while (accounts.has(id)) id += '+'
+    const slot = `#${accounts.size + 1}`
     const noProject = project ? undefined : `${from}: no project; set project: (the Google Cloud project id) on the provider or the account`
-    accounts.set(id, { id, project, creds, problem: problem ?? noProject })
+    accounts.set(slot, { slot, id: `${who}/${project}`, project, creds, problem: problem ?? noProject })
   }
   return { location: p.location ?? 'global', accounts }
 }
@@ -174,7 +176,7 @@ export async function vertexToken(a: VertexAccount, signal: AbortSignal): Promis
 // ───────────── URLs and bodies ─────────────
 
 /** Claude on Vertex (the anthropic wire) for a model whose name starts with `claude-`; anything else is Gemini. */
-export const vertexWireOf = (model: string): 'anthropic' | 'gemini' => (/^(publishers\/anthropic\/models\/)?claude-/i.test(model) ? 'anthropic' : 'gemini')
+export const vertexWireOf = (model: string): 'anthropic' | 'gemini' => (/^claude-/i.test(model) ? 'anthropic' : 'gemini')
 
 /** A gemini or anthropic path as planned → the Vertex path for the account's project; `stream`: Claude streams. */
 export function vertexPath(v: VertexSettings, project: string, path: string, model: string, stream: boolean): string {
@@ -197,19 +199,20 @@ export function vertexClaudeBody(body: string | Uint8Array, countTokens: boolean
  *  (`auth`: its credentials are at fault, so another account may do better; else the token endpoint was unreachable). */
 export async function vertexRequest(
   v: VertexSettings,
-  accountId: string,
+  slot: string,
   planned: { path: string; body: string | Uint8Array },
   model: string,
   signal: AbortSignal,
 ): Promise<{ path: string; body: string | Uint8Array; token: string } | { error: string; auth: boolean }> {
-  const a = v.accounts.get(accountId)
-  if (!a) return { error: `no Vertex account ${accountId}`, auth: true }
+  const a = v.accounts.get(slot)
+  if (!a) return { error: `no Vertex account ${slot}`, auth: true }
   let token: string
   try {
     token = await vertexToken(a, signal)
   } catch (e) {
     const msg = (e as Error).message
-    return { error: `Vertex AI account ${a.id}: ${msg}`, auth: !!a.problem || /answered \d/.test(msg) }
+    // the token endpoint refused the credentials (4xx): another account may do better; its 5xx or a network error is transient
+    return { error: `Vertex AI account ${a.id}: ${msg}`, auth: !!a.problem || /answered 4\d\d/.test(msg) }
   }
   const claude = !/^\/v1(beta|alpha)?\/models\//.test(planned.path)
   if (!claude) return { path: vertexPath(v, a.project, planned.path, model, false), body: planned.body, token }

@@ -74,6 +74,8 @@ export interface FakeOptions {
   vertexAccounts?: Record<string, CryptoKey>
   /** vertex: refresh tokens of ADC authorized_user credentials the token endpoint accepts */
   vertexRefreshTokens?: string[]
+  /** vertex: while set, the token endpoint answers this (read per request: a test sets and clears it) */
+  vertexTokenOutage?: ErrorReply
   /** vertex: the lifetime of issued access tokens, seconds (default 3599) */
   tokenTtl?: number
 }

@@ -48,6 +48,8 @@ const fromB64url = (s: string) => Buffer.from(s, 'base64url')
 
 /** The token endpoint: a verified jwt-bearer assertion → an access token. */
 async function tokenEndpoint(ctx: WireCtx): Promise<Response> {
+  const down = ctx.opts.vertexTokenOutage
+  if (down) return errorResponse(down)
   const form = new URLSearchParams(typeof ctx.body === 'string' ? ctx.body : '')
   if (ctx.rec.headers['content-type'] !== 'application/x-www-form-urlencoded') return errorResponse(oauthError('invalid_request', 'Bad content type'))
   if (form.get('grant_type') === 'refresh_token') {
