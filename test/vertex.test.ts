@@ -14,6 +14,7 @@ import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
 import { GoogleGenAI } from '@google/genai'
 import { buildConfig, ConfigError } from '../src/config/load'
+import { doctorCommand } from '../src/cli/doctor'
 import { makeServiceAccount } from './fakes/vertex'
 import { startFake, type FakeOptions } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
@@ -258,6 +259,20 @@ describe('several accounts, pooled like keys', () => {
     expect(modelCalls().map(r => r.path.split('/')[3])).toEqual(['proj-b', 'proj-b'])
     // each account's token came from its own service account
     expect(new Set(modelCalls().map(r => r.headers.authorization)).size).toBe(1)
+  })
+})
+
+describe('agproxy doctor', () => {
+  test("each account mints a token: ✓ for a known service account, ✗ with Google's answer for another; no key in the report", async () => {
+    const accounts = [{ credentials: creds(sa1) }, { credentials: { ...stranger.json, token_uri: TOKEN_URI } }]
+    const config = buildConfig({ providers: [{ name: 'vx', type: 'vertex', base_url: vx.url, accounts }] })
+    const h = mkdtempSync(join(tmpdir(), 'agproxy-vertex-home-'))
+    const r = await doctorCommand(config, { home: h, env: { HOME: h } })
+    expect(r.out).toContain('✓ vx (vertex) account sa-one@proj-a.iam.gserviceaccount.com/proj-a: access token issued')
+    expect(r.out).toContain(
+      '✗ vx (vertex) account stranger@proj-x.iam.gserviceaccount.com/proj-x: the token endpoint answered 400 (invalid_grant: Invalid JWT Signature.)',
+    )
+    expect(r.out).not.toContain('PRIVATE KEY')
   })
 })
 

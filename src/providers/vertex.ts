@@ -149,7 +149,11 @@ async function exchange(c: Credentials, signal: AbortSignal): Promise<{ value: s
   } catch {}
   if (!res.ok || !j.access_token) {
     const why = j.error ? `${j.error}${j.error_description ? `: ${j.error_description}` : ''}` : text.slice(0, 200)
-    throw new Error(`the token endpoint answered ${res.status} (${why})`)
+    const fix =
+      res.status >= 400 && res.status < 500
+        ? '; the key may be deleted or rotated: create a new key for the service account (or rerun gcloud auth application-default login)'
+        : ''
+    throw new Error(`the token endpoint answered ${res.status} (${why})${fix}`)
   }
   return { value: j.access_token, expiresAt: Date.now() + (Number(j.expires_in) || 3600) * 1000 }
 }
