@@ -15,7 +15,7 @@ import Anthropic from '@anthropic-ai/sdk'
 import { GoogleGenAI } from '@google/genai'
 import { buildConfig, ConfigError } from '../src/config/load'
 import { doctorCommand } from '../src/cli/doctor'
-import { makeServiceAccount } from './fakes/vertex'
+import { makeServiceAccount, revokeTokens } from './fakes/vertex'
 import { startFake, type FakeOptions } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
 
@@ -170,6 +170,28 @@ describe('access tokens', () => {
       expect(auths[0]).not.toBe(auths[1])
     } finally {
       await short.stop()
+    }
+  })
+
+  test('a cached token Vertex refuses (401: revoked) is dropped and the call made once more with a new one', async () => {
+    const opts: FakeOptions = { vertexAccounts: { [sa1.json.client_email!]: sa1.publicKey } }
+    const f = await startFake('vertex', opts)
+    try {
+      const { ge } = await gateway({ base_url: f.url, credentials: { ...sa1.json, token_uri: `${f.url}/token` }, credentials_file: undefined })
+      await ge.models.generateContent({ model: 'gemini-2.5-flash', contents: 'one' })
+      revokeTokens(opts)
+      const r = await ge.models.generateContent({ model: 'gemini-2.5-flash', contents: 'two' })
+      expect(r.text).toBe('echo: two')
+      expect(f.requests.map(q => (q.path === '/token' ? 'token' : 'call'))).toEqual(['token', 'call', 'call', 'token', 'call'])
+      // a service account Vertex keeps refusing is not retried in a loop: one new token, then the 401 stands
+      revokeTokens(opts)
+      f.handler = q => (q.path !== '/token' ? { kind: 'error', status: 401, message: 'Request had invalid authentication credentials.' } : undefined)
+      f.requests.length = 0
+      const e = await ge.models.generateContent({ model: 'gemini-2.5-flash', contents: 'three' }).catch(x => x)
+      expect(String(e.message)).toContain('rejected the provider key for vx')
+      expect(f.requests.map(q => (q.path === '/token' ? 'token' : 'call'))).toEqual(['call', 'token', 'call'])
+    } finally {
+      await f.stop()
     }
   })
 

@@ -7,7 +7,7 @@ import type { IRError } from '../ir/types'
 import { callUpstream } from '../providers/upstream-call'
 import { upstreamPath } from '../providers/registry'
 import { azureBodyModel, deploymentOf } from '../providers/azure'
-import { vertexRequest, vertexWireOf } from '../providers/vertex'
+import { vertexForget, vertexRequest, vertexWireOf } from '../providers/vertex'
 import { errorText, type StreamLimits } from '../providers/stream-guard'
 import { IRErrorValue } from '../ir/errors'
 import type { Attempt } from './types'
@@ -66,6 +66,8 @@ export async function attempt(a: AttemptContext): Promise<Attempt> {
     },
   )
   if (!out.ok) {
+    // vertex: a cached token refused (revoked, or the clock is off) is dropped, and the call made once more with a new one
+    if (out.status === 401 && a.provider.vertex && !a.freshToken && vertexForget(a.provider.vertex, a.key.key, key)) return attempt({ ...a, freshToken: true })
     if (out.network) return { ok: false, message: out.network, unreachable: out.why === 'connect' }
     return {
       ok: false,

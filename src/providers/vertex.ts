@@ -177,6 +177,14 @@ export async function vertexToken(a: VertexAccount, signal: AbortSignal): Promis
   return a.pending
 }
 
+/** Drop the account's cached token if it is `token` (Vertex refused it); whether there was one to drop. */
+export function vertexForget(v: VertexSettings, slot: string, token: string): boolean {
+  const a = v.accounts.get(slot)
+  if (a?.token?.value !== token) return false
+  a.token = undefined
+  return true
+}
+
 // ───────────── URLs and bodies ─────────────
 
 /** Claude on Vertex (the anthropic wire) for a model whose name starts with `claude-`; anything else is Gemini. */

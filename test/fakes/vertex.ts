@@ -34,6 +34,9 @@ export async function makeServiceAccount(email: string, project: string): Promis
 const issued = new WeakMap<FakeOptions, Map<string, number>>()
 const tokensOf = (o: FakeOptions) => issued.get(o) ?? issued.set(o, new Map()).get(o)!
 
+/** Revoke every access token a fake issued (its calls then answer 401 UNAUTHENTICATED). */
+export const revokeTokens = (o: FakeOptions) => tokensOf(o).clear()
+
 const oauthError = (error: string, description: string): ErrorReply => ({ status: 400, body: { error, error_description: description } })
 const googleError = (status: number, state: string, message: string): ErrorReply => ({ status, body: { error: { code: status, message, status: state } } })
 const UNAUTHENTICATED = () =>
