@@ -138,6 +138,13 @@ describe('Claude on Vertex', () => {
     expect(call.body.anthropic_version).toBe('vertex-2023-10-16')
   })
 
+  test('a Vertex model id with its @version is in the URL as is', async () => {
+    const { an } = await gateway()
+    const r = await an.messages.create({ model: 'claude-sonnet-4-5@20250929', max_tokens: 64, messages: hi })
+    expect(r.content[0]).toMatchObject({ text: 'echo: hello vertex' })
+    expect(modelCalls().at(-1)!.path).toBe('/v1/projects/proj-a/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:rawPredict')
+  })
+
   test('count_tokens → publishers/anthropic/models/count-tokens:rawPredict (the model stays in the body)', async () => {
     const { an } = await gateway()
     const r = await an.messages.countTokens({ model: 'claude-sonnet-4-6', messages: hi })

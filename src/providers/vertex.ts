@@ -192,11 +192,13 @@ export const vertexWireOf = (model: string): 'anthropic' | 'gemini' => (/^claude
 
 /** A gemini or anthropic path as planned → the Vertex path for the account's project; `stream`: Claude streams. */
 export function vertexPath(v: VertexSettings, project: string, path: string, model: string, stream: boolean): string {
+  // Vertex model ids carry a version after @ (claude-sonnet-4-5@20250929), which its URLs show as is
+  const m = encodeURIComponent(model).replace(/%40/g, '@')
   const base = `/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(v.location)}/publishers`
   const g = path.match(/^\/v1(?:beta|alpha)?\/models\/[^:/?]+:(\w+)(\?.*)?$/)
-  if (g) return `${base}/google/models/${encodeURIComponent(model)}:${g[1]}${g[2] ?? ''}`
+  if (g) return `${base}/google/models/${m}:${g[1]}${g[2] ?? ''}`
   if (path === '/v1/messages/count_tokens') return `${base}/anthropic/models/count-tokens:rawPredict`
-  return `${base}/anthropic/models/${encodeURIComponent(model)}:${stream ? 'streamRawPredict' : 'rawPredict'}`
+  return `${base}/anthropic/models/${m}:${stream ? 'streamRawPredict' : 'rawPredict'}`
 }
 
 /** The body of a Claude call on Vertex: `anthropic_version` in it, the model in the URL (count_tokens keeps it). */
