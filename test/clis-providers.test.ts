@@ -7,6 +7,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { startFake, type Fake } from './fakes/upstream'
+import { makeServiceAccount } from './fakes/vertex'
 import { LAUNCHERS, ensureClis, removeTemps, type CliName, type CliRun } from './support/clis'
 
 const probes = ensureClis()
@@ -26,7 +27,7 @@ async function launch(cli: CliName, fake: Fake, provider: Record<string, unknown
   fake.handler = rec => {
     if (rec.method !== 'POST') return undefined
     // Gemini CLI first asks a small model, non-streaming and for JSON, which model should answer
-    if (cli === 'gemini' && rec.body?.stream !== true) return { kind: 'text', text: ROUTER_JSON }
+    if (cli === 'gemini' && rec.body?.stream !== true && !rec.path.includes(':stream')) return { kind: 'text', text: ROUTER_JSON }
     return { kind: 'text', text: answer }
   }
   const srv = await startAgproxy({ providers: [provider], models: { '*': target } })
@@ -72,6 +73,17 @@ for (const cli of ['claude', 'codex', 'gemini'] as CliName[]) {
   azureRuns.set(cli, await launch(cli, az, provider, 'az/gpt-4o'))
 }
 
+// vertex: Claude Code to a Claude model (rawPredict), Codex CLI and Gemini CLI to a Gemini model, one service account
+const sa = await makeServiceAccount('agproxy-cli@cli-project.iam.gserviceaccount.com', 'cli-project')
+const vertexRuns = new Map<CliName, Run>()
+const VERTEX_MODEL: Record<CliName, string> = { claude: 'claude-sonnet-4-6', codex: 'gemini-2.5-flash', gemini: 'gemini-2.5-flash' }
+for (const cli of ['claude', 'codex', 'gemini'] as CliName[]) {
+  if (skip(cli)) continue
+  const vx = await startFake('vertex', { vertexAccounts: { [sa.json.client_email!]: sa.publicKey } })
+  const provider = { name: 'vx', type: 'vertex', base_url: vx.url, location: 'us-east5', credentials: { ...sa.json, token_uri: `${vx.url}/token` } }
+  vertexRuns.set(cli, await launch(cli, vx, provider, `vx/${VERTEX_MODEL[cli]}`))
+}
+
 describe('Codex CLI → a Chat Completions-only server, responses: auto', () => {
   test.skipIf(skip('codex'))(
     label('codex', 'the 404 on /v1/responses is followed by Chat Completions; one log line says so'),
@@ -105,6 +117,28 @@ describe('the CLIs → an Azure OpenAI provider', () => {
           if (cli !== 'codex') expect(r.query['api-version']).toBe('2024-10-21')
           else expect(r.body.model).toBe('prod-4o')
         }
+      },
+      150_000,
+    )
+  }
+})
+
+describe('the CLIs → a Vertex AI provider', () => {
+  for (const cli of ['claude', 'codex', 'gemini'] as CliName[]) {
+    test.skipIf(skip(cli))(
+      label(cli, `${cli}: a prompt reaches the project's ${VERTEX_MODEL[cli]} with a token from the verified service-account JWT`),
+      async () => {
+        const up = await done(vertexRuns.get(cli)!)
+        const tokens = up.filter(r => r.path === '/token')
+        expect(tokens).toHaveLength(1)
+        const calls = up.filter(r => r.path !== '/token')
+        expect(calls.length).toBeGreaterThan(0)
+        const publisher = cli === 'claude' ? 'anthropic' : 'google'
+        for (const r of calls) {
+          expect(r.path).toStartWith(`/v1/projects/cli-project/locations/us-east5/publishers/${publisher}/models/`)
+          expect(r.headers.authorization).toMatch(/^Bearer ya29\.fake-/)
+        }
+        if (cli === 'claude') expect(calls.some(r => r.body.anthropic_version === 'vertex-2023-10-16' && !('model' in r.body))).toBe(true)
       },
       150_000,
     )

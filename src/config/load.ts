@@ -268,6 +268,11 @@ function providerMismatch(p: Config['providers'][number]): string | undefined {
   if (p.type !== 'azure')
     for (const k of ['api_version', 'deployments', 'auth'] as const)
       if (p[k] !== undefined) return `${k}: only a provider of type azure takes ${k} (this one is ${p.type})`
+  if (p.type !== 'vertex')
+    for (const k of ['project', 'location', 'credentials_file', 'credentials', 'accounts'] as const)
+      if (p[k] !== undefined) return `${k}: only a provider of type vertex takes ${k} (this one is ${p.type})`
+  if (p.type === 'vertex' && (p.api_keys !== undefined || p.api_key !== undefined))
+    return 'api_keys: a vertex provider authenticates with a service account: set credentials_file (or credentials, or accounts:)'
   if (p.responses !== undefined && wireOf(p.type) !== 'openai')
     return `responses: only openai and azure providers take responses (this one is ${p.type}: Responses calls to it are always translated)`
   return undefined

@@ -9,10 +9,19 @@ const Key = t.Union([
   t.Object({ key: t.String({ minLength: 1 }), weight: t.Optional(t.Number({ minimum: 0 })), name: t.Optional(t.String()) }, { additionalProperties: false }),
 ])
 
+const VertexAccount = t.Object(
+  {
+    credentials_file: t.Optional(t.String({ minLength: 1 })),
+    credentials: t.Optional(t.Union([t.String({ minLength: 1 }), t.Record(t.String(), t.Unknown())])),
+    project: t.Optional(t.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+)
+
 export const ProviderConfig = t.Object(
   {
     name: t.String({ pattern: '^[a-z0-9_-]+$', description: 'unique, [a-z0-9_-]' }),
-    type: t.Union([t.Literal('gemini'), t.Literal('openai'), t.Literal('anthropic'), t.Literal('azure')]),
+    type: t.Union([t.Literal('gemini'), t.Literal('openai'), t.Literal('anthropic'), t.Literal('azure'), t.Literal('vertex')]),
     base_url: t.Optional(t.String({ pattern: '^https?://' })),
     api_keys: t.Optional(t.Array(Key)),
     api_key: t.Optional(t.String()),
@@ -28,6 +37,16 @@ export const ProviderConfig = t.Object(
     deployments: t.Optional(t.Record(t.String(), t.String({ minLength: 1 }))),
     /** azure: `api-key` header (default), or `entra`: a Microsoft Entra ID bearer token (api_keys, else AZURE_OPENAI_AD_TOKEN) */
     auth: t.Optional(t.Union([t.Literal('api-key'), t.Literal('entra')])),
+    /** vertex: the Google Cloud project (default: the service account's project_id) */
+    project: t.Optional(t.String({ minLength: 1 })),
+    /** vertex: the region (us-east5, europe-west1, …) or `global` (the default) */
+    location: t.Optional(t.String({ pattern: '^[a-z0-9-]+$' })),
+    /** vertex: a service-account JSON key or ADC file (default: GOOGLE_APPLICATION_CREDENTIALS, else gcloud's ADC file) */
+    credentials_file: t.Optional(t.String({ minLength: 1 })),
+    /** vertex: the service-account JSON itself (a string or an object) instead of a file */
+    credentials: t.Optional(t.Union([t.String({ minLength: 1 }), t.Record(t.String(), t.Unknown())])),
+    /** vertex: several service accounts or projects, pooled like keys (cooldowns per account and model) */
+    accounts: t.Optional(t.Array(VertexAccount, { minItems: 1 })),
   },
   { additionalProperties: false },
 )
@@ -165,10 +184,10 @@ export type Price = Static<typeof Price>
 export type ClientKeyConfig = Static<typeof ClientKeyConfig>
 
 /** The wire a provider type speaks (azure: the openai wire on its own URLs). */
-export type WireType = Exclude<ProviderConfig['type'], 'azure'>
+export type WireType = Exclude<ProviderConfig['type'], 'azure' | 'vertex'>
 
-/** The wire (dialect) of a provider type. */
-export const wireOf = (type: ProviderConfig['type']): WireType => (type === 'azure' ? 'openai' : type)
+/** The wire (dialect) of a provider type (vertex: gemini; its Claude models speak anthropic, see providers/vertex.ts). */
+export const wireOf = (type: ProviderConfig['type']): WireType => (type === 'azure' ? 'openai' : type === 'vertex' ? 'gemini' : type)
 
 export const DEFAULTS: Config = {
   port: 8045,

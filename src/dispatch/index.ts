@@ -8,7 +8,7 @@ import type { Logger } from '../log'
 import type { CodecContext, IRError } from '../ir/types'
 import { err } from '../ir/errors'
 import type { ModelRouter } from '../routing/models'
-import { buildProviders, type Provider } from '../providers/registry'
+import { buildProviders, planTarget, type Provider } from '../providers/registry'
 import { routingOf } from './routing'
 import { HOP_HEADER, INSTANCE_ID } from '../providers/upstream-call'
 import { createAppState, type AppState } from '../state'
@@ -144,7 +144,7 @@ export function createDispatcher(
       isDown: p => state.hosts.down(p),
       scrub: deps.scrub,
       prepare: (provider, target) => {
-        const plan = makePlan(call, provider, codecContext(call, provider), responsesViaChat(provider, state.chatOnly))
+        const plan = makePlan(call, planTarget(provider, target.model), codecContext(call, provider), responsesViaChat(provider, state.chatOnly))
         return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
       },
       attempt: (provider, key, model, planned) => {

@@ -10,10 +10,11 @@ import { openaiWire } from './openai'
 import { anthropicWire } from './anthropic'
 import { geminiWire } from './gemini'
 import { azureWire } from './azure'
+import { vertexWire } from './vertex'
 
 export type ProviderType = 'openai' | 'anthropic' | 'gemini'
 /** the provider types, and azure (the openai wire on Azure's paths and auth) */
-export type FakeType = ProviderType | 'azure'
+export type FakeType = ProviderType | 'azure' | 'vertex'
 
 export interface Recorded {
   method: string
@@ -69,6 +70,14 @@ export interface FakeOptions {
   chatOnly?: boolean
   /** azure: deployment → model, besides every openai model deployed under its own name */
   deployments?: Record<string, string>
+  /** vertex: service-account email → the public key its token requests' JWTs must verify with */
+  vertexAccounts?: Record<string, CryptoKey>
+  /** vertex: refresh tokens of ADC authorized_user credentials the token endpoint accepts */
+  vertexRefreshTokens?: string[]
+  /** vertex: while set, the token endpoint answers this (read per request: a test sets and clears it) */
+  vertexTokenOutage?: ErrorReply
+  /** vertex: the lifetime of issued access tokens, seconds (default 3599) */
+  tokenTtl?: number
 }
 
 export interface Fake {
@@ -515,7 +524,7 @@ async function playOther(b: Behaviour | undefined, err: (b: ErrorBehaviour) => E
 // ───────────── the server ─────────────
 
 /** Looked up when a fake starts, not at load: the wire modules import this one, so any of them may be loaded first. */
-const wireOf = (type: FakeType): Wire => ({ openai: openaiWire, anthropic: anthropicWire, gemini: geminiWire, azure: azureWire })[type]
+const wireOf = (type: FakeType): Wire => ({ openai: openaiWire, anthropic: anthropicWire, gemini: geminiWire, azure: azureWire, vertex: vertexWire })[type]
 
 async function readBody(req: Request): Promise<any> {
   const text = await req.text()

@@ -9,21 +9,33 @@
 import { describe, test, afterAll, expect } from 'bun:test'
 import { startFake, type Fake, type ProviderType, type Recorded } from '../fakes/upstream'
 import { startAgproxy, type TestServer } from './agproxy'
+import { makeServiceAccount } from '../fakes/vertex'
 
 export type { ProviderType } from '../fakes/upstream'
-/** The upstreams every cell row runs against: the three wires, and azure (the openai wire on Azure's paths and auth). */
-export type MatrixUpstream = ProviderType | 'azure'
-export const PROVIDERS: MatrixUpstream[] = ['openai', 'anthropic', 'gemini', 'azure']
+/** The upstreams every cell row runs against: the three wires, azure (the openai wire on Azure's paths and auth), and
+ *  vertex with its Gemini models (the gemini wire) and its Claude models (vertex-claude: the anthropic wire). */
+export type MatrixUpstream = ProviderType | 'azure' | 'vertex' | 'vertex-claude'
+export const PROVIDERS: MatrixUpstream[] = ['openai', 'anthropic', 'gemini', 'azure', 'vertex', 'vertex-claude']
+const WIRE: Record<MatrixUpstream, ProviderType> = {
+  openai: 'openai',
+  anthropic: 'anthropic',
+  gemini: 'gemini',
+  azure: 'openai',
+  vertex: 'gemini',
+  'vertex-claude': 'anthropic',
+}
 /** the wire an upstream speaks */
-export const wireOf = (p: MatrixUpstream): ProviderType => (p === 'azure' ? 'openai' : p)
+export const wireOf = (p: MatrixUpstream): ProviderType => WIRE[p]
 
 export const UPSTREAM_MODEL: Record<MatrixUpstream, { plain: string; think: string }> = {
   openai: { plain: 'gpt-4o', think: 'o4-mini' },
   azure: { plain: 'gpt-4o', think: 'o4-mini' },
   anthropic: { plain: 'claude-sonnet-4-6', think: 'claude-opus-4-7' },
   gemini: { plain: 'gemini-2.5-flash', think: 'gemini-3-pro-preview' },
+  vertex: { plain: 'gemini-2.5-flash', think: 'gemini-3-pro-preview' },
+  'vertex-claude': { plain: 'claude-sonnet-4-6', think: 'claude-opus-4-7' },
 }
-export const PROVIDER_NAME: Record<MatrixUpstream, string> = { openai: 'oa', anthropic: 'an', gemini: 'ge', azure: 'az' }
+export const PROVIDER_NAME: Record<MatrixUpstream, string> = { openai: 'oa', anthropic: 'an', gemini: 'ge', azure: 'az', vertex: 'vx', 'vertex-claude': 'vc' }
 
 export type ModelKind = 'plain' | 'think'
 export const alias = (p: MatrixUpstream, kind: ModelKind = 'plain') => `${kind}-${p}`
@@ -38,16 +50,29 @@ export interface Env {
 }
 
 export async function startMatrix(): Promise<Env> {
+  const sa = await makeServiceAccount('agproxy-test@matrix-project.iam.gserviceaccount.com', 'matrix-project')
   const fakes = {
     openai: await startFake('openai', { keys: ['k-oa'] }),
     anthropic: await startFake('anthropic', { keys: ['k-an'] }),
     gemini: await startFake('gemini', { keys: ['k-ge'] }),
     azure: await startFake('azure', { keys: ['k-az'] }),
+    vertex: await startFake('vertex', { vertexAccounts: { [sa.json.client_email!]: sa.publicKey } }),
+    'vertex-claude': await startFake('vertex', { vertexAccounts: { [sa.json.client_email!]: sa.publicKey } }),
   }
   const models: Record<string, string> = {}
   for (const p of PROVIDERS) for (const kind of ['plain', 'think'] as const) models[alias(p, kind)] = `${PROVIDER_NAME[p]}/${UPSTREAM_MODEL[p][kind]}`
+  const providerOf = (p: MatrixUpstream) =>
+    p === 'vertex' || p === 'vertex-claude'
+      ? {
+          name: PROVIDER_NAME[p],
+          type: 'vertex',
+          base_url: fakes[p].url,
+          location: 'us-east5',
+          credentials: { ...sa.json, token_uri: `${fakes[p].url}/token` },
+        }
+      : { name: PROVIDER_NAME[p], type: p, base_url: fakes[p].url, api_keys: [`k-${PROVIDER_NAME[p]}`] }
   const srv = await startAgproxy({
-    providers: PROVIDERS.map(p => ({ name: PROVIDER_NAME[p], type: p, base_url: fakes[p].url, api_keys: [`k-${PROVIDER_NAME[p]}`] })),
+    providers: PROVIDERS.map(providerOf),
     models,
     retry: { max_attempts: 1, max_wait: 0 },
   })
@@ -373,6 +398,12 @@ function geminiView(b: any, path: string): Omit<UpView, 'path' | 'raw'> {
   }
 }
 
+/** Claude on Vertex: the model is in the path (`…/publishers/anthropic/models/{m}:rawPredict`), the stream flag in the body. */
+const vertexClaudeBody = (b: any, path: string) => {
+  const m = decodeURIComponent(path).match(/\/publishers\/anthropic\/models\/([^:/]+):/)
+  return m ? { ...b, model: m[1] } : b
+}
+
 /** A recorded upstream request, read into the provider-neutral view. */
 export function upstreamView(type: ProviderType, rec: Recorded | undefined): UpView {
   if (!rec) throw new Error(`the ${type} upstream received no request`)
@@ -381,7 +412,7 @@ export function upstreamView(type: ProviderType, rec: Recorded | undefined): UpV
     type === 'gemini'
       ? geminiView(b, rec.path + (rec.query.alt ? `?alt=${rec.query.alt}` : ''))
       : type === 'anthropic'
-        ? anthropicView(b)
+        ? anthropicView(vertexClaudeBody(b, rec.path))
         : rec.path.endsWith('/responses')
           ? responsesView(b)
           : chatView(b)
@@ -403,7 +434,7 @@ export const imagesOf = (m: UpMessage | undefined) => (m?.parts ?? []).filter((p
 
 export interface Cell {
   client: ProviderType
-  /** the wire the upstream speaks (azure: openai) */
+  /** the wire the upstream speaks (azure: openai; vertex: gemini; vertex-claude: anthropic) */
   provider: ProviderType
   /** the upstream's type as configured */
   upstream: MatrixUpstream
@@ -422,7 +453,8 @@ export interface Cell {
 
 export type Scenario = (cell: Cell) => Promise<void>
 
-const isGeneration = (r: Recorded) => /chat\/completions|\/responses|\/messages$|:generateContent|:streamGenerateContent/.test(r.path)
+const isGeneration = (r: Recorded) =>
+  /chat\/completions|\/responses|\/messages$|:generateContent|:streamGenerateContent|models\/claude-[^/]*:(stream)?rawPredict/i.test(r.path)
 
 /** Generate client × provider × scenario × stream-flag cells for one client dialect. */
 export function matrix(
