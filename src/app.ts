@@ -31,6 +31,8 @@ import { createPricer } from './store/prices'
 import { Recorder } from './observe/record'
 import { Redactor } from './providers/pool'
 import { isAdminPath } from './http/auth'
+import type { SharedKeys } from './shared/keys'
+import type { SharedRedis } from './shared/redis'
 
 export interface Agproxy {
   config: Config
@@ -59,6 +61,10 @@ export interface AppShared {
   events?: Recorder
   /** what POST /admin/reload runs */
   reload?: ReloadAction
+  /** the Redis several instances share (redis_url): counters, and its fault reported to this app's state */
+  redis?: SharedRedis
+  /** the key pools' states shared through that Redis */
+  sharedKeys?: SharedKeys
 }
 
 /** `streams`: the registry of running streams (default: the app's own; `listen` shares one across reloads so shutdown reaches them all). */
@@ -73,6 +79,11 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   // every cache is this app's own (a reload builds a new app: nothing carries over but the shared streams registry)
   const state = createAppState(opts.streams)
   const dispatcher = createDispatcher(config, log, opts.env ?? process.env, state)
+  if (opts.redis) {
+    opts.redis.attach(state)
+    state.counters = opts.redis
+  }
+  opts.sharedKeys?.attach([...dispatcher.providers.values()].map(p => p.pool))
   const bodies = createBodyBudget(config.limits.request_bodies_mb * 1048576)
   // what every finished request is told to (src/observe): the access log and /metrics; the request store subscribes too
   const metrics = new Metrics()
