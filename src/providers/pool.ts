@@ -302,7 +302,8 @@ export class KeyPool {
       if (want !== undefined) chosen = ok.find(s => s.pk.index === want)
     }
     chosen ??= this.byStrategy(ok)
-    if (opts.sticky && this.sticky.get(opts.sticky) !== chosen.pk.index) this.onShare?.({ type: 'sticky', key: chosen.pk.name, sticky: opts.sticky })
+    if (this.onShare && opts.sticky && this.sticky.get(opts.sticky) !== chosen.pk.index)
+      this.onShare({ type: 'sticky', key: chosen.pk.name, sticky: opts.sticky })
     if (opts.sticky) this.remember(opts.sticky, chosen.pk.index)
     chosen.uses++
     return chosen.pk
