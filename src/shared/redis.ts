@@ -14,6 +14,8 @@ export const REDIS_SOURCE = 'redis'
 /** the budget of one Redis call on a request's path; past it the call counts as failed and the local state answers */
 export const CALL_TIMEOUT_MS = 25
 const PREFIX = 'agproxy:'
+/** calls too slow for this long, with no answer between: Redis counts as away */
+const STALL_MS = 1000
 
 /** Where Redis trouble is reported (the serving app's state: listen re-attaches it on reload). */
 export interface DegradedTarget {
@@ -113,6 +115,8 @@ export class SharedRedis implements SharedCounters {
   private fault?: string
   private probe?: ReturnType<typeof setInterval>
   private probing = false
+  /** when Redis last answered a call */
+  private lastAnswer = Date.now()
   /** the first connect: calls made before it ends wait for it (once) */
   private ready?: Promise<void>
   private closed = false
@@ -158,9 +162,13 @@ export class SharedRedis implements SharedCounters {
     if (this.ready) await this.ready
     if (this.fault || this.closed) return undefined
     try {
-      return (await within(this.client.send(command, args), timeoutMs, command)) as T
+      const answer = (await within(this.client.send(command, args), timeoutMs, command)) as T
+      this.lastAnswer = Date.now()
+      return answer
     } catch (e) {
-      this.failed(e)
+      // one slow answer (a burst queued on the connection) is this call's local fallback; Redis is away when it is
+      // the connection that failed, or nothing has answered for a second
+      if (!(e instanceof SlowAnswer) || Date.now() - this.lastAnswer > STALL_MS) this.failed(e)
       return undefined
     }
   }
@@ -273,6 +281,7 @@ export class SharedRedis implements SharedCounters {
       if (this.probe) clearInterval(this.probe)
       this.probe = undefined
       this.fault = undefined
+      this.lastAnswer = Date.now()
       this.target.degraded.delete(REDIS_SOURCE)
       this.log.info(`redis: ${redisLocation(this.url)} answers again; sharing state again`)
       await this.resubscribe()
@@ -295,11 +304,14 @@ function quietClose(c: RedisClient | undefined): void {
   }
 }
 
-/** `p`, or a rejection after `ms` */
+/** a call past its time budget */
+class SlowAnswer extends Error {}
+
+/** `p`, or a rejection (SlowAnswer) after `ms` */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms)
+    timer = setTimeout(() => reject(new SlowAnswer(`${what} took more than ${ms} ms`)), ms)
   })
   return Promise.race([p, late]).finally(() => clearTimeout(timer))
 }
