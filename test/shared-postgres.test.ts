@@ -15,6 +15,8 @@ import { hasPostgres, hasRedis, startPostgres, startRedis, type PostgresServer, 
 import { record } from './support/records'
 import { openPostgresStore, numbered, postgresLocation } from '../src/store/postgres'
 import { openSqliteStore } from '../src/store/sqlite'
+import { DEGRADED_SOURCE, RequestLog } from '../src/store/request-log'
+import { createLogger } from '../src/log'
 import { SCHEMA_VERSION } from '../src/store/sql'
 import type { StoredRequest } from '../src/store/types'
 
@@ -93,6 +95,49 @@ run('the PostgreSQL store', () => {
     await s.close()
   })
 })
+
+run('the request log on PostgreSQL', () => {
+  test('PostgreSQL stopped: one error and a request-log degraded reason, rows kept queued; started again: the rows are written, the reason cleared', async () => {
+    const url = await database('faults')
+    const lines: string[] = []
+    const log = createLogger('debug', l => lines.push(l))
+    const target = { degraded: new Map<string, string>(), dropped: { logRows: 0 } }
+    const rl = new RequestLog({
+      file: postgresLocation(url),
+      open: () => ({ store: openPostgresStore(url) }),
+      log,
+      retention: { days: 30, max_mb: 500 },
+      logBodies: false,
+      flushMs: 20,
+      retryMs: 200,
+    })
+    rl.attach(target)
+    rl.push(record({ id: '01F1' }))
+    await until(async () => ((await rl.reader?.requests({})) ?? []).length === 1)
+    await pg.pause()
+    for (let i = 2; i <= 5; i++) rl.push(record({ id: `01F${i}` }))
+    await until(() => target.degraded.has(DEGRADED_SOURCE), 10_000)
+    expect(lines.filter(l => l.includes('request log:') && l.includes('ERROR')).length).toBe(1)
+    await pg.resume()
+    await until(() => !target.degraded.has(DEGRADED_SOURCE), 10_000)
+    expect(lines.some(l => l.includes('writing to') && l.includes('again'))).toBe(true)
+    await until(async () => ((await rl.reader?.requests({})) ?? []).length === 5, 5000)
+    expect(target.dropped.logRows).toBe(0)
+    await rl.close()
+  }, 40_000)
+})
+
+async function until(ok: () => boolean | Promise<boolean>, ms = 3000) {
+  const end = Date.now() + ms
+  while (
+    !(await Promise.resolve()
+      .then(ok)
+      .catch(() => false))
+  ) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await Bun.sleep(20)
+  }
+}
 
 const runBoth = hasPostgres() && hasRedis() ? describe : describe.skip
 

@@ -75,6 +75,9 @@ export async function startRedis(): Promise<RedisServer> {
 
 export interface PostgresServer {
   url: string
+  /** stop the server, keeping its data (resume starts it again on the same port) */
+  pause(): Promise<void>
+  resume(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -95,10 +98,15 @@ export async function startPostgres(): Promise<PostgresServer> {
     chownSync(dir, Number(id), Number(gid))
   }
   await run([`${PG_BIN}/initdb`, '-D', data, '-U', 'agproxy', '--auth=trust', '-E', 'UTF8'])
-  await run([`${PG_BIN}/pg_ctl`, '-D', data, '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, '-l', join(dir, 'log'), '-w', 'start'])
-  await waitFor('postgres', () => answers(port))
+  const start = async () => {
+    await run([`${PG_BIN}/pg_ctl`, '-D', data, '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, '-l', join(dir, 'log'), '-w', 'start'])
+    await waitFor('postgres', () => answers(port))
+  }
+  await start()
   return {
     url: `postgres://agproxy@127.0.0.1:${port}/postgres`,
+    pause: () => run([`${PG_BIN}/pg_ctl`, '-D', data, '-m', 'fast', '-w', 'stop']),
+    resume: start,
     async stop() {
       await run([`${PG_BIN}/pg_ctl`, '-D', data, '-m', 'immediate', 'stop']).catch(() => {})
       rmSync(dir, { recursive: true, force: true })
