@@ -11,6 +11,7 @@ import { call, keyState, provider } from './support/resilience'
 import { hasRedis, startRedis, type RedisServer } from './support/servers'
 import { SharedRedis } from '../src/shared/redis'
 import { silentLogger } from '../src/log'
+import { buildConfig } from '../src/config/load'
 
 const O = ['sk-proj-SHAREDA0000000000000000000001', 'sk-proj-SHAREDB0000000000000000000002']
 const named = O.map((key, i) => ({ key, name: `k${i + 1}` }))
@@ -55,6 +56,14 @@ async function until(ok: () => boolean | Promise<boolean>, ms = 3000) {
 }
 const keyOf = (i: number) => O.indexOf(o.requests[i]?.key ?? '') + 1
 const providerOf = (srv: TestServer) => srv.agproxy.dispatcher.providers.keys().next().value!
+
+test('redis_url and database_url: a wrong scheme is refused naming the setting, never echoing the password', () => {
+  expect(() => buildConfig({ redis_url: 'http://u:hunter2@cache:6379' })).toThrow(/redis_url: expected .*redis:\/\/.*got "http:\/\/…@cache:6379"/)
+  expect(() => buildConfig({ database_url: 'mysql://u:hunter2@db/log' })).toThrow(/database_url: expected .*postgres:\/\//)
+  for (const bad of [{ redis_url: 'http://u:hunter2@cache' }, { database_url: 'mysql://u:hunter2@db/log' }])
+    expect(() => buildConfig(bad)).not.toThrow(/hunter2/)
+  expect(buildConfig({ redis_url: 'redis://cache:6379', database_url: 'postgres://agproxy@db/log' })).toMatchObject({ redis_url: 'redis://cache:6379' })
+})
 
 run('key states shared through Redis', () => {
   test('a 429 learned by instance A is honoured by B: B never sends to the cooling key', async () => {
