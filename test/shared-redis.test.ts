@@ -126,6 +126,11 @@ run('counters', () => {
     const key = `rpm:test:${Date.now()}`
     const counts = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? x : y).incr(key, 1, 60_000)))
     expect(counts.toSorted((m, n) => m - n)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
+    expect(await y.get(key)).toBe(200)
+    // fractions (a budget in USD) and negative steps add up exactly too
+    const usd = `budget:test:${Date.now()}`
+    await Promise.all([0.25, 0.25, 0.125, -0.125, 1.5].map((n, i) => (i % 2 ? x : y).incr(usd, n, 60_000)))
+    expect(await x.get(usd)).toBe(2)
     const { resetMs } = await x.hit(key, 0, 60_000)
     expect(resetMs).toBeGreaterThan(55_000)
     expect(resetMs).toBeLessThanOrEqual(60_000)

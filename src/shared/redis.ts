@@ -24,8 +24,11 @@ export interface DegradedTarget {
 
 /** Counters shared by every instance (rate, parallel and budget limits use them); local to this process without Redis. */
 export interface SharedCounters {
-  /** add `by` to `key`'s count in its window of `windowMs` (the window opens at its first increment); the new count */
+  /** add `by` (a fraction or negative too: USD of a budget, a slot given back) to `key`'s count in its window of
+   *  `windowMs` (the window opens at its first increment); the new count, atomically. The shape of the client keys' Limiter. */
   incr(key: string, by: number, windowMs: number): Promise<number>
+  /** `key`'s count in its current window (0 when none) */
+  get(key: string): Promise<number>
   /** the same, with the ms until the window closes (a 429's retry-after) */
   hit(key: string, by: number, windowMs: number): Promise<{ count: number; resetMs: number }>
   /** take one of `limit` parallel slots of `key` (held at most `ttlMs`: a crashed instance's slots come back); false when all are taken */
@@ -35,7 +38,7 @@ export interface SharedCounters {
 }
 
 // count in a window: INCRBY, and the window's expiry when it has none yet (its first increment)
-const HIT = `local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+const HIT = `local n = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
 local t = redis.call('PTTL', KEYS[1])
 if t < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) t = tonumber(ARGV[2]) end
 return {n, t}`
@@ -73,6 +76,11 @@ export class LocalCounters implements SharedCounters {
     }
     w.count += by
     return { count: w.count, resetMs: w.until - now }
+  }
+
+  async get(key: string): Promise<number> {
+    const w = this.windows.get(key)
+    return w && w.until > this.now() ? w.count : 0
   }
 
   async acquire(key: string, limit: number): Promise<boolean> {
@@ -197,6 +205,11 @@ export class SharedRedis implements SharedCounters {
   async hit(key: string, by: number, windowMs: number): Promise<{ count: number; resetMs: number }> {
     const r = await this.call<[number, number]>('EVAL', [HIT, '1', this.key('n', key), String(by), String(Math.max(1, Math.ceil(windowMs)))])
     return Array.isArray(r) ? { count: Number(r[0]), resetMs: Number(r[1]) } : this.local.hitNow(key, by, windowMs)
+  }
+
+  async get(key: string): Promise<number> {
+    const r = await this.call<string | null>('GET', [this.key('n', key)])
+    return r === undefined ? this.local.get(key) : Number(r ?? 0)
   }
 
   async acquire(key: string, limit: number, ttlMs = 3_600_000): Promise<boolean> {
