@@ -10,7 +10,7 @@ import { startAgproxy, type TestServer } from './support/agproxy'
 import { call, keyState, provider } from './support/resilience'
 import { hasRedis, startRedis, type RedisServer } from './support/servers'
 import { SharedRedis } from '../src/shared/redis'
-import { silentLogger } from '../src/log'
+import { createLogger, silentLogger } from '../src/log'
 import { buildConfig } from '../src/config/load'
 
 const O = ['sk-proj-SHAREDA0000000000000000000001', 'sk-proj-SHAREDB0000000000000000000002']
@@ -143,6 +143,29 @@ run('counters', () => {
     expect(await x.acquire(slot, 7)).toBe(true)
     await Promise.all([x.close(), y.close()])
   })
+})
+
+test('no Redis at the URL: counters answer locally at once, one warning, a degraded reason; nothing throws', async () => {
+  const lines: string[] = []
+  const log = createLogger('debug', l => lines.push(l))
+  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const port = probe.port
+  probe.stop(true)
+  const r = new SharedRedis(`redis://user:hunter2@127.0.0.1:${port}`, { log })
+  const target = { degraded: new Map<string, string>() }
+  r.attach(target)
+  const t0 = performance.now()
+  expect(await Promise.all([r.incr('rpm', 1, 60_000), r.incr('rpm', 1, 60_000), r.incr('rpm', 2, 60_000)])).toEqual([1, 2, 4])
+  expect(await r.acquire('par', 1)).toBe(true)
+  expect(await r.acquire('par', 1)).toBe(false)
+  await r.release('par')
+  expect(await r.acquire('par', 1)).toBe(true)
+  expect(performance.now() - t0).toBeLessThan(2500)
+  expect(r.up).toBe(false)
+  expect(target.degraded.get('redis')).toContain('is not answering')
+  expect(lines.filter(l => l.includes('WARN')).length).toBe(1)
+  expect(lines.join('\n')).not.toContain('hunter2')
+  await r.close()
 })
 
 run('Redis going away and coming back', () => {
