@@ -12,7 +12,7 @@ export const LAYERS: string[][] = [
   ['config'],
   ['dialects', 'routing'],
   ['endpoints'],
-  ['providers', 'observe', 'store'],
+  ['providers', 'observe', 'store', 'shared'],
   ['dispatch', 'state.ts', 'clientkeys'],
   ['http', 'routes'],
   ['app.ts'],

@@ -27,12 +27,14 @@ export interface Flags {
 const SECRET_SETTING = /key|token|secret|passw|credential|^headers$|^authorization$|^cookie$/i
 
 /** How a bad config value appears in an error: a secret's kind only; an object or array by kind too (it may hold a
- *  key); a base_url without its query or userinfo (either may carry a key); anything else as JSON. */
+ *  key); a base_url, redis_url or database_url without its query or userinfo (either may carry a key); anything else as JSON. */
 function showConfigValue(value: unknown, path: string): string {
   const names = path.split(/[.[\]]+/).filter(n => n && !/^\d+$/.test(n))
   if (value !== null && typeof value === 'object') return kindOf(value)
   if (names.some(n => SECRET_SETTING.test(n))) return kindOf(value)
-  if (names.at(-1) === 'base_url' && typeof value === 'string') return showJson(displayUrl(value), path)
+  const last = names.at(-1)
+  // a URL's userinfo and query may carry a password or key
+  if ((last === 'base_url' || last === 'redis_url' || last === 'database_url') && typeof value === 'string') return showJson(displayUrl(value), path)
   return showJson(value, path)
 }
 

@@ -156,6 +156,10 @@ export const ConfigSchema = t.Object(
       },
       { additionalProperties: false },
     ),
+    /** several instances: key cooldowns and disables, sticky sessions and limit counters shared through this Redis */
+    redis_url: t.Optional(t.String({ pattern: '^(redis|rediss|valkey|valkeys)://', description: 'redis://[user:password@]host:port[/db]' })),
+    /** several instances: the request log and usage in this PostgreSQL instead of data_dir/agproxy.db */
+    database_url: t.Optional(t.String({ pattern: '^postgres(ql)?://', description: 'postgres://user:password@host:port/database' })),
     /** the key of /admin/* (never a client key); generated into data_dir/admin_key when not set */
     admin_key: t.Optional(t.String({ minLength: 16, description: 'at least 16 characters' })),
     /** USD per million tokens, by model name or glob (`my-model-*`); wins over the bundled price table */

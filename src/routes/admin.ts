@@ -14,7 +14,7 @@ import { parseSince, parseUsageGroups } from '../store/query'
 import { SCHEMA_VERSION } from '../store/sql'
 import { maskKey } from '../providers/pool'
 import { displayUrl } from '../config/display-url'
-import { detectDialect, err, renderError } from '../http/errors'
+import { detectDialect, err, renderError, summarize } from '../http/errors'
 import { keysStatus } from './status'
 import { VERSION } from '../version'
 import type { ClientKeys } from '../clientkeys'
@@ -192,6 +192,14 @@ export const adminRoutes = (d: AdminDeps) => {
         : 'The request log is off (request_log: false in agproxy.yaml); turn it on to query requests and usage.',
     )
   }
+  /** the store's answer (now or awaited), or a 503 in the caller's dialect naming the database's error */
+  const asked = async <T>(request: Request, q: () => T | Promise<T>): Promise<T | Response> => {
+    try {
+      return await q()
+    } catch (e) {
+      return refuse(request, 'unavailable', `The request log's database did not answer: ${summarize(e)}; check that it is running (database_url).`)
+    }
+  }
   const setKey =
     (enabled: boolean) =>
     ({ params, request }: { params: { provider: string; name: string }; request: Request }) => {
@@ -210,11 +218,11 @@ export const adminRoutes = (d: AdminDeps) => {
   return new Elysia({ name: 'admin' })
     .get(
       '/admin/status',
-      () => {
+      async () => {
         const s = d.requestLog?.reader
         let db: unknown
         try {
-          db = s?.info()
+          db = await s?.info()
         } catch (e) {
           db = { error: (e as Error).message }
         }
@@ -300,7 +308,7 @@ export const adminRoutes = (d: AdminDeps) => {
     )
     .get(
       '/admin/requests',
-      ({ query, request }) => {
+      async ({ query, request }) => {
         const s = store(request)
         if (s instanceof Response) return s
         const now = Date.now()
@@ -308,30 +316,35 @@ export const adminRoutes = (d: AdminDeps) => {
         const until = query.until ? parseSince(query.until, now) : undefined
         if (Number.isNaN(since) || Number.isNaN(until))
           return refuse(request, 'invalid_request', 'since/until: expected a time (ISO 8601 or ms since the epoch) or an age such as 30m, 24h, 7d.')
-        const rows = s.requests({ ...query, clientKey: query.key, since, until })
+        const rows = await asked(request, () => s.requests({ ...query, clientKey: query.key, since, until }))
+        if (rows instanceof Response) return rows
         return { requests: rows, next: rows.length === (query.limit ?? 50) ? rows.at(-1)?.id : undefined }
       },
       { query: RequestsQuery, detail: detail('The request log, newest first, paged and filtered') },
     )
     .get(
       '/admin/requests/:id',
-      ({ params, request }) => {
+      async ({ params, request }) => {
         const s = store(request)
         if (s instanceof Response) return s
-        return s.request(params.id) ?? refuse(request, 'not_found', `No request ${params.id} in the request log (it may be older than log_retention).`)
+        return (
+          (await asked(request, () => s.request(params.id))) ??
+          refuse(request, 'not_found', `No request ${params.id} in the request log (it may be older than log_retention).`)
+        )
       },
       { params: t.Object({ id: t.String() }), detail: detail('One request: attempts, usage, cost, bodies (with log_bodies)') },
     )
     .get(
       '/admin/usage',
-      ({ query, request }) => {
+      async ({ query, request }) => {
         const s = store(request)
         if (s instanceof Response) return s
         const groups = parseUsageGroups(query.by ?? 'day')
         if (typeof groups === 'string') return refuse(request, 'invalid_request', groups)
         const since = query.since ? parseSince(query.since, Date.now()) : undefined
         if (Number.isNaN(since)) return refuse(request, 'invalid_request', 'since: expected a time (ISO 8601) or an age such as 7d.')
-        const rows = s.usage({ by: groups, sinceDay: since === undefined ? undefined : new Date(since).toISOString().slice(0, 10) })
+        const rows = await asked(request, () => s.usage({ by: groups, sinceDay: since === undefined ? undefined : new Date(since).toISOString().slice(0, 10) }))
+        if (rows instanceof Response) return rows
         return { by: groups, rows }
       },
       {
