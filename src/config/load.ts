@@ -251,6 +251,8 @@ function providerMismatch(p: Config['providers'][number]): string | undefined {
   if (p.type !== 'azure')
     for (const k of ['api_version', 'deployments', 'auth'] as const)
       if (p[k] !== undefined) return `${k}: only a provider of type azure takes ${k} (this one is ${p.type})`
+  if (p.type !== 'bedrock')
+    for (const k of ['region', 'profile'] as const) if (p[k] !== undefined) return `${k}: only a provider of type bedrock takes ${k} (this one is ${p.type})`
   if (p.responses !== undefined && wireOf(p.type) !== 'openai')
     return `responses: only openai and azure providers take responses (this one is ${p.type}: Responses calls to it are always translated)`
   return undefined

@@ -12,7 +12,7 @@ const Key = t.Union([
 export const ProviderConfig = t.Object(
   {
     name: t.String({ pattern: '^[a-z0-9_-]+$', description: 'unique, [a-z0-9_-]' }),
-    type: t.Union([t.Literal('gemini'), t.Literal('openai'), t.Literal('anthropic'), t.Literal('azure')]),
+    type: t.Union([t.Literal('gemini'), t.Literal('openai'), t.Literal('anthropic'), t.Literal('azure'), t.Literal('bedrock')]),
     base_url: t.Optional(t.String({ pattern: '^https?://' })),
     api_keys: t.Optional(t.Array(Key)),
     api_key: t.Optional(t.String()),
@@ -28,6 +28,10 @@ export const ProviderConfig = t.Object(
     deployments: t.Optional(t.Record(t.String(), t.String({ minLength: 1 }))),
     /** azure: `api-key` header (default), or `entra`: a Microsoft Entra ID bearer token (api_keys, else AZURE_OPENAI_AD_TOKEN) */
     auth: t.Optional(t.Union([t.Literal('api-key'), t.Literal('entra')])),
+    /** bedrock: the AWS region (default AWS_REGION, AWS_DEFAULT_REGION, else us-east-1) */
+    region: t.Optional(t.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$' })),
+    /** bedrock: the profile of the shared credentials file (default AWS_PROFILE, else default) */
+    profile: t.Optional(t.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 )
@@ -135,7 +139,7 @@ export type ProviderConfig = Static<typeof ProviderConfig>
 export type AuthMode = Static<typeof AuthMode>
 export type Price = Static<typeof Price>
 
-/** The wire a provider type speaks (azure: the openai wire on its own URLs). */
+/** The wire a provider type speaks (azure: the openai wire on its own URLs; bedrock: Converse, a wire of its own). */
 export type WireType = Exclude<ProviderConfig['type'], 'azure'>
 
 /** The wire (dialect) of a provider type. */

@@ -7,6 +7,7 @@ import type { Logger } from '../log'
 import { KeyPool, type PoolOptions } from './pool'
 import { displayUrl } from '../config/display-url'
 import { type AzureSettings, azureSettings, azurePath, repairAzureBase } from './azure'
+import { type BedrockSettings, bedrockBase, bedrockEnvCredentials, bedrockRegion } from './bedrock'
 
 export { displayUrl }
 
@@ -26,6 +27,8 @@ export interface Provider {
   responses?: ResponsesMode
   /** type azure only */
   azure?: AzureSettings
+  /** type bedrock only */
+  bedrock?: BedrockSettings
   /** how its keys read in the banner: "2 keys", "1 key from OPENAI_API_KEY", "no key" */
   keyNote?: string
 }
@@ -34,6 +37,8 @@ export const DEFAULT_BASE: Record<WireType, string> = {
   gemini: 'https://generativelanguage.googleapis.com',
   openai: 'https://api.openai.com/v1',
   anthropic: 'https://api.anthropic.com',
+  // the region's endpoint, unless base_url says otherwise (see buildProviders)
+  bedrock: bedrockBase('us-east-1'),
 }
 
 /** Reduce a pasted endpoint, query string or trailing slash to the base agproxy appends its paths to.
@@ -68,6 +73,7 @@ export const ZERO_CONFIG_MODELS: Record<WireType, string[]> = {
   gemini: ['gemini-2.5-pro', 'gemini-2.5-flash', 'gemini-2.5-flash-lite'],
   openai: ['gpt-4.1', 'gpt-4.1-mini', 'gpt-4o', 'gpt-4o-mini', 'o3', 'o4-mini'],
   anthropic: ['claude-opus-4-1', 'claude-sonnet-4-5', 'claude-haiku-4-5'],
+  bedrock: [],
 }
 
 /** The standard key variables of each provider type, in the order they are read (GEMINI_API_KEY before GOOGLE_API_KEY). */
@@ -77,6 +83,8 @@ export const KEY_VARS: Record<ProviderType, string[]> = {
   anthropic: ['ANTHROPIC_API_KEY'],
   // never read for azure (no official base URL: every azure provider names its own resource)
   azure: [],
+  // bedrock: AWS credentials, read by keysOf (variables and the shared credentials file) whatever the base URL
+  bedrock: [],
 }
 
 /** The keys a type's standard variable holds (the first one set; comma-separated keys), and its name. */
@@ -117,6 +125,7 @@ function keysOf(p: ProviderConfig, env: Record<string, string | undefined>) {
   const keys = [...(p.api_keys ?? []), ...(p.api_key ? [p.api_key] : [])]
   const token = env.AZURE_OPENAI_AD_TOKEN?.trim()
   if (!keys.length && p.type === 'azure' && p.auth === 'entra' && token) keys.push({ key: token, name: 'AZURE_OPENAI_AD_TOKEN' })
+  if (!keys.length && p.type === 'bedrock') keys.push(...bedrockEnvCredentials(p, env))
   return keys
 }
 
@@ -125,7 +134,7 @@ export const upstreamPath = (p: Provider, path: string, deployment: string): str
 
 /** Whether a provider talks to its type's official API (where the standard key variable is meant to go). */
 export const onOfficialBase = (p: ProviderConfig) =>
-  p.type !== 'azure' && (!p.base_url || repairBaseUrl(p.type, p.base_url).url.toLowerCase() === DEFAULT_BASE[wireOf(p.type)])
+  p.type !== 'azure' && p.type !== 'bedrock' && (!p.base_url || repairBaseUrl(p.type, p.base_url).url.toLowerCase() === DEFAULT_BASE[wireOf(p.type)])
 
 /** Configured providers without keys take their type's standard variable (OPENAI_API_KEY, …), but only on the official
  *  base URL: a local `type: openai` server must not be sent the user's OpenAI key. */
@@ -155,10 +164,15 @@ export function buildProviders(
   const out = new Map<string, Provider>()
   for (const p of configs) {
     // an azure provider has no default endpoint: the config check requires its base_url
-    const raw = p.base_url ?? DEFAULT_BASE[wireOf(p.type)]
+    const region = p.type === 'bedrock' ? bedrockRegion(p, env) : ''
+    const raw = p.base_url ?? (region ? bedrockBase(region) : DEFAULT_BASE[wireOf(p.type)])
     const { url, changed } = repairBaseUrl(p.type, raw)
     if (changed && p.base_url) log.warn(`provider ${p.name}: base_url "${displayUrl(raw)}" reduced to "${url}" (agproxy appends the endpoint path itself)`)
     const keys = keysOf(p, env)
+    if (p.type === 'bedrock' && !keys.length)
+      log.warn(
+        `provider ${p.name}: no AWS credentials; set api_keys (ACCESS_KEY_ID:SECRET_ACCESS_KEY), AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or ~/.aws/credentials`,
+      )
     if (p.type === 'azure' && p.auth === 'entra' && !keys.length)
       log.warn(`provider ${p.name}: auth: entra but no token; set AZURE_OPENAI_AD_TOKEN (or api_keys) to a Microsoft Entra ID access token`)
     out.set(p.name, {
@@ -171,6 +185,7 @@ export function buildProviders(
       models: p.models ?? [],
       responses: p.responses ?? 'auto',
       ...(p.type === 'azure' && { azure: azureSettings(p, url) }),
+      ...(region && { bedrock: { region } }),
       keyNote: keyNoteOf(p),
     })
   }
