@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { ProviderConfig } from '../config/schema'
+import { maskKey } from './pool'
 
 /** the region a provider without `region:` (nor AWS_REGION / AWS_DEFAULT_REGION) calls */
 export const BEDROCK_DEFAULT_REGION = 'us-east-1'
@@ -47,6 +48,13 @@ export function credentialsFromFile(text: string, profile: string): KeyEntry | u
   if (!id || !secret) return undefined
   const token = values.aws_session_token
   return { key: [id, secret, ...(token ? [token] : [])].join(':'), name: `aws profile ${profile}` }
+}
+
+/** A configured credential named by its masked access key id (the default name, the masked key, would show the end of
+ *  the secret or session token). */
+export const bedrockKeyName = (k: string | KeyEntry): KeyEntry => {
+  const e = typeof k === 'string' ? { key: k } : k
+  return e.name || !e.key.includes(':') ? e : { ...e, name: maskKey(e.key.split(':')[0] ?? '') }
 }
 
 /** The credentials of a bedrock provider with no api_keys: from the environment, else the shared credentials file. */

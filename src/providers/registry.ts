@@ -7,7 +7,7 @@ import type { Logger } from '../log'
 import { KeyPool, type PoolOptions } from './pool'
 import { displayUrl } from '../config/display-url'
 import { type AzureSettings, azureSettings, azurePath, repairAzureBase } from './azure'
-import { type BedrockSettings, bedrockBase, bedrockEnvCredentials, bedrockRegion } from './bedrock'
+import { type BedrockSettings, bedrockBase, bedrockEnvCredentials, bedrockKeyName, bedrockRegion } from './bedrock'
 
 export { displayUrl }
 
@@ -125,7 +125,7 @@ function keysOf(p: ProviderConfig, env: Record<string, string | undefined>) {
   const keys = [...(p.api_keys ?? []), ...(p.api_key ? [p.api_key] : [])]
   const token = env.AZURE_OPENAI_AD_TOKEN?.trim()
   if (!keys.length && p.type === 'azure' && p.auth === 'entra' && token) keys.push({ key: token, name: 'AZURE_OPENAI_AD_TOKEN' })
-  if (!keys.length && p.type === 'bedrock') keys.push(...bedrockEnvCredentials(p, env))
+  if (p.type === 'bedrock') return keys.length ? keys.map(bedrockKeyName) : bedrockEnvCredentials(p, env)
   return keys
 }
 
