@@ -1,7 +1,8 @@
 /**
- * Acceptance for issue 14 §1 and §4 with the real CLIs (test/clis.test.ts's launchers): Codex CLI, which speaks only
+ * Acceptance for issue 14 §1, §3 and §4 with the real CLIs (test/clis.test.ts's launchers): Codex CLI, which speaks only
  * /v1/responses, through agproxy to a Chat-Completions-only server in `responses: auto` (one log line says the fallback
- * was taken); and one prompt from each of Claude Code, Codex CLI and Gemini CLI to an Azure OpenAI provider.
+ * was taken); and one prompt from each of Claude Code, Codex CLI and Gemini CLI to an Azure OpenAI provider and to an
+ * AWS Bedrock provider.
  * A CLI that cannot be installed or started here is skipped with the reason in the test name.
  */
 import { afterAll, describe, expect, test } from 'bun:test'
@@ -26,7 +27,8 @@ async function launch(cli: CliName, fake: Fake, provider: Record<string, unknown
   fake.handler = rec => {
     if (rec.method !== 'POST') return undefined
     // Gemini CLI first asks a small model, non-streaming and for JSON, which model should answer
-    if (cli === 'gemini' && rec.body?.stream !== true) return { kind: 'text', text: ROUTER_JSON }
+    // (Bedrock says it streams in the path: /converse-stream)
+    if (cli === 'gemini' && rec.body?.stream !== true && !rec.path.endsWith('-stream')) return { kind: 'text', text: ROUTER_JSON }
     return { kind: 'text', text: answer }
   }
   const srv = await startAgproxy({ providers: [provider], models: { '*': target } })
@@ -72,6 +74,15 @@ for (const cli of ['claude', 'codex', 'gemini'] as CliName[]) {
   azureRuns.set(cli, await launch(cli, az, provider, 'az/gpt-4o'))
 }
 
+const BEDROCK_KEY = 'AKIACLITESTBEDROCK01:cliTestSecretKey/0123456789abcdefghij'
+const SONNET = 'anthropic.claude-sonnet-4-5-20250929-v1:0'
+const bedrockRuns = new Map<CliName, Run>()
+for (const cli of ['claude', 'codex', 'gemini'] as CliName[]) {
+  if (skip(cli)) continue
+  const br = await startFake('bedrock', { keys: [BEDROCK_KEY] })
+  bedrockRuns.set(cli, await launch(cli, br, { name: 'br', type: 'bedrock', base_url: br.url, region: 'us-west-2', api_key: BEDROCK_KEY }, `br/${SONNET}`))
+}
+
 describe('Codex CLI → a Chat Completions-only server, responses: auto', () => {
   test.skipIf(skip('codex'))(
     label('codex', 'the 404 on /v1/responses is followed by Chat Completions; one log line says so'),
@@ -104,6 +115,27 @@ describe('the CLIs → an Azure OpenAI provider', () => {
           expect(r.headers['api-key']).toBe('k-azure-0123456789')
           if (cli !== 'codex') expect(r.query['api-version']).toBe('2024-10-21')
           else expect(r.body.model).toBe('prod-4o')
+        }
+      },
+      150_000,
+    )
+  }
+})
+
+describe('the CLIs → an AWS Bedrock provider', () => {
+  // Claude Code's Messages go to Claude through InvokeModel as they are; the others are translated to Converse
+  const op: Record<CliName, RegExp> = { claude: /^invoke(-with-response-stream)?$/, codex: /^converse(-stream)?$/, gemini: /^converse(-stream)?$/ }
+  for (const cli of ['claude', 'codex', 'gemini'] as CliName[]) {
+    test.skipIf(skip(cli))(
+      label(cli, `${cli}: a prompt reaches Claude on Bedrock, signed with SigV4 (verified by the fake)`),
+      async () => {
+        const up = await done(bedrockRuns.get(cli)!)
+        expect(up.length).toBeGreaterThan(0)
+        for (const r of up) {
+          const [, model, operation] = /^\/model\/([^/]+)\/(.+)$/.exec(r.path) ?? []
+          expect(decodeURIComponent(model ?? '')).toBe(SONNET)
+          expect(operation).toMatch(op[cli])
+          expect(r.headers.authorization).toContain('Credential=AKIACLITESTBEDROCK01/')
         }
       },
       150_000,
