@@ -120,9 +120,14 @@ describe('SigV4 and credentials', () => {
       file,
       `[default]\naws_access_key_id = AKIAWRONG\naws_secret_access_key = nope\n\n[work]\naws_access_key_id = ${ID}\naws_secret_access_key = ${SECRET}\n`,
     )
-    const { oa } = await gateway({ api_keys: undefined }, { AWS_SHARED_CREDENTIALS_FILE: file, AWS_PROFILE: 'work' })
+    const { oa, srv } = await gateway({ api_keys: undefined }, { AWS_SHARED_CREDENTIALS_FILE: file, AWS_PROFILE: 'work' })
+    const { buildProviders } = await import('../src/providers/registry')
+    const { silentLogger } = await import('../src/log')
+    const built = buildProviders([{ name: 'b', type: 'bedrock' }], silentLogger, {}, { AWS_SHARED_CREDENTIALS_FILE: file, AWS_PROFILE: 'work' })
+    expect(built.get('b')?.keyNote).toBe('credentials from aws profile work')
     expect((await oa.chat.completions.create({ model: 'llama', messages: hi })).choices[0]?.message.content).toBe('echo: Say hi')
     expect(br.last()!.headers.authorization).toContain(`Credential=${ID}/`)
+    expect(srv.logs.join('\n')).not.toContain(SECRET)
     expect(credentialsFromFile('[profile dev]\naws_access_key_id=A\naws_secret_access_key=B\naws_session_token=C\n', 'dev')).toEqual({
       key: 'A:B:C',
       name: 'aws profile dev',

@@ -121,6 +121,8 @@ export function providersFromEnv(env: Record<string, string | undefined>): { pro
 }
 
 /** The keys of a provider; an azure provider with `auth: entra` and none configured takes AZURE_OPENAI_AD_TOKEN. */
+type ProviderKey = NonNullable<ProviderConfig['api_keys']>[number]
+
 function keysOf(p: ProviderConfig, env: Record<string, string | undefined>) {
   const keys = [...(p.api_keys ?? []), ...(p.api_key ? [p.api_key] : [])]
   const token = env.AZURE_OPENAI_AD_TOKEN?.trim()
@@ -128,6 +130,8 @@ function keysOf(p: ProviderConfig, env: Record<string, string | undefined>) {
   if (p.type === 'bedrock') return keys.length ? keys.map(bedrockKeyName) : bedrockEnvCredentials(p, env)
   return keys
 }
+
+const nameOf = (k: ProviderKey | undefined) => (typeof k === 'object' ? k.name : undefined)
 
 /** The path a plan's call goes to on `p`: as planned, except for azure (deployment paths, api-version). */
 export const upstreamPath = (p: Provider, path: string, deployment: string): string => (p.azure ? azurePath(p.azure, path, deployment) : path)
@@ -186,7 +190,8 @@ export function buildProviders(
       responses: p.responses ?? 'auto',
       ...(p.type === 'azure' && { azure: azureSettings(p, url) }),
       ...(region && { bedrock: { region } }),
-      keyNote: keyNoteOf(p),
+      // bedrock: credentials found in the environment or the shared credentials file are named where they came from
+      keyNote: p.type === 'bedrock' && !p.api_keys?.length && !p.api_key && keys.length ? `credentials from ${nameOf(keys[0])}` : keyNoteOf(p),
     })
   }
   return out
