@@ -297,3 +297,76 @@ describe('config', () => {
     expect(url({}, {})).toBe('https://bedrock-runtime.us-east-1.amazonaws.com')
   })
 })
+
+describe('Converse codec', () => {
+  const ctx = (warnings: string[]) => ({ clientModel: 'm', warn: (w: string) => warnings.push(w) })
+  test('request: Claude gets thinking and top_k in additionalModelRequestFields; another family does not, with a warning', async () => {
+    const { encodeConverseRequest } = await import('../src/dialects/bedrock/upstream/request')
+    const req = {
+      model: SONNET,
+      system: ['Be brief.'],
+      messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'hi' }] }],
+      reasoning: { budgetTokens: 2048 },
+      topK: 5,
+      maxTokens: 8000,
+      stop: ['END'],
+      tools: [{ name: 'f', parameters: { type: 'object', properties: {} } }],
+      toolChoice: { name: 'f' },
+      stream: true,
+    }
+    const w: string[] = []
+    const claude = encodeConverseRequest(req, ctx(w))
+    expect(claude.path).toBe(`/model/${encodeURIComponent(SONNET)}/converse-stream`)
+    expect(claude.body).toMatchObject({
+      system: [{ text: 'Be brief.' }],
+      inferenceConfig: { maxTokens: 8000, stopSequences: ['END'] },
+      toolConfig: { tools: [{ toolSpec: { name: 'f', inputSchema: { json: { type: 'object', properties: {} } } } }], toolChoice: { tool: { name: 'f' } } },
+    })
+    // a forced tool turns thinking off (Anthropic's rule, kept for Claude on Bedrock); top_k stays
+    expect(claude.body.additionalModelRequestFields).toEqual({ top_k: 5 })
+    const w2: string[] = []
+    const llama = encodeConverseRequest({ ...req, model: LLAMA, toolChoice: undefined }, ctx(w2))
+    expect(llama.body.additionalModelRequestFields).toBeUndefined()
+    expect(w2.join(' ')).toContain(`thinking and top_k dropped: ${LLAMA} is not a Claude model`)
+  })
+
+  test('response: reasoning, text, tool use; guardrail_intervened → content filter; cache reads and writes count as input', async () => {
+    const { decodeConverseResponse } = await import('../src/dialects/bedrock/upstream/response')
+    const out = decodeConverseResponse(
+      {
+        output: {
+          message: {
+            role: 'assistant',
+            content: [
+              { reasoningContent: { reasoningText: { text: 'hmm', signature: 'sig' } } },
+              { text: 'ok' },
+              { toolUse: { toolUseId: 't1', name: 'f', input: { a: 1 } } },
+            ],
+          },
+        },
+        stopReason: 'guardrail_intervened',
+        usage: { inputTokens: 10, outputTokens: 5, totalTokens: 45, cacheReadInputTokens: 20, cacheWriteInputTokens: 10 },
+      },
+      ctx([]),
+    )
+    expect(out.content).toEqual([
+      { type: 'thinking', text: 'hmm', signature: 'sig' },
+      { type: 'text', text: 'ok' },
+      { type: 'tool_call', id: 't1', name: 'f', arguments: '{"a":1}' },
+    ])
+    expect(out.stopReason).toBe('content_filter')
+    expect(out.usage).toEqual({ inputTokens: 40, outputTokens: 5, cachedInputTokens: 20, cacheCreationInputTokens: 10 })
+  })
+
+  test('Anthropic count_tokens to a bedrock provider: a local estimate, no upstream call', async () => {
+    const { srv } = await gateway()
+    const res = await fetch(`${srv.url}/v1/messages/count_tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'sonnet', messages: hi }),
+    })
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as { input_tokens: number }).input_tokens).toBeGreaterThan(0)
+    expect(br.requests).toHaveLength(0)
+  })
+})
