@@ -190,6 +190,22 @@ describe('errors and the event stream', () => {
     expect(String(mid?.message)).toContain('CRC mismatch')
   })
 
+  test('decoder: an 8 MB message in 1 KB chunks is joined once (linear), not re-copied per chunk', async () => {
+    const big = eventMessage({ ':event-type': 'chunk', ':message-type': 'event' }, new Uint8Array(8 * 1048576).fill(120))
+    const pieces = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let at = 0; at < big.length; at += 1024) c.enqueue(big.subarray(at, at + 1024))
+        c.close()
+      },
+    })
+    const t0 = performance.now()
+    let n = 0
+    for await (const m of parseEventStream(pieces)) n += m.payload.length
+    expect(n).toBe(8 * 1048576)
+    // re-copying the buffer per chunk is ~32 GB of copying here: many seconds
+    expect(performance.now() - t0).toBeLessThan(1500)
+  })
+
   test('a corrupted CRC in InvokeModelWithResponseStream: Anthropic `event: error`', async () => {
     const bad = await fake({ corruptFrame: 4 })
     const { srv } = await gateway({}, {}, bad)

@@ -58,38 +58,58 @@ function readMessage(m: Uint8Array): EventStreamMessage {
 }
 
 /** Split a byte stream into event stream messages (chunk splits anywhere). Throws IRErrorValue on a bad CRC or a
- *  malformed prelude, LimitExceeded past `maxBytes` for one message. */
+ *  malformed prelude, LimitExceeded past `maxBytes` for one message. Linear in the input: the chunks of a message are
+ *  kept as they came and joined once, when the whole message is there. */
 export async function* parseEventStream(body: ReadableStream<Uint8Array>, maxBytes = DEFAULT_SSE_EVENT_CHARS): AsyncGenerator<EventStreamMessage> {
   const reader = body.getReader()
-  let buf = new Uint8Array(0)
+  let chunks: Uint8Array[] = []
+  let size = 0
+  /** the first `n` bytes held, joined (and kept joined) */
+  const head = (n: number): Uint8Array => {
+    if ((chunks[0]?.length ?? 0) < n) chunks = [join(chunks, size)]
+    return chunks[0] as Uint8Array
+  }
   try {
     for (;;) {
-      while (buf.length >= PRELUDE) {
-        const total = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(0)
+      while (size >= PRELUDE) {
+        const prelude = head(PRELUDE)
+        const total = new DataView(prelude.buffer, prelude.byteOffset, PRELUDE).getUint32(0)
         if (total < PRELUDE + 4) throw broken(`a message of ${total} bytes`)
-        if (total > maxBytes)
-          throw new LimitExceeded({
-            status: 502,
-            kind: 'upstream',
-            message:
-              `the upstream sent a stream event larger than ${+(maxBytes / 1048576).toFixed(1)} MB (limits.sse_event_mb); agproxy stopped reading there. ` +
-              'Raise limits.sse_event_mb in agproxy.yaml if events this large are expected.',
-          })
-        if (buf.length < total) break
-        yield readMessage(buf.slice(0, total))
-        buf = buf.subarray(total)
+        if (total > maxBytes) throw tooLarge(maxBytes)
+        if (size < total) break
+        const all = head(total)
+        yield readMessage(all.slice(0, total))
+        chunks = all.length > total ? [all.subarray(total), ...chunks.slice(1)] : chunks.slice(1)
+        size -= total
       }
       const { value, done } = await reader.read()
       if (done) {
-        if (buf.length) throw broken(`the stream ended inside a message (${buf.length} bytes left)`)
+        if (size) throw broken(`the stream ended inside a message (${size} bytes left)`)
         return
       }
-      const next = new Uint8Array(buf.length + value.length)
-      next.set(buf)
-      next.set(value, buf.length)
-      buf = next
+      chunks.push(value)
+      size += value.length
     }
   } finally {
     reader.releaseLock()
   }
 }
+
+function join(chunks: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.length
+  }
+  return out
+}
+
+const tooLarge = (max: number) =>
+  new LimitExceeded({
+    status: 502,
+    kind: 'upstream',
+    message:
+      `the upstream sent a stream event larger than ${+(max / 1048576).toFixed(1)} MB (limits.sse_event_mb); agproxy stopped reading there. ` +
+      'Raise limits.sse_event_mb in agproxy.yaml if events this large are expected.',
+  })
