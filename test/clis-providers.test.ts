@@ -1,7 +1,8 @@
 /**
- * Acceptance for issue 14 §1 and §4 with the real CLIs (test/clis.test.ts's launchers): Codex CLI, which speaks only
+ * Acceptance for issue 14 §1, §3 and §4 with the real CLIs (test/clis.test.ts's launchers): Codex CLI, which speaks only
  * /v1/responses, through agproxy to a Chat-Completions-only server in `responses: auto` (one log line says the fallback
- * was taken); and one prompt from each of Claude Code, Codex CLI and Gemini CLI to an Azure OpenAI provider.
+ * was taken); and one prompt from each of Claude Code, Codex CLI and Gemini CLI to an Azure OpenAI provider and to an
+ * AWS Bedrock provider.
  * A CLI that cannot be installed or started here is skipped with the reason in the test name.
  */
 import { afterAll, describe, expect, test } from 'bun:test'
@@ -27,7 +28,9 @@ async function launch(cli: CliName, fake: Fake, provider: Record<string, unknown
   fake.handler = rec => {
     if (rec.method !== 'POST') return undefined
     // Gemini CLI first asks a small model, non-streaming and for JSON, which model should answer
-    if (cli === 'gemini' && rec.body?.stream !== true && !rec.path.includes(':stream')) return { kind: 'text', text: ROUTER_JSON }
+    // (Bedrock says it streams in the path: /converse-stream)
+    if (cli === 'gemini' && rec.body?.stream !== true && !rec.path.includes(':stream') && !rec.path.endsWith('-stream'))
+      return { kind: 'text', text: ROUTER_JSON }
     return { kind: 'text', text: answer }
   }
   const srv = await startAgproxy({ providers: [provider], models: { '*': target } })
@@ -82,6 +85,16 @@ for (const cli of ['claude', 'codex', 'gemini'] as CliName[]) {
   const vx = await startFake('vertex', { vertexAccounts: { [sa.json.client_email!]: sa.publicKey } })
   const provider = { name: 'vx', type: 'vertex', base_url: vx.url, location: 'us-east5', credentials: { ...sa.json, token_uri: `${vx.url}/token` } }
   vertexRuns.set(cli, await launch(cli, vx, provider, `vx/${VERTEX_MODEL[cli]}`))
+}
+
+// bedrock: Claude Code through InvokeModel, the others through Converse; SigV4 verified by the fake
+const BEDROCK_KEY = 'AKIACLITESTBEDROCK01:cliTestSecretKey/0123456789abcdefghij'
+const SONNET = 'anthropic.claude-sonnet-4-5-20250929-v1:0'
+const bedrockRuns = new Map<CliName, Run>()
+for (const cli of ['claude', 'codex', 'gemini'] as CliName[]) {
+  if (skip(cli)) continue
+  const br = await startFake('bedrock', { keys: [BEDROCK_KEY] })
+  bedrockRuns.set(cli, await launch(cli, br, { name: 'br', type: 'bedrock', base_url: br.url, region: 'us-west-2', api_key: BEDROCK_KEY }, `br/${SONNET}`))
 }
 
 describe('Codex CLI → a Chat Completions-only server, responses: auto', () => {
@@ -139,6 +152,27 @@ describe('the CLIs → a Vertex AI provider', () => {
           expect(r.headers.authorization).toMatch(/^Bearer ya29\.fake-/)
         }
         if (cli === 'claude') expect(calls.some(r => r.body.anthropic_version === 'vertex-2023-10-16' && !('model' in r.body))).toBe(true)
+      },
+      150_000,
+    )
+  }
+})
+
+describe('the CLIs → an AWS Bedrock provider', () => {
+  // Claude Code's Messages go to Claude through InvokeModel as they are; the others are translated to Converse
+  const op: Record<CliName, RegExp> = { claude: /^invoke(-with-response-stream)?$/, codex: /^converse(-stream)?$/, gemini: /^converse(-stream)?$/ }
+  for (const cli of ['claude', 'codex', 'gemini'] as CliName[]) {
+    test.skipIf(skip(cli))(
+      label(cli, `${cli}: a prompt reaches Claude on Bedrock, signed with SigV4 (verified by the fake)`),
+      async () => {
+        const up = await done(bedrockRuns.get(cli)!)
+        expect(up.length).toBeGreaterThan(0)
+        for (const r of up) {
+          const [, model, operation] = /^\/model\/([^/]+)\/(.+)$/.exec(r.path) ?? []
+          expect(decodeURIComponent(model ?? '')).toBe(SONNET)
+          expect(operation).toMatch(op[cli])
+          expect(r.headers.authorization).toContain('Credential=AKIACLITESTBEDROCK01/')
+        }
       },
       150_000,
     )

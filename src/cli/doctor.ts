@@ -236,7 +236,8 @@ function checkEnvironment(env: Record<string, string | undefined>, inst: Instanc
 // ───────────── providers ─────────────
 
 /** The path of each provider type's model list (relative to the base agproxy uses). */
-const MODELS_PATH: Record<WireType, string> = { openai: '/models', anthropic: '/v1/models', gemini: '/v1beta/models' }
+// bedrock: its model list is on the control plane (bedrock.{region}…, a signed GET): its keys are not probed
+const MODELS_PATH: Record<WireType, string> = { openai: '/models', anthropic: '/v1/models', gemini: '/v1beta/models', bedrock: '/foundation-models' }
 
 async function checkProviders(c: Config, env: Record<string, string | undefined>, inst: Instance, reach: string | undefined, call: Call): Promise<Check[]> {
   const configs = providerConfigs(c, env)
@@ -294,6 +295,7 @@ function modelList(p: ProviderConfig, key: string): { base: string; url: string;
 
 async function probeKey(p: ProviderConfig, k: { key: string; name?: string }, status: KeysStatus | undefined, call: Call): Promise<Check[]> {
   const label = `${p.name} (${p.type}) key ${k.name ?? maskKey(k.key)}`
+  if (p.type === 'bedrock') return [{ mark: '!', text: `${label}: not probed (AWS credentials are checked by the first request through agproxy)` }]
   const { base, url, auth } = modelList(p, k.key)
   const headers = { ...(p.type === 'anthropic' ? { 'anthropic-version': '2023-06-01' } : {}), ...p.headers, ...auth }
   const checks: Check[] = []

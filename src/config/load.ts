@@ -275,6 +275,8 @@ function providerMismatch(p: Config['providers'][number]): string | undefined {
       if (p[k] !== undefined) return `${k}: only a provider of type vertex takes ${k} (this one is ${p.type})`
   if (p.type === 'vertex' && (p.api_keys !== undefined || p.api_key !== undefined))
     return 'api_keys: a vertex provider authenticates with a service account: set credentials_file (or credentials, or accounts:)'
+  if (p.type !== 'bedrock')
+    for (const k of ['region', 'profile'] as const) if (p[k] !== undefined) return `${k}: only a provider of type bedrock takes ${k} (this one is ${p.type})`
   if (p.responses !== undefined && wireOf(p.type) !== 'openai')
     return `responses: only openai and azure providers take responses (this one is ${p.type}: Responses calls to it are always translated)`
   return undefined

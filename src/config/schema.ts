@@ -21,7 +21,7 @@ const VertexAccount = t.Object(
 export const ProviderConfig = t.Object(
   {
     name: t.String({ pattern: '^[a-z0-9_-]+$', description: 'unique, [a-z0-9_-]' }),
-    type: t.Union([t.Literal('gemini'), t.Literal('openai'), t.Literal('anthropic'), t.Literal('azure'), t.Literal('vertex')]),
+    type: t.Union([t.Literal('gemini'), t.Literal('openai'), t.Literal('anthropic'), t.Literal('azure'), t.Literal('vertex'), t.Literal('bedrock')]),
     base_url: t.Optional(t.String({ pattern: '^https?://' })),
     api_keys: t.Optional(t.Array(Key)),
     api_key: t.Optional(t.String()),
@@ -47,6 +47,10 @@ export const ProviderConfig = t.Object(
     credentials: t.Optional(t.Union([t.String({ minLength: 1 }), t.Record(t.String(), t.Unknown())])),
     /** vertex: several service accounts or projects, pooled like keys (cooldowns per account and model) */
     accounts: t.Optional(t.Array(VertexAccount, { minItems: 1 })),
+    /** bedrock: the AWS region (default AWS_REGION, AWS_DEFAULT_REGION, else us-east-1) */
+    region: t.Optional(t.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$' })),
+    /** bedrock: the profile of the shared credentials file (default AWS_PROFILE, else default) */
+    profile: t.Optional(t.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 )
@@ -187,7 +191,7 @@ export type AuthMode = Static<typeof AuthMode>
 export type Price = Static<typeof Price>
 export type ClientKeyConfig = Static<typeof ClientKeyConfig>
 
-/** The wire a provider type speaks (azure: the openai wire on its own URLs). */
+/** The wire a provider type speaks (azure: the openai wire on its own URLs; vertex: gemini or anthropic per model; bedrock: Converse, a wire of its own). */
 export type WireType = Exclude<ProviderConfig['type'], 'azure' | 'vertex'>
 
 /** The wire (dialect) of a provider type (vertex: gemini; its Claude models speak anthropic, see providers/vertex.ts). */

@@ -24,7 +24,7 @@ export async function passThroughAnswer(a: AttemptContext, plan: PassThrough, up
   }
   const html = htmlInsteadOfStream(up)
   if (html) return html
-  const body = up.res.body
+  const body = up.res.body && plan.reframe ? plan.reframe(up.res.body) : up.res.body
   if (!body) return { ok: false, status: 502, message: 'the upstream stream ended without any content' }
   const sse = plan.streamContentType.startsWith('text/event-stream')
   const framing = sse ? 'sse' : 'json-array'

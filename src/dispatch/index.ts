@@ -144,7 +144,7 @@ export function createDispatcher(
       isDown: p => state.hosts.down(p),
       scrub: deps.scrub,
       prepare: (provider, target) => {
-        const plan = makePlan(call, planTarget(provider, target.model), codecContext(call, provider), responsesViaChat(provider, state.chatOnly))
+        const plan = makePlan(call, planTarget(provider, target.model), codecContext(call, provider), responsesViaChat(provider, state.chatOnly), target.model)
         return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
       },
       attempt: (provider, key, model, planned) => {

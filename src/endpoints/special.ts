@@ -20,12 +20,12 @@ import { wireOf } from '../config/schema'
 
 const json = (v: unknown) => JSON.stringify(v)
 
-/** Token counting across dialects: the provider's own count endpoint, or a local estimate (OpenAI has none). */
+/** Token counting across dialects: the provider's own count endpoint, or a local estimate (OpenAI and Converse have none). */
 export const countTokensPlan: SpecialPlan = (call, provider, ctx) => {
   const anthropic = call.endpoint.id === 'anthropic.count_tokens'
   const ir: IRRequest = anthropic ? anthropicClient.decodeRequest(call.body as AnthropicRequestWire, ctx) : decodeGeminiCountTokensRequest(call.body, ctx) // validated by its schema
   const answer = (n: number) => (anthropic ? encodeCountTokensResponse(n) : encodeGeminiCountTokensResponse(n))
-  if (wireOf(provider.type) === 'openai') return { kind: 'local', answer: () => ({ body: answer(estimateTokens(ir)) }) }
+  if (wireOf(provider.type) === 'openai' || provider.type === 'bedrock') return { kind: 'local', answer: () => ({ body: answer(estimateTokens(ir)) }) }
   const base = { kind: 'translated' as const, errorFrame: call.endpoint.errorFrame(call.query), streamContentType: SSE }
   if (provider.type === 'gemini') {
     return {
@@ -50,7 +50,7 @@ export const countTokensPlan: SpecialPlan = (call, provider, ctx) => {
 /** Embeddings across dialects: only Gemini has them besides OpenAI. */
 export const embeddingsPlan: SpecialPlan = (call, provider, ctx) => {
   if (provider.type !== 'gemini') {
-    const why = `Embeddings are not available from provider ${provider.name} (type ${provider.type}: Anthropic has no embeddings API). `
+    const why = `Embeddings are not available from provider ${provider.name} (type ${provider.type}: ${provider.type === 'bedrock' ? 'Bedrock embedding models are not served' : 'Anthropic has no embeddings API'}). `
     throw new IRErrorValue(err('invalid_request', `${why}Route this model to an OpenAI-compatible or Gemini provider.`, { param: 'model' }))
   }
   const req = decodeEmbeddingRequest(call.body as EmbeddingRequestBody) // validated by its schema

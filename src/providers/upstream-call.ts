@@ -9,6 +9,7 @@
  */
 import type { Provider } from './registry'
 import { azureAuth } from './azure'
+import { bedrockAuth } from './bedrock'
 import { errorText } from './stream-guard'
 
 export const HOP_HEADER = 'x-agproxy-hop'
@@ -97,7 +98,8 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
     ...(p.type === 'anthropic' ? { 'anthropic-version': '2023-06-01' } : {}),
     ...req.forward,
     ...p.headers,
-    ...authHeaders(p, key),
+    // bedrock: SigV4 signs the final URL and body
+    ...(p.bedrock && key ? bedrockAuth(p.bedrock, key, url, req.body) : authHeaders(p, key)),
     [HOP_HEADER]: [...opts.hops, INSTANCE_ID].join(','),
   }
   const done = () => {
