@@ -5,18 +5,36 @@
  *
  *   bun bench/profile.ts [--scenario openai-chat|openai-chat-stream|anthropic-gemini|anthropic-gemini-stream]
  *                        [--duration S] [--connections N] [--entry src/index.ts] [--top N] [--log-level info]
- *                        [--config-extra 'access_log: false'] [--request-log on|off]
+ *                        [--config-extra 'access_log: false'] [--request-log on|off] [--redis on|off]
  *
  * --entry runs another copy of the gateway (e.g. a patched copy of src/ to measure a fix); the profile is written to
  * bench/.tmp/prof/. Prints req/s so that before/after numbers come from the same tool. --log-level (default warn: no
  * access log) and --config-extra (YAML lines, \n-separated, appended) change the config it writes, e.g. to compare the
- * access log on (--log-level info) and off.
+ * access log on (--log-level info) and off. --redis on starts a redis-server (Debian's) on a free loopback port and sets
+ * redis_url (key states and counters shared), to compare with the same run --redis off.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { startProc } from './lib/procs'
 import { pickTool } from './lib/tools'
 import { SCENARIOS, TARGET_LABELS } from './scenarios'
+
+/** a redis-server on a free loopback port (no persistence), for --redis on */
+async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const port = probe.port
+  probe.stop(true)
+  const proc = Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdout: 'ignore' })
+  for (let i = 0; i < 100; i++) {
+    const ok = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } }).then(
+      s => (s.end(), true),
+      () => false,
+    )
+    if (ok) break
+    await Bun.sleep(50)
+  }
+  return { url: `redis://127.0.0.1:${port}`, stop: async () => (proc.kill(), void (await proc.exited)) }
+}
 
 const ROOT = resolve(import.meta.dir, '..')
 const TMP = join(ROOT, 'bench', '.tmp')
@@ -36,20 +54,26 @@ const top = Number(arg('--top', '25'))
 const noProfile = process.argv.includes('--no-profile')
 const configExtra = arg('--config-extra', '').replace(/\\n/g, '\n')
 const logLevel = arg('--log-level', 'warn')
-/** the request log (SQLite in bench/.tmp/profile-data) on, as by default, or off */
-const requestLog = arg('--request-log', 'on') !== 'off'
+/** the request log (SQLite in bench/.tmp/profile-data) on, as by default, or off; not given: the config says nothing of it
+ *  (so an --entry from before the request log existed still reads the config) */
+const requestLogArg = process.argv.includes('--request-log') ? arg('--request-log', 'on') : undefined
+const requestLog = requestLogArg !== 'off'
+const requestLogLines = requestLogArg === undefined ? '' : `data_dir: "${join(TMP, 'profile-data')}"\nrequest_log: ${requestLog}\n`
+/** a redis-server of its own and redis_url set (several-instances mode), or none */
+const withRedis = arg('--redis', 'off') === 'on'
 
 const dir = join(TMP, 'prof')
 rmSync(dir, { recursive: true, force: true })
 mkdirSync(dir, { recursive: true })
 const LISTEN_RE = /listening on http:\/\/[^\s]*:(\d+)/
 const up = await startProc('upstream', [process.execPath, join(ROOT, 'bench', 'upstream.ts')], { ready: LISTEN_RE })
+const redis = withRedis ? await startRedis() : undefined
 const cfg = join(TMP, 'agproxy-profile.yaml')
 await Bun.write(
   cfg,
-  `log_level: ${logLevel}\nshutdown_grace: 1\ndata_dir: "${join(TMP, 'profile-data')}"\nrequest_log: ${requestLog}\nproviders:\n  - { name: bench-openai, type: openai, base_url: "${up.url}/v1", api_key: sk-bench-upstream-0000, ` +
+  `log_level: ${logLevel}\nshutdown_grace: 1\n${requestLogLines}providers:\n  - { name: bench-openai, type: openai, base_url: "${up.url}/v1", api_key: sk-bench-upstream-0000, ` +
     `models: [gpt-bench, gpt-bench-paced] }\n  - { name: bench-gemini, type: gemini, base_url: "${up.url}", api_key: bench-gemini-key-000, models: ` +
-    `[gemini-bench, gemini-bench-paced] }\n${configExtra ? `${configExtra}\n` : ''}`,
+    `[gemini-bench, gemini-bench-paced] }\n${redis ? `redis_url: ${redis.url}\n` : ''}${configExtra ? `${configExtra}\n` : ''}`,
 )
 const prof = noProfile ? [] : ['--cpu-prof', '--cpu-prof-md', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=250']
 const ag = await startProc('agproxy', [process.execPath, ...prof, entry, '--port', '0', '--config', cfg], { ready: LISTEN_RE, cwd: TMP })
@@ -58,11 +82,12 @@ const req = scenario.request({ id: 'src', label: TARGET_LABELS.src, url: ag.url 
 await tool.throughput(req, connections, 1) // warm-up
 const m = await tool.throughput(req, connections, duration)
 console.log(
-  `${scenario.id}${requestLog ? '' : ' (request log off)'}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (${m.tool}, ${connections} connections, ` +
+  `${scenario.id}${requestLog ? '' : ' (request log off)'}${redis ? ' (redis_url)' : ''}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (${m.tool}, ${connections} connections, ` +
     `${duration} s)${m.errors + m.non2xx ? `, ${m.errors} errors, ${m.non2xx} non-2xx` : ''}`,
 )
 await ag.stop()
 await up.stop()
+await redis?.stop()
 if (noProfile) process.exit(0)
 
 const file = readdirSync(dir).find(f => f.endsWith('.cpuprofile'))

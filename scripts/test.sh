@@ -35,6 +35,21 @@ if ! command -v prometheus >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1
   if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
 fi
 
+# Redis and PostgreSQL (Debian's packages) for the several-instances tests, which start their own servers on free loopback
+# ports: the packages' services are kept from starting (policy-rc.d while installing, then disabled), as for prometheus.
+if { ! command -v redis-server >/dev/null 2>&1 || [ ! -x /usr/lib/postgresql/15/bin/initdb ]; } && command -v apt-get >/dev/null 2>&1; then
+  echo "test setup: installing redis-server and postgresql (apt-get)…"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+  POLICY=/usr/sbin/policy-rc.d OWN_POLICY=""
+  if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null && $SUDO chmod +x "$POLICY" && OWN_POLICY=1
+  fi
+  ($SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends redis-server postgresql >/dev/null) \
+    || echo "test setup: could not install redis-server / postgresql; the several-instances tests will say so"
+  [ -n "$OWN_POLICY" ] && $SUDO rm -f "$POLICY"
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now redis-server postgresql >/dev/null 2>&1 || true; fi
+fi
+
 # The coding CLIs the end-to-end tests drive, installed from npm into a cache outside node_modules.
 bash scripts/install-clis.sh || echo "test setup: could not install the coding CLIs; their tests will say so"
 

@@ -27,10 +27,14 @@ import { Metrics } from './observe/metrics'
 import { metricsRoutes } from './routes/metrics'
 import { adminRoutes, type ReloadAction } from './routes/admin'
 import type { RequestLog } from './store/request-log'
+import type { RequestStore } from './store/types'
 import { createPricer } from './store/prices'
 import { Recorder } from './observe/record'
 import { Redactor } from './providers/pool'
 import { isAdminPath } from './http/auth'
+import { ClientKeys, LocalLimiter, type Limiter } from './clientkeys'
+import type { SharedKeys } from './shared/keys'
+import type { SharedRedis } from './shared/redis'
 
 export interface Agproxy {
   config: Config
@@ -59,6 +63,12 @@ export interface AppShared {
   events?: Recorder
   /** what POST /admin/reload runs */
   reload?: ReloadAction
+  /** the client keys' counters (`listen` keeps one across reloads: a reload does not reset a key's minute or budget) */
+  limiter?: Limiter
+  /** the Redis several instances share (redis_url): counters, and its fault reported to this app's state */
+  redis?: SharedRedis
+  /** the key pools' states shared through that Redis */
+  sharedKeys?: SharedKeys
 }
 
 /** `streams`: the registry of running streams (default: the app's own; `listen` shares one across reloads so shutdown reaches them all). */
@@ -73,6 +83,11 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   // every cache is this app's own (a reload builds a new app: nothing carries over but the shared streams registry)
   const state = createAppState(opts.streams)
   const dispatcher = createDispatcher(config, log, opts.env ?? process.env, state)
+  if (opts.redis) {
+    opts.redis.attach(state)
+    state.counters = opts.redis
+  }
+  opts.sharedKeys?.attach([...dispatcher.providers.values()].map(p => p.pool))
   const bodies = createBodyBudget(config.limits.request_bodies_mb * 1048576)
   // what every finished request is told to (src/observe): the access log and /metrics; the request store subscribes too
   const metrics = new Metrics()
@@ -85,8 +100,16 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   // the admin API's own requests are neither logged nor fed back to its readers
   state.recorder.subscribe(rec => isAdminPath(rec.path) || events.emit(rec))
   const requestLog = opts.requestLog
+  // client-key counters: in Redis when several instances share one (redis_url), else this listener's own
+  const limiter: Limiter = opts.redis ?? opts.limiter ?? new LocalLimiter()
+  // runtime client keys live in the SQLite request log (a PostgreSQL one keeps none yet)
+  const keyStore = (): RequestStore | undefined => {
+    const r = requestLog?.reader
+    return r && r.remote !== true ? (r as RequestStore) : undefined
+  }
+  const clientKeys = new ClientKeys({ config, limiter, store: requestLog && keyStore, pricer })
   if (requestLog) {
-    const secrets = new Redactor([...config.api_keys, ...(config.admin_key ? [config.admin_key] : [])], 4)
+    const secrets = new Redactor([...config.api_keys, ...config.client_keys.map(k => k.key), ...(config.admin_key ? [config.admin_key] : [])], 4)
     const redactor = Redactor.of([...[...dispatcher.providers.values()].map(p => p.pool.redactor), secrets], 4)
     requestLog.attach(state, pricer, text => redactor.text(text))
     state.recorder.subscribe(rec => isAdminPath(rec.path) || requestLog.push(rec))
@@ -109,12 +132,12 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     .use(systemRoutes(listenOrigin, state.degraded))
     .use(statusRoutes(dispatcher))
     .use(modelRoutes(dispatcher.router))
-    .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies))
+    .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies, clientKeys))
     .use(metricsRoutes(metrics, dispatcher, state))
-    .use(adminRoutes({ config, dispatcher, state, requestLog, events, pricer, reload: opts.reload, startedAt: Date.now() }))
+    .use(adminRoutes({ config, dispatcher, state, requestLog, events, pricer, clientKeys, reload: opts.reload, startedAt: Date.now() }))
     .use(docs(listenOrigin))
 
-  const front = createFrontDoor(config, log, listenOrigin, () => loopback, state.recorder, opts.keyFile)
+  const front = createFrontDoor(config, log, listenOrigin, () => loopback, state.recorder, opts.keyFile, clientKeys)
   const handle = (req: Request) => app.handle(req)
 
   return {

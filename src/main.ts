@@ -6,6 +6,7 @@ import { parseArgs, USAGE } from './cli/args'
 import { loadConfig, ConfigError } from './config/load'
 import { routesText, clientsText } from './cli/print'
 import { keysCommand } from './cli/keys'
+import { clientKeysCommand } from './cli/client-keys'
 import { modelsText, resolveText } from './cli/models'
 import { currentContext, healthCommand, serviceCommand } from './cli/service'
 import { versionCheck, versionLine } from './cli/version'
@@ -62,6 +63,11 @@ if (args.command === 'models')
   finish(args.resolve !== undefined ? resolveText(loaded.config, process.env, args.resolve) : modelsText(loaded.config, process.env, loaded.file))
 if (args.command === 'service' && args.action) finish(await serviceCommand(args.action, currentContext(args.flags, loaded.file)))
 if (args.command === 'health') finish(await healthCommand(loaded.config))
+if (args.command === 'keys' && args.keysAction) {
+  const r = await clientKeysCommand(loaded.config, args.keysAction, args.keyName, args.opts ?? {})
+  if (r.out) (r.code === 0 ? console.log : console.error)(r.out)
+  process.exit(r.code)
+}
 if (args.command === 'keys') finish(await keysCommand(loaded.config))
 
 if (args.command === 'setup') {

@@ -19,6 +19,8 @@ import { splitUrl } from './http/target'
 import { VERSION } from './version'
 import { logTuningFrom, openRequestLog } from './store/request-log'
 import { Recorder } from './observe/record'
+import { LocalLimiter } from './clientkeys'
+import { openShared } from './shared'
 
 export interface Listening {
   /** the gateway now serving (replaced by reload) */
@@ -55,7 +57,17 @@ export function listen(
   // one request log and one admin event feed too: the database stays open across reloads
   const requestLog = openRequestLog(config, log, logTuningFrom(opts.env ?? process.env))
   const events = new Recorder(e => log.error(`admin event feed: ${summarize(e)}`))
-  const shared = { streams, requestLog, events, reload: opts.source ? () => running.reloadFromSource('POST /admin/reload') : undefined }
+  // one Redis connection too (redis_url): what the pools learn is shared with the other instances across reloads
+  const { redis, sharedKeys } = openShared(config, log)
+  const shared = {
+    streams,
+    requestLog,
+    events,
+    redis,
+    sharedKeys,
+    limiter: new LocalLimiter(),
+    reload: opts.source ? () => running.reloadFromSource('POST /admin/reload') : undefined,
+  }
   let agproxy = createApp(config, { log, env: opts.env, keyFile: opts.keyFile, ...shared })
   let server: Server<unknown>
   try {
@@ -141,6 +153,7 @@ export function listen(
       }
       server.stop(true)
       await requestLog?.close()
+      await redis?.close()
       return cut
     },
   }

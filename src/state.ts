@@ -7,6 +7,7 @@ import { createCodecMemory } from './ir/signatures'
 import { HostHealth } from './providers/upstream-call'
 import type { LiveStream } from './providers/stream-guard'
 import { Recorder } from './observe/record'
+import { LocalCounters, type SharedCounters } from './shared/redis'
 
 export interface AppState {
   /** what codecs remember across requests: Gemini signatures (one cache), Anthropic signed thinking, the Responses store */
@@ -23,6 +24,8 @@ export interface AppState {
   chatOnly: Set<string>
   /** request-log rows dropped because the write queue was full (the store counts, /metrics reports) */
   dropped: { logRows: number }
+  /** rate, parallel and budget counters: in Redis when redis_url is set (shared by every instance), else this process's */
+  counters: SharedCounters
 }
 
 /** A fresh state; `streams`: a registry to share instead of a new one (listen shares one across reloads, for shutdown). */
@@ -35,5 +38,6 @@ export function createAppState(streams: Set<LiveStream> = new Set()): AppState {
     degraded: new Map(),
     dropped: { logRows: 0 },
     chatOnly: new Set(),
+    counters: new LocalCounters(),
   }
 }

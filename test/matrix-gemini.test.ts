@@ -23,6 +23,7 @@ import {
   textOf,
   thinkingOf,
   expectToolRoundTripUpstream,
+  expectImageUrlRefused,
 } from './support/matrix'
 
 const env = await startMatrix()
@@ -136,21 +137,24 @@ matrix('gemini', env, {
   },
 
   async 'images: inline base64 and file URL'(cell) {
-    const out = await generate(
-      cell.model(),
-      [
-        {
-          role: 'user',
-          parts: [
-            { text: 'Describe both.' },
-            { inlineData: { mimeType: 'image/png', data: PNG_B64 } },
-            { fileData: { mimeType: 'image/png', fileUri: cell.env.imageUrl } },
-          ],
-        },
-      ],
-      {},
-      cell.stream,
-    )
+    const run = () =>
+      generate(
+        cell.model(),
+        [
+          {
+            role: 'user',
+            parts: [
+              { text: 'Describe both.' },
+              { inlineData: { mimeType: 'image/png', data: PNG_B64 } },
+              { fileData: { mimeType: 'image/png', fileUri: cell.env.imageUrl } },
+            ],
+          },
+        ],
+        {},
+        cell.stream,
+      )
+    if (cell.upstream === 'bedrock') return expectImageUrlRefused(cell, run)
+    const out = await run()
     expect(out.text).toBe('echo: Describe both.')
     const msg = cell.up().messages[0]
     expect(textOf(msg)).toBe('Describe both.')

@@ -24,6 +24,7 @@ import {
   thinkingOf,
   type Cell,
   expectToolRoundTripUpstream,
+  expectImageUrlRefused,
 } from './support/matrix'
 
 const env = await startMatrix()
@@ -192,22 +193,25 @@ matrix('openai', env, {
   },
 
   async 'images: base64 and URL'(cell) {
-    const out = await chat(
-      {
-        model: cell.model(),
-        messages: [
-          {
-            role: 'user',
-            content: [
-              { type: 'text', text: 'Describe both.' },
-              { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG_B64}` } },
-              { type: 'image_url', image_url: { url: cell.env.imageUrl } },
-            ],
-          },
-        ],
-      },
-      cell.stream,
-    )
+    const run = () =>
+      chat(
+        {
+          model: cell.model(),
+          messages: [
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'Describe both.' },
+                { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG_B64}` } },
+                { type: 'image_url', image_url: { url: cell.env.imageUrl } },
+              ],
+            },
+          ],
+        },
+        cell.stream,
+      )
+    if (cell.upstream === 'bedrock') return expectImageUrlRefused(cell, run)
+    const out = await run()
     expect(out.text).toBe('echo: Describe both.')
     const user = cell.up().messages[0]
     expect(textOf(user)).toBe('Describe both.')

@@ -8,13 +8,16 @@ import OpenAI from 'openai'
 import Anthropic from '@anthropic-ai/sdk'
 import { GoogleGenAI } from '@google/genai'
 import { buildConfig, ConfigError } from '../src/config/load'
-import { buildProviders, DEFAULT_BASE, providersFromEnv, repairBaseUrl, ZERO_CONFIG_MODELS, type WireType as ProviderType } from '../src/providers/registry'
+import { buildProviders, DEFAULT_BASE, providersFromEnv, repairBaseUrl, ZERO_CONFIG_MODELS, type WireType } from '../src/providers/registry'
 import { createDispatcher } from '../src/dispatch'
 import { HOP_HEADER, INSTANCE_ID } from '../src/providers/upstream-call'
 import { createLogger, silentLogger } from '../src/log'
 import { startFake, type Fake } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { expectDialectError, json } from './support/front-door'
+
+/** the provider types with a fake of their own wire here */
+type ProviderType = Exclude<WireType, 'bedrock'>
 
 const fakes = {} as Record<ProviderType, Fake>
 beforeAll(async () => {

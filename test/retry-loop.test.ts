@@ -163,6 +163,36 @@ describe('retry loop', () => {
     expect(r).toEqual({ answer: 'gone' })
   })
 
+  test("the conversation's key is worked out only for a provider with several keys, and still sticks there", async () => {
+    const { clock } = virtualClock()
+    const watched = (run: RetryRun<string>) => {
+      const seen = { reads: 0 }
+      Object.defineProperty(run, 'sticky', {
+        get: () => {
+          seen.reads++
+          return 'conversation-1'
+        },
+      })
+      return seen
+    }
+    const one = setup([provider('one', ['k1'], clock.now)], () => OK('one', 'm'), { clock })
+    const oneSeen = watched(one.run)
+    expect(isError(await runRetryLoop(one.run))).toBe(false)
+    expect(oneSeen.reads).toBe(0)
+
+    // round robin alone would alternate the two keys; the sticky conversation stays on its first
+    const two = provider('two', ['k1', 'k2'], clock.now)
+    const keys: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const { run, calls } = setup([two], () => OK('two', 'm'), { clock })
+      const seen = watched(run)
+      await runRetryLoop(run)
+      expect(seen.reads).toBeGreaterThan(0)
+      keys.push(Number(calls[0]!.split(':')[1]))
+    }
+    expect(new Set(keys).size).toBe(1)
+  })
+
   test('a local plan answers without an attempt', async () => {
     const { clock } = virtualClock()
     const a = provider('a', ['k1'], clock.now)

@@ -12,10 +12,14 @@ import { openSqliteStore } from '../src/store/sqlite'
 import { createPricer, costAt } from '../src/store/prices'
 import { SCHEMA_VERSION } from '../src/store/sql'
 import { parseSince, parseUsageGroups } from '../src/store/query'
+import type { RequestStore } from '../src/store/types'
 import { createLogger } from '../src/log'
 import type { IRUsage } from '../src/ir/types'
 import { calcPrice } from '@pydantic/genai-prices'
 import { record } from './support/records'
+
+/** the SQLite store behind a request log (synchronous answers) */
+const sqliteOf = (log: RequestLog) => log.reader as RequestStore
 
 const dir = () => mkdtempSync(join(tmpdir(), 'agproxy-store-'))
 const quiet = () => {
@@ -101,7 +105,7 @@ describe('the request store', () => {
     for (const r of [ok, retried, failed, local, unknown, listing]) log.push(r)
     expect(log.queued).toBe(6)
     expect(log.flush()).toBe(true)
-    const store = log.reader!
+    const store = sqliteOf(log)
     const back = store.request(retried.id)!
     expect(back.attempts).toEqual(retried.attempts)
     expect(back.costUsd).toBeCloseTo(0.00021, 8)
@@ -145,7 +149,7 @@ describe('the request store', () => {
     const r = record({ requestBody: `{"key":"${secret}","x":"${'a'.repeat(100_000)}"}`, responseBody: '{"ok":true}' })
     log.push(r)
     log.flush()
-    const back = log.reader!.request(r.id)!
+    const back = sqliteOf(log).request(r.id)!
     expect(back.requestBody).not.toContain(secret)
     expect(back.requestBody).toContain('sk-…cdef')
     expect(back.requestBody!.length).toBe(64 * 1024)
@@ -156,7 +160,7 @@ describe('the request store', () => {
     const r2 = record({ requestBody: '{"a":1}' })
     off.log.push(r2)
     off.log.flush()
-    expect(off.log.reader!.request(r2.id)!.requestBody).toBeUndefined()
+    expect(sqliteOf(off.log).request(r2.id)!.requestBody).toBeUndefined()
     off.log.close()
   })
 
@@ -167,11 +171,11 @@ describe('the request store', () => {
     for (const r of rs) log.push(r)
     expect(log.queued).toBe(3)
     expect(target.dropped.logRows).toBe(2)
-    expect(log.reader!.requests({}).length).toBe(0)
+    expect(sqliteOf(log).requests({}).length).toBe(0)
     log.flush()
     expect(
-      log
-        .reader!.requests({})
+      sqliteOf(log)
+        .requests({})
         .map(r => r.id)
         .reverse(),
     ).toEqual(rs.slice(2).map(r => r.id))
@@ -183,7 +187,7 @@ describe('the request store', () => {
     log.push(record())
     await Bun.sleep(400)
     expect(log.queued).toBe(0)
-    expect(log.reader!.requests({}).length).toBe(1)
+    expect(sqliteOf(log).requests({}).length).toBe(1)
     log.close()
   })
 
@@ -259,7 +263,7 @@ describe('migrations and damaged files', () => {
     const { log, lines, target } = newLog(file)
     expect(lines.filter(l => l.includes('newer than this agproxy')).length).toBe(1)
     expect(target.degraded.get(DEGRADED_SOURCE)).toContain('read-only')
-    expect(log.reader!.request(r.id)?.id).toBe(r.id)
+    expect(sqliteOf(log).request(r.id)?.id).toBe(r.id)
     log.push(record())
     expect(log.flush()).toBe(false)
     log.close()
@@ -282,7 +286,7 @@ describe('migrations and damaged files', () => {
     const r = record()
     log.push(r)
     expect(log.flush()).toBe(true)
-    expect(log.reader!.request(r.id)?.id).toBe(r.id)
+    expect(sqliteOf(log).request(r.id)?.id).toBe(r.id)
     expect(target.degraded.size).toBe(0)
     log.close()
   })

@@ -23,7 +23,12 @@ export function adminKey(c: Config, env: Record<string, string | undefined> = pr
 }
 
 /** GET `path` of the admin API: the response, or the message to print (exit 1). */
-export async function adminGet(c: Config, path: string, io: CliIo = {}, timeout = true): Promise<Response | string> {
+export const adminGet = (c: Config, path: string, io: CliIo = {}, timeout = true) => adminCall(c, 'GET', path, undefined, io, timeout)
+
+/** POST `body` (JSON) to `path` of the admin API: the response, or the message to print (exit 1). */
+export const adminPost = (c: Config, path: string, body: unknown, io: CliIo = {}) => adminCall(c, 'POST', path, body, io, true)
+
+async function adminCall(c: Config, method: 'GET' | 'POST', path: string, body: unknown, io: CliIo, timeout: boolean): Promise<Response | string> {
   const origin = instanceOrigin(c)
   const key = adminKey(c, io.env)
   if (!key)
@@ -31,7 +36,9 @@ export async function adminGet(c: Config, path: string, io: CliIo = {}, timeout 
   let res: Response
   try {
     res = await (io.fetch ?? fetch)(origin + path, {
-      headers: { authorization: `Bearer ${key}` },
+      method,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       ...(timeout ? { signal: AbortSignal.timeout(io.timeoutMs ?? 10_000) } : {}),
     })
   } catch (e) {

@@ -4,6 +4,10 @@ import type { SetupArgs } from './setup'
 
 export const SERVICE_ACTIONS = ['install', 'uninstall', 'status'] as const
 export type ServiceAction = (typeof SERVICE_ACTIONS)[number]
+export const KEYS_ACTIONS = ['create', 'list', 'revoke', 'rotate'] as const
+export type KeysAction = (typeof KEYS_ACTIONS)[number]
+/** the options of `keys create` */
+const KEY_OPTIONS = ['--models', '--rpm', '--tpm', '--max-parallel', '--budget', '--expires', '--note']
 
 export interface Args {
   command: 'serve' | 'routes' | 'clients' | 'keys' | 'models' | 'help' | 'version' | 'service' | 'health' | 'setup' | 'doctor' | 'usage' | 'logs'
@@ -16,6 +20,9 @@ export interface Args {
   setup?: SetupArgs
   /** `models resolve NAME`: the name */
   resolve?: string
+  /** `keys create|list|revoke|rotate [NAME]`: client keys of the running instance */
+  keysAction?: KeysAction
+  keyName?: string
   /** options of `usage` and `logs` (--since, --by, --json, --follow, --status, --model) */
   opts?: Record<string, string | true>
   error?: string
@@ -28,6 +35,12 @@ Usage:
   agproxy routes             print the route table
   agproxy clients            print the base URL each client should use
   agproxy keys               print the key pool state of the running instance
+  agproxy keys create NAME [--models 'gpt-*,claude-*'] [--rpm N] [--tpm N] [--max-parallel N]
+                  [--budget USD/day|week|month] [--expires 2026-12-31] [--note TEXT]
+                             create a client key with limits (the key is printed once; admin key)
+  agproxy keys list          client keys, their limits and their use of them (names only)
+  agproxy keys revoke NAME   refuse a client key from now on
+  agproxy keys rotate NAME   give a client key a new secret (printed once); the old one is refused
   agproxy models             print the model routing table (from the config; no instance needed)
   agproxy models resolve NAME
                              print where one model name goes
@@ -68,6 +81,8 @@ export function parseArgs(argv: string[]): Args {
   let action: ServiceAction | undefined
   let check = false
   let opts: Args['opts']
+  let keysAction: KeysAction | undefined
+  let keyName: string | undefined
   const value = (i: number, name: string) => {
     const v = argv[i + 1]
     if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`)
@@ -115,6 +130,15 @@ export function parseArgs(argv: string[]): Args {
         case '--model':
           ;(opts ??= {})[name.slice(2)] = take()
           break
+        case '--models':
+        case '--rpm':
+        case '--tpm':
+        case '--max-parallel':
+        case '--budget':
+        case '--expires':
+        case '--note':
+          ;(opts ??= {})[name.slice(2)] = take()
+          break
         case '--json':
         case '--follow':
           ;(opts ??= {})[name.slice(2)] = true
@@ -123,7 +147,21 @@ export function parseArgs(argv: string[]): Args {
         case 'logs':
         case 'routes':
         case 'clients':
-        case 'keys':
+          command = name
+          break
+        case 'keys': {
+          command = 'keys'
+          const next = argv[i + 1]
+          if (!KEYS_ACTIONS.includes(next as KeysAction)) break
+          keysAction = next as KeysAction
+          i++
+          if (keysAction === 'list') break
+          keyName = argv[i + 1]
+          if (keyName === undefined || keyName.startsWith('-'))
+            throw new Error(`keys ${keysAction} needs the client key's name: agproxy keys ${keysAction} NAME`)
+          i++
+          break
+        }
         case 'health':
         case 'help':
         case 'version':
@@ -169,7 +207,21 @@ export function parseArgs(argv: string[]): Args {
   }
   if (command === 'setup') return { command, flags, setup }
   if (Object.keys(setup).length) return { command, flags, error: '--yes, --print and --undo belong to agproxy setup <client>' }
-  if (opts && command !== 'usage' && command !== 'logs')
-    return { command, flags, error: `--${Object.keys(opts)[0]} is an option of agproxy usage / agproxy logs` }
-  return { command, flags, ...(opts && { opts }), ...(action && { action }), ...(check && { check }), ...(resolve !== undefined && { resolve }) }
+  const cmd = command as Args['command']
+  const reads = cmd === 'usage' || cmd === 'logs'
+  const keyOpt = opts && Object.keys(opts).find(o => KEY_OPTIONS.includes(`--${o}`))
+  if (keyOpt && keysAction !== 'create') return { command, flags, error: `--${keyOpt} is an option of agproxy keys create` }
+  const other = opts && Object.keys(opts).find(o => !KEY_OPTIONS.includes(`--${o}`) && o !== 'json')
+  if (other && !reads) return { command, flags, error: `--${other} is an option of agproxy usage / agproxy logs` }
+  if (opts?.json && !reads && !keysAction) return { command, flags, error: '--json is an option of agproxy usage / keys' }
+  return {
+    command,
+    flags,
+    ...(opts && { opts }),
+    ...(action && { action }),
+    ...(check && { check }),
+    ...(resolve !== undefined && { resolve }),
+    ...(keysAction && { keysAction }),
+    ...(keyName !== undefined && { keyName }),
+  }
 }

@@ -5,7 +5,7 @@
  * One line per check (✓ / ✗ / !), the fix on the line; exit 1 when any check fails.
  */
 import { homedir } from 'node:os'
-import type { Config, ProviderConfig, WireType } from '../config/schema'
+import { wireOf, type Config, type ProviderConfig, type WireType } from '../config/schema'
 import { effectiveAuthMode } from '../config/load'
 import { clientFamilies } from '../http/clients'
 import { describeCauses, resolvePath } from '../http/resolve-path'
@@ -13,6 +13,7 @@ import { formatMs, MIN_REDACTED_KEY, maskKey } from '../providers/pool'
 import { DEFAULT_BASE, providersFromEnv, repairBaseUrl, type Provider } from '../providers/registry'
 import { authHeaders } from '../providers/upstream-call'
 import { azureAuth, azureModelsUrl, azureSettings, repairAzureBase } from '../providers/azure'
+import { vertexSettings, vertexToken } from '../providers/vertex'
 import { KEYS_PATH, type KeysStatus } from '../routes/status'
 import { instanceOrigin, oneLine } from './keys'
 import { instanceOf } from './setup'
@@ -235,15 +236,32 @@ function checkEnvironment(env: Record<string, string | undefined>, inst: Instanc
 // ───────────── providers ─────────────
 
 /** The path of each provider type's model list (relative to the base agproxy uses). */
-const MODELS_PATH: Record<WireType, string> = { openai: '/models', anthropic: '/v1/models', gemini: '/v1beta/models' }
+// bedrock: its model list is on the control plane (bedrock.{region}…, a signed GET): its keys are not probed
+const MODELS_PATH: Record<WireType, string> = { openai: '/models', anthropic: '/v1/models', gemini: '/v1beta/models', bedrock: '/foundation-models' }
 
 async function checkProviders(c: Config, env: Record<string, string | undefined>, inst: Instance, reach: string | undefined, call: Call): Promise<Check[]> {
   const configs = providerConfigs(c, env)
   if (!configs.length)
     return [{ mark: '✗', text: 'no providers configured', fix: 'add providers: to agproxy.yaml, or set GEMINI_API_KEY / OPENAI_API_KEY / ANTHROPIC_API_KEY' }]
   const status = reach ? await keysStatus(reach, inst, call) : undefined
-  const probes = configs.flatMap(p => keysOf(p).map(k => probeKey(p, k, status, call)))
+  const probes = configs.flatMap(p => (p.type === 'vertex' ? [probeVertex(p, env)] : keysOf(p).map(k => probeKey(p, k, status, call))))
   return (await Promise.all(probes)).flat()
+}
+
+/** A vertex provider: each account mints an access token (its credentials and the token endpoint both work). */
+async function probeVertex(p: ProviderConfig, env: Record<string, string | undefined>): Promise<Check[]> {
+  const accounts = [...vertexSettings(p, env).accounts.values()]
+  return Promise.all(
+    accounts.map(async (a): Promise<Check> => {
+      const label = `${p.name} (vertex) account ${a.id}`
+      try {
+        await vertexToken(a, AbortSignal.timeout(15_000))
+        return { mark: '✓', text: `${label}: access token issued` }
+      } catch (e) {
+        return { mark: '✗', text: `${label}: ${(e as Error).message}`, fix: `fix the credentials of ${p.name} in agproxy.yaml` }
+      }
+    }),
+  )
 }
 
 /** The providers the instance serves: configured, else those the key variables create (zero-config). */
@@ -270,12 +288,14 @@ function modelList(p: ProviderConfig, key: string): { base: string; url: string;
     const a = azureSettings(p, base)
     return { base, url: azureModelsUrl(a, base), auth: key ? azureAuth(a, key) : {} }
   }
-  const base = repairBaseUrl(p.type, p.base_url ?? DEFAULT_BASE[p.type]).url
-  return { base, url: base + MODELS_PATH[p.type], auth: authHeaders({ type: p.type } as Provider, key) }
+  const wire = wireOf(p.type)
+  const base = repairBaseUrl(p.type, p.base_url ?? DEFAULT_BASE[wire]).url
+  return { base, url: base + MODELS_PATH[wire], auth: authHeaders({ type: p.type } as Provider, key) }
 }
 
 async function probeKey(p: ProviderConfig, k: { key: string; name?: string }, status: KeysStatus | undefined, call: Call): Promise<Check[]> {
   const label = `${p.name} (${p.type}) key ${k.name ?? maskKey(k.key)}`
+  if (p.type === 'bedrock') return [{ mark: '!', text: `${label}: not probed (AWS credentials are checked by the first request through agproxy)` }]
   const { base, url, auth } = modelList(p, k.key)
   const headers = { ...(p.type === 'anthropic' ? { 'anthropic-version': '2023-06-01' } : {}), ...p.headers, ...auth }
   const checks: Check[] = []

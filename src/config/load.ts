@@ -27,12 +27,14 @@ export interface Flags {
 const SECRET_SETTING = /key|token|secret|passw|credential|^headers$|^authorization$|^cookie$/i
 
 /** How a bad config value appears in an error: a secret's kind only; an object or array by kind too (it may hold a
- *  key); a base_url without its query or userinfo (either may carry a key); anything else as JSON. */
+ *  key); a base_url, redis_url or database_url without its query or userinfo (either may carry a key); anything else as JSON. */
 function showConfigValue(value: unknown, path: string): string {
   const names = path.split(/[.[\]]+/).filter(n => n && !/^\d+$/.test(n))
   if (value !== null && typeof value === 'object') return kindOf(value)
   if (names.some(n => SECRET_SETTING.test(n))) return kindOf(value)
-  if (names.at(-1) === 'base_url' && typeof value === 'string') return showJson(displayUrl(value), path)
+  const last = names.at(-1)
+  // a URL's userinfo and query may carry a password or key
+  if ((last === 'base_url' || last === 'redis_url' || last === 'database_url') && typeof value === 'string') return showJson(displayUrl(value), path)
   return showJson(value, path)
 }
 
@@ -241,7 +243,24 @@ export function buildConfig(fromFile0: Record<string, unknown>, flags: Flags = {
     const bad = providerMismatch(p)
     if (bad) throw new ConfigError(`${label}: providers[${i}].${bad}`)
   })
+  const bad2 = clientKeyProblem(config)
+  if (bad2) throw new ConfigError(`${label}: ${bad2}`)
   return config
+}
+
+/** client_keys: names and keys unique (and no key also an api_key), expires a date. */
+function clientKeyProblem(c: Config): string | undefined {
+  const names = new Set<string>()
+  const keys = new Set(c.api_keys)
+  for (const [i, k] of c.client_keys.entries()) {
+    if (names.has(k.name)) return `client_keys[${i}].name: "${k.name}" is used twice; client key names must be unique`
+    if (keys.has(k.key)) return `client_keys[${i}].key: the same key is given twice (in client_keys or api_keys); each client needs its own key`
+    if (k.expires !== undefined && Number.isNaN(Date.parse(k.expires)))
+      return `client_keys[${i}].expires: "${k.expires}" is not a date; write an ISO 8601 date or time such as 2026-12-31 or 2026-12-31T18:00:00Z`
+    names.add(k.name)
+    keys.add(k.key)
+  }
+  return undefined
 }
 
 /** Settings that only some provider types take, on another type; and what a type cannot do without. */
@@ -251,6 +270,13 @@ function providerMismatch(p: Config['providers'][number]): string | undefined {
   if (p.type !== 'azure')
     for (const k of ['api_version', 'deployments', 'auth'] as const)
       if (p[k] !== undefined) return `${k}: only a provider of type azure takes ${k} (this one is ${p.type})`
+  if (p.type !== 'vertex')
+    for (const k of ['project', 'location', 'credentials_file', 'credentials', 'accounts'] as const)
+      if (p[k] !== undefined) return `${k}: only a provider of type vertex takes ${k} (this one is ${p.type})`
+  if (p.type === 'vertex' && (p.api_keys !== undefined || p.api_key !== undefined))
+    return 'api_keys: a vertex provider authenticates with a service account: set credentials_file (or credentials, or accounts:)'
+  if (p.type !== 'bedrock')
+    for (const k of ['region', 'profile'] as const) if (p[k] !== undefined) return `${k}: only a provider of type bedrock takes ${k} (this one is ${p.type})`
   if (p.responses !== undefined && wireOf(p.type) !== 'openai')
     return `responses: only openai and azure providers take responses (this one is ${p.type}: Responses calls to it are always translated)`
   return undefined
@@ -259,8 +285,9 @@ function providerMismatch(p: Config['providers'][number]): string | undefined {
 /** The address to bind: `host` overrides; LAN access binds all interfaces, else loopback. */
 export const bindHost = (c: Config) => c.host ?? (c.allow_lan_access ? '0.0.0.0' : '127.0.0.1')
 
-/** auth_mode `auto` = all_except_health when LAN access is on, else off. */
-export const effectiveAuthMode = (c: Config) => (c.auth_mode === 'auto' ? (c.allow_lan_access ? 'all_except_health' : 'off') : c.auth_mode)
+/** auth_mode `auto` = all_except_health when LAN access is on or client_keys are configured, else off. */
+export const effectiveAuthMode = (c: Config) =>
+  c.auth_mode === 'auto' ? (c.allow_lan_access || c.client_keys.length ? 'all_except_health' : 'off') : c.auth_mode
 
 export const dataDir = (c: Config, env: Record<string, string | undefined> = process.env) => c.data_dir ?? env.AGPROXY_DATA_DIR ?? join(homedir(), '.agproxy')
 

@@ -9,10 +9,19 @@ const Key = t.Union([
   t.Object({ key: t.String({ minLength: 1 }), weight: t.Optional(t.Number({ minimum: 0 })), name: t.Optional(t.String()) }, { additionalProperties: false }),
 ])
 
+const VertexAccount = t.Object(
+  {
+    credentials_file: t.Optional(t.String({ minLength: 1 })),
+    credentials: t.Optional(t.Union([t.String({ minLength: 1 }), t.Record(t.String(), t.Unknown())])),
+    project: t.Optional(t.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+)
+
 export const ProviderConfig = t.Object(
   {
     name: t.String({ pattern: '^[a-z0-9_-]+$', description: 'unique, [a-z0-9_-]' }),
-    type: t.Union([t.Literal('gemini'), t.Literal('openai'), t.Literal('anthropic'), t.Literal('azure')]),
+    type: t.Union([t.Literal('gemini'), t.Literal('openai'), t.Literal('anthropic'), t.Literal('azure'), t.Literal('vertex'), t.Literal('bedrock')]),
     base_url: t.Optional(t.String({ pattern: '^https?://' })),
     api_keys: t.Optional(t.Array(Key)),
     api_key: t.Optional(t.String()),
@@ -28,6 +37,20 @@ export const ProviderConfig = t.Object(
     deployments: t.Optional(t.Record(t.String(), t.String({ minLength: 1 }))),
     /** azure: `api-key` header (default), or `entra`: a Microsoft Entra ID bearer token (api_keys, else AZURE_OPENAI_AD_TOKEN) */
     auth: t.Optional(t.Union([t.Literal('api-key'), t.Literal('entra')])),
+    /** vertex: the Google Cloud project (default: the service account's project_id) */
+    project: t.Optional(t.String({ minLength: 1 })),
+    /** vertex: the region (us-east5, europe-west1, …) or `global` (the default) */
+    location: t.Optional(t.String({ pattern: '^[a-z0-9-]+$' })),
+    /** vertex: a service-account JSON key or ADC file (default: GOOGLE_APPLICATION_CREDENTIALS, else gcloud's ADC file) */
+    credentials_file: t.Optional(t.String({ minLength: 1 })),
+    /** vertex: the service-account JSON itself (a string or an object) instead of a file */
+    credentials: t.Optional(t.Union([t.String({ minLength: 1 }), t.Record(t.String(), t.Unknown())])),
+    /** vertex: several service accounts or projects, pooled like keys (cooldowns per account and model) */
+    accounts: t.Optional(t.Array(VertexAccount, { minItems: 1 })),
+    /** bedrock: the AWS region (default AWS_REGION, AWS_DEFAULT_REGION, else us-east-1) */
+    region: t.Optional(t.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d+$' })),
+    /** bedrock: the profile of the shared credentials file (default AWS_PROFILE, else default) */
+    profile: t.Optional(t.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 )
@@ -48,6 +71,32 @@ export const Price = t.Object(
   { additionalProperties: false, description: 'USD per million tokens' },
 )
 
+/** A client key's spending limit: USD per day, week (from Monday) or month, 00:00 UTC. */
+export const Budget = t.Object(
+  { usd: t.Number({ exclusiveMinimum: 0 }), period: t.Union([t.Literal('day'), t.Literal('week'), t.Literal('month')]) },
+  { additionalProperties: false },
+)
+
+/** The limits a client key may carry (config and the admin API alike). */
+export const ClientKeyLimits = {
+  models: t.Optional(t.Array(t.String({ minLength: 1 }), { description: 'model globs it may call (absent: any)' })),
+  rpm: t.Optional(t.Number({ multipleOf: 1, minimum: 1, description: 'requests per minute' })),
+  tpm: t.Optional(t.Number({ multipleOf: 1, minimum: 1, description: 'tokens (input + output) per minute' })),
+  max_parallel: t.Optional(t.Number({ multipleOf: 1, minimum: 1, description: 'requests at once' })),
+  budget: t.Optional(Budget),
+  expires: t.Optional(t.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}', description: 'an ISO 8601 date or time (UTC unless it says otherwise)' })),
+  note: t.Optional(t.String()),
+}
+
+/** A client key's name: how usage, /metrics and the request log show it. */
+export const CLIENT_KEY_NAME = '^[A-Za-z0-9_.@-]{1,64}$'
+
+/** A client key with its own limits (client_keys:); `api_keys` are keys without limits. */
+export const ClientKeyConfig = t.Object(
+  { name: t.String({ pattern: CLIENT_KEY_NAME, description: '[A-Za-z0-9_.@-], unique' }), key: t.String({ minLength: 16 }), ...ClientKeyLimits },
+  { additionalProperties: false },
+)
+
 export const AuthMode = t.Union([t.Literal('off'), t.Literal('strict'), t.Literal('all_except_health'), t.Literal('auto')])
 
 export const ConfigSchema = t.Object(
@@ -58,6 +107,8 @@ export const ConfigSchema = t.Object(
     auth_mode: AuthMode,
     api_keys: t.Array(t.String({ minLength: 1 })),
     api_key: t.Optional(t.String()),
+    /** keys with their own limits (models, rpm, tpm, max_parallel, budget, expires); more are created at runtime (POST /admin/keys) */
+    client_keys: t.Array(ClientKeyConfig),
     tolerant_paths: t.Boolean({ default: true }),
     cors_origins: t.Array(t.String()),
     providers: t.Array(ProviderConfig),
@@ -109,6 +160,10 @@ export const ConfigSchema = t.Object(
       },
       { additionalProperties: false },
     ),
+    /** several instances: key cooldowns and disables, sticky sessions and limit counters shared through this Redis */
+    redis_url: t.Optional(t.String({ pattern: '^(redis|rediss|valkey|valkeys)://', description: 'redis://[user:password@]host:port[/db]' })),
+    /** several instances: the request log and usage in this PostgreSQL instead of data_dir/agproxy.db */
+    database_url: t.Optional(t.String({ pattern: '^postgres(ql)?://', description: 'postgres://user:password@host:port/database' })),
     /** the key of /admin/* (never a client key); generated into data_dir/admin_key when not set */
     admin_key: t.Optional(t.String({ minLength: 16, description: 'at least 16 characters' })),
     /** USD per million tokens, by model name or glob (`my-model-*`); wins over the bundled price table */
@@ -134,18 +189,20 @@ export type Config = Static<typeof ConfigSchema>
 export type ProviderConfig = Static<typeof ProviderConfig>
 export type AuthMode = Static<typeof AuthMode>
 export type Price = Static<typeof Price>
+export type ClientKeyConfig = Static<typeof ClientKeyConfig>
 
-/** The wire a provider type speaks (azure: the openai wire on its own URLs). */
-export type WireType = Exclude<ProviderConfig['type'], 'azure'>
+/** The wire a provider type speaks (azure: the openai wire on its own URLs; vertex: gemini or anthropic per model; bedrock: Converse, a wire of its own). */
+export type WireType = Exclude<ProviderConfig['type'], 'azure' | 'vertex'>
 
-/** The wire (dialect) of a provider type. */
-export const wireOf = (type: ProviderConfig['type']): WireType => (type === 'azure' ? 'openai' : type)
+/** The wire (dialect) of a provider type (vertex: gemini; its Claude models speak anthropic, see providers/vertex.ts). */
+export const wireOf = (type: ProviderConfig['type']): WireType => (type === 'azure' ? 'openai' : type === 'vertex' ? 'gemini' : type)
 
 export const DEFAULTS: Config = {
   port: 8045,
   allow_lan_access: false,
   auth_mode: 'auto',
   api_keys: [],
+  client_keys: [],
   tolerant_paths: true,
   cors_origins: [],
   providers: [],

@@ -103,6 +103,17 @@ export function stringValueFollows(text: string, key: string): boolean {
   return false
 }
 
+/** Does some `key` (quoted, as a JSON key) have a value other than `""` or `null` (e.g. `"content": "Hi"`, `"tool_calls": [`)?
+ *  A cheap test before parsing: a frame where none does cannot have that field set to content. */
+export function valueSet(text: string, key: string): boolean {
+  for (let i = text.indexOf(key); i >= 0; i = text.indexOf(key, i + key.length)) {
+    let j = i + key.length
+    while (text[j] === ' ' || text[j] === ':') j++
+    if (!text.startsWith('""', j) && !text.startsWith('null', j)) return true
+  }
+  return false
+}
+
 /** The message of a wire error object (`{error:{message}}`, `{type:'error',error:{message}}`, response.failed). */
 export function errorMessage(j: WireJson): string {
   const e = j.type === 'response.failed' ? j.response?.error : j.error
@@ -114,6 +125,8 @@ export function errorMessage(j: WireJson): string {
 export function sseReader(r: {
   /** cheap check before any parsing: may these frames end the stream? */
   mayEnd(text: string): boolean
+  /** cheap check before any parsing, before the first content: may this frame be content or an error? (default: yes) */
+  mayScan?(text: string): boolean
   terminal(e: SseEvent, j: WireJson | undefined): boolean
   content(e: SseEvent, j: WireJson | undefined): boolean
   error(e: SseEvent, j: WireJson | undefined): boolean
@@ -123,6 +136,7 @@ export function sseReader(r: {
     scan(text) {
       let error: string | undefined
       const content = someBlock(text, block => {
+        if (r.mayScan && !r.mayScan(block)) return false
         const e = sseEvent(block)
         if (!e) return false
         const j = dataJson(e)

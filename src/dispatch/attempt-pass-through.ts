@@ -25,7 +25,7 @@ export async function passThroughAnswer(a: AttemptContext, plan: PassThrough, up
   }
   const html = htmlInsteadOfStream(up)
   if (html) return html
-  const body = up.res.body
+  const body = up.res.body && plan.reframe ? plan.reframe(up.res.body) : up.res.body
   if (!body) return { ok: false, status: 502, message: 'the upstream stream ended without any content' }
   const sse = plan.streamContentType.startsWith('text/event-stream')
   const framing = sse ? 'sse' : 'json-array'
@@ -47,7 +47,7 @@ export async function passThroughAnswer(a: AttemptContext, plan: PassThrough, up
     errorFrame: plan.errorFrame,
     ends: plan.frames.ends,
     // frame by frame: a break mid-frame ends well-formed, and a key split across chunks is masked whole
-    framing,
+    frames: peek.frames,
     maxFrameBytes: a.deps.sseEventMax,
     transform: a.deps.maskBytes,
     onEnd: up.abort,

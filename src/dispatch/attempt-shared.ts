@@ -40,6 +40,8 @@ export interface AttemptContext {
   hops: string[]
   plan: UpstreamPlan
   deps: DispatchDeps
+  /** vertex: this attempt is the repeat with a new access token, after the cached one got a 401 */
+  freshToken?: boolean
 }
 
 /** A successful upstream response as the strategies get it. */

@@ -7,6 +7,7 @@ import type { IRError } from '../ir/types'
 import { callUpstream } from '../providers/upstream-call'
 import { upstreamPath } from '../providers/registry'
 import { azureBodyModel, deploymentOf } from '../providers/azure'
+import { vertexForget, vertexRequest, vertexWireOf } from '../providers/vertex'
 import { errorText, type StreamLimits } from '../providers/stream-guard'
 import { IRErrorValue } from '../ir/errors'
 import type { Attempt } from './types'
@@ -19,11 +20,13 @@ const upstreamStreams = (plan: UpstreamPlan) => (plan.kind === 'pass-through' ? 
 /** Headers the client sent that the provider type understands. */
 function forwarded(a: AttemptContext): Record<string, string> {
   const forward: Record<string, string> = {}
-  if (a.provider.type !== 'anthropic') return forward
+  // Claude on Vertex takes anthropic-beta too (its version travels in the body)
+  const vertex = a.provider.vertex !== undefined
+  if (a.provider.type !== 'anthropic' && !(vertex && vertexWireOf(a.model) === 'anthropic')) return forward
   const beta = a.call.request.headers.get('anthropic-beta')
   if (beta) forward['anthropic-beta'] = beta
   const version = a.call.request.headers.get('anthropic-version')
-  if (version && a.plan.kind === 'pass-through') forward['anthropic-version'] = version
+  if (version && a.plan.kind === 'pass-through' && !vertex) forward['anthropic-version'] = version
   return forward
 }
 
@@ -37,14 +40,23 @@ export async function attempt(a: AttemptContext): Promise<Attempt> {
   const azure = a.provider.azure
   // azure: a deployment serves the model, named in the URL (classic paths) or in the body (v1 API)
   const responses = a.plan.kind === 'pass-through' && a.call.endpoint.id === 'openai.responses'
-  const planned = a.plan.request(azure ? azureBodyModel(azure, responses, a.model) : a.model)
-  const { body, contentType } = planned
+  let planned = a.plan.request(azure ? azureBodyModel(azure, responses, a.model) : a.model)
+  let key = a.key.key
+  if (a.provider.vertex) {
+    // vertex: the account's access token, its project's URL and (Claude) the Vertex body
+    const v = await vertexRequest(a.provider.vertex, a.key.key, planned, a.model, a.call.signal)
+    if ('error' in v) return v.auth ? { ok: false, status: 401, message: v.error } : { ok: false, message: v.error }
+    planned = v
+    key = v.token
+  }
+  const { body } = planned
+  const contentType = 'contentType' in planned ? planned.contentType : undefined
   const path = azure ? upstreamPath(a.provider, planned.path, deploymentOf(azure, a.model)) : planned.path
   // streams must show content within first_token; a whole (non-streamed) answer may take up to total
   const firstDeadline = startedAt + (upstreamStreams(a.plan) ? Math.min(t.first_token, t.total) : t.total) * 1000
   const out = await callUpstream(
     a.provider,
-    a.key.key,
+    key,
     { path, body, contentType, forward: forwarded(a) },
     {
       signal: a.call.signal,
@@ -55,6 +67,8 @@ export async function attempt(a: AttemptContext): Promise<Attempt> {
     },
   )
   if (!out.ok) {
+    // vertex: a cached token refused (revoked, or the clock is off) is dropped, and the call made once more with a new one
+    if (out.status === 401 && a.provider.vertex && !a.freshToken && vertexForget(a.provider.vertex, a.key.key, key)) return attempt({ ...a, freshToken: true })
     if (out.network) return { ok: false, message: out.network, unreachable: out.why === 'connect' }
     return {
       ok: false,

@@ -8,7 +8,7 @@ import type { Logger } from '../log'
 import type { CodecContext, IRError } from '../ir/types'
 import { err } from '../ir/errors'
 import type { ModelRouter } from '../routing/models'
-import { buildProviders, type Provider } from '../providers/registry'
+import { buildProviders, planTarget, type Provider } from '../providers/registry'
 import { routingOf } from './routing'
 import { HOP_HEADER, INSTANCE_ID } from '../providers/upstream-call'
 import { createAppState, type AppState } from '../state'
@@ -108,7 +108,8 @@ export function createDispatcher(
       trace.asked(call.model)
       trace.stream = call.endpoint.streams(call.body)
     }
-    const hops = (call.request.headers.get(HOP_HEADER) ?? '').split(',').filter(Boolean)
+    const hop = call.request.headers.get(HOP_HEADER)
+    const hops = hop ? hop.split(',').filter(Boolean) : []
     if (hops.includes(INSTANCE_ID) || hops.length > 8) return LOOP
     const routed = router.resolve(call.model)
     if (!routed.ok) {
@@ -125,6 +126,7 @@ export function createDispatcher(
       rememberChatOnly(provider, state.chatOnly, log)
       return attempt({ call, provider, key, model, hops, plan: viaChat(), deps })
     }
+    let sticky: string | undefined | null = null
     const run: RetryRun<UpstreamPlan> = {
       model: call.model,
       candidates: [routed.route.target, ...routed.route.fallbacks],
@@ -132,13 +134,17 @@ export function createDispatcher(
       maxAttempts: config.retry.max_attempts,
       budgetMs: config.retry.max_wait * 1000,
       signal: call.signal,
-      sticky: stickyKeyFor(call.request.headers, call.body),
+      // worked out once, and only when a provider has several keys to choose from
+      get sticky() {
+        if (sticky === null) sticky = stickyKeyFor(call.request.headers, call.body)
+        return sticky
+      },
       clock,
       warn: line => log.warn(line),
       isDown: p => state.hosts.down(p),
       scrub: deps.scrub,
       prepare: (provider, target) => {
-        const plan = makePlan(call, provider, codecContext(call, provider), responsesViaChat(provider, state.chatOnly))
+        const plan = makePlan(call, planTarget(provider, target.model), codecContext(call, provider), responsesViaChat(provider, state.chatOnly), target.model)
         return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
       },
       attempt: (provider, key, model, planned) => {

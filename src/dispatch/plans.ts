@@ -12,6 +12,7 @@ import { anthropicUpstream } from '../dialects/anthropic'
 import { geminiUpstream } from '../dialects/gemini'
 import { openaiChatUpstream } from '../dialects/openai'
 import { setFormField } from '../dialects/multipart'
+import { bedrockUpstream, invokeRequest, invokeStreamToSSE, isClaude } from '../dialects/bedrock'
 
 export type { Plan } from '../endpoints'
 
@@ -19,6 +20,7 @@ export const UPSTREAM_CODECS: Record<WireType, UpstreamCodec> = {
   openai: openaiChatUpstream,
   anthropic: anthropicUpstream,
   gemini: geminiUpstream,
+  bedrock: bedrockUpstream,
 }
 
 /** The in-stream error frame a client of this endpoint understands (its descriptor's). */
@@ -50,6 +52,22 @@ function multipartBody(call: ModelCall): Upstream['request'] {
   })
 }
 
+/** Claude on Bedrock for an Anthropic client: InvokeModel with the client's own body (only the envelope changes), its
+ *  event stream re-framed as Anthropic SSE; relayed like a pass-through. */
+function bedrockInvokePlan(call: ModelCall, ctx: CodecContext, errorFrame: Upstream['errorFrame']): Plan {
+  const e = call.endpoint
+  const stream = e.streams(call.body)
+  return {
+    kind: 'pass-through',
+    upstreamStreams: stream,
+    errorFrame,
+    streamContentType: e.streamContentType(call.query),
+    frames: e.frames(call.query),
+    request: m => invokeRequest(call.body, m, stream, call.request.headers.get('anthropic-beta')),
+    reframe: body => invokeStreamToSSE(body, errorFrame, ctx.sseEventMax),
+  }
+}
+
 /** Generation across dialects, through the IR. */
 function translatedPlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext, errorFrame: Upstream['errorFrame']): Plan {
   const client = call.endpoint.client
@@ -72,9 +90,11 @@ function translatedPlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext
 
 /** The plan for a call to a provider. Throws IRErrorValue when the request cannot be served by it.
  *  `responsesViaChat`: a Responses call to an openai-wire provider goes translated, through Chat Completions (compaction
- *  and input token counts by their special plans: a summary through Chat Completions, a local estimate). */
-export function makePlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext, responsesViaChat = false): Plan {
+ *  and input token counts by their special plans: a summary through Chat Completions, a local estimate).
+ *  `model`: the provider's model, when known (Anthropic Messages to Claude on Bedrock go through InvokeModel). */
+export function makePlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext, responsesViaChat = false, model = ''): Plan {
   const errorFrame = call.endpoint.errorFrame(call.query)
+  if (provider.type === 'bedrock' && call.endpoint.id === 'anthropic.messages' && isClaude(model)) return bedrockInvokePlan(call, ctx, errorFrame)
   const viaChat = responsesViaChat && RESPONSES_APIS.has(call.endpoint.id)
   if (call.endpoint.dialect === wireOf(provider.type) && !viaChat) return passThroughPlan(call, errorFrame)
   return call.endpoint.special?.(call, provider, ctx) ?? translatedPlan(call, provider, ctx, errorFrame)

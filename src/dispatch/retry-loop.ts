@@ -51,6 +51,7 @@ export interface RetryRun<P> {
   maxAttempts: number
   budgetMs: number
   signal: AbortSignal
+  /** the conversation's key for stickiness; read only for a provider with more than one key (it may be a lazy getter) */
   sticky?: string
   clock: LoopClock
   warn(line: string): void
@@ -147,7 +148,8 @@ function planFor<P>(run: RetryRun<P>, s: LoopState<P>, provider: Provider, targe
 async function tryKeys<P>(run: RetryRun<P>, s: LoopState<P>, provider: Provider, target: Target, plan: P): Promise<Final | undefined> {
   const exclude = new Set<string>()
   while (s.attempts < run.maxAttempts) {
-    const key = provider.pool.pick({ model: target.model, sticky: run.sticky, exclude })
+    // one key: nothing to stick to (the conversation's key is not even worked out)
+    const key = provider.pool.pick({ model: target.model, sticky: provider.pool.size > 1 ? run.sticky : undefined, exclude })
     if (!key) return undefined
     exclude.add(key.key)
     // jittered exponential backoff, within the retry budget (spent budget: retry at once)

@@ -49,7 +49,13 @@ export interface Upstream {
 
 export type Plan =
   | { kind: 'local'; answer: () => { body: unknown; status?: number } }
-  | (Upstream & { kind: 'pass-through'; upstreamStreams: boolean; frames: FrameReader })
+  | (Upstream & {
+      kind: 'pass-through'
+      upstreamStreams: boolean
+      frames: FrameReader
+      /** the upstream's stream → the client's framing, when the same dialect travels in another framing (Bedrock's event stream) */
+      reframe?: (body: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>
+    })
   | (Upstream & {
       kind: 'translated'
       /** a whole JSON answer → the client's body */

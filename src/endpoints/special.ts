@@ -57,13 +57,13 @@ const COUNTERS: Partial<Record<EndpointId, { decode(body: Record<string, unknown
   },
 }
 
-/** Token counting across dialects: the provider's own count endpoint, or a local estimate (OpenAI has none). */
+/** Token counting across dialects: the provider's own count endpoint, or a local estimate (OpenAI and Converse have none). */
 export const countTokensPlan: SpecialPlan = (call, provider, ctx) => {
   const counter = COUNTERS[call.endpoint.id]
   if (!counter) return undefined
   const ir = counter.decode(call.body, ctx) // validated by its schema
   const answer = counter.answer
-  if (wireOf(provider.type) === 'openai') return { kind: 'local', answer: () => ({ body: answer(estimateTokens(ir)) }) }
+  if (wireOf(provider.type) === 'openai' || provider.type === 'bedrock') return { kind: 'local', answer: () => ({ body: answer(estimateTokens(ir)) }) }
   const base = { kind: 'translated' as const, errorFrame: call.endpoint.errorFrame(call.query), streamContentType: SSE }
   if (provider.type === 'gemini') {
     return {
@@ -87,7 +87,7 @@ export const countTokensPlan: SpecialPlan = (call, provider, ctx) => {
 
 /** Anthropic has no embeddings API: a request routed there is the caller's to re-route. */
 function noEmbeddings(provider: PlanTarget): never {
-  const why = `Embeddings are not available from provider ${provider.name} (type ${provider.type}: Anthropic has no embeddings API). `
+  const why = `Embeddings are not available from provider ${provider.name} (type ${provider.type}: ${provider.type === 'bedrock' ? 'Bedrock embedding models are not served' : 'Anthropic has no embeddings API'}). `
   throw new IRErrorValue(err('invalid_request', `${why}Route this model to an OpenAI-compatible or Gemini provider.`, { param: 'model' }))
 }
 

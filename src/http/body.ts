@@ -113,8 +113,8 @@ const slowBody = (limits: BodyLimits) =>
 /** Read the whole body, enforcing the size limit as bytes arrive and a deadline against slow senders; a body without
  *  a length is reserved in `hold` chunk by chunk. */
 async function readBytes(req: Request, limits: BodyLimits, hold?: BodyHold): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; error: IRError }> {
-  if (!req.body) return { ok: true, bytes: new Uint8Array() }
-  // a declared length (already checked against the limit): read natively in one go, no JS stream machinery
+  // a declared length (already checked against the limit): read natively in one go, no JS stream machinery (not even
+  // req.body: making the stream costs ~5 µs a request)
   if (req.headers.has('content-length')) {
     let timer: Timer | undefined
     const deadline = new Promise<'timeout'>(r => {
@@ -130,6 +130,7 @@ async function readBytes(req: Request, limits: BodyLimits, hold?: BodyHold): Pro
       clearTimeout(timer)
     }
   }
+  if (!req.body) return { ok: true, bytes: new Uint8Array() }
   const reader = req.body.getReader()
   const chunks: Uint8Array[] = []
   let size = 0

@@ -16,18 +16,36 @@ const HOST_SYNTAX = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{0,5}))?$/
 
 export type Target = { ok: true; url: URL } | { ok: false; dialect: Dialect; message: string }
 
+/** The targets of the URLs seen lately, by URL (with the Host they came with): clients call the same few URLs over and
+ *  over, each is parsed once. Their URL objects are shared: read-only. */
+const SEEN = new Map<string, { host: string | null; target: Target }>()
+const MAX_SEEN = 256
+
 /** Parse the URL the client addressed; a missing or malformed Host is refused (400) rather than guessed at. */
 export function parseTarget(req: Request): Target {
   const host = req.headers.get('host')
+  const raw = req.url
+  const seen = SEEN.get(raw)
+  if (seen && seen.host === host) return seen.target
+  const target = parse(req, raw, host)
+  if (target.ok) {
+    if (SEEN.size >= MAX_SEEN) SEEN.clear()
+    SEEN.set(raw, { host, target })
+  }
+  return target
+}
+
+/** parseTarget, uncached. */
+function parse(req: Request, raw: string, host: string | null): Target {
   // an in-process Request (tests) may have no host header: its URL says where it goes
   const m = host === null ? undefined : HOST_SYNTAX.exec(host)
   if (host === null || (m && Number(m[1] ?? 0) <= 65535)) {
     // Bun builds req.url from the Host header; it is relative (unparseable) when there is none
     try {
-      return { ok: true, url: new URL(req.url) }
+      return { ok: true, url: new URL(raw) }
     } catch {}
   }
-  const { path, query } = splitUrl(req.url)
+  const { path, query } = splitUrl(raw)
   return {
     ok: false,
     dialect: detectDialect(path, req.headers, new URLSearchParams(query)),

@@ -101,6 +101,11 @@ export class Metrics {
   private readonly retries = new Counter('agproxy_upstream_retries_total', 'Attempts beyond the first of a request, by the provider that answered last.')
   private readonly failovers = new Counter('agproxy_upstream_failovers_total', 'Moves to another provider (a fallback) within a request.')
   private readonly ends = new Counter('agproxy_stream_ends_total', 'Streamed answers by how they ended.')
+  private readonly clients = new Counter(
+    'agproxy_client_requests_total',
+    "Requests by client key (a client key's name, an api_key masked) and status class; 429/403 are its limits refusing.",
+  )
+  private readonly clientTokens = new Counter('agproxy_client_tokens_total', 'Tokens by client key (name or masked api_key) and kind (input, output).')
   private readonly started = Date.now() / 1000
 
   /** a bounded model label */
@@ -141,6 +146,12 @@ export class Metrics {
     if (r.retries) this.retries.add(provider, { provider }, r.retries)
     if (r.failovers) this.failovers.add('', {}, r.failovers)
     if (r.end) this.ends.add(r.end, { end: r.end })
+    const ck = r.clientKey
+    if (ck) {
+      this.clients.add(`${ck}\u0000${status_class}`, { client_key: ck, status_class })
+      if (u?.inputTokens) this.clientTokens.add(`${ck}\u0000input`, { client_key: ck, kind: 'input' }, u.inputTokens)
+      if (u?.outputTokens) this.clientTokens.add(`${ck}\u0000output`, { client_key: ck, kind: 'output' }, u.outputTokens)
+    }
   }
 
   private token(by: string, provider: string, model: string, kind: string, n: number | undefined) {
@@ -157,7 +168,7 @@ export class Metrics {
     for (const c of [this.requests]) c.render(out)
     this.duration.render(out)
     this.ttfb.render(out)
-    for (const c of [this.tokens, this.attempts, this.retries, this.failovers, this.ends]) c.render(out)
+    for (const c of [this.tokens, this.attempts, this.retries, this.failovers, this.ends, this.clients, this.clientTokens]) c.render(out)
     const keys = g.keys.flatMap(k => (['active', 'cooling', 'disabled'] as const).map(state => [{ provider: k.provider, state }, k[state]] as [Labels, number]))
     gauge(out, 'agproxy_provider_keys', 'Provider keys by state (active, cooling after a failure, disabled).', keys)
     gauge(out, 'agproxy_open_streams', 'Streamed answers clients are reading now.', [[{}, g.openStreams]])

@@ -48,6 +48,8 @@ export class Trace {
   error?: string
   /** a stream's end, and the error it ended on */
   end?: StreamEnd
+  /** told of the record when the request is over (a client key's counters) */
+  onEnd?: (rec: RequestRecord) => void
   private status = 0
   private ttfbMs?: number
   /** the front door answered; the answer is a stream still running; the record was emitted */
@@ -158,6 +160,7 @@ export class Trace {
       error: this.error,
       end: this.end,
     }
+    this.onEnd?.(rec)
     this.recorder.emit(rec)
   }
 }

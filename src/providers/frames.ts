@@ -39,6 +39,16 @@ function lastSseBoundary(c: Uint8Array): number {
   return end
 }
 
+/** Index just past the first blank line (`\n\n` or `\n\r\n`) at or after `from`, or `c.length` (none, or only CR-only
+ *  line ends: the rest is then one run of frames). Splits a run of complete SSE frames between two of them. */
+export function nextSseBoundary(c: Uint8Array, from: number): number {
+  for (let i = c.indexOf(LF, from); i >= 0; i = c.indexOf(LF, i + 1)) {
+    if (c[i + 1] === LF) return i + 2
+    if (c[i + 1] === CR && c[i + 2] === LF) return i + 3
+  }
+  return c.length
+}
+
 /**
  * Holds back the incomplete tail of a stream: `push` returns the complete frames (held bytes + this chunk, up to the
  * last boundary) or undefined when no frame is complete yet; `size` is what is held.

@@ -36,6 +36,14 @@ export interface KeyState {
   models?: Record<string, { until: number; reason: string }>
 }
 
+/** A change to a key's state worth telling other instances (src/shared/keys.ts carries it through Redis); `key` is
+ *  the key's name (the same configuration names it the same on every instance), never the key. */
+export type KeyEvent =
+  | { type: 'cool'; key: string; model?: string; until: number; reason: string; label: string; kind: 'rate' | 'quota' }
+  | { type: 'disable'; key: string; reason: string; label: string; manual?: boolean }
+  | { type: 'enable'; key: string }
+  | { type: 'sticky'; key: string; sticky: string }
+
 export interface PooledKey {
   readonly key: string
   readonly index: number
@@ -243,6 +251,8 @@ export class KeyPool {
   private readonly sticky = new Map<string, number>()
   /** this pool's keys (4+ characters), for messages about its own failures */
   readonly redactor: Redactor
+  /** told of each rate-limit or quota cooldown, disable, enable and new sticky conversation (never of applyShared's) */
+  onShare?: (e: KeyEvent) => void
 
   constructor(provider: string, keys: Array<string | KeySpec>, opts: PoolOptions = {}) {
     this.provider = provider
@@ -292,6 +302,8 @@ export class KeyPool {
       if (want !== undefined) chosen = ok.find(s => s.pk.index === want)
     }
     chosen ??= this.byStrategy(ok)
+    if (this.onShare && opts.sticky && this.sticky.get(opts.sticky) !== chosen.pk.index)
+      this.onShare({ type: 'sticky', key: chosen.pk.name, sticky: opts.sticky })
     if (opts.sticky) this.remember(opts.sticky, chosen.pk.index)
     chosen.uses++
     return chosen.pk
@@ -320,6 +332,7 @@ export class KeyPool {
     if (slot) slot.failures++
     if (v.kind === 'auth') {
       if (slot) slot.disabled = { reason: base, label: v.label }
+      if (slot) this.onShare?.({ type: 'disable', key: slot.pk.name, reason: base, label: v.label })
       return { retryable: true, disabled: true, reason: base }
     }
 
@@ -342,15 +355,19 @@ export class KeyPool {
       const cd: Cooldown = { until: now + ms, reason, label: v.label, kind: v.kind === 'server' ? 'server' : v.kind === 'quota' ? 'quota' : 'rate' }
       if (cd.kind === 'server') {
         if (!slot.soft || slot.soft.until <= cd.until) slot.soft = cd
-      } else {
-        const prev = model ? slot.models.get(model) : slot.cool
-        if (!prev || prev.until <= cd.until) {
-          if (model) slot.models.set(model, cd)
-          else slot.cool = cd
-        }
-      }
+      } else if (this.coolSlot(slot, cd, model)) this.onShare?.({ type: 'cool', key: slot.pk.name, ...(model ? { model } : {}), ...cd } as KeyEvent)
     }
     return { retryable: true, cooldownMs: ms, reason }
+  }
+
+  /** Take a change another instance made (KeyEvent, through src/shared): the same state, told to no one. */
+  applyShared(e: KeyEvent): void {
+    const slot = this.slots.find(s => s.pk.name === e.key)
+    if (!slot) return
+    if (e.type === 'cool') this.coolSlot(slot, { until: e.until, reason: e.reason, label: e.label, kind: e.kind }, normModel(e.model))
+    else if (e.type === 'disable') slot.disabled = { reason: e.reason, label: e.label, ...(e.manual ? { manual: true } : {}) }
+    else if (e.type === 'enable') this.clearSlot(slot)
+    else this.remember(e.sticky, slot.pk.index)
   }
 
   /** Epoch ms when the first rate-limited key can serve `model` again (for retry-after); undefined if one can
@@ -408,12 +425,27 @@ export class KeyPool {
   setEnabled(name: string, enabled: boolean): boolean {
     const slot = this.slots.find(s => s.pk.name === name)
     if (!slot) return false
-    if (enabled) {
-      slot.disabled = undefined
-      slot.cool = slot.soft = undefined
-      slot.streak = 0
-      slot.models.clear()
-    } else slot.disabled = { reason: 'disabled by hand (admin API); enable it again with POST …/enable', label: 'admin', manual: true }
+    if (enabled) this.clearSlot(slot)
+    else slot.disabled = { reason: 'disabled by hand (admin API); enable it again with POST …/enable', label: 'admin', manual: true }
+    const d = slot.disabled
+    this.onShare?.(d ? { type: 'disable', key: name, reason: d.reason, label: d.label, manual: true } : { type: 'enable', key: name })
+    return true
+  }
+
+  /** a key back in use: not disabled, no cooldown, the ladder from its first step */
+  private clearSlot(slot: Slot): void {
+    slot.disabled = undefined
+    slot.cool = slot.soft = undefined
+    slot.streak = 0
+    slot.models.clear()
+  }
+
+  /** a hard cooldown on the slot (key-wide, or for `model`) unless a longer one runs; true when it was set */
+  private coolSlot(slot: Slot, cd: Cooldown, model: string | undefined): boolean {
+    const prev = model ? slot.models.get(model) : slot.cool
+    if (prev && prev.until > cd.until) return false
+    if (model) slot.models.set(model, cd)
+    else slot.cool = cd
     return true
   }
 

@@ -7,11 +7,17 @@ import { IRErrorValue, type IREvent, type IRError } from '../ir/types'
 import { LimitExceeded } from '../ir/limits'
 import { err } from '../ir/errors'
 import type { FrameReader } from '../dialects/frames'
-import { FrameBuffer, endsSseFrame, type Framing } from './frames'
+import { FrameBuffer, endsSseFrame, nextSseBoundary, type Framing } from './frames'
 import type { StreamEnd } from '../observe/record'
 
 export type Peek<T> =
-  | { ok: true; buffered: T[]; rest: AsyncIterator<T> | ReadableStreamDefaultReader<Uint8Array> }
+  | {
+      ok: true
+      buffered: T[]
+      rest: AsyncIterator<T> | ReadableStreamDefaultReader<Uint8Array>
+      /** pass-through: the frame buffer that cut `buffered` into complete frames and holds back the incomplete rest */
+      frames?: FrameBuffer
+    }
   | { ok: false; reason: 'empty' | 'stall' | 'error' | 'too_large'; error?: IRError; message: string /** bytes seen (pass-through) */; text?: string }
 
 /** The first content token: text or thinking, a tool call (its start names the tool), redacted thinking.
@@ -170,29 +176,39 @@ export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREv
 // ───────────── bytes (same-dialect pass-through) ─────────────
 
 /** Read raw chunks until the endpoint's frame reader sees content in a complete frame; an error frame before it
- *  ends the peek (its message, and the text so far for the status it stands for). */
+ *  ends the peek (its message, and the text so far for the status it stands for). On content, `buffered` are the
+ *  complete frames read so far and `frames` holds back the incomplete rest: the relay goes on from them. */
 export async function peekFrames(body: ReadableStream<Uint8Array>, reader: FrameReader, framing: Framing, timeoutMs: number): Promise<Peek<Uint8Array>> {
   const source = body.getReader()
+  /** the complete frames read so far (with what `frames` holds back: every byte that arrived) */
   const buffered: Uint8Array[] = []
   const frames = new FrameBuffer(framing)
   const td = new TextDecoder()
   let size = 0
+  const ok = (): Peek<Uint8Array> => ({ ok: true, buffered, rest: source, frames })
   /** what arrived so far, as text (at most its first 64 KB): only built for an error, to find the status it stands for */
-  const seen = () => new TextDecoder().decode(Buffer.concat(buffered).subarray(0, 65536))
+  const seen = () => new TextDecoder().decode(Buffer.concat([...buffered, frames.peekHeld() ?? new Uint8Array(0)]).subarray(0, 65536))
   /** the verdict on complete frames */
-  const judge = (chunk: Uint8Array | undefined): Peek<Uint8Array> | undefined => {
-    if (!chunk) return undefined
-    const v = reader.scan(td.decode(chunk))
-    if (v.content) return { ok: true, buffered, rest: source }
+  const judge = (piece: Uint8Array | undefined): Peek<Uint8Array> | undefined => {
+    if (!piece) return undefined
+    buffered.push(piece)
+    const v = scanFrames(piece, framing, reader, td)
+    if (v.content) return ok()
     if (v.error !== undefined) return { ok: false, reason: 'error', message: v.error, text: seen() }
     return undefined
   }
-  const d = deadline(timeoutMs)
+  const until = Date.now() + timeoutMs
+  let d: ReturnType<typeof deadline> | undefined
   try {
     while (true) {
       let next: Awaited<ReturnType<typeof source.read>> | 'timeout'
       try {
-        next = await Promise.race([source.read(), d.promise])
+        const read = source.read()
+        // a chunk already here (the first one usually is) needs no timer: the deadline is armed at the first wait
+        next =
+          Bun.peek.status(read) === 'fulfilled'
+            ? (Bun.peek(read) as Awaited<typeof read>)
+            : await Promise.race([read, (d ??= deadline(Math.max(1, until - Date.now()))).promise])
       } catch (e) {
         return { ok: false, reason: 'error', message: `the upstream stream broke before any content (${errorText(e)})` }
       }
@@ -205,17 +221,31 @@ export async function peekFrames(body: ReadableStream<Uint8Array>, reader: Frame
         if (last && !last.ok) return last
         return { ok: false, reason: 'empty', message: 'the upstream stream ended without any content' }
       }
-      buffered.push(next.value)
       size += next.value.length
       const verdict = judge(frames.push(next.value))
       if (verdict && !verdict.ok) source.cancel().catch(() => {})
       if (verdict) return verdict
-      if (reader.begun && begun(reader.begun, frames, td)) return { ok: true, buffered, rest: source }
-      if (size > 1_000_000) return { ok: true, buffered, rest: source }
+      if (reader.begun && begun(reader.begun, frames, td)) return ok()
+      if (size > 1_000_000) return ok()
     }
   } finally {
-    d.clear()
+    d?.clear()
   }
+}
+
+/** What the frame reader says of complete frames: content anywhere in them wins over an error among them. SSE frames are
+ *  read one at a time up to the first content frame, so most of a first chunk that holds the whole answer is never decoded. */
+function scanFrames(piece: Uint8Array, framing: Framing, reader: FrameReader, td: TextDecoder): { content: boolean; error?: string } {
+  if (framing !== 'sse') return reader.scan(td.decode(piece))
+  let error: string | undefined
+  for (let start = 0; start < piece.length; ) {
+    const end = nextSseBoundary(piece, start)
+    const v = reader.scan(td.decode(piece.subarray(start, end)))
+    if (v.content) return v
+    if (error === undefined) error = v.error
+    start = end
+  }
+  return { content: false, error }
 }
 
 /** Has the incomplete frame held back begun a content frame (by the reader's `begun`)? */
@@ -278,8 +308,11 @@ export function guardedByteStream(
     transform?: (chunk: Uint8Array) => Uint8Array
     /** relay complete frames only, holding back an incomplete one (at most `maxFrameBytes`, default MAX_FRAME_BYTES) */
     framing?: Framing
+    /** the peek's frame buffer (instead of `framing`): `buffered` are the complete frames it cut, relayed as they are,
+     *  and it holds back the incomplete rest */
+    frames?: FrameBuffer
     maxFrameBytes?: number
-    /** does a run of complete frames properly end the stream (the endpoint's frame reader; needs `framing`)?
+    /** does a run of complete frames properly end the stream (the endpoint's frame reader; needs `framing` or `frames`)?
      *  A clean end before one did is reported as an incomplete answer */
     ends?: (frames: string) => boolean
     /** the stream is in this registry while it runs (it leaves it when it ends, however it ends), so it can be ended from outside */
@@ -317,7 +350,7 @@ export function guardedByteStream(
     for (let i = tail.length - 1; i >= 0; i--) if (ends(td.decode(tail[i]))) return true
     return false
   }
-  const frames = opts.framing ? new FrameBuffer(opts.framing) : undefined
+  const frames = opts.frames ?? (opts.framing ? new FrameBuffer(opts.framing) : undefined)
   const maxHeld = opts.maxFrameBytes ?? MAX_FRAME_BYTES
   const tailText = () => {
     const td = new TextDecoder()
@@ -325,9 +358,11 @@ export function guardedByteStream(
   }
   /** ended from outside by shutdown (LiveStream.end) */
   let shutdown = false
+  const watchdog = new Watchdog()
   const finish = (c: ReadableStreamDefaultController<Uint8Array>, e?: IRError) => {
     if (done) return
     done = true
+    watchdog.clear()
     opts.live?.delete(handle)
     opts.closed?.(!e ? 'complete' : shutdown ? 'shutdown' : e.kind === 'timeout' ? 'timeout' : 'upstream_error', e && scrub(e), tailText)
     if (e) {
@@ -353,11 +388,17 @@ export function guardedByteStream(
       return true
     }
     const out = frames.push(chunk)
-    if (out) {
-      see(out)
-      c.enqueue(transform(out))
-    }
-    if (frames.size <= maxHeld) return !!out
+    if (out) send(c, out)
+    return overflowed(c) || !!out
+  }
+  /** Send complete frames. */
+  const send = (c: ReadableStreamDefaultController<Uint8Array>, piece: Uint8Array) => {
+    see(piece)
+    c.enqueue(transform(piece))
+  }
+  /** Ends the stream when the incomplete frame held back is over the limit. */
+  const overflowed = (c: ReadableStreamDefaultController<Uint8Array>): boolean => {
+    if (!frames || frames.size <= maxHeld) return false
     source.cancel().catch(() => {})
     const mb = +(maxHeld / 1048576).toFixed(2)
     finish(
@@ -382,7 +423,10 @@ export function guardedByteStream(
   return new ReadableStream<Uint8Array>(
     {
       start(c) {
-        for (const b of buffered) if (!done) relay(c, b)
+        if (opts.frames) {
+          for (const b of buffered) send(c, b)
+          overflowed(c)
+        } else for (const b of buffered) if (!done) relay(c, b)
         controller = c
         if (!done) opts.live?.add(handle)
       },
@@ -396,14 +440,13 @@ export function guardedByteStream(
             next = Bun.peek(read) as Awaited<typeof read>
           } else {
             const wait = Math.max(1, Math.min(opts.heartbeat ? opts.heartbeatMs : Infinity, opts.idleMs - (Date.now() - lastData), end - Date.now()))
-            const t = deadline(wait)
             try {
-              next = await Promise.race([read, t.promise])
+              next = await Promise.race([read, watchdog.wait(wait)])
             } catch (e) {
               pending = undefined
               return finish(c, err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`))
             } finally {
-              t.clear()
+              watchdog.stop()
             }
           }
           if (done) return
@@ -438,6 +481,7 @@ export function guardedByteStream(
       cancel() {
         if (!done) opts.closed?.('client_gone', undefined, tailText)
         done = true
+        watchdog.clear()
         opts.live?.delete(handle)
         source.cancel().catch(() => {})
         opts.onEnd?.()
@@ -445,6 +489,50 @@ export function guardedByteStream(
     },
     { highWaterMark: 0 },
   )
+}
+
+/**
+ * One timer for all the waits of a stream (a translated stream waits for nearly every chunk): `wait(ms)` resolves
+ * 'timeout' after `ms` unless `stop()` comes first. The timer is not cleared and made again per wait: when it fires
+ * early (it was armed for an earlier wait, which never ends later than a new one) it re-arms for what is left.
+ */
+class Watchdog {
+  #timer: Timer | undefined
+  #until = 0
+  #wake: ((v: 'timeout') => void) | undefined
+
+  wait(ms: number): Promise<'timeout'> {
+    this.#until = Date.now() + ms
+    const p = new Promise<'timeout'>(r => {
+      this.#wake = r
+    })
+    this.#timer ??= setTimeout(this.#fire, Math.min(ms, 2_147_483_647))
+    return p
+  }
+
+  /** the wait is over (what it guarded came first) */
+  stop() {
+    this.#wake = undefined
+  }
+
+  /** the stream ended: no timer left behind */
+  clear() {
+    this.#wake = undefined
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  #fire = () => {
+    this.#timer = undefined
+    const wake = this.#wake
+    if (!wake) return
+    const left = this.#until - Date.now()
+    if (left > 0) this.#timer = setTimeout(this.#fire, Math.min(left, 2_147_483_647))
+    else {
+      this.#wake = undefined
+      wake('timeout')
+    }
+  }
 }
 
 /** bodies up to this size with a content-length (and no content-encoding) are read in one go */

@@ -9,6 +9,7 @@
  */
 import type { Provider } from './registry'
 import { azureAuth } from './azure'
+import { bedrockAuth } from './bedrock'
 import { errorText } from './stream-guard'
 
 export const HOP_HEADER = 'x-agproxy-hop'
@@ -99,7 +100,8 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
     ...(p.type === 'anthropic' ? { 'anthropic-version': '2023-06-01' } : {}),
     ...req.forward,
     ...p.headers,
-    ...authHeaders(p, key),
+    // bedrock: SigV4 signs the final URL and body
+    ...(p.bedrock && key ? bedrockAuth(p.bedrock, key, url, req.body) : authHeaders(p, key)),
     [HOP_HEADER]: [...opts.hops, INSTANCE_ID].join(','),
   }
   const done = () => {
@@ -222,12 +224,20 @@ async function readCapped(res: Response, max: number, ms: number, controller: Ab
 const REACHABLE_MS = 30_000
 const UNREACHABLE_MS = 10_000
 
-const originOf = (url: string) => {
+/** the origins of the URLs seen, each parsed once (providers' base URLs and their paths: a few; bounded anyway) */
+const ORIGINS = new Map<string, string | undefined>()
+
+const originOf = (url: string): string | undefined => {
+  if (ORIGINS.has(url)) return ORIGINS.get(url)
+  let origin: string | undefined
   try {
-    return new URL(url).origin
+    origin = new URL(url).origin
   } catch {
-    return undefined
+    origin = undefined
   }
+  if (ORIGINS.size >= 1000) ORIGINS.clear()
+  ORIGINS.set(url, origin)
+  return origin
 }
 
 /** Set `key` last in a bounded insertion-ordered map (the oldest entry goes past 1000). */
@@ -312,13 +322,9 @@ function noProxy(hostname: string, list: string | undefined): boolean {
 
 /** undefined when no probe is needed; else resolves undefined once connected, or with an error message. */
 function probeConnect(url: string, ms: number, hosts: HostHealth): Promise<string | undefined> | undefined {
-  let u: URL
-  try {
-    u = new URL(url)
-  } catch {
-    return undefined
-  }
-  if (hosts.recentlyReached(u.origin)) return undefined
+  const origin = originOf(url)
+  if (!origin || hosts.recentlyReached(origin)) return undefined
+  const u = new URL(url)
   const to = connectTarget(u)
   if (!to) return undefined
   const where = `${to.hostname}:${to.port}`

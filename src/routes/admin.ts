@@ -14,9 +14,13 @@ import { parseSince, parseUsageGroups } from '../store/query'
 import { SCHEMA_VERSION } from '../store/sql'
 import { maskKey } from '../providers/pool'
 import { displayUrl } from '../config/display-url'
-import { detectDialect, err, renderError } from '../http/errors'
+import { detectDialect, err, renderError, summarize } from '../http/errors'
 import { keysStatus } from './status'
 import { VERSION } from '../version'
+import type { ClientKeys } from '../clientkeys'
+import { CLIENT_KEY_NAME, ClientKeyLimits } from '../config/schema'
+import { generateKey } from '../http/auth'
+import { compileValidator } from '../schema/validate'
 
 /** What /admin/reload runs (SIGHUP's reload); `ok` false leaves the running configuration. */
 export type ReloadAction = () => { ok: boolean; message: string }
@@ -29,6 +33,7 @@ export interface AdminDeps {
   /** finished requests of every configuration this listener serves (survives reloads) */
   events: Recorder
   pricer: Pricer
+  clientKeys: ClientKeys
   reload?: ReloadAction
   startedAt: number
 }
@@ -138,6 +143,38 @@ const RequestsQuery = t.Object({
   before: t.Optional(t.String({ description: 'the page after this id (the `next` of the previous page)' })),
 })
 
+const NewKey = t.Object(
+  {
+    name: t.String({ pattern: CLIENT_KEY_NAME, description: '[A-Za-z0-9_.@-], unique; how usage and the request log name the key' }),
+    key: t.Optional(t.String({ minLength: 16, description: 'the key itself (default: one is generated)' })),
+    ...ClientKeyLimits,
+  },
+  { additionalProperties: false },
+)
+
+const checkNewKey = compileValidator(NewKey, (v, path) => (path === 'key' ? 'a key (not shown)' : (JSON.stringify(v)?.slice(0, 80) ?? String(v))))
+
+/** The POST /admin/keys body, validated; a message naming the field when it is not valid (a key is never echoed). */
+async function newKeyBody(request: Request): Promise<typeof NewKey.static | string> {
+  let body: unknown
+  try {
+    body = await request.json()
+  } catch {
+    return 'The body must be a JSON object such as {"name": "alice", "rpm": 60}.'
+  }
+  const bad = checkNewKey(body)
+  return bad ? `${bad.path || 'body'}: ${bad.message}` : (body as typeof NewKey.static)
+}
+
+/** The limits of a POST /admin/keys body as stored (expires as ms); a message when expires is not a date. */
+function limitsOfBody(b: typeof NewKey.static) {
+  const expires = b.expires === undefined ? undefined : Date.parse(b.expires)
+  if (Number.isNaN(expires)) return `expires: "${b.expires}" is not a date; write an ISO 8601 date or time such as 2026-12-31 or 2026-12-31T18:00:00Z.`
+  const out = { name: b.name, models: b.models, rpm: b.rpm, tpm: b.tpm, maxParallel: b.max_parallel, budget: b.budget, expires, note: b.note }
+  for (const k of Object.keys(out) as Array<keyof typeof out>) if (out[k] === undefined) delete out[k]
+  return out
+}
+
 export const adminRoutes = (d: AdminDeps) => {
   const refuse = (request: Request, status: 'not_found' | 'invalid_request' | 'unavailable', message: string) => {
     const url = new URL(request.url)
@@ -154,6 +191,14 @@ export const adminRoutes = (d: AdminDeps) => {
         ? `The request log's database is not available: ${d.requestLog.problem ?? 'not open yet'}.`
         : 'The request log is off (request_log: false in agproxy.yaml); turn it on to query requests and usage.',
     )
+  }
+  /** the store's answer (now or awaited), or a 503 in the caller's dialect naming the database's error */
+  const asked = async <T>(request: Request, q: () => T | Promise<T>): Promise<T | Response> => {
+    try {
+      return await q()
+    } catch (e) {
+      return refuse(request, 'unavailable', `The request log's database did not answer: ${summarize(e)}; check that it is running (database_url).`)
+    }
   }
   const setKey =
     (enabled: boolean) =>
@@ -173,11 +218,11 @@ export const adminRoutes = (d: AdminDeps) => {
   return new Elysia({ name: 'admin' })
     .get(
       '/admin/status',
-      () => {
+      async () => {
         const s = d.requestLog?.reader
         let db: unknown
         try {
-          db = s?.info()
+          db = await s?.info()
         } catch (e) {
           db = { error: (e as Error).message }
         }
@@ -218,9 +263,52 @@ export const adminRoutes = (d: AdminDeps) => {
       params: KeyParams,
       detail: detail('Put a key back in use (also one disabled after an auth failure)'),
     })
+    .get('/admin/keys', async () => ({ keys: await d.clientKeys.list() }), {
+      detail: detail("Client keys: each one's limits and its use of them (names only, never a key)"),
+    })
+    .post(
+      '/admin/keys',
+      async ({ request, set }) => {
+        const body = await newKeyBody(request)
+        if (typeof body === 'string') return refuse(request, 'invalid_request', body)
+        const limits = limitsOfBody(body)
+        if (typeof limits === 'string') return refuse(request, 'invalid_request', limits)
+        const key = body.key ?? generateKey()
+        const refused = d.clientKeys.create(limits, key)
+        if (refused) return renderError('openai', refused)
+        set.status = 201
+        return { ...limits, key, note: limits.note, shown: 'once: agproxy keeps only its SHA-256' }
+      },
+      {
+        parse: 'none',
+        detail: detail(
+          'Create a client key (the key is in this answer only; agproxy keeps its hash)',
+          'Create a client key. The JSON body: `name` ([A-Za-z0-9_.@-]), and optionally `key` (else one is generated), `models` (globs), ' +
+            '`rpm`, `tpm`, `max_parallel`, `budget` (`{"usd": 5, "period": "day|week|month"}`), `expires` (ISO 8601), `note`. ' +
+            'The answer holds the key, this once: agproxy keeps only its SHA-256',
+        ),
+      },
+    )
+    .post(
+      '/admin/keys/:name/revoke',
+      ({ params }) => {
+        const refused = d.clientKeys.revoke(params.name)
+        return refused ? renderError('openai', refused) : { name: params.name, status: 'revoked' }
+      },
+      { params: t.Object({ name: t.String() }), detail: detail('Revoke a runtime client key (refused from now on)') },
+    )
+    .post(
+      '/admin/keys/:name/rotate',
+      ({ params }) => {
+        const key = generateKey()
+        const refused = d.clientKeys.rotate(params.name, key)
+        return refused ? renderError('openai', refused) : { name: params.name, key, shown: 'once: agproxy keeps only its SHA-256' }
+      },
+      { params: t.Object({ name: t.String() }), detail: detail('Give a runtime client key a new secret (the old one is refused from now on)') },
+    )
     .get(
       '/admin/requests',
-      ({ query, request }) => {
+      async ({ query, request }) => {
         const s = store(request)
         if (s instanceof Response) return s
         const now = Date.now()
@@ -228,30 +316,35 @@ export const adminRoutes = (d: AdminDeps) => {
         const until = query.until ? parseSince(query.until, now) : undefined
         if (Number.isNaN(since) || Number.isNaN(until))
           return refuse(request, 'invalid_request', 'since/until: expected a time (ISO 8601 or ms since the epoch) or an age such as 30m, 24h, 7d.')
-        const rows = s.requests({ ...query, clientKey: query.key, since, until })
+        const rows = await asked(request, () => s.requests({ ...query, clientKey: query.key, since, until }))
+        if (rows instanceof Response) return rows
         return { requests: rows, next: rows.length === (query.limit ?? 50) ? rows.at(-1)?.id : undefined }
       },
       { query: RequestsQuery, detail: detail('The request log, newest first, paged and filtered') },
     )
     .get(
       '/admin/requests/:id',
-      ({ params, request }) => {
+      async ({ params, request }) => {
         const s = store(request)
         if (s instanceof Response) return s
-        return s.request(params.id) ?? refuse(request, 'not_found', `No request ${params.id} in the request log (it may be older than log_retention).`)
+        return (
+          (await asked(request, () => s.request(params.id))) ??
+          refuse(request, 'not_found', `No request ${params.id} in the request log (it may be older than log_retention).`)
+        )
       },
       { params: t.Object({ id: t.String() }), detail: detail('One request: attempts, usage, cost, bodies (with log_bodies)') },
     )
     .get(
       '/admin/usage',
-      ({ query, request }) => {
+      async ({ query, request }) => {
         const s = store(request)
         if (s instanceof Response) return s
         const groups = parseUsageGroups(query.by ?? 'day')
         if (typeof groups === 'string') return refuse(request, 'invalid_request', groups)
         const since = query.since ? parseSince(query.since, Date.now()) : undefined
         if (Number.isNaN(since)) return refuse(request, 'invalid_request', 'since: expected a time (ISO 8601) or an age such as 7d.')
-        const rows = s.usage({ by: groups, sinceDay: since === undefined ? undefined : new Date(since).toISOString().slice(0, 10) })
+        const rows = await asked(request, () => s.usage({ by: groups, sinceDay: since === undefined ? undefined : new Date(since).toISOString().slice(0, 10) }))
+        if (rows instanceof Response) return rows
         return { by: groups, rows }
       },
       {

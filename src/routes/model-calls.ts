@@ -7,7 +7,8 @@ import { Elysia, NotFoundError, t } from 'elysia'
 import { ENDPOINT_LIST, GEMINI_ACTIONS, type Endpoint, type EndpointId } from '../endpoints'
 import { operationDocs } from '../endpoints/docs'
 import { readFormBody, readJsonBody, type FormResult } from '../http/body'
-import { clientSignal, traceOf } from '../http/front'
+import { clientKeyOfRequest, clientSignal, traceOf } from '../http/front'
+import type { ClientKeys } from '../clientkeys'
 import { compileValidator } from '../schema/validate'
 import { detectDialect, err, renderError } from '../http/errors'
 import { isAnswer, type Answer, type Dispatcher } from '../dispatch'
@@ -20,6 +21,9 @@ const ACTIONS_TEXT = (() => {
   const names = Object.keys(GEMINI_ACTIONS).map(a => `:${a}${GEMINI_ACTIONS[a]?.streams({}) ? ' (add ?alt=sse for SSE)' : ''}`)
   return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names.join('')
 })()
+
+/** The query of a request URL (no URL parse for the usual URL without one). */
+const queryOf = (url: string) => (url.includes('?') ? new URL(url).searchParams : new URLSearchParams())
 
 /** The dispatcher's answer or error as the HTTP response (the edge: errors are rendered in the caller's dialect). */
 export function render(dialect: Dialect, r: Answer | IRError, trace?: Trace): Response {
@@ -39,8 +43,9 @@ export function render(dialect: Dialect, r: Answer | IRError, trace?: Trace): Re
   return new Response(r.stream, { headers: { 'content-type': r.contentType, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers } })
 }
 
-/** The model-call routes; `bodies` is the app's budget of request bodies held at once. */
-export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyTimeoutS: number, bodies: BodyBudget) {
+/** The model-call routes; `bodies` is the app's budget of request bodies held at once; `clientKeys`: the limits of the
+ *  client key a request came with (front door), checked once its model is known. */
+export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyTimeoutS: number, bodies: BodyBudget, clientKeys?: ClientKeys) {
   // compiled on first use of each endpoint: start-up stays fast (cold start of the binary), later calls reuse it
   const validators = new Map<EndpointId, ReturnType<typeof compileValidator>>()
   const validatorFor = (e: Endpoint) => {
@@ -56,6 +61,7 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
     const hold = bodies.hold()
     const trace = traceOf(request)
     if (trace) trace.endpoint = endpoint.id
+    let done: (() => void) | undefined
     try {
       const body = endpoint.multipart
         ? await readFormBody(request, limits, validatorFor(endpoint), hold)
@@ -66,7 +72,18 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
       const model = pathModel ?? (body.value.model as string)
       if (/[\r\n\0]/.test(model))
         return renderError(endpoint.dialect, err('invalid_request', 'model: must not contain control characters.', { param: 'model' }))
-      const url = new URL(request.url)
+      const client = clientKeys && clientKeyOfRequest(request)
+      if (client) {
+        trace?.asked(model)
+        const refused = await clientKeys.admit(client, model)
+        if (refused) {
+          trace?.failed(refused)
+          return renderError(endpoint.dialect, refused)
+        }
+        // counted when the request is over (a stream: at its end); without a trace, when the dispatch is
+        if (trace) trace.onEnd = rec => void clientKeys.finished(client, rec)
+        else done = () => void clientKeys.finished(client, {})
+      }
       return render(
         endpoint.dialect,
         await dispatcher.dispatch({
@@ -77,13 +94,14 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
           model,
           request,
           signal: clientSignal(request),
-          query: url.searchParams,
+          query: queryOf(request.url),
           trace,
         }),
         trace,
       )
     } finally {
       hold.release()
+      done?.()
     }
   }
 

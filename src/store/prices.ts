@@ -11,7 +11,8 @@ export type ProviderUrl = (provider: string) => string | undefined
 
 export type Pricer = (model: string | undefined, usage: IRUsage | undefined, provider?: string) => number | null
 
-const globToRegExp = (glob: string) =>
+/** A model glob (`*` any run, `?` one character) as a case-insensitive RegExp of the whole name. */
+export const globToRegExp = (glob: string) =>
   new RegExp(
     `^${glob
       .replace(/[.+^${}()|[\]\\]/g, '\\$&')

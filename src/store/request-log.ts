@@ -10,8 +10,9 @@ import { dataDir } from '../config/load'
 import type { Logger } from '../log'
 import type { RequestRecord } from '../observe/record'
 import { createPricer, type Pricer, type ProviderUrl } from './prices'
+import { openPostgresStore, postgresLocation } from './postgres'
 import { openSqliteStore, type Opened } from './sqlite'
-import type { RequestStore, StoredRequest } from './types'
+import type { AnyRequestStore, StoredRequest } from './types'
 import type { FromWriter, ToWriter } from './writer-thread'
 
 /** The writer thread's entry: beside this file; in the executable, where scripts/build.ts embeds it (under src/'s root). */
@@ -45,14 +46,14 @@ export interface RequestLogOptions {
   retryMs?: number
   retentionEveryMs?: number
   now?: () => number
-  open?: (file: string) => Opened
+  open?: (file: string) => Omit<Opened, 'store'> & { store: AnyRequestStore }
   /** write on a worker thread (the server); off: on the main thread (tests, and the fallback when no thread starts) */
   thread?: boolean
 }
 
 export class RequestLog {
   readonly file: string
-  private store?: RequestStore
+  private store?: AnyRequestStore
   private pending: RequestRecord[] = []
   private bodyChars = 0
   private timer?: ReturnType<typeof setTimeout>
@@ -108,7 +109,7 @@ export class RequestLog {
   }
 
   /** The store, when the database is open (the admin API reads it). */
-  get reader(): RequestStore | undefined {
+  get reader(): AnyRequestStore | undefined {
     return this.store
   }
 
@@ -127,8 +128,8 @@ export class RequestLog {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     if (!this.store && !this.tryOpen()) return this.retryLater()
-    if (this.worker && Number.isFinite(batches)) return this.post()
-    const store = this.store
+    if ((this.worker || this.store?.remote) && Number.isFinite(batches)) return this.post()
+    const store = this.store?.remote ? undefined : this.store
     for (let n = 0; n < batches && this.pending.length && store; n++) {
       const batch = this.pending.slice(0, this.o.batchRows)
       try {
@@ -154,21 +155,45 @@ export class RequestLog {
     this.worker = undefined
     worker?.terminate()
     if (this.inflight) this.requeue()
-    this.flush()
+    if (this.store?.remote) await this.drain()
+    else this.flush()
     this.closed = true
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
-    this.store?.close()
+    await this.store?.close()
     this.store = undefined
+  }
+
+  /** A network store at shutdown: what is pending, batch by batch, for a few seconds at most. */
+  private async drain(): Promise<void> {
+    const until = this.o.now() + 5000
+    while (this.pending.length && this.store && this.o.now() < until) {
+      const batch = this.pending.splice(0, this.o.batchRows)
+      try {
+        await this.store.write(batch.map(r => this.toStored(r)))
+      } catch (e) {
+        this.o.log.error(`request log: ${batch.length + this.pending.length} row(s) not written at shutdown: ${describe(e)}`)
+        return
+      }
+    }
   }
 
   /** Hand the next batch to the writer thread (one at a time; its answer sends the next). */
   private post(): boolean {
-    if (this.inflight || !this.pending.length || !this.worker) return true
+    const remote = this.store?.remote ? this.store : undefined
+    if (this.inflight || !this.pending.length || !(this.worker || remote)) return true
     const batch = this.pending.splice(0, this.o.batchRows)
     for (const r of batch) if (r.requestBody || r.responseBody) this.bodyChars -= (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
     this.inflight = batch
-    this.worker.postMessage({ type: 'write', json: JSON.stringify(batch.map(r => this.toStored(r))) } satisfies ToWriter)
+    if (remote) {
+      // a network database: its client does the waiting, the event loop serves on meanwhile
+      remote.write(batch.map(r => this.toStored(r))).then(
+        () => this.answered({ type: 'written' }),
+        e => this.answered({ type: 'failed', message: describe(e) }),
+      )
+      return true
+    }
+    this.worker!.postMessage({ type: 'write', json: JSON.stringify(batch.map(r => this.toStored(r))) } satisfies ToWriter)
     return true
   }
 
@@ -182,6 +207,7 @@ export class RequestLog {
       else this.retain()
     } else {
       this.requeue()
+      if (this.store?.remote) this.dropRemote()
       this.failed(`cannot write to ${this.file}: ${m.message}${m.code && !m.message.includes(m.code) ? ` (${m.code})` : ''}`)
       this.retryLater()
     }
@@ -196,6 +222,13 @@ export class RequestLog {
     this.pending.unshift(...batch)
     for (const r of batch) if (r.requestBody || r.responseBody) this.bodyChars += (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
     while (this.pending.length > this.o.maxPending || this.bodyChars > this.o.maxPendingBodyChars) this.dropOldest()
+  }
+
+  /** a network store that failed is let go: the next try opens (connects, migrates) a new one */
+  private dropRemote(): void {
+    const s = this.store
+    this.store = undefined
+    Promise.resolve(s?.close()).catch(() => {})
   }
 
   /** The writer thread, when asked for and it starts; else writes stay on this thread. */
@@ -258,7 +291,7 @@ export class RequestLog {
     try {
       const opened = this.o.open(this.file)
       this.store = opened.store
-      if (!opened.newerSchema) this.startWorker()
+      if (!opened.newerSchema && !opened.store.remote) this.startWorker()
       if (opened.movedAside)
         this.o.log.error(`request log: ${this.file} was not a readable database; it was moved aside to ${opened.movedAside} and a new one started`)
       if (opened.newerSchema) {
@@ -296,11 +329,15 @@ export class RequestLog {
     const now = this.o.now()
     if (now < this.nextRetention || !this.store) return
     this.nextRetention = now + this.o.retentionEveryMs
+    const done = (gone: number) =>
+      gone && this.o.log.info(`request log: retention deleted ${gone} row(s) (log_retention: ${this.o.retention.days} days, ${this.o.retention.max_mb} MB)`)
+    const failed = (e: unknown) => this.o.log.warn(`request log: retention failed: ${describe(e)}`)
     try {
       const gone = this.store.retain(now - this.o.retention.days * 86_400_000, this.o.retention.max_mb * 1048576)
-      if (gone) this.o.log.info(`request log: retention deleted ${gone} row(s) (log_retention: ${this.o.retention.days} days, ${this.o.retention.max_mb} MB)`)
+      if (typeof gone === 'number') done(gone)
+      else gone.then(done, failed)
     } catch (e) {
-      this.o.log.warn(`request log: retention failed: ${describe(e)}`)
+      failed(e)
     }
   }
 }
@@ -320,11 +357,13 @@ export function logTuningFrom(env: Record<string, string | undefined>): Partial<
   return { thread: true, ...(Number.isFinite(retry) && retry >= 10 ? { retryMs: retry } : {}) }
 }
 
-/** The request log of this configuration (data_dir/agproxy.db), or none when request_log is off. */
+/** The request log of this configuration (data_dir/agproxy.db, or the PostgreSQL of database_url), or none when request_log is off. */
 export function openRequestLog(config: Config, log: Logger, opts: Partial<RequestLogOptions> & { urlOf?: ProviderUrl } = {}): RequestLog | undefined {
   if (!config.request_log) return undefined
+  const url = config.database_url
   return new RequestLog({
-    file: join(dataDir(config), 'agproxy.db'),
+    file: url ? postgresLocation(url) : join(dataDir(config), 'agproxy.db'),
+    ...(url ? { open: () => ({ store: openPostgresStore(url) }), thread: false } : {}),
     log,
     retention: config.log_retention,
     logBodies: config.log_bodies,

@@ -3,7 +3,7 @@
  * which a PostgreSQL dialect numbers; ON CONFLICT upserts; no engine-specific functions). Migrations are a numbered
  * list: migration N brings a database at version N-1 to N, once, in a transaction (src/store/sqlite.ts runs them).
  */
-import type { RequestQuery, StoredRequest, UsageGroup, UsageQuery, UsageRow } from './types'
+import type { BudgetPeriod, RequestQuery, StoredClientKey, StoredRequest, UsageGroup, UsageQuery, UsageRow } from './types'
 
 /** Migration N is MIGRATIONS[N-1]; append only (a released one never changes). */
 export const MIGRATIONS: string[][] = [
@@ -29,6 +29,11 @@ export const MIGRATIONS: string[][] = [
       cached_tokens BIGINT NOT NULL, reasoning_tokens BIGINT NOT NULL, cost_usd DOUBLE PRECISION NOT NULL,
       priced BIGINT NOT NULL, unpriced BIGINT NOT NULL,
       PRIMARY KEY (day, client_key, provider, model))`,
+  ],
+  [
+    `CREATE TABLE client_keys (
+      name TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, models TEXT, rpm INTEGER, tpm BIGINT, max_parallel INTEGER,
+      budget_usd DOUBLE PRECISION, budget_period TEXT, expires BIGINT, note TEXT, created BIGINT NOT NULL, revoked BIGINT)`,
   ],
 ]
 
@@ -84,6 +89,48 @@ export const UPSERT_USAGE = `INSERT INTO usage_daily (day, client_key, provider,
   priced = usage_daily.priced + excluded.priced, unpriced = usage_daily.unpriced + excluded.unpriced`
 
 type Value = string | number | null
+
+export const INSERT_CLIENT_KEY = `INSERT INTO client_keys (name, key_hash, models, rpm, tpm, max_parallel, budget_usd, budget_period, expires, note, created)
+  VALUES (${marks(11)}) ON CONFLICT (name) DO NOTHING`
+export const SELECT_CLIENT_KEYS = 'SELECT * FROM client_keys ORDER BY name'
+export const REVOKE_CLIENT_KEY = 'UPDATE client_keys SET revoked = ? WHERE name = ? AND revoked IS NULL'
+export const ROTATE_CLIENT_KEY = 'UPDATE client_keys SET key_hash = ? WHERE name = ? AND revoked IS NULL'
+
+/** A client key's row values, in INSERT_CLIENT_KEY order. */
+export const clientKeyValues = (k: StoredClientKey): Value[] => [
+  k.name,
+  k.hash,
+  k.models ? JSON.stringify(k.models) : null,
+  k.rpm ?? null,
+  k.tpm ?? null,
+  k.maxParallel ?? null,
+  k.budget?.usd ?? null,
+  k.budget?.period ?? null,
+  k.expires ?? null,
+  k.note ?? null,
+  k.created,
+]
+
+/** A client_keys row as a StoredClientKey (absent columns absent). */
+export function toClientKey(row: Record<string, Value>): StoredClientKey {
+  const n = (v: Value | undefined) => (v === null || v === undefined ? undefined : Number(v))
+  const k: StoredClientKey = {
+    name: String(row.name),
+    hash: String(row.key_hash),
+    models: row.models === null || row.models === undefined ? undefined : (JSON.parse(String(row.models)) as string[]),
+    rpm: n(row.rpm),
+    tpm: n(row.tpm),
+    maxParallel: n(row.max_parallel),
+    budget:
+      row.budget_usd === null || row.budget_usd === undefined ? undefined : { usd: Number(row.budget_usd), period: String(row.budget_period) as BudgetPeriod },
+    expires: n(row.expires),
+    note: row.note === null || row.note === undefined ? undefined : String(row.note),
+    created: Number(row.created),
+    revoked: n(row.revoked),
+  }
+  for (const key of Object.keys(k) as Array<keyof StoredClientKey>) if (k[key] === undefined) delete k[key]
+  return k
+}
 
 /** The UTC day of a time, 'YYYY-MM-DD'. */
 export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10)

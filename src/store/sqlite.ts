@@ -8,6 +8,12 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import {
   CREATE_VERSION_TABLE,
+  INSERT_CLIENT_KEY,
+  REVOKE_CLIENT_KEY,
+  ROTATE_CLIENT_KEY,
+  SELECT_CLIENT_KEYS,
+  clientKeyValues,
+  toClientKey,
   INSERT_ATTEMPT,
   INSERT_BODIES,
   INSERT_REQUEST,
@@ -23,7 +29,7 @@ import {
   usageDeltas,
   usageSelect,
 } from './sql'
-import type { RequestQuery, RequestStore, StoreInfo, StoredRequest, UsageQuery, UsageRow } from './types'
+import type { ClientKeyStore, RequestQuery, RequestStore, StoreInfo, StoredClientKey, StoredRequest, UsageQuery, UsageRow } from './types'
 
 /** What opening found worth telling: a file moved aside, a schema newer than this binary. */
 export interface Opened {
@@ -91,7 +97,25 @@ function migrate(db: Database): number {
   return Math.max(found, version)
 }
 
+/** The runtime client keys in SQLite (the portable SQL of sql.ts). */
+class SqliteClientKeys implements ClientKeyStore {
+  constructor(private readonly db: Database) {}
+  list(): StoredClientKey[] {
+    return (this.db.query(SELECT_CLIENT_KEYS).all() as Row[]).map(toClientKey)
+  }
+  create(k: StoredClientKey): boolean {
+    return this.db.query(INSERT_CLIENT_KEY).run(...clientKeyValues(k)).changes === 1
+  }
+  revoke(name: string, time: number): boolean {
+    return this.db.query(REVOKE_CLIENT_KEY).run(time, name).changes === 1
+  }
+  rotate(name: string, hash: string): boolean {
+    return this.db.query(ROTATE_CLIENT_KEY).run(hash, name).changes === 1
+  }
+}
+
 class SqliteStore implements RequestStore {
+  readonly clientKeys: ClientKeyStore
   private readonly insertRequest: Statement
   private readonly insertAttempt: Statement
   private readonly insertBodies: Statement
@@ -105,6 +129,7 @@ class SqliteStore implements RequestStore {
     private readonly version: number,
   ) {
     this.readOnly = version > SCHEMA_VERSION
+    this.clientKeys = new SqliteClientKeys(db)
     this.insertRequest = db.prepare(INSERT_REQUEST)
     this.insertAttempt = db.prepare(INSERT_ATTEMPT)
     this.insertBodies = db.prepare(INSERT_BODIES)

@@ -61,17 +61,59 @@ export interface StoreInfo {
   bytes: number
 }
 
-/** What a database must do for the request log. Calls are synchronous for SQLite; a network dialect makes them async. */
-export interface RequestStore {
-  /** write the batch in one transaction (requests, attempts, bodies, usage totals); throws on a database error */
-  write(batch: StoredRequest[]): void
-  requests(q: RequestQuery): StoredRequest[]
-  request(id: string): StoredRequest | undefined
-  usage(q: UsageQuery): UsageRow[]
+/** `T` now (a synchronous store: SQLite), or a promise of it (a network one: PostgreSQL). */
+export type Answer<T, Async extends boolean> = Async extends true ? Promise<T> : T
+
+/** What a database must do for the request log. Calls are synchronous for SQLite; PostgreSQL's (src/store/postgres.ts,
+ *  `remote`) answer promises. Callers that take either (AnyRequestStore) await every answer. */
+export interface RequestStore<Async extends boolean = false> {
+  /** a network database: written off the request's path by promise, not by the writer thread */
+  readonly remote?: Async
+  /** write the batch in one transaction (requests, attempts, bodies, usage totals); throws (or rejects) on a database error */
+  write(batch: StoredRequest[]): Answer<void, Async>
+  requests(q: RequestQuery): Answer<StoredRequest[], Async>
+  request(id: string): Answer<StoredRequest | undefined, Async>
+  usage(q: UsageQuery): Answer<UsageRow[], Async>
   /** delete rows older than `before` (ms), then the oldest until the database holds at most `maxBytes`; how many went */
-  retain(before: number, maxBytes: number): number
-  info(): StoreInfo
-  close(): void
+  retain(before: number, maxBytes: number): Answer<number, Async>
+  info(): Answer<StoreInfo, Async>
+  close(): Answer<void, Async>
+  /** the runtime client keys kept in this database (absent: this database keeps none) */
+  readonly clientKeys?: ClientKeyStore
 }
+
+/** A budget's period: it resets at 00:00 UTC of each day, each Monday, each 1st of the month. */
+export type BudgetPeriod = 'day' | 'week' | 'month'
+
+/** A client key as the database keeps it: the key's SHA-256 (hex), never the key. */
+export interface StoredClientKey {
+  name: string
+  hash: string
+  /** model globs it may call (absent: any) */
+  models?: string[]
+  rpm?: number
+  tpm?: number
+  maxParallel?: number
+  budget?: { usd: number; period: BudgetPeriod }
+  /** ms since the epoch */
+  expires?: number
+  note?: string
+  created: number
+  revoked?: number
+}
+
+/** Where runtime client keys live (SQLite today, PostgreSQL beside it): a small interface of its own. */
+export interface ClientKeyStore {
+  list(): StoredClientKey[]
+  /** false when the name is taken (a revoked key keeps its name) */
+  create(k: StoredClientKey): boolean
+  /** false when no live key has that name */
+  revoke(name: string, time: number): boolean
+  /** a new hash for a live key; false when no live key has that name */
+  rotate(name: string, hash: string): boolean
+}
+
+/** SQLite's store or PostgreSQL's. */
+export type AnyRequestStore = RequestStore<false> | RequestStore<true>
 
 export type { AttemptRecord, RequestRecord }

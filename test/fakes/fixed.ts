@@ -55,7 +55,7 @@ function render(call: ModelCall, r: Reply): FixedAnswer {
           .map(f => f.data)
           .join(''),
       ),
-      rest: frames.slice(cut).map(f => te.encode(f.data)),
+      rest: frames.slice(cut).map(f => (typeof f.data === 'string' ? te.encode(f.data) : new Uint8Array(f.data))),
     },
   }
 }

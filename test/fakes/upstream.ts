@@ -10,10 +10,12 @@ import { openaiWire } from './openai'
 import { anthropicWire } from './anthropic'
 import { geminiWire } from './gemini'
 import { azureWire } from './azure'
+import { vertexWire } from './vertex'
+import { bedrockWire } from './bedrock'
 
 export type ProviderType = 'openai' | 'anthropic' | 'gemini'
-/** the provider types, and azure (the openai wire on Azure's paths and auth) */
-export type FakeType = ProviderType | 'azure'
+/** the provider types, azure (the openai wire on Azure's paths and auth), vertex, and bedrock (Converse, eventstream, SigV4) */
+export type FakeType = ProviderType | 'azure' | 'vertex' | 'bedrock'
 
 export interface Recorded {
   method: string
@@ -23,6 +25,8 @@ export interface Recorded {
   headers: Record<string, string>
   /** parsed JSON, or the raw text when it is not JSON, or undefined when empty */
   body: any
+  /** the body as it arrived (what a signature covers) */
+  raw?: string
   /** the API key the request carried (Bearer / x-api-key / x-goog-api-key / ?key=) */
   key?: string
   /** true once the client closed the connection before the response finished */
@@ -67,8 +71,18 @@ export interface FakeOptions {
   /** openai: a server with Chat Completions only (older vLLM, llama.cpp, LM Studio, Ollama): /v1/responses answers
    *  404 as vLLM's FastAPI router does, `{"detail":"Not Found"}` */
   chatOnly?: boolean
+  /** bedrock: the stream message (0-based) whose CRC is corrupted */
+  corruptFrame?: number
   /** azure: deployment → model, besides every openai model deployed under its own name */
   deployments?: Record<string, string>
+  /** vertex: service-account email → the public key its token requests' JWTs must verify with */
+  vertexAccounts?: Record<string, CryptoKey>
+  /** vertex: refresh tokens of ADC authorized_user credentials the token endpoint accepts */
+  vertexRefreshTokens?: string[]
+  /** vertex: while set, the token endpoint answers this (read per request: a test sets and clears it) */
+  vertexTokenOutage?: ErrorReply
+  /** vertex: the lifetime of issued access tokens, seconds (default 3599) */
+  tokenTtl?: number
 }
 
 export interface Fake {
@@ -109,7 +123,8 @@ export interface Reply {
 /** One piece of a streamed body. `content` marks frames carrying model output (counted by reset_mid_stream,
  *  delayed by slow/endless); the frames before the first content frame are the stream's opening. */
 export interface Frame {
-  data: string
+  /** text, or bytes for a binary framing (Bedrock's event stream) */
+  data: string | Uint8Array
   content?: boolean
 }
 
@@ -134,7 +149,7 @@ export interface ModelCall {
   frames(r: Reply): Iterable<Frame>
   error(b: ErrorBehaviour): ErrorReply
   /** the provider's in-stream error frame */
-  streamError(b: ErrorBehaviour): string
+  streamError(b: ErrorBehaviour): string | Uint8Array
   /** headers on every response of this call */
   headers?: Record<string, string>
   /** pretty-print JSON bodies (Google does) */
@@ -158,7 +173,7 @@ export interface WireCtx {
 export interface Wire {
   /** path prefix of the configured base URL ('/v1' for openai) */
   base: string
-  keyOf(req: Request, url: URL): string | undefined
+  keyOf(req: Request, url: URL, opts: FakeOptions): string | undefined
   /** the provider's answer to a missing (undefined) or wrong key */
   authError(key: string | undefined): ErrorReply
   handle(ctx: WireCtx): Promise<Response> | Response
@@ -221,7 +236,7 @@ export const fakeSignature = (seed: string) => btoa(`sig:${seed}:`.padEnd(48, '.
 
 const te = new TextEncoder()
 const RESET = Symbol('reset')
-type Out = string | typeof RESET
+type Out = string | Uint8Array | typeof RESET
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>(resolve => {
@@ -262,7 +277,7 @@ function bodyStream(gen: AsyncGenerator<Out>, ex: Exchange): ReadableStream<Uint
           ex.finished = true
           c.error(undefined)
         } // undefined: Bun resets without logging
-        else c.enqueue(te.encode(value))
+        else c.enqueue(typeof value === 'string' ? te.encode(value) : value)
       },
       async cancel() {
         if (!ex.finished) ex.rec.aborted = true
@@ -515,7 +530,8 @@ async function playOther(b: Behaviour | undefined, err: (b: ErrorBehaviour) => E
 // ───────────── the server ─────────────
 
 /** Looked up when a fake starts, not at load: the wire modules import this one, so any of them may be loaded first. */
-const wireOf = (type: FakeType): Wire => ({ openai: openaiWire, anthropic: anthropicWire, gemini: geminiWire, azure: azureWire })[type]
+const wireOf = (type: FakeType): Wire =>
+  ({ openai: openaiWire, anthropic: anthropicWire, gemini: geminiWire, azure: azureWire, vertex: vertexWire, bedrock: bedrockWire })[type]
 
 /** a 1×1 PNG: what the fake image endpoints answer */
 export const PNG_1X1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='
@@ -530,14 +546,14 @@ async function readForm(req: Request): Promise<Record<string, unknown>> {
   return out
 }
 
-async function readBody(req: Request): Promise<any> {
-  if (/^multipart\/form-data/i.test(req.headers.get('content-type') ?? '')) return readForm(req)
-  const text = await req.text()
-  if (!text) return undefined
+async function readBody(req: Request): Promise<{ body: any; raw: string }> {
+  if (/^multipart\/form-data/i.test(req.headers.get('content-type') ?? '')) return { body: await readForm(req), raw: '' }
+  const raw = await req.text()
+  if (!raw) return { body: undefined, raw }
   try {
-    return JSON.parse(text)
+    return { body: JSON.parse(raw), raw }
   } catch {
-    return text
+    return { body: raw, raw }
   }
 }
 
@@ -560,7 +576,7 @@ export async function startFake(type: FakeType, opts: FakeOptions = {}): Promise
         query: fast ? {} : Object.fromEntries(url.searchParams),
         headers: fast ? {} : Object.fromEntries(req.headers),
         body: undefined,
-        key: wire.keyOf(req, url),
+        key: wire.keyOf(req, url, opts),
         aborted: false,
       }
       const ex: Exchange = { rec, signal: req.signal, finished: false, fast }
@@ -572,7 +588,9 @@ export async function startFake(type: FakeType, opts: FakeOptions = {}): Promise
         { once: true },
       )
       if (!fast) fake.requests.push(rec)
-      rec.body = await readBody(req)
+      const read = await readBody(req)
+      rec.body = read.body
+      if (!fast) rec.raw = read.raw
 
       if (opts.keys && !(rec.key !== undefined && opts.keys.includes(rec.key))) {
         ex.finished = true

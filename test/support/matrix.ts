@@ -9,21 +9,47 @@
 import { describe, test, afterAll, expect } from 'bun:test'
 import { startFake, type Fake, type ProviderType, type Recorded } from '../fakes/upstream'
 import { startAgproxy, type TestServer } from './agproxy'
+import { makeServiceAccount } from '../fakes/vertex'
 
 export type { ProviderType } from '../fakes/upstream'
-/** The upstreams every cell row runs against: the three wires, and azure (the openai wire on Azure's paths and auth). */
-export type MatrixUpstream = ProviderType | 'azure'
-export const PROVIDERS: MatrixUpstream[] = ['openai', 'anthropic', 'gemini', 'azure']
-/** the wire an upstream speaks */
-export const wireOf = (p: MatrixUpstream): ProviderType => (p === 'azure' ? 'openai' : p)
+/** The upstreams every cell row runs against: the three wires, azure (the openai wire on Azure's paths and auth),
+ *  vertex with its Gemini models (the gemini wire) and its Claude models (vertex-claude: the anthropic wire), and
+ *  bedrock (Converse with SigV4, serving Claude: it keeps Anthropic's rules, so its cells expect what Anthropic's do). */
+export type MatrixUpstream = ProviderType | 'azure' | 'vertex' | 'vertex-claude' | 'bedrock'
+export const PROVIDERS: MatrixUpstream[] = ['openai', 'anthropic', 'gemini', 'azure', 'vertex', 'vertex-claude', 'bedrock']
+const WIRE: Record<MatrixUpstream, ProviderType> = {
+  openai: 'openai',
+  anthropic: 'anthropic',
+  gemini: 'gemini',
+  azure: 'openai',
+  vertex: 'gemini',
+  'vertex-claude': 'anthropic',
+  bedrock: 'anthropic',
+}
+/** the wire (bedrock: the family of rules) an upstream speaks */
+export const wireOf = (p: MatrixUpstream): ProviderType => WIRE[p]
+/** bedrock's test credentials: access key id, secret, session token (signed with SigV4, verified by the fake) */
+export const BEDROCK_KEY = 'AKIAFAKEBEDROCK0001:fakeSecretKey/abc+XYZ0123456789:FwoGZXIvYXdzFAKEsessionToken'
 
 export const UPSTREAM_MODEL: Record<MatrixUpstream, { plain: string; think: string }> = {
   openai: { plain: 'gpt-4o', think: 'o4-mini' },
   azure: { plain: 'gpt-4o', think: 'o4-mini' },
   anthropic: { plain: 'claude-sonnet-4-6', think: 'claude-opus-4-7' },
   gemini: { plain: 'gemini-2.5-flash', think: 'gemini-3-pro-preview' },
+  vertex: { plain: 'gemini-2.5-flash', think: 'gemini-3-pro-preview' },
+  'vertex-claude': { plain: 'claude-sonnet-4-6', think: 'claude-opus-4-7' },
+  bedrock: { plain: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', think: 'us.anthropic.claude-opus-4-1-20250805-v1:0' },
 }
-export const PROVIDER_NAME: Record<MatrixUpstream, string> = { openai: 'oa', anthropic: 'an', gemini: 'ge', azure: 'az' }
+export const PROVIDER_NAME: Record<MatrixUpstream, string> = {
+  openai: 'oa',
+  anthropic: 'an',
+  gemini: 'ge',
+  azure: 'az',
+  vertex: 'vx',
+  'vertex-claude': 'vc',
+  bedrock: 'br',
+}
+const keyOf = (p: MatrixUpstream) => (p === 'bedrock' ? BEDROCK_KEY : `k-${PROVIDER_NAME[p]}`)
 
 export type ModelKind = 'plain' | 'think'
 export const alias = (p: MatrixUpstream, kind: ModelKind = 'plain') => `${kind}-${p}`
@@ -38,16 +64,30 @@ export interface Env {
 }
 
 export async function startMatrix(): Promise<Env> {
+  const sa = await makeServiceAccount('agproxy-test@matrix-project.iam.gserviceaccount.com', 'matrix-project')
   const fakes = {
     openai: await startFake('openai', { keys: ['k-oa'] }),
     anthropic: await startFake('anthropic', { keys: ['k-an'] }),
     gemini: await startFake('gemini', { keys: ['k-ge'] }),
     azure: await startFake('azure', { keys: ['k-az'] }),
+    vertex: await startFake('vertex', { vertexAccounts: { [sa.json.client_email!]: sa.publicKey } }),
+    'vertex-claude': await startFake('vertex', { vertexAccounts: { [sa.json.client_email!]: sa.publicKey } }),
+    bedrock: await startFake('bedrock', { keys: [BEDROCK_KEY] }),
   }
   const models: Record<string, string> = {}
   for (const p of PROVIDERS) for (const kind of ['plain', 'think'] as const) models[alias(p, kind)] = `${PROVIDER_NAME[p]}/${UPSTREAM_MODEL[p][kind]}`
+  const providerOf = (p: MatrixUpstream) =>
+    p === 'vertex' || p === 'vertex-claude'
+      ? {
+          name: PROVIDER_NAME[p],
+          type: 'vertex',
+          base_url: fakes[p].url,
+          location: 'us-east5',
+          credentials: { ...sa.json, token_uri: `${fakes[p].url}/token` },
+        }
+      : { name: PROVIDER_NAME[p], type: p, base_url: fakes[p].url, api_keys: [keyOf(p)], ...(p === 'bedrock' && { region: 'eu-west-1' }) }
   const srv = await startAgproxy({
-    providers: PROVIDERS.map(p => ({ name: PROVIDER_NAME[p], type: p, base_url: fakes[p].url, api_keys: [`k-${PROVIDER_NAME[p]}`] })),
+    providers: PROVIDERS.map(providerOf),
     models,
     retry: { max_attempts: 1, max_wait: 0 },
   })
@@ -373,19 +413,65 @@ function geminiView(b: any, path: string): Omit<UpView, 'path' | 'raw'> {
   }
 }
 
+/** Claude on Vertex: the model is in the path (`…/publishers/anthropic/models/{m}:rawPredict`), the stream flag in the body. */
+const vertexClaudeBody = (b: any, path: string) => {
+  const m = decodeURIComponent(path).match(/\/publishers\/anthropic\/models\/([^:/]+):/)
+  return m ? { ...b, model: m[1] } : b
+}
+
+function converseView(b: any): Omit<UpView, 'path' | 'raw'> {
+  const part = (c: any): UpPart => {
+    if (c.toolUse) return { call: { id: c.toolUse.toolUseId, name: c.toolUse.name, args: c.toolUse.input } }
+    if (c.toolResult) {
+      const text = (c.toolResult.content ?? []).map((x: any) => x.text ?? '').join('')
+      return { result: { id: c.toolResult.toolUseId, value: tryJson(text), ...(c.toolResult.status === 'error' ? { isError: true } : {}) } }
+    }
+    if (c.reasoningContent) return { thinking: c.reasoningContent.reasoningText?.text ?? '', signature: c.reasoningContent.reasoningText?.signature }
+    if (c.image) return { image: { data: c.image.source?.bytes, mediaType: `image/${c.image.format}` } }
+    return { text: c.text }
+  }
+  const list: UpMessage[] = (b.messages ?? []).map((m: any) => ({ role: m.role, parts: (m.content ?? []).map(part) }))
+  const tc = b.toolConfig?.toolChoice
+  const inf = b.inferenceConfig ?? {}
+  const extra = b.additionalModelRequestFields ?? {}
+  return {
+    model: '',
+    stream: false,
+    system: (b.system ?? []).map((s: any) => s.text),
+    messages: merged(list),
+    tools: (b.toolConfig?.tools ?? []).map((t: any) => ({
+      name: t.toolSpec.name,
+      description: t.toolSpec.description,
+      parameters: t.toolSpec.inputSchema.json,
+    })),
+    toolChoice: !tc ? undefined : tc.any ? 'required' : tc.tool ? `tool:${tc.tool.name}` : 'auto',
+    temperature: inf.temperature,
+    topP: inf.topP,
+    topK: extra.top_k,
+    maxTokens: inf.maxTokens,
+    stop: inf.stopSequences,
+    reasoning: extra.thinking?.type === 'enabled' ? { budget: extra.thinking.budget_tokens } : undefined,
+  }
+}
+
 /** A recorded upstream request, read into the provider-neutral view. */
-export function upstreamView(type: ProviderType, rec: Recorded | undefined): UpView {
+export function upstreamView(type: ProviderType | 'bedrock', rec: Recorded | undefined): UpView {
   if (!rec) throw new Error(`the ${type} upstream received no request`)
   const b = rec.body ?? {}
   const view =
-    type === 'gemini'
-      ? geminiView(b, rec.path + (rec.query.alt ? `?alt=${rec.query.alt}` : ''))
-      : type === 'anthropic'
-        ? anthropicView(b)
-        : rec.path.endsWith('/responses')
-          ? responsesView(b)
-          : chatView(b)
-  return { ...view, path: rec.path, raw: b }
+    type === 'bedrock'
+      ? converseView(b)
+      : type === 'gemini'
+        ? geminiView(b, rec.path + (rec.query.alt ? `?alt=${rec.query.alt}` : ''))
+        : type === 'anthropic'
+          ? anthropicView(vertexClaudeBody(b, rec.path))
+          : rec.path.endsWith('/responses')
+            ? responsesView(b)
+            : chatView(b)
+  // Bedrock: the model and whether it streams are in the path (/model/{id}/converse-stream, /invoke-with-response-stream)
+  const bedrock = /^\/model\/([^/]+)\/([a-z-]+)$/.exec(rec.path)
+  const inPath = bedrock && { model: decodeURIComponent(bedrock[1] ?? ''), stream: !!bedrock[2]?.endsWith('-stream') }
+  return { ...view, ...inPath, path: rec.path, raw: b }
 }
 
 /** the text of a view's message (text parts joined) */
@@ -403,7 +489,7 @@ export const imagesOf = (m: UpMessage | undefined) => (m?.parts ?? []).filter((p
 
 export interface Cell {
   client: ProviderType
-  /** the wire the upstream speaks (azure: openai) */
+  /** the wire the upstream speaks (azure: openai; vertex: gemini; vertex-claude: anthropic) */
   provider: ProviderType
   /** the upstream's type as configured */
   upstream: MatrixUpstream
@@ -422,7 +508,8 @@ export interface Cell {
 
 export type Scenario = (cell: Cell) => Promise<void>
 
-const isGeneration = (r: Recorded) => /chat\/completions|\/responses|\/messages$|:generateContent|:streamGenerateContent/.test(r.path)
+const isGeneration = (r: Recorded) =>
+  /chat\/completions|\/responses|\/messages$|:generateContent|:streamGenerateContent|models\/claude-[^/]*:(stream)?rawPredict|\/converse|\/invoke/i.test(r.path)
 
 /** Generate client × provider × scenario × stream-flag cells for one client dialect. */
 export function matrix(
@@ -452,7 +539,8 @@ export function matrix(
               upstreamModel: (kind = 'plain') => UPSTREAM_MODEL[upstream][kind],
               up: (i?: number) => {
                 const all = gen()
-                return upstreamView(provider, i === undefined ? all.at(-1) : all[i])
+                const rec = i === undefined ? all.at(-1) : all[i]
+                return upstreamView(rec?.path.includes('/converse') ? 'bedrock' : provider, rec)
               },
               calls: () => gen().length,
             })
@@ -467,6 +555,19 @@ export function matrix(
 export function expectAgproxyHeaders(cell: Cell, get: (name: string) => string | null | undefined, kind: ModelKind = 'plain') {
   expect(get('x-agproxy-provider')).toBe(PROVIDER_NAME[cell.upstream])
   expect(get('x-agproxy-model')).toBe(cell.upstreamModel(kind))
+}
+
+/** Bedrock's Converse takes images as bytes or s3:// locations: an image URL is refused before any upstream call (a 400 in
+ *  the client's dialect that says to inline it), and never fetched by agproxy. */
+export async function expectImageUrlRefused(cell: Cell, run: () => Promise<unknown>) {
+  const e: any = await run().then(
+    () => undefined,
+    e => e,
+  )
+  expect(e?.status).toBe(400)
+  expect(String(e?.message)).toContain('send the image inline as base64')
+  expect(cell.calls()).toBe(0)
+  expect(cell.env.imageHits()).toBe(0)
 }
 
 /** stop everything once this file's tests are done */

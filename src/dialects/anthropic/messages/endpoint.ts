@@ -13,6 +13,12 @@ const BLOCKS = new Set(['tool_use', 'server_tool_use', 'mcp_tool_use', 'redacted
  *  content (a stall or error right after it stays retryable); a delta, a tool-use block or message_delta is. */
 export const anthropicReader: FrameReader = sseReader({
   mayEnd: t => namedOr(t, n => n === 'message_stop' || n === 'message_delta' || n === 'error', ['message_stop', '"stop_reason"', '"error"']),
+  // message_start (it can be large), ping and an empty block start are not parsed
+  mayScan: t =>
+    t.includes('content_block_delta') ||
+    t.includes('message_delta') ||
+    (t.includes('content_block_start') && (t.includes('tool_use') || t.includes('redacted_thinking'))) ||
+    t.includes('error'),
   terminal: (e, j) => nameOf(e, j) === 'message_stop' || (nameOf(e, j) === 'message_delta' && nonEmpty(j?.delta?.stop_reason)),
   content: (e, j) => {
     const name = nameOf(e, j)

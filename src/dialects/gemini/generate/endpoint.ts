@@ -22,6 +22,7 @@ const begun = (t: string) => t.includes('"parts"')
 const sseReaderOf: FrameReader = {
   ...sseReader({
     mayEnd: t => t.includes('"finishReason"') || t.includes('"error"'),
+    mayScan: t => t.includes('"parts"') || t.includes('"error"'),
     terminal: (_e, j) => candidates(j).some(c => nonEmpty(c?.finishReason)),
     content: (_e, j) => hasParts(j),
     error: (_e, j) => isError(j),

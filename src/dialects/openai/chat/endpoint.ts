@@ -11,6 +11,7 @@ const reader = openaiReader(
     nonEmpty(c?.delta?.reasoning_content) ||
     nonEmpty(c?.delta?.reasoning) ||
     (Array.isArray(c?.delta?.tool_calls) && c.delta.tool_calls.length > 0),
+  ['"content"', '"reasoning_content"', '"reasoning"', '"tool_calls"'],
 )
 
 export const chatEndpoint: EndpointDescriptor = {

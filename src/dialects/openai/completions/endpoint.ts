@@ -5,7 +5,7 @@ import { openaiReader, openaiErrorFrame } from '../sse'
 import { openaiCompletionsClient } from '../index'
 import { CompletionBody } from './schema'
 
-const reader = openaiReader(c => nonEmpty(c?.text))
+const reader = openaiReader(c => nonEmpty(c?.text), ['"text"'])
 
 export const completionsEndpoint: EndpointDescriptor = {
   id: 'openai.completions',

@@ -18,6 +18,8 @@ const CONTENT = new Set([
 /** response.completed / incomplete / failed and `error` end it; deltas and a function call are content. */
 const reader: FrameReader = sseReader({
   mayEnd: t => namedOr(t, n => END.has(n), ['response.completed', 'response.incomplete', 'response.failed', '"error"']),
+  // response.created / in_progress (they echo the instructions) are not parsed
+  mayScan: t => t.includes('.delta') || t.includes('function_call') || t.includes('error') || t.includes('response.failed'),
   terminal: (e, j) => END.has(nameOf(e, j)),
   content: (e, j) => CONTENT.has(nameOf(e, j)) || (nameOf(e, j) === 'response.output_item.added' && j?.item?.type === 'function_call'),
   error: (e, j) => nameOf(e, j) === 'error' || nameOf(e, j) === 'response.failed',
