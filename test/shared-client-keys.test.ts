@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import { startFake, type Fake } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
-import { call, provider } from './support/resilience'
+import { call, provider, until } from './support/resilience'
 import { hasRedis, startRedis, type RedisServer } from './support/servers'
 
 const CK = 'sk-client-team-shared-0123456789abcdef'
@@ -41,13 +41,6 @@ async function two(limits: Record<string, unknown>, extra: Record<string, unknow
   running.push(a, b)
   await until(() => a.logs.some(l => l.includes('redis: connected')) && b.logs.some(l => l.includes('redis: connected')))
   return [a, b] as const
-}
-async function until(ok: () => boolean | Promise<boolean>, ms = 3000) {
-  const end = Date.now() + ms
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await Bun.sleep(10)
-  }
 }
 const auth = { authorization: `Bearer ${CK}` }
 

@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
 import { startFake, type Fake } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
-import { call, keyState, provider } from './support/resilience'
+import { call, keyState, provider, until } from './support/resilience'
 import { hasRedis, startRedis, type RedisServer } from './support/servers'
 import { SharedRedis } from '../src/shared/redis'
 import { createLogger, silentLogger } from '../src/log'
@@ -46,13 +46,6 @@ async function two(extra: Record<string, unknown> = {}) {
   running.push(a, b)
   await until(() => a.logs.some(l => l.includes('redis: connected')) && b.logs.some(l => l.includes('redis: connected')))
   return [a, b] as const
-}
-async function until(ok: () => boolean | Promise<boolean>, ms = 3000) {
-  const end = Date.now() + ms
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await Bun.sleep(10)
-  }
 }
 const keyOf = (i: number) => O.indexOf(o.requests[i]?.key ?? '') + 1
 const providerOf = (srv: TestServer) => srv.agproxy.dispatcher.providers.keys().next().value!

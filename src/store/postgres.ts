@@ -36,6 +36,14 @@ export function numbered(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`)
 }
 
+/** the write statements, numbered once */
+const PG = {
+  insertRequest: numbered(INSERT_REQUEST),
+  insertAttempt: numbered(INSERT_ATTEMPT),
+  insertBodies: numbered(INSERT_BODIES),
+  upsertUsage: numbered(UPSERT_USAGE),
+}
+
 /** `postgres://user:password@host/db` → `postgres://user@host/db` (for messages and /admin/status: never the password). */
 export const postgresLocation = (url: string) => url.replace(/(\/\/[^:@/]*):[^@/]*@/, '$1@')
 
@@ -86,12 +94,12 @@ class PostgresStore implements RequestStore<true> {
     if (!batch.length) return
     await this.sql.begin(async tx => {
       for (const r of batch) {
-        await tx.unsafe(numbered(INSERT_REQUEST), requestValues(r))
-        for (const a of attemptValues(r)) await tx.unsafe(numbered(INSERT_ATTEMPT), a)
+        await tx.unsafe(PG.insertRequest, requestValues(r))
+        for (const a of attemptValues(r)) await tx.unsafe(PG.insertAttempt, a)
         if (r.requestBody !== undefined || r.responseBody !== undefined)
-          await tx.unsafe(numbered(INSERT_BODIES), [r.id, r.time, r.requestBody ?? null, r.responseBody ?? null])
+          await tx.unsafe(PG.insertBodies, [r.id, r.time, r.requestBody ?? null, r.responseBody ?? null])
       }
-      for (const u of usageDeltas(batch)) await tx.unsafe(numbered(UPSERT_USAGE), u)
+      for (const u of usageDeltas(batch)) await tx.unsafe(PG.upsertUsage, u)
     })
   }
 
