@@ -5,13 +5,14 @@
  *
  *   bun bench/profile.ts [--scenario openai-chat|openai-chat-stream|anthropic-gemini|anthropic-gemini-stream]
  *                        [--duration S] [--connections N] [--entry src/index.ts] [--top N] [--log-level info]
- *                        [--config-extra 'access_log: false'] [--request-log on|off] [--redis on|off]
+ *                        [--config-extra 'access_log: false'] [--request-log on|off] [--redis on|off] [--vs-bare N]
  *
  * --entry runs another copy of the gateway (e.g. a patched copy of src/ to measure a fix); the profile is written to
  * bench/.tmp/prof/. Prints req/s so that before/after numbers come from the same tool. --log-level (default warn: no
  * access log) and --config-extra (YAML lines, \n-separated, appended) change the config it writes, e.g. to compare the
  * access log on (--log-level info) and off. --redis on starts a redis-server (Debian's) on a free loopback port and sets
- * redis_url (key states and counters shared), to compare with the same run --redis off.
+ * redis_url (key states and counters shared), to compare with the same run --redis off. --vs-bare N also measures the
+ * bare Bun proxy (bench/bare-proxy.ts) in N rounds interleaved with agproxy's and prints agproxy ÷ bare (the issue's ratio).
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -61,6 +62,8 @@ const requestLog = requestLogArg !== 'off'
 const requestLogLines = requestLogArg === undefined ? '' : `data_dir: "${join(TMP, 'profile-data')}"\nrequest_log: ${requestLog}\n`
 /** a redis-server of its own and redis_url set (several-instances mode), or none */
 const withRedis = arg('--redis', 'off') === 'on'
+/** --vs-bare N: N rounds of the bare Bun proxy interleaved with agproxy's, and the ratio of the medians */
+const vsBare = process.argv.includes('--vs-bare') ? Number(arg('--vs-bare', '3')) || 3 : 0
 
 const dir = join(TMP, 'prof')
 rmSync(dir, { recursive: true, force: true })
@@ -81,10 +84,31 @@ const tool = await pickTool('auto', TMP, s => console.error(s))
 const req = scenario.request({ id: 'src', label: TARGET_LABELS.src, url: ag.url }, '', up.url)!
 await tool.throughput(req, connections, 1) // warm-up
 const m = await tool.throughput(req, connections, duration)
-console.log(
-  `${scenario.id}${requestLog ? '' : ' (request log off)'}${redis ? ' (redis_url)' : ''}: ${Math.round(m.rps)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (${m.tool}, ${connections} connections, ` +
-    `${duration} s)${m.errors + m.non2xx ? `, ${m.errors} errors, ${m.non2xx} non-2xx` : ''}`,
-)
+const line = (what: string, r: typeof m) =>
+  `${what}: ${Math.round(r.rps)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (${r.tool}, ${connections} connections, ` +
+  `${duration} s)${r.errors + r.non2xx ? `, ${r.errors} errors, ${r.non2xx} non-2xx` : ''}`
+console.log(line(`${scenario.id}${requestLog ? '' : ' (request log off)'}${redis ? ' (redis_url)' : ''}`, m))
+if (vsBare) {
+  // the floor (bench/bare-proxy.ts) on the same upstream, measured right after, rounds interleaved with agproxy's
+  const bare = await startProc('bare', [process.execPath, join(ROOT, 'bench', 'bare-proxy.ts'), '--upstream', up.url], { ready: LISTEN_RE })
+  const bareReq = scenario.request({ id: 'bare', label: TARGET_LABELS.bare, url: bare.url }, '', up.url)!
+  await tool.throughput(bareReq, connections, 1)
+  const ours = [m.rps]
+  const floor: number[] = []
+  for (let i = 0; i < vsBare; i++) {
+    const b = await tool.throughput(bareReq, connections, duration)
+    floor.push(b.rps)
+    console.log(line('  bare Bun proxy', b))
+    if (i < vsBare - 1) {
+      const a = await tool.throughput(req, connections, duration)
+      ours.push(a.rps)
+      console.log(line('  agproxy', a))
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+  console.log(`agproxy ÷ bare Bun proxy: ${(median(ours) / median(floor)).toFixed(2)}× (medians of ${ours.length} and ${floor.length} interleaved rounds)`)
+  await bare.stop()
+}
 await ag.stop()
 await up.stop()
 await redis?.stop()
