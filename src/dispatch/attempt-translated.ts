@@ -6,7 +6,7 @@
 import { peekEvents, guardEvents, guardedByteStream } from '../providers/stream-guard'
 import { readWhole, htmlInsteadOfStream, type AttemptContext, type Upstreamed } from './attempt-shared'
 import type { Plan } from './plans'
-import type { IRError, IRUsage } from '../ir/types'
+import type { IRError, IREvent, IRUsage } from '../ir/types'
 import type { Attempt } from './types'
 import { usageOf } from '../observe/usage'
 
@@ -37,7 +37,7 @@ export async function translatedAnswer(a: AttemptContext, plan: Translated, up: 
   const trace = a.call.trace
   trace?.streams()
   const tap = trace && { usage: (ev: { usage: IRUsage }) => trace.addUsage(ev.usage), error: (e: IRError) => trace.failed(e) }
-  const encoded = plan.stream.encode(guardEvents(peek.buffered, peek.rest as AsyncIterator<never>, up.limits, tap))
+  const encoded = plan.stream.encode(guardEvents(peek.buffered, peek.rest as AsyncIterator<IREvent[]>, up.limits, tap))
   // always wrapped: heartbeats (SSE), a well-formed end if the encoder throws, and the upstream released at the end
   const stream = guardedByteStream([], encoded.getReader(), {
     idleMs: Infinity,

@@ -3,7 +3,8 @@
  * only the model rewritten); the endpoint's special plan when it has one (token counting, embeddings); else
  * translated generation through the IR with the descriptor's client codec and the provider type's upstream codec.
  */
-import type { CodecContext, IRError, UpstreamCodec } from '../ir/types'
+import type { ClientCodec, CodecContext, IRError, UpstreamCodec } from '../ir/types'
+import { batchesOf, eventsOf, writeStream } from '../ir/batches'
 import { invalid } from '../ir/errors'
 import { ENDPOINTS, RESPONSES_APIS, type EndpointId, type ModelCall, type Plan } from '../endpoints'
 import type { PlanTarget, Upstream } from '../endpoints/plan'
@@ -84,7 +85,15 @@ function translatedPlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext
       return { path: r.path, body: JSON.stringify(r.body) }
     },
     decodeJson: j => client.encodeResponse(upstream.decodeResponse(j, ctx), ctx),
-    stream: ir.stream ? { decode: body => upstream.decodeStream(body, ctx), encode: events => client.encodeStream(events, ctx) } : undefined,
+    stream: ir.stream ? streamCodecs(client, upstream, ctx) : undefined,
+  }
+}
+
+/** A translated stream's codecs, in batches: the codecs' own batch forms where they have them, else adapters. */
+function streamCodecs(client: ClientCodec, upstream: UpstreamCodec, ctx: CodecContext): NonNullable<Extract<Plan, { kind: 'translated' }>['stream']> {
+  return {
+    decode: body => upstream.decodeBatches?.(body, ctx) ?? batchesOf(upstream.decodeStream(body, ctx)),
+    encode: batches => (client.streamWriter ? writeStream(batches, client.streamWriter(ctx)) : client.encodeStream(eventsOf(batches), ctx)),
   }
 }
 

@@ -62,8 +62,10 @@ export type Plan =
       decodeJson: (json: unknown) => unknown
       /** present when the upstream is asked to stream */
       stream?: {
-        decode: (body: ReadableStream<Uint8Array>) => AsyncIterable<IREvent>
-        encode: (events: AsyncIterable<IREvent>) => ReadableStream<Uint8Array>
+        /** the upstream's stream → IR events, one batch per upstream chunk */
+        decode: (body: ReadableStream<Uint8Array>) => AsyncIterable<IREvent[]>
+        /** batches of IR events → the client's stream */
+        encode: (batches: AsyncIterable<IREvent[]>) => ReadableStream<Uint8Array>
       }
     })
 

@@ -253,6 +253,18 @@ export interface ClientCodec<Body = unknown> {
   encodeResponse(res: IRResponse, ctx: CodecContext): unknown
   /** IR events → wire stream bytes (SSE or, for Gemini without alt=sse, a JSON array) */
   encodeStream(events: AsyncIterable<IREvent>, ctx: CodecContext): ReadableStream<Uint8Array>
+  /** the same encoding, event by event and synchronously (a translated stream writes one batch of text per upstream chunk) */
+  streamWriter?(ctx: CodecContext): StreamWriter
+}
+
+/** A client stream encoder as a state machine: the wire text of each event, in order. After a terminal event (finish,
+ *  error) `done` is true and nothing more is written. */
+export interface StreamWriter {
+  /** the text `ev` adds to the stream ('' for none) */
+  event(ev: IREvent): string
+  /** the text that ends a stream whose source failed (`thrown`), or ended before a terminal event (nothing thrown) */
+  broken(thrown?: unknown): string
+  readonly done: boolean
 }
 
 /** What agproxy speaks to an upstream provider of this type. */
@@ -263,6 +275,8 @@ export interface UpstreamCodec {
   decodeResponse(body: unknown, ctx: CodecContext): IRResponse
   /** upstream stream body → IR events */
   decodeStream(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncIterable<IREvent>
+  /** the same events, one batch per upstream chunk (what arrived together is translated and written together) */
+  decodeBatches?(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncIterable<IREvent[]>
 }
 
 /** Wire JSON of the three dialects and of upstream error bodies, read field by field with optional chaining (any shape

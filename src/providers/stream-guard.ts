@@ -14,7 +14,8 @@ export type Peek<T> =
   | {
       ok: true
       buffered: T[]
-      rest: AsyncIterator<T> | ReadableStreamDefaultReader<Uint8Array>
+      /** translated: the batches after `buffered`; pass-through: the body's reader */
+      rest: AsyncIterator<T[]> | ReadableStreamDefaultReader<Uint8Array>
       /** pass-through: the frame buffer that cut `buffered` into complete frames and holds back the incomplete rest */
       frames?: FrameBuffer
     }
@@ -47,14 +48,14 @@ function deadline(ms: number) {
   return { promise, clear: () => clearTimeout(timer) }
 }
 
-/** Pull IR events until the first content event. */
-export async function peekEvents(events: AsyncIterable<IREvent>, timeoutMs: number): Promise<Peek<IREvent>> {
-  const it = events[Symbol.asyncIterator]()
+/** Pull batches of IR events until the first content event; `buffered` ends with the rest of its batch (it arrived with it). */
+export async function peekEvents(batches: AsyncIterable<IREvent[]>, timeoutMs: number): Promise<Peek<IREvent>> {
+  const it = batches[Symbol.asyncIterator]()
   const buffered: IREvent[] = []
   const d = deadline(timeoutMs)
   try {
     while (true) {
-      let next: IteratorResult<IREvent> | 'timeout'
+      let next: IteratorResult<IREvent[]> | 'timeout'
       try {
         next = await Promise.race([it.next(), d.promise])
       } catch (e) {
@@ -66,24 +67,20 @@ export async function peekEvents(events: AsyncIterable<IREvent>, timeoutMs: numb
         return { ok: false, reason: 'stall', message: `the upstream sent no content within ${ms(timeoutMs)} (timeouts.first_token)` }
       }
       if (next.done) return { ok: false, reason: 'empty', message: 'the upstream stream ended without any content' }
-      const ev = next.value
-      if (ev.type === 'error') return { ok: false, reason: 'error', error: ev.error, message: ev.error.message }
-      buffered.push(ev)
-      if (isContentEvent(ev)) return { ok: true, buffered, rest: it }
-      // a finish with no content is an empty answer (Gemini's blocked / zero-token replies end here)
-      if (ev.type === 'finish') return { ok: true, buffered, rest: it }
+      const batch = next.value
+      for (let i = 0; i < batch.length; i++) {
+        const ev = batch[i]!
+        if (ev.type === 'error') return { ok: false, reason: 'error', error: ev.error, message: ev.error.message }
+        // a finish with no content is an empty answer (Gemini's blocked / zero-token replies end here)
+        if (isContentEvent(ev) || ev.type === 'finish') {
+          for (let j = i; j < batch.length; j++) buffered.push(batch[j]!)
+          return { ok: true, buffered, rest: it }
+        }
+        buffered.push(ev)
+      }
     }
   } finally {
     d.clear()
-  }
-}
-
-/** The events, told to `tap` as they pass. */
-async function* tapped(events: AsyncGenerator<IREvent>, tap: EventTap): AsyncGenerator<IREvent> {
-  for await (const ev of events) {
-    if (ev.type === 'finish') tap.usage(ev)
-    else if (ev.type === 'error') tap.error(ev.error)
-    yield ev
   }
 }
 
@@ -107,27 +104,42 @@ export interface EventTap {
   error(e: IRError): void
 }
 
-/** Replay the buffered events, then the rest, turning idle/total timeouts and exceptions into an error event. `tap` hears of
- *  the finish and of the error the stream ends on. */
-export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREvent>, limits: StreamLimits, tap?: EventTap): AsyncGenerator<IREvent> {
-  if (tap) {
-    yield* tapped(guardEvents(buffered, rest, limits), tap)
-    return
-  }
+/** Replay the buffered events, then the rest, batch by batch, turning idle/total timeouts and exceptions into an error
+ *  event (a batch with an error ends at it). `tap` hears of the finish and of the error the stream ends on. */
+export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREvent[]>, limits: StreamLimits, tap?: EventTap): AsyncGenerator<IREvent[]> {
   const end = (limits.startedAt ?? Date.now()) + limits.totalMs
   const scrub = limits.scrub ?? ((e: IRError) => e)
   let finished = false
-  // one watchdog per stream, re-armed per event (not a new timer per event)
+  let failed = false
+  /** the batch as the client gets it: up to an error (scrubbed), told to `tap` */
+  const pass = (batch: IREvent[]): IREvent[] => {
+    for (let i = 0; i < batch.length; i++) {
+      const ev = batch[i]!
+      if (ev.type === 'finish') {
+        finished = true
+        tap?.usage(ev)
+      } else if (ev.type === 'error') {
+        failed = true
+        return [...batch.slice(0, i), fail(scrub(ev.error))]
+      }
+    }
+    return batch
+  }
+  const fail = (error: IRError): IREvent => {
+    tap?.error(error)
+    return { type: 'error', error }
+  }
+  // one watchdog per stream, re-armed per batch (not a new timer per batch)
   let wake: ((v: 'timeout') => void) | undefined
   const watchdog = setTimeout(() => wake?.('timeout'), Math.min(Math.max(1, Math.min(limits.idleMs, end - Date.now())), 2_147_483_647))
   try {
-    for (const ev of buffered) {
-      if (ev.type === 'finish') finished = true
-      yield ev.type === 'error' ? { type: 'error', error: scrub(ev.error) } : ev
+    if (buffered.length) {
+      yield pass(buffered)
+      if (failed) return
     }
     while (true) {
       watchdog.refresh()
-      let next: IteratorResult<IREvent> | 'timeout'
+      let next: IteratorResult<IREvent[]> | 'timeout'
       try {
         next = await Promise.race([
           rest.next(),
@@ -139,34 +151,24 @@ export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREv
         // an IR error thrown by a decoder (e.g. a limit) is already what the client should read
         const error =
           e instanceof IRErrorValue ? e.error : err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`)
-        yield { type: 'error', error: scrub(error) }
+        yield [fail(scrub(error))]
         return
       }
-      // the total limit is checked per event; the watchdog covers silence
+      // the total limit is checked per batch; the watchdog covers silence
       if (next !== 'timeout' && !next.done && Date.now() >= end) next = 'timeout'
       if (next === 'timeout') {
         const total = Date.now() >= end
-        yield {
-          type: 'error',
-          error: err(
-            'timeout',
-            total
-              ? `The answer exceeded the total time limit (timeouts.total); it is incomplete.`
-              : `The upstream went silent for ${ms(limits.idleMs)} mid-answer (timeouts.idle); the answer is incomplete.`,
-          ),
-        }
+        const message = total
+          ? `The answer exceeded the total time limit (timeouts.total); it is incomplete.`
+          : `The upstream went silent for ${ms(limits.idleMs)} mid-answer (timeouts.idle); the answer is incomplete.`
+        yield [fail(err('timeout', message))]
         return
       }
       if (next.done) break
-      if (next.value.type === 'finish') finished = true
-      if (next.value.type === 'error') {
-        yield { type: 'error', error: scrub(next.value.error) }
-        return
-      }
-      yield next.value
+      yield pass(next.value)
+      if (failed) return
     }
-    if (!finished)
-      yield { type: 'error', error: err('upstream', 'The upstream stream ended before the answer was complete (no finish reason); the answer is incomplete.') }
+    if (!finished) yield [fail(err('upstream', 'The upstream stream ended before the answer was complete (no finish reason); the answer is incomplete.'))]
   } finally {
     clearTimeout(watchdog)
     rest.return?.().catch(() => {})

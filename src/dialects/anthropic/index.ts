@@ -8,7 +8,7 @@ import type { ClientCodec, UpstreamCodec } from '../../ir/types'
 import type { AnthropicRequestWire } from './messages/schema'
 import { decodeAnthropicRequest } from './messages/decode'
 import { encodeAnthropicResponse } from './messages/encode'
-import { encodeAnthropicStream } from './messages/stream'
+import { AnthropicStreamWriter, encodeAnthropicStream } from './messages/stream'
 import { encodeAnthropicRequest } from './upstream/request'
 import { decodeAnthropicResponse } from './upstream/response'
 import { decodeAnthropicStream } from './upstream/stream'
@@ -28,6 +28,7 @@ export const anthropicClient: ClientCodec<AnthropicRequestWire> = {
   decodeRequest: decodeAnthropicRequest,
   encodeResponse: encodeAnthropicResponse,
   encodeStream: encodeAnthropicStream,
+  streamWriter: ctx => new AnthropicStreamWriter(ctx),
 }
 
 /** An Anthropic-type provider: signed thinking seen in answers is remembered by tool call, and put back in

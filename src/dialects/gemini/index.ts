@@ -11,7 +11,7 @@ import { encodeGeminiResponse } from './generate/encode'
 import { encodeGeminiStream } from './generate/stream'
 import { encodeGeminiRequest } from './upstream/request'
 import { decodeGeminiResponse } from './upstream/response'
-import { decodeGeminiStream } from './upstream/stream'
+import { decodeGeminiBatches, decodeGeminiStream } from './upstream/stream'
 
 export { GeminiGenerateContentBody } from './generate/schema'
 export { GeminiCountTokensBody } from './count-tokens/schema'
@@ -40,4 +40,5 @@ export const geminiUpstream: UpstreamCodec = {
   encodeRequest: encodeGeminiRequest,
   decodeResponse: decodeGeminiResponse,
   decodeStream: decodeGeminiStream,
+  decodeBatches: decodeGeminiBatches,
 }

@@ -7,8 +7,8 @@
  * thoughtSignatures become signature events on their block; a functionCall's signature is also
  * remembered by tool call id (src/ir/signatures.ts) for clients that cannot carry it back.
  */
-import type { CodecContext, IREvent, IRStopReason } from '../../../ir/types'
-import { parseSSE } from '../../../ir/sse'
+import type { CodecContext, IRError, IREvent, IRStopReason } from '../../../ir/types'
+import { SseSplitter, type SSEMessage } from '../../../ir/sse'
 import { memoryOf, rememberSignature, rememberThoughtSignature } from '../../../ir/signatures'
 import { finishToIR, randomId, safeId, usageToIR } from '../mapping'
 import { errorFromWire } from '../errors'
@@ -33,8 +33,8 @@ export class GeminiChunkDecoder {
     return this.started
   }
 
-  push(chunk: Record<string, unknown>): IREvent[] {
-    const out: IREvent[] = []
+  /** The events of one response chunk, added to `out` (and returned). */
+  push(chunk: Record<string, unknown>, out: IREvent[] = []): IREvent[] {
     if (!this.started) {
       this.started = true
       const u = chunk.usageMetadata
@@ -113,8 +113,8 @@ export class GeminiChunkDecoder {
     this.open = null
   }
 
-  end(): IREvent[] {
-    const out: IREvent[] = []
+  /** The events that end the response, added to `out` (and returned). */
+  end(out: IREvent[] = []): IREvent[] {
     this.close(out)
     let reason: IRStopReason = finishToIR(this.finishReason, this.sawToolCall)
     if (this.blocked && !this.finishReason) reason = 'content_filter'
@@ -125,26 +125,61 @@ export class GeminiChunkDecoder {
 
 /** streamGenerateContent?alt=sse → IR events; an error chunk ends them with an IR error */
 export async function* decodeGeminiStream(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent> {
+  for await (const batch of decodeGeminiBatches(body, ctx)) yield* batch
+}
+
+/** The events of decodeGeminiStream, one batch per upstream chunk: each chunk is decoded once, its frames parsed once each. */
+export async function* decodeGeminiBatches(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent[]> {
   const d = new GeminiChunkDecoder(ctx)
-  for await (const msg of parseSSE(body, ctx.sseEventMax)) {
-    if (!msg.data.trim() || msg.data === '[DONE]') continue
-    let chunk: unknown
-    try {
-      chunk = JSON.parse(msg.data)
-    } catch {
-      yield { type: 'error', error: err('upstream', 'Gemini upstream sent an unreadable stream chunk') }
-      return
+  const sse = new SseSplitter(ctx.sseEventMax)
+  const reader = body.getReader()
+  try {
+    while (true) {
+      const { value, done } = await reader.read()
+      const msgs: SSEMessage[] = []
+      let tooLarge: unknown
+      try {
+        if (done) sse.end(msgs)
+        else sse.push(value, msgs)
+      } catch (e) {
+        tooLarge = e // after the events of the frames before it
+      }
+      const events: IREvent[] = []
+      for (const msg of msgs) {
+        const failed = decodeFrame(msg.data, d, events)
+        if (failed) {
+          events.push({ type: 'error', error: failed })
+          yield events
+          return
+        }
+      }
+      if (tooLarge) {
+        if (events.length) yield events
+        throw tooLarge
+      }
+      if (done) {
+        if (!d.hasStarted) events.push({ type: 'error', error: err('upstream', 'Gemini upstream returned an empty stream') })
+        else d.end(events)
+        yield events
+        return
+      }
+      if (events.length) yield events
     }
-    if (!isObject(chunk)) continue
-    if (isObject(chunk.error)) {
-      yield { type: 'error', error: errorFromWire(chunk) }
-      return
-    }
-    yield* d.push(chunk)
+  } finally {
+    reader.releaseLock()
   }
-  if (!d.hasStarted) {
-    yield { type: 'error', error: err('upstream', 'Gemini upstream returned an empty stream') }
-    return
+}
+
+/** One SSE frame's chunk → its events (added to `out`); an error chunk or unreadable JSON → the error that ends the stream. */
+function decodeFrame(data: string, d: GeminiChunkDecoder, out: IREvent[]): IRError | undefined {
+  if (data === '[DONE]' || !data.trim()) return
+  let chunk: unknown
+  try {
+    chunk = JSON.parse(data)
+  } catch {
+    return err('upstream', 'Gemini upstream sent an unreadable stream chunk')
   }
-  yield* d.end()
+  if (!isObject(chunk)) return
+  if (isObject(chunk.error)) return errorFromWire(chunk)
+  d.push(chunk, out)
 }

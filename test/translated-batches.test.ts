@@ -1,0 +1,83 @@
+/**
+ * A translated stream is written in batches: what the upstream sends in one write (the whole answer of a fast model, or
+ * the frames that queued up while the client was slow) is decoded, translated and written to the client together, not
+ * one write per event. Seen on the wire (a raw socket: fetch would hide how the body is cut) as HTTP chunks.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import Anthropic from '@anthropic-ai/sdk'
+import { startAgproxy, type TestServer } from './support/agproxy'
+import { answerChunks, startUpstream } from '../bench/upstream'
+
+/** The HTTP/1.1 response to `request` as read off a raw socket: its head, and the chunks of its chunked body. */
+async function rawChunks(port: number, request: string): Promise<{ head: string; chunks: string[] }> {
+  let raw = Buffer.alloc(0)
+  const { promise: ended, resolve } = Promise.withResolvers<void>()
+  const socket = await Bun.connect({
+    hostname: '127.0.0.1',
+    port,
+    socket: {
+      data(_s, d) {
+        raw = Buffer.concat([raw, d])
+        if (raw.includes('\r\n0\r\n\r\n')) resolve()
+      },
+      close: () => resolve(),
+    },
+  })
+  socket.write(request)
+  await ended
+  socket.end()
+  const text = raw.toString('latin1')
+  const headEnd = text.indexOf('\r\n\r\n')
+  const chunks: string[] = []
+  for (let i = headEnd + 4; i < text.length; ) {
+    const eol = text.indexOf('\r\n', i)
+    const size = parseInt(text.slice(i, eol), 16)
+    if (!size) break
+    chunks.push(Buffer.from(text.slice(eol + 2, eol + 2 + size), 'latin1').toString('utf8'))
+    i = eol + 2 + size + 2
+  }
+  return { head: text.slice(0, headEnd), chunks }
+}
+
+describe('Anthropic client → Gemini upstream, streamed: one write per upstream chunk', () => {
+  let up: ReturnType<typeof startUpstream>
+  let srv: TestServer
+  beforeAll(async () => {
+    // the bench's upstream: the whole answer (20 text frames and the last one) in one write
+    up = startUpstream({ chunks: 20 })
+    srv = await startAgproxy({
+      request_log: false,
+      providers: [{ name: 'g', type: 'gemini', base_url: up.url, api_key: 'gemini-batches-key-0000', models: ['gemini-bench'] }],
+    })
+  })
+  afterAll(async () => {
+    await srv?.stop()
+    up?.stop()
+  })
+
+  test('the 20 text deltas reach the client in at most 3 writes, and parse as the same events', async () => {
+    const body = JSON.stringify({ model: 'gemini-bench', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hi' }] })
+    const request =
+      `POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nanthropic-version: 2023-06-01\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+    const { head, chunks } = await rawChunks(srv.port, request)
+    expect(head).toStartWith('HTTP/1.1 200')
+    const text = chunks.join('')
+    const events = [...text.matchAll(/^event: (\w+)$/gm)].map(m => m[1])
+    expect(events.filter(e => e === 'content_block_delta')).toHaveLength(20)
+    expect(events.at(-1)).toBe('message_stop')
+    // one write for the upstream's chunk, one for its end (the blocks' stop, message_delta, message_stop); before: one per event
+    expect(chunks.length).toBeLessThanOrEqual(3)
+  })
+
+  test('the official SDK reads the batched stream as the whole answer', async () => {
+    const client = new Anthropic({ baseURL: srv.url, apiKey: 'sk-ant-any' })
+    const stream = client.messages.stream({ model: 'gemini-bench', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
+    let deltas = 0
+    stream.on('text', () => deltas++)
+    const msg = await stream.finalMessage()
+    expect(deltas).toBe(20)
+    expect(msg.content.map(b => (b.type === 'text' ? b.text : b.type))).toEqual([answerChunks(20).join('')])
+    expect(msg.stop_reason).toBe('end_turn')
+  })
+})
