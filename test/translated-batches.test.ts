@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import Anthropic from '@anthropic-ai/sdk'
+import OpenAI from 'openai'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { answerChunks, startUpstream } from '../bench/upstream'
 
@@ -39,7 +40,7 @@ async function rawChunks(port: number, request: string): Promise<{ head: string;
   return { head: text.slice(0, headEnd), chunks }
 }
 
-describe('Anthropic client → Gemini upstream, streamed: one write per upstream chunk', () => {
+describe('Gemini upstream, streamed to an Anthropic or OpenAI client: one write per upstream chunk', () => {
   let up: ReturnType<typeof startUpstream>
   let srv: TestServer
   beforeAll(async () => {
@@ -55,7 +56,7 @@ describe('Anthropic client → Gemini upstream, streamed: one write per upstream
     up?.stop()
   })
 
-  test('the 20 text deltas reach the client in at most 3 writes, and parse as the same events', async () => {
+  test('Anthropic client: the 20 text deltas reach the client in at most 3 writes, and parse as the same events', async () => {
     const body = JSON.stringify({ model: 'gemini-bench', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hi' }] })
     const request =
       `POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nanthropic-version: 2023-06-01\r\n` +
@@ -70,7 +71,38 @@ describe('Anthropic client → Gemini upstream, streamed: one write per upstream
     expect(chunks.length).toBeLessThanOrEqual(3)
   })
 
-  test('the official SDK reads the batched stream as the whole answer', async () => {
+  test('OpenAI chat client: the 20 content deltas reach the client in at most 3 writes too', async () => {
+    const body = JSON.stringify({ model: 'gemini-bench', stream: true, messages: [{ role: 'user', content: 'hi' }] })
+    const request =
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+    const { head, chunks } = await rawChunks(srv.port, request)
+    expect(head).toStartWith('HTTP/1.1 200')
+    const frames = chunks
+      .join('')
+      .split('\n\n')
+      .filter(f => f.startsWith('data: '))
+      .map(f => f.slice(6))
+    expect(frames.at(-1)).toBe('[DONE]')
+    const deltas = frames.slice(0, -1).map(f => JSON.parse(f).choices[0]?.delta?.content)
+    expect(deltas.filter(d => d).join('')).toBe(answerChunks(20).join(''))
+    expect(chunks.length).toBeLessThanOrEqual(3)
+  })
+
+  test('the official OpenAI SDK reads the batched chat stream as the whole answer', async () => {
+    const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'sk-any', maxRetries: 0 })
+    const stream = await client.chat.completions.create({ model: 'gemini-bench', stream: true, messages: [{ role: 'user', content: 'hi' }] })
+    let text = ''
+    let finish: string | null | undefined
+    for await (const c of stream) {
+      text += c.choices[0]?.delta?.content ?? ''
+      finish = c.choices[0]?.finish_reason ?? finish
+    }
+    expect(text).toBe(answerChunks(20).join(''))
+    expect(finish).toBe('stop')
+  })
+
+  test('the official Anthropic SDK reads the batched stream as the whole answer', async () => {
     const client = new Anthropic({ baseURL: srv.url, apiKey: 'sk-ant-any' })
     const stream = client.messages.stream({ model: 'gemini-bench', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
     let deltas = 0

@@ -39,7 +39,7 @@ export async function translatedAnswer(a: AttemptContext, plan: Translated, up: 
   const tap = trace && { usage: (ev: { usage: IRUsage }) => trace.addUsage(ev.usage), error: (e: IRError) => trace.failed(e) }
   const encoded = plan.stream.encode(guardEvents(peek.buffered, peek.rest as AsyncIterator<IREvent[]>, up.limits, tap))
   // always wrapped: heartbeats (SSE), a well-formed end if the encoder throws, and the upstream released at the end
-  const stream = guardedByteStream([], encoded.getReader(), {
+  const stream = guardedByteStream([], encoded, {
     idleMs: Infinity,
     totalMs: Number.MAX_SAFE_INTEGER / 2,
     heartbeatMs: a.deps.heartbeatMs,

@@ -4,7 +4,7 @@
  * translated generation through the IR with the descriptor's client codec and the provider type's upstream codec.
  */
 import type { ClientCodec, CodecContext, IRError, UpstreamCodec } from '../ir/types'
-import { batchesOf, eventsOf, writeStream } from '../ir/batches'
+import { batchesOf, eventsOf, writtenSource } from '../ir/batches'
 import { invalid } from '../ir/errors'
 import { ENDPOINTS, RESPONSES_APIS, type EndpointId, type ModelCall, type Plan } from '../endpoints'
 import type { PlanTarget, Upstream } from '../endpoints/plan'
@@ -93,7 +93,7 @@ function translatedPlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext
 function streamCodecs(client: ClientCodec, upstream: UpstreamCodec, ctx: CodecContext): NonNullable<Extract<Plan, { kind: 'translated' }>['stream']> {
   return {
     decode: body => upstream.decodeBatches?.(body, ctx) ?? batchesOf(upstream.decodeStream(body, ctx)),
-    encode: batches => (client.streamWriter ? writeStream(batches, client.streamWriter(ctx)) : client.encodeStream(eventsOf(batches), ctx)),
+    encode: batches => (client.streamWriter ? writtenSource(batches, client.streamWriter(ctx)) : client.encodeStream(eventsOf(batches), ctx).getReader()),
   }
 }
 

@@ -4,6 +4,7 @@
  * same dialect, bytes through. `translated`: client wire → IR → upstream wire, and back.
  */
 import type { CodecContext, IREvent, IRError } from '../ir/types'
+import type { ByteSource } from '../ir/batches'
 import type { FrameReader } from '../dialects/frames'
 import type { EndpointDescriptor } from '../dialects/endpoint'
 import type { ProviderConfig } from '../config/schema'
@@ -64,8 +65,8 @@ export type Plan =
       stream?: {
         /** the upstream's stream → IR events, one batch per upstream chunk */
         decode: (body: ReadableStream<Uint8Array>) => AsyncIterable<IREvent[]>
-        /** batches of IR events → the client's stream */
-        encode: (batches: AsyncIterable<IREvent[]>) => ReadableStream<Uint8Array>
+        /** batches of IR events → the client's stream, as its reader */
+        encode: (batches: AsyncIterable<IREvent[]>) => ByteSource
       }
     })
 

@@ -297,7 +297,7 @@ export interface LiveStream {
  */
 export function guardedByteStream(
   buffered: Uint8Array[],
-  source: ReadableStreamDefaultReader<Uint8Array>,
+  source: Pick<ReadableStreamDefaultReader<Uint8Array>, 'read' | 'cancel'>,
   opts: StreamLimits & {
     heartbeatMs: number
     heartbeat: boolean

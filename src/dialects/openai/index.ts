@@ -7,7 +7,7 @@ import type { ClientCodec, UpstreamCodec } from '../../ir/types'
 import type { ChatCompletionRequestBody } from './chat/schema'
 import { decodeChatRequest } from './chat/decode'
 import { encodeChatResponse } from './chat/encode'
-import { encodeChatStream } from './chat/stream'
+import { ChatStreamWriter, encodeChatStream } from './chat/stream'
 import type { CompletionRequestBody } from './completions/schema'
 import { decodeCompletionRequest } from './completions/decode'
 import { encodeCompletionResponse } from './completions/encode'
@@ -37,6 +37,7 @@ export const openaiChatClient: ClientCodec<ChatCompletionRequestBody> = {
   decodeRequest: decodeChatRequest,
   encodeResponse: encodeChatResponse,
   encodeStream: encodeChatStream,
+  streamWriter: ctx => new ChatStreamWriter(ctx),
 }
 
 /** POST /v1/completions (legacy) */
