@@ -1,7 +1,8 @@
 /**
  * A translated stream is written in batches: what the upstream sends in one write (the whole answer of a fast model, or
  * the frames that queued up while the client was slow) is decoded, translated and written to the client together, not
- * one write per event. Seen on the wire (a raw socket: fetch would hide how the body is cut) as HTTP chunks.
+ * one write per event. Seen on the wire (a raw socket: fetch would hide how the body is cut) as HTTP chunks. The upstream is
+ * the bench's (bench/upstream.ts): its whole answer in one write.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import Anthropic from '@anthropic-ai/sdk'
@@ -40,7 +41,7 @@ async function rawChunks(port: number, request: string): Promise<{ head: string;
   return { head: text.slice(0, headEnd), chunks }
 }
 
-describe('Gemini upstream, streamed to an Anthropic or OpenAI client: one write per upstream chunk', () => {
+describe('Gemini or OpenAI upstream, streamed to a client of another dialect: one write per upstream chunk', () => {
   let up: ReturnType<typeof startUpstream>
   let srv: TestServer
   beforeAll(async () => {
@@ -48,7 +49,10 @@ describe('Gemini upstream, streamed to an Anthropic or OpenAI client: one write 
     up = startUpstream({ chunks: 20 })
     srv = await startAgproxy({
       request_log: false,
-      providers: [{ name: 'g', type: 'gemini', base_url: up.url, api_key: 'gemini-batches-key-0000', models: ['gemini-bench'] }],
+      providers: [
+        { name: 'g', type: 'gemini', base_url: up.url, api_key: 'gemini-batches-key-0000', models: ['gemini-bench'] },
+        { name: 'o', type: 'openai', base_url: `${up.url}/v1`, api_key: 'sk-batches-key-0000', models: ['gpt-bench'] },
+      ],
     })
   })
   afterAll(async () => {
@@ -56,20 +60,23 @@ describe('Gemini upstream, streamed to an Anthropic or OpenAI client: one write 
     up?.stop()
   })
 
-  test('Anthropic client: the 20 text deltas reach the client in at most 3 writes, and parse as the same events', async () => {
-    const body = JSON.stringify({ model: 'gemini-bench', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hi' }] })
-    const request =
-      `POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nanthropic-version: 2023-06-01\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
-    const { head, chunks } = await rawChunks(srv.port, request)
-    expect(head).toStartWith('HTTP/1.1 200')
-    const text = chunks.join('')
-    const events = [...text.matchAll(/^event: (\w+)$/gm)].map(m => m[1])
-    expect(events.filter(e => e === 'content_block_delta')).toHaveLength(20)
-    expect(events.at(-1)).toBe('message_stop')
-    // one write for the upstream's chunk, one for its end (the blocks' stop, message_delta, message_stop); before: one per event
-    expect(chunks.length).toBeLessThanOrEqual(3)
-  })
+  test.each(['gemini-bench', 'gpt-bench'])(
+    'Anthropic client (%s): the 20 text deltas reach the client in at most 3 writes, and parse as the same events',
+    async model => {
+      const body = JSON.stringify({ model, max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hi' }] })
+      const request =
+        `POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nanthropic-version: 2023-06-01\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+      const { head, chunks } = await rawChunks(srv.port, request)
+      expect(head).toStartWith('HTTP/1.1 200')
+      const text = chunks.join('')
+      const events = [...text.matchAll(/^event: (\w+)$/gm)].map(m => m[1])
+      expect(events.filter(e => e === 'content_block_delta')).toHaveLength(20)
+      expect(events.at(-1)).toBe('message_stop')
+      // one write for the upstream's chunk, one for its end (the blocks' stop, message_delta, message_stop); before: one per event
+      expect(chunks.length).toBeLessThanOrEqual(3)
+    },
+  )
 
   test('OpenAI chat client: the 20 content deltas reach the client in at most 3 writes too', async () => {
     const body = JSON.stringify({ model: 'gemini-bench', stream: true, messages: [{ role: 'user', content: 'hi' }] })

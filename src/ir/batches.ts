@@ -1,8 +1,10 @@
 /**
  * IR events in batches: a translated stream moves the events of one upstream chunk together (decoded, guarded,
  * encoded and written as one piece), instead of one asynchronous hop per event. Adapters between batches and
- * single events, for codecs that work event by event, and the bytes of a synchronous StreamWriter.
+ * single events, for codecs that work event by event; SSE upstream bodies to batches (sseBatches), and the bytes of a
+ * synchronous StreamWriter.
  */
+import { SseSplitter, type SSEMessage } from './sse'
 import type { IREvent, StreamWriter } from './types'
 
 /** Each event as a batch of its own (an upstream decoder without batches). */
@@ -13,6 +15,57 @@ export async function* batchesOf(events: AsyncIterable<IREvent>): AsyncGenerator
 /** The events of the batches, one by one (a client encoder without a StreamWriter). */
 export async function* eventsOf(batches: AsyncIterable<IREvent[]>): AsyncGenerator<IREvent> {
   for await (const batch of batches) yield* batch
+}
+
+/** An SSE upstream decoder, message by message: what sseBatches hands each message and the end of the body to. */
+export interface SseDecoder {
+  /** add the message's events to `out`; 'end': the stream ends here (the end's events follow), 'stop': it ends with what is in `out` */
+  message(msg: SSEMessage, out: IREvent[]): 'end' | 'stop' | undefined
+  /** add the events that end the stream (the body ended, or a message said 'end') to `out` */
+  end(out: IREvent[]): void
+}
+
+/**
+ * An SSE body → batches of IR events: one batch per chunk that makes any, each chunk decoded once (one UTF-8 decoder for the
+ * body) and split into messages synchronously. An event over `maxEventChars` throws LimitExceeded after the events before it.
+ * A body left before its end (a message ended the stream, a limit, the consumer returned) is cancelled: the upstream is released.
+ */
+export async function* sseBatches(body: ReadableStream<Uint8Array>, maxEventChars: number | undefined, d: SseDecoder): AsyncGenerator<IREvent[]> {
+  const sse = new SseSplitter(maxEventChars)
+  const reader = body.getReader()
+  let read = false
+  try {
+    while (true) {
+      const { value, done } = await reader.read()
+      read = done
+      const msgs: SSEMessage[] = []
+      let tooLarge: unknown
+      try {
+        if (done) sse.end(msgs)
+        else sse.push(value, msgs)
+      } catch (e) {
+        tooLarge = e // after the events of the messages before it
+      }
+      const events: IREvent[] = []
+      for (const msg of msgs) {
+        const verdict = d.message(msg, events)
+        if (verdict === 'end') d.end(events)
+        if (verdict) {
+          yield events
+          return
+        }
+      }
+      if (tooLarge) {
+        if (events.length) yield events
+        throw tooLarge
+      }
+      if (done) d.end(events)
+      if (events.length) yield events
+      if (done) return
+    }
+  } finally {
+    if (!read) await reader.cancel().catch(() => {})
+  }
 }
 
 const te = new TextEncoder()

@@ -18,7 +18,7 @@ import { encodeResponsesResponse, remember } from './responses/encode'
 import { encodeResponsesStream } from './responses/stream'
 import { encodeChatUpstreamRequest, type ChatUpstreamOptions } from './upstream/request'
 import { decodeChatUpstreamResponse } from './upstream/response'
-import { decodeChatUpstreamStream } from './upstream/stream'
+import { decodeChatUpstreamStream, decodeChatUpstreamBatches } from './upstream/stream'
 
 export { ChatCompletionBody, type ChatCompletionRequestBody } from './chat/schema'
 export { CompletionBody, type CompletionRequestBody } from './completions/schema'
@@ -60,6 +60,7 @@ export function createOpenAIChatUpstream(opts: ChatUpstreamOptions = {}): Upstre
     encodeRequest: (req, ctx) => encodeChatUpstreamRequest(req, ctx, opts),
     decodeResponse: decodeChatUpstreamResponse,
     decodeStream: decodeChatUpstreamStream,
+    decodeBatches: decodeChatUpstreamBatches,
   }
 }
 

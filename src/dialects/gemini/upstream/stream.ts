@@ -8,7 +8,7 @@
  * remembered by tool call id (src/ir/signatures.ts) for clients that cannot carry it back.
  */
 import type { CodecContext, IRError, IREvent, IRStopReason } from '../../../ir/types'
-import { SseSplitter, type SSEMessage } from '../../../ir/sse'
+import { sseBatches } from '../../../ir/batches'
 import { memoryOf, rememberSignature, rememberThoughtSignature } from '../../../ir/signatures'
 import { finishToIR, randomId, safeId, usageToIR } from '../mapping'
 import { errorFromWire } from '../errors'
@@ -129,45 +129,20 @@ export async function* decodeGeminiStream(body: ReadableStream<Uint8Array>, ctx:
 }
 
 /** The events of decodeGeminiStream, one batch per upstream chunk: each chunk is decoded once, its frames parsed once each. */
-export async function* decodeGeminiBatches(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent[]> {
+export function decodeGeminiBatches(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent[]> {
   const d = new GeminiChunkDecoder(ctx)
-  const sse = new SseSplitter(ctx.sseEventMax)
-  const reader = body.getReader()
-  try {
-    while (true) {
-      const { value, done } = await reader.read()
-      const msgs: SSEMessage[] = []
-      let tooLarge: unknown
-      try {
-        if (done) sse.end(msgs)
-        else sse.push(value, msgs)
-      } catch (e) {
-        tooLarge = e // after the events of the frames before it
-      }
-      const events: IREvent[] = []
-      for (const msg of msgs) {
-        const failed = decodeFrame(msg.data, d, events)
-        if (failed) {
-          events.push({ type: 'error', error: failed })
-          yield events
-          return
-        }
-      }
-      if (tooLarge) {
-        if (events.length) yield events
-        throw tooLarge
-      }
-      if (done) {
-        if (!d.hasStarted) events.push({ type: 'error', error: err('upstream', 'Gemini upstream returned an empty stream') })
-        else d.end(events)
-        yield events
-        return
-      }
-      if (events.length) yield events
-    }
-  } finally {
-    reader.releaseLock()
-  }
+  return sseBatches(body, ctx.sseEventMax, {
+    message(msg, out) {
+      const failed = decodeFrame(msg.data, d, out)
+      if (!failed) return
+      out.push({ type: 'error', error: failed })
+      return 'stop'
+    },
+    end(out) {
+      if (!d.hasStarted) out.push({ type: 'error', error: err('upstream', 'Gemini upstream returned an empty stream') })
+      else d.end(out)
+    },
+  })
 }
 
 /** One SSE frame's chunk → its events (added to `out`); an error chunk or unreadable JSON → the error that ends the stream. */

@@ -3,7 +3,8 @@
  */
 import type { CodecContext, IREvent, IRUsage } from '../../../ir/types'
 import { emptyUsage } from '../../../ir/collect'
-import { parseSSE } from '../../../ir/sse'
+import type { SSEMessage } from '../../../ir/sse'
+import { sseBatches, type SseDecoder } from '../../../ir/batches'
 import { finishReasonIn, newId, reasoningOf, str, textOf, usageIn } from '../mapping'
 import { errorFromWire } from '../errors'
 import { err } from '../../../ir/errors'
@@ -16,95 +17,102 @@ interface ToolBlock {
 
 /** SSE → IR events. One block is open at a time: starting a different kind (or another tool call) closes it. */
 export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent> {
-  let started = false
-  let nextIndex = 0
-  let open: { index: number; kind: 'text' | 'thinking' | 'tool_call' } | undefined
-  const tools = new Map<number, ToolBlock>() // wire tool_calls[].index → IR block
-  let lastTool: ToolBlock | undefined
-  let finishReason: unknown
-  let usage: IRUsage | undefined
+  for await (const batch of decodeChatUpstreamBatches(body, ctx)) yield* batch
+}
 
-  function* close(): Generator<IREvent> {
-    if (open) yield { type: 'block_stop', index: open.index }
-    open = undefined
+/** The events of decodeChatUpstreamStream, one batch per upstream chunk. */
+export function decodeChatUpstreamBatches(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent[]> {
+  return sseBatches(body, ctx.sseEventMax, new ChatChunkDecoder(ctx))
+}
+
+/** Chat completion chunks → IR events, message by message (see sseBatches). */
+class ChatChunkDecoder implements SseDecoder {
+  private started = false
+  private nextIndex = 0
+  private open: { index: number; kind: 'text' | 'thinking' | 'tool_call' } | undefined
+  /** wire tool_calls[].index → IR block */
+  private readonly tools = new Map<number, ToolBlock>()
+  private lastTool: ToolBlock | undefined
+  private finishReason: unknown
+  private usage: IRUsage | undefined
+
+  constructor(private readonly ctx: CodecContext) {}
+
+  message(msg: SSEMessage, out: IREvent[]): 'end' | 'stop' | undefined {
+    const data = msg.data.trim()
+    if (data === '[DONE]') return 'end'
+    if (!data) return
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(data)
+    } catch {
+      this.ctx.warn(`ignored a non-JSON SSE frame from upstream: ${data}`) // whole: the logger masks keys, then cuts
+      return
+    }
+    const chunk = asObject(parsed)
+    if (chunk.error || msg.event === 'error') {
+      this.close(out)
+      out.push({ type: 'error', error: errorFromWire(chunk.error ?? parsed) })
+      return 'stop'
+    }
+    if (!this.started) {
+      this.started = true
+      out.push({ type: 'start', id: str(chunk.id) || newId('chatcmpl-'), model: str(chunk.model) || this.ctx.clientModel })
+    }
+    if (chunk.usage) this.usage = usageIn(chunk.usage)
+    const first: unknown = asArray(chunk.choices)[0]
+    if (!first) return
+    const choice = asObject(first)
+    const delta = asObject(choice.delta)
+    const reasoning = reasoningOf(delta)
+    if (reasoning) out.push({ type: 'thinking_delta', index: this.begin('thinking', out), text: reasoning })
+    const text = textOf(delta.content) || str(delta.refusal)
+    if (text) out.push({ type: 'text_delta', index: this.begin('text', out), text })
+    if (Array.isArray(delta.tool_calls)) for (const tc of delta.tool_calls) this.toolDelta(tc, out)
+    if (delta.function_call) this.toolDelta({ index: 0, function: delta.function_call }, out)
+    if (choice.finish_reason) this.finishReason = choice.finish_reason
   }
+
+  end(out: IREvent[]): void {
+    if (!this.started) {
+      out.push({ type: 'error', error: err('upstream', 'Upstream closed the stream without sending any data.') })
+      return
+    }
+    this.close(out)
+    out.push({ type: 'finish', reason: finishReasonIn(this.finishReason, this.tools.size > 0), usage: this.usage ?? emptyUsage() })
+  }
+
+  private close(out: IREvent[]) {
+    if (this.open) out.push({ type: 'block_stop', index: this.open.index })
+    this.open = undefined
+  }
+
   /** Open a block of this kind unless one is open; returns the open block's index. */
-  function* begin(kind: 'text' | 'thinking'): Generator<IREvent, number> {
-    if (open?.kind === kind) return open.index
-    yield* close()
-    open = { index: nextIndex++, kind }
-    yield { type: 'block_start', index: open.index, block: { type: kind } }
-    return open.index
+  private begin(kind: 'text' | 'thinking', out: IREvent[]): number {
+    if (this.open?.kind === kind) return this.open.index
+    this.close(out)
+    this.open = { index: this.nextIndex++, kind }
+    out.push({ type: 'block_start', index: this.open.index, block: { type: kind } })
+    return this.open.index
   }
-  function* toolDelta(call: unknown): Generator<IREvent> {
+
+  private toolDelta(call: unknown, out: IREvent[]) {
     const tc = asObject(call)
     const fn = asObject(tc.function)
     const wireIndex = typeof tc.index === 'number' ? tc.index : undefined
     const id = str(tc.id)
-    let block = wireIndex !== undefined ? tools.get(wireIndex) : lastTool
+    let block = wireIndex !== undefined ? this.tools.get(wireIndex) : this.lastTool
     // a new call: unseen index, or (servers that number every call 0) a different id at a known index
     if (!block || (id && id !== block.id)) {
-      yield* close()
-      block = { index: nextIndex++, id: id || newId('call_') }
-      tools.set(wireIndex ?? tools.size, block)
-      open = { index: block.index, kind: 'tool_call' }
-      yield { type: 'block_start', index: block.index, block: { type: 'tool_call', id: block.id, name: str(fn.name) } }
+      this.close(out)
+      block = { index: this.nextIndex++, id: id || newId('call_') }
+      this.tools.set(wireIndex ?? this.tools.size, block)
+      this.open = { index: block.index, kind: 'tool_call' }
+      out.push({ type: 'block_start', index: block.index, block: { type: 'tool_call', id: block.id, name: str(fn.name) } })
     }
-    lastTool = block
+    this.lastTool = block
     const args = fn.arguments
     const json = typeof args === 'string' ? args : args != null ? JSON.stringify(args) : ''
-    if (json) yield { type: 'tool_args_delta', index: block.index, json }
-  }
-
-  try {
-    for await (const msg of parseSSE(body, ctx.sseEventMax)) {
-      const data = msg.data.trim()
-      if (data === '[DONE]') break
-      if (!data) continue
-      let parsed: unknown
-      try {
-        parsed = JSON.parse(data)
-      } catch {
-        ctx.warn(`ignored a non-JSON SSE frame from upstream: ${data}`) // whole: the logger masks keys, then cuts
-        continue
-      }
-      const chunk = asObject(parsed)
-      if (chunk.error || msg.event === 'error') {
-        yield* close()
-        yield { type: 'error', error: errorFromWire(chunk.error ?? parsed) }
-        return
-      }
-      if (!started) {
-        started = true
-        yield { type: 'start', id: str(chunk.id) || newId('chatcmpl-'), model: str(chunk.model) || ctx.clientModel }
-      }
-      if (chunk.usage) usage = usageIn(chunk.usage)
-      const first: unknown = asArray(chunk.choices)[0]
-      if (!first) continue
-      const choice = asObject(first)
-      const delta = asObject(choice.delta)
-      const reasoning = reasoningOf(delta)
-      if (reasoning) {
-        const index = yield* begin('thinking')
-        yield { type: 'thinking_delta', index, text: reasoning }
-      }
-      const text = textOf(delta.content) || str(delta.refusal)
-      if (text) {
-        const index = yield* begin('text')
-        yield { type: 'text_delta', index, text }
-      }
-      if (Array.isArray(delta.tool_calls)) for (const tc of delta.tool_calls) yield* toolDelta(tc)
-      if (delta.function_call) yield* toolDelta({ index: 0, function: delta.function_call })
-      if (choice.finish_reason) finishReason = choice.finish_reason
-    }
-    if (!started) {
-      yield { type: 'error', error: err('upstream', 'Upstream closed the stream without sending any data.') }
-      return
-    }
-    yield* close()
-    yield { type: 'finish', reason: finishReasonIn(finishReason, tools.size > 0), usage: usage ?? emptyUsage() }
-  } finally {
-    // release the upstream request if we stopped before its end ([DONE], an error frame, or the client went away)
-    await body.cancel().catch(() => {})
+    if (json) out.push({ type: 'tool_args_delta', index: block.index, json })
   }
 }
