@@ -9,6 +9,8 @@ import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { answerChunks, startUpstream } from '../bench/upstream'
+import { startFake, type Fake } from './fakes/upstream'
+import { call, parseSSE, provider, until } from './support/resilience'
 
 /** The HTTP/1.1 response to `request` as read off a raw socket: its head, and the chunks of its chunked body. */
 async function rawChunks(port: number, request: string): Promise<{ head: string; chunks: string[] }> {
@@ -109,6 +111,29 @@ describe('Gemini or OpenAI upstream, streamed to a client of another dialect: on
     expect(finish).toBe('stop')
   })
 
+  test('a stream whose upstream body was read to its end, or cancelled after [DONE], aborts no call (aborting a finished fetch is not free)', async () => {
+    const abort = AbortController.prototype.abort
+    let fromSrc = 0
+    AbortController.prototype.abort = function (this: AbortController, reason?: unknown) {
+      if (/\/src\/[\w/-]+\.ts/.test(new Error().stack ?? '')) fromSrc++
+      return abort.call(this, reason)
+    }
+    try {
+      for (const model of ['gemini-bench', 'gpt-bench']) {
+        const r = await fetch(`${srv.url}/v1/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+          body: JSON.stringify({ model, max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+        })
+        expect(await r.text()).toContain('event: message_stop')
+      }
+      await Bun.sleep(20) // the guard's end runs after the last byte is sent
+    } finally {
+      AbortController.prototype.abort = abort
+    }
+    expect(fromSrc).toBe(0)
+  })
+
   test('the official Anthropic SDK reads the batched stream as the whole answer', async () => {
     const client = new Anthropic({ baseURL: srv.url, apiKey: 'sk-ant-any' })
     const stream = client.messages.stream({ model: 'gemini-bench', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] })
@@ -118,5 +143,29 @@ describe('Gemini or OpenAI upstream, streamed to a client of another dialect: on
     expect(deltas).toBe(20)
     expect(msg.content.map(b => (b.type === 'text' ? b.text : b.type))).toEqual([answerChunks(20).join('')])
     expect(msg.stop_reason).toBe('end_turn')
+  })
+})
+
+describe('a translated stream that goes silent still releases its upstream', () => {
+  const fakes: Fake[] = []
+  afterAll(async () => {
+    for (const f of fakes) await f.stop()
+  })
+  test.each(['gemini'] as const)('Anthropic client ← %s provider: the idle limit ends the stream and aborts the call at once', async type => {
+    const fake = await startFake(type)
+    fakes.push(fake)
+    const srv = await startAgproxy({ request_log: false, timeouts: { idle: 0.3 }, providers: [provider('up', fake, ['up-key-0123456789abcdef'])] })
+    try {
+      fake.enqueue({ kind: 'slow', text: 'one two three', chunkDelayMs: 2000 })
+      const r = await call(srv, 'anthropic', 'up/m', { stream: true })
+      const text = await r.text()
+      expect(text).toContain('one')
+      expect(parseSSE(text).at(-1)).toMatchObject({ event: 'error' })
+      expect(text).toContain('timeouts.idle')
+      // the decoder is still waiting on the silent body (its next frame comes 2 s later): it cannot release it, the call is aborted
+      await until(() => fake.last()!.aborted, 1000, 'the upstream call to be released')
+    } finally {
+      await srv.stop()
+    }
   })
 })

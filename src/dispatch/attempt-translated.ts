@@ -9,6 +9,7 @@ import type { Plan } from './plans'
 import type { IRError, IREvent, IRUsage } from '../ir/types'
 import type { Attempt } from './types'
 import { usageOf } from '../observe/usage'
+import { wasReleased } from '../ir/batches'
 
 type Translated = Extract<Plan, { kind: 'translated' }>
 
@@ -47,7 +48,9 @@ export async function translatedAnswer(a: AttemptContext, plan: Translated, up: 
     errorFrame: plan.errorFrame,
     scrub: up.limits.scrub,
     transform: a.deps.maskBytes,
-    onEnd: up.abort,
+    // the upstream is released however the stream ends, unless its decoder did (read its body to the end, or cancelled it):
+    // aborting a finished call is not free
+    onEnd: () => wasReleased(body) || up.abort(),
     alwaysEnd: true,
     live: a.deps.streams,
     closed: trace && ((end, e) => trace.streamEnded(end, e)),

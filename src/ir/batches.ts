@@ -25,6 +25,12 @@ export interface SseDecoder {
   end(out: IREvent[]): void
 }
 
+/** Bodies sseBatches read to their end or cancelled: the calls they came from hold nothing more. */
+const released = new WeakSet<ReadableStream<Uint8Array>>()
+
+/** Was `body` read to its end or cancelled by sseBatches (no need to abort the call it came from)? */
+export const wasReleased = (body: ReadableStream<Uint8Array>): boolean => released.has(body)
+
 /**
  * An SSE body → batches of IR events: one batch per chunk that makes any, each chunk decoded once (one UTF-8 decoder for the
  * body) and split into messages synchronously. An event over `maxEventChars` throws LimitExceeded after the events before it.
@@ -37,7 +43,10 @@ export async function* sseBatches(body: ReadableStream<Uint8Array>, maxEventChar
   try {
     while (true) {
       const { value, done } = await reader.read()
-      read = done
+      if (done) {
+        read = true
+        released.add(body)
+      }
       const msgs: SSEMessage[] = []
       let tooLarge: unknown
       try {
@@ -64,7 +73,10 @@ export async function* sseBatches(body: ReadableStream<Uint8Array>, maxEventChar
       if (done) return
     }
   } finally {
-    if (!read) await reader.cancel().catch(() => {})
+    if (!read) {
+      released.add(body)
+      await reader.cancel().catch(() => {})
+    }
   }
 }
 
