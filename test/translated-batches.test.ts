@@ -43,7 +43,7 @@ async function rawChunks(port: number, request: string): Promise<{ head: string;
   return { head: text.slice(0, headEnd), chunks }
 }
 
-describe('Gemini or OpenAI upstream, streamed to a client of another dialect: one write per upstream chunk', () => {
+describe('Gemini, OpenAI or Anthropic upstream, streamed to a client of another dialect: one write per upstream chunk', () => {
   let up: ReturnType<typeof startUpstream>
   let srv: TestServer
   beforeAll(async () => {
@@ -54,6 +54,7 @@ describe('Gemini or OpenAI upstream, streamed to a client of another dialect: on
       providers: [
         { name: 'g', type: 'gemini', base_url: up.url, api_key: 'gemini-batches-key-0000', models: ['gemini-bench'] },
         { name: 'o', type: 'openai', base_url: `${up.url}/v1`, api_key: 'sk-batches-key-0000', models: ['gpt-bench'] },
+        { name: 'a', type: 'anthropic', base_url: up.url, api_key: 'sk-ant-batches-key-0000', models: ['claude-bench'] },
       ],
     })
   })
@@ -80,8 +81,8 @@ describe('Gemini or OpenAI upstream, streamed to a client of another dialect: on
     },
   )
 
-  test('OpenAI chat client: the 20 content deltas reach the client in at most 3 writes too', async () => {
-    const body = JSON.stringify({ model: 'gemini-bench', stream: true, messages: [{ role: 'user', content: 'hi' }] })
+  test.each(['gemini-bench', 'claude-bench'])('OpenAI chat client (%s): the 20 content deltas reach the client in at most 3 writes too', async model => {
+    const body = JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] })
     const request =
       `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`

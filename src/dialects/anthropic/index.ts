@@ -11,8 +11,8 @@ import { encodeAnthropicResponse } from './messages/encode'
 import { AnthropicStreamWriter, encodeAnthropicStream } from './messages/stream'
 import { encodeAnthropicRequest } from './upstream/request'
 import { decodeAnthropicResponse } from './upstream/response'
-import { decodeAnthropicStream } from './upstream/stream'
-import { rememberFromResponse, rememberFromStream, restoreThinking } from './upstream/thinking-memory'
+import { decodeAnthropicBatches, decodeAnthropicStream } from './upstream/stream'
+import { rememberFromBatches, rememberFromResponse, rememberFromStream, restoreThinking } from './upstream/thinking-memory'
 import { memoryOf } from '../../ir/signatures'
 
 export { AnthropicMessagesBody } from './messages/schema'
@@ -37,4 +37,5 @@ export const anthropicUpstream: UpstreamCodec = {
   encodeRequest: (req, ctx) => encodeAnthropicRequest({ ...req, messages: restoreThinking(req.messages, memoryOf(ctx)) }, ctx),
   decodeResponse: (body, ctx) => rememberFromResponse(decodeAnthropicResponse(body, ctx), memoryOf(ctx)),
   decodeStream: (body, ctx) => rememberFromStream(decodeAnthropicStream(body, ctx), memoryOf(ctx)),
+  decodeBatches: (body, ctx) => rememberFromBatches(decodeAnthropicBatches(body, ctx), memoryOf(ctx)),
 }

@@ -24,9 +24,27 @@ export function rememberFromResponse(res: IRResponse, m: CodecMemory): IRRespons
 
 /** Pass stream events through, remembering the signed thinking seen before each tool call. */
 export async function* rememberFromStream(events: AsyncIterable<IREvent>, m: CodecMemory): AsyncGenerator<IREvent> {
+  const seen = thinkingRecorder(m)
+  for await (const ev of events) {
+    seen(ev)
+    yield ev
+  }
+}
+
+/** The same for batches of events. */
+export async function* rememberFromBatches(batches: AsyncIterable<IREvent[]>, m: CodecMemory): AsyncGenerator<IREvent[]> {
+  const seen = thinkingRecorder(m)
+  for await (const batch of batches) {
+    for (const ev of batch) seen(ev)
+    yield batch
+  }
+}
+
+/** Told each event of one stream in order: remembers the signed thinking in front of each tool call. */
+function thinkingRecorder(m: CodecMemory): (ev: IREvent) => void {
   const blocks = new Map<number, SignedThinking>()
   const order: number[] = []
-  for await (const ev of events) {
+  return ev => {
     if (ev.type === 'block_start' && (ev.block.type === 'thinking' || ev.block.type === 'redacted_thinking')) {
       blocks.set(ev.index, ev.block.type === 'redacted_thinking' ? { text: '', signature: ev.block.data, redacted: true } : { text: '', signature: '' })
       order.push(ev.index)
@@ -42,7 +60,6 @@ export async function* rememberFromStream(events: AsyncIterable<IREvent>, m: Cod
         order.map(i => blocks.get(i)).filter((b): b is SignedThinking => !!b?.signature),
         m,
       )
-    yield ev
   }
 }
 
