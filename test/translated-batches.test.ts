@@ -99,6 +99,23 @@ describe('Gemini, OpenAI or Anthropic upstream, streamed to a client of another 
     expect(chunks.length).toBeLessThanOrEqual(3)
   })
 
+  test.each(['gpt-bench', 'claude-bench'])('Gemini client (%s, alt=sse): the 20 text chunks reach the client in at most 3 writes too', async model => {
+    const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] })
+    const request =
+      `POST /v1beta/models/${model}:streamGenerateContent?alt=sse HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+    const { head, chunks } = await rawChunks(srv.port, request)
+    expect(head).toStartWith('HTTP/1.1 200')
+    const frames = chunks
+      .join('')
+      .split('\n\n')
+      .filter(f => f.startsWith('data: '))
+      .map(f => JSON.parse(f.slice(6)))
+    expect(frames.map(f => f.candidates[0].content.parts.map((p: { text?: string }) => p.text ?? '').join('')).join('')).toBe(answerChunks(20).join(''))
+    expect(frames.at(-1).candidates[0].finishReason).toBe('STOP')
+    expect(chunks.length).toBeLessThanOrEqual(3)
+  })
+
   test('the official OpenAI SDK reads the batched chat stream as the whole answer', async () => {
     const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'sk-any', maxRetries: 0 })
     const stream = await client.chat.completions.create({ model: 'gemini-bench', stream: true, messages: [{ role: 'user', content: 'hi' }] })

@@ -95,7 +95,9 @@ const END = { done: true, value: undefined } as const
 export function writtenSource(batches: AsyncIterable<IREvent[]>, w: StreamWriter): ByteSource {
   const it = batches[Symbol.asyncIterator]()
   let ended = false
-  const close = () => {
+  /** the writer's closing text, still to send */
+  let closing = ''
+  const stop = () => {
     ended = true
     it.return?.()?.catch(() => {})
   }
@@ -106,24 +108,25 @@ export function writtenSource(batches: AsyncIterable<IREvent[]>, w: StreamWriter
         let text = ''
         try {
           const next = await it.next()
-          if (next.done) {
-            ended = true
-            const end = w.broken()
-            return end ? chunk(end) : END
-          }
-          const batch = next.value
-          for (let i = 0; i < batch.length && !w.done; i++) text += w.event(batch[i]!)
+          if (next.done) text = w.broken()
+          else for (let i = 0; i < next.value.length && !w.done; i++) text += w.event(next.value[i]!)
         } catch (e) {
-          close()
-          return chunk(text + w.broken(e))
+          text += w.broken(e)
         }
-        if (w.done) close()
+        if (w.done) {
+          stop()
+          closing = w.closing?.() ?? ''
+        }
         if (text) return chunk(text)
       }
-      return END
+      if (!closing) return END
+      const text = closing
+      closing = ''
+      return chunk(text)
     },
     async cancel() {
-      if (!ended) close()
+      if (!ended) stop()
+      closing = ''
     },
   }
 }

@@ -264,6 +264,8 @@ export interface StreamWriter {
   event(ev: IREvent): string
   /** the text that ends a stream whose source failed (`thrown`), or ended before a terminal event (nothing thrown) */
   broken(thrown?: unknown): string
+  /** once done: what closes the stream after its last frame (Gemini's JSON array: its `]`), sent as a chunk of its own */
+  closing?(): string
   readonly done: boolean
 }
 

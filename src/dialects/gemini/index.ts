@@ -8,7 +8,7 @@ import type { ClientCodec, UpstreamCodec } from '../../ir/types'
 import { decodeGeminiRequest } from './generate/decode'
 import type { GeminiGenerateContentBody } from './generate/schema'
 import { encodeGeminiResponse } from './generate/encode'
-import { encodeGeminiStream } from './generate/stream'
+import { GeminiStreamWriter, encodeGeminiStream } from './generate/stream'
 import { encodeGeminiRequest } from './upstream/request'
 import { decodeGeminiResponse } from './upstream/response'
 import { decodeGeminiBatches, decodeGeminiStream } from './upstream/stream'
@@ -33,6 +33,7 @@ export const geminiClient: ClientCodec<GeminiGenerateContentBody> = {
   decodeRequest: decodeGeminiRequest,
   encodeResponse: encodeGeminiResponse,
   encodeStream: encodeGeminiStream,
+  streamWriter: ctx => new GeminiStreamWriter(ctx),
 }
 
 /** A Gemini-type provider (generativelanguage.googleapis.com or compatible). */
