@@ -11,7 +11,8 @@ import { ApiError, GoogleGenAI } from '@google/genai'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { startFake, type Fake } from './fakes/upstream'
 import { cleanEnv, configFile, runCli, tempDir } from './support/cli'
-import { LocalLimiter, keyHash, periodOf } from '../src/clientkeys'
+import { LocalLimiter, keyHash, periodOf, type ClientKeyStatus } from '../src/clientkeys'
+import type { UsageRow } from '../src/store/types'
 import { buildConfig, ConfigError, effectiveAuthMode } from '../src/config/load'
 import { parseArgs } from '../src/cli/args'
 import type { Dialect } from '../src/ir/types'
@@ -226,6 +227,30 @@ describe('limits of configured client keys, in each dialect', () => {
     expect(msg).toContain(`it resets at ${new Date(end).toISOString().replace('.000Z', 'Z')}`)
     const e = await sdkCall('gemini', K('budget'))
     expectSdkError('gemini', e, 403)
+  })
+
+  test('budget: a reload does not count the period’s spend twice (the kept counters are seeded from the database once)', async () => {
+    const s = { ...settings(), data_dir: tempDir() }
+    s.client_keys = [...s.client_keys, { name: 'spend-once', key: K('spend-once'), budget: { usd: 1, period: 'month' } }]
+    const b = await startAgproxy(s)
+    const spent = async () =>
+      ((await (await admin('/admin/keys', {}, b.url)).json()) as { keys: ClientKeyStatus[] }).keys.find(k => k.name === 'spend-once')?.usage.spentUsd
+    try {
+      // 10 tokens at 1000 USD per million: $0.01
+      oai.enqueue({ kind: 'text', text: 'ok', usage: { input: 5, output: 5 } })
+      expect(await sdkCall('openai', K('spend-once'), MODEL.openai, b.url)).not.toBeInstanceOf(Error)
+      // the spend is in the request log's usage before the reload
+      for (let i = 0; i < 50; i++) {
+        const rows = ((await (await admin('/admin/usage?by=key', {}, b.url)).json()) as { rows: UsageRow[] }).rows
+        if (rows.some(r => r.clientKey === 'spend-once' && (r.costUsd ?? 0) > 0)) break
+        await Bun.sleep(100)
+      }
+      expect(await spent()).toBeCloseTo(0.01, 6)
+      b.reload(buildConfig({ port: 0, ...s }, {}, {}, 'test-config'))
+      expect(await spent()).toBeCloseTo(0.01, 6)
+    } finally {
+      await b.stop(0)
+    }
   })
 
   test('the request log, usage and /metrics name the key, never show it', async () => {

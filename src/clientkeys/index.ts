@@ -249,7 +249,9 @@ export class ClientKeys {
     }
   }
 
-  /** USD spent by `k` in its budget's current period (seeded once per period from the request log's usage). */
+  /** USD spent by `k` in its budget's current period. The counter is seeded once per period from the request log's usage,
+   *  by whichever app meets it first: a marker beside it in the same counters says it was (the counters outlive an app: a
+   *  reload keeps them, several instances share them in Redis; seeding again would count the database's spend twice). */
   private async spent(k: ClientKey, now: number): Promise<number> {
     if (!k.budget) return 0
     const { start, end } = periodOf(k.budget.period, now)
@@ -257,16 +259,19 @@ export class ClientKeys {
     const seed = `${k.name}:${start}`
     if (!this.seeded.has(seed)) {
       this.seeded.add(seed)
-      const before = this.spentInDatabase(k.name, start)
-      if (before) await this.o.limiter.incr(counter, before, end - now + DAY)
+      const ttl = end - now + DAY
+      if ((await this.o.limiter.incr(`seeded:${seed}`, 1, ttl)) === 1) {
+        const before = await this.spentInDatabase(k.name, start)
+        if (before) await this.o.limiter.incr(counter, before, ttl)
+      }
     }
     return this.o.limiter.get(counter)
   }
 
   /** what the request log's usage totals say `name` spent since `start` (the counters start from there after a restart) */
-  private spentInDatabase(name: string, start: number): number {
+  private async spentInDatabase(name: string, start: number): Promise<number> {
     try {
-      const rows = this.o.store?.()?.usage({ by: ['key'], sinceDay: dayOf(start) }) ?? []
+      const rows = (await this.o.store?.()?.usage({ by: ['key'], sinceDay: dayOf(start) })) ?? []
       return rows.find(r => r.clientKey === name)?.costUsd ?? 0
     } catch {
       return 0
