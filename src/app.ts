@@ -27,12 +27,11 @@ import { Metrics } from './observe/metrics'
 import { metricsRoutes } from './routes/metrics'
 import { adminRoutes, type ReloadAction } from './routes/admin'
 import type { RequestLog } from './store/request-log'
-import type { RequestStore } from './store/types'
 import { createPricer } from './store/prices'
 import { Recorder } from './observe/record'
 import { Redactor } from './providers/pool'
 import { isAdminPath } from './http/auth'
-import { ClientKeys, LocalLimiter, type Limiter } from './clientkeys'
+import { ClientKeys, LocalLimiter, RuntimeKeys, type Limiter } from './clientkeys'
 import type { SharedKeys } from './shared/keys'
 import type { SharedRedis } from './shared/redis'
 
@@ -69,6 +68,8 @@ export interface AppShared {
   redis?: SharedRedis
   /** the key pools' states shared through that Redis */
   sharedKeys?: SharedKeys
+  /** the runtime client keys' snapshot (`listen` keeps one across reloads, polled and told of other instances' changes) */
+  runtimeKeys?: RuntimeKeys
 }
 
 /** `streams`: the registry of running streams (default: the app's own; `listen` shares one across reloads so shutdown reaches them all). */
@@ -102,12 +103,10 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   const requestLog = opts.requestLog
   // client-key counters: in Redis when several instances share one (redis_url), else this listener's own
   const limiter: Limiter = opts.redis ?? opts.limiter ?? new LocalLimiter()
-  // runtime client keys live in the SQLite request log (a PostgreSQL one keeps none yet)
-  const keyStore = (): RequestStore | undefined => {
-    const r = requestLog?.reader
-    return r && r.remote !== true ? (r as RequestStore) : undefined
-  }
-  const clientKeys = new ClientKeys({ config, limiter, store: requestLog && keyStore, pricer })
+  // runtime client keys live in the request log's database (SQLite, or the PostgreSQL of database_url); an app of its own
+  // (no listener) reads them at start and after its own changes
+  const runtime = opts.runtimeKeys ?? new RuntimeKeys({ store: () => requestLog?.reader?.clientKeys, pollMs: 0 })
+  const clientKeys = new ClientKeys({ config, limiter, runtime, store: requestLog && (() => requestLog.reader), pricer })
   if (requestLog) {
     const secrets = new Redactor([...config.api_keys, ...config.client_keys.map(k => k.key), ...(config.admin_key ? [config.admin_key] : [])], 4)
     const redactor = Redactor.of([...[...dispatcher.providers.values()].map(p => p.pool.redactor), secrets], 4)

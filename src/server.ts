@@ -19,7 +19,7 @@ import { splitUrl } from './http/target'
 import { VERSION } from './version'
 import { logTuningFrom, openRequestLog } from './store/request-log'
 import { Recorder } from './observe/record'
-import { LocalLimiter } from './clientkeys'
+import { LocalLimiter, POLL_MS, RuntimeKeys } from './clientkeys'
 import { openShared } from './shared'
 
 export interface Listening {
@@ -59,12 +59,15 @@ export function listen(
   const events = new Recorder(e => log.error(`admin event feed: ${summarize(e)}`))
   // one Redis connection too (redis_url): what the pools learn is shared with the other instances across reloads
   const { redis, sharedKeys } = openShared(config, log)
+  // and one snapshot of the runtime client keys, read again when another instance changes one (Redis, or polling the database)
+  const runtimeKeys = new RuntimeKeys({ store: () => requestLog?.reader?.clientKeys, redis, pollMs: requestLog ? POLL_MS : 0 })
   const shared = {
     streams,
     requestLog,
     events,
     redis,
     sharedKeys,
+    runtimeKeys,
     limiter: new LocalLimiter(),
     reload: opts.source ? () => running.reloadFromSource('POST /admin/reload') : undefined,
   }
@@ -152,6 +155,7 @@ export function listen(
         while (server.pendingRequests > 0 && Date.now() < flushed) await Bun.sleep(10)
       }
       server.stop(true)
+      runtimeKeys.close()
       await requestLog?.close()
       await redis?.close()
       return cut

@@ -138,7 +138,9 @@ export function createFrontDoor(
       const origin = guards.origin(req.headers)
       if (!origin.ok) return renderError(dialect, err('permission', origin.message))
 
-      // a client key is known by its digest whatever the auth mode: its limits hold whenever it is sent
+      // a client key is known by its digest whatever the auth mode: its limits hold whenever it is sent (at start, once the
+      // runtime keys are first read: a few ms)
+      if (clientKeys?.starting) await clientKeys.starting
       let client = clientKeys?.active() ? clientKeys.identify(carriers(req.headers, query)) : undefined
       const revoked = client && clientKeys?.refusal(client)
       if (isAdminPath(path) && req.method !== 'OPTIONS') {

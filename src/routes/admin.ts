@@ -274,7 +274,7 @@ export const adminRoutes = (d: AdminDeps) => {
         const limits = limitsOfBody(body)
         if (typeof limits === 'string') return refuse(request, 'invalid_request', limits)
         const key = body.key ?? generateKey()
-        const refused = d.clientKeys.create(limits, key)
+        const refused = await d.clientKeys.create(limits, key)
         if (refused) return renderError('openai', refused)
         set.status = 201
         return { ...limits, key, note: limits.note, shown: 'once: agproxy keeps only its SHA-256' }
@@ -291,17 +291,17 @@ export const adminRoutes = (d: AdminDeps) => {
     )
     .post(
       '/admin/keys/:name/revoke',
-      ({ params }) => {
-        const refused = d.clientKeys.revoke(params.name)
+      async ({ params }) => {
+        const refused = await d.clientKeys.revoke(params.name)
         return refused ? renderError('openai', refused) : { name: params.name, status: 'revoked' }
       },
       { params: t.Object({ name: t.String() }), detail: detail('Revoke a runtime client key (refused from now on)') },
     )
     .post(
       '/admin/keys/:name/rotate',
-      ({ params }) => {
+      async ({ params }) => {
         const key = generateKey()
-        const refused = d.clientKeys.rotate(params.name, key)
+        const refused = await d.clientKeys.rotate(params.name, key)
         return refused ? renderError('openai', refused) : { name: params.name, key, shown: 'once: agproxy keeps only its SHA-256' }
       },
       { params: t.Object({ name: t.String() }), detail: detail('Give a runtime client key a new secret (the old one is refused from now on)') },

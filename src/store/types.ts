@@ -102,15 +102,18 @@ export interface StoredClientKey {
   revoked?: number
 }
 
-/** Where runtime client keys live (SQLite today, PostgreSQL beside it): a small interface of its own. */
+/** Where runtime client keys live, SQLite or PostgreSQL: one asynchronous interface (src/clientkeys keeps a snapshot of
+ *  list(), read again when version() changes, so no request waits on it). Every change bumps the version in its transaction. */
 export interface ClientKeyStore {
-  list(): StoredClientKey[]
+  list(): Promise<StoredClientKey[]>
+  /** a number that changes with every create, revoke and rotate (by any instance sharing the database) */
+  version(): Promise<number>
   /** false when the name is taken (a revoked key keeps its name) */
-  create(k: StoredClientKey): boolean
+  create(k: StoredClientKey): Promise<boolean>
   /** false when no live key has that name */
-  revoke(name: string, time: number): boolean
+  revoke(name: string, time: number): Promise<boolean>
   /** a new hash for a live key; false when no live key has that name */
-  rotate(name: string, hash: string): boolean
+  rotate(name: string, hash: string): Promise<boolean>
 }
 
 /** SQLite's store or PostgreSQL's. */
