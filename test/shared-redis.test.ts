@@ -161,6 +161,53 @@ test('no Redis at the URL: counters answer locally at once, one warning, a degra
   await r.close()
 })
 
+run('slow answers', () => {
+  test('answers that all come late (a busy instance) are local fallbacks, not Redis away: no warning, no degraded reason', async () => {
+    // a proxy in front of Redis that holds every answer 60 ms: each call is past its 25 ms budget, none is lost
+    const upstream = new Map<object, Promise<Bun.Socket>>()
+    const proxy = Bun.listen<undefined>({
+      hostname: '127.0.0.1',
+      port: 0,
+      socket: {
+        open(client) {
+          upstream.set(
+            client,
+            Bun.connect({
+              hostname: '127.0.0.1',
+              port: redis.port,
+              socket: {
+                data: (_, chunk) => void setTimeout(() => client.write(chunk), 60),
+                close: () => void client.end(),
+              },
+            }),
+          )
+        },
+        data: async (client, chunk) => void (await upstream.get(client))?.write(chunk),
+        close: async client => {
+          ;(await upstream.get(client))?.end()
+        },
+      },
+    })
+    const lines: string[] = []
+    const r = new SharedRedis(`redis://127.0.0.1:${proxy.port}`, { log: createLogger('debug', l => lines.push(l)) })
+    const target = { degraded: new Map<string, string>() }
+    r.attach(target)
+    await until(() => lines.some(l => l.includes('redis: connected')), 5000)
+    const answers: unknown[] = []
+    const end = Date.now() + 1600
+    while (Date.now() < end) {
+      answers.push(await r.call('PING', []))
+      await Bun.sleep(40)
+    }
+    expect(answers.every(a => a === undefined)).toBe(true)
+    expect(r.up).toBe(true)
+    expect(target.degraded.size).toBe(0)
+    expect(lines.filter(l => l.includes('WARN'))).toEqual([])
+    await r.close()
+    proxy.stop(true)
+  })
+})
+
 run('Redis going away and coming back', () => {
   test('no request fails; one warning, a /healthz reason, the recovery logged, what was learned meanwhile shared', async () => {
     const [a, b] = await two()

@@ -174,12 +174,18 @@ export class SharedRedis implements SharedCounters {
     if (this.ready) await this.ready
     if (this.fault || this.closed) return undefined
     try {
-      const answer = (await within(this.client.send(command, args), timeoutMs, command)) as T
-      this.lastAnswer = Date.now()
-      return answer
+      const sent = this.client.send(command, args)
+      // an answer that comes late still says Redis is there (under load it is the event loop that is late, not Redis)
+      sent.then(
+        () => {
+          this.lastAnswer = Date.now()
+        },
+        () => {},
+      )
+      return (await within(sent, timeoutMs, command)) as T
     } catch (e) {
       // one slow answer (a burst queued on the connection) is this call's local fallback; Redis is away when it is
-      // the connection that failed, or nothing has answered for a second
+      // the connection that failed, or nothing has answered, even late, for a second
       if (!(e instanceof SlowAnswer) || Date.now() - this.lastAnswer > STALL_MS) this.failed(e)
       return undefined
     }
