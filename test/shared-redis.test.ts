@@ -9,6 +9,7 @@ import { startFake, type Fake } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { call, keyState, provider, until } from './support/resilience'
 import { hasRedis, startRedis, type RedisServer } from './support/servers'
+import { RedisClient } from 'bun'
 import { SharedRedis } from '../src/shared/redis'
 import { createLogger, silentLogger } from '../src/log'
 import { buildConfig } from '../src/config/load'
@@ -109,6 +110,29 @@ run('key states shared through Redis', () => {
     // B's round robin would start at k1
     expect((await call(b, 'openai', 'gpt-4o', { headers: session })).status).toBe(200)
     expect(keyOf(2)).toBe(2)
+  })
+})
+
+run('Redis off the requests’ path', () => {
+  test('a new conversation per request on a pool of keys: the sticky keys go out in a few batches, not one Redis call per request', async () => {
+    const [a, b] = await two()
+    const stats = new RedisClient(redis.url)
+    await stats.send('CONFIG', ['RESETSTAT'])
+    // each prompt is a conversation of its own (its sticky value is the first user turn's hash)
+    const res = await Promise.all(Array.from({ length: 40 }, (_, i) => call(a, 'openai', 'gpt-4o', { prompt: `conversation ${i}` })))
+    expect(res.every(r => r.status === 200)).toBe(true)
+    await Bun.sleep(100)
+    const info = String(await stats.send('INFO', ['commandstats']))
+    const calls = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0)
+    expect(calls('eval')).toBe(0)
+    expect(calls('publish')).toBeGreaterThan(0)
+    expect(calls('publish')).toBeLessThanOrEqual(5)
+    stats.close()
+    // and B sends each of those conversations to the key A gave it
+    const keyOnA = new Map(o.requests.map(r => [r.body.messages[0].content as string, r.key]))
+    o.reset()
+    for (let i = 0; i < 6; i++) expect((await call(b, 'openai', 'gpt-4o', { prompt: `conversation ${i}` })).status).toBe(200)
+    expect(o.requests.map(r => r.key)).toEqual(Array.from({ length: 6 }, (_, i) => keyOnA.get(`conversation ${i}`)))
   })
 })
 
