@@ -344,6 +344,19 @@ describe('runtime keys: the admin API', () => {
     expect(await sdkCall('gemini', rotated.key)).not.toBeInstanceOf(Error)
   })
 
+  test('created while auth is off: the answer warns that keyless and revoked requests are let through, naming auth_mode', async () => {
+    const open = await startAgproxy({ data_dir: tempDir(), admin_key: ADMIN, providers: settings().providers, models: settings().models })
+    try {
+      const made = (await (await admin('/admin/keys', { method: 'POST', body: JSON.stringify({ name: 'on-open' }) }, open.url)).json()) as any
+      expect(made.warning).toContain('auth is off')
+      expect(made.warning).toContain('auth_mode: all_except_health')
+    } finally {
+      await open.stop(0)
+    }
+    const guarded = (await (await admin('/admin/keys', { method: 'POST', body: JSON.stringify({ name: 'on-guarded' }) })).json()) as any
+    expect(guarded.warning).toBeUndefined()
+  })
+
   test('a client key cannot open the admin API', async () => {
     const r = await fetch(`${srv.url}/admin/keys`, { headers: { authorization: `Bearer ${K('models')}` } })
     expect(r.status).toBe(403)

@@ -19,6 +19,7 @@ import { keysStatus } from './status'
 import { VERSION } from '../version'
 import type { ClientKeys } from '../clientkeys'
 import { CLIENT_KEY_NAME, ClientKeyLimits } from '../config/schema'
+import { effectiveAuthMode } from '../config/load'
 import { generateKey } from '../http/auth'
 import { compileValidator } from '../schema/validate'
 
@@ -37,6 +38,17 @@ export interface AdminDeps {
   reload?: ReloadAction
   startedAt: number
 }
+
+/** A runtime key created while auth is off: its limits hold when it is sent, but a request without a key (or with a
+ *  revoked one) is let through; the answer says so and names the setting. */
+export const authOffWarning = (c: Config): { warning?: string } =>
+  effectiveAuthMode(c) === 'off'
+    ? {
+        warning:
+          'auth is off (auth_mode: auto, on loopback, with no api_keys or client_keys in the configuration): requests without a key, ' +
+          'or with a revoked one, are let through without limits. Set auth_mode: all_except_health (or strict) in agproxy.yaml to require a key.',
+      }
+    : {}
 
 /** events a slow /admin/events reader may lag behind before the oldest are dropped */
 export const EVENTS_BUFFER = 1000
@@ -277,7 +289,7 @@ export const adminRoutes = (d: AdminDeps) => {
         const refused = await d.clientKeys.create(limits, key)
         if (refused) return renderError('openai', refused)
         set.status = 201
-        return { ...limits, key, note: limits.note, shown: 'once: agproxy keeps only its SHA-256' }
+        return { ...limits, key, note: limits.note, shown: 'once: agproxy keeps only its SHA-256', ...authOffWarning(d.config) }
       },
       {
         parse: 'none',
