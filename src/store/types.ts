@@ -1,6 +1,7 @@
 /**
  * The request store's contract: what the request log writes and what the admin API and CLI read. One interface for
- * every database (SQLite today, PostgreSQL later: src/store/sqlite.ts is the first dialect). Rows are plain objects.
+ * every database (src/store/sqlite.ts, the default, and src/store/postgres.ts, database_url), and the runtime client
+ * keys kept beside the log (ClientKeyStore). Rows are plain objects.
  */
 import type { AttemptRecord, RequestRecord } from '../observe/record'
 
@@ -78,7 +79,7 @@ export interface RequestStore<Async extends boolean = false> {
   retain(before: number, maxBytes: number): Answer<number, Async>
   info(): Answer<StoreInfo, Async>
   close(): Answer<void, Async>
-  /** the runtime client keys kept in this database (absent: this database keeps none) */
+  /** the runtime client keys kept in this database (both dialects keep them) */
   readonly clientKeys?: ClientKeyStore
 }
 
