@@ -10,7 +10,6 @@ import { dataDir } from '../config/load'
 import type { Logger } from '../log'
 import type { RequestRecord } from '../observe/record'
 import { createPricer, type Pricer, type ProviderUrl } from './prices'
-import { openPostgresStore, postgresLocation } from './postgres'
 import { openSqliteStore, type Opened } from './sqlite'
 import type { AnyRequestStore, StoredRequest } from './types'
 import type { FromWriter, ToWriter } from './writer-thread'
@@ -67,6 +66,8 @@ export class RequestLog {
   private closed = false
   /** the writer thread, and the batch it is writing */
   private worker?: Worker
+  /** the database is open here and a writer thread may start (at the first batch) */
+  private threadWanted = false
   private inflight?: RequestRecord[]
   private settle?: () => void
   private readonly o: Required<Omit<RequestLogOptions, 'pricer' | 'redact'>>
@@ -128,6 +129,10 @@ export class RequestLog {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     if (!this.store && !this.tryOpen()) return this.retryLater()
+    if (this.threadWanted && Number.isFinite(batches)) {
+      this.threadWanted = false
+      this.startWorker()
+    }
     if ((this.worker || this.store?.remote) && Number.isFinite(batches)) return this.post()
     const store = this.store?.remote ? undefined : this.store
     for (let n = 0; n < batches && this.pending.length && store; n++) {
@@ -291,7 +296,8 @@ export class RequestLog {
     try {
       const opened = this.o.open(this.file)
       this.store = opened.store
-      if (!opened.newerSchema && !opened.store.remote) this.startWorker()
+      // the writer thread starts with the first batch, not here: its start is off the server's
+      this.threadWanted = !opened.newerSchema && !opened.store.remote
       if (opened.movedAside)
         this.o.log.error(`request log: ${this.file} was not a readable database; it was moved aside to ${opened.movedAside} and a new one started`)
       if (opened.newerSchema) {
@@ -351,6 +357,9 @@ const describe = (e: unknown) => {
   return code && !msg?.includes(code) ? `${msg} (${code})` : (msg ?? 'unknown error')
 }
 
+/** The PostgreSQL store's module, loaded only when database_url is set: its client (bun:sql) costs ~20 ms of a start. */
+const postgres = () => require('./postgres') as typeof import('./postgres')
+
 /** Internal tuning (tests): AGPROXY_LOG_RETRY_MS, how soon a failed write or open is tried again. */
 export function logTuningFrom(env: Record<string, string | undefined>): Partial<RequestLogOptions> {
   const retry = Number(env.AGPROXY_LOG_RETRY_MS)
@@ -361,9 +370,10 @@ export function logTuningFrom(env: Record<string, string | undefined>): Partial<
 export function openRequestLog(config: Config, log: Logger, opts: Partial<RequestLogOptions> & { urlOf?: ProviderUrl } = {}): RequestLog | undefined {
   if (!config.request_log) return undefined
   const url = config.database_url
+  const pg = url ? postgres() : undefined
   return new RequestLog({
-    file: url ? postgresLocation(url) : join(dataDir(config), 'agproxy.db'),
-    ...(url ? { open: () => ({ store: openPostgresStore(url) }), thread: false } : {}),
+    file: url && pg ? pg.postgresLocation(url) : join(dataDir(config), 'agproxy.db'),
+    ...(url && pg ? { open: () => ({ store: pg.openPostgresStore(url) }), thread: false } : {}),
     log,
     retention: config.log_retention,
     logBodies: config.log_bodies,
