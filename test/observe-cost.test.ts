@@ -1,9 +1,12 @@
 /**
  * What observing a request costs on its path stays small: /metrics counts a request of a kind it has seen before with
- * one lookup (not one per metric family and label set), and what it renders is unchanged by that.
+ * one lookup (not one per metric family and label set), and what it renders is unchanged by that; a trace merges the
+ * usage a stream reports into its own object (no spread per report).
  */
 import { describe, expect, test } from 'bun:test'
 import { Metrics } from '../src/observe/metrics'
+import { Recorder, type RequestRecord } from '../src/observe/record'
+import { Trace } from '../src/observe/trace'
 import { record } from './support/records'
 
 /** Map lookups made while `f` runs */
@@ -70,5 +73,23 @@ describe('metrics per request', () => {
     const again = new Metrics()
     for (const r of [...recs].reverse()) again.observe(r)
     expect(series(again.render(gauges)).sort()).toEqual(series(text).sort())
+  })
+})
+
+describe('a trace', () => {
+  test('merges usage reports (later fields win); a report after the record left does not change it', () => {
+    const recorder = new Recorder()
+    const got: RequestRecord[] = []
+    recorder.subscribe(r => got.push(r))
+    const t = new Trace(recorder, '127.0.0.1', 'POST', '/v1/messages')
+    t.addUsage({ inputTokens: 12, cachedInputTokens: 3 })
+    t.addUsage({ outputTokens: 1 })
+    t.addUsage({ outputTokens: 40, reasoningTokens: 5 })
+    t.addUsage(undefined)
+    t.answer(200)
+    expect(got[0]?.usage).toEqual({ inputTokens: 12, outputTokens: 40, cachedInputTokens: 3, reasoningTokens: 5 })
+    t.addUsage({ outputTokens: 99 })
+    expect(got[0]?.usage?.outputTokens).toBe(40)
+    expect(t.usage?.outputTokens).toBe(99)
   })
 })
