@@ -246,7 +246,7 @@ function agproxyConfig(upstreamUrl: string, requestLog = true, redisUrl?: string
     `# written by bench/run.ts
 log_level: warn
 shutdown_grace: 1
-data_dir: ${join(TMP, requestLog ? 'data' : 'data-nolog')}
+data_dir: ${join(TMP, `data${requestLog ? '' : '-nolog'}${redisUrl ? '-redis' : ''}`)}
 request_log: ${requestLog}
 providers:
   - name: bench-openai
@@ -593,7 +593,8 @@ async function sequentialOverhead(o: Options, targets: Target[], upstreamUrl: st
   const out: NonNullable<Report['sequential']> = []
   for (const id of SEQUENTIAL_SCENARIOS) {
     const sc = SCENARIOS.find(s => s.id === id)!
-    log(`sequential overhead, ${sc.title} (one request at a time, ${SEQ.rounds} × ${SEQ.perRound} after ${SEQ.warmups} warm-ups) …`)
+    const rounds = o.quick ? 2 : SEQ.rounds
+    log(`sequential overhead, ${sc.title} (one request at a time, ${rounds} × ${SEQ.perRound} after ${SEQ.warmups} warm-ups) …`)
     const parts = targets.flatMap(t => {
       const req = sc.request(t, '', upstreamUrl)
       return req ? [{ t, req }] : []
@@ -608,7 +609,6 @@ async function sequentialOverhead(o: Options, targets: Target[], upstreamUrl: st
     }
     try {
       for (const { req } of parts) for (let i = 0; i < SEQ.warmups; i++) await one(req)
-      const rounds = o.quick ? 2 : SEQ.rounds
       for (let r = 0; r < rounds; r++)
         for (const { t, req } of rotate(parts, r)) {
           await quiet()
@@ -617,7 +617,11 @@ async function sequentialOverhead(o: Options, targets: Target[], upstreamUrl: st
     } catch (e) {
       log(`  sequential ${id}: ${(e as Error).message}`)
     }
-    out.push({ scenario: sc.title, ms: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, median(v)])) })
+    out.push({
+      scenario: sc.title,
+      rounds: `${rounds} × ${SEQ.perRound} after ${SEQ.warmups} warm-ups`,
+      ms: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, median(v)])),
+    })
   }
   return out
 }

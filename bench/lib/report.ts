@@ -28,7 +28,7 @@ export interface Report {
   /** pass-through req/s of agproxy (source) with redis_url set and not, interleaved rounds (`note`: why not measured) */
   redis?: { on: number[]; off: number[]; note?: string }
   /** one request at a time: per scenario, the median latency (ms) of each target */
-  sequential?: { scenario: string; ms: Record<string, number> }[]
+  sequential?: { scenario: string; rounds: string; ms: Record<string, number> }[]
   /** how busy the machine was without the bench (other processes) */
   background: { busyBefore: number; busyAfter: number; loadBefore: string }
 }
@@ -203,7 +203,7 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
   for (const q of r.sequential ?? []) {
     const over = (id: TargetId) => (q.ms[id] ?? NaN) - (q.ms.direct ?? NaN)
     out(
-      `| sequential overhead (one request at a time, median of 7 × 25 after 15 warm-ups, minus the upstream directly; bare Bun proxy ` +
+      `| sequential overhead (one request at a time, median of ${q.rounds}, minus the upstream directly; bare Bun proxy ` +
         `${f2(over('bare'))} ms) | ${q.scenario} | ≤ ${GOALS.sequentialMs} ms | ${cell(
           over('src'),
           x => `${f2(x)} ms`,
@@ -301,8 +301,8 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
     out('## Sequential overhead')
     out()
     out(
-      'One request at a time (the method of an independent public gateway benchmark): per target 15 warm-ups, then 7 rounds × 25 requests, the rounds ' +
-        'interleaved across targets; the median latency of the 175, and the same minus the upstream directly.',
+      `One request at a time (the method of an independent public gateway benchmark): per target ${r.sequential[0]?.rounds} (rounds × requests), the ` +
+        'rounds interleaved across targets; the median latency of all of them, and the same minus the upstream directly.',
     )
     out()
     out('| scenario | target | median ms | overhead ms |')
