@@ -35,6 +35,8 @@ import { isAdminPath } from './http/auth'
 import { ClientKeys, LocalLimiter, type Limiter } from './clientkeys'
 import type { SharedKeys } from './shared/keys'
 import type { SharedRedis } from './shared/redis'
+import { RequestStats } from './observe/stats'
+import { uiRoutes } from './routes/ui'
 
 export interface Agproxy {
   config: Config
@@ -69,6 +71,8 @@ export interface AppShared {
   redis?: SharedRedis
   /** the key pools' states shared through that Redis */
   sharedKeys?: SharedKeys
+  /** the dashboard's per-minute request statistics, fed by `events` (`listen` keeps one across reloads) */
+  stats?: RequestStats
 }
 
 /** `streams`: the registry of running streams (default: the app's own; `listen` shares one across reloads so shutdown reaches them all). */
@@ -96,6 +100,8 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   if (access) state.recorder.subscribe(access)
   const pricer = createPricer(config.prices, name => dispatcher.providers.get(name)?.baseUrl)
   const events = opts.events ?? new Recorder()
+  const stats = opts.stats ?? new RequestStats()
+  if (!opts.stats) events.subscribe(stats.observe)
   // the recorder's observers only queue (the request log) or fan out (the admin feed): nothing on the request's path
   // the admin API's own requests are neither logged nor fed back to its readers
   state.recorder.subscribe(rec => isAdminPath(rec.path) || events.emit(rec))
@@ -134,7 +140,23 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     .use(modelRoutes(dispatcher.router))
     .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies, clientKeys))
     .use(metricsRoutes(metrics, dispatcher, state))
-    .use(adminRoutes({ config, dispatcher, state, requestLog, events, pricer, clientKeys, reload: opts.reload, startedAt: Date.now() }))
+    .use(
+      adminRoutes({
+        config,
+        dispatcher,
+        state,
+        requestLog,
+        events,
+        pricer,
+        clientKeys,
+        reload: opts.reload,
+        startedAt: Date.now(),
+        stats,
+        listenOrigin,
+        call: (req): Promise<Response> => app.handle(req),
+      }),
+    )
+    .use(uiRoutes())
     .use(docs(listenOrigin))
 
   const front = createFrontDoor(config, log, listenOrigin, () => loopback, state.recorder, opts.keyFile, clientKeys)

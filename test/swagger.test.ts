@@ -62,13 +62,14 @@ test('every operation has a description, a response schema (JSON, and SSE where 
   expect(ops.filter(o => !o.op.description).map(o => `${o.method} ${o.path}`)).toEqual([])
   const answered = (o: { op: Doc; method: string }) => {
     const [status, res] = (Object.entries(o.op.responses ?? {}) as Array<[string, Doc]>).find(([s]) => /^2/.test(s)) ?? []
-    // JSON answers have their schema; the few text answers (Prometheus /metrics, the admin event stream) theirs
+    // JSON answers have their schema; the few text answers (Prometheus /metrics, the admin event stream, the dashboard page) theirs
     return (
       status === '204' ||
       o.method === 'head' ||
       !!res?.content?.['application/json']?.schema ||
       !!res?.content?.['text/plain']?.schema ||
-      !!res?.content?.['text/event-stream']?.schema
+      !!res?.content?.['text/event-stream']?.schema ||
+      !!res?.content?.['text/html']?.schema
     )
   }
   expect(ops.filter(o => !answered(o)).map(o => `${o.method} ${o.path}`)).toEqual([])

@@ -21,6 +21,11 @@ import type { ClientKeys } from '../clientkeys'
 import { CLIENT_KEY_NAME, ClientKeyLimits } from '../config/schema'
 import { generateKey } from '../http/auth'
 import { compileValidator } from '../schema/validate'
+import type { RequestStats } from '../observe/stats'
+import { clientsText, displayOrigin, lanOrigins } from '../http/banner'
+import { clientFamilies } from '../http/clients'
+import { effectiveAuthMode } from '../config/load'
+import { tryPrompt, type InProcessCall } from './try'
 
 /** What /admin/reload runs (SIGHUP's reload); `ok` false leaves the running configuration. */
 export type ReloadAction = () => { ok: boolean; message: string }
@@ -36,6 +41,12 @@ export interface AdminDeps {
   clientKeys: ClientKeys
   reload?: ReloadAction
   startedAt: number
+  /** per-minute request statistics (the dashboard's overview charts) */
+  stats: RequestStats
+  /** the address agproxy listens on */
+  listenOrigin: () => string
+  /** a call into this app's routes, past the front door (POST /admin/try) */
+  call: InProcessCall
 }
 
 /** events a slow /admin/events reader may lag behind before the oldest are dropped */
@@ -175,6 +186,29 @@ function limitsOfBody(b: typeof NewKey.static) {
   return out
 }
 
+const TryBody = t.Object(
+  {
+    dialect: t.Union([t.Literal('openai'), t.Literal('anthropic'), t.Literal('gemini')]),
+    model: t.String({ minLength: 1, maxLength: 200 }),
+    prompt: t.String({ minLength: 1, maxLength: 20000 }),
+    max_tokens: t.Optional(t.Integer({ minimum: 1, maximum: 4096 })),
+  },
+  { additionalProperties: false },
+)
+const checkTryBody = compileValidator(TryBody, v => JSON.stringify(v)?.slice(0, 80) ?? String(v))
+
+/** The POST /admin/try body, validated; a message naming the field when it is not valid. */
+async function tryBody(request: Request): Promise<typeof TryBody.static | string> {
+  let body: unknown
+  try {
+    body = await request.json()
+  } catch {
+    return 'The body must be a JSON object such as {"dialect": "openai", "model": "gpt-4o-mini", "prompt": "Say hello"}.'
+  }
+  const bad = checkTryBody(body)
+  return bad ? `${bad.path || 'body'}: ${bad.message}` : (body as typeof TryBody.static)
+}
+
 export const adminRoutes = (d: AdminDeps) => {
   const refuse = (request: Request, status: 'not_found' | 'invalid_request' | 'unavailable', message: string) => {
     const url = new URL(request.url)
@@ -245,6 +279,56 @@ export const adminRoutes = (d: AdminDeps) => {
         }
       },
       { detail: detail('Version, uptime, health reasons, providers, request-log state') },
+    )
+    .get(
+      '/admin/overview',
+      () => {
+        const port = Number(new URL(d.listenOrigin()).port) || d.config.port
+        return {
+          version: VERSION,
+          uptimeSeconds: Math.round((Date.now() - d.startedAt) / 1000),
+          status: d.state.degraded.size ? 'degraded' : 'ok',
+          reasons: [...d.state.degraded].map(([source, why]) => `${source}: ${why}`),
+          authMode: effectiveAuthMode(d.config),
+          addresses: { local: displayOrigin(d.config, port), lan: lanOrigins(d.config, port) },
+          openStreams: d.state.streams.size,
+          providers: d.dispatcher.providers.size,
+          requestLog: d.requestLog !== undefined,
+          now: Date.now(),
+          ...d.stats.windows(),
+        }
+      },
+      {
+        detail: detail(
+          'The dashboard overview: addresses, auth mode, health, open streams; requests, errors, p50/p95 latency and tokens per minute (last hour) and per hour (last day)',
+          'The dashboard overview: listen addresses, auth mode, version, uptime, health, open streams, and per-interval statistics of this process ' +
+            '(`hour`: 60 one-minute points, `day`: 24 one-hour points; each `t`, `requests`, `errors`, `p50Ms`, `p95Ms`, `inputTokens`, `outputTokens`)',
+        ),
+      },
+    )
+    .get(
+      '/admin/clients',
+      () => {
+        const origin = displayOrigin(d.config, Number(new URL(d.listenOrigin()).port) || d.config.port)
+        return { origin, text: clientsText(d.config, Number(new URL(origin).port)), families: clientFamilies(origin) }
+      },
+      { detail: detail("Each client's settings for this instance (the text of `agproxy clients`)") },
+    )
+    .post(
+      '/admin/try',
+      async ({ request }) => {
+        const body = await tryBody(request)
+        return typeof body === 'string' ? refuse(request, 'invalid_request', body) : tryPrompt(d.call, d.state.recorder, body)
+      },
+      {
+        parse: 'none',
+        detail: detail(
+          'Send one prompt through a dialect and a model, in-process; the answer and the route it took',
+          "Send one prompt (non-streaming) through a dialect to a model, in-process through this agproxy's own routes (traced and logged as client " +
+            '"dashboard"). The JSON body: `dialect` (openai | anthropic | gemini), `model`, `prompt`, optionally `max_tokens` (default 256). The answer: ' +
+            "`{ok, status, dialect, path, provider, model, answer | error, ms, attempts, usage}`: the route a client's call would take",
+        ),
+      },
     )
     .get('/admin/config', () => redactConfig(d.config), { detail: detail('The running configuration (keys and header values masked)') })
     .get(
