@@ -31,7 +31,7 @@ import type { RequestStore } from './store/types'
 import { createPricer } from './store/prices'
 import { Recorder } from './observe/record'
 import { Redactor } from './providers/pool'
-import { isAdminPath } from './http/auth'
+import { isAdminPath, isUiPath } from './http/auth'
 import { ClientKeys, LocalLimiter, type Limiter } from './clientkeys'
 import type { SharedKeys } from './shared/keys'
 import type { SharedRedis } from './shared/redis'
@@ -103,8 +103,9 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   const stats = opts.stats ?? new RequestStats()
   if (!opts.stats) events.subscribe(stats.observe)
   // the recorder's observers only queue (the request log) or fan out (the admin feed): nothing on the request's path
-  // the admin API's own requests are neither logged nor fed back to its readers
-  state.recorder.subscribe(rec => isAdminPath(rec.path) || events.emit(rec))
+  // the admin API's own requests (and the dashboard's page loads) are neither logged nor fed back to its readers
+  const ownRequest = (path: string) => isAdminPath(path) || isUiPath(path)
+  state.recorder.subscribe(rec => ownRequest(rec.path) || events.emit(rec))
   const requestLog = opts.requestLog
   // client-key counters: in Redis when several instances share one (redis_url), else this listener's own
   const limiter: Limiter = opts.redis ?? opts.limiter ?? new LocalLimiter()
@@ -118,7 +119,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     const secrets = new Redactor([...config.api_keys, ...config.client_keys.map(k => k.key), ...(config.admin_key ? [config.admin_key] : [])], 4)
     const redactor = Redactor.of([...[...dispatcher.providers.values()].map(p => p.pool.redactor), secrets], 4)
     requestLog.attach(state, pricer, text => redactor.text(text))
-    state.recorder.subscribe(rec => isAdminPath(rec.path) || requestLog.push(rec))
+    state.recorder.subscribe(rec => ownRequest(rec.path) || requestLog.push(rec))
   }
 
   const app = new Elysia({ normalize: false })

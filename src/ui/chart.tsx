@@ -25,19 +25,21 @@ export function Chart(p: { x: number[]; series: Series[]; height?: number; yForm
     const grid = colorOf('--grid')
     const text = colorOf('--muted')
     const bars = uPlot.paths.bars?.({ size: [0.6, 48], gap: 2 })
+    const step = p.x.length > 1 ? (p.x[1] ?? 0) - (p.x[0] ?? 0) : 60
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      // half a step of room at each end, so the first and last bars are whole
+      scales: { x: { time: true, range: (_u, min, max) => [min - step / 2, max + step / 2] } },
       axes: [
         { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
         {
           stroke: text,
           grid: { stroke: grid, width: 1 },
           ticks: { stroke: grid },
-          size: 56,
+          size: 64,
           values: (_u, vals) => vals.map(v => (p.yFormat ? p.yFormat(v) : String(v))),
         },
       ],
@@ -48,7 +50,7 @@ export function Chart(p: { x: number[]; series: Series[]; height?: number; yForm
           stroke: colorOf(s.color),
           width: 2,
           fill: `${colorOf(s.color)}33`,
-          points: { show: p.x.length < 40 },
+          points: { show: !s.bars, size: 5 },
           ...(s.bars && bars ? { paths: bars, fill: `${colorOf(s.color)}bb` } : {}),
         })),
       ],

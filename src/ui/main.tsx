@@ -14,13 +14,40 @@ import { ProvidersPage } from './pages/providers'
 import { ClientKeysPage } from './pages/client-keys'
 import { Connect } from './pages/connect'
 
+/** 24×24 stroke icons (SVG paths), drawn in the text colour */
+const ICONS = {
+  overview: 'M3 13h8V3H3zM13 21h8V11h-8zM3 21h8v-6H3zM13 3v6h8V3z',
+  requests: 'M4 7h13l-3-3M20 17H7l3 3',
+  usage: 'M4 20V10M10 20V4M16 20v-7M22 20H2',
+  providers: 'M4 6c0-1.7 3.6-3 8-3s8 1.3 8 3-3.6 3-8 3-8-1.3-8-3zM4 6v12c0 1.7 3.6 3 8 3s8-1.3 8-3V6M4 12c0 1.7 3.6 3 8 3s8-1.3 8-3',
+  'client-keys': 'M14.5 9.5a4.5 4.5 0 1 1-9 0 4.5 4.5 0 0 1 9 0zM13.2 12.7 21 20.5M18 17.5l2-2M16 15.5l1.5-1.5',
+  connect: 'M9 7V3M15 7V3M6 7h12v4a6 6 0 0 1-12 0zM12 17v4',
+} as const
+
+const Icon = (p: { name: keyof typeof ICONS }) => (
+  <svg
+    class="icon"
+    viewBox="0 0 24 24"
+    width="18"
+    height="18"
+    fill="none"
+    stroke="currentColor"
+    stroke-width="1.8"
+    stroke-linecap="round"
+    stroke-linejoin="round"
+    aria-hidden="true"
+  >
+    <path d={ICONS[p.name]} />
+  </svg>
+)
+
 const PAGES = [
-  { id: 'overview', title: 'Overview', icon: '◎', view: Overview },
-  { id: 'requests', title: 'Requests', icon: '⇄', view: Requests },
-  { id: 'usage', title: 'Usage', icon: '▤', view: UsagePage },
-  { id: 'providers', title: 'Providers & keys', icon: '⛁', view: ProvidersPage },
-  { id: 'client-keys', title: 'Client keys', icon: '⚿', view: ClientKeysPage },
-  { id: 'connect', title: 'Connect a client', icon: '⌁', view: Connect },
+  { id: 'overview', title: 'Overview', view: Overview },
+  { id: 'requests', title: 'Requests', view: Requests },
+  { id: 'usage', title: 'Usage', view: UsagePage },
+  { id: 'providers', title: 'Providers & keys', view: ProvidersPage },
+  { id: 'client-keys', title: 'Client keys', view: ClientKeysPage },
+  { id: 'connect', title: 'Connect a client', view: Connect },
 ] as const
 
 const pageOfHash = () => PAGES.find(p => location.hash.replace(/^#\/?/, '').split('?')[0] === p.id) ?? PAGES[0]
@@ -89,9 +116,7 @@ function Shell() {
         <nav>
           {PAGES.map(p => (
             <a key={p.id} href={`#/${p.id}`} class={p.id === page.id ? 'active' : ''} aria-current={p.id === page.id ? 'page' : undefined}>
-              <span class="icon" aria-hidden="true">
-                {p.icon}
-              </span>
+              <Icon name={p.id} />
               {p.title}
             </a>
           ))}

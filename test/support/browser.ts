@@ -30,8 +30,10 @@ export interface Browsing {
   requests: string[]
   /** requests to another origin than `origin` (aborted) */
   offOrigin: string[]
-  /** console errors, and CSP violations among them */
+  /** console errors (CSP violations among them), but not "Failed to load resource": those are in `failures` */
   consoleErrors: string[]
+  /** answers of 400 and above from this origin, as "status path" */
+  failures: string[]
   close(): Promise<void>
 }
 
@@ -41,6 +43,7 @@ export async function browse(dir: string, name: string, origin: string, viewport
   const requests: string[] = []
   const offOrigin: string[] = []
   const consoleErrors: string[] = []
+  const failures: string[] = []
   const other = (u: string) => {
     try {
       return new URL(u).origin !== origin
@@ -61,11 +64,15 @@ export async function browse(dir: string, name: string, origin: string, viewport
     if (other(u) && !offOrigin.includes(u)) offOrigin.push(u)
   })
   const page = ctx.pages()[0] ?? (await ctx.newPage())
-  page.on('console', m => {
-    if (m.type() === 'error') consoleErrors.push(m.text())
+  ctx.on('response', res => {
+    if (res.status() >= 400) failures.push(`${res.status()} ${new URL(res.url()).pathname}`)
   })
+  page.on('console', m => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text())
+  })
+  page.on('pageerror', e => consoleErrors.push(`page error: ${e.message}`))
   page.on('websocket', ws => {
     if (other(ws.url())) offOrigin.push(ws.url())
   })
-  return { ctx, page, requests, offOrigin, consoleErrors, close: () => ctx.close() }
+  return { ctx, page, requests, offOrigin, consoleErrors, failures, close: () => ctx.close() }
 }

@@ -5,6 +5,8 @@ import { Chart } from '../chart'
 import { Card, ErrorBox, Pill, Stat, usePoll } from '../components'
 import { compact, duration, ms, num } from '../format'
 
+const AUTH: Record<string, string> = { strict: 'Key required', all_except_health: 'Key required', off: 'Off (no key)' }
+
 export function Overview() {
   const { data, error } = usePoll(() => api<O>('/admin/overview'), 5000)
   const [range, setRange] = useState<'hour' | 'day'>('hour')
@@ -48,7 +50,7 @@ export function Overview() {
           hint={data.reasons.length ? data.reasons.join('; ') : `${data.providers} provider${data.providers === 1 ? '' : 's'}`}
         />
         <Stat label="Version" value={data.version} hint={`up ${duration(data.uptimeSeconds)}`} />
-        <Stat label="Auth" value={data.authMode.replaceAll('_', ' ')} hint={data.requestLog ? 'request log on' : 'request log off'} />
+        <Stat label="Auth" value={AUTH[data.authMode] ?? data.authMode} hint={`auth_mode ${data.authMode}${data.requestLog ? ' · request log on' : ''}`} />
         <Stat label="Open streams" testid="open-streams" value={num(data.openStreams)} hint="answers streaming now" />
       </div>
       <Card title="Listen addresses">

@@ -23,26 +23,35 @@ function KeyRow(p: { provider: string; k: KeyState; skew: number; onChange: () =
       setBusy(false)
     }
   }
-  const status = p.k.status === 'cooling' && left <= 0 ? 'active' : p.k.status
+  const keyCooling = p.k.status === 'cooling' && left > 0
+  const status = p.k.status === 'cooling' && !keyCooling ? 'active' : p.k.status
+  // a per-model cooldown (OpenAI's rate limits are per model): the key still serves other models
+  const shown = status === 'active' && models.length ? 'cooling' : status
   return (
-    <tr data-key={p.k.name} data-status={status}>
+    <tr data-key={p.k.name} data-status={shown}>
       <td>
         <div class="strong">{p.k.name}</div>
         {p.k.name !== p.k.masked && <div class="mono muted small">{p.k.masked}</div>}
       </td>
       <td>
-        <Pill tone={TONE[status]}>{status}</Pill>
-        {status === 'cooling' && (
+        <Pill tone={TONE[shown]}>{shown === 'cooling' && !keyCooling ? 'cooling (some models)' : shown}</Pill>
+        {keyCooling && (
           <span class="countdown mono" data-testid="countdown">
             {' '}
             {duration(left)} left
           </span>
         )}
         {status !== 'active' && p.k.reason && <div class="muted small">{p.k.reason}</div>}
-        {p.k.status === 'cooling' && p.k.until && <div class="muted small">until {new Date(p.k.until).toLocaleTimeString('en-GB')}</div>}
+        {keyCooling && p.k.until && <div class="muted small">until {new Date(p.k.until).toLocaleTimeString('en-GB')}</div>}
         {models.map(([m, c]) => (
-          <div key={m} class="muted small">
-            {m}: cooling {duration((c.until - now) / 1000)} ({c.reason})
+          <div key={m} class="small model-cool">
+            <span class="mono">{m}</span>:{' '}
+            <span class="countdown mono" data-testid="countdown">
+              {duration((c.until - now) / 1000)} left
+            </span>{' '}
+            <span class="muted">
+              (until {new Date(c.until).toLocaleTimeString('en-GB')}; {c.reason})
+            </span>
           </div>
         ))}
         {error && <div class="bad-text small">{error}</div>}

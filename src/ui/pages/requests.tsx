@@ -124,7 +124,8 @@ export function Requests() {
                         <Pill tone={statusClass(r.status)}>{r.status}</Pill>
                       </td>
                       <td class="path">
-                        <span class="dialect">{r.dialect}</span> {r.method} {r.resolved ?? r.path}
+                        <span class="dialect">{r.dialect}</span>
+                        {r.method} {r.resolved ?? r.path}
                         {r.stream && <span class="tag">stream</span>}
                       </td>
                       <td class="route">
