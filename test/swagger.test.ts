@@ -11,8 +11,8 @@ import { chromium } from 'playwright-core'
 import { startAgproxy } from './support/agproxy'
 import { startFake } from './fakes/upstream'
 import { form } from './support/front-door'
+import { CHROMIUM, CHROMIUM_ARGS } from './support/browser'
 
-const CHROMIUM = '/usr/bin/chromium'
 const srv = await startAgproxy()
 const dir = mkdtempSync(join(tmpdir(), 'agproxy-swagger-'))
 afterAll(async () => {
@@ -235,17 +235,7 @@ async function renderOffline(base: string, outDir: string): Promise<string[]> {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-    ],
+    args: CHROMIUM_ARGS,
   })
   const attempts = new Set<string>()
   const failures: string[] = []
