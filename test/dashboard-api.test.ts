@@ -73,6 +73,28 @@ describe('/ui', () => {
     // a POST to /ui is not let in without a key
     expect((await fetch(`${srv.url}/ui`, { method: 'POST' })).status).toBe(401)
   })
+
+  test("the page's own loads are kept out of the request log and the live feed, as the admin API's are", async () => {
+    const feed = await admin('/admin/events')
+    const reader = feed.body!.getReader()
+    await fetch(`${srv.url}/ui`)
+    await fetch(`${srv.url}/ui/assets/main.js`)
+    await new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: CLIENT, maxRetries: 0 }).chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'after the page' }],
+    })
+    let seen = ''
+    while (!seen.includes('/v1/chat/completions')) seen += new TextDecoder().decode((await reader.read()).value)
+    await reader.cancel()
+    expect(seen).not.toContain('"path":"/ui')
+    let paths: string[] = []
+    for (let i = 0; i < 50 && !paths.includes('/v1/chat/completions'); i++) {
+      await Bun.sleep(50)
+      paths = ((await (await admin('/admin/requests?limit=500')).json()) as { requests: Array<{ path: string }> }).requests.map(r => r.path)
+    }
+    expect(paths).toContain('/v1/chat/completions')
+    expect(paths.filter(p => p.startsWith('/ui'))).toEqual([])
+  })
 })
 
 describe('admin endpoints of the dashboard', () => {
