@@ -121,6 +121,17 @@ describe('admin endpoints of the dashboard', () => {
     const r = (await (await admin('/admin/clients')).json()) as any
     expect(r.origin).toBe(`http://127.0.0.1:${srv.port}`)
     expect(r.text).toBe(clientsText(srv.agproxy.config, srv.port))
+    // one entry per client, each as the text has it
+    expect(r.clients.map((c: any) => c.client)).toEqual([
+      'OpenAI SDKs, Codex CLI, Kilo Code / Roo Code / Cline (OpenAI-compatible), Cherry Studio',
+      'Claude Code, Anthropic SDK',
+      'Gemini CLI, Google GenAI SDK',
+      'Claude Code',
+      'Codex CLI',
+      'Gemini CLI',
+    ])
+    for (const c of r.clients) expect(r.text).toContain(c.settings)
+    expect(r.clients[3].settings).toBe(`ANTHROPIC_BASE_URL=http://127.0.0.1:${srv.port} ANTHROPIC_API_KEY=<key>`)
     expect(r.families.map((f: any) => f.baseUrl)).toEqual([`http://127.0.0.1:${srv.port}/v1`, `http://127.0.0.1:${srv.port}`, `http://127.0.0.1:${srv.port}`])
   })
 

@@ -193,6 +193,10 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     const text = await page.getByTestId('clients-text').locator('pre').textContent()
     const api = (await (await fetch(`${srv.url}/admin/clients`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { text: string }
     expect(text).toBe(api.text)
+    // a card with a copy button per client, each holding its line of that text
+    const claude = page.locator('.card', { has: page.getByRole('heading', { name: 'Claude Code', exact: true }) })
+    expect(await claude.locator('pre').textContent()).toBe(`ANTHROPIC_BASE_URL=http://127.0.0.1:${srv.port} ANTHROPIC_API_KEY=<key>`)
+    expect(await claude.getByRole('button', { name: 'Copy' }).count()).toBe(1)
     await page.getByLabel('Dialect').selectOption('anthropic')
     await page.getByLabel('Model').fill('gpt-4o-mini')
     await page.getByLabel('Prompt').fill('ping through the messages API')

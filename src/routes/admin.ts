@@ -22,7 +22,7 @@ import { CLIENT_KEY_NAME, ClientKeyLimits } from '../config/schema'
 import { generateKey } from '../http/auth'
 import { compileValidator } from '../schema/validate'
 import type { RequestStats } from '../observe/stats'
-import { clientsText, displayOrigin, lanOrigins } from '../http/banner'
+import { clientEntries, clientsText, displayOrigin, lanOrigins } from '../http/banner'
 import { clientFamilies } from '../http/clients'
 import { effectiveAuthMode } from '../config/load'
 import { tryPrompt, type InProcessCall } from './try'
@@ -310,7 +310,8 @@ export const adminRoutes = (d: AdminDeps) => {
       '/admin/clients',
       () => {
         const origin = displayOrigin(d.config, Number(new URL(d.listenOrigin()).port) || d.config.port)
-        return { origin, text: clientsText(d.config, Number(new URL(origin).port)), families: clientFamilies(origin) }
+        const port = Number(new URL(origin).port)
+        return { origin, text: clientsText(d.config, port), clients: clientEntries(d.config, port), families: clientFamilies(origin) }
       },
       { detail: detail("Each client's settings for this instance (the text of `agproxy clients`)") },
     )

@@ -218,6 +218,8 @@ export interface UsageRow {
 export interface Clients {
   origin: string
   text: string
+  /** each client's settings: the entries of `text` */
+  clients: Array<{ client: string; settings: string }>
   families: Array<{ dialect: string; clients: string; setting: string; baseUrl: string }>
 }
 

@@ -4,26 +4,6 @@ import { api, type Clients, type TryResult } from '../api'
 import { Card, Code, ErrorBox, Pill, usePoll } from '../components'
 import { ms, statusClass } from '../format'
 
-/** Per-client snippets, from the base URLs the server gave (the same families `agproxy clients` prints). */
-function snippets(c: Clients): Array<{ title: string; text: string }> {
-  const base = (d: string) => c.families.find(f => f.dialect === d)?.baseUrl ?? c.origin
-  const oa = base('openai')
-  const an = base('anthropic')
-  const ge = base('gemini')
-  return [
-    { title: 'Claude Code', text: `export ANTHROPIC_BASE_URL=${an}\nexport ANTHROPIC_API_KEY=<key>\nclaude` },
-    {
-      title: 'Codex CLI (~/.codex/config.toml)',
-      text: `model_provider = "agproxy"\n\n[model_providers.agproxy]\nname = "agproxy"\nbase_url = "${oa}"\nwire_api = "responses"\nenv_key = "AGPROXY_API_KEY"`,
-    },
-    { title: 'Gemini CLI', text: `export GOOGLE_GEMINI_BASE_URL=${ge}\nexport GEMINI_API_KEY=<key>\ngemini` },
-    { title: 'OpenAI SDK (Python / JS)', text: `OpenAI(base_url="${oa}", api_key="<key>")\nnew OpenAI({ baseURL: '${oa}', apiKey: '<key>' })` },
-    { title: 'Anthropic SDK (Python / JS)', text: `Anthropic(base_url="${an}", api_key="<key>")\nnew Anthropic({ baseURL: '${an}', apiKey: '<key>' })` },
-    { title: 'Google GenAI SDK (JS)', text: `new GoogleGenAI({ apiKey: '<key>', httpOptions: { baseUrl: '${ge}' } })` },
-    { title: 'OpenAI-compatible apps (Cline, Roo, Cherry Studio…)', text: `Base URL: ${oa}\nAPI key:  <key>` },
-  ]
-}
-
 function TryBox() {
   const [v, setV] = useState({ dialect: 'openai', model: '', prompt: 'Say hello in one short sentence.' })
   const [result, setResult] = useState<TryResult>()
@@ -101,13 +81,17 @@ export function Connect() {
       {data && (
         <>
           <div class="grid two">
-            {snippets(data).map(s => (
-              <Card key={s.title} title={s.title}>
-                <Code text={s.text} />
+            {data.clients.map(c => (
+              <Card key={c.client} title={c.client}>
+                <Code text={c.settings} />
               </Card>
             ))}
           </div>
-          <Card title="agproxy clients">
+          <Card title="All client settings (agproxy clients)">
+            <p class="muted">
+              <code>agproxy setup claude-code | codex | gemini-cli | opencode</code> writes these into the client's own config; <code>agproxy doctor</code>{' '}
+              checks them.
+            </p>
             <Code text={data.text} testid="clients-text" />
           </Card>
         </>

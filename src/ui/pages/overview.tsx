@@ -5,7 +5,7 @@ import { Chart } from '../chart'
 import { Card, ErrorBox, Pill, Stat, usePoll } from '../components'
 import { compact, duration, ms, num } from '../format'
 
-const AUTH: Record<string, string> = { strict: 'Key required', all_except_health: 'Key required', off: 'Off (no key)' }
+const AUTH: Record<string, string> = { strict: 'On', all_except_health: 'On', off: 'Off' }
 
 export function Overview() {
   const { data, error } = usePoll(() => api<O>('/admin/overview'), 5000)
@@ -50,7 +50,11 @@ export function Overview() {
           hint={data.reasons.length ? data.reasons.join('; ') : `${data.providers} provider${data.providers === 1 ? '' : 's'}`}
         />
         <Stat label="Version" value={data.version} hint={`up ${duration(data.uptimeSeconds)}`} />
-        <Stat label="Auth" value={AUTH[data.authMode] ?? data.authMode} hint={`auth_mode ${data.authMode}${data.requestLog ? ' · request log on' : ''}`} />
+        <Stat
+          label="Auth"
+          value={AUTH[data.authMode] ?? data.authMode}
+          hint={`auth_mode ${data.authMode}${data.requestLog ? ' · request log on' : ' · request log off'}`}
+        />
         <Stat label="Open streams" testid="open-streams" value={num(data.openStreams)} hint="answers streaming now" />
       </div>
       <Card title="Listen addresses">
@@ -79,7 +83,7 @@ export function Overview() {
       <div class="grid stats">
         <Stat label="Requests" testid="requests-total" value={num(requests)} />
         <Stat label="Errors" value={num(errors)} tone={errors ? 'warn' : ''} hint={requests ? `${((errors / requests) * 100).toFixed(1)} %` : '–'} />
-        <Stat label="p95 latency (worst interval)" value={ms(p95 || null)} />
+        <Stat label="p95 latency" value={ms(p95 || null)} hint={`worst ${range === 'hour' ? 'minute' : 'hour'}`} />
         <Stat label="Tokens" testid="tokens-total" value={compact(sum(p => p.inputTokens + p.outputTokens))} hint="input + output" />
       </div>
       <div class="grid two">
