@@ -99,6 +99,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     // the key lives in this tab's session storage only
     expect(await page.evaluate(() => sessionStorage.getItem('agproxy.adminKey'))).toBe(ADMIN)
     expect(await page.evaluate(() => localStorage.length)).toBe(0)
+    await shot('logged-in')
   })
 
   test('an SDK call shows in the live tail within a second, with its route; its detail lists the attempt', async () => {
@@ -123,6 +124,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     expect(attempt).toContain('oa / gpt-4o-mini')
     expect(attempt).toContain('k1')
     expect(attempt).toContain('200')
+    await shot('live-tail')
   })
 
   test('a scripted 429 shows the key cooling, with a countdown that runs', async () => {
