@@ -165,17 +165,20 @@ const NewKey = t.Object(
 
 const checkNewKey = compileValidator(NewKey, (v, path) => (path === 'key' ? 'a key (not shown)' : (JSON.stringify(v)?.slice(0, 80) ?? String(v))))
 
-/** The POST /admin/keys body, validated; a message naming the field when it is not valid (a key is never echoed). */
-async function newKeyBody(request: Request): Promise<typeof NewKey.static | string> {
+/** A JSON body validated by `check`; a message naming the field when it is not valid (`example`: what a good one looks like). */
+async function jsonBody<T>(request: Request, check: (v: unknown) => { path: string; message: string } | undefined, example: string): Promise<T | string> {
   let body: unknown
   try {
     body = await request.json()
   } catch {
-    return 'The body must be a JSON object such as {"name": "alice", "rpm": 60}.'
+    return `The body must be a JSON object such as ${example}.`
   }
-  const bad = checkNewKey(body)
-  return bad ? `${bad.path || 'body'}: ${bad.message}` : (body as typeof NewKey.static)
+  const bad = check(body)
+  return bad ? `${bad.path || 'body'}: ${bad.message}` : (body as T)
 }
+
+/** The POST /admin/keys body, validated (a key is never echoed). */
+const newKeyBody = (request: Request) => jsonBody<typeof NewKey.static>(request, checkNewKey, '{"name": "alice", "rpm": 60}')
 
 /** The limits of a POST /admin/keys body as stored (expires as ms); a message when expires is not a date. */
 function limitsOfBody(b: typeof NewKey.static) {
@@ -195,19 +198,11 @@ const TryBody = t.Object(
   },
   { additionalProperties: false },
 )
-const checkTryBody = compileValidator(TryBody, v => JSON.stringify(v)?.slice(0, 80) ?? String(v))
+const checkTryBody = compileValidator(TryBody)
 
-/** The POST /admin/try body, validated; a message naming the field when it is not valid. */
-async function tryBody(request: Request): Promise<typeof TryBody.static | string> {
-  let body: unknown
-  try {
-    body = await request.json()
-  } catch {
-    return 'The body must be a JSON object such as {"dialect": "openai", "model": "gpt-4o-mini", "prompt": "Say hello"}.'
-  }
-  const bad = checkTryBody(body)
-  return bad ? `${bad.path || 'body'}: ${bad.message}` : (body as typeof TryBody.static)
-}
+/** The POST /admin/try body, validated. */
+const tryBody = (request: Request) =>
+  jsonBody<typeof TryBody.static>(request, checkTryBody, '{"dialect": "openai", "model": "gpt-4o-mini", "prompt": "Say hello"}')
 
 export const adminRoutes = (d: AdminDeps) => {
   const refuse = (request: Request, status: 'not_found' | 'invalid_request' | 'unavailable', message: string) => {
@@ -248,6 +243,8 @@ export const adminRoutes = (d: AdminDeps) => {
       return { provider: p.name, key: params.name, status: enabled ? 'enabled' : 'disabled' }
     }
   const KeyParams = t.Object({ provider: t.String(), name: t.String() })
+  /** the port agproxy listens on (the configured one until it listens) */
+  const listenPort = () => Number(new URL(d.listenOrigin()).port) || d.config.port
 
   return new Elysia({ name: 'admin' })
     .get(
@@ -283,7 +280,7 @@ export const adminRoutes = (d: AdminDeps) => {
     .get(
       '/admin/overview',
       () => {
-        const port = Number(new URL(d.listenOrigin()).port) || d.config.port
+        const port = listenPort()
         return {
           version: VERSION,
           uptimeSeconds: Math.round((Date.now() - d.startedAt) / 1000),
@@ -309,8 +306,8 @@ export const adminRoutes = (d: AdminDeps) => {
     .get(
       '/admin/clients',
       () => {
-        const origin = displayOrigin(d.config, Number(new URL(d.listenOrigin()).port) || d.config.port)
-        const port = Number(new URL(origin).port)
+        const port = listenPort()
+        const origin = displayOrigin(d.config, port)
         return { origin, text: clientsText(d.config, port), clients: clientEntries(d.config, port), families: clientFamilies(origin) }
       },
       { detail: detail("Each client's settings for this instance (the text of `agproxy clients`)") },
