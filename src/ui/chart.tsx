@@ -1,5 +1,5 @@
 /** A uPlot chart as a Preact component: sized to its box, redrawn when the data changes, colours from the theme. */
-import { useEffect, useRef } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import uPlot from 'uplot'
 
 export interface Series {
@@ -18,6 +18,14 @@ export function Chart(p: { x: number[]; series: Series[]; height?: number; yForm
   const box = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | undefined>(undefined)
   const height = p.height ?? 220
+  // redrawn in the new colours when the system switches between light and dark
+  const [dark, setDark] = useState(() => matchMedia('(prefers-color-scheme: dark)').matches)
+  useEffect(() => {
+    const mq = matchMedia('(prefers-color-scheme: dark)')
+    const on = () => setDark(mq.matches)
+    mq.addEventListener('change', on)
+    return () => mq.removeEventListener('change', on)
+  }, [])
 
   useEffect(() => {
     const el = box.current
@@ -63,7 +71,7 @@ export function Chart(p: { x: number[]; series: Series[]; height?: number; yForm
       ro.disconnect()
       u.destroy()
     }
-  }, [p.x, p.series, height])
+  }, [p.x, p.series, height, dark])
 
   const totals = Object.fromEntries(p.series.map(s => [s.label, s.values.reduce<number>((a, v) => a + (v ?? 0), 0)]))
   return <div class="chart" ref={box} data-testid={p.testid} data-totals={JSON.stringify(totals)} />
