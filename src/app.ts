@@ -30,10 +30,12 @@ import type { RequestLog } from './store/request-log'
 import { createPricer } from './store/prices'
 import { Recorder } from './observe/record'
 import { Redactor } from './providers/pool'
-import { isAdminPath } from './http/auth'
+import { isAdminPath, isUiPath } from './http/auth'
 import { ClientKeys, LocalLimiter, RuntimeKeys, type Limiter } from './clientkeys'
 import type { SharedKeys } from './shared/keys'
 import type { SharedRedis } from './shared/redis'
+import { RequestStats } from './observe/stats'
+import { uiRoutes } from './routes/ui'
 
 export interface Agproxy {
   config: Config
@@ -70,6 +72,8 @@ export interface AppShared {
   sharedKeys?: SharedKeys
   /** the runtime client keys' snapshot (`listen` keeps one across reloads, polled and told of other instances' changes) */
   runtimeKeys?: RuntimeKeys
+  /** the dashboard's per-minute request statistics, fed by `events` (`listen` keeps one across reloads) */
+  stats?: RequestStats
 }
 
 /** `streams`: the registry of running streams (default: the app's own; `listen` shares one across reloads so shutdown reaches them all). */
@@ -97,9 +101,12 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   if (access) state.recorder.subscribe(access)
   const pricer = createPricer(config.prices, name => dispatcher.providers.get(name)?.baseUrl)
   const events = opts.events ?? new Recorder()
+  const stats = opts.stats ?? new RequestStats()
+  if (!opts.stats) events.subscribe(stats.observe)
   // the recorder's observers only queue (the request log) or fan out (the admin feed): nothing on the request's path
-  // the admin API's own requests are neither logged nor fed back to its readers
-  state.recorder.subscribe(rec => isAdminPath(rec.path) || events.emit(rec))
+  // the admin API's own requests (and the dashboard's page loads) are neither logged nor fed back to its readers
+  const ownRequest = (path: string) => isAdminPath(path) || isUiPath(path)
+  state.recorder.subscribe(rec => ownRequest(rec.path) || events.emit(rec))
   const requestLog = opts.requestLog
   // client-key counters: in Redis when several instances share one (redis_url), else this listener's own
   const limiter: Limiter = opts.redis ?? opts.limiter ?? new LocalLimiter()
@@ -111,7 +118,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     const secrets = new Redactor([...config.api_keys, ...config.client_keys.map(k => k.key), ...(config.admin_key ? [config.admin_key] : [])], 4)
     const redactor = Redactor.of([...[...dispatcher.providers.values()].map(p => p.pool.redactor), secrets], 4)
     requestLog.attach(state, pricer, text => redactor.text(text))
-    state.recorder.subscribe(rec => isAdminPath(rec.path) || requestLog.push(rec))
+    state.recorder.subscribe(rec => ownRequest(rec.path) || requestLog.push(rec))
   }
 
   const app = new Elysia({ normalize: false })
@@ -133,7 +140,23 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     .use(modelRoutes(dispatcher.router))
     .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies, clientKeys))
     .use(metricsRoutes(metrics, dispatcher, state))
-    .use(adminRoutes({ config, dispatcher, state, requestLog, events, pricer, clientKeys, reload: opts.reload, startedAt: Date.now() }))
+    .use(
+      adminRoutes({
+        config,
+        dispatcher,
+        state,
+        requestLog,
+        events,
+        pricer,
+        clientKeys,
+        reload: opts.reload,
+        startedAt: Date.now(),
+        stats,
+        listenOrigin,
+        call: (req): Promise<Response> => app.handle(req),
+      }),
+    )
+    .use(uiRoutes())
     .use(docs(listenOrigin))
 
   const front = createFrontDoor(config, log, listenOrigin, () => loopback, state.recorder, opts.keyFile, clientKeys)

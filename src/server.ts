@@ -19,6 +19,7 @@ import { splitUrl } from './http/target'
 import { VERSION } from './version'
 import { logTuningFrom, openRequestLog } from './store/request-log'
 import { Recorder } from './observe/record'
+import { RequestStats } from './observe/stats'
 import { LocalLimiter, POLL_MS, RuntimeKeys } from './clientkeys'
 import { openShared } from './shared'
 
@@ -57,6 +58,9 @@ export function listen(
   // one request log and one admin event feed too: the database stays open across reloads
   const requestLog = openRequestLog(config, log, logTuningFrom(opts.env ?? process.env))
   const events = new Recorder(e => log.error(`admin event feed: ${summarize(e)}`))
+  // the dashboard's statistics, across reloads like the feed that fills them
+  const stats = new RequestStats()
+  events.subscribe(stats.observe)
   // one Redis connection too (redis_url): what the pools learn is shared with the other instances across reloads
   const { redis, sharedKeys } = openShared(config, log)
   // and one snapshot of the runtime client keys, read again when another instance changes one (Redis, or polling the database)
@@ -65,6 +69,7 @@ export function listen(
     streams,
     requestLog,
     events,
+    stats,
     redis,
     sharedKeys,
     runtimeKeys,

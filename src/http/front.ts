@@ -39,6 +39,9 @@ const TRACES = new WeakMap<Request, Trace>()
 /** The trace of this (rebuilt) request, for the routes and the dispatcher to fill; undefined when nobody records. */
 export const traceOf = (req: Request): Trace | undefined => TRACES.get(req)
 
+/** Give a request made in-process (POST /admin/try) a trace, as the front door gives the ones it lets in. */
+export const attachTrace = (req: Request, trace: Trace): void => void TRACES.set(req, trace)
+
 export const RESOLVED_HEADER = 'x-agproxy-resolved-path'
 
 export const ADMIN_KEY_HELP =

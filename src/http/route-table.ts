@@ -55,6 +55,7 @@ export const ROUTES: CanonicalRoute[] = [
   { methods: ['GET'], path: '/metrics', tag: 'System', summary: 'Prometheus metrics (text format; behind auth unless metrics.public)' },
   { methods: ['GET'], path: '/swagger', tag: 'System', summary: 'API reference (offline UI)' },
   { methods: ['GET'], path: '/swagger/json', tag: 'System', summary: 'OpenAPI 3.1 document' },
+  { methods: ['GET'], path: '/ui', tag: 'System', summary: 'Dashboard (web page; log in with the admin key)' },
 ]
 
 /** routes without parameters: one lookup (the front door matches every request) */
