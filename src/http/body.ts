@@ -39,11 +39,12 @@ export async function readJsonBody(req: Request, limits: BodyLimits, validate?: 
   } catch {
     return fail(err('invalid_request', 'The request body is not valid UTF-8: encode the JSON body as UTF-8.'))
   }
-  if (text.trim() === '') return fail(err('invalid_request', 'The request body is empty: send a JSON object, e.g. {"model": "...", "messages": [...]}.'))
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch (e) {
+    // (blank is checked only here: JSON.parse refuses it, and a body that parses is not blank)
+    if (text.trim() === '') return fail(err('invalid_request', 'The request body is empty: send a JSON object, e.g. {"model": "...", "messages": [...]}.'))
     const msg = e instanceof RangeError ? 'it is nested too deeply' : (e as Error).message
     return fail(err('invalid_request', `The request body is not valid JSON (${msg}). Send a JSON object with Content-Type: application/json.`))
   }
@@ -51,7 +52,8 @@ export async function readJsonBody(req: Request, limits: BodyLimits, validate?: 
     return fail(
       err('invalid_request', `The request body must be a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}.`),
     )
-  if (tooDeep(value, MAX_DEPTH))
+  // each level opens a bracket: a body of at most MAX_DEPTH bytes cannot nest deeper (no walk for a small one)
+  if (bytes.length > MAX_DEPTH && tooDeep(value, MAX_DEPTH))
     return fail(err('invalid_request', `The request body is nested more than ${MAX_DEPTH} levels deep; no API request needs that. Flatten the JSON.`))
   if (validate) {
     let bad: ReturnType<typeof validate>

@@ -581,9 +581,12 @@ export async function readBodyGuarded(res: Response, limits: { idleMs: number; d
   // fast path: a body with a length was produced whole before it was sent, so it arrives at once;
   // one deadline for all of it instead of a timer per chunk
   if (plain && length >= 0 && length <= FAST_READ_MAX) {
+    const read = res.text()
+    // a body already received whole (a small answer usually is) is read at once: no deadline to arm
+    if (Bun.peek.status(read) === 'fulfilled') return { ok: true, text: Bun.peek(read) as string }
     const d = deadline(Math.max(1, Math.min(limits.idleMs, limits.deadline - Date.now())))
     try {
-      const text = await Promise.race([res.text(), d.promise])
+      const text = await Promise.race([read, d.promise])
       if (text !== 'timeout') return { ok: true, text }
       body.cancel().catch(() => {})
       return timedOut(limits)

@@ -64,6 +64,40 @@ export function authHeaders(p: Provider, key: string): Record<string, string> {
   }
 }
 
+/** The headers of a call, made afresh: the content type, the client's forwarded headers, the provider's, the key's and the hop. */
+function headersOf(p: Provider, key: string, req: UpstreamRequest, url: string, hops: string[]): Record<string, string> {
+  return {
+    'content-type': req.contentType ?? 'application/json',
+    accept: 'application/json, text/event-stream',
+    'user-agent': 'agproxy',
+    'accept-encoding': ACCEPT_ENCODING,
+    ...(p.type === 'anthropic' ? { 'anthropic-version': '2023-06-01' } : {}),
+    ...req.forward,
+    ...p.headers,
+    // bedrock: SigV4 signs the final URL and body
+    ...(p.bedrock && key ? bedrockAuth(p.bedrock, key, url, req.body) : authHeaders(p, key)),
+    [HOP_HEADER]: [...hops, INSTANCE_ID].join(','),
+  }
+}
+
+/** per provider, per key: the headers of a call that has nothing of its own (the usual one), made once (fetch only reads them) */
+const PLAIN_HEADERS = new WeakMap<Provider, Map<string, Record<string, string>>>()
+
+/** The headers of a call: a JSON call with no forwarded header and no earlier hop to a provider that signs nothing per
+ *  call (not Bedrock) gets its provider's and key's headers made once; any other is made afresh. */
+function upstreamHeaders(p: Provider, key: string, req: UpstreamRequest, url: string, hops: string[]): Record<string, string> {
+  if (req.contentType !== undefined || hops.length || p.bedrock || (req.forward && Object.keys(req.forward).length)) return headersOf(p, key, req, url, hops)
+  let byKey = PLAIN_HEADERS.get(p)
+  if (!byKey) PLAIN_HEADERS.set(p, (byKey = new Map()))
+  let headers = byKey.get(key)
+  if (!headers) {
+    // a Vertex key is an access token, renewed hourly: the few latest are kept
+    if (byKey.size >= 16) byKey.clear()
+    byKey.set(key, (headers = headersOf(p, key, req, url, hops)))
+  }
+  return headers
+}
+
 const seconds = (ms: number) => (ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${+(ms / 1000).toFixed(2)} s`)
 
 export async function callUpstream(p: Provider, key: string, req: UpstreamRequest, opts: CallOptions): Promise<CallOutcome> {
@@ -92,18 +126,7 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
       }
     })
 
-  const headers: Record<string, string> = {
-    'content-type': req.contentType ?? 'application/json',
-    accept: 'application/json, text/event-stream',
-    'user-agent': 'agproxy',
-    'accept-encoding': ACCEPT_ENCODING,
-    ...(p.type === 'anthropic' ? { 'anthropic-version': '2023-06-01' } : {}),
-    ...req.forward,
-    ...p.headers,
-    // bedrock: SigV4 signs the final URL and body
-    ...(p.bedrock && key ? bedrockAuth(p.bedrock, key, url, req.body) : authHeaders(p, key)),
-    [HOP_HEADER]: [...opts.hops, INSTANCE_ID].join(','),
-  }
+  const headers = upstreamHeaders(p, key, req, url, opts.hops)
   const done = () => {
     clearTimeout(timer)
     opts.signal.removeEventListener('abort', onAbort)
@@ -261,8 +284,12 @@ export class HostHealth {
   markReachable(url: string) {
     const o = originOf(url)
     if (!o) return
+    const now = Date.now()
+    // marked within the last second and not down since: nothing changes (every call marks its origin)
+    const seen = this.reachable.get(o)
+    if (seen !== undefined && now - seen < 1000 && !this.unreachable.has(o)) return
     this.unreachable.delete(o)
-    setLast(this.reachable, o, Date.now())
+    setLast(this.reachable, o, now)
   }
 
   markUnreachable(url: string) {
