@@ -64,6 +64,52 @@ describe('a model call parses no URL it parsed for an earlier call', () => {
   })
 })
 
+/** The timers agproxy's own code (src/) arms with setTimeout while `f` runs. */
+async function timers(f: () => Promise<unknown>): Promise<number> {
+  const original = globalThis.setTimeout
+  let armed = 0
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    if (/\/src\/[\w/-]+\.ts/.test(new Error().stack ?? '')) armed++
+    return original(...args)
+  }) as typeof setTimeout
+  try {
+    await f()
+  } finally {
+    globalThis.setTimeout = original
+  }
+  return armed
+}
+
+describe('a whole model call arms no timer of its own', () => {
+  let fake: Fake
+  let srv: TestServer
+  beforeAll(async () => {
+    fake = await startFake('openai')
+    srv = await startAgproxy({
+      providers: [{ name: 'oa', type: 'openai', base_url: fake.url, api_keys: ['sk-hot-path-timers-0123456789'] }],
+      models: { m: 'oa/m' },
+    })
+  })
+  afterAll(async () => {
+    await srv?.stop()
+    await fake?.stop()
+  })
+
+  test('its deadlines (body read, upstream headers, answer read) are on the one shared timer', async () => {
+    const chat = () =>
+      fetch(`${srv.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
+      }).then(async r => {
+        expect(r.status).toBe(200)
+        return r.json()
+      })
+    await chat()
+    expect(await timers(() => Promise.all(Array.from({ length: 5 }, chat)))).toBe(0)
+  })
+})
+
 describe('a request body of declared length is read natively', () => {
   test('readJsonBody never makes its stream (req.body: ~5 µs a request)', async () => {
     let made = 0

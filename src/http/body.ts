@@ -7,6 +7,7 @@ import { err } from './errors'
 import type { FieldError } from '../schema/validate'
 import type { BodyHold } from './body-budget'
 import { boundaryOf, formFields, parseForm, type FormPart } from '../dialects/multipart'
+import { deadline as bodyDeadline } from '../providers/stream-guard'
 
 export interface BodyLimits {
   maxBytes: number /** ms allowed for the whole body to arrive */
@@ -118,18 +119,15 @@ async function readBytes(req: Request, limits: BodyLimits, hold?: BodyHold): Pro
   // a declared length (already checked against the limit): read natively in one go, no JS stream machinery (not even
   // req.body: making the stream costs ~5 µs a request)
   if (req.headers.has('content-length')) {
-    let timer: Timer | undefined
-    const deadline = new Promise<'timeout'>(r => {
-      timer = setTimeout(() => r('timeout'), limits.deadlineMs)
-    })
+    const d = bodyDeadline(limits.deadlineMs)
     try {
-      const buf = await Promise.race([req.arrayBuffer(), deadline])
+      const buf = await Promise.race([req.arrayBuffer(), d.promise])
       if (buf === 'timeout') return { ok: false, error: slowBody(limits) }
       return { ok: true, bytes: new Uint8Array(buf) }
     } catch {
       return { ok: false, error: err('invalid_request', 'The request body could not be read (the connection closed early). Retry the request.') }
     } finally {
-      clearTimeout(timer)
+      d.clear()
     }
   }
   if (!req.body) return { ok: true, bytes: new Uint8Array() }

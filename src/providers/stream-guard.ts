@@ -9,6 +9,7 @@ import { err } from '../ir/errors'
 import type { FrameReader } from '../dialects/frames'
 import { FrameBuffer, endsSseFrame, nextSseBoundary, type Framing } from './frames'
 import type { StreamEnd } from '../observe/record'
+import { after, type Deadline } from './deadlines'
 
 export type Peek<T> =
   | {
@@ -38,13 +39,13 @@ export function errorText(e: unknown): string {
     .slice(0, 200)
 }
 
-/** A promise that rejects after `ms`, cancellable. */
-function deadline(ms: number) {
-  let timer: Timer | undefined
+/** A promise that resolves 'timeout' after `ms`, cancellable (on the shared deadline timer: deadlines.ts). */
+export function deadline(ms: number) {
+  let d: Deadline | undefined
   const promise = new Promise<'timeout'>(r => {
-    timer = setTimeout(() => r('timeout'), Math.min(ms, 2_147_483_647))
+    d = after(ms, () => r('timeout'))
   })
-  return { promise, clear: () => clearTimeout(timer) }
+  return { promise, clear: () => d?.cancel() }
 }
 
 /** Pull IR events until the first content event. */
@@ -255,6 +256,7 @@ function begun(test: (partial: string) => boolean, frames: FrameBuffer, td: Text
 }
 
 const te = new TextEncoder()
+const utf8 = new TextDecoder()
 export const PING = te.encode(': ping\n\n')
 
 /** The most a relayed stream may hold back as one incomplete frame; past it the stream ends with an error frame.
@@ -352,10 +354,8 @@ export function guardedByteStream(
   }
   const frames = opts.frames ?? (opts.framing ? new FrameBuffer(opts.framing) : undefined)
   const maxHeld = opts.maxFrameBytes ?? MAX_FRAME_BYTES
-  const tailText = () => {
-    const td = new TextDecoder()
-    return tail.map(p => td.decode(p)).join('')
-  }
+  // the pieces are complete frames (whole UTF-8): one decode of them joined, not one per piece
+  const tailText = () => (tail.length === 1 ? utf8.decode(tail[0]) : utf8.decode(Buffer.concat(tail, tailBytes)))
   /** ended from outside by shutdown (LiveStream.end) */
   let shutdown = false
   const watchdog = new Watchdog()

@@ -11,6 +11,7 @@ import type { Provider } from './registry'
 import { azureAuth } from './azure'
 import { bedrockAuth } from './bedrock'
 import { errorText } from './stream-guard'
+import { after } from './deadlines'
 
 export const HOP_HEADER = 'x-agproxy-hop'
 /** identifies this process in x-agproxy-hop, for loop detection */
@@ -114,7 +115,7 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
   if (opts.signal.aborted) stop('client')
   else opts.signal.addEventListener('abort', onAbort, { once: true })
   const headersMs = Math.max(1, opts.headersDeadline - Date.now())
-  const timer = setTimeout(() => stop('headers'), Math.min(headersMs, 2_147_483_647))
+  const deadline = after(headersMs, () => stop('headers'))
   const url = p.baseUrl + req.path
   let answered = false
   const probe = probeConnect(url, opts.connectTimeoutMs, opts.hosts)
@@ -128,7 +129,7 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
 
   const headers = upstreamHeaders(p, key, req, url, opts.hops)
   const done = () => {
-    clearTimeout(timer)
+    deadline.cancel()
     opts.signal.removeEventListener('abort', onAbort)
   }
   try {
@@ -138,7 +139,7 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
     const res = decoded(await fetch(url, init as RequestInit))
     answered = true
     opts.hosts.markReachable(url)
-    clearTimeout(timer)
+    deadline.cancel()
     if (res.ok) {
       // once streaming, only the client's abort (or the guards, through `controller`) ends the call
       return { ok: true, res, controller }
