@@ -51,7 +51,7 @@ export function render(dialect: Dialect, r: Answer | IRError, trace?: Trace): Re
   const headers = { 'x-agproxy-provider': r.provider, 'x-agproxy-model': r.model }
   if (r.answer === 'json') return Response.json(r.body, { status: r.status ?? 200, headers })
   if (r.answer === 'text') return new Response(r.text, { headers: { 'content-type': r.contentType, ...headers } })
-  return new Response(r.stream, { headers: { 'content-type': r.contentType, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers } })
+  return new Response(r.stream as BodyInit, { headers: { 'content-type': r.contentType, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers } })
 }
 
 /** The model-call routes; `bodies` is the app's budget of request bodies held at once; `clientKeys`: the limits of the
