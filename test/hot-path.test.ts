@@ -107,8 +107,46 @@ describe('a whole model call arms no timer of its own', () => {
         return r.json()
       })
     await chat()
-    // (the shared timer itself may be re-armed once, when the deadline it was armed for has passed)
-    expect(await timers(() => Promise.all(Array.from({ length: 20 }, chat)))).toBeLessThanOrEqual(1)
+    // the shared timer itself is re-armed when the deadline it was armed for has passed (or an earlier one comes):
+    // a few times per 50 ms (LINK_AFTER_MS) at most, against 2–3 timers per call before
+    const t0 = Date.now()
+    const armed = await timers(() => Promise.all(Array.from({ length: 40 }, chat)))
+    expect(armed).toBeLessThanOrEqual(2 + Math.ceil((Date.now() - t0) / 25))
+    expect(armed).toBeLessThan(20)
+  })
+
+  test("a quick call links no listener to the client's signal; a client that leaves a slow call still ends it upstream", async () => {
+    const original = AbortSignal.prototype.addEventListener
+    let linked = 0
+    AbortSignal.prototype.addEventListener = function (this: AbortSignal, ...args: Parameters<AbortSignal['addEventListener']>) {
+      if (/\/src\/[\w/-]+\.ts/.test(new Error().stack ?? '')) linked++
+      return original.apply(this, args)
+    } as AbortSignal['addEventListener']
+    try {
+      for (let i = 0; i < 10; i++)
+        await fetch(`${srv.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
+        }).then(r => r.json())
+    } finally {
+      AbortSignal.prototype.addEventListener = original
+    }
+    expect(linked).toBe(0)
+    fake.enqueue({ kind: 'stall_before_headers' })
+    const gone = new AbortController()
+    const call = fetch(`${srv.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
+      signal: gone.signal,
+    }).catch(e => e)
+    await Bun.sleep(10)
+    gone.abort()
+    await call
+    const t0 = Date.now()
+    while (!fake.last()?.aborted && Date.now() - t0 < 2000) await Bun.sleep(5)
+    expect(fake.last()?.aborted).toBe(true)
   })
 })
 

@@ -56,5 +56,6 @@ export async function passThroughAnswer(a: AttemptContext, plan: PassThrough, up
     live: a.deps.streams,
     closed: trace && ((end, e, tail) => trace.relayEnded(end, e, tail, framing, head)),
   })
+  if (stream instanceof Uint8Array) up.release()
   return { ok: true, answer: { answer: 'stream', stream, contentType: plan.streamContentType, ...by } }
 }

@@ -79,7 +79,7 @@ export async function attempt(a: AttemptContext): Promise<Attempt> {
       path: path.replace(/\?.*$/s, ''),
     }
   }
-  const up: Upstreamed = { res: out.res, abort: () => out.controller.abort(), startedAt, firstDeadline, limits }
+  const up: Upstreamed = { res: out.res, abort: () => out.controller.abort(), release: out.release, startedAt, firstDeadline, limits }
   try {
     return a.plan.kind === 'pass-through' ? await passThroughAnswer(a, a.plan, up) : await translatedAnswer(a, a.plan, up)
   } catch (e) {
