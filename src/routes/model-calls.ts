@@ -48,10 +48,20 @@ export function render(dialect: Dialect, r: Answer | IRError, trace?: Trace): Re
     trace.provider = r.provider
     trace.routedModel = r.model
   }
-  const headers = { 'x-agproxy-provider': r.provider, 'x-agproxy-model': r.model }
-  if (r.answer === 'json') return Response.json(r.body, { status: r.status ?? 200, headers })
-  if (r.answer === 'text') return new Response(r.text, { headers: { 'content-type': r.contentType, ...headers } })
-  return new Response(r.stream as BodyInit, { headers: { 'content-type': r.contentType, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers } })
+  // each header object written out whole (no spread: this is on every answer's path)
+  const provider = r.provider
+  const model = r.model
+  if (r.answer === 'json') return Response.json(r.body, { status: r.status ?? 200, headers: { 'x-agproxy-provider': provider, 'x-agproxy-model': model } })
+  if (r.answer === 'text') return new Response(r.text, { headers: { 'content-type': r.contentType, 'x-agproxy-provider': provider, 'x-agproxy-model': model } })
+  return new Response(r.stream as BodyInit, {
+    headers: {
+      'content-type': r.contentType,
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+      'x-agproxy-provider': provider,
+      'x-agproxy-model': model,
+    },
+  })
 }
 
 /** The model-call routes; `bodies` is the app's budget of request bodies held at once; `clientKeys`: the limits of the
