@@ -211,6 +211,29 @@ describe('a stream that has arrived whole is relayed as one body, the same bytes
     expect(fast.text).not.toContain('SECRET')
   })
 
+  test('frames that end the stream wait a moment for the body to end, not longer: an upstream that stays open is relayed as it is', async () => {
+    const close = Promise.withResolvers<void>()
+    const whole = ROLE + chunk({ content: 'Hi' }) + chunk({}, 'stop') + data('[DONE]')
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(te.encode(whole))
+        close.promise.then(() => c.close())
+      },
+    })
+    const peek = await peekFrames(body, chatReader, 'sse', 5000)
+    if (!peek.ok) throw new Error(peek.message)
+    const t0 = Date.now()
+    const out = await relayStream(peek.buffered, peek.rest as ReadableStreamDefaultReader<Uint8Array>, {
+      ...limits,
+      frames: peek.frames as FrameBuffer,
+      ends: chatReader.ends,
+    })
+    expect(Date.now() - t0).toBeLessThan(1000)
+    expect(out).toBeInstanceOf(ReadableStream)
+    setTimeout(() => close.resolve(), 50)
+    expect(await new Response(out as ReadableStream).text()).toBe(whole)
+  })
+
   test('a stream whose rest is still on its way goes on as the guarded stream, from where the reading stopped', async () => {
     const rest = Promise.withResolvers<void>()
     const body = new ReadableStream<Uint8Array>({
