@@ -8,7 +8,7 @@ import { Elysia } from 'elysia'
 import type { Server } from 'bun'
 import type { Config } from './config/schema'
 import { createLogger, type Logger } from './log'
-import { createFrontDoor } from './http/front'
+import { createFrontDoor, type Routes } from './http/front'
 import { detectDialect, err, internalError, renderError, summarize } from './http/errors'
 import { isLoopbackAddress } from './http/guards'
 import { bindHost } from './config/load'
@@ -121,6 +121,12 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     state.recorder.subscribe(rec => ownRequest(rec.path) || requestLog.push(rec))
   }
 
+  /** an exception no route handled: logged with its stack, a 500 in the caller's dialect without one */
+  const unhandled = (method: string, path: string, dialect: ReturnType<typeof detectDialect>, error: unknown) => {
+    log.error(`unhandled error on ${method} ${path}: ${(error as Error)?.stack ?? error}`)
+    return renderError(dialect, internalError())
+  }
+  const modelCalls = modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies, clientKeys)
   const app = new Elysia({ normalize: false })
     .onError(({ code, error, request, set }) => {
       const url = new URL(request.url)
@@ -131,14 +137,13 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
           dialect,
           err('invalid_request', `${code === 'PARSE' ? 'The request could not be parsed' : 'The request is invalid'}: ${summarize(error)}`),
         )
-      log.error(`unhandled error on ${request.method} ${url.pathname}: ${(error as Error)?.stack ?? error}`)
       void set
-      return renderError(dialect, internalError())
+      return unhandled(request.method, url.pathname, dialect, error)
     })
     .use(systemRoutes(listenOrigin, state.degraded))
     .use(statusRoutes(dispatcher))
     .use(modelRoutes(dispatcher.router))
-    .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies, clientKeys))
+    .use(modelCalls.routes)
     .use(metricsRoutes(metrics, dispatcher, state))
     .use(
       adminRoutes({
@@ -160,7 +165,12 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     .use(docs(listenOrigin))
 
   const front = createFrontDoor(config, log, listenOrigin, () => loopback, state.recorder, opts.keyFile, clientKeys)
-  const handle = (req: Request) => app.handle(req)
+  const routes: Routes = {
+    next: req => app.handle(req),
+    // what Elysia's onError does for the routes it serves
+    modelCall: call =>
+      modelCalls.direct(call).catch(e => unhandled(call.request.method, call.path, detectDialect(call.path, call.request.headers, call.query), e)),
+  }
 
   return {
     config,
@@ -168,7 +178,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     dispatcher,
     state,
     bodies,
-    fetch: (req, server) => front.handle(req, server, handle),
+    fetch: (req, server) => front.handle(req, server, routes),
     setOrigin(o) {
       origin = o
     },
