@@ -16,26 +16,9 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { startProc } from './lib/procs'
+import { startProc, startRedis } from './lib/procs'
 import { pickTool } from './lib/tools'
 import { SCENARIOS, TARGET_LABELS } from './scenarios'
-
-/** a redis-server on a free loopback port (no persistence), for --redis on */
-async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
-  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const port = probe.port
-  probe.stop(true)
-  const proc = Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdout: 'ignore' })
-  for (let i = 0; i < 100; i++) {
-    const ok = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } }).then(
-      s => (s.end(), true),
-      () => false,
-    )
-    if (ok) break
-    await Bun.sleep(50)
-  }
-  return { url: `redis://127.0.0.1:${port}`, stop: async () => (proc.kill(), void (await proc.exited)) }
-}
 
 const ROOT = resolve(import.meta.dir, '..')
 const TMP = join(ROOT, 'bench', '.tmp')

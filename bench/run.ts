@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /**
  * npm run bench: agproxy against a fast fake upstream, a bare Bun proxy, the upstream itself and (with
- * --peers) the Portkey gateway, all on 127.0.0.1, interleaved round-robin, in one run. Writes
+ * --peers) the Portkey gateway and claude-code-router, all on 127.0.0.1, interleaved round-robin, in one run. Writes
  * bench/results/<date>.md and prints it. See bench/README.md for how to read it.
  *
  *   bun bench/run.ts [--quick] [--peers] [--duration S] [--connections N] [--rounds N] [--rate R]
@@ -10,9 +10,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
-import { freePort, machineBusy, memoryOf, run, sampleRss, startProc, killAll, waitQuiet, type Proc } from './lib/procs'
+import { freePort, machineBusy, memoryOf, run, sampleRss, startProc, startRedis, killAll, waitQuiet, type Proc } from './lib/procs'
 import { pickTool, runBuiltin, runStreams, fromLoadResult, type Measure, type Tool } from './lib/tools'
-import { SCENARIOS, TARGET_LABELS, openaiRequest, type Target, type TargetId } from './scenarios'
+import { SCENARIOS, TARGET_LABELS, openaiRequest, type PeerId, type Target, type TargetId } from './scenarios'
 import type { RequestSpec, StreamsResult } from './loadgen'
 import { renderReport, type Report } from './lib/report'
 
@@ -23,6 +23,9 @@ const PORTKEY_VERSION = '1.15.2'
 /** @hono/node-server ≥ 1.19 keeps a fetch() response's immutable Headers in `new Response(body, res)`, which breaks
  *  Portkey's streaming ("TypeError: immutable"); 1.13.8 is the last release before that lightweight-Response change we checked */
 const HONO_NODE_SERVER = '1.13.8'
+/** claude-code-router: 3.1.1 (the newest) cannot be installed from the npm registry (its dependencies @the-next-ai/ai-gateway and
+ *  @the-next-ai/bot-gateway-sdk are not published there: npm answers 404); 2.0.0 is the newest that installs (one bundled file) */
+const CCR_VERSION = '2.0.0'
 
 // ───────────── options ─────────────
 
@@ -194,15 +197,56 @@ async function installPortkey(): Promise<{ entry: string; version: string } | { 
   return { entry, version: installed()! }
 }
 
-/** `requestLog`: the request log (SQLite in a data_dir under bench/.tmp) on, as by default, or off */
-function agproxyConfig(upstreamUrl: string, requestLog = true): string {
-  const file = join(TMP, `agproxy-bench${requestLog ? '' : '-nolog'}.yaml`)
+/** claude-code-router (`@musistudio/claude-code-router`) into bench/.tmp/peers-ccr; run with node, its config in a HOME of its own */
+async function installCcr(): Promise<{ entry: string; version: string } | { error: string }> {
+  const dir = join(TMP, 'peers-ccr')
+  const pkgFile = join(dir, 'node_modules', '@musistudio', 'claude-code-router', 'package.json')
+  const installed = () => (existsSync(pkgFile) ? (JSON.parse(readFileSync(pkgFile, 'utf8')).version as string) : undefined)
+  if (installed() !== CCR_VERSION) {
+    if (!Bun.which('npm') || !Bun.which('node')) return { error: 'npm and node are needed to install and run claude-code-router' }
+    log(`installing @musistudio/claude-code-router@${CCR_VERSION} into ${relative(ROOT, dir)} (npm) …`)
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ private: true, dependencies: { '@musistudio/claude-code-router': CCR_VERSION } }, null, 2)}\n`)
+    const r = await run(['npm', 'install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir, timeoutMs: 300_000 })
+    if (r.code !== 0 || installed() !== CCR_VERSION) return { error: `npm install failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}` }
+  }
+  return { entry: join(dir, 'node_modules', '@musistudio', 'claude-code-router', 'dist', 'cli.js'), version: installed()! }
+}
+
+/** claude-code-router's ~/.claude-code-router/config.json for the bench upstream (an OpenAI-compatible and a Gemini provider,
+ *  picked by the request's `provider,model`); its HOME */
+function ccrHome(upstreamUrl: string, port: number): string {
+  const home = join(TMP, 'peers-ccr', 'home')
+  mkdirSync(join(home, '.claude-code-router'), { recursive: true })
+  const config = {
+    PORT: port,
+    HOST: '127.0.0.1',
+    LOG: false,
+    Providers: [
+      { name: 'bench-openai', api_base_url: `${upstreamUrl}/v1/chat/completions`, api_key: 'sk-bench-upstream-0000', models: ['gpt-bench', 'gpt-bench-paced'] },
+      {
+        name: 'bench-gemini',
+        api_base_url: `${upstreamUrl}/v1beta/models/`,
+        api_key: 'bench-gemini-key-000',
+        models: ['gemini-bench', 'gemini-bench-paced'],
+        transformer: { use: ['gemini'] },
+      },
+    ],
+    Router: { default: 'bench-openai,gpt-bench' },
+  }
+  writeFileSync(join(home, '.claude-code-router', 'config.json'), `${JSON.stringify(config, null, 2)}\n`)
+  return home
+}
+
+/** `requestLog`: the request log (SQLite in a data_dir under bench/.tmp) on, as by default, or off; `redisUrl`: redis_url set */
+function agproxyConfig(upstreamUrl: string, requestLog = true, redisUrl?: string): string {
+  const file = join(TMP, `agproxy-bench${requestLog ? '' : '-nolog'}${redisUrl ? '-redis' : ''}.yaml`)
   writeFileSync(
     file,
     `# written by bench/run.ts
 log_level: warn
 shutdown_grace: 1
-data_dir: ${join(TMP, requestLog ? 'data' : 'data-nolog')}
+data_dir: ${join(TMP, `data${requestLog ? '' : '-nolog'}${redisUrl ? '-redis' : ''}`)}
 request_log: ${requestLog}
 providers:
   - name: bench-openai
@@ -215,7 +259,7 @@ providers:
     base_url: ${upstreamUrl}
     api_key: bench-gemini-key-000
     models: [gemini-bench, gemini-bench-paced, gemini-bench-hold]
-`,
+${redisUrl ? `redis_url: ${redisUrl}\n` : ''}`,
   )
   return file
 }
@@ -227,11 +271,13 @@ interface Launch {
   cwd?: string
   knownPort?: boolean
   probe?: string
+  /** a HOME of its own, prepared for the port it gets (claude-code-router reads its port from ~/.claude-code-router) */
+  home?: (port: number) => string
 }
 
 const LISTEN_RE = /listening on http:\/\/[^\s]*:(\d+)/
 
-function launchers(cfg: string, upstreamUrl: string, binary: string, portkeyEntry?: string): Partial<Record<TargetId, Launch>> {
+function launchers(cfg: string, upstreamUrl: string, binary: string, peers: Partial<Record<PeerId, string>> = {}): Partial<Record<TargetId, Launch>> {
   // agproxy reads its provider keys from the config; keep the caller's AGPROXY_* settings out
   const clean = Object.fromEntries(
     Object.keys(process.env)
@@ -243,8 +289,11 @@ function launchers(cfg: string, upstreamUrl: string, binary: string, portkeyEntr
     src: { cmd: () => [BUN, join(ROOT, 'src', 'index.ts'), '--port', '0', '--config', cfg], ready: LISTEN_RE, env: clean, cwd: TMP },
     bin: { cmd: () => [binary, '--port', '0', '--config', cfg], ready: LISTEN_RE, env: clean, cwd: TMP },
   }
-  if (portkeyEntry)
-    l.portkey = { cmd: port => ['node', portkeyEntry, `--port=${port}`, '--headless'], env: { NODE_ENV: 'production' }, knownPort: true, probe: '/' }
+  const portkey = peers.portkey
+  if (portkey) l.portkey = { cmd: port => ['node', portkey, `--port=${port}`, '--headless'], env: { NODE_ENV: 'production' }, knownPort: true, probe: '/' }
+  const ccr = peers.ccr
+  // `start` serves in the foreground; HOME is set per start (below) to where its config names the port
+  if (ccr) l.ccr = { cmd: () => ['node', ccr, 'start'], env: { NODE_ENV: 'production' }, knownPort: true, probe: '/', home: port => ccrHome(upstreamUrl, port) }
   return l
 }
 
@@ -254,7 +303,7 @@ async function startTarget(id: TargetId, launch: Launch, extraEnv: Record<string
     ready: launch.ready,
     port,
     probe: launch.probe,
-    env: { ...launch.env, ...extraEnv },
+    env: { ...launch.env, ...(launch.home && port ? { HOME: launch.home(port) } : {}), ...extraEnv },
     cwd: launch.cwd,
     logDir: join(TMP, 'logs'),
   })
@@ -344,14 +393,19 @@ async function main() {
   const binary = await buildBinary()
   log(`binary ${relative(ROOT, binary.file)}: ${(binary.size / 1048576).toFixed(1)} MB, compiled in ${(binary.buildMs / 1000).toFixed(1)} s`)
 
-  let portkey: { entry: string; version: string } | undefined
-  let portkeyError: string | undefined
+  const peers: Partial<Record<PeerId, { entry: string; version: string }>> = {}
+  const peerErrors: Partial<Record<PeerId, string>> = {}
   if (o.peers) {
-    const p = await installPortkey()
-    if ('error' in p) {
-      portkeyError = p.error
-      log(`Portkey left out: ${p.error}`)
-    } else portkey = p
+    for (const [id, install] of [
+      ['portkey', installPortkey],
+      ['ccr', installCcr],
+    ] as const) {
+      const p = await install()
+      if ('error' in p) {
+        peerErrors[id] = p.error
+        log(`${TARGET_LABELS[id]} left out: ${p.error}`)
+      } else peers[id] = p
+    }
   }
 
   const upstream = await startProc(
@@ -360,9 +414,9 @@ async function main() {
     { ready: LISTEN_RE, logDir: join(TMP, 'logs') },
   )
   const cfg = agproxyConfig(upstream.url)
-  const launch = launchers(cfg, upstream.url, binary.file, portkey?.entry)
+  const launch = launchers(cfg, upstream.url, binary.file, { portkey: peers.portkey?.entry, ccr: peers.ccr?.entry })
   const direct: Target = { id: 'direct', label: TARGET_LABELS.direct, url: upstream.url, pid: upstream.pid }
-  const order: TargetId[] = ['direct', 'bare', 'src', 'bin', ...(portkey ? ['portkey' as const] : [])]
+  const order: TargetId[] = ['direct', 'bare', 'src', 'bin', ...(Object.keys(peers) as PeerId[])]
 
   // cold start: the binary (the target) and the source (for reference), alternating
   log(`cold start: ${o.coldRuns} runs each of the binary and the source …`)
@@ -375,8 +429,9 @@ async function main() {
   // open streams: each proxy fresh, so VmHWM is this test's peak
   log(`${o.streams} open streams (upstream holds each ${o.holdMs} ms after the first frame) …`)
   const streamRows: Report['streams'] = []
+  // (claude-code-router takes Anthropic clients only: this test is OpenAI chat)
   const streamCases: { id: TargetId; label: string; env?: Record<string, string> }[] = [
-    ...order.map(id => ({ id, label: TARGET_LABELS[id] })),
+    ...order.filter(id => id !== 'ccr').map(id => ({ id, label: TARGET_LABELS[id] })),
     { id: 'bin', label: `${TARGET_LABELS.bin}, BUN_CONFIG_MAX_HTTP_REQUESTS=4096`, env: { BUN_CONFIG_MAX_HTTP_REQUESTS: '4096' } },
   ]
   for (const c of streamCases) {
@@ -384,7 +439,7 @@ async function main() {
     let target = direct
     try {
       if (c.id !== 'direct') ({ target, proc } = await startTarget(c.id, launch[c.id]!, c.env, `${c.id}-streams`))
-      const req = openaiRequest(target, 'gpt-bench-hold', true, upstream.url)
+      const req = openaiRequest(target, 'gpt-bench-hold', true, upstream.url)!
       await waitQuiet([upstream.pid, ...(proc ? [proc.pid] : [])])
       const idle = c.id === 'direct' ? undefined : memoryOf(target.pid!)
       const sampler = sampleRss(c.id === 'direct' ? undefined : target.pid)
@@ -480,8 +535,10 @@ async function main() {
     }
     results.push({ scenario: sc, targets: parts.map(t => t.id), skipped, errors, throughput: thr, latency: lat })
   }
+  const sequential = await sequentialOverhead(o, targets, upstream.url, quiet)
   for (const p of procs) await p.stop()
   const requestLog = await requestLogCost(o, upstream.url, tool, quiet, log)
+  const redis = await redisCost(o, upstream.url, tool, quiet)
   await upstream.stop()
   const busyAfter = await machineBusy(1000)
   log(`machine after the run: ${busyAfter.toFixed(0)} % busy over 1 s`)
@@ -497,12 +554,10 @@ async function main() {
     streams: streamRows,
     scenarios: results,
     requestLog,
+    redis,
+    sequential,
     background: { busyBefore, busyAfter, loadBefore },
-    peers: o.peers
-      ? portkey
-        ? `@portkey-ai/gateway ${portkey.version} on Node ${(await run(['node', '--version'])).stdout.trim()} (with @hono/node-server ${HONO_NODE_SERVER})`
-        : `not measured: ${portkeyError}`
-      : undefined,
+    peers: o.peers ? await peersLine(peers, peerErrors) : undefined,
   }
   const md = renderReport(report, { median })
   if (o.save) {
@@ -514,6 +569,95 @@ async function main() {
   }
   console.log(md)
   log(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`)
+}
+
+/** What the report says of the peers: their versions, or why one is left out. */
+async function peersLine(peers: Partial<Record<PeerId, { version: string }>>, errors: Partial<Record<PeerId, string>>): Promise<string> {
+  const node = Bun.which('node') ? (await run(['node', '--version'])).stdout.trim() : 'absent'
+  const portkey = peers.portkey
+    ? `@portkey-ai/gateway ${peers.portkey.version} (with @hono/node-server ${HONO_NODE_SERVER})`
+    : `Portkey not measured: ${errors.portkey}`
+  const ccr = peers.ccr
+    ? `@musistudio/claude-code-router ${peers.ccr.version} (3.1.1 does not install from npm: its @the-next-ai/* dependencies are not published)`
+    : `claude-code-router not measured: ${errors.ccr}`
+  return `${portkey}; ${ccr}; on Node ${node}`
+}
+
+/** the scenarios of the sequential row: an OpenAI client (Portkey too) and an Anthropic one (claude-code-router too) */
+const SEQUENTIAL_SCENARIOS = ['openai-chat', 'anthropic-openai']
+const SEQ = { warmups: 15, rounds: 7, perRound: 25 }
+
+/** Sequential overhead (the method of an independent public gateway benchmark): one request at a time, 15 warm-ups, then
+ *  7 rounds × 25 requests per target (rounds interleaved across targets); per target the median of its 175 latencies, ms. */
+async function sequentialOverhead(o: Options, targets: Target[], upstreamUrl: string, quiet: () => Promise<unknown>): Promise<Report['sequential']> {
+  const out: NonNullable<Report['sequential']> = []
+  for (const id of SEQUENTIAL_SCENARIOS) {
+    const sc = SCENARIOS.find(s => s.id === id)!
+    const rounds = o.quick ? 2 : SEQ.rounds
+    log(`sequential overhead, ${sc.title} (one request at a time, ${rounds} × ${SEQ.perRound} after ${SEQ.warmups} warm-ups) …`)
+    const parts = targets.flatMap(t => {
+      const req = sc.request(t, '', upstreamUrl)
+      return req ? [{ t, req }] : []
+    })
+    const ms: Record<string, number[]> = {}
+    const one = async (req: RequestSpec) => {
+      const t0 = performance.now()
+      const r = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body })
+      await r.arrayBuffer()
+      if (r.status !== 200) throw new Error(`answered ${r.status}`)
+      return performance.now() - t0
+    }
+    try {
+      for (const { req } of parts) for (let i = 0; i < SEQ.warmups; i++) await one(req)
+      for (let r = 0; r < rounds; r++)
+        for (const { t, req } of rotate(parts, r)) {
+          await quiet()
+          for (let i = 0; i < SEQ.perRound; i++) (ms[t.id] ??= []).push(await one(req))
+        }
+    } catch (e) {
+      log(`  sequential ${id}: ${(e as Error).message}`)
+    }
+    out.push({
+      scenario: sc.title,
+      rounds: `${rounds} × ${SEQ.perRound} after ${SEQ.warmups} warm-ups`,
+      ms: Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, median(v)])),
+    })
+  }
+  return out
+}
+
+/** Pass-through throughput of agproxy (source) with redis_url set (a redis-server of its own) and without, interleaved rounds. */
+async function redisCost(o: Options, upstreamUrl: string, tool: Tool, quiet: () => Promise<unknown>): Promise<Report['redis']> {
+  if (!Bun.which('redis-server')) {
+    log('redis_url on vs off: left out (no redis-server; apt-get install -y redis-server)')
+    return { on: [], off: [], note: 'redis-server is not installed (apt-get install -y redis-server)' }
+  }
+  log('redis_url on vs off (pass-through, openai-chat) …')
+  const redis = await startRedis()
+  const on = await startTarget('src', launchers(agproxyConfig(upstreamUrl, true, redis.url), upstreamUrl, '').src!, {}, 'src-redis-on')
+  const off = await startTarget('src', launchers(agproxyConfig(upstreamUrl, true), upstreamUrl, '').src!, {}, 'src-redis-off')
+  const rps = { on: [] as number[], off: [] as number[] }
+  try {
+    const pair = [
+      ['on', on],
+      ['off', off],
+    ] as const
+    for (const [, t] of pair) await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl)!, o.connections, o.warmupS)
+    for (let r = 0; r < o.rounds; r++)
+      for (const [which, t] of rotate([...pair], r)) {
+        await quiet()
+        rps[which].push((await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl)!, o.connections, o.durationS)).rps)
+      }
+    log(`  redis_url set: ${rps.on.map(Math.round).join(', ')} req/s; not set: ${rps.off.map(Math.round).join(', ')} req/s`)
+    return rps
+  } catch (e) {
+    log(`  redis comparison failed: ${(e as Error).message.split('\n')[0]}`)
+    return { ...rps, note: (e as Error).message.split('\n')[0] }
+  } finally {
+    await on.proc.stop()
+    await off.proc.stop()
+    await redis.stop()
+  }
 }
 
 /** Pass-through throughput of agproxy (source) with the request log on and off, interleaved rounds in the same run. */
@@ -533,11 +677,11 @@ async function requestLogCost(
       ['on', on],
       ['off', off],
     ] as const
-    for (const [, t] of pair) await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl), o.connections, o.warmupS)
+    for (const [, t] of pair) await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl)!, o.connections, o.warmupS)
     for (let r = 0; r < o.rounds; r++)
       for (const [which, t] of rotate([...pair], r)) {
         await quiet()
-        rps[which].push((await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl), o.connections, o.durationS)).rps)
+        rps[which].push((await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl)!, o.connections, o.durationS)).rps)
       }
     log(`  request log on: ${rps.on.map(Math.round).join(', ')} req/s; off: ${rps.off.map(Math.round).join(', ')} req/s`)
     return rps

@@ -1,7 +1,7 @@
 /** What the bench sends: targets and scenarios (one request shape per target and scenario). */
 import type { RequestSpec } from './loadgen'
 
-export type TargetId = 'direct' | 'bare' | 'src' | 'bin' | 'portkey'
+export type TargetId = 'direct' | 'bare' | 'src' | 'bin' | 'portkey' | 'ccr'
 
 export interface Target {
   id: TargetId
@@ -17,7 +17,12 @@ export const TARGET_LABELS: Record<TargetId, string> = {
   src: 'agproxy (source)',
   bin: 'agproxy (binary)',
   portkey: 'Portkey gateway',
+  ccr: 'claude-code-router',
 }
+
+/** the peers (run with --peers), each in the scenarios it can take part in */
+export const PEERS = ['portkey', 'ccr'] as const satisfies readonly TargetId[]
+export type PeerId = (typeof PEERS)[number]
 
 export interface Scenario {
   id: string
@@ -52,13 +57,33 @@ export const geminiBody = () =>
     generationConfig: { maxOutputTokens: 64 },
   })
 
-export function openaiRequest(t: Target, model: string, stream: boolean, upstreamUrl: string): RequestSpec {
+/** An OpenAI chat request to a target (claude-code-router takes Anthropic clients only: none for it). */
+export function openaiRequest(t: Target, model: string, stream: boolean, upstreamUrl: string): RequestSpec | undefined {
+  if (t.id === 'ccr') return undefined
   const headers: Record<string, string> = { 'content-type': 'application/json', authorization: 'Bearer sk-bench-client-0000' }
   if (t.id === 'portkey') {
     headers['x-portkey-provider'] = 'openai'
     headers['x-portkey-custom-host'] = `${upstreamUrl}/v1`
   }
   return { url: `${t.url}/v1/chat/completions`, method: 'POST', headers, body: openaiBody(model, stream) }
+}
+
+/** The Anthropic request of the translated scenarios; claude-code-router picks the provider by `provider,model`. */
+const anthropicRequest = (t: Target, provider: string, model: string, stream: boolean): RequestSpec => ({
+  url: `${t.url}/v1/messages`,
+  method: 'POST',
+  headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-bench-client', 'anthropic-version': '2023-06-01' },
+  body: anthropicBody(t.id === 'ccr' ? `${provider},${model}` : model, stream),
+})
+
+/** Anthropic client → OpenAI-compatible upstream (translated); direct and bare send the OpenAI request itself. */
+function anthropicToOpenai(stream: boolean) {
+  return (t: Target, suffix: string, upstreamUrl: string): RequestSpec | undefined => {
+    const model = `gpt-bench${suffix}`
+    if (t.id === 'portkey') return undefined // Portkey takes part in the OpenAI-client scenarios only
+    if (t.id === 'direct' || t.id === 'bare') return openaiRequest(t, model, stream, upstreamUrl)
+    return anthropicRequest(t, 'bench-openai', model, stream)
+  }
 }
 
 function anthropicToGemini(stream: boolean) {
@@ -75,12 +100,7 @@ function anthropicToGemini(stream: boolean) {
         body: geminiBody(),
       }
     }
-    return {
-      url: `${t.url}/v1/messages`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-bench-client', 'anthropic-version': '2023-06-01' },
-      body: anthropicBody(model, stream),
-    }
+    return anthropicRequest(t, 'bench-gemini', model, stream)
   }
 }
 
@@ -100,6 +120,22 @@ export const SCENARIOS: Scenario[] = [
     stream: true,
     request: (t, s, up) => openaiRequest(t, `gpt-bench${s}`, true, up),
     note: 'stream: true; the upstream sends N content chunks plus role, finish and [DONE] frames',
+  },
+  {
+    id: 'anthropic-openai',
+    title: 'Anthropic client → OpenAI upstream (translated)',
+    kind: 'translated',
+    stream: false,
+    request: anthropicToOpenai(false),
+    note: 'agproxy and claude-code-router: POST /v1/messages translated to /v1/chat/completions; upstream-direct and bare-proxy rows send the OpenAI request',
+  },
+  {
+    id: 'anthropic-openai-stream',
+    title: 'Anthropic client → OpenAI upstream, streaming (translated)',
+    kind: 'translated',
+    stream: true,
+    request: anthropicToOpenai(true),
+    note: 'Anthropic SSE events made from OpenAI chat chunks',
   },
   {
     id: 'anthropic-gemini',

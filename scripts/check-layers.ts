@@ -8,6 +8,8 @@ import { dirname, join, relative, resolve } from 'node:path'
 
 /** Layers from the bottom up; a file may import its own layer and the ones below it. Keys are paths under src/. */
 export const LAYERS: string[][] = [
+  // the dashboard's page code (browser only): alone at the bottom, so it imports nothing of the server
+  ['ui'],
   ['version.ts', 'ir', 'log.ts', 'schema'],
   ['config'],
   ['dialects', 'routing'],

@@ -8,7 +8,7 @@ import { Elysia } from 'elysia'
 import type { Server } from 'bun'
 import type { Config } from './config/schema'
 import { createLogger, type Logger } from './log'
-import { createFrontDoor } from './http/front'
+import { createFrontDoor, type Routes } from './http/front'
 import { detectDialect, err, internalError, renderError, summarize } from './http/errors'
 import { isLoopbackAddress } from './http/guards'
 import { bindHost } from './config/load'
@@ -27,14 +27,15 @@ import { Metrics } from './observe/metrics'
 import { metricsRoutes } from './routes/metrics'
 import { adminRoutes, type ReloadAction } from './routes/admin'
 import type { RequestLog } from './store/request-log'
-import type { RequestStore } from './store/types'
 import { createPricer } from './store/prices'
 import { Recorder } from './observe/record'
 import { Redactor } from './providers/pool'
-import { isAdminPath } from './http/auth'
-import { ClientKeys, LocalLimiter, type Limiter } from './clientkeys'
+import { isAdminPath, isUiPath } from './http/auth'
+import { ClientKeys, LocalLimiter, RuntimeKeys, type Limiter } from './clientkeys'
 import type { SharedKeys } from './shared/keys'
 import type { SharedRedis } from './shared/redis'
+import { RequestStats } from './observe/stats'
+import { uiRoutes } from './routes/ui'
 
 export interface Agproxy {
   config: Config
@@ -69,6 +70,10 @@ export interface AppShared {
   redis?: SharedRedis
   /** the key pools' states shared through that Redis */
   sharedKeys?: SharedKeys
+  /** the runtime client keys' snapshot (`listen` keeps one across reloads, polled and told of other instances' changes) */
+  runtimeKeys?: RuntimeKeys
+  /** the dashboard's per-minute request statistics, fed by `events` (`listen` keeps one across reloads) */
+  stats?: RequestStats
 }
 
 /** `streams`: the registry of running streams (default: the app's own; `listen` shares one across reloads so shutdown reaches them all). */
@@ -96,25 +101,32 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   if (access) state.recorder.subscribe(access)
   const pricer = createPricer(config.prices, name => dispatcher.providers.get(name)?.baseUrl)
   const events = opts.events ?? new Recorder()
+  const stats = opts.stats ?? new RequestStats()
+  if (!opts.stats) events.subscribe(stats.observe)
   // the recorder's observers only queue (the request log) or fan out (the admin feed): nothing on the request's path
-  // the admin API's own requests are neither logged nor fed back to its readers
-  state.recorder.subscribe(rec => isAdminPath(rec.path) || events.emit(rec))
+  // the admin API's own requests (and the dashboard's page loads) are neither logged nor fed back to its readers
+  const ownRequest = (path: string) => isAdminPath(path) || isUiPath(path)
+  state.recorder.subscribe(rec => ownRequest(rec.path) || events.emit(rec))
   const requestLog = opts.requestLog
   // client-key counters: in Redis when several instances share one (redis_url), else this listener's own
   const limiter: Limiter = opts.redis ?? opts.limiter ?? new LocalLimiter()
-  // runtime client keys live in the SQLite request log (a PostgreSQL one keeps none yet)
-  const keyStore = (): RequestStore | undefined => {
-    const r = requestLog?.reader
-    return r && r.remote !== true ? (r as RequestStore) : undefined
-  }
-  const clientKeys = new ClientKeys({ config, limiter, store: requestLog && keyStore, pricer })
+  // runtime client keys live in the request log's database (SQLite, or the PostgreSQL of database_url); an app of its own
+  // (no listener) reads them at start and after its own changes
+  const runtime = opts.runtimeKeys ?? new RuntimeKeys({ store: () => requestLog?.reader?.clientKeys, pollMs: 0 })
+  const clientKeys = new ClientKeys({ config, limiter, runtime, store: requestLog && (() => requestLog.reader), pricer })
   if (requestLog) {
     const secrets = new Redactor([...config.api_keys, ...config.client_keys.map(k => k.key), ...(config.admin_key ? [config.admin_key] : [])], 4)
     const redactor = Redactor.of([...[...dispatcher.providers.values()].map(p => p.pool.redactor), secrets], 4)
     requestLog.attach(state, pricer, text => redactor.text(text))
-    state.recorder.subscribe(rec => isAdminPath(rec.path) || requestLog.push(rec))
+    state.recorder.subscribe(rec => ownRequest(rec.path) || requestLog.push(rec))
   }
 
+  /** an exception no route handled: logged with its stack, a 500 in the caller's dialect without one */
+  const unhandled = (method: string, path: string, dialect: ReturnType<typeof detectDialect>, error: unknown) => {
+    log.error(`unhandled error on ${method} ${path}: ${(error as Error)?.stack ?? error}`)
+    return renderError(dialect, internalError())
+  }
+  const modelCalls = modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies, clientKeys)
   const app = new Elysia({ normalize: false })
     .onError(({ code, error, request, set }) => {
       const url = new URL(request.url)
@@ -125,20 +137,40 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
           dialect,
           err('invalid_request', `${code === 'PARSE' ? 'The request could not be parsed' : 'The request is invalid'}: ${summarize(error)}`),
         )
-      log.error(`unhandled error on ${request.method} ${url.pathname}: ${(error as Error)?.stack ?? error}`)
       void set
-      return renderError(dialect, internalError())
+      return unhandled(request.method, url.pathname, dialect, error)
     })
     .use(systemRoutes(listenOrigin, state.degraded))
     .use(statusRoutes(dispatcher))
     .use(modelRoutes(dispatcher.router))
-    .use(modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies, clientKeys))
+    .use(modelCalls.routes)
     .use(metricsRoutes(metrics, dispatcher, state))
-    .use(adminRoutes({ config, dispatcher, state, requestLog, events, pricer, clientKeys, reload: opts.reload, startedAt: Date.now() }))
+    .use(
+      adminRoutes({
+        config,
+        dispatcher,
+        state,
+        requestLog,
+        events,
+        pricer,
+        clientKeys,
+        reload: opts.reload,
+        startedAt: Date.now(),
+        stats,
+        listenOrigin,
+        call: (req): Promise<Response> => app.handle(req),
+      }),
+    )
+    .use(uiRoutes())
     .use(docs(listenOrigin))
 
   const front = createFrontDoor(config, log, listenOrigin, () => loopback, state.recorder, opts.keyFile, clientKeys)
-  const handle = (req: Request) => app.handle(req)
+  const routes: Routes = {
+    next: req => app.handle(req),
+    // what Elysia's onError does for the routes it serves
+    modelCall: call =>
+      modelCalls.direct(call).catch(e => unhandled(call.request.method, call.path, detectDialect(call.path, call.request.headers, call.query), e)),
+  }
 
   return {
     config,
@@ -146,7 +178,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     dispatcher,
     state,
     bodies,
-    fetch: (req, server) => front.handle(req, server, handle),
+    fetch: (req, server) => front.handle(req, server, routes),
     setOrigin(o) {
       origin = o
     },

@@ -1,19 +1,13 @@
 /**
  * The agproxy command: parse argv, load config, listen, print the banner. Loaded by src/index.ts.
- * Exports nothing (bytecode-safe).
+ * Exports nothing (bytecode-safe). The other commands' modules are imported when they run: serving (the start that
+ * has to be fast) does not evaluate them.
  */
 import { parseArgs, USAGE } from './cli/args'
 import { loadConfig, ConfigError } from './config/load'
 import { routesText, clientsText } from './cli/print'
-import { keysCommand } from './cli/keys'
-import { clientKeysCommand } from './cli/client-keys'
 import { modelsText, resolveText } from './cli/models'
-import { currentContext, healthCommand, serviceCommand } from './cli/service'
-import { versionCheck, versionLine } from './cli/version'
-import { setupCommand } from './cli/setup'
-import { doctorCommand } from './cli/doctor'
-import { usageCommand } from './cli/usage'
-import { logsCommand } from './cli/logs'
+import { versionLine } from './cli/version'
 import { serve } from './server'
 
 /** Print a command's result and exit with its code: a report (also "not running") to stdout, a failure (`agproxy: …`) to stderr. */
@@ -37,6 +31,7 @@ if (args.command === 'version') {
     console.log(versionLine())
     process.exit(0)
   }
+  const { versionCheck } = await import('./cli/version')
   finish(await versionCheck({ url: process.env.AGPROXY_RELEASES_URL }))
 }
 if (args.command === 'routes') {
@@ -61,16 +56,21 @@ if (args.command === 'clients') {
 }
 if (args.command === 'models')
   finish(args.resolve !== undefined ? resolveText(loaded.config, process.env, args.resolve) : modelsText(loaded.config, process.env, loaded.file))
-if (args.command === 'service' && args.action) finish(await serviceCommand(args.action, currentContext(args.flags, loaded.file)))
-if (args.command === 'health') finish(await healthCommand(loaded.config))
+if (args.command === 'service' && args.action) {
+  const { currentContext, serviceCommand } = await import('./cli/service')
+  finish(await serviceCommand(args.action, currentContext(args.flags, loaded.file)))
+}
+if (args.command === 'health') finish(await (await import('./cli/service')).healthCommand(loaded.config))
 if (args.command === 'keys' && args.keysAction) {
+  const { clientKeysCommand } = await import('./cli/client-keys')
   const r = await clientKeysCommand(loaded.config, args.keysAction, args.keyName, args.opts ?? {})
   if (r.out) (r.code === 0 ? console.log : console.error)(r.out)
   process.exit(r.code)
 }
-if (args.command === 'keys') finish(await keysCommand(loaded.config))
+if (args.command === 'keys') finish(await (await import('./cli/keys')).keysCommand(loaded.config))
 
 if (args.command === 'setup') {
+  const { setupCommand } = await import('./cli/setup')
   const r = setupCommand(args.setup ?? {}, loaded.config, { interactive: process.stdin.isTTY, ask: q => prompt(q) })
   if (r.code === 0) console.log(r.out)
   else console.error(r.out)
@@ -78,6 +78,7 @@ if (args.command === 'setup') {
 }
 if (args.command === 'doctor') {
   // the whole report goes to stdout, whatever the outcome
+  const { doctorCommand } = await import('./cli/doctor')
   const r = await doctorCommand(loaded.config)
   console.log(r.out)
   process.exit(r.code)
@@ -86,6 +87,8 @@ if (args.command === 'doctor') {
 if (args.command === 'usage' || args.command === 'logs') {
   const o = args.opts ?? {}
   const str = (v: string | true | undefined) => (typeof v === 'string' ? v : undefined)
+  const { usageCommand } = await import('./cli/usage')
+  const { logsCommand } = await import('./cli/logs')
   const r =
     args.command === 'usage'
       ? await usageCommand(loaded.config, { since: str(o.since), by: str(o.by), json: o.json === true })

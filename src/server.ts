@@ -19,7 +19,8 @@ import { splitUrl } from './http/target'
 import { VERSION } from './version'
 import { logTuningFrom, openRequestLog } from './store/request-log'
 import { Recorder } from './observe/record'
-import { LocalLimiter } from './clientkeys'
+import { RequestStats } from './observe/stats'
+import { LocalLimiter, POLL_MS, RuntimeKeys } from './clientkeys'
 import { openShared } from './shared'
 
 export interface Listening {
@@ -57,14 +58,21 @@ export function listen(
   // one request log and one admin event feed too: the database stays open across reloads
   const requestLog = openRequestLog(config, log, logTuningFrom(opts.env ?? process.env))
   const events = new Recorder(e => log.error(`admin event feed: ${summarize(e)}`))
+  // the dashboard's statistics, across reloads like the feed that fills them
+  const stats = new RequestStats()
+  events.subscribe(stats.observe)
   // one Redis connection too (redis_url): what the pools learn is shared with the other instances across reloads
   const { redis, sharedKeys } = openShared(config, log)
+  // and one snapshot of the runtime client keys, read again when another instance changes one (Redis, or polling the database)
+  const runtimeKeys = new RuntimeKeys({ store: () => requestLog?.reader?.clientKeys, redis, pollMs: requestLog ? POLL_MS : 0 })
   const shared = {
     streams,
     requestLog,
     events,
+    stats,
     redis,
     sharedKeys,
+    runtimeKeys,
     limiter: new LocalLimiter(),
     reload: opts.source ? () => running.reloadFromSource('POST /admin/reload') : undefined,
   }
@@ -152,6 +160,7 @@ export function listen(
         while (server.pendingRequests > 0 && Date.now() < flushed) await Bun.sleep(10)
       }
       server.stop(true)
+      runtimeKeys.close()
       await requestLog?.close()
       await redis?.close()
       return cut

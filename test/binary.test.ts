@@ -12,8 +12,8 @@ import type { Subprocess } from 'bun'
 import { chromium } from 'playwright-core'
 import { currentTarget, COMPILE_FLAGS } from '../scripts/build'
 import { builtBinary } from './support/binary'
+import { browse, CHROMIUM, CHROMIUM_ARGS } from './support/browser'
 
-const CHROMIUM = '/usr/bin/chromium'
 const VERSION: string = JSON.parse(readFileSync(join(import.meta.dir, '..', 'package.json'), 'utf8')).version
 const target = currentTarget()
 const dir = mkdtempSync(join(tmpdir(), 'agproxy-binary-'))
@@ -50,6 +50,7 @@ afterAll(async () => {
   }
   // the binary (~115 MB) is removed at exit by test/support/binary.ts (test/install.test.ts installs it too); the screenshot stays
   rmSync(join(dir, 'profile'), { recursive: true, force: true })
+  rmSync(join(dir, 'profile-ui'), { recursive: true, force: true })
 })
 
 /** Read the banner until "listening on http://HOST:PORT"; `--port 0` means the port is only known from it. */
@@ -102,17 +103,7 @@ test.skipIf(!target || !existsSync(CHROMIUM))(
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1280, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
-      ],
+      args: CHROMIUM_ARGS,
     })
     const attempts = new Set<string>()
     try {
@@ -136,6 +127,40 @@ test.skipIf(!target || !existsSync(CHROMIUM))(
       expect([...attempts]).toEqual([])
     } finally {
       await ctx.close()
+    }
+  },
+  60_000,
+)
+
+test.skipIf(!target)('/ui: the dashboard bundle is in the binary (page, script, style) with its CSP', async () => {
+  const page = await fetch(`${base}/ui`)
+  expect(page.status).toBe(200)
+  expect(page.headers.get('content-security-policy')).toStartWith("default-src 'self'; script-src 'self'")
+  expect(await page.text()).toContain('/ui/assets/main.js')
+  for (const file of ['main.js', 'main.css']) {
+    const r = await fetch(`${base}/ui/assets/${file}`)
+    expect(r.status).toBe(200)
+    expect((await r.text()).length).toBeGreaterThan(5000)
+  }
+})
+
+test.skipIf(!target || !existsSync(CHROMIUM))(
+  '/ui: log in with the generated admin key and see the overview, in headless Chromium with other hosts blocked',
+  async () => {
+    const adminKey = readFileSync(join(dir, '.agproxy', 'admin_key'), 'utf8').trim()
+    const b = await browse(dir, 'ui', new URL(base).origin)
+    try {
+      await b.page.goto(`${base}/ui`)
+      await b.page.getByLabel('Admin key').fill(adminKey)
+      await b.page.getByRole('button', { name: 'Sign in' }).click()
+      await b.page.getByTestId('health').getByText('Healthy').waitFor({ timeout: 10_000 })
+      const shot = join(dir, 'binary-dashboard.png')
+      await b.page.screenshot({ path: shot })
+      console.log(`binary dashboard screenshot: ${shot}`)
+      expect(b.offOrigin).toEqual([])
+      expect(b.consoleErrors).toEqual([])
+    } finally {
+      await b.close()
     }
   },
   60_000,

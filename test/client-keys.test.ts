@@ -11,7 +11,8 @@ import { ApiError, GoogleGenAI } from '@google/genai'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { startFake, type Fake } from './fakes/upstream'
 import { cleanEnv, configFile, runCli, tempDir } from './support/cli'
-import { LocalLimiter, keyHash, periodOf } from '../src/clientkeys'
+import { LocalLimiter, keyHash, periodOf, type ClientKeyStatus } from '../src/clientkeys'
+import type { UsageRow } from '../src/store/types'
 import { buildConfig, ConfigError, effectiveAuthMode } from '../src/config/load'
 import { parseArgs } from '../src/cli/args'
 import type { Dialect } from '../src/ir/types'
@@ -228,6 +229,30 @@ describe('limits of configured client keys, in each dialect', () => {
     expectSdkError('gemini', e, 403)
   })
 
+  test('budget: a reload does not count the period’s spend twice (the kept counters are seeded from the database once)', async () => {
+    const s = { ...settings(), data_dir: tempDir() }
+    s.client_keys = [...s.client_keys, { name: 'spend-once', key: K('spend-once'), budget: { usd: 1, period: 'month' } }]
+    const b = await startAgproxy(s)
+    const spent = async () =>
+      ((await (await admin('/admin/keys', {}, b.url)).json()) as { keys: ClientKeyStatus[] }).keys.find(k => k.name === 'spend-once')?.usage.spentUsd
+    try {
+      // 10 tokens at 1000 USD per million: $0.01
+      oai.enqueue({ kind: 'text', text: 'ok', usage: { input: 5, output: 5 } })
+      expect(await sdkCall('openai', K('spend-once'), MODEL.openai, b.url)).not.toBeInstanceOf(Error)
+      // the spend is in the request log's usage before the reload
+      for (let i = 0; i < 50; i++) {
+        const rows = ((await (await admin('/admin/usage?by=key', {}, b.url)).json()) as { rows: UsageRow[] }).rows
+        if (rows.some(r => r.clientKey === 'spend-once' && (r.costUsd ?? 0) > 0)) break
+        await Bun.sleep(100)
+      }
+      expect(await spent()).toBeCloseTo(0.01, 6)
+      b.reload(buildConfig({ port: 0, ...s }, {}, {}, 'test-config'))
+      expect(await spent()).toBeCloseTo(0.01, 6)
+    } finally {
+      await b.stop(0)
+    }
+  })
+
   test('the request log, usage and /metrics name the key, never show it', async () => {
     let rows: Array<{ clientKey?: string; status: number }> = []
     for (let i = 0; i < 40 && !rows.length; i++) {
@@ -317,6 +342,19 @@ describe('runtime keys: the admin API', () => {
     expect(rotated.key).not.toBe(made.key)
     expectSdkError('openai', await sdkCall('openai', made.key), 401)
     expect(await sdkCall('gemini', rotated.key)).not.toBeInstanceOf(Error)
+  })
+
+  test('created while auth is off: the answer warns that keyless and revoked requests are let through, naming auth_mode', async () => {
+    const open = await startAgproxy({ data_dir: tempDir(), admin_key: ADMIN, providers: settings().providers, models: settings().models })
+    try {
+      const made = (await (await admin('/admin/keys', { method: 'POST', body: JSON.stringify({ name: 'on-open' }) }, open.url)).json()) as any
+      expect(made.warning).toContain('auth is off')
+      expect(made.warning).toContain('auth_mode: all_except_health')
+    } finally {
+      await open.stop(0)
+    }
+    const guarded = (await (await admin('/admin/keys', { method: 'POST', body: JSON.stringify({ name: 'on-guarded' }) })).json()) as any
+    expect(guarded.warning).toBeUndefined()
   })
 
   test('a client key cannot open the admin API', async () => {

@@ -9,6 +9,7 @@ import { startFake, type Fake } from './fakes/upstream'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { call, keyState, provider, until } from './support/resilience'
 import { hasRedis, startRedis, type RedisServer } from './support/servers'
+import { RedisClient } from 'bun'
 import { SharedRedis } from '../src/shared/redis'
 import { createLogger, silentLogger } from '../src/log'
 import { buildConfig } from '../src/config/load'
@@ -112,6 +113,29 @@ run('key states shared through Redis', () => {
   })
 })
 
+run('Redis off the requests’ path', () => {
+  test('a new conversation per request on a pool of keys: the sticky keys go out in a few batches, not one Redis call per request', async () => {
+    const [a, b] = await two()
+    const stats = new RedisClient(redis.url)
+    await stats.send('CONFIG', ['RESETSTAT'])
+    // each prompt is a conversation of its own (its sticky value is the first user turn's hash)
+    const res = await Promise.all(Array.from({ length: 40 }, (_, i) => call(a, 'openai', 'gpt-4o', { prompt: `conversation ${i}` })))
+    expect(res.every(r => r.status === 200)).toBe(true)
+    await Bun.sleep(100)
+    const info = String(await stats.send('INFO', ['commandstats']))
+    const calls = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0)
+    expect(calls('eval')).toBe(0)
+    expect(calls('publish')).toBeGreaterThan(0)
+    expect(calls('publish')).toBeLessThanOrEqual(5)
+    stats.close()
+    // and B sends each of those conversations to the key A gave it
+    const keyOnA = new Map(o.requests.map(r => [r.body.messages[0].content as string, r.key]))
+    o.reset()
+    for (let i = 0; i < 6; i++) expect((await call(b, 'openai', 'gpt-4o', { prompt: `conversation ${i}` })).status).toBe(200)
+    expect(o.requests.map(r => r.key)).toEqual(Array.from({ length: 6 }, (_, i) => keyOnA.get(`conversation ${i}`)))
+  })
+})
+
 run('counters', () => {
   test('incr from two connections at once: every increment counts (atomic, no read-then-write)', async () => {
     const x = new SharedRedis(redis.url, { log: silentLogger, timeoutMs: 1000 })
@@ -159,6 +183,53 @@ test('no Redis at the URL: counters answer locally at once, one warning, a degra
   expect(lines.filter(l => l.includes('WARN')).length).toBe(1)
   expect(lines.join('\n')).not.toContain('hunter2')
   await r.close()
+})
+
+run('slow answers', () => {
+  test('answers that all come late (a busy instance) are local fallbacks, not Redis away: no warning, no degraded reason', async () => {
+    // a proxy in front of Redis that holds every answer 60 ms: each call is past its 25 ms budget, none is lost
+    const upstream = new Map<object, Promise<Bun.Socket>>()
+    const proxy = Bun.listen<undefined>({
+      hostname: '127.0.0.1',
+      port: 0,
+      socket: {
+        open(client) {
+          upstream.set(
+            client,
+            Bun.connect({
+              hostname: '127.0.0.1',
+              port: redis.port,
+              socket: {
+                data: (_, chunk) => void setTimeout(() => client.write(chunk), 60),
+                close: () => void client.end(),
+              },
+            }),
+          )
+        },
+        data: async (client, chunk) => void (await upstream.get(client))?.write(chunk),
+        close: async client => {
+          ;(await upstream.get(client))?.end()
+        },
+      },
+    })
+    const lines: string[] = []
+    const r = new SharedRedis(`redis://127.0.0.1:${proxy.port}`, { log: createLogger('debug', l => lines.push(l)) })
+    const target = { degraded: new Map<string, string>() }
+    r.attach(target)
+    await until(() => lines.some(l => l.includes('redis: connected')), 5000)
+    const answers: unknown[] = []
+    const end = Date.now() + 1600
+    while (Date.now() < end) {
+      answers.push(await r.call('PING', []))
+      await Bun.sleep(40)
+    }
+    expect(answers.every(a => a === undefined)).toBe(true)
+    expect(r.up).toBe(true)
+    expect(target.degraded.size).toBe(0)
+    expect(lines.filter(l => l.includes('WARN'))).toEqual([])
+    await r.close()
+    proxy.stop(true)
+  })
 })
 
 run('Redis going away and coming back', () => {

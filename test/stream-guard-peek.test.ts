@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, spyOn, test } from 'bun:test'
 import OpenAI from 'openai'
 import { startAgproxy, type TestServer } from './support/agproxy'
-import { peekFrames, guardedByteStream } from '../src/providers/stream-guard'
+import { peekFrames, guardedByteStream, relayStream } from '../src/providers/stream-guard'
 import { FrameBuffer } from '../src/providers/frames'
 import type { FrameReader } from '../src/dialects/frames'
 import { chatEndpoint } from '../src/dialects/openai/chat/endpoint'
@@ -162,6 +162,102 @@ describe('the relay goes on with the peek frame buffer', () => {
     const text = await new Response(out).text()
     expect(text).toStartWith(`${ROLE + chunk({ content: 'Hi' })}data: {"error"`)
     expect(text).toContain('limits.sse_event_mb')
+  })
+})
+
+describe('a stream that has arrived whole is relayed as one body, the same bytes as the guarded stream', () => {
+  /** a stream whose chunks (and end, or error) are all there before the first read */
+  const arrived = (chunks: Array<string | Error>) =>
+    new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const x of chunks) if (!(x instanceof Error)) c.enqueue(te.encode(x))
+        const last = chunks.at(-1)
+        if (last instanceof Error) c.error(last)
+        else c.close()
+      },
+    })
+  /** what a relay of `chunks` sends and tells `closed`, by `relay` */
+  async function relayed(relay: typeof relayStream | typeof guardedByteStream, make: () => ReadableStream<Uint8Array>, mask = false) {
+    const peek = await peekFrames(make(), chatReader, 'sse', 5000)
+    if (!peek.ok) throw new Error(peek.message)
+    const told: unknown[] = []
+    const aborted: boolean[] = []
+    const out = await relay(peek.buffered, peek.rest as ReadableStreamDefaultReader<Uint8Array>, {
+      ...limits,
+      frames: peek.frames as FrameBuffer,
+      ends: chatReader.ends,
+      transform: mask ? (c: Uint8Array) => te.encode(new TextDecoder().decode(c).replaceAll('SECRET', 'S***T')) : undefined,
+      onEnd: () => aborted.push(true),
+      closed: (end, e, tail) => told.push({ end, error: e?.message, tail: tail() }),
+    })
+    const whole = out instanceof Uint8Array
+    return { whole, text: await new Response(out as BodyInit).text(), told, aborted: aborted.length }
+  }
+  const CASES: Array<[string, Array<string | Error>]> = [
+    ['a whole answer', [ROLE + chunk({ content: 'Hi' }) + chunk({ content: ' SECRET' }), chunk({}, 'stop') + data('[DONE]')]],
+    ['an answer whose last frame lacks its blank line', [ROLE + chunk({ content: 'Hi' }) + chunk({}, 'stop'), 'data: [DONE]']],
+    ['an answer cut before its end', [ROLE + chunk({ content: 'Hi' }) + chunk({ content: 'there' }), 'data: {"id":"c","obj']],
+    ['a connection broken after content', [ROLE + chunk({ content: 'Hi' }), new Error('reset')]],
+  ]
+  test.each(CASES)('%s', async (_, chunks) => {
+    // an error discards what a stream queued before it: a broken one is pulled chunk by chunk
+    const make = () => (chunks.at(-1) instanceof Error ? source(chunks) : arrived(chunks))
+    const fast = await relayed(relayStream, make, true)
+    const guarded = await relayed(guardedByteStream, make, true)
+    expect(fast.whole).toBe(!(chunks.at(-1) instanceof Error))
+    expect(fast.text).toBe(guarded.text)
+    expect(fast.told).toEqual(guarded.told)
+    expect(fast.aborted).toBe(guarded.aborted)
+    expect(fast.text).not.toContain('SECRET')
+  })
+
+  test('frames that end the stream wait a moment for the body to end, not longer: an upstream that stays open is relayed as it is', async () => {
+    const close = Promise.withResolvers<void>()
+    const whole = ROLE + chunk({ content: 'Hi' }) + chunk({}, 'stop') + data('[DONE]')
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(te.encode(whole))
+        close.promise.then(() => c.close())
+      },
+    })
+    const peek = await peekFrames(body, chatReader, 'sse', 5000)
+    if (!peek.ok) throw new Error(peek.message)
+    const t0 = Date.now()
+    const out = await relayStream(peek.buffered, peek.rest as ReadableStreamDefaultReader<Uint8Array>, {
+      ...limits,
+      frames: peek.frames as FrameBuffer,
+      ends: chatReader.ends,
+    })
+    expect(Date.now() - t0).toBeLessThan(1000)
+    expect(out).toBeInstanceOf(ReadableStream)
+    setTimeout(() => close.resolve(), 50)
+    expect(await new Response(out as ReadableStream).text()).toBe(whole)
+  })
+
+  test('a stream whose rest is still on its way goes on as the guarded stream, from where the reading stopped', async () => {
+    const rest = Promise.withResolvers<void>()
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(te.encode(ROLE + chunk({ content: 'Hi' })))
+        c.enqueue(te.encode(chunk({ content: ' there' })))
+        rest.promise.then(() => {
+          c.enqueue(te.encode(chunk({}, 'stop') + data('[DONE]')))
+          c.close()
+        })
+      },
+    })
+    const peek = await peekFrames(body, chatReader, 'sse', 5000)
+    if (!peek.ok) throw new Error(peek.message)
+    const out = await relayStream(peek.buffered, peek.rest as ReadableStreamDefaultReader<Uint8Array>, {
+      ...limits,
+      frames: peek.frames as FrameBuffer,
+      ends: chatReader.ends,
+    })
+    expect(out).toBeInstanceOf(ReadableStream)
+    setTimeout(() => rest.resolve(), 20)
+    expect(await new Response(out as ReadableStream).text()).toBe(
+      ROLE + chunk({ content: 'Hi' }) + chunk({ content: ' there' }) + chunk({}, 'stop') + data('[DONE]'),
+    )
   })
 })
 

@@ -206,3 +206,26 @@ export async function machineBusy(ms = 1000): Promise<number> {
   const b = read()
   return 100 * (1 - (b.idle - a.idle) / Math.max(1, b.total - a.total))
 }
+
+/** a redis-server (Debian's) on a free loopback port, no persistence: redis_url for the bench's Redis rows */
+export async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+  const port = probe.port
+  probe.stop(true)
+  const proc = Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdout: 'ignore' })
+  live.add(proc)
+  for (let i = 0; i < 100; i++) {
+    const ok = await Bun.connect({ hostname: '127.0.0.1', port, socket: { data() {} } }).then(
+      s => (s.end(), true),
+      () => false,
+    )
+    if (ok) break
+    await Bun.sleep(50)
+  }
+  const stop = async () => {
+    proc.kill()
+    await proc.exited
+    live.delete(proc)
+  }
+  return { url: `redis://127.0.0.1:${port}`, stop }
+}

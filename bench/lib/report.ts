@@ -1,8 +1,8 @@
 /** The Markdown report of one bench run. Every ratio pairs numbers from the same round of the same run. */
 import type { Options } from '../run'
 import type { Measure, ToolName } from './tools'
-import type { Scenario, TargetId } from '../scenarios'
-import { TARGET_LABELS } from '../scenarios'
+import type { PeerId, Scenario, TargetId } from '../scenarios'
+import { PEERS, TARGET_LABELS } from '../scenarios'
 import type { StreamsResult } from '../loadgen'
 
 export interface Report {
@@ -25,12 +25,28 @@ export interface Report {
   peers?: string
   /** pass-through req/s of agproxy (source) with the request log on and off, interleaved rounds */
   requestLog?: { on: number[]; off: number[] }
+  /** pass-through req/s of agproxy (source) with redis_url set and not, interleaved rounds (`note`: why not measured) */
+  redis?: { on: number[]; off: number[]; note?: string }
+  /** one request at a time: per scenario, the median latency (ms) of each target */
+  sequential?: { scenario: string; rounds: string; ms: Record<string, number> }[]
   /** how busy the machine was without the bench (other processes) */
   background: { busyBefore: number; busyAfter: number; loadBefore: string }
 }
 
 /** thresholds the issue sets */
-export const GOALS = { requestLog: 0.95, passthrough: 0.8, translated: 0.5, addedP50Ms: 1, addedTtfbMs: 1, vsPortkey: 20, streamsRssMb: 200, coldStartMs: 60 }
+export const GOALS = {
+  requestLog: 0.95,
+  redis: 0.95,
+  passthrough: 0.8,
+  translated: 0.5,
+  addedP50Ms: 1,
+  addedTtfbMs: 1,
+  /** agproxy ÷ each peer, in the scenarios the peer takes part in */
+  vsPeer: { portkey: 25, ccr: 1 } as Record<PeerId, number>,
+  sequentialMs: 0.2,
+  streamsRssMb: 200,
+  coldStartMs: 40,
+}
 
 const f0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '—')
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—')
@@ -58,7 +74,7 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
     p50: number
     p99: number
     xBare: number
-    xPortkey: number
+    xPeer: Record<PeerId, number>
     latP50: number
     latP99: number
     addedP50: number
@@ -81,7 +97,7 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
         p50: median(t.map(m => m.p50)),
         p99: median(t.map(m => m.p99)),
         xBare: id === 'bare' ? NaN : paired(rps(id), rps('bare'), (x, y) => x / y),
-        xPortkey: id === 'portkey' ? NaN : paired(rps(id), rps('portkey'), (x, y) => x / y),
+        xPeer: Object.fromEntries(PEERS.map(p => [p, id === p ? NaN : paired(rps(id), rps(p), (x, y) => x / y)])) as Record<PeerId, number>,
         latP50: median(l.map(m => m.p50)),
         latP99: median(l.map(m => m.p99)),
         addedP50: id === 'direct' ? NaN : paired(lp50(id), lp50('direct'), (x, y) => x - y),
@@ -167,17 +183,39 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
       )} |`,
     )
   }
-  for (const { s, rows } of all) {
-    if (!s.targets.includes('portkey')) continue
-    const src = rows.get('src'),
-      bin = rows.get('bin')
+  for (const peer of PEERS) {
+    const goal = GOALS.vsPeer[peer]
+    const name = TARGET_LABELS[peer]
+    for (const { s, rows } of all) {
+      if (!s.targets.includes(peer)) continue
+      const src = rows.get('src'),
+        bin = rows.get('bin')
+      out(
+        `| throughput vs ${name} | ${s.scenario.title} | ${goal > 1 ? `≥ ${goal}×` : 'ahead (> 1×)'} | ` +
+          `${cell(src?.xPeer[peer] ?? NaN, ratio, x => x >= goal)} | ${cell(bin?.xPeer[peer] ?? NaN, ratio, x => x >= goal)} |`,
+      )
+    }
+    if (!all.some(({ s }) => s.targets.includes(peer)))
+      out(
+        `| throughput vs ${name} | — | ${goal > 1 ? `≥ ${goal}×` : 'ahead'} | not measured (${o.peers ? `${name} did not run` : 'run with --peers'}) | not measured |`,
+      )
+  }
+  for (const q of r.sequential ?? []) {
+    const over = (id: TargetId) => (q.ms[id] ?? NaN) - (q.ms.direct ?? NaN)
     out(
-      `| throughput vs Portkey | ${s.scenario.title} | ≥ ${GOALS.vsPortkey}× | ${cell(src?.xPortkey ?? NaN, ratio, x => x >= GOALS.vsPortkey)} | ` +
-        `${cell(bin?.xPortkey ?? NaN, ratio, x => x >= GOALS.vsPortkey)} |`,
+      `| sequential overhead (one request at a time, median of ${q.rounds}, minus the upstream directly; bare Bun proxy ` +
+        `${f2(over('bare'))} ms) | ${q.scenario} | ≤ ${GOALS.sequentialMs} ms | ${cell(
+          over('src'),
+          x => `${f2(x)} ms`,
+          x => x <= GOALS.sequentialMs,
+        )} | ` +
+        `${cell(
+          over('bin'),
+          x => `${f2(x)} ms`,
+          x => x <= GOALS.sequentialMs,
+        )} |`,
     )
   }
-  if (!all.some(({ s }) => s.targets.includes('portkey')))
-    out(`| throughput vs Portkey | — | ≥ ${GOALS.vsPortkey}× | not measured (${o.peers ? 'Portkey did not run' : 'run with --peers'}) | not measured |`)
   const streamCell = (id: TargetId) => {
     const row = r.streams.find(x => x.id === id && !x.env)
     if (!row?.res || row.peakRss === undefined) return row?.error ? `failed: ${row.error}` : 'not measured'
@@ -197,6 +235,14 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
         `≥ ${GOALS.requestLog} | ${f0(on)} ÷ ${f0(off)} req/s = ${ratio(on / off)}${verdict(on / off >= GOALS.requestLog)} | — |`,
     )
   } else out(`| pass-through throughput, request log on ÷ off | OpenAI chat | ≥ ${GOALS.requestLog} | not measured | — |`)
+  if (r.redis?.on.length && r.redis.off.length) {
+    const on = median(r.redis.on),
+      off = median(r.redis.off)
+    out(
+      `| pass-through throughput, redis_url set ÷ not (same run, median of ${r.redis.on.length} interleaved rounds) | OpenAI chat | ` +
+        `≥ ${GOALS.redis} | ${f0(on)} ÷ ${f0(off)} req/s = ${ratio(on / off)}${verdict(on / off >= GOALS.redis)} | — |`,
+    )
+  } else out(`| pass-through throughput, redis_url set ÷ not | OpenAI chat | ≥ ${GOALS.redis} | not measured${r.redis?.note ? ` (${r.redis.note})` : ''} | — |`)
   const coldBin = median(r.cold.bin),
     coldSrc = median(r.cold.src)
   out(
@@ -218,15 +264,15 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
   )
   out()
   out(
-    `| scenario | target | req/s | p50 ms | p99 ms | × bare Bun | × Portkey | p50 ms @ ${o.rate}/s | p99 ms @ ${o.rate}/s | + p50 vs direct | TTFB p50 ms ` +
+    `| scenario | target | req/s | p50 ms | p99 ms | × bare Bun | ${PEERS.map(p => `× ${TARGET_LABELS[p]}`).join(' | ')} | p50 ms @ ${o.rate}/s | p99 ms @ ${o.rate}/s | + p50 vs direct | TTFB p50 ms ` +
       `| + TTFB vs direct | frames/answer | peak RSS MB | errors |`,
   )
-  out('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+  out(`|---|---|---|---|---|---|${PEERS.map(() => '---|').join('')}---|---|---|---|---|---|---|---|---|`)
   for (const { s, rows } of all) {
     for (const [id, x] of rows) {
       const st = s.scenario.stream
       out(
-        `| ${s.scenario.title} | ${TARGET_LABELS[id]} | ${f0(x.rps)} | ${f2(x.p50)} | ${f2(x.p99)} | ${ratio(x.xBare)} | ${ratio(x.xPortkey)} | ` +
+        `| ${s.scenario.title} | ${TARGET_LABELS[id]} | ${f0(x.rps)} | ${f2(x.p50)} | ${f2(x.p99)} | ${ratio(x.xBare)} | ${PEERS.map(p => ratio(x.xPeer[p])).join(' | ')} | ` +
           `${f2(x.latP50)} | ${f2(x.latP99)} | ${signed(x.addedP50)} | ${st ? f2(x.ttfb) : '—'} | ${st ? signed(x.addedTtfb) : '—'} | ` +
           `${st ? f1(x.frames) : '—'} | ${id === 'direct' ? '—' : f0(x.rss)} | ${x.errors} |`,
       )
@@ -236,7 +282,7 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
   const left: string[] = []
   for (const { s } of all) {
     for (const [id, why] of Object.entries(s.skipped))
-      if (id !== 'portkey' || o.peers) left.push(`${s.scenario.title} — ${TARGET_LABELS[id as TargetId]}: ${why}`)
+      if (!(PEERS as readonly string[]).includes(id) || o.peers) left.push(`${s.scenario.title} — ${TARGET_LABELS[id as TargetId]}: ${why}`)
     for (const [id, why] of Object.entries(s.errors)) left.push(`${s.scenario.title} — ${TARGET_LABELS[id as TargetId]} (error during a run): ${why}`)
   }
   if (left.length) {
@@ -249,6 +295,23 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
   out()
   for (const { s } of all) out(`- **${s.scenario.title}** — ${s.scenario.note}`)
   out()
+
+  // ── sequential
+  if (r.sequential?.length) {
+    out('## Sequential overhead')
+    out()
+    out(
+      `One request at a time (the method of an independent public gateway benchmark): per target ${r.sequential[0]?.rounds} (rounds × requests), the ` +
+        'rounds interleaved across targets; the median latency of all of them, and the same minus the upstream directly.',
+    )
+    out()
+    out('| scenario | target | median ms | overhead ms |')
+    out('|---|---|---|---|')
+    for (const q of r.sequential)
+      for (const [id, v] of Object.entries(q.ms))
+        out(`| ${q.scenario} | ${TARGET_LABELS[id as TargetId]} | ${f2(v)} | ${id === 'direct' ? '—' : f2(v - (q.ms.direct ?? NaN))} |`)
+    out()
+  }
 
   // ── streams
   out(`## ${o.streams} open streams`)
@@ -272,7 +335,7 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
     )
   }
   out()
-  const capped = r.streams.filter(x => x.res && !x.env && x.res.maxOpen < o.streams && x.id !== 'direct' && x.id !== 'portkey')
+  const capped = r.streams.filter(x => x.res && !x.env && x.res.maxOpen < o.streams && x.id !== 'direct' && !(PEERS as readonly string[]).includes(x.id))
   if (capped.length) {
     out(
       `Bun's fetch() keeps at most 256 requests in flight per process unless the environment sets BUN_CONFIG_MAX_HTTP_REQUESTS before start (it cannot be ` +

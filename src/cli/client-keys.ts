@@ -66,14 +66,15 @@ export async function clientKeysCommand(
   if (typeof sent === 'string') return { code: 1, out: `agproxy: ${sent}` }
   const res = await adminPost(c, action === 'create' ? '/admin/keys' : `/admin/keys/${n}/${action}`, sent, io)
   if (typeof res === 'string') return { code: 1, out: res }
-  const body = (await res.json()) as { name: string; key?: string }
+  const body = (await res.json()) as { name: string; key?: string; warning?: string }
   if (o.json) return { code: 0, out: JSON.stringify(body, null, 2) }
   if (action === 'revoke') return { code: 0, out: `Client key "${body.name}" is revoked: requests with it are refused from now on.` }
   return {
     code: 0,
     out:
       `${action === 'create' ? 'Created' : 'Rotated'} client key "${body.name}". Its key (shown this once; agproxy keeps only its hash):\n\n  ${body.key}\n` +
-      (action === 'rotate' ? '\nThe old key is refused from now on.' : ''),
+      (action === 'rotate' ? '\nThe old key is refused from now on.' : '') +
+      (body.warning ? `\nWarning: ${body.warning}` : ''),
   }
 }
 

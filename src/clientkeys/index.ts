@@ -1,6 +1,7 @@
 /**
  * Client keys: keys with their own limits (client_keys: in the configuration, and runtime keys created through the admin
- * API, kept hashed in the request-log database). Owns identifying a key (constant time over all of them), refusing one
+ * API, kept hashed in the request-log database: SQLite, or the PostgreSQL several instances share; a snapshot of them is
+ * kept by RuntimeKeys, so no request waits on the database). Owns identifying a key (constant time over all of them), refusing one
  * that is revoked or expired, admitting a model call against the key's models, budget, tpm, rpm and max_parallel (the
  * counters are a Limiter's), and counting what the call used once it is over. Errors are IRErrors naming the limit and
  * when it resets; the edge renders them in the caller's dialect.
@@ -12,10 +13,12 @@ import type { IRError } from '../ir/types'
 import type { RequestRecord } from '../observe/record'
 import { globToRegExp, type Pricer } from '../store/prices'
 import { dayOf } from '../store/sql'
-import type { BudgetPeriod, ClientKeyStore, RequestStore, StoredClientKey } from '../store/types'
+import type { AnyRequestStore, BudgetPeriod, ClientKeyStore, StoredClientKey } from '../store/types'
 import type { Limiter } from './limiter'
+import type { RuntimeKeys } from './runtime'
 
 export { LocalLimiter, type Limiter } from './limiter'
+export { RuntimeKeys, POLL_MS } from './runtime'
 
 /** A client key as enforced: the stored fields, where it comes from, its digest and its model patterns. */
 export interface ClientKey extends Omit<StoredClientKey, 'hash' | 'created'> {
@@ -91,62 +94,62 @@ function limitsOf(l: Pick<StoredClientKey, 'models' | 'rpm' | 'tpm' | 'maxParall
 export interface ClientKeysOptions {
   config: Config
   limiter: Limiter
-  /** the database of runtime keys (the request log's), when there is one */
-  store?: () => RequestStore | undefined
+  /** the runtime keys' snapshot (the listener's, kept across reloads) */
+  runtime: RuntimeKeys
+  /** the request log's database, when there is one (its usage seeds the budgets' counters); absent: request_log is off */
+  store?: () => AnyRequestStore | undefined
   pricer?: Pricer
   now?: () => number
-  /** how often runtime keys are read again from the database (another instance may have revoked one) */
-  refreshMs?: number
 }
 
 /** An app's client keys. */
 export class ClientKeys {
   private configured: ClientKey[]
-  private runtime: ClientKey[] = []
   private all: ClientKey[]
-  private refreshedAt = Number.NEGATIVE_INFINITY
+  /** the runtime snapshot's generation `all` was built from */
+  private generation = -1
   /** budget counters seeded from the database this process (`name:periodStart`) */
   private seeded = new Set<string>()
   private readonly now: () => number
-  private readonly refreshMs: number
 
   constructor(private readonly o: ClientKeysOptions) {
     this.configured = o.config.client_keys.map(fromConfig)
     this.all = this.configured
     this.now = o.now ?? Date.now
-    this.refreshMs = o.refreshMs ?? 1000
   }
 
   /** the runtime keys' database, when open */
   private get db(): ClientKeyStore | undefined {
-    return this.o.store?.()?.clientKeys
+    return this.o.runtime.store
   }
 
-  /** Whether any client key exists (runtime keys are read again at most every refreshMs). */
+  /** Until the runtime keys are first read (at start, a few ms; at most 2 s): what the front door awaits before identifying. */
+  get starting(): Promise<void> | undefined {
+    return this.o.runtime.starting
+  }
+
+  /** Whether any client key exists (no database call: the runtime keys are a snapshot kept fresh off the requests' path). */
   active(): boolean {
-    if (this.now() - this.refreshedAt >= this.refreshMs) this.refresh()
-    return this.all.length > 0
+    return this.keys().length > 0
   }
 
-  /** Read the runtime keys again (a failing database keeps the ones known). */
-  refresh(): void {
-    this.refreshedAt = this.now()
-    const db = this.db
-    if (!db) return
-    try {
-      this.runtime = db.list().map(fromStored)
-      this.all = [...this.configured, ...this.runtime]
-    } catch {
-      // the request log reports its database's faults; the keys known stay in force
+  /** every key: the configured ones, then the runtime snapshot's (rebuilt only when it changed) */
+  private keys(): ClientKey[] {
+    const rt = this.o.runtime
+    if (this.generation !== rt.generation) {
+      this.generation = rt.generation
+      this.all = [...this.configured, ...rt.keys.map(fromStored)]
     }
+    return this.all
   }
 
   /** The client key one of `candidates` is, comparing digests in constant time over every key. */
   identify(candidates: string[]): ClientKey | undefined {
     let found: ClientKey | undefined
+    const all = this.keys()
     for (const c of candidates) {
       const d = keyDigest(c)
-      for (const k of this.all) if (timingSafeEqual(k.digest, d) && !found) found = k
+      for (const k of all) if (timingSafeEqual(k.digest, d) && !found) found = k
     }
     return found
   }
@@ -249,7 +252,9 @@ export class ClientKeys {
     }
   }
 
-  /** USD spent by `k` in its budget's current period (seeded once per period from the request log's usage). */
+  /** USD spent by `k` in its budget's current period. The counter is seeded once per period from the request log's usage,
+   *  by whichever app meets it first: a marker beside it in the same counters says it was (the counters outlive an app: a
+   *  reload keeps them, several instances share them in Redis; seeding again would count the database's spend twice). */
   private async spent(k: ClientKey, now: number): Promise<number> {
     if (!k.budget) return 0
     const { start, end } = periodOf(k.budget.period, now)
@@ -257,16 +262,19 @@ export class ClientKeys {
     const seed = `${k.name}:${start}`
     if (!this.seeded.has(seed)) {
       this.seeded.add(seed)
-      const before = this.spentInDatabase(k.name, start)
-      if (before) await this.o.limiter.incr(counter, before, end - now + DAY)
+      const ttl = end - now + DAY
+      if ((await this.o.limiter.incr(`seeded:${seed}`, 1, ttl)) === 1) {
+        const before = await this.spentInDatabase(k.name, start)
+        if (before) await this.o.limiter.incr(counter, before, ttl)
+      }
     }
     return this.o.limiter.get(counter)
   }
 
   /** what the request log's usage totals say `name` spent since `start` (the counters start from there after a restart) */
-  private spentInDatabase(name: string, start: number): number {
+  private async spentInDatabase(name: string, start: number): Promise<number> {
     try {
-      const rows = this.o.store?.()?.usage({ by: ['key'], sinceDay: dayOf(start) }) ?? []
+      const rows = (await this.o.store?.()?.usage({ by: ['key'], sinceDay: dayOf(start) })) ?? []
       return rows.find(r => r.clientKey === name)?.costUsd ?? 0
     } catch {
       return 0
@@ -275,12 +283,12 @@ export class ClientKeys {
 
   /** Every key with its limits and its use of them (never the key). */
   async list(): Promise<ClientKeyStatus[]> {
-    this.refresh()
+    await this.o.runtime.reload()
     const now = this.now()
     const window = Math.floor(now / MINUTE) * MINUTE
     const lim = this.o.limiter
     const out: ClientKeyStatus[] = []
-    for (const k of this.all) {
+    for (const k of this.keys()) {
       const { digest: _d, modelRes: _m, ...shown } = k
       const status = k.revoked !== undefined ? 'revoked' : k.expires !== undefined && k.expires <= now ? 'expired' : 'active'
       out.push({
@@ -298,40 +306,63 @@ export class ClientKeys {
   }
 
   /** Create a runtime key (the plain key is the caller's to show once); a message when it cannot be. */
-  create(k: Omit<StoredClientKey, 'hash' | 'created'>, key: string): IRError | undefined {
+  async create(k: Omit<StoredClientKey, 'hash' | 'created'>, key: string): Promise<IRError | undefined> {
     const db = this.db
     if (!db) return this.noDatabase()
     if (this.configured.some(c => c.name === k.name))
       return err('invalid_request', `A client key named "${k.name}" is in the configuration (client_keys); choose another name.`, { param: 'name' })
+    // the snapshot as of now: a key just created on another instance is in the database's unique index too
+    await this.o.runtime.reload()
     if (this.identify([key]) || this.o.config.api_keys.includes(key))
       return err('invalid_request', 'That key is already in use by another client key or api_key; send another key, or none to have one generated.', {
         param: 'key',
       })
-    if (!db.create({ ...k, hash: keyHash(key), created: this.now() }))
-      return err('invalid_request', `A client key named "${k.name}" exists already (revoked keys keep their names); choose another name, or rotate that key.`, {
-        param: 'name',
-      })
-    this.refresh()
-    return undefined
+    return this.change(
+      k.name,
+      () => db.create({ ...k, hash: keyHash(key), created: this.now() }),
+      () =>
+        err('invalid_request', `A client key named "${k.name}" exists already (revoked keys keep their names); choose another name, or rotate that key.`, {
+          param: 'name',
+        }),
+    )
   }
 
   /** Revoke a runtime key; a message when it cannot be. */
-  revoke(name: string): IRError | undefined {
-    return this.change(name, db => db.revoke(name, this.now()))
+  revoke(name: string): Promise<IRError | undefined> {
+    return this.changeExisting(name, db => db.revoke(name, this.now()))
   }
 
   /** Give a runtime key a new secret (the old one is refused from now on); a message when it cannot be. */
-  rotate(name: string, key: string): IRError | undefined {
-    return this.change(name, db => db.rotate(name, keyHash(key)))
+  rotate(name: string, key: string): Promise<IRError | undefined> {
+    return this.changeExisting(name, db => db.rotate(name, keyHash(key)))
   }
 
-  private change(name: string, apply: (db: ClientKeyStore) => boolean): IRError | undefined {
+  private async changeExisting(name: string, apply: (db: ClientKeyStore) => Promise<boolean>): Promise<IRError | undefined> {
     const db = this.db
     if (!db) return this.noDatabase()
     if (this.configured.some(c => c.name === name))
       return err('invalid_request', `The client key "${name}" is in the configuration (client_keys): change or remove it there and reload agproxy.`)
-    if (!apply(db)) return err('not_found', `No active runtime client key is named "${name}"; GET /admin/keys lists them.`)
-    this.refresh()
+    return this.change(
+      name,
+      () => apply(db),
+      () => err('not_found', `No active runtime client key is named "${name}"; GET /admin/keys lists them.`),
+    )
+  }
+
+  /** apply a change to the database; done: the snapshot read again and the other instances told. A database that
+   *  refuses (or is away) is a 503 naming it; `none` is the message when no row was changed. */
+  private async change(name: string, apply: () => Promise<boolean>, none: () => IRError): Promise<IRError | undefined> {
+    let changed: boolean
+    try {
+      changed = await apply()
+    } catch (e) {
+      const why = String((e as Error)?.message ?? e)
+        .split('\n')[0]
+        ?.slice(0, 200)
+      return err('unavailable', `The client key "${name}" could not be saved: the database refused (${why}). GET /admin/status says more; try again.`)
+    }
+    if (!changed) return none()
+    await this.o.runtime.changed()
     return undefined
   }
 

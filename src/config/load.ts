@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { parse as parseJsonc, type ParseError } from 'jsonc-parser'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { compileValidator, kindOf, showJson } from '../schema/validate'
+import { kindOf, schemaValidator, showJson } from '../schema/validate'
 import { displayUrl } from './display-url'
 import { ConfigSchema, DEFAULTS, wireOf, type Config } from './schema'
 
@@ -38,7 +38,8 @@ function showConfigValue(value: unknown, path: string): string {
   return showJson(value, path)
 }
 
-const check = compileValidator(ConfigSchema, showConfigValue)
+// interpreted, not compiled: the config is checked once at start (and at a reload), compiling would cost more than checking
+const check = schemaValidator(ConfigSchema, showConfigValue)
 
 /** Find the config file: --config, $AGPROXY_CONFIG, ./agproxy.yaml, ~/.config/agproxy/config.yaml. */
 export function findConfigFile(flags: Flags, env: Record<string, string | undefined>): string | undefined {

@@ -4,9 +4,10 @@
  * elsewhere), then relayed frame by frame under the stream guards; the endpoint's frame reader says what
  * counts as content, as an error and as a proper end.
  */
-import { peekFrames, guardedByteStream } from '../providers/stream-guard'
+import { peekFrames, relayStream } from '../providers/stream-guard'
 import { readWhole, htmlInsteadOfStream, type AttemptContext, type Upstreamed } from './attempt-shared'
 import type { Plan } from './plans'
+import type { FrameBuffer } from '../providers/frames'
 import type { Attempt } from './types'
 import { inStreamFailure } from './in-stream-failure'
 import { streamUsage, usageOf } from '../observe/usage'
@@ -40,19 +41,21 @@ export async function passThroughAnswer(a: AttemptContext, plan: PassThrough, up
   trace?.streams()
   // Anthropic reports input tokens at the start (message_start), in the frames already held
   const head = trace && a.call.endpoint.dialect === 'anthropic' ? streamUsage(Buffer.concat(peek.buffered).toString()).usage : undefined
-  const stream = guardedByteStream(peek.buffered, peek.rest as ReadableStreamDefaultReader<Uint8Array>, {
+  // a short answer that has arrived whole goes as one body; anything else as the guarded stream
+  const stream = await relayStream(peek.buffered, peek.rest as ReadableStreamDefaultReader<Uint8Array>, {
     ...up.limits,
     heartbeatMs: a.deps.heartbeatMs,
     heartbeat: sse,
     errorFrame: plan.errorFrame,
     ends: plan.frames.ends,
     // frame by frame: a break mid-frame ends well-formed, and a key split across chunks is masked whole
-    frames: peek.frames,
+    frames: peek.frames as FrameBuffer,
     maxFrameBytes: a.deps.sseEventMax,
     transform: a.deps.maskBytes,
     onEnd: up.abort,
     live: a.deps.streams,
     closed: trace && ((end, e, tail) => trace.relayEnded(end, e, tail, framing, head)),
   })
+  if (stream instanceof Uint8Array) up.release()
   return { ok: true, answer: { answer: 'stream', stream, contentType: plan.streamContentType, ...by } }
 }

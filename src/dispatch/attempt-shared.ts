@@ -49,6 +49,8 @@ export interface Upstreamed {
   res: Response
   /** aborts the upstream call */
   abort(): void
+  /** the answer has been read whole: the client's abort need not reach the upstream call any more */
+  release(): void
   startedAt: number
   /** epoch ms by which the first content (streams) or the whole answer must have arrived */
   firstDeadline: number
@@ -70,6 +72,7 @@ export async function readWhole(
 ): Promise<{ ok: true; text: string; json: unknown; contentType?: string } | Failure> {
   const t = a.deps.timeouts
   const read = await readBodyGuarded(up.res, { idleMs: t.idle * 1000, deadline: up.startedAt + t.total * 1000, maxBytes: a.deps.upstreamBodyMax })
+  up.release()
   if (!read.ok) {
     up.abort()
     const refused = read.reason === 'too_large'

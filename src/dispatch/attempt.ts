@@ -17,12 +17,12 @@ import { translatedAnswer } from './attempt-translated'
 
 const upstreamStreams = (plan: UpstreamPlan) => (plan.kind === 'pass-through' ? plan.upstreamStreams : !!plan.stream)
 
-/** Headers the client sent that the provider type understands. */
-function forwarded(a: AttemptContext): Record<string, string> {
-  const forward: Record<string, string> = {}
+/** Headers the client sent that the provider type understands (undefined: none). */
+function forwarded(a: AttemptContext): Record<string, string> | undefined {
   // Claude on Vertex takes anthropic-beta too (its version travels in the body)
   const vertex = a.provider.vertex !== undefined
-  if (a.provider.type !== 'anthropic' && !(vertex && vertexWireOf(a.model) === 'anthropic')) return forward
+  if (a.provider.type !== 'anthropic' && !(vertex && vertexWireOf(a.model) === 'anthropic')) return undefined
+  const forward: Record<string, string> = {}
   const beta = a.call.request.headers.get('anthropic-beta')
   if (beta) forward['anthropic-beta'] = beta
   const version = a.call.request.headers.get('anthropic-version')
@@ -79,7 +79,7 @@ export async function attempt(a: AttemptContext): Promise<Attempt> {
       path: path.replace(/\?.*$/s, ''),
     }
   }
-  const up: Upstreamed = { res: out.res, abort: () => out.controller.abort(), startedAt, firstDeadline, limits }
+  const up: Upstreamed = { res: out.res, abort: () => out.controller.abort(), release: out.release, startedAt, firstDeadline, limits }
   try {
     return a.plan.kind === 'pass-through' ? await passThroughAnswer(a, a.plan, up) : await translatedAnswer(a, a.plan, up)
   } catch (e) {

@@ -118,7 +118,7 @@ export function createDispatcher(
     }
     /** a Responses call: on a provider without /v1/responses (404/405 for the path), the same attempt translated through Chat Completions */
     const attemptResponses = async (provider: Provider, key: PooledKey, model: string, planned: UpstreamPlan): Promise<Attempt> => {
-      const viaChat = () => makePlan(call, provider, codecContext(call, provider), true) as UpstreamPlan
+      const viaChat = () => makePlan(call, provider, () => codecContext(call, provider), true) as UpstreamPlan
       // a provider found chat-only earlier in this call: its cached pass-through plan is stale
       const plan = planned.kind === 'pass-through' && state.chatOnly.has(provider.name) ? viaChat() : planned
       const result = await attempt({ call, provider, key, model, hops, plan, deps })
@@ -144,7 +144,8 @@ export function createDispatcher(
       isDown: p => state.hosts.down(p),
       scrub: deps.scrub,
       prepare: (provider, target) => {
-        const plan = makePlan(call, planTarget(provider, target.model), codecContext(call, provider), responsesViaChat(provider, state.chatOnly), target.model)
+        const ctx = () => codecContext(call, provider)
+        const plan = makePlan(call, planTarget(provider, target.model), ctx, responsesViaChat(provider, state.chatOnly), target.model)
         return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
       },
       attempt: (provider, key, model, planned) => {

@@ -98,13 +98,15 @@ function streamCodecs(client: ClientCodec, upstream: UpstreamCodec, ctx: CodecCo
 }
 
 /** The plan for a call to a provider. Throws IRErrorValue when the request cannot be served by it.
+ *  `ctx`: the codec context, made only for a plan that needs one (a pass-through needs none).
  *  `responsesViaChat`: a Responses call to an openai-wire provider goes translated, through Chat Completions (compaction
  *  and input token counts by their special plans: a summary through Chat Completions, a local estimate).
  *  `model`: the provider's model, when known (Anthropic Messages to Claude on Bedrock go through InvokeModel). */
-export function makePlan(call: ModelCall, provider: PlanTarget, ctx: CodecContext, responsesViaChat = false, model = ''): Plan {
+export function makePlan(call: ModelCall, provider: PlanTarget, ctx: () => CodecContext, responsesViaChat = false, model = ''): Plan {
   const errorFrame = call.endpoint.errorFrame(call.query)
-  if (provider.type === 'bedrock' && call.endpoint.id === 'anthropic.messages' && isClaude(model)) return bedrockInvokePlan(call, ctx, errorFrame)
+  if (provider.type === 'bedrock' && call.endpoint.id === 'anthropic.messages' && isClaude(model)) return bedrockInvokePlan(call, ctx(), errorFrame)
   const viaChat = responsesViaChat && RESPONSES_APIS.has(call.endpoint.id)
   if (call.endpoint.dialect === wireOf(provider.type) && !viaChat) return passThroughPlan(call, errorFrame)
-  return call.endpoint.special?.(call, provider, ctx) ?? translatedPlan(call, provider, ctx, errorFrame)
+  const context = ctx()
+  return call.endpoint.special?.(call, provider, context) ?? translatedPlan(call, provider, context, errorFrame)
 }

@@ -20,7 +20,7 @@ export interface AnsweredBy {
 export type Answer =
   | ({ answer: 'json'; body: unknown; status?: number } & AnsweredBy)
   | ({ answer: 'text'; text: string; contentType: string } & AnsweredBy)
-  | ({ answer: 'stream'; stream: ReadableStream<Uint8Array>; contentType: string } & AnsweredBy)
+  | ({ answer: 'stream'; stream: ReadableStream<Uint8Array> | Uint8Array /** a stream that had arrived whole */; contentType: string } & AnsweredBy)
   | { answer: 'gone' }
 
 /** An IRError, not an Answer. */

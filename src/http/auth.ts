@@ -8,6 +8,10 @@ import { effectiveAuthMode } from '../config/load'
 const PUBLIC_PATHS = new Set(['/healthz', '/health', '/'])
 const isPublic = (path: string) => PUBLIC_PATHS.has(path) || path === '/swagger' || path.startsWith('/swagger/')
 
+/** The dashboard's page and assets (/ui, /ui/…): public in every auth mode, since they hold no data (every call the page
+ *  makes goes to /admin/* with the admin key). */
+export const isUiPath = (path: string) => path === '/ui' || path.startsWith('/ui/')
+
 const digest = (s: string) => new Bun.CryptoHasher('sha256').update(s).digest() as Buffer
 
 export interface Auth {
@@ -50,6 +54,7 @@ export function createAuth(config: Config): Auth {
     },
     check(path, method, headers, query) {
       if (mode === 'off' || method === 'OPTIONS') return true
+      if ((method === 'GET' || method === 'HEAD') && isUiPath(path)) return true
       if (mode === 'all_except_health' && isPublic(path)) return true
       // a scraper on a trusted network, by choice (metrics.public); the path Elysia routes, with or without a trailing slash
       if (metricsPublic && (path === '/metrics' || path === '/metrics/')) return true

@@ -27,12 +27,33 @@ export function lanOrigins(c: Config, port = c.port, nets: Interfaces = networkI
   return [...new Set(out)]
 }
 
+/** One client (or client family) and what it sets to reach this agproxy. */
+export interface ClientEntry {
+  client: string
+  settings: string
+}
+
+/** Each client family's base-URL setting, then the three CLIs' settings: what `agproxy clients` lists, one entry each. */
+export function clientEntries(c: Config, port = c.port): ClientEntry[] {
+  const origin = displayOrigin(c, port)
+  const needsKey = effectiveAuthMode(c) !== 'off'
+  return [
+    ...clientFamilies(origin).map(f => ({ client: f.clients, settings: `${f.setting} = ${f.baseUrl}` })),
+    { client: 'Claude Code', settings: `ANTHROPIC_BASE_URL=${origin}${needsKey ? ' ANTHROPIC_API_KEY=<key>' : ' ANTHROPIC_API_KEY=any'}` },
+    { client: 'Codex CLI', settings: `a model_providers entry with base_url = "${origin}/v1" and wire_api = "responses"` },
+    { client: 'Gemini CLI', settings: `GOOGLE_GEMINI_BASE_URL=${origin} GEMINI_API_KEY=${needsKey ? '<key>' : 'any'}` },
+  ]
+}
+
 /** Each client family's base-URL setting, whether a key is needed and which, and the LAN addresses when bound to all.
  *  `keyFile`: where the generated LAN key is kept (default: the data dir's, when no api_keys are configured). */
 export function clientsText(c: Config, port = c.port, opts: { keyFile?: string; nets?: Interfaces } = {}): string {
   const origin = displayOrigin(c, port)
   const needsKey = effectiveAuthMode(c) !== 'off'
-  const lines = clientFamilies(origin).map(f => `  ${f.clients}\n      ${f.setting} = ${f.baseUrl}`)
+  const entries = clientEntries(c, port)
+  const families = clientFamilies(origin).length
+  const lines = entries.slice(0, families).map(e => `  ${e.client}\n      ${e.settings}`)
+  const extra = entries.slice(families).map(e => `  ${`${e.client}:`.padEnd(15)}${e.settings}`)
   const keyFile = opts.keyFile ?? (usesLanKeyFile(c) ? lanKeyFile(c) : undefined)
   const key = !needsKey
     ? 'No key is required (auth is off): any API key value works.'
@@ -41,11 +62,6 @@ export function clientsText(c: Config, port = c.port, opts: { keyFile?: string; 
       : `A key is required (auth_mode ${effectiveAuthMode(c)}): send one of api_keys as the client's API key.`
   const lan = lanOrigins(c, port, opts.nets)
   const others = lan.length ? [`From other machines on the network, use ${lan.join(' or ')} in place of ${origin} (the same paths).`] : []
-  const extra = [
-    `  Claude Code:   ANTHROPIC_BASE_URL=${origin}${needsKey ? ' ANTHROPIC_API_KEY=<key>' : ' ANTHROPIC_API_KEY=any'}`,
-    `  Codex CLI:     a model_providers entry with base_url = "${origin}/v1" and wire_api = "responses"`,
-    `  Gemini CLI:    GOOGLE_GEMINI_BASE_URL=${origin} GEMINI_API_KEY=${needsKey ? '<key>' : 'any'}`,
-  ]
   const setup = 'agproxy setup claude-code | codex | gemini-cli | opencode writes these into the client’s own config; agproxy doctor checks them.'
   return [`Client settings:`, ...lines, ...extra, ...others, key, setup].join('\n')
 }

@@ -7,6 +7,7 @@ import { err } from './errors'
 import type { FieldError } from '../schema/validate'
 import type { BodyHold } from './body-budget'
 import { boundaryOf, formFields, parseForm, type FormPart } from '../dialects/multipart'
+import { deadline as bodyDeadline } from '../providers/stream-guard'
 
 export interface BodyLimits {
   maxBytes: number /** ms allowed for the whole body to arrive */
@@ -39,11 +40,12 @@ export async function readJsonBody(req: Request, limits: BodyLimits, validate?: 
   } catch {
     return fail(err('invalid_request', 'The request body is not valid UTF-8: encode the JSON body as UTF-8.'))
   }
-  if (text.trim() === '') return fail(err('invalid_request', 'The request body is empty: send a JSON object, e.g. {"model": "...", "messages": [...]}.'))
   let value: unknown
   try {
     value = JSON.parse(text)
   } catch (e) {
+    // (blank is checked only here: JSON.parse refuses it, and a body that parses is not blank)
+    if (text.trim() === '') return fail(err('invalid_request', 'The request body is empty: send a JSON object, e.g. {"model": "...", "messages": [...]}.'))
     const msg = e instanceof RangeError ? 'it is nested too deeply' : (e as Error).message
     return fail(err('invalid_request', `The request body is not valid JSON (${msg}). Send a JSON object with Content-Type: application/json.`))
   }
@@ -51,7 +53,8 @@ export async function readJsonBody(req: Request, limits: BodyLimits, validate?: 
     return fail(
       err('invalid_request', `The request body must be a JSON object, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}.`),
     )
-  if (tooDeep(value, MAX_DEPTH))
+  // each level opens a bracket: a body of at most MAX_DEPTH bytes cannot nest deeper (no walk for a small one)
+  if (bytes.length > MAX_DEPTH && tooDeep(value, MAX_DEPTH))
     return fail(err('invalid_request', `The request body is nested more than ${MAX_DEPTH} levels deep; no API request needs that. Flatten the JSON.`))
   if (validate) {
     let bad: ReturnType<typeof validate>
@@ -116,18 +119,15 @@ async function readBytes(req: Request, limits: BodyLimits, hold?: BodyHold): Pro
   // a declared length (already checked against the limit): read natively in one go, no JS stream machinery (not even
   // req.body: making the stream costs ~5 µs a request)
   if (req.headers.has('content-length')) {
-    let timer: Timer | undefined
-    const deadline = new Promise<'timeout'>(r => {
-      timer = setTimeout(() => r('timeout'), limits.deadlineMs)
-    })
+    const d = bodyDeadline(limits.deadlineMs)
     try {
-      const buf = await Promise.race([req.arrayBuffer(), deadline])
+      const buf = await Promise.race([req.arrayBuffer(), d.promise])
       if (buf === 'timeout') return { ok: false, error: slowBody(limits) }
       return { ok: true, bytes: new Uint8Array(buf) }
     } catch {
       return { ok: false, error: err('invalid_request', 'The request body could not be read (the connection closed early). Retry the request.') }
     } finally {
-      clearTimeout(timer)
+      d.clear()
     }
   }
   if (!req.body) return { ok: true, bytes: new Uint8Array() }

@@ -20,6 +20,7 @@ import type { Recorder } from '../observe/record'
 import { maskKey } from '../providers/pool'
 import { carriers } from './auth'
 import type { ClientKey, ClientKeys } from '../clientkeys'
+import type { Endpoint } from '../endpoints'
 
 /** the client's request signal of each request handed to Elysia */
 const SIGNALS = new WeakMap<Request, AbortSignal>()
@@ -39,6 +40,9 @@ const TRACES = new WeakMap<Request, Trace>()
 /** The trace of this (rebuilt) request, for the routes and the dispatcher to fill; undefined when nobody records. */
 export const traceOf = (req: Request): Trace | undefined => TRACES.get(req)
 
+/** Give a request made in-process (POST /admin/try) a trace, as the front door gives the ones it lets in. */
+export const attachTrace = (req: Request, trace: Trace): void => void TRACES.set(req, trace)
+
 export const RESOLVED_HEADER = 'x-agproxy-resolved-path'
 
 export const ADMIN_KEY_HELP =
@@ -53,8 +57,34 @@ function adminRefusal(verdict: ReturnType<Auth['admin']>) {
   return err('authentication', `${verdict === 'missing' ? 'The admin API needs the admin key.' : 'The admin key is not valid.'} ${ADMIN_KEY_HELP}`)
 }
 
+/** What a model call knows besides its request: the query, the client's abort signal, its trace and client key. */
+export interface CallContext {
+  /** the request's query (read-only: the front door's parsed URL may be shared by other requests) */
+  query: URLSearchParams
+  /** aborts when the client goes away */
+  signal: AbortSignal
+  trace?: Trace
+  /** the client key the front door let the request in with */
+  client?: ClientKey
+}
+
+/** A model call the front door hands over directly: its request as it came, the endpoint of the canonical route it
+ *  matched, and the path it resolved and authorised (the one the call is served by: never re-derived from the request's URL). */
+export interface DirectCall extends CallContext {
+  request: Request
+  endpoint: Endpoint
+  path: string
+}
+
+/** Where the front door sends a request it let in: a POST to a canonical model-call route straight to `modelCall`, with the
+ *  request as it came and the path authorised here; anything else to `next` (Elysia), rebuilt on CANONICAL_ORIGIN. */
+export interface Routes {
+  next(req: Request): Promise<Response> | Response
+  modelCall(call: DirectCall): Promise<Response>
+}
+
 export interface FrontDoor {
-  handle(req: Request, server: Server<unknown> | null | undefined, next: (req: Request) => Promise<Response> | Response): Promise<Response>
+  handle(req: Request, server: Server<unknown> | null | undefined, routes: Routes): Promise<Response>
 }
 
 /** The client's key as a record shows it: masked (the first carrier; the check above found one valid), or undefined. */
@@ -94,7 +124,7 @@ export function createFrontDoor(
   }
 
   const door = {
-    async handle(req: Request, server: Server<unknown> | null | undefined, next: (req: Request) => Promise<Response> | Response, trace?: Trace) {
+    async handle(req: Request, server: Server<unknown> | null | undefined, routes: Routes, trace?: Trace) {
       const target = parseTarget(req)
       if (!target.ok) {
         if (trace) {
@@ -138,7 +168,9 @@ export function createFrontDoor(
       const origin = guards.origin(req.headers)
       if (!origin.ok) return renderError(dialect, err('permission', origin.message))
 
-      // a client key is known by its digest whatever the auth mode: its limits hold whenever it is sent
+      // a client key is known by its digest whatever the auth mode: its limits hold whenever it is sent (at start, once the
+      // runtime keys are first read: a few ms)
+      if (clientKeys?.starting) await clientKeys.starting
       let client = clientKeys?.active() ? clientKeys.identify(carriers(req.headers, query)) : undefined
       const revoked = client && clientKeys?.refusal(client)
       if (isAdminPath(path) && req.method !== 'OPTIONS') {
@@ -174,10 +206,16 @@ export function createFrontDoor(
           cors,
         )
 
+      const route = matchRoute(path)
       // model calls may think for minutes before a byte flows: no idle cut-off for them (heartbeats keep streams alive)
-      if (req.method === 'POST' && server && matchRoute(path)?.tag !== 'System') server.timeout(req, 0)
+      if (req.method === 'POST' && server && route?.tag !== 'System') server.timeout(req, 0)
 
-      // always rebuilt, from the path authorised above: Elysia cannot route another one (the Host stays in its header).
+      // a model call goes straight to its handler, with the path authorised above (it never reads the request's URL):
+      // no rebuilt request, no routing a second time (≈ 15 % of a small call)
+      if (route?.endpoint && req.method === 'POST')
+        return finish(await routes.modelCall({ request: req, endpoint: route.endpoint, path, query, signal: req.signal, trace, client }), cors, resolved)
+
+      // anything else is rebuilt, from the path authorised above: Elysia cannot route another one (the Host stays in its header).
       // (Handing over the request as it came when Elysia's own fixed-offset read of its URL would give the same path saves
       // ~3 % of a small call, but that is a second derivation of the path, which is how the LAN auth bypass happened.)
       // An init object keeps the body read natively; new Request(url, req) streams it through JS (≈ 2× the cost).
@@ -186,15 +224,15 @@ export function createFrontDoor(
       SIGNALS.set(inner, req.signal)
       if (client) CLIENT_KEYS.set(inner, client)
       if (trace) TRACES.set(inner, trace)
-      return finish(await next(inner), cors, resolved)
+      return finish(await routes.next(inner), cors, resolved)
     },
   }
 
   /** every response the front door gives, its own and the routes', goes through here: the trace hears of it */
-  const traced = async (rec: Recorder, ...[req, server, next]: Parameters<FrontDoor['handle']>) => {
+  const traced = async (rec: Recorder, ...[req, server, routes]: Parameters<FrontDoor['handle']>) => {
     const trace = new Trace(rec, server?.requestIP(req)?.address ?? '', req.method, req.url)
     try {
-      const res = await door.handle(req, server, next, trace)
+      const res = await door.handle(req, server, routes, trace)
       trace.answer(res.status)
       return res
     } catch (e) {
@@ -202,5 +240,5 @@ export function createFrontDoor(
       throw e
     }
   }
-  return { handle: (req, server, next) => (recorder?.active ? traced(recorder, req, server, next) : door.handle(req, server, next)) }
+  return { handle: (req, server, routes) => (recorder?.active ? traced(recorder, req, server, routes) : door.handle(req, server, routes)) }
 }

@@ -14,6 +14,8 @@ export interface CanonicalRoute {
   path: string
   tag: Tag
   summary: string
+  /** a model-call row: the endpoint that serves it (the front door hands a POST to it directly) */
+  endpoint?: Endpoint
 }
 
 /** The Gemini API versions whose `models/{model}:action` paths agproxy serves. */
@@ -21,7 +23,9 @@ export const GEMINI_PREFIXES = ['/v1beta', '/v1'] as const
 
 /** Model-call rows of the endpoints whose model is in the body (one per path). */
 function bodyModelRows(): CanonicalRoute[] {
-  return ENDPOINT_LIST.flatMap(e => ('paths' in e.route ? e.route.paths.map(path => ({ methods: ['POST'], path, tag: e.tag, summary: e.summary })) : []))
+  return ENDPOINT_LIST.flatMap(e =>
+    'paths' in e.route ? e.route.paths.map(path => ({ methods: ['POST'], path, tag: e.tag, summary: e.summary, endpoint: e })) : [],
+  )
 }
 
 /** `{prefix}/models/{model}:action` rows of the Gemini endpoints, per API version. */
@@ -33,6 +37,7 @@ function geminiActionRows(): CanonicalRoute[] {
       path: `${prefix}/models/{model}:${e.route.action}`,
       tag: e.tag,
       summary: prefix === '/v1' ? `${e.route.v1Summary} (Google API v1)` : e.summary,
+      endpoint: e,
     })),
   )
 }
@@ -55,6 +60,7 @@ export const ROUTES: CanonicalRoute[] = [
   { methods: ['GET'], path: '/metrics', tag: 'System', summary: 'Prometheus metrics (text format; behind auth unless metrics.public)' },
   { methods: ['GET'], path: '/swagger', tag: 'System', summary: 'API reference (offline UI)' },
   { methods: ['GET'], path: '/swagger/json', tag: 'System', summary: 'OpenAPI 3.1 document' },
+  { methods: ['GET'], path: '/ui', tag: 'System', summary: 'Dashboard (web page; log in with the admin key)' },
 ]
 
 /** routes without parameters: one lookup (the front door matches every request) */

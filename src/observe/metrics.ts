@@ -14,6 +14,8 @@ const MODEL_LABEL_MAX = 80
 
 /** seconds: from a local answer to a long generation */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
+const BOUNDS = Float64Array.from(BUCKETS)
+const BUCKET_COUNT = BUCKETS.length
 
 /** What is read at scrape time. */
 export interface Gauges {
@@ -32,17 +34,35 @@ const labelText = (l: Labels) => {
   return parts.length ? `{${parts.join(',')}}` : ''
 }
 
-/** A counter family: values by label set (`key`: the label values joined, built by the caller: no per-call reflection). */
+/** one series of a counter */
+interface CounterCell {
+  labels: Labels
+  value: number
+}
+
+/** one series of a histogram */
+interface HistogramCell {
+  labels: Labels
+  counts: Float64Array
+  sum: number
+  count: number
+}
+
+/** A counter family: values by label set (`key`: the label values joined, built by the caller: no per-call reflection;
+ *  `labels`: built only for a series not seen before). */
 class Counter {
-  readonly values = new Map<string, { labels: Labels; value: number }>()
+  readonly values = new Map<string, CounterCell>()
   constructor(
     readonly name: string,
     readonly help: string,
   ) {}
-  add(key: string, labels: Labels, n = 1) {
-    const v = this.values.get(key)
-    if (v) v.value += n
-    else this.values.set(key, { labels, value: n })
+  cell(key: string, labels: () => Labels): CounterCell {
+    let v = this.values.get(key)
+    if (!v) this.values.set(key, (v = { labels: labels(), value: 0 }))
+    return v
+  }
+  add(key: string, labels: () => Labels, n = 1) {
+    this.cell(key, labels).value += n
   }
   render(out: string[]) {
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`)
@@ -52,19 +72,15 @@ class Counter {
 
 /** A histogram family (seconds): one count per bucket a value falls in, made cumulative when rendered. */
 class Histogram {
-  readonly values = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>()
+  readonly values = new Map<string, HistogramCell>()
   constructor(
     readonly name: string,
     readonly help: string,
   ) {}
-  observe(key: string, labels: Labels, seconds: number) {
+  cell(key: string, labels: () => Labels): HistogramCell {
     let v = this.values.get(key)
-    if (!v) this.values.set(key, (v = { labels, counts: BUCKETS.map(() => 0), sum: 0, count: 0 }))
-    let i = 0
-    while (i < BUCKETS.length && seconds > (BUCKETS[i] as number)) i++
-    if (i < BUCKETS.length) v.counts[i]!++
-    v.sum += seconds
-    v.count++
+    if (!v) this.values.set(key, (v = { labels: labels(), counts: new Float64Array(BUCKET_COUNT), sum: 0, count: 0 }))
+    return v
   }
   render(out: string[]) {
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`)
@@ -80,7 +96,31 @@ class Histogram {
   }
 }
 
-const statusClass = (status: number) => `${Math.floor(status / 100)}xx`
+/** count `seconds` into a histogram series */
+function observeInto(v: HistogramCell, seconds: number) {
+  let i = 0
+  while (i < BUCKET_COUNT && seconds > (BOUNDS[i] as number)) i++
+  if (i < BUCKET_COUNT) v.counts[i]!++
+  v.sum += seconds
+  v.count++
+}
+
+/** the token kinds, in IRUsage's fields */
+const TOKEN_KINDS = ['input', 'output', 'cached', 'cache_write', 'reasoning'] as const
+
+/** The series one kind of request counts into (same dialect, endpoint, provider, model, status class and stream): found
+ *  with one lookup per request, each filled in at its first use. */
+interface Series {
+  requests: CounterCell
+  duration: HistogramCell
+  ttfb?: HistogramCell
+  tokens: Array<CounterCell | undefined>
+  /** the attempts of its provider with its status class (the common case: one attempt, the one that answered) */
+  attempt?: CounterCell
+}
+
+const CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx']
+const statusClass = (status: number) => CLASSES[Math.floor(status / 100)] ?? `${Math.floor(status / 100)}xx`
 
 const gauge = (out: string[], name: string, help: string, rows: Array<[Labels, number]>, type = 'gauge') => {
   out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
@@ -90,6 +130,7 @@ const gauge = (out: string[], name: string, help: string, rows: Array<[Labels, n
 /** The app's metrics: `observe` is the Recorder subscriber, `render` the /metrics body. */
 export class Metrics {
   private readonly models = new Set<string>()
+  private readonly series = new Map<string, Series>()
   private readonly requests = new Counter('agproxy_requests_total', 'Requests answered, by client dialect, endpoint, provider, model and status class.')
   private readonly duration = new Histogram('agproxy_request_duration_seconds', 'From arrival to the last byte sent (a stream: to its end).')
   private readonly ttfb = new Histogram('agproxy_time_to_first_byte_seconds', 'Model calls: from arrival to the answer head (streams: with the first content).')
@@ -119,43 +160,66 @@ export class Metrics {
     return v
   }
 
-  /** the Recorder subscriber */
+  /** the Recorder subscriber: one lookup finds the request's series (built at the first request of its kind) */
   readonly observe = (r: RequestRecord) => {
-    const { dialect, stream } = r
-    const endpoint = r.endpoint ?? ''
     const provider = r.provider ?? ''
     const model = this.model(r)
     const status_class = statusClass(r.status)
-    const at = `${dialect}\u0000${endpoint}`
-    this.requests.add(`${at}\u0000${provider}\u0000${model}\u0000${status_class}`, { dialect, endpoint, provider, model, status_class })
-    this.duration.observe(`${at}\u0000${stream}`, { dialect, endpoint, stream: String(stream) }, r.latencyMs / 1000)
-    if (r.endpoint && r.ttfbMs !== undefined && r.status < 400) this.ttfb.observe(at, { dialect, endpoint }, r.ttfbMs / 1000)
+    const key = `${r.dialect}\u0000${r.endpoint ?? ''}\u0000${provider}\u0000${model}\u0000${status_class}\u0000${r.stream ? 1 : 0}`
+    let s = this.series.get(key)
+    if (!s) this.series.set(key, (s = this.newSeries(r, provider, model, status_class)))
+    s.requests.value++
+    observeInto(s.duration, r.latencyMs / 1000)
+    if (r.endpoint && r.ttfbMs !== undefined && r.status < 400) {
+      const { dialect, endpoint } = r
+      observeInto((s.ttfb ??= this.ttfb.cell(`${dialect}\u0000${endpoint}`, () => ({ dialect, endpoint }))), r.ttfbMs / 1000)
+    }
     const u = r.usage
     if (u) {
-      const by = `${provider}\u0000${model}\u0000`
-      this.token(by, provider, model, 'input', u.inputTokens)
-      this.token(by, provider, model, 'output', u.outputTokens)
-      this.token(by, provider, model, 'cached', u.cachedInputTokens)
-      this.token(by, provider, model, 'cache_write', u.cacheCreationInputTokens)
-      this.token(by, provider, model, 'reasoning', u.reasoningTokens)
+      this.token(s, 0, provider, model, u.inputTokens)
+      this.token(s, 1, provider, model, u.outputTokens)
+      this.token(s, 2, provider, model, u.cachedInputTokens)
+      this.token(s, 3, provider, model, u.cacheCreationInputTokens)
+      this.token(s, 4, provider, model, u.reasoningTokens)
     }
     for (const a of r.attempts) {
       const c = a.status ? statusClass(a.status) : 'none'
-      this.attempts.add(`${a.provider}\u0000${c}`, { provider: a.provider, status_class: c })
+      if (a.provider === provider && c === status_class) (s.attempt ??= this.attemptCell(a.provider, c)).value++
+      else this.attemptCell(a.provider, c).value++
     }
-    if (r.retries) this.retries.add(provider, { provider }, r.retries)
-    if (r.failovers) this.failovers.add('', {}, r.failovers)
-    if (r.end) this.ends.add(r.end, { end: r.end })
+    if (r.retries) this.retries.add(provider, () => ({ provider }), r.retries)
+    if (r.failovers) this.failovers.add('', () => ({}), r.failovers)
+    const end = r.end
+    if (end) this.ends.add(end, () => ({ end }))
     const ck = r.clientKey
     if (ck) {
-      this.clients.add(`${ck}\u0000${status_class}`, { client_key: ck, status_class })
-      if (u?.inputTokens) this.clientTokens.add(`${ck}\u0000input`, { client_key: ck, kind: 'input' }, u.inputTokens)
-      if (u?.outputTokens) this.clientTokens.add(`${ck}\u0000output`, { client_key: ck, kind: 'output' }, u.outputTokens)
+      this.clients.add(`${ck}\u0000${status_class}`, () => ({ client_key: ck, status_class }))
+      if (u?.inputTokens) this.clientTokens.add(`${ck}\u0000input`, () => ({ client_key: ck, kind: 'input' }), u.inputTokens)
+      if (u?.outputTokens) this.clientTokens.add(`${ck}\u0000output`, () => ({ client_key: ck, kind: 'output' }), u.outputTokens)
     }
   }
 
-  private token(by: string, provider: string, model: string, kind: string, n: number | undefined) {
-    if (n) this.tokens.add(by + kind, { provider, model, kind }, n)
+  /** the series of a kind of request not seen before (its cells may exist already: other kinds share them) */
+  private newSeries(r: RequestRecord, provider: string, model: string, status_class: string): Series {
+    const { dialect, stream } = r
+    const endpoint = r.endpoint ?? ''
+    const at = `${dialect}\u0000${endpoint}`
+    return {
+      requests: this.requests.cell(`${at}\u0000${provider}\u0000${model}\u0000${status_class}`, () => ({ dialect, endpoint, provider, model, status_class })),
+      duration: this.duration.cell(`${at}\u0000${stream}`, () => ({ dialect, endpoint, stream: String(stream) })),
+      tokens: [],
+    }
+  }
+
+  private attemptCell(provider: string, status_class: string): CounterCell {
+    return this.attempts.cell(`${provider}\u0000${status_class}`, () => ({ provider, status_class }))
+  }
+
+  private token(s: Series, i: number, provider: string, model: string, n: number | undefined) {
+    if (!n) return
+    const kind = TOKEN_KINDS[i] as string
+    const cell = (s.tokens[i] ??= this.tokens.cell(`${provider}\u0000${model}\u0000${kind}`, () => ({ provider, model, kind })))
+    cell.value += n
   }
 
   /** the text exposition of everything, with `g` read now */

@@ -85,7 +85,11 @@ export class Trace {
   /** tokens as the upstream reported them (fields seen later win) */
   addUsage(u: Partial<IRUsage> | undefined) {
     if (!u) return
-    this.usage = { inputTokens: 0, outputTokens: 0, ...this.usage, ...u }
+    // copied field by field into the trace's own object (no spread of two objects per report: a stream reports often)
+    // (once emitted, the record holds the object: a late report goes to a copy)
+    if (this.emitted && this.usage) this.usage = { ...this.usage }
+    const t = (this.usage ??= { inputTokens: 0, outputTokens: 0 }) as unknown as Record<string, unknown>
+    for (const k in u) t[k] = (u as Record<string, unknown>)[k]
   }
 
   /** the answer is a stream: the record waits for its end (streamEnded) */

@@ -9,6 +9,7 @@ import { err } from '../ir/errors'
 import type { FrameReader } from '../dialects/frames'
 import { FrameBuffer, endsSseFrame, nextSseBoundary, type Framing } from './frames'
 import type { StreamEnd } from '../observe/record'
+import { after, type Deadline } from './deadlines'
 
 export type Peek<T> =
   | {
@@ -39,13 +40,13 @@ export function errorText(e: unknown): string {
     .slice(0, 200)
 }
 
-/** A promise that rejects after `ms`, cancellable. */
-function deadline(ms: number) {
-  let timer: Timer | undefined
+/** A promise that resolves 'timeout' after `ms`, cancellable (on the shared deadline timer: deadlines.ts). */
+export function deadline(ms: number) {
+  let d: Deadline | undefined
   const promise = new Promise<'timeout'>(r => {
-    timer = setTimeout(() => r('timeout'), Math.min(ms, 2_147_483_647))
+    d = after(ms, () => r('timeout'))
   })
-  return { promise, clear: () => clearTimeout(timer) }
+  return { promise, clear: () => d?.cancel() }
 }
 
 /** Pull batches of IR events until the first content event; `buffered` ends with the rest of its batch (it arrived with it). */
@@ -257,6 +258,7 @@ function begun(test: (partial: string) => boolean, frames: FrameBuffer, td: Text
 }
 
 const te = new TextEncoder()
+const utf8 = new TextDecoder()
 export const PING = te.encode(': ping\n\n')
 
 /** The most a relayed stream may hold back as one incomplete frame; past it the stream ends with an error frame.
@@ -282,6 +284,123 @@ function lastFramesText(piece: Uint8Array, td: TextDecoder): string | undefined 
 const TAIL_BYTES = 64 * 1024
 
 export const MAX_FRAME_BYTES = 16 * 1048576
+
+/**
+ * The last complete frames a relayed stream sent, for the end check and the trace. Whether the stream ended properly is
+ * judged once, when the upstream closes, from the last pieces relayed (a terminal frame is among them): nothing is
+ * decoded or scanned per chunk on the hot path. Pieces are complete frames (whole UTF-8 too), kept by reference: the last
+ * one always, earlier ones while they add up to TAIL_BYTES. Without `ends` nothing is kept.
+ */
+class Tail {
+  private readonly pieces: Uint8Array[] = []
+  private bytes = 0
+  constructor(private readonly ends?: (frames: string) => boolean) {}
+
+  see(piece: Uint8Array) {
+    if (!this.ends) return
+    const tail = this.pieces
+    tail.push(piece)
+    this.bytes += piece.byteLength
+    while (tail.length > 1 && this.bytes - (tail[0]?.byteLength ?? 0) >= TAIL_BYTES) this.bytes -= tail.shift()?.byteLength ?? 0
+  }
+
+  /** Do the frames kept end the stream properly (always, without `ends`)? */
+  endedProperly(): boolean {
+    const ends = this.ends
+    if (!ends) return true
+    const td = new TextDecoder()
+    const tail = this.pieces
+    // the last frames of the last piece first (the terminal frame is almost always there), then every piece from the last back
+    const last = tail.at(-1)
+    const lastFrames = last && lastFramesText(last, td)
+    if (lastFrames && ends(lastFrames)) return true
+    for (let i = tail.length - 1; i >= 0; i--) if (ends(td.decode(tail[i]))) return true
+    return false
+  }
+
+  /** the text of the frames kept: one decode of them joined, not one per piece */
+  text = (): string => {
+    const tail = this.pieces
+    return tail.length === 1 ? utf8.decode(tail[0]) : utf8.decode(Buffer.concat(tail, this.bytes))
+  }
+}
+
+type RelayOptions = Parameters<typeof guardedByteStream>[2] & { frames: FrameBuffer }
+
+/** how long a relay whose frames already end the stream waits for the upstream's body to end (it follows at once) */
+const END_GRACE_MS = 25
+/** the most a relay reads ahead to answer as one body: past it (a long answer, or a compressed one decoded as it is
+ *  read) the guarded stream relays it as the client reads, holding no more */
+const WHOLE_MAX_BYTES = 256 * 1024
+
+/**
+ * A pass-through stream after its peek: when the rest of it has arrived (a short answer comes at once: at most
+ * WHOLE_MAX_BYTES), the whole answer as one body — the same bytes the guarded stream would send (complete frames masked, the end check, an error frame
+ * after an incomplete end), with no stream to pump. Frames that already end the stream wait up to END_GRACE_MS for the
+ * upstream's body to end too. Otherwise the guarded stream (guardedByteStream), from where the reading stopped.
+ */
+export async function relayStream(
+  buffered: Uint8Array[],
+  source: ReadableStreamDefaultReader<Uint8Array>,
+  opts: RelayOptions,
+): Promise<ReadableStream<Uint8Array> | Uint8Array> {
+  const frames = opts.frames
+  const maxHeld = opts.maxFrameBytes ?? MAX_FRAME_BYTES
+  const pieces = buffered.slice()
+  const tail = new Tail(opts.ends)
+  let size = 0
+  for (const p of pieces) {
+    tail.see(p)
+    size += p.byteLength
+  }
+  while (true) {
+    if (size > WHOLE_MAX_BYTES) return guardedByteStream(pieces, source, opts)
+    const read = source.read()
+    let next: Awaited<typeof read> | 'timeout'
+    if (Bun.peek.status(read) === 'fulfilled') next = Bun.peek(read) as Awaited<typeof read>
+    else {
+      // a chunk still on its way (or an error): the guarded stream takes over from this read, unless what arrived
+      // already ends the stream (only the body's end is to come)
+      if (!opts.ends || !tail.endedProperly()) return guardedByteStream(pieces, source, { ...opts, pending: read })
+      const d = deadline(END_GRACE_MS)
+      try {
+        next = await Promise.race([read, d.promise])
+      } catch {
+        next = 'timeout'
+      } finally {
+        d.clear()
+      }
+      if (next === 'timeout') return guardedByteStream(pieces, source, { ...opts, pending: read })
+    }
+    if (next.done) break
+    const piece = frames.push(next.value)
+    size += next.value.byteLength
+    if (piece) {
+      pieces.push(piece)
+      tail.see(piece)
+    }
+    // an event over the limit: the guarded stream ends it with its error
+    if (frames.size > maxHeld) return guardedByteStream(pieces, source, opts)
+  }
+  // a last frame without its blank line is relayed at a clean end (and may be the one that ends it)
+  const rest = frames.drain()
+  if (rest) tail.see(rest)
+  const transform = opts.transform ?? ((c: Uint8Array) => c)
+  const out = pieces.map(transform)
+  if (tail.endedProperly()) {
+    if (rest) out.push(transform(rest))
+    opts.closed?.('complete', undefined, tail.text)
+    if (opts.alwaysEnd) opts.onEnd?.()
+    return out.length === 1 ? (out[0] as Uint8Array) : Buffer.concat(out)
+  }
+  // as the guarded stream ends: the incomplete last frame dropped, the error frame after the complete ones
+  const scrub = opts.scrub ?? ((e: IRError) => e)
+  const e = scrub(err('upstream', 'The upstream stream ended before the answer was complete; the answer is incomplete.'))
+  opts.closed?.('upstream_error', e, tail.text)
+  out.push(frames.errorAfter(opts.errorFrame(e)))
+  opts.onEnd?.()
+  return Buffer.concat(out)
+}
 
 /** A stream a client is still reading, as its registry holds it: `end(e)` ends it from outside with `e` (shutdown). */
 export interface LiveStream {
@@ -321,6 +440,8 @@ export function guardedByteStream(
     live?: Set<LiveStream>
     /** told once how the stream ended (`e`: the error it ended on); `tail()`: the text of its last relayed frames (with `ends`) */
     closed?: (end: StreamEnd, e: IRError | undefined, tail: () => string) => void
+    /** a read of `source` already made (relayStream), whose chunk comes first */
+    pending?: ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>
   },
 ): ReadableStream<Uint8Array> {
   const end = (opts.startedAt ?? Date.now()) + opts.totalMs
@@ -328,36 +449,14 @@ export function guardedByteStream(
   const transform = opts.transform ?? ((c: Uint8Array) => c)
   let lastData = Date.now()
   let atBoundary = true
-  let pending: ReturnType<typeof source.read> | undefined
+  let pending: ReturnType<typeof source.read> | undefined = opts.pending
   let done = false
-  // Whether the stream ended properly is judged once, when the upstream closes, from the last pieces relayed (a terminal
-  // frame is among them): nothing is decoded or scanned per chunk on the hot path. Pieces are complete frames (whole
-  // UTF-8 too), kept by reference: the last one always, earlier ones while they add up to TAIL_BYTES.
-  const tail: Uint8Array[] = []
-  let tailBytes = 0
-  const see = (piece: Uint8Array) => {
-    if (!opts.ends) return
-    tail.push(piece)
-    tailBytes += piece.byteLength
-    while (tail.length > 1 && tailBytes - (tail[0]?.byteLength ?? 0) >= TAIL_BYTES) tailBytes -= tail.shift()?.byteLength ?? 0
-  }
-  const endedProperly = () => {
-    const ends = opts.ends
-    if (!ends) return true
-    const td = new TextDecoder()
-    // the last frames of the last piece first (the terminal frame is almost always there), then every piece from the last back
-    const last = tail.at(-1)
-    const lastFrames = last && lastFramesText(last, td)
-    if (lastFrames && ends(lastFrames)) return true
-    for (let i = tail.length - 1; i >= 0; i--) if (ends(td.decode(tail[i]))) return true
-    return false
-  }
+  const tail = new Tail(opts.ends)
+  const see = (piece: Uint8Array) => tail.see(piece)
+  const endedProperly = () => tail.endedProperly()
   const frames = opts.frames ?? (opts.framing ? new FrameBuffer(opts.framing) : undefined)
   const maxHeld = opts.maxFrameBytes ?? MAX_FRAME_BYTES
-  const tailText = () => {
-    const td = new TextDecoder()
-    return tail.map(p => td.decode(p)).join('')
-  }
+  const tailText = tail.text
   /** ended from outside by shutdown (LiveStream.end) */
   let shutdown = false
   const watchdog = new Watchdog()
@@ -583,9 +682,12 @@ export async function readBodyGuarded(res: Response, limits: { idleMs: number; d
   // fast path: a body with a length was produced whole before it was sent, so it arrives at once;
   // one deadline for all of it instead of a timer per chunk
   if (plain && length >= 0 && length <= FAST_READ_MAX) {
+    const read = res.text()
+    // a body already received whole (a small answer usually is) is read at once: no deadline to arm
+    if (Bun.peek.status(read) === 'fulfilled') return { ok: true, text: Bun.peek(read) as string }
     const d = deadline(Math.max(1, Math.min(limits.idleMs, limits.deadline - Date.now())))
     try {
-      const text = await Promise.race([res.text(), d.promise])
+      const text = await Promise.race([read, d.promise])
       if (text !== 'timeout') return { ok: true, text }
       body.cancel().catch(() => {})
       return timedOut(limits)

@@ -11,6 +11,7 @@ import type { Provider } from './registry'
 import { azureAuth } from './azure'
 import { bedrockAuth } from './bedrock'
 import { errorText } from './stream-guard'
+import { after } from './deadlines'
 
 export const HOP_HEADER = 'x-agproxy-hop'
 /** identifies this process in x-agproxy-hop, for loop detection */
@@ -27,7 +28,7 @@ export interface UpstreamRequest {
 }
 
 export interface CallOptions {
-  /** the client's request signal: its abort ends the upstream call at once */
+  /** the client's request signal: its abort ends the upstream call (at once, or at LINK_AFTER_MS into the call) */
   signal: AbortSignal
   /** the TCP connection must be up within this */
   connectTimeoutMs: number
@@ -41,7 +42,13 @@ export interface CallOptions {
 }
 
 export type CallOutcome =
-  | { ok: true; res: Response; controller: AbortController }
+  | {
+      ok: true
+      res: Response
+      controller: AbortController
+      /** the answer has been read whole: the client's abort need not reach the call any more */
+      release(): void
+    }
   | { ok: false; status?: number; headers?: Headers; body?: unknown; text?: string; network?: string; why?: 'client' | 'connect' | 'headers' | 'network' }
 
 /** A network failure that says the host cannot be reached at all (so no other key of that provider can help). */
@@ -64,6 +71,44 @@ export function authHeaders(p: Provider, key: string): Record<string, string> {
   }
 }
 
+/** The headers of a call, made afresh: the content type, the client's forwarded headers, the provider's, the key's and the hop. */
+function headersOf(p: Provider, key: string, req: UpstreamRequest, url: string, hops: string[]): Record<string, string> {
+  return {
+    'content-type': req.contentType ?? 'application/json',
+    accept: 'application/json, text/event-stream',
+    'user-agent': 'agproxy',
+    'accept-encoding': ACCEPT_ENCODING,
+    ...(p.type === 'anthropic' ? { 'anthropic-version': '2023-06-01' } : {}),
+    ...req.forward,
+    ...p.headers,
+    // bedrock: SigV4 signs the final URL and body
+    ...(p.bedrock && key ? bedrockAuth(p.bedrock, key, url, req.body) : authHeaders(p, key)),
+    [HOP_HEADER]: [...hops, INSTANCE_ID].join(','),
+  }
+}
+
+/** per provider, per key: the headers of a call that has nothing of its own (the usual one), made once (fetch only reads them) */
+const PLAIN_HEADERS = new WeakMap<Provider, Map<string, Record<string, string>>>()
+
+/** The headers of a call: a JSON call with no forwarded header and no earlier hop to a provider that signs nothing per
+ *  call (not Bedrock) gets its provider's and key's headers made once; any other is made afresh. */
+function upstreamHeaders(p: Provider, key: string, req: UpstreamRequest, url: string, hops: string[]): Record<string, string> {
+  if (req.contentType !== undefined || hops.length || p.bedrock || (req.forward && Object.keys(req.forward).length)) return headersOf(p, key, req, url, hops)
+  let byKey = PLAIN_HEADERS.get(p)
+  if (!byKey) PLAIN_HEADERS.set(p, (byKey = new Map()))
+  let headers = byKey.get(key)
+  if (!headers) {
+    // a Vertex key is an access token, renewed hourly: the few latest are kept
+    if (byKey.size >= 16) byKey.clear()
+    byKey.set(key, (headers = headersOf(p, key, req, url, hops)))
+  }
+  return headers
+}
+
+/** How long an upstream call runs before the client's abort is linked to it (an event listener on the client's signal
+ *  costs ~2 % of a small call): a client that leaves before then ends the call when the link is made. */
+export const LINK_AFTER_MS = 50
+
 const seconds = (ms: number) => (ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${+(ms / 1000).toFixed(2)} s`)
 
 export async function callUpstream(p: Provider, key: string, req: UpstreamRequest, opts: CallOptions): Promise<CallOutcome> {
@@ -76,11 +121,23 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
       controller.abort(new Error(w))
     }
   }
+  // the client's abort is linked to the call once it has run LINK_AFTER_MS: a quick call never pays for the link
   const onAbort = () => stop('client')
-  if (opts.signal.aborted) stop('client')
-  else opts.signal.addEventListener('abort', onAbort, { once: true })
+  let linked = false
+  const link = () => {
+    if (opts.signal.aborted) return stop('client')
+    linked = true
+    opts.signal.addEventListener('abort', onAbort, { once: true })
+  }
+  const linking = opts.signal.aborted ? undefined : after(LINK_AFTER_MS, link)
+  if (!linking) stop('client')
+  const release = () => {
+    linking?.cancel()
+    if (linked) opts.signal.removeEventListener('abort', onAbort)
+    linked = false
+  }
   const headersMs = Math.max(1, opts.headersDeadline - Date.now())
-  const timer = setTimeout(() => stop('headers'), Math.min(headersMs, 2_147_483_647))
+  const deadline = after(headersMs, () => stop('headers'))
   const url = p.baseUrl + req.path
   let answered = false
   const probe = probeConnect(url, opts.connectTimeoutMs, opts.hosts)
@@ -92,21 +149,10 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
       }
     })
 
-  const headers: Record<string, string> = {
-    'content-type': req.contentType ?? 'application/json',
-    accept: 'application/json, text/event-stream',
-    'user-agent': 'agproxy',
-    'accept-encoding': ACCEPT_ENCODING,
-    ...(p.type === 'anthropic' ? { 'anthropic-version': '2023-06-01' } : {}),
-    ...req.forward,
-    ...p.headers,
-    // bedrock: SigV4 signs the final URL and body
-    ...(p.bedrock && key ? bedrockAuth(p.bedrock, key, url, req.body) : authHeaders(p, key)),
-    [HOP_HEADER]: [...opts.hops, INSTANCE_ID].join(','),
-  }
+  const headers = upstreamHeaders(p, key, req, url, opts.hops)
   const done = () => {
-    clearTimeout(timer)
-    opts.signal.removeEventListener('abort', onAbort)
+    deadline.cancel()
+    release()
   }
   try {
     // timeout: false: Bun's own 5-minute socket idle timer would cut long thinking pauses; the stream guards bound idle time
@@ -115,10 +161,10 @@ export async function callUpstream(p: Provider, key: string, req: UpstreamReques
     const res = decoded(await fetch(url, init as RequestInit))
     answered = true
     opts.hosts.markReachable(url)
-    clearTimeout(timer)
+    deadline.cancel()
     if (res.ok) {
       // once streaming, only the client's abort (or the guards, through `controller`) ends the call
-      return { ok: true, res, controller }
+      return { ok: true, res, controller, release }
     }
     const text = await readCapped(res, 65536, opts.errorBodyMs ?? 10_000, controller)
     done()
@@ -261,8 +307,12 @@ export class HostHealth {
   markReachable(url: string) {
     const o = originOf(url)
     if (!o) return
+    const now = Date.now()
+    // marked within the last second and not down since: nothing changes (every call marks its origin)
+    const seen = this.reachable.get(o)
+    if (seen !== undefined && now - seen < 1000 && !this.unreachable.has(o)) return
     this.unreachable.delete(o)
-    setLast(this.reachable, o, Date.now())
+    setLast(this.reachable, o, now)
   }
 
   markUnreachable(url: string) {

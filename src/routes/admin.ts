@@ -19,8 +19,13 @@ import { keysStatus } from './status'
 import { VERSION } from '../version'
 import type { ClientKeys } from '../clientkeys'
 import { CLIENT_KEY_NAME, ClientKeyLimits } from '../config/schema'
+import { effectiveAuthMode } from '../config/load'
 import { generateKey } from '../http/auth'
 import { compileValidator } from '../schema/validate'
+import type { RequestStats } from '../observe/stats'
+import { clientEntries, clientsText, displayOrigin, lanOrigins } from '../http/banner'
+import { clientFamilies } from '../http/clients'
+import { tryPrompt, type InProcessCall } from './try'
 
 /** What /admin/reload runs (SIGHUP's reload); `ok` false leaves the running configuration. */
 export type ReloadAction = () => { ok: boolean; message: string }
@@ -36,7 +41,24 @@ export interface AdminDeps {
   clientKeys: ClientKeys
   reload?: ReloadAction
   startedAt: number
+  /** per-minute request statistics (the dashboard's overview charts) */
+  stats: RequestStats
+  /** the address agproxy listens on */
+  listenOrigin: () => string
+  /** a call into this app's routes, past the front door (POST /admin/try) */
+  call: InProcessCall
 }
+
+/** A runtime key created while auth is off: its limits hold when it is sent, but a request without a key (or with a
+ *  revoked one) is let through; the answer says so and names the setting. */
+export const authOffWarning = (c: Config): { warning?: string } =>
+  effectiveAuthMode(c) === 'off'
+    ? {
+        warning:
+          'auth is off (auth_mode: auto, on loopback, with no api_keys or client_keys in the configuration): requests without a key, ' +
+          'or with a revoked one, are let through without limits. Set auth_mode: all_except_health (or strict) in agproxy.yaml to require a key.',
+      }
+    : {}
 
 /** events a slow /admin/events reader may lag behind before the oldest are dropped */
 export const EVENTS_BUFFER = 1000
@@ -154,17 +176,20 @@ const NewKey = t.Object(
 
 const checkNewKey = compileValidator(NewKey, (v, path) => (path === 'key' ? 'a key (not shown)' : (JSON.stringify(v)?.slice(0, 80) ?? String(v))))
 
-/** The POST /admin/keys body, validated; a message naming the field when it is not valid (a key is never echoed). */
-async function newKeyBody(request: Request): Promise<typeof NewKey.static | string> {
+/** A JSON body validated by `check`; a message naming the field when it is not valid (`example`: what a good one looks like). */
+async function jsonBody<T>(request: Request, check: (v: unknown) => { path: string; message: string } | undefined, example: string): Promise<T | string> {
   let body: unknown
   try {
     body = await request.json()
   } catch {
-    return 'The body must be a JSON object such as {"name": "alice", "rpm": 60}.'
+    return `The body must be a JSON object such as ${example}.`
   }
-  const bad = checkNewKey(body)
-  return bad ? `${bad.path || 'body'}: ${bad.message}` : (body as typeof NewKey.static)
+  const bad = check(body)
+  return bad ? `${bad.path || 'body'}: ${bad.message}` : (body as T)
 }
+
+/** The POST /admin/keys body, validated (a key is never echoed). */
+const newKeyBody = (request: Request) => jsonBody<typeof NewKey.static>(request, checkNewKey, '{"name": "alice", "rpm": 60}')
 
 /** The limits of a POST /admin/keys body as stored (expires as ms); a message when expires is not a date. */
 function limitsOfBody(b: typeof NewKey.static) {
@@ -174,6 +199,21 @@ function limitsOfBody(b: typeof NewKey.static) {
   for (const k of Object.keys(out) as Array<keyof typeof out>) if (out[k] === undefined) delete out[k]
   return out
 }
+
+const TryBody = t.Object(
+  {
+    dialect: t.Union([t.Literal('openai'), t.Literal('anthropic'), t.Literal('gemini')]),
+    model: t.String({ minLength: 1, maxLength: 200 }),
+    prompt: t.String({ minLength: 1, maxLength: 20000 }),
+    max_tokens: t.Optional(t.Integer({ minimum: 1, maximum: 4096 })),
+  },
+  { additionalProperties: false },
+)
+const checkTryBody = compileValidator(TryBody)
+
+/** The POST /admin/try body, validated. */
+const tryBody = (request: Request) =>
+  jsonBody<typeof TryBody.static>(request, checkTryBody, '{"dialect": "openai", "model": "gpt-4o-mini", "prompt": "Say hello"}')
 
 export const adminRoutes = (d: AdminDeps) => {
   const refuse = (request: Request, status: 'not_found' | 'invalid_request' | 'unavailable', message: string) => {
@@ -214,6 +254,8 @@ export const adminRoutes = (d: AdminDeps) => {
       return { provider: p.name, key: params.name, status: enabled ? 'enabled' : 'disabled' }
     }
   const KeyParams = t.Object({ provider: t.String(), name: t.String() })
+  /** the port agproxy listens on (the configured one until it listens) */
+  const listenPort = () => Number(new URL(d.listenOrigin()).port) || d.config.port
 
   return new Elysia({ name: 'admin' })
     .get(
@@ -246,6 +288,57 @@ export const adminRoutes = (d: AdminDeps) => {
       },
       { detail: detail('Version, uptime, health reasons, providers, request-log state') },
     )
+    .get(
+      '/admin/overview',
+      () => {
+        const port = listenPort()
+        return {
+          version: VERSION,
+          uptimeSeconds: Math.round((Date.now() - d.startedAt) / 1000),
+          status: d.state.degraded.size ? 'degraded' : 'ok',
+          reasons: [...d.state.degraded].map(([source, why]) => `${source}: ${why}`),
+          authMode: effectiveAuthMode(d.config),
+          addresses: { local: displayOrigin(d.config, port), lan: lanOrigins(d.config, port) },
+          openStreams: d.state.streams.size,
+          providers: d.dispatcher.providers.size,
+          requestLog: d.requestLog !== undefined,
+          now: Date.now(),
+          ...d.stats.windows(),
+        }
+      },
+      {
+        detail: detail(
+          'The dashboard overview: addresses, auth mode, health, open streams; requests, errors, p50/p95 latency and tokens per minute (last hour) and per hour (last day)',
+          'The dashboard overview: listen addresses, auth mode, version, uptime, health, open streams, and per-interval statistics of this process ' +
+            '(`hour`: 60 one-minute points, `day`: 24 one-hour points; each `t`, `requests`, `errors`, `p50Ms`, `p95Ms`, `inputTokens`, `outputTokens`)',
+        ),
+      },
+    )
+    .get(
+      '/admin/clients',
+      () => {
+        const port = listenPort()
+        const origin = displayOrigin(d.config, port)
+        return { origin, text: clientsText(d.config, port), clients: clientEntries(d.config, port), families: clientFamilies(origin) }
+      },
+      { detail: detail("Each client's settings for this instance (the text of `agproxy clients`)") },
+    )
+    .post(
+      '/admin/try',
+      async ({ request }) => {
+        const body = await tryBody(request)
+        return typeof body === 'string' ? refuse(request, 'invalid_request', body) : tryPrompt(d.call, d.state.recorder, body)
+      },
+      {
+        parse: 'none',
+        detail: detail(
+          'Send one prompt through a dialect and a model, in-process; the answer and the route it took',
+          "Send one prompt (non-streaming) through a dialect to a model, in-process through this agproxy's own routes (traced and logged as client " +
+            '"dashboard"). The JSON body: `dialect` (openai | anthropic | gemini), `model`, `prompt`, optionally `max_tokens` (default 256). The answer: ' +
+            "`{ok, status, dialect, path, provider, model, answer | error, ms, attempts, usage}`: the route a client's call would take",
+        ),
+      },
+    )
     .get('/admin/config', () => redactConfig(d.config), { detail: detail('The running configuration (keys and header values masked)') })
     .get(
       '/admin/providers',
@@ -274,10 +367,10 @@ export const adminRoutes = (d: AdminDeps) => {
         const limits = limitsOfBody(body)
         if (typeof limits === 'string') return refuse(request, 'invalid_request', limits)
         const key = body.key ?? generateKey()
-        const refused = d.clientKeys.create(limits, key)
+        const refused = await d.clientKeys.create(limits, key)
         if (refused) return renderError('openai', refused)
         set.status = 201
-        return { ...limits, key, note: limits.note, shown: 'once: agproxy keeps only its SHA-256' }
+        return { ...limits, key, note: limits.note, shown: 'once: agproxy keeps only its SHA-256', ...authOffWarning(d.config) }
       },
       {
         parse: 'none',
@@ -291,17 +384,17 @@ export const adminRoutes = (d: AdminDeps) => {
     )
     .post(
       '/admin/keys/:name/revoke',
-      ({ params }) => {
-        const refused = d.clientKeys.revoke(params.name)
+      async ({ params }) => {
+        const refused = await d.clientKeys.revoke(params.name)
         return refused ? renderError('openai', refused) : { name: params.name, status: 'revoked' }
       },
       { params: t.Object({ name: t.String() }), detail: detail('Revoke a runtime client key (refused from now on)') },
     )
     .post(
       '/admin/keys/:name/rotate',
-      ({ params }) => {
+      async ({ params }) => {
         const key = generateKey()
-        const refused = d.clientKeys.rotate(params.name, key)
+        const refused = await d.clientKeys.rotate(params.name, key)
         return refused ? renderError('openai', refused) : { name: params.name, key, shown: 'once: agproxy keeps only its SHA-256' }
       },
       { params: t.Object({ name: t.String() }), detail: detail('Give a runtime client key a new secret (the old one is refused from now on)') },

@@ -2,12 +2,16 @@
  * The model-call routes: read and validate the JSON (or multipart) body (schemas compiled once), find the model,
  * hand over to the dispatcher. Bodies are read here, not by Elysia (`parse: 'none'`), so that limits,
  * slow senders and bad JSON get errors in the caller's dialect and the raw bytes stay available.
+ *
+ * A POST to a canonical model-call route comes straight from the front door (`direct`), with the request as it came
+ * and the path the front door resolved and authorised: no rebuilt request, no Elysia routing. Elysia keeps the routes
+ * for the docs, and serves the model calls the route table does not list (Gemini `provider/model` paths).
  */
 import { Elysia, NotFoundError, t } from 'elysia'
 import { ENDPOINT_LIST, GEMINI_ACTIONS, type Endpoint, type EndpointId } from '../endpoints'
 import { operationDocs } from '../endpoints/docs'
 import { readFormBody, readJsonBody, type FormResult } from '../http/body'
-import { clientKeyOfRequest, clientSignal, traceOf } from '../http/front'
+import { clientKeyOfRequest, clientSignal, traceOf, type CallContext, type DirectCall } from '../http/front'
 import type { ClientKeys } from '../clientkeys'
 import { compileValidator } from '../schema/validate'
 import { detectDialect, err, renderError } from '../http/errors'
@@ -25,6 +29,13 @@ const ACTIONS_TEXT = (() => {
 /** The query of a request URL (no URL parse for the usual URL without one). */
 const queryOf = (url: string) => (url.includes('?') ? new URL(url).searchParams : new URLSearchParams())
 
+/** The model-call routes (Elysia's, for the docs and the paths the route table does not list) and the direct entry. */
+export interface ModelCalls {
+  // biome-ignore lint/suspicious/noExplicitAny: Elysia's type parameters describe the routes; app.ts only mounts them
+  routes: Elysia<any, any, any, any, any, any, any>
+  direct(call: DirectCall): Promise<Response>
+}
+
 /** The dispatcher's answer or error as the HTTP response (the edge: errors are rendered in the caller's dialect). */
 export function render(dialect: Dialect, r: Answer | IRError, trace?: Trace): Response {
   if (!isAnswer(r)) {
@@ -37,15 +48,25 @@ export function render(dialect: Dialect, r: Answer | IRError, trace?: Trace): Re
     trace.provider = r.provider
     trace.routedModel = r.model
   }
-  const headers = { 'x-agproxy-provider': r.provider, 'x-agproxy-model': r.model }
-  if (r.answer === 'json') return Response.json(r.body, { status: r.status ?? 200, headers })
-  if (r.answer === 'text') return new Response(r.text, { headers: { 'content-type': r.contentType, ...headers } })
-  return new Response(r.stream, { headers: { 'content-type': r.contentType, 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers } })
+  // each header object written out whole (no spread: this is on every answer's path)
+  const provider = r.provider
+  const model = r.model
+  if (r.answer === 'json') return Response.json(r.body, { status: r.status ?? 200, headers: { 'x-agproxy-provider': provider, 'x-agproxy-model': model } })
+  if (r.answer === 'text') return new Response(r.text, { headers: { 'content-type': r.contentType, 'x-agproxy-provider': provider, 'x-agproxy-model': model } })
+  return new Response(r.stream as BodyInit, {
+    headers: {
+      'content-type': r.contentType,
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+      'x-agproxy-provider': provider,
+      'x-agproxy-model': model,
+    },
+  })
 }
 
 /** The model-call routes; `bodies` is the app's budget of request bodies held at once; `clientKeys`: the limits of the
  *  client key a request came with (front door), checked once its model is known. */
-export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyTimeoutS: number, bodies: BodyBudget, clientKeys?: ClientKeys) {
+export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyTimeoutS: number, bodies: BodyBudget, clientKeys?: ClientKeys): ModelCalls {
   // compiled on first use of each endpoint: start-up stays fast (cold start of the binary), later calls reuse it
   const validators = new Map<EndpointId, ReturnType<typeof compileValidator>>()
   const validatorFor = (e: Endpoint) => {
@@ -55,11 +76,11 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
   }
   const limits = { maxBytes: maxBodyMb * 1048576, deadlineMs: bodyTimeoutS * 1000 }
 
-  async function call(endpoint: Endpoint, request: Request, pathModel?: string): Promise<Response> {
+  async function call(endpoint: Endpoint, request: Request, ctx: CallContext, pathModel?: string): Promise<Response> {
     // the body's bytes count against limits.request_bodies_mb from before it is read until the dispatch is over
     // (the raw bytes and the parsed JSON are held until then: pass-through, retries)
     const hold = bodies.hold()
-    const trace = traceOf(request)
+    const trace = ctx.trace
     if (trace) trace.endpoint = endpoint.id
     let done: (() => void) | undefined
     try {
@@ -72,7 +93,7 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
       const model = pathModel ?? (body.value.model as string)
       if (/[\r\n\0]/.test(model))
         return renderError(endpoint.dialect, err('invalid_request', 'model: must not contain control characters.', { param: 'model' }))
-      const client = clientKeys && clientKeyOfRequest(request)
+      const client = clientKeys && ctx.client
       if (client) {
         trace?.asked(model)
         const refused = await clientKeys.admit(client, model)
@@ -93,8 +114,8 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
           parts: endpoint.multipart ? (body as Extract<FormResult, { ok: true }>).parts : undefined,
           model,
           request,
-          signal: clientSignal(request),
-          query: queryOf(request.url),
+          signal: ctx.signal,
+          query: ctx.query,
           trace,
         }),
         trace,
@@ -110,7 +131,16 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
     detail: { tags: [e.tag], summary: e.summary, ...operationDocs(e) },
   })
 
-  /** `gemini-2.5-pro:generateContent` → the Gemini endpoint; an unknown action is a 404 naming the ones that exist */
+  /** The context of a request Elysia routed (the front door rebuilt it and kept its signal, trace and client key beside it). */
+  const routed = (request: Request): CallContext => ({
+    query: queryOf(request.url),
+    signal: clientSignal(request),
+    trace: traceOf(request),
+    client: clientKeyOfRequest(request),
+  })
+
+  /** `gemini-2.5-pro:generateContent` (`target` already percent-decoded, as Elysia's params are) → the Gemini endpoint;
+   *  an unknown action is a 404 naming the ones that exist */
   const gemini = (target: string, request: Request) => {
     const colon = target.lastIndexOf(':')
     const action = colon > 0 ? target.slice(colon + 1) : ''
@@ -125,7 +155,26 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
       )
     }
     if (!endpoint) return renderError('gemini', err('not_found', `"${target}" names no model action. Use models/{model}${ACTIONS_TEXT}.`))
-    return call(endpoint, request, decodeURIComponent(target.slice(0, colon)))
+    return call(endpoint, request, routed(request), target.slice(0, colon))
+  }
+
+  /** A POST to a canonical model-call route, from the front door: the model of a Gemini action path is its last
+   *  segment up to the action, percent-decoded once. */
+  const direct = (d: DirectCall): Promise<Response> => {
+    const e = d.endpoint
+    if ('paths' in e.route) return call(e, d.request, d)
+    const segment = d.path.slice(d.path.lastIndexOf('/') + 1)
+    const raw = segment.slice(0, segment.lastIndexOf(':'))
+    let model: string
+    try {
+      model = decodeURIComponent(raw)
+    } catch {
+      if (d.trace) d.trace.endpoint = e.id
+      const bad = err('invalid_request', `The model name "${raw.slice(0, 100)}" in the path is not valid percent-encoding: encode it with encodeURIComponent.`)
+      d.trace?.failed(bad)
+      return Promise.resolve(renderError(e.dialect, bad))
+    }
+    return call(e, d.request, d, model)
   }
 
   /** only a configured provider may stand before the slash; anything else is an unknown path (diagnostic 404) */
@@ -138,22 +187,21 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
   const app = new Elysia({ name: 'model-calls' })
   // the endpoints whose model is in the body: one route per path
   for (const e of ENDPOINT_LIST) {
-    if ('paths' in e.route) for (const path of e.route.paths) app.post(path, ({ request }) => call(e, request), route(e))
+    if ('paths' in e.route) for (const path of e.route.paths) app.post(path, ({ request }) => call(e, request, routed(request)), route(e))
   }
-  return (
-    app
-      // Gemini's `{model}:action` paths cannot be expressed in the router: one route per prefix, documented in docs.ts
-      .post('/v1beta/models/:model', ({ params, request }) => gemini(params.model, request), { ...hidden, params: t.Object({ model: t.String() }) })
-      .post('/v1/models/:id', ({ params, request }) => gemini(params.id, request), { ...hidden, params: t.Object({ id: t.String() }) })
-      // `provider/model` names, as the Google SDK sends them (unencoded): /v1beta/models/oa/gpt-4o:generateContent
-      // (parameter names must match the GET routes at the same position: the router is shared)
-      .post('/v1beta/models/:model/:name', ({ params, request }) => gemini(providerModel(params.model, params.name), request), {
-        ...hidden,
-        params: t.Object({ model: t.String(), name: t.String() }),
-      })
-      .post('/v1/models/:id/:name', ({ params, request }) => gemini(providerModel(params.id, params.name), request), {
-        ...hidden,
-        params: t.Object({ id: t.String(), name: t.String() }),
-      })
-  )
+  const routes = app
+    // Gemini's `{model}:action` paths cannot be expressed in the router: one route per prefix, documented in docs.ts
+    .post('/v1beta/models/:model', ({ params, request }) => gemini(params.model, request), { ...hidden, params: t.Object({ model: t.String() }) })
+    .post('/v1/models/:id', ({ params, request }) => gemini(params.id, request), { ...hidden, params: t.Object({ id: t.String() }) })
+    // `provider/model` names, as the Google SDK sends them (unencoded): /v1beta/models/oa/gpt-4o:generateContent
+    // (parameter names must match the GET routes at the same position: the router is shared)
+    .post('/v1beta/models/:model/:name', ({ params, request }) => gemini(providerModel(params.model, params.name), request), {
+      ...hidden,
+      params: t.Object({ model: t.String(), name: t.String() }),
+    })
+    .post('/v1/models/:id/:name', ({ params, request }) => gemini(providerModel(params.id, params.name), request), {
+      ...hidden,
+      params: t.Object({ id: t.String(), name: t.String() }),
+    })
+  return { routes, direct }
 }

@@ -1,9 +1,11 @@
 /**
- * Schema checks compiled once at start, with errors that name the field and what was expected.
- * Used for request bodies (the offending value is echoed: it is the client's own) and for the config file (which
- * chooses how values appear, so that a key is never printed: config/load.ts).
+ * Schema checks, with errors that name the field and what was expected: compiled once (request bodies, checked per
+ * request: the offending value is echoed, it is the client's own), or interpreted (the config file, checked once or
+ * at a reload: compiling its schema would cost ~25 ms of every start; it chooses how values appear, so that a key is
+ * never printed: config/load.ts).
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { Value } from '@sinclair/typebox/value'
 import type { ValueError } from '@sinclair/typebox/errors'
 import type { TSchema } from '@sinclair/typebox'
 
@@ -24,15 +26,21 @@ export const fieldPath = (pointer: string) =>
     .map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : (i ? '.' : '') + s.replace(/~1/g, '/').replace(/~0/g, '~')))
     .join('')
 
+/** A validator compiled once, for values checked many times (request bodies). */
 export function compileValidator(schema: TSchema, show: ShowValue = showJson): (value: unknown) => FieldError | undefined {
   const check = TypeCompiler.Compile(schema)
-  return value => {
-    if (check.Check(value)) return undefined
-    const first = check.Errors(value).First()
-    if (!first) return { path: '', message: 'invalid value' }
-    const e = intoObjectMember(first)
-    return { path: fieldPath(e.path), message: describeValueError(e, show) }
-  }
+  return value => (check.Check(value) ? undefined : firstError(check.Errors(value).First(), show))
+}
+
+/** A validator that interprets the schema (no compile step), for a value checked once (the config file). */
+export function schemaValidator(schema: TSchema, show: ShowValue = showJson): (value: unknown) => FieldError | undefined {
+  return value => (Value.Check(schema, value) ? undefined : firstError(Value.Errors(schema, value).First(), show))
+}
+
+function firstError(first: ValueError | undefined, show: ShowValue): FieldError {
+  if (!first) return { path: '', message: 'invalid value' }
+  const e = intoObjectMember(first)
+  return { path: fieldPath(e.path), message: describeValueError(e, show) }
 }
 
 /** A union's error names the union ("expected a string or an object"). When the value is an object and exactly one

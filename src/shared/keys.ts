@@ -6,6 +6,10 @@
  *
  * Redis holds per provider `agproxy:keys:<provider>` (cooldowns and failure disables, each field with its end; the hash
  * expires after the longest cooldown) and `agproxy:disabled:<provider>` (disables by hand, until enabled again).
+ *
+ * Sticky conversations are the one event a busy gateway has per request (each new conversation on a pool of several
+ * keys): they are not stored, and they are sent in batches, one PUBLISH every STICKY_BATCH_MS, so Redis adds no round
+ * trip per request.
  */
 import type { KeyEvent, KeyPool } from '../providers/pool'
 import type { SharedRedis } from './redis'
@@ -15,6 +19,10 @@ const CHANNEL = 'keys'
 const AUTH_DISABLE_MS = 3_600_000
 /** events kept while Redis is away, to send once it is back */
 const MAX_MISSED = 1000
+/** how long a new conversation's key waits to be sent with the others (another instance may pick its own until then) */
+export const STICKY_BATCH_MS = 20
+/** sticky events sent in one message at most (a burst is sent in several) */
+const STICKY_BATCH_MAX = 500
 
 // store the state (or drop a key's states) and tell the others, in one round trip
 const SHARE = `if ARGV[1] == 'enable' then
@@ -36,10 +44,18 @@ interface Message {
   event: KeyEvent & { until?: number }
 }
 
+/** Sticky conversations learned since the last batch: [provider, key name, sticky value] each. */
+interface StickyBatch {
+  from: string
+  sticky: Array<[string, string, string]>
+}
+
 /** Carries the pools' KeyEvents through Redis; `attach` the pools of each configuration served (a reload's new ones). */
 export class SharedKeys {
   private pools = new Map<string, KeyPool>()
   private missed: Message[] = []
+  private sticky: Array<[string, string, string]> = []
+  private stickyTimer?: ReturnType<typeof setTimeout>
   private readonly id = crypto.randomUUID()
 
   constructor(
@@ -76,33 +92,59 @@ export class SharedKeys {
   }
 
   private share(provider: string, event: KeyEvent): void {
+    if (event.type === 'sticky') {
+      this.shareSticky(provider, event.key, event.sticky)
+      return
+    }
     const msg: Message = {
       from: this.id,
       provider,
       event: event.type === 'disable' && !event.manual ? { ...event, until: this.now() + AUTH_DISABLE_MS } : event,
     }
     if (!this.redis.up) {
-      if (event.type !== 'sticky') this.missed.push(msg)
+      this.missed.push(msg)
       if (this.missed.length > MAX_MISSED) this.missed.shift()
       return
     }
     void this.send(msg)
   }
 
+  /** a new conversation's key, sent with the others learned within STICKY_BATCH_MS (none kept while Redis is away) */
+  private shareSticky(provider: string, key: string, sticky: string): void {
+    if (!this.redis.up) return
+    this.sticky.push([provider, key, sticky])
+    if (this.sticky.length >= STICKY_BATCH_MAX) this.sendSticky()
+    else if (!this.stickyTimer) this.stickyTimer = setTimeout(() => this.sendSticky(), STICKY_BATCH_MS)
+  }
+
+  private sendSticky(): void {
+    if (this.stickyTimer) clearTimeout(this.stickyTimer)
+    this.stickyTimer = undefined
+    if (!this.sticky.length) return
+    const batch: StickyBatch = { from: this.id, sticky: this.sticky }
+    this.sticky = []
+    this.redis.publish(CHANNEL, JSON.stringify(batch))
+  }
+
   private async send(msg: Message): Promise<void> {
     const { provider, event } = msg
     const field = event.type === 'cool' && event.model ? `${event.key}\u0000${event.model}` : `${event.key}\u0000`
     const json = JSON.stringify(msg)
-    const mode = event.type === 'enable' ? 'enable' : event.type === 'disable' && event.manual ? 'manual' : event.type === 'sticky' ? 'none' : 'expiring'
+    const mode = event.type === 'enable' ? 'enable' : event.type === 'disable' && event.manual ? 'manual' : 'expiring'
     const ttl = 'until' in event && event.until ? Math.max(1, Math.ceil(event.until - this.now())) : 1
     const keys = [this.redis.key('keys', provider), this.redis.key('disabled', provider), this.redis.key(CHANNEL)]
     const args = [mode, mode === 'enable' ? `${event.key}\u0000` : field, JSON.stringify(event), String(ttl), json]
-    if ((await this.redis.call('EVAL', [SHARE, '3', ...keys, ...args])) === undefined && event.type !== 'sticky') this.missed.push(msg)
+    if ((await this.redis.call('EVAL', [SHARE, '3', ...keys, ...args])) === undefined) this.missed.push(msg)
   }
 
   private received(text: string): void {
-    const m = parse<Message>(text)
-    if (!m || m.from === this.id || !m.event) return
+    const m = parse<Message & StickyBatch>(text)
+    if (!m || m.from === this.id) return
+    if (Array.isArray(m.sticky)) {
+      for (const [provider, key, sticky] of m.sticky) this.pools.get(provider)?.applyShared({ type: 'sticky', key, sticky })
+      return
+    }
+    if (!m.event) return
     const e = m.event
     if (e.until !== undefined && e.until <= this.now()) return
     this.pools.get(m.provider)?.applyShared(e)

@@ -119,6 +119,10 @@ export class SharedRedis implements SharedCounters {
   private subscriber?: RedisClient
   private readonly subscriptions = new Map<string, (message: string) => void>()
   private readonly recoverHooks = new Set<() => void>()
+  /** the channels the subscriber connection listens to */
+  private readonly subscribed = new Set<string>()
+  /** subscriber set-ups, one after the other (two at once would close each other's connection) */
+  private subscribing: Promise<void> = Promise.resolve()
   private target: DegradedTarget = { degraded: new Map() }
   private fault?: string
   private probe?: ReturnType<typeof setInterval>
@@ -170,12 +174,18 @@ export class SharedRedis implements SharedCounters {
     if (this.ready) await this.ready
     if (this.fault || this.closed) return undefined
     try {
-      const answer = (await within(this.client.send(command, args), timeoutMs, command)) as T
-      this.lastAnswer = Date.now()
-      return answer
+      const sent = this.client.send(command, args)
+      // an answer that comes late still says Redis is there (under load it is the event loop that is late, not Redis)
+      sent.then(
+        () => {
+          this.lastAnswer = Date.now()
+        },
+        () => {},
+      )
+      return (await within(sent, timeoutMs, command)) as T
     } catch (e) {
       // one slow answer (a burst queued on the connection) is this call's local fallback; Redis is away when it is
-      // the connection that failed, or nothing has answered for a second
+      // the connection that failed, or nothing has answered, even late, for a second
       if (!(e instanceof SlowAnswer) || Date.now() - this.lastAnswer > STALL_MS) this.failed(e)
       return undefined
     }
@@ -186,11 +196,14 @@ export class SharedRedis implements SharedCounters {
     void this.call('PUBLISH', [PREFIX + channel, message])
   }
 
-  /** `listener` gets every message on `channel` from now on (subscribed again after a recovery) */
+  /** `listener` gets every message on `channel` from now on (subscribed again after a recovery). Channels named before
+   *  the first connect ends are listened to before it is logged. */
   async subscribe(channel: string, listener: (message: string) => void): Promise<void> {
-    this.subscriptions.set(PREFIX + channel, listener)
+    const name = PREFIX + channel
+    this.subscriptions.set(name, listener)
     if (this.ready) await this.ready
-    if (!this.fault) await this.resubscribe()
+    // while Redis is away, the recovery subscribes every channel
+    if (!this.fault && !this.closed) await this.serially(() => (this.subscribed.has(name) ? undefined : this.listen(name)))
   }
 
   /** a key under agproxy's prefix */
@@ -242,29 +255,51 @@ export class SharedRedis implements SharedCounters {
   private async start(): Promise<void> {
     try {
       await within(this.client.connect(), 2000, 'connect')
-      this.log.info(`redis: connected to ${redisLocation(this.url)}; cooldowns, disabled keys, sticky sessions and counters are shared`)
+      // the channels named so far are listened to before the connect is logged (an instance is then ready to hear the others)
+      await this.serially(() => this.subscribeAll())
+      if (!this.fault)
+        this.log.info(`redis: connected to ${redisLocation(this.url)}; cooldowns, disabled keys, sticky sessions, counters and client keys are shared`)
     } catch (e) {
       this.failed(e)
     }
     this.ready = undefined
   }
 
-  private async resubscribe(): Promise<void> {
-    if (!this.subscriptions.size) return
+  /** run `setUp` after the subscriber set-ups before it */
+  private serially(setUp: () => Promise<void> | undefined): Promise<void> {
+    this.subscribing = this.subscribing.then(setUp)
+    return this.subscribing
+  }
+
+  /** a fresh subscriber connection listening to every channel (the first connect, a recovery) */
+  private async subscribeAll(): Promise<void> {
+    if (!this.subscriptions.size || this.closed) return
     try {
       quietClose(this.subscriber)
+      this.subscribed.clear()
       const sub = new RedisClient(this.url, { connectionTimeout: 1000, autoReconnect: false, enableOfflineQueue: false })
       sub.onclose = e => {
         if (!this.closed && sub === this.subscriber) this.failed(e ?? new Error('subscriber connection closed'))
       }
       this.subscriber = sub
       await within(sub.connect(), 1000, 'connect')
-      for (const [channel, listener] of this.subscriptions)
-        await within(
-          sub.subscribe(channel, m => listener(String(m))),
-          1000,
-          'SUBSCRIBE',
-        )
+      for (const channel of this.subscriptions.keys()) await this.listen(channel)
+    } catch (e) {
+      this.failed(e)
+    }
+  }
+
+  /** the subscriber connection listens to `channel` too (a new one when there is none) */
+  private async listen(channel: string): Promise<void> {
+    const sub = this.subscriber
+    if (!sub) return this.subscribeAll()
+    try {
+      await within(
+        sub.subscribe(channel, m => this.subscriptions.get(channel)?.(String(m))),
+        1000,
+        'SUBSCRIBE',
+      )
+      this.subscribed.add(channel)
     } catch (e) {
       this.failed(e)
     }
@@ -297,7 +332,7 @@ export class SharedRedis implements SharedCounters {
       this.lastAnswer = Date.now()
       this.target.degraded.delete(REDIS_SOURCE)
       this.log.info(`redis: ${redisLocation(this.url)} answers again; sharing state again`)
-      await this.resubscribe()
+      await this.serially(() => this.subscribeAll())
       for (const hook of this.recoverHooks) hook()
     } catch {
       /* still away: the next probe tries again */

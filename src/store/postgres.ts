@@ -2,11 +2,20 @@
  * The PostgreSQL dialect of the request store (`database_url`, Bun's built-in SQL client), for several instances
  * sharing one request log and usage: the portable SQL of src/store/sql.ts with `?` numbered `$1…`, the same numbered
  * migrations (run once, under an advisory lock, whichever instance starts first), and what only PostgreSQL says (the
- * tables' size). Every call is async; the store connects and migrates on first use, so opening never blocks or throws.
+ * tables' size), and the runtime client keys (src/clientkeys) every instance shares. Every call is async; the store
+ * connects and migrates on first use, so opening never blocks or throws.
  */
 import { SQL } from 'bun'
 import {
+  BUMP_CLIENT_KEYS_VERSION,
   CREATE_VERSION_TABLE,
+  INSERT_CLIENT_KEY,
+  REVOKE_CLIENT_KEY,
+  ROTATE_CLIENT_KEY,
+  SELECT_CLIENT_KEYS,
+  SELECT_CLIENT_KEYS_VERSION,
+  clientKeyValues,
+  toClientKey,
   INSERT_ATTEMPT,
   INSERT_BODIES,
   INSERT_REQUEST,
@@ -22,7 +31,7 @@ import {
   usageDeltas,
   usageSelect,
 } from './sql'
-import type { RequestQuery, RequestStore, StoreInfo, StoredRequest, UsageQuery, UsageRow } from './types'
+import type { ClientKeyStore, RequestQuery, RequestStore, StoreInfo, StoredClientKey, StoredRequest, UsageQuery, UsageRow } from './types'
 
 type Row = Record<string, string | number | null>
 type Value = string | number | null
@@ -42,6 +51,9 @@ const PG = {
   insertAttempt: numbered(INSERT_ATTEMPT),
   insertBodies: numbered(INSERT_BODIES),
   upsertUsage: numbered(UPSERT_USAGE),
+  insertClientKey: numbered(INSERT_CLIENT_KEY),
+  revokeClientKey: numbered(REVOKE_CLIENT_KEY),
+  rotateClientKey: numbered(ROTATE_CLIENT_KEY),
 }
 
 /** `postgres://user:password@host/db` → `postgres://user@host/db` (for messages and /admin/status: never the password). */
@@ -54,6 +66,7 @@ export function openPostgresStore(url: string): RequestStore<true> {
 
 class PostgresStore implements RequestStore<true> {
   readonly remote = true as const
+  readonly clientKeys: ClientKeyStore
   private readonly sql: SQL
   private readonly ready: Promise<number>
 
@@ -62,6 +75,23 @@ class PostgresStore implements RequestStore<true> {
     this.ready = this.migrate()
     // a failure is the first call's to report (RequestLog retries with a new store)
     this.ready.catch(() => {})
+    this.clientKeys = {
+      list: async () => (await this.query(SELECT_CLIENT_KEYS)).map(toClientKey),
+      version: async () => Number((await this.query(SELECT_CLIENT_KEYS_VERSION))[0]?.version ?? 0),
+      create: (k: StoredClientKey) => this.changeKeys(PG.insertClientKey, clientKeyValues(k)),
+      revoke: (name: string, time: number) => this.changeKeys(PG.revokeClientKey, [time, name]),
+      rotate: (name: string, hash: string) => this.changeKeys(PG.rotateClientKey, [hash, name]),
+    }
+  }
+
+  /** one client_keys row changed by `text`, and the keys' version bumped with it (one transaction); false when no row was */
+  private async changeKeys(text: string, values: Value[]): Promise<boolean> {
+    await this.ready
+    return this.sql.begin(async tx => {
+      const changed = Number(((await tx.unsafe(text, values)) as { count?: number }).count ?? 0) === 1
+      if (changed) await tx.unsafe(BUMP_CLIENT_KEYS_VERSION)
+      return changed
+    })
   }
 
   /** Bring the schema to SCHEMA_VERSION, each migration once, in its own transaction; the version found. */

@@ -2,7 +2,7 @@
  * What a request cost, in USD: `prices:` from the configuration first (model name or glob), then the price table
  * bundled with @pydantic/genai-prices (never fetched at runtime). Unknown = null, never 0.
  */
-import { calcPrice } from '@pydantic/genai-prices'
+import type { calcPrice as CalcPrice } from '@pydantic/genai-prices'
 import type { Price } from '../config/schema'
 import type { IRUsage } from '../ir/types'
 
@@ -53,6 +53,13 @@ const LINEAR_UNITS = new Set(['input_mtok', 'output_mtok', 'cache_read_mtok', 'c
 /** table lookups are remembered this long (a price may change on a date) and for this many models */
 const TABLE_TTL_MS = 3_600_000
 const TABLE_ENTRIES = 2000
+
+/** genai-prices' calcPrice, its table loaded at the first price asked (~20 ms: not on the start's path). */
+let calcPriceFn: typeof CalcPrice | undefined
+const calcPrice: typeof CalcPrice = (...args) => {
+  calcPriceFn ??= (require('@pydantic/genai-prices') as { calcPrice: typeof CalcPrice }).calcPrice
+  return calcPriceFn(...args)
+}
 
 /** The bundled table, remembered per model and base URL: looking a model up costs ~50 µs, a remembered one ~0.2. */
 function tablePricer() {

@@ -1,6 +1,7 @@
 /**
- * The request log: finished requests queued off the request's path and written in batches (a transaction of up to
- * 100 rows every ~200 ms, the next one after the event loop had its turn). The queue is bounded: when it is full the oldest pending rows are dropped and counted, never a
+ * The request log: finished requests queued off the request's path and written in batches: on the writer thread, what
+ * is pending every ~200 ms (up to 2000 rows, one message, rows encoded compactly by row-codec.ts); on the main thread (a
+ * network database, tests) transactions of up to 100 rows, the next one after the event loop had its turn. The queue is bounded: when it is full the oldest pending rows are dropped and counted, never a
  * request. A database that cannot be opened or written is a fault, not a failure: one error line, a `request-log`
  * reason in /healthz, writes retried every few seconds, the reason cleared once they succeed again.
  */
@@ -10,10 +11,10 @@ import { dataDir } from '../config/load'
 import type { Logger } from '../log'
 import type { RequestRecord } from '../observe/record'
 import { createPricer, type Pricer, type ProviderUrl } from './prices'
-import { openPostgresStore, postgresLocation } from './postgres'
 import { openSqliteStore, type Opened } from './sqlite'
 import type { AnyRequestStore, StoredRequest } from './types'
 import type { FromWriter, ToWriter } from './writer-thread'
+import { encodeRow } from './row-codec'
 
 /** The writer thread's entry: beside this file; in the executable, where scripts/build.ts embeds it (under src/'s root). */
 const WRITER_URL = new URL(import.meta.url.includes('/$bunfs/') ? './store/writer-thread.ts' : './writer-thread.ts', import.meta.url).href
@@ -39,6 +40,8 @@ export interface RequestLogOptions {
   redact?: (text: string) => string
   flushMs?: number
   batchRows?: number
+  /** the most rows posted to the writer thread in one message */
+  postRows?: number
   /** pending rows kept at most (the oldest beyond are dropped) */
   maxPending?: number
   /** pending body characters kept at most */
@@ -67,6 +70,8 @@ export class RequestLog {
   private closed = false
   /** the writer thread, and the batch it is writing */
   private worker?: Worker
+  /** the database is open here and a writer thread may start (at the first batch) */
+  private threadWanted = false
   private inflight?: RequestRecord[]
   private settle?: () => void
   private readonly o: Required<Omit<RequestLogOptions, 'pricer' | 'redact'>>
@@ -78,6 +83,7 @@ export class RequestLog {
     this.o = {
       flushMs: 200,
       batchRows: 100,
+      postRows: 2000,
       maxPending: 10_000,
       maxPendingBodyChars: 32 * 1048576,
       retryMs: 5000,
@@ -105,7 +111,13 @@ export class RequestLog {
     this.pending.push(rec)
     if (rec.requestBody || rec.responseBody) this.bodyChars += (rec.requestBody?.length ?? 0) + (rec.responseBody?.length ?? 0)
     while (this.pending.length > this.o.maxPending || this.bodyChars > this.o.maxPendingBodyChars) this.dropOldest()
-    if (!this.timer) this.schedule(this.pending.length >= this.o.batchRows ? 0 : this.o.flushMs)
+    // while the writer thread has a batch, its answer schedules the next one
+    if (!this.timer && !this.inflight) this.schedule(this.nextFlushMs())
+  }
+
+  /** now when a whole batch is pending, else after flushMs (the rows that arrive meanwhile go along) */
+  private nextFlushMs(): number {
+    return this.pending.length >= (this.worker ? this.o.postRows : this.o.batchRows) ? 0 : this.o.flushMs
   }
 
   /** The store, when the database is open (the admin API reads it). */
@@ -128,6 +140,10 @@ export class RequestLog {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     if (!this.store && !this.tryOpen()) return this.retryLater()
+    if (this.threadWanted && Number.isFinite(batches)) {
+      this.threadWanted = false
+      this.startWorker()
+    }
     if ((this.worker || this.store?.remote) && Number.isFinite(batches)) return this.post()
     const store = this.store?.remote ? undefined : this.store
     for (let n = 0; n < batches && this.pending.length && store; n++) {
@@ -182,7 +198,7 @@ export class RequestLog {
   private post(): boolean {
     const remote = this.store?.remote ? this.store : undefined
     if (this.inflight || !this.pending.length || !(this.worker || remote)) return true
-    const batch = this.pending.splice(0, this.o.batchRows)
+    const batch = this.pending.splice(0, remote ? this.o.batchRows : this.o.postRows)
     for (const r of batch) if (r.requestBody || r.responseBody) this.bodyChars -= (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
     this.inflight = batch
     if (remote) {
@@ -193,7 +209,7 @@ export class RequestLog {
       )
       return true
     }
-    this.worker!.postMessage({ type: 'write', json: JSON.stringify(batch.map(r => this.toStored(r))) } satisfies ToWriter)
+    this.worker!.postMessage({ type: 'write', rows: JSON.stringify(batch.map(r => this.toWire(r))) } satisfies ToWriter)
     return true
   }
 
@@ -203,7 +219,7 @@ export class RequestLog {
     if (m.type === 'written') {
       this.inflight = undefined
       this.recovered()
-      if (this.pending.length) this.schedule(0)
+      if (this.pending.length) this.schedule(this.nextFlushMs())
       else this.retain()
     } else {
       this.requeue()
@@ -253,16 +269,37 @@ export class RequestLog {
   }
 
   private toStored(r: RequestRecord): StoredRequest {
-    const out: StoredRequest = { ...r, costUsd: this.pricer(r.routedModel ?? r.model, r.usage, r.provider) }
+    const out: StoredRequest = { ...r, costUsd: this.cost(r) }
     if (this.o.logBodies) {
-      if (r.requestBody !== undefined) out.requestBody = this.redact(r.requestBody).slice(0, BODY_CAP)
-      if (r.responseBody !== undefined) out.responseBody = this.redact(r.responseBody).slice(0, BODY_CAP)
+      if (r.requestBody !== undefined) out.requestBody = this.body(r.requestBody)
+      if (r.responseBody !== undefined) out.responseBody = this.body(r.responseBody)
     } else {
       delete out.requestBody
       delete out.responseBody
     }
     if (r.error) out.error = this.redact(r.error)
     return out
+  }
+
+  /** toStored's row as the writer thread receives it (no copy of the record) */
+  private toWire(r: RequestRecord) {
+    const bodies = this.o.logBodies
+    return encodeRow(
+      r,
+      this.cost(r),
+      bodies ? this.body(r.requestBody) : undefined,
+      bodies ? this.body(r.responseBody) : undefined,
+      r.error && this.redact(r.error),
+    )
+  }
+
+  private cost(r: RequestRecord): number | null {
+    return this.pricer(r.routedModel ?? r.model, r.usage, r.provider)
+  }
+
+  /** a logged body: keys redacted, capped */
+  private body(text: string | undefined): string | undefined {
+    return text === undefined ? undefined : this.redact(text).slice(0, BODY_CAP)
   }
 
   private dropOldest(): void {
@@ -291,7 +328,8 @@ export class RequestLog {
     try {
       const opened = this.o.open(this.file)
       this.store = opened.store
-      if (!opened.newerSchema && !opened.store.remote) this.startWorker()
+      // the writer thread starts with the first batch, not here: its start is off the server's
+      this.threadWanted = !opened.newerSchema && !opened.store.remote
       if (opened.movedAside)
         this.o.log.error(`request log: ${this.file} was not a readable database; it was moved aside to ${opened.movedAside} and a new one started`)
       if (opened.newerSchema) {
@@ -351,6 +389,9 @@ const describe = (e: unknown) => {
   return code && !msg?.includes(code) ? `${msg} (${code})` : (msg ?? 'unknown error')
 }
 
+/** The PostgreSQL store's module, loaded only when database_url is set: its client (bun:sql) costs ~20 ms of a start. */
+const postgres = () => require('./postgres') as typeof import('./postgres')
+
 /** Internal tuning (tests): AGPROXY_LOG_RETRY_MS, how soon a failed write or open is tried again. */
 export function logTuningFrom(env: Record<string, string | undefined>): Partial<RequestLogOptions> {
   const retry = Number(env.AGPROXY_LOG_RETRY_MS)
@@ -361,9 +402,10 @@ export function logTuningFrom(env: Record<string, string | undefined>): Partial<
 export function openRequestLog(config: Config, log: Logger, opts: Partial<RequestLogOptions> & { urlOf?: ProviderUrl } = {}): RequestLog | undefined {
   if (!config.request_log) return undefined
   const url = config.database_url
+  const pg = url ? postgres() : undefined
   return new RequestLog({
-    file: url ? postgresLocation(url) : join(dataDir(config), 'agproxy.db'),
-    ...(url ? { open: () => ({ store: openPostgresStore(url) }), thread: false } : {}),
+    file: url && pg ? pg.postgresLocation(url) : join(dataDir(config), 'agproxy.db'),
+    ...(url && pg ? { open: () => ({ store: pg.openPostgresStore(url) }), thread: false } : {}),
     log,
     retention: config.log_retention,
     logBodies: config.log_bodies,

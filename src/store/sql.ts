@@ -35,6 +35,8 @@ export const MIGRATIONS: string[][] = [
       name TEXT PRIMARY KEY, key_hash TEXT NOT NULL UNIQUE, models TEXT, rpm INTEGER, tpm BIGINT, max_parallel INTEGER,
       budget_usd DOUBLE PRECISION, budget_period TEXT, expires BIGINT, note TEXT, created BIGINT NOT NULL, revoked BIGINT)`,
   ],
+  // one number every change to client_keys bumps in its transaction: other instances poll it (one row) to know when to read the keys again
+  ['CREATE TABLE client_keys_version (version BIGINT NOT NULL)', 'INSERT INTO client_keys_version (version) VALUES (0)'],
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -95,6 +97,8 @@ export const INSERT_CLIENT_KEY = `INSERT INTO client_keys (name, key_hash, model
 export const SELECT_CLIENT_KEYS = 'SELECT * FROM client_keys ORDER BY name'
 export const REVOKE_CLIENT_KEY = 'UPDATE client_keys SET revoked = ? WHERE name = ? AND revoked IS NULL'
 export const ROTATE_CLIENT_KEY = 'UPDATE client_keys SET key_hash = ? WHERE name = ? AND revoked IS NULL'
+export const BUMP_CLIENT_KEYS_VERSION = 'UPDATE client_keys_version SET version = version + 1'
+export const SELECT_CLIENT_KEYS_VERSION = 'SELECT version FROM client_keys_version'
 
 /** A client key's row values, in INSERT_CLIENT_KEY order. */
 export const clientKeyValues = (k: StoredClientKey): Value[] => [

@@ -7,11 +7,13 @@ import { Database, type Statement } from 'bun:sqlite'
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import {
+  BUMP_CLIENT_KEYS_VERSION,
   CREATE_VERSION_TABLE,
   INSERT_CLIENT_KEY,
   REVOKE_CLIENT_KEY,
   ROTATE_CLIENT_KEY,
   SELECT_CLIENT_KEYS,
+  SELECT_CLIENT_KEYS_VERSION,
   clientKeyValues,
   toClientKey,
   INSERT_ATTEMPT,
@@ -97,20 +99,31 @@ function migrate(db: Database): number {
   return Math.max(found, version)
 }
 
-/** The runtime client keys in SQLite (the portable SQL of sql.ts). */
+/** The runtime client keys in SQLite (the portable SQL of sql.ts); synchronous underneath, answered as promises. */
 class SqliteClientKeys implements ClientKeyStore {
   constructor(private readonly db: Database) {}
-  list(): StoredClientKey[] {
+  async list(): Promise<StoredClientKey[]> {
     return (this.db.query(SELECT_CLIENT_KEYS).all() as Row[]).map(toClientKey)
   }
-  create(k: StoredClientKey): boolean {
-    return this.db.query(INSERT_CLIENT_KEY).run(...clientKeyValues(k)).changes === 1
+  async version(): Promise<number> {
+    return Number((this.db.query(SELECT_CLIENT_KEYS_VERSION).get() as Row | null)?.version ?? 0)
   }
-  revoke(name: string, time: number): boolean {
-    return this.db.query(REVOKE_CLIENT_KEY).run(time, name).changes === 1
+  async create(k: StoredClientKey): Promise<boolean> {
+    return this.change(INSERT_CLIENT_KEY, clientKeyValues(k))
   }
-  rotate(name: string, hash: string): boolean {
-    return this.db.query(ROTATE_CLIENT_KEY).run(hash, name).changes === 1
+  async revoke(name: string, time: number): Promise<boolean> {
+    return this.change(REVOKE_CLIENT_KEY, [time, name])
+  }
+  async rotate(name: string, hash: string): Promise<boolean> {
+    return this.change(ROTATE_CLIENT_KEY, [hash, name])
+  }
+  /** one row changed by `sql`, and the version bumped with it (one transaction); false when no row was */
+  private change(sql: string, values: Array<string | number | null>): boolean {
+    return this.db.transaction(() => {
+      const changed = this.db.query(sql).run(...values).changes === 1
+      if (changed) this.db.query(BUMP_CLIENT_KEYS_VERSION).run()
+      return changed
+    })()
   }
 }
 

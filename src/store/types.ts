@@ -1,6 +1,7 @@
 /**
  * The request store's contract: what the request log writes and what the admin API and CLI read. One interface for
- * every database (SQLite today, PostgreSQL later: src/store/sqlite.ts is the first dialect). Rows are plain objects.
+ * every database (src/store/sqlite.ts, the default, and src/store/postgres.ts, database_url), and the runtime client
+ * keys kept beside the log (ClientKeyStore). Rows are plain objects.
  */
 import type { AttemptRecord, RequestRecord } from '../observe/record'
 
@@ -78,7 +79,7 @@ export interface RequestStore<Async extends boolean = false> {
   retain(before: number, maxBytes: number): Answer<number, Async>
   info(): Answer<StoreInfo, Async>
   close(): Answer<void, Async>
-  /** the runtime client keys kept in this database (absent: this database keeps none) */
+  /** the runtime client keys kept in this database (both dialects keep them) */
   readonly clientKeys?: ClientKeyStore
 }
 
@@ -102,15 +103,18 @@ export interface StoredClientKey {
   revoked?: number
 }
 
-/** Where runtime client keys live (SQLite today, PostgreSQL beside it): a small interface of its own. */
+/** Where runtime client keys live, SQLite or PostgreSQL: one asynchronous interface (src/clientkeys keeps a snapshot of
+ *  list(), read again when version() changes, so no request waits on it). Every change bumps the version in its transaction. */
 export interface ClientKeyStore {
-  list(): StoredClientKey[]
+  list(): Promise<StoredClientKey[]>
+  /** a number that changes with every create, revoke and rotate (by any instance sharing the database) */
+  version(): Promise<number>
   /** false when the name is taken (a revoked key keeps its name) */
-  create(k: StoredClientKey): boolean
+  create(k: StoredClientKey): Promise<boolean>
   /** false when no live key has that name */
-  revoke(name: string, time: number): boolean
+  revoke(name: string, time: number): Promise<boolean>
   /** a new hash for a live key; false when no live key has that name */
-  rotate(name: string, hash: string): boolean
+  rotate(name: string, hash: string): Promise<boolean>
 }
 
 /** SQLite's store or PostgreSQL's. */

@@ -3,10 +3,12 @@
  * SQLite's work never takes the event loop that serves requests. Answers each batch with `written` or `failed`.
  */
 import { openSqliteStore } from './sqlite'
-import type { RequestStore, StoredRequest } from './types'
+import type { RequestStore } from './types'
+import { decodeRows } from './row-codec'
 
-/** a batch travels as JSON text: cheaper to post than a structured clone of the objects (≈2 µs a row instead of ≈7) */
-export type ToWriter = { type: 'open'; file: string } | { type: 'write'; json: string } | { type: 'close' }
+/** a batch travels as JSON text of positional rows (row-codec.ts): cheaper to post than a structured clone of the objects
+ *  (≈7 µs a row), and half the text of the objects as JSON */
+export type ToWriter = { type: 'open'; file: string } | { type: 'write'; rows: string } | { type: 'close' }
 export type FromWriter = { type: 'written' } | { type: 'failed'; message: string; code?: string } | { type: 'closed' }
 
 declare const self: Worker
@@ -22,7 +24,7 @@ self.onmessage = (e: MessageEvent<ToWriter>) => {
     try {
       // opened at the first batch, and again after a failure (a file moved or remounted meanwhile)
       store ??= openSqliteStore(file).store
-      store.write(JSON.parse(m.json) as StoredRequest[])
+      store.write(decodeRows(m.rows))
       post({ type: 'written' })
     } catch (err) {
       try {

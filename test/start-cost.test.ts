@@ -1,0 +1,126 @@
+/**
+ * What a start does before the first answer: only what serving needs. The PostgreSQL client (bun:sql, ~20 ms) loads
+ * only with database_url, the bundled price table (~20 ms) at the first price asked, and the request log's writer
+ * thread starts with its first batch. The executable still prices and logs (the lazily loaded modules are in it).
+ */
+import { describe, expect, test } from 'bun:test'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { RequestLog } from '../src/store/request-log'
+import { createPricer } from '../src/store/prices'
+import { createLogger } from '../src/log'
+import { record } from './support/records'
+import { builtBinary } from './support/binary'
+import { startFake } from './fakes/upstream'
+import { Database } from 'bun:sqlite'
+
+const ROOT = resolve(import.meta.dir, '..')
+
+/** In a fresh process: listen with the request log on (SQLite), answer /healthz, then run `after`; the modules of
+ *  interest that were loaded (a Bun plugin sees every module load; it loads them as they are). */
+async function loadedAtStart(): Promise<{ status: number; loaded: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'agproxy-start-'))
+  const script = join(dir, 'probe.ts')
+  writeFileSync(
+    script,
+    `const loaded: string[] = []
+Bun.plugin({ name: 'probe', setup(b) {
+  // synchronous: a module that require() loads must not become async
+  b.onLoad({ filter: /(store\\/postgres\\.ts|genai-prices)/ }, a => {
+    loaded.push(a.path.includes('genai-prices') ? 'genai-prices' : 'store/postgres.ts')
+    return { contents: require('node:fs').readFileSync(a.path, 'utf8'), loader: a.path.endsWith('.ts') ? 'ts' : 'js' }
+  })
+} })
+const { listen } = await import(${JSON.stringify(join(ROOT, 'src', 'server.ts'))})
+const { buildConfig } = await import(${JSON.stringify(join(ROOT, 'src', 'config', 'load.ts'))})
+const l = listen(buildConfig({ port: 0, data_dir: ${JSON.stringify(dir)}, request_log: true, log_level: 'error' }), { env: {} })
+const r = await fetch(l.url + '/healthz')
+await r.arrayBuffer()
+console.log(JSON.stringify({ status: r.status, loaded }))
+await l.stop(0)
+process.exit(0)
+`,
+  )
+  const p = Bun.spawn([process.execPath, script], { cwd: dir, stdout: 'pipe', stderr: 'pipe', env: { ...process.env, AGPROXY_DATA_DIR: dir } })
+  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+  const line = out.trim().split('\n').at(-1) ?? ''
+  if (!line.startsWith('{')) throw new Error(`probe failed: ${out}\n${err}`)
+  return JSON.parse(line)
+}
+
+describe('start-up', () => {
+  test('serving with the request log on (SQLite) loads neither the PostgreSQL client nor the price table', async () => {
+    const { status, loaded } = await loadedAtStart()
+    expect(status).toBe(200)
+    expect(loaded).toEqual([])
+  })
+
+  test('the price table, loaded at the first price asked, prices as before', () => {
+    const price = createPricer({})
+    expect(price('gpt-4o', { inputTokens: 1_000_000, outputTokens: 0 })).toBeGreaterThan(0)
+    expect(price('no-such-model-anywhere', { inputTokens: 1, outputTokens: 1 })).toBeNull()
+  })
+
+  test('the writer thread starts with the first batch, not when the log opens', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'agproxy-start-')), 'agproxy.db')
+    const log = new RequestLog({ file, log: createLogger('error'), retention: { days: 30, max_mb: 500 }, logBodies: false, thread: true, flushMs: 10 })
+    // (its private field: no public way to see a thread)
+    const worker = () => (log as unknown as { worker?: Worker }).worker
+    expect(log.reader).toBeDefined()
+    expect(worker()).toBeUndefined()
+    log.push(record())
+    for (let i = 0; i < 100 && (log.queued || !worker()); i++) await Bun.sleep(10)
+    expect(worker()).toBeDefined()
+    await log.close()
+  })
+
+  test('the executable prices and logs a call (the lazily loaded price table and writer thread are in it)', async () => {
+    const built = await builtBinary()
+    if (!built?.ok) return // no executable for this machine (binary.test.ts says why)
+    const fake = await startFake('openai')
+    const dir = mkdtempSync(join(tmpdir(), 'agproxy-start-bin-'))
+    const cfg = join(dir, 'agproxy.yaml')
+    writeFileSync(
+      cfg,
+      `log_level: warn\nshutdown_grace: 1\ndata_dir: ${dir}\nrequest_log: true\nproviders:\n` +
+        `  - { name: oa, type: openai, base_url: "${fake.url}", api_key: sk-upstream-start-0123456789, models: [gpt-4o-mini] }\n`,
+    )
+    const proc = Bun.spawn([built.file, '--port', '0', '--config', cfg], {
+      cwd: dir,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { PATH: process.env.PATH ?? '', HOME: dir },
+    })
+    try {
+      const reader = proc.stdout.getReader()
+      let out = ''
+      let port: string | undefined
+      while (!port) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error(`the binary exited: ${out}`)
+        out += new TextDecoder().decode(value)
+        port = /listening on http:\/\/[^\s]*:(\d+)/.exec(out)?.[1]
+      }
+      fake.enqueue({ kind: 'text', text: 'hi', usage: { input: 11, output: 7 } })
+      const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'a' }] }),
+      })
+      expect(r.status).toBe(200)
+      await r.arrayBuffer()
+      await Bun.sleep(600) // the first batch (after ~200 ms) starts the writer thread, which writes it
+    } finally {
+      proc.kill('SIGTERM') // shutdown writes what is pending
+      await proc.exited
+      await fake.stop()
+    }
+    const db = new Database(join(dir, 'agproxy.db'), { readonly: true })
+    const row = db.query("SELECT status, input_tokens, cost_usd FROM requests WHERE path = '/v1/chat/completions'").get() as Record<string, number>
+    db.close()
+    expect(row.status).toBe(200)
+    expect(row.input_tokens).toBe(11)
+    expect(row.cost_usd).toBeCloseTo(createPricer({})('gpt-4o-mini', { inputTokens: 11, outputTokens: 7 })!, 12)
+  }, 120_000)
+})
