@@ -12,7 +12,8 @@ import { answerChunks, startUpstream } from '../bench/upstream'
 import { startFake, type Fake } from './fakes/upstream'
 import { call, parseSSE, provider, until } from './support/resilience'
 
-/** The HTTP/1.1 response to `request` as read off a raw socket: its head, and the chunks of its chunked body. */
+/** The HTTP/1.1 response to `request` as read off a raw socket: its head, and the chunks of its chunked body (a body of known
+ *  length: one chunk). */
 async function rawChunks(port: number, request: string): Promise<{ head: string; chunks: string[] }> {
   let raw = Buffer.alloc(0)
   const { promise: ended, resolve } = Promise.withResolvers<void>()
@@ -32,6 +33,9 @@ async function rawChunks(port: number, request: string): Promise<{ head: string;
   socket.end()
   const text = raw.toString('latin1')
   const headEnd = text.indexOf('\r\n\r\n')
+  const head = text.slice(0, headEnd)
+  // an answer that had arrived whole goes as one body of known length: one write
+  if (/^content-length:/im.test(head)) return { head, chunks: [raw.subarray(headEnd + 4).toString('utf8')] }
   const chunks: string[] = []
   for (let i = headEnd + 4; i < text.length; ) {
     const eol = text.indexOf('\r\n', i)
@@ -40,7 +44,7 @@ async function rawChunks(port: number, request: string): Promise<{ head: string;
     chunks.push(Buffer.from(text.slice(eol + 2, eol + 2 + size), 'latin1').toString('utf8'))
     i = eol + 2 + size + 2
   }
-  return { head: text.slice(0, headEnd), chunks }
+  return { head, chunks }
 }
 
 describe('Gemini, OpenAI or Anthropic upstream, streamed to a client of another dialect: one write per upstream chunk', () => {
@@ -116,6 +120,17 @@ describe('Gemini, OpenAI or Anthropic upstream, streamed to a client of another 
     expect(chunks.length).toBeLessThanOrEqual(3)
   })
 
+  test('an answer that has arrived whole goes as one body of known length (no stream to pump)', async () => {
+    const body = JSON.stringify({ model: 'gemini-bench', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hi' }] })
+    const request =
+      `POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nanthropic-version: 2023-06-01\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+    const { head, chunks } = await rawChunks(srv.port, request)
+    expect(head).toMatch(/^content-type: text\/event-stream/im)
+    expect(head).toMatch(/^content-length: \d+/im)
+    expect(chunks.join('')).toEndWith('event: message_stop\ndata: {"type":"message_stop"}\n\n')
+  })
+
   test('the official OpenAI SDK reads the batched chat stream as the whole answer', async () => {
     const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'sk-any', maxRetries: 0 })
     const stream = await client.chat.completions.create({ model: 'gemini-bench', stream: true, messages: [{ role: 'user', content: 'hi' }] })
@@ -161,6 +176,30 @@ describe('Gemini, OpenAI or Anthropic upstream, streamed to a client of another 
     expect(deltas).toBe(20)
     expect(msg.content.map(b => (b.type === 'text' ? b.text : b.type))).toEqual([answerChunks(20).join('')])
     expect(msg.stop_reason).toBe('end_turn')
+  })
+})
+
+describe('a translated stream that has not arrived whole is streamed as it comes', () => {
+  test('Anthropic client ← gemini provider: the first words reach the client long before the last', async () => {
+    const fake = await startFake('gemini')
+    const srv = await startAgproxy({ request_log: false, providers: [provider('up', fake, ['up-key-0123456789abcdef'])] })
+    try {
+      fake.enqueue({ kind: 'slow', text: 'one two three four', chunkDelayMs: 300 })
+      const r = await call(srv, 'anthropic', 'up/m', { stream: true })
+      expect(r.headers.get('content-length')).toBeNull()
+      const reader = r.body!.getReader()
+      const td = new TextDecoder()
+      let text = ''
+      const t0 = Date.now()
+      while (!text.includes('one')) text += td.decode((await reader.read()).value)
+      const first = Date.now() - t0
+      for (let c = await reader.read(); !c.done; c = await reader.read()) text += td.decode(c.value)
+      expect(Date.now() - t0 - first).toBeGreaterThan(500) // the rest came later: three more words, 300 ms apart
+      expect(text).toContain('event: message_stop')
+    } finally {
+      await srv.stop()
+      await fake.stop()
+    }
   })
 })
 

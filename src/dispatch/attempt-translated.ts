@@ -9,7 +9,7 @@ import type { Plan } from './plans'
 import type { IRError, IREvent, IRUsage } from '../ir/types'
 import type { Attempt } from './types'
 import { usageOf } from '../observe/usage'
-import { wasReleased } from '../ir/batches'
+import { wasReleased, type ByteSource } from '../ir/batches'
 
 type Translated = Extract<Plan, { kind: 'translated' }>
 
@@ -39,8 +39,21 @@ export async function translatedAnswer(a: AttemptContext, plan: Translated, up: 
   trace?.streams()
   const tap = trace && { usage: (ev: { usage: IRUsage }) => trace.addUsage(ev.usage), error: (e: IRError) => trace.failed(e) }
   const encoded = plan.stream.encode(guardEvents(peek.buffered, peek.rest as AsyncIterator<IREvent[]>, up.limits, tap))
-  // always wrapped: heartbeats (SSE), a well-formed end if the encoder throws, and the upstream released at the end
-  const stream = guardedByteStream([], encoded, {
+  // the upstream is released however the stream ends, unless its decoder did (read its body to the end, or cancelled it):
+  // aborting a finished call is not free
+  const release = () => wasReleased(body) || up.abort()
+  // a short answer that has arrived whole goes as one body (no stream to pump)
+  const arrived = await arrivedWhole(encoded)
+  if (arrived.done) {
+    const transform = a.deps.maskBytes ?? ((c: Uint8Array) => c)
+    trace?.streamEnded('complete', undefined)
+    release()
+    up.release()
+    const whole = arrived.pieces.length === 1 ? arrived.pieces[0]! : Buffer.concat(arrived.pieces)
+    return { ok: true, answer: { answer: 'stream', stream: transform(whole), contentType: plan.streamContentType, ...by } }
+  }
+  // else the guarded stream from there: heartbeats (SSE), a well-formed end if the encoder throws, the upstream released at the end
+  const stream = guardedByteStream(arrived.pieces, encoded, {
     idleMs: Infinity,
     totalMs: Number.MAX_SAFE_INTEGER / 2,
     heartbeatMs: a.deps.heartbeatMs,
@@ -48,12 +61,34 @@ export async function translatedAnswer(a: AttemptContext, plan: Translated, up: 
     errorFrame: plan.errorFrame,
     scrub: up.limits.scrub,
     transform: a.deps.maskBytes,
-    // the upstream is released however the stream ends, unless its decoder did (read its body to the end, or cancelled it):
-    // aborting a finished call is not free
-    onEnd: () => wasReleased(body) || up.abort(),
+    onEnd: release,
     alwaysEnd: true,
     live: a.deps.streams,
     closed: trace && ((end, e) => trace.streamEnded(end, e)),
+    pending: arrived.pending,
   })
   return { ok: true, answer: { answer: 'stream', stream, contentType: plan.streamContentType, ...by } }
+}
+
+/** the most a translated stream reads ahead to answer as one body (past it, it streams as the client reads) */
+const WHOLE_MAX_BYTES = 256 * 1024
+
+const NEXT_TURN = Symbol('next turn')
+/** resolves once the event loop has turned: a read not settled by then waits for the upstream */
+const nextTurn = () => new Promise<typeof NEXT_TURN>(r => setImmediate(() => r(NEXT_TURN)))
+
+/** The client's bytes read while they come without waiting for the upstream (what arrived is translated in microtasks): all of
+ *  them (`done`) for an answer that had arrived whole, else those so far and the read still pending. */
+async function arrivedWhole(source: ByteSource): Promise<{ pieces: Uint8Array[]; done?: true; pending?: ReturnType<ByteSource['read']> }> {
+  const pieces: Uint8Array[] = []
+  let size = 0
+  while (size <= WHOLE_MAX_BYTES) {
+    const read = source.read()
+    const next = await Promise.race([read, nextTurn()])
+    if (next === NEXT_TURN) return { pieces, pending: read }
+    if (next.done) return { pieces, done: true }
+    pieces.push(next.value)
+    size += next.value.byteLength
+  }
+  return { pieces }
 }
