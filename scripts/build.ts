@@ -41,6 +41,7 @@ export const ALL_TARGETS = Object.keys(TARGETS) as Target[]
  * The compile flags, one list for the build and the test.
  * - minify syntax and identifiers, never whitespace: --minify-whitespace can make Elysia crash at start.
  * - --bytecode: safe because src/index.ts exports nothing; it needs --format=esm (the entry uses top-level await).
+ * - --splitting: src/index.ts's dynamic import of ./main becomes a chunk of its own, loaded only after the re-execution.
  * - --sourcemap: embedded in the executable (stack traces name src/ files); the .map written beside it is removed.
  * - no bunfig.toml autoload: a bunfig in the directory the binary is started from must not change it (preloads).
  * The executables are never stripped: `strip` removes the appended bundle.
@@ -54,6 +55,9 @@ export const COMPILE_FLAGS = [
   '--minify-identifiers',
   '--bytecode',
   '--format=esm',
+  // the entry is its own small chunk: the re-execution that raises the fetch cap (src/index.ts) happens before the rest
+  // of the bundle is loaded, so the bundle is loaded once, not twice (~30 ms of cold start)
+  '--splitting',
   '--sourcemap',
   '--no-compile-autoload-bunfig',
 ] as const
