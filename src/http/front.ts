@@ -229,7 +229,7 @@ export function createFrontDoor(
   }
 
   /** every response the front door gives, its own and the routes', goes through here: the trace hears of it */
-  const traced = async (rec: Recorder, ...[req, server, routes]: Parameters<FrontDoor['handle']>) => {
+  const traced = async (rec: Recorder, req: Request, server: Server<unknown> | null | undefined, routes: Routes) => {
     const trace = new Trace(rec, server?.requestIP(req)?.address ?? '', req.method, req.url)
     try {
       const res = await door.handle(req, server, routes, trace)
