@@ -9,6 +9,7 @@ import { startFake, type Fake } from './fakes/upstream'
 import { realClock, runRetryLoop, type RetryRun } from '../src/dispatch/retry-loop'
 import type { Answer, Attempt } from '../src/dispatch/types'
 import { KeyPool } from '../src/providers/pool'
+import type { RequestRecord } from '../src/observe/record'
 import type { Provider } from '../src/providers/registry'
 
 /** The frame that called the constructor or method being watched (the stack's third line: Error, the watcher, its caller). */
@@ -111,5 +112,76 @@ describe('an upstream call that is no longer needed', () => {
     const over = reasons.filter(r => r instanceof DOMException && r.name === 'AbortError')
     expect(over.length).toBeGreaterThanOrEqual(2)
     expect(new Set(over).size).toBe(1)
+  })
+})
+
+describe("the client's address", () => {
+  let fake: Fake
+  let srv: TestServer
+  beforeAll(async () => {
+    fake = await startFake('openai')
+    srv = await startAgproxy({
+      providers: [{ name: 'oa', type: 'openai', base_url: fake.url, api_keys: ['sk-hot-path-peer-0123456789'] }],
+      models: { m: 'oa/m' },
+      request_log: false,
+      access_log: false,
+    })
+  })
+  afterAll(async () => {
+    await srv?.stop()
+    await fake?.stop()
+  })
+
+  /** a server as Bun's, for a client on the LAN: counts how often its address is asked for */
+  const peer = () => {
+    const p = {
+      asked: 0,
+      requestIP() {
+        p.asked++
+        return { address: '192.168.1.20', family: 'IPv4', port: 5000 }
+      },
+      timeout() {},
+    }
+    return p
+  }
+  const chat = (p: ReturnType<typeof peer>, stream = false) =>
+    srv.agproxy
+      .fetch(
+        new Request(`${srv.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'm', stream, messages: [{ role: 'user', content: 'hi' }] }),
+        }),
+        p as never,
+      )
+      .then(async r => {
+        expect(r.status).toBe(200)
+        return r.text()
+      })
+
+  test('is not resolved (~1 µs a request) while no observer reads it (metrics, stats: request log and access log off)', async () => {
+    const p = peer()
+    await chat(p)
+    await chat(p)
+    expect(p.asked).toBe(0)
+  })
+
+  test('is in the record of every request, streamed or not, when an observer reads it', async () => {
+    const records: RequestRecord[] = []
+    const stop = srv.agproxy.state.recorder.subscribe(r => records.push(r))
+    try {
+      const p = peer()
+      await chat(p)
+      await chat(p, true)
+      const t0 = Date.now()
+      while (records.length < 2 && Date.now() - t0 < 2000) await Bun.sleep(5)
+      expect(records.map(r => [r.stream, r.client])).toEqual([
+        [false, '192.168.1.20'],
+        [true, '192.168.1.20'],
+      ])
+      expect(p.asked).toBe(2)
+    } finally {
+      stop()
+    }
   })
 })
