@@ -96,17 +96,17 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   const bodies = createBodyBudget(config.limits.request_bodies_mb * 1048576)
   // what every finished request is told to (src/observe): the access log and /metrics; the request store subscribes too
   const metrics = new Metrics()
-  state.recorder.subscribe(metrics.observe)
+  state.recorder.subscribe(metrics.observe, { client: false })
   const access = config.access_log ? accessLog(log) : undefined
   if (access) state.recorder.subscribe(access)
   const pricer = createPricer(config.prices, name => dispatcher.providers.get(name)?.baseUrl)
   const events = opts.events ?? new Recorder()
   const stats = opts.stats ?? new RequestStats()
-  if (!opts.stats) events.subscribe(stats.observe)
+  if (!opts.stats) events.subscribe(stats.observe, { client: false })
   // the recorder's observers only queue (the request log) or fan out (the admin feed): nothing on the request's path
   // the admin API's own requests (and the dashboard's page loads) are neither logged nor fed back to its readers
   const ownRequest = (path: string) => isAdminPath(path) || isUiPath(path)
-  state.recorder.subscribe(rec => ownRequest(rec.path) || events.emit(rec))
+  state.recorder.subscribe(rec => ownRequest(rec.path) || events.emit(rec), { client: () => events.readsClient })
   const requestLog = opts.requestLog
   // client-key counters: in Redis when several instances share one (redis_url), else this listener's own
   const limiter: Limiter = opts.redis ?? opts.limiter ?? new LocalLimiter()

@@ -60,7 +60,7 @@ export function listen(
   const events = new Recorder(e => log.error(`admin event feed: ${summarize(e)}`))
   // the dashboard's statistics, across reloads like the feed that fills them
   const stats = new RequestStats()
-  events.subscribe(stats.observe)
+  events.subscribe(stats.observe, { client: false })
   // one Redis connection too (redis_url): what the pools learn is shared with the other instances across reloads
   const { redis, sharedKeys } = openShared(config, log)
   // and one snapshot of the runtime client keys, read again when another instance changes one (Redis, or polling the database)

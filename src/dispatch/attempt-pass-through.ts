@@ -16,13 +16,13 @@ type PassThrough = Extract<Plan, { kind: 'pass-through' }>
 
 /** The answer of a same-dialect upstream. */
 export async function passThroughAnswer(a: AttemptContext, plan: PassThrough, up: Upstreamed): Promise<Attempt> {
-  const by = { provider: a.provider.name, model: a.model }
   if (!plan.upstreamStreams) {
     // a multipart API (audio transcriptions) may answer text, srt or vtt
     const whole = await readWhole(a, up, a.call.endpoint.multipart)
     if (!whole.ok) return whole
     a.call.trace?.addUsage(usageOf(whole.json))
-    return { ok: true, answer: { answer: 'text', text: a.deps.redactor.text(whole.text), contentType: whole.contentType ?? 'application/json', ...by } }
+    const text = a.deps.redactor.text(whole.text)
+    return { ok: true, answer: { answer: 'text', text, contentType: whole.contentType ?? 'application/json', provider: a.provider.name, model: a.model } }
   }
   const html = htmlInsteadOfStream(up)
   if (html) return html
@@ -57,5 +57,5 @@ export async function passThroughAnswer(a: AttemptContext, plan: PassThrough, up
     closed: trace && ((end, e, tail) => trace.relayEnded(end, e, tail, framing, head)),
   })
   if (stream instanceof Uint8Array) up.release()
-  return { ok: true, answer: { answer: 'stream', stream, contentType: plan.streamContentType, ...by } }
+  return { ok: true, answer: { answer: 'stream', stream, contentType: plan.streamContentType, provider: a.provider.name, model: a.model } }
 }

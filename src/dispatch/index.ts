@@ -7,7 +7,7 @@ import type { Config } from '../config/schema'
 import type { Logger } from '../log'
 import type { CodecContext, IRError } from '../ir/types'
 import { err } from '../ir/errors'
-import type { ModelRouter } from '../routing/models'
+import type { ModelRouter, Target } from '../routing/models'
 import { buildProviders, planTarget, type Provider } from '../providers/registry'
 import { routingOf } from './routing'
 import { HOP_HEADER, INSTANCE_ID } from '../providers/upstream-call'
@@ -48,6 +48,9 @@ const LOOP = err(
     "A provider's base_url points back at agproxy itself; point it at the real upstream.",
   { status: 508 },
 )
+
+/** the hops of a request that came straight from a client (never changed) */
+const NO_HOPS: string[] = []
 
 /** Anything shaped like a provider key, masked (keys configured nowhere, e.g. a relay's own). */
 const scrubShapes = (msg: string) => msg.replace(/\b(sk-ant-[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{8,}|AIza[0-9A-Za-z_-]{20,})/g, k => maskKey(k))
@@ -102,6 +105,75 @@ export function createDispatcher(
     return { clientModel: call.model, warn, raw: call.body, query: Object.fromEntries(call.query), sseEventMax: deps.sseEventMax, memory: state.memory }
   }
 
+  /** One call's run of the retry loop: its candidates and limits, and how it plans and attempts (one object per call; the
+   *  functions are its class's, not closures made per call). */
+  class CallRun implements RetryRun<UpstreamPlan> {
+    readonly providers = providers
+    readonly maxAttempts = config.retry.max_attempts
+    readonly budgetMs = config.retry.max_wait * 1000
+    readonly clock = clock
+    readonly scrub = deps.scrub
+    readonly model: string
+    readonly signal: AbortSignal
+    attempted?: RetryRun<UpstreamPlan>['attempted']
+    /** the conversation's key: null until worked out */
+    private stickyKey: string | undefined | null = null
+
+    constructor(
+      readonly call: ModelCall,
+      readonly hops: string[],
+      readonly candidates: Target[],
+    ) {
+      this.model = call.model
+      this.signal = call.signal
+      if (call.trace) this.attempted = attemptedOf
+    }
+
+    /** worked out once, and only when a provider has several keys to choose from */
+    get sticky() {
+      if (this.stickyKey === null) this.stickyKey = stickyKeyFor(this.call.request.headers, this.call.body)
+      return this.stickyKey
+    }
+
+    warn(line: string) {
+      log.warn(line)
+    }
+
+    isDown(p: Provider) {
+      return state.hosts.down(p)
+    }
+
+    prepare(provider: Provider, target: Target): { plan: UpstreamPlan } | { final: Answer } {
+      const call = this.call
+      const ctx = () => codecContext(call, provider)
+      const plan = makePlan(call, planTarget(provider, target.model), ctx, responsesViaChat(provider, state.chatOnly), target.model)
+      return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
+    }
+
+    attempt(provider: Provider, key: PooledKey, model: string, plan: UpstreamPlan): Promise<Attempt> {
+      // Responses calls (and compaction, input tokens) may fall back to Chat Completions (responses: auto); every other call goes straight on
+      if (!RESPONSES_APIS.has(this.call.endpoint.id)) return attempt({ call: this.call, provider, key, model, hops: this.hops, plan, deps })
+      return this.attemptResponses(provider, key, model, plan)
+    }
+
+    /** a Responses call: on a provider without /v1/responses (404/405 for the path), the same attempt translated through Chat Completions */
+    private async attemptResponses(provider: Provider, key: PooledKey, model: string, planned: UpstreamPlan): Promise<Attempt> {
+      const call = this.call
+      const viaChat = () => makePlan(call, provider, () => codecContext(call, provider), true) as UpstreamPlan
+      // a provider found chat-only earlier in this call: its cached pass-through plan is stale
+      const plan = planned.kind === 'pass-through' && state.chatOnly.has(provider.name) ? viaChat() : planned
+      const result = await attempt({ call, provider, key, model, hops: this.hops, plan, deps })
+      if (!lacksResponses(call, provider, plan, result)) return result
+      rememberChatOnly(provider, state.chatOnly, log)
+      return attempt({ call, provider, key, model, hops: this.hops, plan: viaChat(), deps })
+    }
+  }
+
+  /** a traced call's `attempted` (CallRun's, called as its method) */
+  function attemptedOf(this: CallRun, provider: Provider, key: PooledKey, model: string, result: Attempt, ms: number) {
+    traceAttempt(this.call.trace as Trace, provider, key.name, model, result, ms)
+  }
+
   async function dispatch(call: ModelCall): Promise<Answer | IRError> {
     const trace = call.trace
     if (trace) {
@@ -109,53 +181,15 @@ export function createDispatcher(
       trace.stream = call.endpoint.streams(call.body)
     }
     const hop = call.request.headers.get(HOP_HEADER)
-    const hops = hop ? hop.split(',').filter(Boolean) : []
+    const hops = hop ? hop.split(',').filter(Boolean) : NO_HOPS
     if (hops.includes(INSTANCE_ID) || hops.length > 8) return LOOP
     const routed = router.resolve(call.model)
     if (!routed.ok) {
       const kind = providers.size === 0 ? 'unavailable' : 'not_found'
       return err(kind, routed.message, { param: 'model', code: kind === 'not_found' ? 'model_not_found' : undefined })
     }
-    /** a Responses call: on a provider without /v1/responses (404/405 for the path), the same attempt translated through Chat Completions */
-    const attemptResponses = async (provider: Provider, key: PooledKey, model: string, planned: UpstreamPlan): Promise<Attempt> => {
-      const viaChat = () => makePlan(call, provider, () => codecContext(call, provider), true) as UpstreamPlan
-      // a provider found chat-only earlier in this call: its cached pass-through plan is stale
-      const plan = planned.kind === 'pass-through' && state.chatOnly.has(provider.name) ? viaChat() : planned
-      const result = await attempt({ call, provider, key, model, hops, plan, deps })
-      if (!lacksResponses(call, provider, plan, result)) return result
-      rememberChatOnly(provider, state.chatOnly, log)
-      return attempt({ call, provider, key, model, hops, plan: viaChat(), deps })
-    }
-    let sticky: string | undefined | null = null
-    const run: RetryRun<UpstreamPlan> = {
-      model: call.model,
-      candidates: [routed.route.target, ...routed.route.fallbacks],
-      providers,
-      maxAttempts: config.retry.max_attempts,
-      budgetMs: config.retry.max_wait * 1000,
-      signal: call.signal,
-      // worked out once, and only when a provider has several keys to choose from
-      get sticky() {
-        if (sticky === null) sticky = stickyKeyFor(call.request.headers, call.body)
-        return sticky
-      },
-      clock,
-      warn: line => log.warn(line),
-      isDown: p => state.hosts.down(p),
-      scrub: deps.scrub,
-      prepare: (provider, target) => {
-        const ctx = () => codecContext(call, provider)
-        const plan = makePlan(call, planTarget(provider, target.model), ctx, responsesViaChat(provider, state.chatOnly), target.model)
-        return plan.kind === 'local' ? { final: localAnswer(plan, provider.name, target.model) } : { plan }
-      },
-      attempt: (provider, key, model, planned) => {
-        // Responses calls (and compaction, input tokens) may fall back to Chat Completions (responses: auto); every other call goes straight on
-        if (!RESPONSES_APIS.has(call.endpoint.id)) return attempt({ call, provider, key, model, hops, plan: planned, deps })
-        return attemptResponses(provider, key, model, planned)
-      },
-      attempted: trace && ((provider, key, model, result, ms) => traceAttempt(trace, provider, key.name, model, result, ms)),
-    }
-    return runRetryLoop(run)
+    const { target, fallbacks } = routed.route
+    return runRetryLoop(new CallRun(call, hops, fallbacks.length ? [target, ...fallbacks] : [target]))
   }
 
   /** one attempt, told to the trace: who was called with which key, how it went, how long it took */

@@ -67,14 +67,23 @@ export interface RetryRun<P> {
   attempted?(p: Provider, key: PooledKey, model: string, result: Attempt, ms: number): void
 }
 
+/** A provider/model the loop has called on (the final error describes each one's keys), with its provider's plan when it was the
+ *  first of that provider to be planned. */
+interface Used<P> {
+  provider: Provider
+  model: string
+  prepared?: { plan: P }
+}
+
+/** What one run has done so far; the lists of what failed are made at the first failure (an answer at once needs none). */
 interface LoopState<P> {
   attempts: number
   /** ms slept so far, out of the budget */
   waited: number
-  tried: string[]
-  missing: string[]
-  used: Map<string, { provider: Provider; model: string }>
-  plans: Map<string, P>
+  tried?: string[]
+  missing?: string[]
+  /** each provider/model once, in the order first called on (a few: scanned, not hashed) */
+  used: Used<P>[]
   last?: Failure
 }
 
@@ -82,7 +91,7 @@ const GONE: Answer = { answer: 'gone' }
 
 /** Run the loop to an answer or an error. */
 export async function runRetryLoop<P>(run: RetryRun<P>): Promise<Final> {
-  const s: LoopState<P> = { attempts: 0, waited: 0, tried: [], missing: [], used: new Map(), plans: new Map() }
+  const s: LoopState<P> = { attempts: 0, waited: 0, used: [] }
   try {
     for (let round = 0; s.attempts < run.maxAttempts; round++) {
       const before = s.attempts
@@ -98,26 +107,27 @@ export async function runRetryLoop<P>(run: RetryRun<P>): Promise<Final> {
     throw e
   }
   if (run.signal.aborted) return GONE
-  const used = [...s.used.values()]
-  const tried = [...s.missing, ...s.tried]
+  const used = s.used.map(u => ({ provider: u.provider, model: u.model }))
+  const tried = [...(s.missing ?? []), ...(s.tried ?? [])]
   return exhausted({ model: run.model, tried, used, attempts: s.attempts, max: run.maxAttempts, last: s.last, now: run.clock.now() })
 }
 
 /** Every candidate once; a result when one ends the loop. */
 async function runRound<P>(run: RetryRun<P>, s: LoopState<P>, round: number): Promise<Final | undefined> {
-  for (const [i, target] of run.candidates.entries()) {
+  const candidates = run.candidates
+  for (let i = 0; i < candidates.length; i++) {
     if (s.attempts >= run.maxAttempts) return undefined
+    const target = candidates[i] as Target
     const provider = run.providers.get(target.provider)
     if (!provider) {
-      if (round === 0) s.missing.push(`${target.provider}: no such provider`)
+      if (round === 0) (s.missing ??= []).push(`${target.provider}: no such provider`)
       continue
     }
     if (skipDown(run, provider, i, round)) {
-      if (round === 0) s.missing.push(`${provider.name}: skipped, its host could not be reached moments ago`)
+      if (round === 0) (s.missing ??= []).push(`${provider.name}: skipped, its host could not be reached moments ago`)
       continue
     }
-    s.used.set(`${provider.name}\u0000${target.model}`, { provider, model: target.model })
-    const prepared = planFor(run, s, provider, target)
+    const prepared = planFor(run, s, useOf(s, provider, target.model), target)
     if ('final' in prepared) return prepared.final
     const final = await tryKeys(run, s, provider, target, prepared.plan)
     if (final) return final
@@ -135,23 +145,32 @@ function skipDown<P>(run: RetryRun<P>, provider: Provider, i: number, round: num
   })
 }
 
-/** The provider's plan, made once per call. */
-function planFor<P>(run: RetryRun<P>, s: LoopState<P>, provider: Provider, target: Target): { plan: P } | { final: Final } {
-  const known = s.plans.get(provider.name)
-  if (known !== undefined) return { plan: known }
-  const prepared = run.prepare(provider, target)
-  if ('plan' in prepared) s.plans.set(provider.name, prepared.plan)
+/** The provider/model among those called on, added when new. */
+function useOf<P>(s: LoopState<P>, provider: Provider, model: string): Used<P> {
+  for (const u of s.used) if (u.provider === provider && u.model === model) return u
+  const u: Used<P> = { provider, model }
+  s.used.push(u)
+  return u
+}
+
+/** The provider's plan, made once per call (kept with the first of its provider/models to be planned). */
+function planFor<P>(run: RetryRun<P>, s: LoopState<P>, use: Used<P>, target: Target): { plan: P } | { final: Final } {
+  for (const u of s.used) if (u.prepared && u.provider.name === use.provider.name) return u.prepared
+  const prepared = run.prepare(use.provider, target)
+  if ('plan' in prepared) use.prepared = prepared
   return prepared
 }
 
 /** The provider's keys, one attempt each, until one answers, a failure ends the loop, or none is left. */
 async function tryKeys<P>(run: RetryRun<P>, s: LoopState<P>, provider: Provider, target: Target, plan: P): Promise<Final | undefined> {
-  const exclude = new Set<string>()
+  // the keys tried so far: none at the first pick (no set to make), the one before added at each later pick
+  let exclude: Set<string> | undefined
+  let key: PooledKey | undefined
   while (s.attempts < run.maxAttempts) {
+    if (key) (exclude ??= new Set()).add(key.key)
     // one key: nothing to stick to (the conversation's key is not even worked out)
-    const key = provider.pool.pick({ model: target.model, sticky: provider.pool.size > 1 ? run.sticky : undefined, exclude })
+    key = provider.pool.pick({ model: target.model, sticky: provider.pool.size > 1 ? run.sticky : undefined, exclude })
     if (!key) return undefined
-    exclude.add(key.key)
     // jittered exponential backoff, within the retry budget (spent budget: retry at once)
     if (s.attempts > 0) await wait(run, s, Math.min(2000, 100 * 2 ** (s.attempts - 1)) * (0.5 + run.clock.random() / 2))
     if (run.signal.aborted) return GONE
@@ -192,6 +211,7 @@ function judge<P>(run: RetryRun<P>, s: LoopState<P>, at: { provider: Provider; k
   const verdict = provider.pool.failure(key, { status: result.status, headers: result.headers, body: result.body, model })
   s.last = { ...result, message }
   const label = `${provider.name}/${model} key ${key.name}: ${result.status ?? 'error'} ${clipLine(message, 200)}`
+  s.tried ??= []
   s.tried.push(label)
   const retryable = verdict.retryable && result.retryable !== false
   run.warn(`attempt ${n} failed: ${label}${retryable ? '' : ' (not retryable)'}`)
@@ -202,7 +222,7 @@ function judge<P>(run: RetryRun<P>, s: LoopState<P>, at: { provider: Provider; k
 
 /** Every candidate key is cooling (or was tried): wait for the soonest if the budget allows. False: stop. */
 async function waitForCooldown<P>(run: RetryRun<P>, s: LoopState<P>, before: number): Promise<boolean> {
-  const next = [...s.used.values()].map(u => u.provider.pool.nextAvailable(u.model)).filter((x): x is number => x !== undefined)
+  const next = s.used.map(u => u.provider.pool.nextAvailable(u.model)).filter((x): x is number => x !== undefined)
   if (!next.length) return false
   const delay = Math.max(0, Math.min(...next) - run.clock.now())
   if (delay > run.budgetMs - s.waited) return false

@@ -229,8 +229,10 @@ export function createFrontDoor(
   }
 
   /** every response the front door gives, its own and the routes', goes through here: the trace hears of it */
-  const traced = async (rec: Recorder, ...[req, server, routes]: Parameters<FrontDoor['handle']>) => {
-    const trace = new Trace(rec, server?.requestIP(req)?.address ?? '', req.method, req.url)
+  const traced = async (rec: Recorder, req: Request, server: Server<unknown> | null | undefined, routes: Routes) => {
+    const trace = new Trace(rec, '', req.method, req.url)
+    // the client's address is resolved at the answer, only if a record reads it
+    if (server) trace.addressFrom(server, req)
     try {
       const res = await door.handle(req, server, routes, trace)
       trace.answer(res.status)

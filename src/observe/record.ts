@@ -34,7 +34,7 @@ export interface RequestRecord {
   instance: string
   /** arrival, ms since the epoch */
   time: number
-  /** the client's address */
+  /** the client's address ('' when no observer reads it: Recorder.readsClient) */
   client: string
   method: string
   /** the path as received (clipped to 300 characters) */
@@ -79,16 +79,25 @@ export interface RequestRecord {
 
 export type RequestObserver = (rec: RequestRecord) => void
 
+/** What an observer reads of a record that costs something to find out: `client`, the client's address (~1 µs a request to
+ *  resolve from its socket), read always, never, or while `client()` says so (a relay to another Recorder). */
+export interface Reads {
+  client: boolean | (() => boolean)
+}
+
+/** an observer that reads the whole record (the default: an observer that says nothing gets every field) */
+const ALL: Reads = { client: true }
+
 /** The app's fan-out of finished requests. An observer that throws is logged by the caller's `onError` and kept. */
 export class Recorder {
-  private observers: RequestObserver[] = []
+  private observers: Array<{ fn: RequestObserver; reads: Reads }> = []
   constructor(private onError: (e: unknown) => void = () => {}) {}
 
-  /** hear of every finished request; returns the unsubscribe */
-  subscribe(fn: RequestObserver): () => void {
-    this.observers = [...this.observers, fn]
+  /** hear of every finished request; `reads`: what it reads of a record (every field unless told); returns the unsubscribe */
+  subscribe(fn: RequestObserver, reads: Reads = ALL): () => void {
+    this.observers = [...this.observers, { fn, reads }]
     return () => {
-      this.observers = this.observers.filter(o => o !== fn)
+      this.observers = this.observers.filter(o => o.fn !== fn)
     }
   }
 
@@ -97,10 +106,16 @@ export class Recorder {
     return this.observers.length > 0
   }
 
+  /** whether anyone listening reads the client's address (else a record may leave it empty) */
+  get readsClient(): boolean {
+    for (const { reads } of this.observers) if (reads.client === true || (reads.client !== false && reads.client())) return true
+    return false
+  }
+
   emit(rec: RequestRecord): void {
     for (const o of this.observers) {
       try {
-        o(rec)
+        o.fn(rec)
       } catch (e) {
         this.onError(e)
       }

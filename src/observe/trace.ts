@@ -27,6 +27,11 @@ const MESSAGE_MAX = 300
 
 const clip = (s: string, n: number) => (s.length > n ? s.slice(0, n) : s)
 
+/** Where a request's client address is found (Bun's server: its socket's, while the request is being answered). */
+export interface Peer {
+  requestIP(req: Request): { address: string } | null
+}
+
 /** A request being served. */
 export class Trace {
   /** ms since the epoch, and the monotonic clock at arrival */
@@ -56,14 +61,25 @@ export class Trace {
   private answered = false
   private streaming = false
   private emitted = false
+  /** where the client's address is to be found, until the answer (addressFrom) */
+  private peer?: Peer
+  private peerRequest?: Request
 
   constructor(
     private readonly recorder: Recorder,
-    readonly client: string,
+    /** the client's address ('' until resolved, when addressFrom gave where to find it) */
+    public client: string,
     readonly method: string,
     path: string,
   ) {
     this.path = clip(path, PATH_MAX)
+  }
+
+  /** The client's address is `server`'s for `req`: found at the answer (its socket is gone once the answer is sent), and only when
+   *  a record will read it (a stream's always: an observer may start reading before it ends). Resolving it costs ~1 µs. */
+  addressFrom(server: Peer, req: Request) {
+    this.peer = server
+    this.peerRequest = req
   }
 
   /** ms since arrival */
@@ -101,6 +117,11 @@ export class Trace {
   answer(status: number) {
     if (this.answered) return
     this.answered = true
+    const peer = this.peer
+    if (peer) {
+      if (this.streaming || this.recorder.readsClient) this.client = peer.requestIP(this.peerRequest as Request)?.address ?? ''
+      this.peer = this.peerRequest = undefined
+    }
     this.status = status
     this.ttfbMs = this.elapsed()
     if (!this.streaming || this.end) this.emit()
