@@ -8,7 +8,8 @@ import { fixedAnswers } from './fakes/fixed'
 import { decodeGeminiBatches, decodeGeminiStream } from '../src/dialects/gemini/upstream/stream'
 import { AnthropicStreamWriter, encodeAnthropicStream } from '../src/dialects/anthropic/messages/stream'
 import { writtenSource, type ByteSource } from '../src/ir/batches'
-import { guardEvents, peekEvents } from '../src/providers/stream-guard'
+import { guardEvents, guardedByteStream, peekEvents } from '../src/providers/stream-guard'
+import { pendingDeadlines } from '../src/providers/deadlines'
 import type { IREvent } from '../src/ir/types'
 
 const ctx = () => ({ clientModel: 'claude-test', warn() {} })
@@ -109,5 +110,38 @@ describe('translated stream layers', () => {
     expect(text).toContain('event: error')
     expect(text).toContain('went silent for 0.06 s mid-answer (timeouts.idle)')
     expect(cancelled).toBe(true)
+  })
+
+  test("a stream's waits share one deadline on the shared timer (no timer of its own), gone when the stream ends", async () => {
+    const before = pendingDeadlines()
+    let push: ((c: Uint8Array) => void) | undefined
+    const source = new ReadableStream<Uint8Array>({
+      start(c) {
+        push = b => c.enqueue(b)
+      },
+    }).getReader()
+    const stream = guardedByteStream([], source, {
+      idleMs: 60_000,
+      totalMs: 60_000,
+      heartbeatMs: 40,
+      heartbeat: true,
+      errorFrame: () => new Uint8Array(0),
+    }).getReader()
+    // silent: a heartbeat, then data, then another heartbeat; one deadline while the client waits
+    const first = stream.read()
+    await Bun.sleep(5)
+    expect(pendingDeadlines()).toBe(before + 1)
+    expect(td.decode((await first).value)).toBe(': ping\n\n')
+    const second = stream.read()
+    await Bun.sleep(5)
+    expect(pendingDeadlines()).toBe(before + 1)
+    push?.(new TextEncoder().encode('data: 1\n\n'))
+    expect(td.decode((await second).value)).toBe('data: 1\n\n')
+    const third = stream.read()
+    await Bun.sleep(5)
+    expect(pendingDeadlines()).toBe(before + 1)
+    expect(td.decode((await third).value)).toBe(': ping\n\n')
+    await stream.cancel()
+    expect(pendingDeadlines()).toBe(before)
   })
 })

@@ -9,7 +9,7 @@ import { err } from '../ir/errors'
 import type { FrameReader } from '../dialects/frames'
 import { FrameBuffer, endsSseFrame, nextSseBoundary, type Framing } from './frames'
 import type { StreamEnd } from '../observe/record'
-import { after, type Deadline } from './deadlines'
+import { after, at, type Deadline } from './deadlines'
 import { settledValue } from '../ir/batches'
 
 export type Peek<T> =
@@ -675,12 +675,13 @@ export function guardedByteStream(
 }
 
 /**
- * One timer for all the waits of a stream (a translated stream waits for nearly every chunk): `wait(ms)` resolves
- * 'timeout' after `ms` unless `stop()` comes first. The timer is not cleared and made again per wait: when it fires
- * early (it was armed for an earlier wait, which never ends later than a new one) it re-arms for what is left.
+ * One deadline for all the waits of a stream (a translated stream waits for nearly every chunk), on the shared deadline
+ * timer (deadlines.ts): `wait(ms)` resolves 'timeout' after `ms` unless `stop()` comes first. The deadline is not taken
+ * out and put back per wait: when it fires early (it was set for an earlier wait, which never ends later than a new one)
+ * it is set again for what is left. A stream that never waits sets none.
  */
 class Watchdog {
-  #timer: Timer | undefined
+  #deadline: Deadline | undefined
   #until = 0
   #wake: ((v: 'timeout') => void) | undefined
 
@@ -689,7 +690,7 @@ class Watchdog {
     const p = new Promise<'timeout'>(r => {
       this.#wake = r
     })
-    this.#timer ??= setTimeout(this.#fire, Math.min(ms, 2_147_483_647))
+    this.#deadline ??= at(this.#until, this.#fire)
     return p
   }
 
@@ -698,19 +699,18 @@ class Watchdog {
     this.#wake = undefined
   }
 
-  /** the stream ended: no timer left behind */
+  /** the stream ended: no deadline left behind */
   clear() {
     this.#wake = undefined
-    clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#deadline?.cancel()
+    this.#deadline = undefined
   }
 
   #fire = () => {
-    this.#timer = undefined
+    this.#deadline = undefined
     const wake = this.#wake
     if (!wake) return
-    const left = this.#until - Date.now()
-    if (left > 0) this.#timer = setTimeout(this.#fire, Math.min(left, 2_147_483_647))
+    if (this.#until > Date.now()) this.#deadline = at(this.#until, this.#fire)
     else {
       this.#wake = undefined
       wake('timeout')
