@@ -30,6 +30,15 @@ const BLANK_LINE = /\r\n\r\n|\n\r?\n|\r\r/g
 
 /** Call `f` on each block in order until it returns true (the rest is not split); true if one did. */
 export function someBlock(text: string, f: (block: string) => boolean): boolean {
+  // LF-only line ends (what providers send): a block ends at each `\n\n`, found natively
+  if (!text.includes('\r')) {
+    let start = 0
+    for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n', start)) {
+      if (f(text.slice(start, end))) return true
+      start = end + 2
+    }
+    return start < text.length && f(text.slice(start))
+  }
   let start = 0
   BLANK_LINE.lastIndex = 0
   for (let m = BLANK_LINE.exec(text); m; m = BLANK_LINE.exec(text)) {
@@ -60,12 +69,15 @@ const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13
 /** One block's event: its `event:` name and data lines; undefined for a block with neither (a comment, padding). */
 export function sseEvent(block: string): SseEvent | undefined {
   let event: string | undefined
-  const data: string[] = []
-  for (const line of block.split(/\r\n|\n|\r/)) {
+  let data: string | undefined
+  for (const line of block.includes('\r') ? block.split(/\r\n|\n|\r/) : block.split('\n')) {
     if (line.startsWith('event:')) event = line.slice(6).trim()
-    else if (line.startsWith('data:')) data.push(line.slice(line.startsWith('data: ') ? 6 : 5))
+    else if (line.startsWith('data:')) {
+      const value = line.slice(line.startsWith('data: ') ? 6 : 5)
+      data = data === undefined ? value : `${data}\n${value}`
+    }
   }
-  return event !== undefined || data.length ? { event, data: data.join('\n') } : undefined
+  return event !== undefined || data !== undefined ? { event, data: data ?? '' } : undefined
 }
 
 /** The `event:` names in complete frames, found without splitting the text (a line end precedes each but the first). */

@@ -84,7 +84,8 @@ async function arrivedWhole(source: ByteSource): Promise<{ pieces: Uint8Array[];
   let size = 0
   while (size <= WHOLE_MAX_BYTES) {
     const read = source.read()
-    const next = await Promise.race([read, nextTurn()])
+    // a read the layers settled at once (what arrived was translated synchronously) needs no turn of the loop
+    const next = Bun.peek.status(read) === 'fulfilled' ? (Bun.peek(read) as Awaited<typeof read>) : await Promise.race([read, nextTurn()])
     if (next === NEXT_TURN) return { pieces, pending: read }
     if (next.done) return { pieces, done: true }
     pieces.push(next.value)

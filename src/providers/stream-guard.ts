@@ -9,7 +9,8 @@ import { err } from '../ir/errors'
 import type { FrameReader } from '../dialects/frames'
 import { FrameBuffer, endsSseFrame, nextSseBoundary, type Framing } from './frames'
 import type { StreamEnd } from '../observe/record'
-import { after, type Deadline } from './deadlines'
+import { after, at, type Deadline } from './deadlines'
+import { settledValue } from '../ir/batches'
 
 export type Peek<T> =
   | {
@@ -49,40 +50,62 @@ export function deadline(ms: number) {
   return { promise, clear: () => d?.cancel() }
 }
 
-/** Pull batches of IR events until the first content event; `buffered` ends with the rest of its batch (it arrived with it). */
-export async function peekEvents(batches: AsyncIterable<IREvent[]>, timeoutMs: number): Promise<Peek<IREvent>> {
+/** Pull batches of IR events until the first content event; `buffered` ends with the rest of its batch (it arrived with it).
+ *  Batches already there are taken at once (no deadline armed; settled at once when they hold the first content). */
+export function peekEvents(batches: AsyncIterable<IREvent[]>, timeoutMs: number): Promise<Peek<IREvent>> {
   const it = batches[Symbol.asyncIterator]()
   const buffered: IREvent[] = []
-  const d = deadline(timeoutMs)
-  try {
-    while (true) {
-      let next: IteratorResult<IREvent[]> | 'timeout'
-      try {
-        next = await Promise.race([it.next(), d.promise])
-      } catch (e) {
-        if (e instanceof LimitExceeded) return { ok: false, reason: 'too_large', error: e.error, message: e.error.message }
-        return { ok: false, reason: 'error', message: `the upstream stream broke before any content (${(e as Error).message})` }
-      }
-      if (next === 'timeout') {
-        it.return?.().catch(() => {})
-        return { ok: false, reason: 'stall', message: `the upstream sent no content within ${ms(timeoutMs)} (timeouts.first_token)` }
-      }
-      if (next.done) return { ok: false, reason: 'empty', message: 'the upstream stream ended without any content' }
-      const batch = next.value
-      for (let i = 0; i < batch.length; i++) {
-        const ev = batch[i]!
-        if (ev.type === 'error') return { ok: false, reason: 'error', error: ev.error, message: ev.error.message }
-        // a finish with no content is an empty answer (Gemini's blocked / zero-token replies end here)
-        if (isContentEvent(ev) || ev.type === 'finish') {
-          for (let j = i; j < batch.length; j++) buffered.push(batch[j]!)
-          return { ok: true, buffered, rest: it }
-        }
-        buffered.push(ev)
-      }
+  const until = Date.now() + timeoutMs
+  let d: ReturnType<typeof deadline> | undefined
+  /** the verdict on one batch; undefined: no content yet, read on */
+  const judge = (next: IteratorResult<IREvent[]> | 'timeout'): Peek<IREvent> | undefined => {
+    if (next === 'timeout') {
+      it.return?.()?.catch(() => {})
+      return { ok: false, reason: 'stall', message: `the upstream sent no content within ${ms(timeoutMs)} (timeouts.first_token)` }
     }
-  } finally {
-    d.clear()
+    if (next.done) return { ok: false, reason: 'empty', message: 'the upstream stream ended without any content' }
+    const batch = next.value
+    for (let i = 0; i < batch.length; i++) {
+      const ev = batch[i]!
+      if (ev.type === 'error') return { ok: false, reason: 'error', error: ev.error, message: ev.error.message }
+      // a finish with no content is an empty answer (Gemini's blocked / zero-token replies end here)
+      if (isContentEvent(ev) || ev.type === 'finish') {
+        for (let j = i; j < batch.length; j++) buffered.push(batch[j]!)
+        return { ok: true, buffered, rest: it }
+      }
+      buffered.push(ev)
+    }
+    return undefined
   }
+  const broke = (e: unknown): Peek<IREvent> => {
+    if (e instanceof LimitExceeded) return { ok: false, reason: 'too_large', error: e.error, message: e.error.message }
+    return { ok: false, reason: 'error', message: `the upstream stream broke before any content (${(e as Error).message})` }
+  }
+  const waited = async (next: Promise<IteratorResult<IREvent[]>>): Promise<Peek<IREvent>> => {
+    try {
+      const verdict = judge(await Promise.race([next, (d ??= deadline(Math.max(1, until - Date.now()))).promise]))
+      return verdict ?? peek()
+    } catch (e) {
+      return broke(e)
+    }
+  }
+  const peek = (): Promise<Peek<IREvent>> => {
+    while (true) {
+      let next: Promise<IteratorResult<IREvent[]>>
+      try {
+        next = it.next()
+      } catch (e) {
+        next = Promise.reject(e)
+      }
+      const here = settledValue(next)
+      if (!here) return waited(next)
+      const verdict = judge(here.value)
+      if (verdict) return Promise.resolve(verdict)
+    }
+  }
+  const result = peek()
+  if (Bun.peek.status(result) !== 'pending') return result
+  return result.finally(() => d?.clear())
 }
 
 export interface StreamLimits {
@@ -106,73 +129,132 @@ export interface EventTap {
 }
 
 /** Replay the buffered events, then the rest, batch by batch, turning idle/total timeouts and exceptions into an error
- *  event (a batch with an error ends at it). `tap` hears of the finish and of the error the stream ends on. */
-export async function* guardEvents(buffered: IREvent[], rest: AsyncIterator<IREvent[]>, limits: StreamLimits, tap?: EventTap): AsyncGenerator<IREvent[]> {
-  const end = (limits.startedAt ?? Date.now()) + limits.totalMs
-  const scrub = limits.scrub ?? ((e: IRError) => e)
-  let finished = false
-  let failed = false
+ *  event (a batch with an error ends at it). `tap` hears of the finish and of the error the stream ends on. A batch
+ *  already there is passed on at once (`next()` settled, no timer); only a wait for the upstream arms the watchdog. */
+export function guardEvents(buffered: IREvent[], rest: AsyncIterator<IREvent[]>, limits: StreamLimits, tap?: EventTap): AsyncIterableIterator<IREvent[]> {
+  return new GuardedEvents(buffered, rest, limits, tap)
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined }
+
+/** guardEvents' batches. */
+class GuardedEvents implements AsyncIterableIterator<IREvent[]> {
+  private readonly end: number
+  private readonly scrub: (e: IRError) => IRError
+  private finished = false
+  /** nothing more to pass on (an error was, or the end) */
+  private over = false
+  private buffered: IREvent[] | undefined
+  /** one timer for the stream's waits, armed at the first one */
+  private readonly watchdog = new Watchdog()
+
+  constructor(
+    buffered: IREvent[],
+    private readonly rest: AsyncIterator<IREvent[]>,
+    private readonly limits: StreamLimits,
+    private readonly tap?: EventTap,
+  ) {
+    this.end = (limits.startedAt ?? Date.now()) + limits.totalMs
+    this.scrub = limits.scrub ?? ((e: IRError) => e)
+    this.buffered = buffered.length ? buffered : undefined
+  }
+
+  [Symbol.asyncIterator]() {
+    return this
+  }
+
+  next(): Promise<IteratorResult<IREvent[]>> {
+    if (this.over) return Promise.resolve(DONE)
+    const buffered = this.buffered
+    if (buffered) {
+      this.buffered = undefined
+      return Promise.resolve(this.pass(buffered))
+    }
+    let next: Promise<IteratorResult<IREvent[]>>
+    try {
+      next = this.rest.next()
+    } catch (e) {
+      return Promise.resolve(this.broke(e))
+    }
+    const here = settledValue(next)
+    return here ? Promise.resolve(this.take(here.value)) : this.wait(next)
+  }
+
+  return(): Promise<IteratorResult<IREvent[]>> {
+    this.close()
+    return Promise.resolve(DONE)
+  }
+
+  private async wait(next: Promise<IteratorResult<IREvent[]>>): Promise<IteratorResult<IREvent[]>> {
+    const left = Math.max(1, Math.min(this.limits.idleMs, this.end - Date.now()))
+    try {
+      return this.take(await Promise.race([next, this.watchdog.wait(left)]))
+    } catch (e) {
+      return this.broke(e)
+    } finally {
+      this.watchdog.stop()
+    }
+  }
+
+  /** A batch, the end, or a timeout, as the client gets it. */
+  private take(next: IteratorResult<IREvent[]> | 'timeout'): IteratorResult<IREvent[]> {
+    // the total limit is checked per batch; the watchdog covers silence
+    if (next !== 'timeout' && !next.done && Date.now() >= this.end) next = 'timeout'
+    if (next === 'timeout') {
+      const message =
+        Date.now() >= this.end
+          ? `The answer exceeded the total time limit (timeouts.total); it is incomplete.`
+          : `The upstream went silent for ${ms(this.limits.idleMs)} mid-answer (timeouts.idle); the answer is incomplete.`
+      return this.last(err('timeout', message))
+    }
+    if (next.done) {
+      if (this.finished) {
+        this.close()
+        return DONE
+      }
+      return this.last(err('upstream', 'The upstream stream ended before the answer was complete (no finish reason); the answer is incomplete.'))
+    }
+    return this.pass(next.value)
+  }
+
+  /** An exception of the source: an IR error thrown by a decoder (e.g. a limit) is already what the client should read. */
+  private broke(e: unknown): IteratorResult<IREvent[]> {
+    return this.last(
+      e instanceof IRErrorValue ? e.error : err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`),
+    )
+  }
+
   /** the batch as the client gets it: up to an error (scrubbed), told to `tap` */
-  const pass = (batch: IREvent[]): IREvent[] => {
+  private pass(batch: IREvent[]): IteratorResult<IREvent[]> {
     for (let i = 0; i < batch.length; i++) {
       const ev = batch[i]!
       if (ev.type === 'finish') {
-        finished = true
-        tap?.usage(ev)
+        this.finished = true
+        this.tap?.usage(ev)
       } else if (ev.type === 'error') {
-        failed = true
-        return [...batch.slice(0, i), fail(scrub(ev.error))]
+        this.close()
+        return { done: false, value: [...batch.slice(0, i), this.fail(this.scrub(ev.error))] }
       }
     }
-    return batch
+    return { done: false, value: batch }
   }
-  const fail = (error: IRError): IREvent => {
-    tap?.error(error)
+
+  /** the stream's last batch: `error` (scrubbed) */
+  private last(error: IRError): IteratorResult<IREvent[]> {
+    this.close()
+    return { done: false, value: [this.fail(this.scrub(error))] }
+  }
+
+  private fail(error: IRError): IREvent {
+    this.tap?.error(error)
     return { type: 'error', error }
   }
-  // one watchdog per stream, re-armed per batch (not a new timer per batch)
-  let wake: ((v: 'timeout') => void) | undefined
-  const watchdog = setTimeout(() => wake?.('timeout'), Math.min(Math.max(1, Math.min(limits.idleMs, end - Date.now())), 2_147_483_647))
-  try {
-    if (buffered.length) {
-      yield pass(buffered)
-      if (failed) return
-    }
-    while (true) {
-      watchdog.refresh()
-      let next: IteratorResult<IREvent[]> | 'timeout'
-      try {
-        next = await Promise.race([
-          rest.next(),
-          new Promise<'timeout'>(r => {
-            wake = r
-          }),
-        ])
-      } catch (e) {
-        // an IR error thrown by a decoder (e.g. a limit) is already what the client should read
-        const error =
-          e instanceof IRErrorValue ? e.error : err('upstream', `The upstream connection broke mid-answer (${errorText(e)}); the answer is incomplete.`)
-        yield [fail(scrub(error))]
-        return
-      }
-      // the total limit is checked per batch; the watchdog covers silence
-      if (next !== 'timeout' && !next.done && Date.now() >= end) next = 'timeout'
-      if (next === 'timeout') {
-        const total = Date.now() >= end
-        const message = total
-          ? `The answer exceeded the total time limit (timeouts.total); it is incomplete.`
-          : `The upstream went silent for ${ms(limits.idleMs)} mid-answer (timeouts.idle); the answer is incomplete.`
-        yield [fail(err('timeout', message))]
-        return
-      }
-      if (next.done) break
-      yield pass(next.value)
-      if (failed) return
-    }
-    if (!finished) yield [fail(err('upstream', 'The upstream stream ended before the answer was complete (no finish reason); the answer is incomplete.'))]
-  } finally {
-    clearTimeout(watchdog)
-    rest.return?.().catch(() => {})
+
+  private close() {
+    if (this.over) return
+    this.over = true
+    this.watchdog.clear()
+    this.rest.return?.()?.catch(() => {})
   }
 }
 
@@ -593,12 +675,13 @@ export function guardedByteStream(
 }
 
 /**
- * One timer for all the waits of a stream (a translated stream waits for nearly every chunk): `wait(ms)` resolves
- * 'timeout' after `ms` unless `stop()` comes first. The timer is not cleared and made again per wait: when it fires
- * early (it was armed for an earlier wait, which never ends later than a new one) it re-arms for what is left.
+ * One deadline for all the waits of a stream (a translated stream waits for nearly every chunk), on the shared deadline
+ * timer (deadlines.ts): `wait(ms)` resolves 'timeout' after `ms` unless `stop()` comes first. The deadline is not taken
+ * out and put back per wait: when it fires early (it was set for an earlier wait, which never ends later than a new one)
+ * it is set again for what is left. A stream that never waits sets none.
  */
 class Watchdog {
-  #timer: Timer | undefined
+  #deadline: Deadline | undefined
   #until = 0
   #wake: ((v: 'timeout') => void) | undefined
 
@@ -607,7 +690,7 @@ class Watchdog {
     const p = new Promise<'timeout'>(r => {
       this.#wake = r
     })
-    this.#timer ??= setTimeout(this.#fire, Math.min(ms, 2_147_483_647))
+    this.#deadline ??= at(this.#until, this.#fire)
     return p
   }
 
@@ -616,19 +699,18 @@ class Watchdog {
     this.#wake = undefined
   }
 
-  /** the stream ended: no timer left behind */
+  /** the stream ended: no deadline left behind */
   clear() {
     this.#wake = undefined
-    clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#deadline?.cancel()
+    this.#deadline = undefined
   }
 
   #fire = () => {
-    this.#timer = undefined
+    this.#deadline = undefined
     const wake = this.#wake
     if (!wake) return
-    const left = this.#until - Date.now()
-    if (left > 0) this.#timer = setTimeout(this.#fire, Math.min(left, 2_147_483_647))
+    if (this.#until > Date.now()) this.#deadline = at(this.#until, this.#fire)
     else {
       this.#wake = undefined
       wake('timeout')

@@ -5,7 +5,7 @@
  */
 import type { CodecContext, IREvent, IRStopReason, IRUsage } from '../../../ir/types'
 import type { SSEMessage } from '../../../ir/sse'
-import { sseBatches, type SseDecoder } from '../../../ir/batches'
+import { sseBatches, type Batches, type SseDecoder } from '../../../ir/batches'
 import { stopReasonFromWire, usageFromWire } from '../mapping'
 import { errorFromWire } from '../errors'
 import { err } from '../../../ir/errors'
@@ -19,7 +19,7 @@ export async function* decodeAnthropicStream(body: ReadableStream<Uint8Array>, c
 }
 
 /** The events of decodeAnthropicStream, one batch per upstream chunk. */
-export function decodeAnthropicBatches(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent[]> {
+export function decodeAnthropicBatches(body: ReadableStream<Uint8Array>, ctx: CodecContext): Batches {
   return sseBatches(body, ctx.sseEventMax, new MessagesEventDecoder(ctx))
 }
 

@@ -7,6 +7,7 @@
  */
 import type { CodecMemory, IREvent, IRMessage, IRResponse, IRThinking } from '../../../ir/types'
 import { recallThinking, rememberThinking, type SignedThinking } from '../../../ir/signatures'
+import { seenBatches, type Batches } from '../../../ir/batches'
 
 const signed = (p: IRThinking): SignedThinking | undefined => (p.signature ? { text: p.text, signature: p.signature, redacted: p.redacted } : undefined)
 
@@ -32,12 +33,11 @@ export async function* rememberFromStream(events: AsyncIterable<IREvent>, m: Cod
 }
 
 /** The same for batches of events. */
-export async function* rememberFromBatches(batches: AsyncIterable<IREvent[]>, m: CodecMemory): AsyncGenerator<IREvent[]> {
+export function rememberFromBatches(batches: AsyncIterable<IREvent[]>, m: CodecMemory): Batches {
   const seen = thinkingRecorder(m)
-  for await (const batch of batches) {
+  return seenBatches(batches, batch => {
     for (const ev of batch) seen(ev)
-    yield batch
-  }
+  })
 }
 
 /** Told each event of one stream in order: remembers the signed thinking in front of each tool call. */

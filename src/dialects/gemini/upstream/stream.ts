@@ -8,7 +8,7 @@
  * remembered by tool call id (src/ir/signatures.ts) for clients that cannot carry it back.
  */
 import type { CodecContext, IRError, IREvent, IRStopReason } from '../../../ir/types'
-import { sseBatches } from '../../../ir/batches'
+import { sseBatches, type Batches } from '../../../ir/batches'
 import { memoryOf, rememberSignature, rememberThoughtSignature } from '../../../ir/signatures'
 import { finishToIR, randomId, safeId, usageToIR } from '../mapping'
 import { errorFromWire } from '../errors'
@@ -129,7 +129,7 @@ export async function* decodeGeminiStream(body: ReadableStream<Uint8Array>, ctx:
 }
 
 /** The events of decodeGeminiStream, one batch per upstream chunk: each chunk is decoded once, its frames parsed once each. */
-export function decodeGeminiBatches(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent[]> {
+export function decodeGeminiBatches(body: ReadableStream<Uint8Array>, ctx: CodecContext): Batches {
   const d = new GeminiChunkDecoder(ctx)
   return sseBatches(body, ctx.sseEventMax, {
     message(msg, out) {

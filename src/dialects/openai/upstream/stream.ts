@@ -4,7 +4,7 @@
 import type { CodecContext, IREvent, IRUsage } from '../../../ir/types'
 import { emptyUsage } from '../../../ir/collect'
 import type { SSEMessage } from '../../../ir/sse'
-import { sseBatches, type SseDecoder } from '../../../ir/batches'
+import { sseBatches, type Batches, type SseDecoder } from '../../../ir/batches'
 import { finishReasonIn, newId, reasoningOf, str, textOf, usageIn } from '../mapping'
 import { errorFromWire } from '../errors'
 import { err } from '../../../ir/errors'
@@ -21,7 +21,7 @@ export async function* decodeChatUpstreamStream(body: ReadableStream<Uint8Array>
 }
 
 /** The events of decodeChatUpstreamStream, one batch per upstream chunk. */
-export function decodeChatUpstreamBatches(body: ReadableStream<Uint8Array>, ctx: CodecContext): AsyncGenerator<IREvent[]> {
+export function decodeChatUpstreamBatches(body: ReadableStream<Uint8Array>, ctx: CodecContext): Batches {
   return sseBatches(body, ctx.sseEventMax, new ChatChunkDecoder(ctx))
 }
 
