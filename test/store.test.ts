@@ -182,6 +182,30 @@ describe('the request store', () => {
     log.close()
   })
 
+  test('a queued row keeps no record alive (the queue holds its encoded row: the collector never carries records for ~200 ms)', () => {
+    const { log } = newLog(join(dir(), 'agproxy.db'))
+    const refs: Array<WeakRef<object>> = []
+    const ids: string[] = []
+    // pushed in a function of its own, so no stack slot of this one holds a record
+    const pushSome = () => {
+      for (let i = 0; i < 50; i++) {
+        const r = record({ usage: { inputTokens: 10 + i, outputTokens: 5 }, error: `failed ${i}` })
+        refs.push(new WeakRef(r), new WeakRef(r.attempts))
+        ids.push(r.id)
+        log.push(r)
+      }
+    }
+    pushSome()
+    Bun.gc(true)
+    expect(refs.filter(r => r.deref() !== undefined).length).toBeLessThan(5)
+    expect(log.queued).toBe(50)
+    log.flush()
+    const rows = sqliteOf(log).requests({ limit: 100 })
+    expect(rows.map(r => r.id).sort()).toEqual(ids.sort())
+    expect(rows.find(r => r.id === ids[7])).toMatchObject({ usage: { inputTokens: 17, outputTokens: 5 }, error: 'failed 7' })
+    log.close()
+  })
+
   test('rows are written within ~200 ms without a flush call', async () => {
     const { log } = newLog(join(dir(), 'agproxy.db'))
     log.push(record())
