@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { RequestLog, DEGRADED_SOURCE } from '../src/store/request-log'
 import { openSqliteStore } from '../src/store/sqlite'
 import { createPricer, costAt } from '../src/store/prices'
-import { SCHEMA_VERSION } from '../src/store/sql'
+import { SCHEMA_VERSION, dayOf } from '../src/store/sql'
 import { parseSince, parseUsageGroups } from '../src/store/query'
 import type { RequestStore } from '../src/store/types'
 import { createLogger } from '../src/log'
@@ -34,6 +34,17 @@ const newLog = (file: string, over: Partial<ConstructorParameters<typeof Request
   log.attach(t)
   return { log, lines: q.lines, target: t }
 }
+
+describe('dayOf', () => {
+  test('the UTC day of each time, whatever day the time before it was on (it remembers the last day it formatted)', () => {
+    const midnight = Date.UTC(2026, 11, 8)
+    const times = [midnight - 1, midnight, midnight + 1, midnight - 1, midnight + 86_399_999, midnight + 86_400_000, -1, 0, midnight - 1, midnight]
+    expect(times.map(dayOf)).toEqual(times.map(t => new Date(t).toISOString().slice(0, 10)))
+    expect(dayOf(midnight - 1)).toBe('2026-12-07')
+    expect(dayOf(midnight)).toBe('2026-12-08')
+    expect(dayOf(-1)).toBe('1969-12-31')
+  })
+})
 
 describe('prices', () => {
   test('configured prices win (exact, then glob); cached input and reasoning at their own price', () => {
