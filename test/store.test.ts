@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { RequestLog, DEGRADED_SOURCE } from '../src/store/request-log'
 import { openSqliteStore } from '../src/store/sqlite'
 import { createPricer, costAt } from '../src/store/prices'
-import { SCHEMA_VERSION } from '../src/store/sql'
+import { SCHEMA_VERSION, dayOf } from '../src/store/sql'
 import { parseSince, parseUsageGroups } from '../src/store/query'
 import type { RequestStore } from '../src/store/types'
 import { createLogger } from '../src/log'
@@ -34,6 +34,17 @@ const newLog = (file: string, over: Partial<ConstructorParameters<typeof Request
   log.attach(t)
   return { log, lines: q.lines, target: t }
 }
+
+describe('dayOf', () => {
+  test('the UTC day of each time, whatever day the time before it was on (it remembers the last day it formatted)', () => {
+    const midnight = Date.UTC(2026, 11, 8)
+    const times = [midnight - 1, midnight, midnight + 1, midnight - 1, midnight + 86_399_999, midnight + 86_400_000, -1, 0, midnight - 1, midnight]
+    expect(times.map(dayOf)).toEqual(times.map(t => new Date(t).toISOString().slice(0, 10)))
+    expect(dayOf(midnight - 1)).toBe('2026-12-07')
+    expect(dayOf(midnight)).toBe('2026-12-08')
+    expect(dayOf(-1)).toBe('1969-12-31')
+  })
+})
 
 describe('prices', () => {
   test('configured prices win (exact, then glob); cached input and reasoning at their own price', () => {
@@ -179,6 +190,30 @@ describe('the request store', () => {
         .map(r => r.id)
         .reverse(),
     ).toEqual(rs.slice(2).map(r => r.id))
+    log.close()
+  })
+
+  test('a queued row keeps no record alive (the queue holds its encoded row: the collector never carries records for ~200 ms)', () => {
+    const { log } = newLog(join(dir(), 'agproxy.db'))
+    const refs: Array<WeakRef<object>> = []
+    const ids: string[] = []
+    // pushed in a function of its own, so no stack slot of this one holds a record
+    const pushSome = () => {
+      for (let i = 0; i < 50; i++) {
+        const r = record({ usage: { inputTokens: 10 + i, outputTokens: 5 }, error: `failed ${i}` })
+        refs.push(new WeakRef(r), new WeakRef(r.attempts))
+        ids.push(r.id)
+        log.push(r)
+      }
+    }
+    pushSome()
+    Bun.gc(true)
+    expect(refs.filter(r => r.deref() !== undefined).length).toBeLessThan(5)
+    expect(log.queued).toBe(50)
+    log.flush()
+    const rows = sqliteOf(log).requests({ limit: 100 })
+    expect(rows.map(r => r.id).sort()).toEqual(ids.sort())
+    expect(rows.find(r => r.id === ids[7])).toMatchObject({ usage: { inputTokens: 17, outputTokens: 5 }, error: 'failed 7' })
     log.close()
   })
 

@@ -1,8 +1,10 @@
 /**
  * The request log: finished requests queued off the request's path and written in batches: on the writer thread, what
- * is pending every ~200 ms (up to 2000 rows, one message, rows encoded compactly by row-codec.ts); on the main thread (a
- * network database, tests) transactions of up to 100 rows, the next one after the event loop had its turn. The queue is bounded: when it is full the oldest pending rows are dropped and counted, never a
- * request. A database that cannot be opened or written is a fault, not a failure: one error line, a `request-log`
+ * is pending every ~200 ms (up to 2000 rows, one message); on the main thread (a network database, tests) transactions
+ * of up to 100 rows, the next one after the event loop had its turn. A row is queued already encoded (row-codec.ts: its
+ * cost, redaction and body caps applied, one JSON string): a string is all the queue keeps alive, not the record's
+ * objects, which would outlive the young generation and cost the collector more than encoding them now. The queue is
+ * bounded: when it is full the oldest pending rows are dropped and counted, never a request. A database that cannot be opened or written is a fault, not a failure: one error line, a `request-log`
  * reason in /healthz, writes retried every few seconds, the reason cleared once they succeed again.
  */
 import { join } from 'node:path'
@@ -12,9 +14,9 @@ import type { Logger } from '../log'
 import type { RequestRecord } from '../observe/record'
 import { createPricer, type Pricer, type ProviderUrl } from './prices'
 import { openSqliteStore, type Opened } from './sqlite'
-import type { AnyRequestStore, StoredRequest } from './types'
+import type { AnyRequestStore } from './types'
 import type { FromWriter, ToWriter } from './writer-thread'
-import { encodeRow } from './row-codec'
+import { decodeRows, encodeRow } from './row-codec'
 
 /** The writer thread's entry: beside this file; in the executable, where scripts/build.ts embeds it (under src/'s root). */
 const WRITER_URL = new URL(import.meta.url.includes('/$bunfs/') ? './store/writer-thread.ts' : './writer-thread.ts', import.meta.url).href
@@ -44,8 +46,8 @@ export interface RequestLogOptions {
   postRows?: number
   /** pending rows kept at most (the oldest beyond are dropped) */
   maxPending?: number
-  /** pending body characters kept at most */
-  maxPendingBodyChars?: number
+  /** pending characters (the encoded rows, bodies included) kept at most */
+  maxPendingChars?: number
   retryMs?: number
   retentionEveryMs?: number
   now?: () => number
@@ -57,8 +59,9 @@ export interface RequestLogOptions {
 export class RequestLog {
   readonly file: string
   private store?: AnyRequestStore
-  private pending: RequestRecord[] = []
-  private bodyChars = 0
+  /** encoded rows (encodeRow's arrays as JSON), oldest first */
+  private pending: string[] = []
+  private chars = 0
   private timer?: ReturnType<typeof setTimeout>
   private retryAt = 0
   private nextRetention = 0
@@ -72,7 +75,7 @@ export class RequestLog {
   private worker?: Worker
   /** the database is open here and a writer thread may start (at the first batch) */
   private threadWanted = false
-  private inflight?: RequestRecord[]
+  private inflight?: string[]
   private settle?: () => void
   private readonly o: Required<Omit<RequestLogOptions, 'pricer' | 'redact'>>
 
@@ -85,7 +88,7 @@ export class RequestLog {
       batchRows: 100,
       postRows: 2000,
       maxPending: 10_000,
-      maxPendingBodyChars: 32 * 1048576,
+      maxPendingChars: 32 * 1048576,
       retryMs: 5000,
       retentionEveryMs: 10 * 60_000,
       now: Date.now,
@@ -105,12 +108,13 @@ export class RequestLog {
     if (redact) this.redact = redact
   }
 
-  /** The request's path: queue the record, nothing else (a full queue drops its oldest). */
+  /** The request's path: queue the record as its encoded row, nothing else (a full queue drops its oldest). */
   push(rec: RequestRecord): void {
     if (this.closed) return
-    this.pending.push(rec)
-    if (rec.requestBody || rec.responseBody) this.bodyChars += (rec.requestBody?.length ?? 0) + (rec.responseBody?.length ?? 0)
-    while (this.pending.length > this.o.maxPending || this.bodyChars > this.o.maxPendingBodyChars) this.dropOldest()
+    const row = this.encode(rec)
+    this.pending.push(row)
+    this.chars += row.length
+    while (this.pending.length > this.o.maxPending || this.chars > this.o.maxPendingChars) this.dropOldest()
     // while the writer thread has a batch, its answer schedules the next one
     if (!this.timer && !this.inflight) this.schedule(this.nextFlushMs())
   }
@@ -149,13 +153,13 @@ export class RequestLog {
     for (let n = 0; n < batches && this.pending.length && store; n++) {
       const batch = this.pending.slice(0, this.o.batchRows)
       try {
-        store.write(batch.map(r => this.toStored(r)))
+        store.write(decode(batch))
       } catch (e) {
         this.failed(`cannot write to ${this.file}: ${describe(e)}`)
         return this.retryLater()
       }
       this.pending.splice(0, batch.length)
-      for (const r of batch) if (r.requestBody || r.responseBody) this.bodyChars -= (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
+      this.chars -= charsOf(batch)
     }
     this.recovered()
     if (this.pending.length) this.schedule(0)
@@ -185,8 +189,9 @@ export class RequestLog {
     const until = this.o.now() + 5000
     while (this.pending.length && this.store && this.o.now() < until) {
       const batch = this.pending.splice(0, this.o.batchRows)
+      this.chars -= charsOf(batch)
       try {
-        await this.store.write(batch.map(r => this.toStored(r)))
+        await this.store.write(decode(batch))
       } catch (e) {
         this.o.log.error(`request log: ${batch.length + this.pending.length} row(s) not written at shutdown: ${describe(e)}`)
         return
@@ -199,17 +204,17 @@ export class RequestLog {
     const remote = this.store?.remote ? this.store : undefined
     if (this.inflight || !this.pending.length || !(this.worker || remote)) return true
     const batch = this.pending.splice(0, remote ? this.o.batchRows : this.o.postRows)
-    for (const r of batch) if (r.requestBody || r.responseBody) this.bodyChars -= (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
+    this.chars -= charsOf(batch)
     this.inflight = batch
     if (remote) {
       // a network database: its client does the waiting, the event loop serves on meanwhile
-      remote.write(batch.map(r => this.toStored(r))).then(
+      remote.write(decode(batch)).then(
         () => this.answered({ type: 'written' }),
         e => this.answered({ type: 'failed', message: describe(e) }),
       )
       return true
     }
-    this.worker!.postMessage({ type: 'write', rows: JSON.stringify(batch.map(r => this.toWire(r))) } satisfies ToWriter)
+    this.worker!.postMessage({ type: 'write', rows: wire(batch) } satisfies ToWriter)
     return true
   }
 
@@ -236,8 +241,8 @@ export class RequestLog {
     const batch = this.inflight ?? []
     this.inflight = undefined
     this.pending.unshift(...batch)
-    for (const r of batch) if (r.requestBody || r.responseBody) this.bodyChars += (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
-    while (this.pending.length > this.o.maxPending || this.bodyChars > this.o.maxPendingBodyChars) this.dropOldest()
+    this.chars += charsOf(batch)
+    while (this.pending.length > this.o.maxPending || this.chars > this.o.maxPendingChars) this.dropOldest()
   }
 
   /** a network store that failed is let go: the next try opens (connects, migrates) a new one */
@@ -268,28 +273,18 @@ export class RequestLog {
     }
   }
 
-  private toStored(r: RequestRecord): StoredRequest {
-    const out: StoredRequest = { ...r, costUsd: this.cost(r) }
-    if (this.o.logBodies) {
-      if (r.requestBody !== undefined) out.requestBody = this.body(r.requestBody)
-      if (r.responseBody !== undefined) out.responseBody = this.body(r.responseBody)
-    } else {
-      delete out.requestBody
-      delete out.responseBody
-    }
-    if (r.error) out.error = this.redact(r.error)
-    return out
-  }
-
-  /** toStored's row as the writer thread receives it (no copy of the record) */
-  private toWire(r: RequestRecord) {
+  /** The row as it is stored (its cost; bodies redacted and capped when log_bodies is on, else none; the error
+   *  redacted), encoded as the writer thread receives it. */
+  private encode(r: RequestRecord): string {
     const bodies = this.o.logBodies
-    return encodeRow(
-      r,
-      this.cost(r),
-      bodies ? this.body(r.requestBody) : undefined,
-      bodies ? this.body(r.responseBody) : undefined,
-      r.error && this.redact(r.error),
+    return JSON.stringify(
+      encodeRow(
+        r,
+        this.cost(r),
+        bodies ? this.body(r.requestBody) : undefined,
+        bodies ? this.body(r.responseBody) : undefined,
+        r.error && this.redact(r.error),
+      ),
     )
   }
 
@@ -304,7 +299,7 @@ export class RequestLog {
 
   private dropOldest(): void {
     const r = this.pending.shift()
-    if (r) this.bodyChars -= (r.requestBody?.length ?? 0) + (r.responseBody?.length ?? 0)
+    if (r) this.chars -= r.length
     this.target.dropped.logRows++
     this.droppedSinceFault++
   }
@@ -378,6 +373,16 @@ export class RequestLog {
       failed(e)
     }
   }
+}
+
+/** encoded rows as one message's text (a JSON array) */
+const wire = (rows: string[]) => `[${rows.join(',')}]`
+/** encoded rows as the StoredRequests to write here (the main thread's store) */
+const decode = (rows: string[]) => decodeRows(wire(rows))
+const charsOf = (rows: string[]) => {
+  let n = 0
+  for (const r of rows) n += r.length
+  return n
 }
 
 /** A database error in one line, with SQLite's code when it has one. */

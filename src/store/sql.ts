@@ -136,8 +136,18 @@ export function toClientKey(row: Record<string, Value>): StoredClientKey {
   return k
 }
 
+const DAY_MS = 86_400_000
+/** the last day dayOf formatted: a batch's rows are nearly all of one day (formatting one costs ~0.2 µs, twice a row) */
+let lastDay = { start: 0, end: 0, text: '' }
+
 /** The UTC day of a time, 'YYYY-MM-DD'. */
-export const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+export function dayOf(ms: number): string {
+  if (ms >= lastDay.start && ms < lastDay.end) return lastDay.text
+  const start = Math.floor(ms / DAY_MS) * DAY_MS
+  const text = new Date(ms).toISOString().slice(0, 10)
+  if (Number.isFinite(start)) lastDay = { start, end: start + DAY_MS, text }
+  return text
+}
 
 /** The request row's values, in REQUEST_COLUMNS order. */
 export function requestValues(r: StoredRequest): Value[] {
