@@ -8,7 +8,7 @@
  *                    [--latency-duration S] [--chunks N] [--streams N] [--hold-ms MS] [--cold-runs N]
  *                    [--loadgen auto|wrk|autocannon|builtin] [--out FILE] [--no-save]
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { freePort, machineBusy, memoryOf, run, sampleRss, startProc, startRedis, killAll, waitQuiet, type Proc } from './lib/procs'
 import { pickTool, runBuiltin, runStreams, fromLoadResult, type Measure, type Tool } from './lib/tools'
@@ -241,6 +241,8 @@ function ccrHome(upstreamUrl: string, port: number): string {
 /** `requestLog`: the request log (SQLite in a data_dir under bench/.tmp) on, as by default, or off; `redisUrl`: redis_url set */
 function agproxyConfig(upstreamUrl: string, requestLog = true, redisUrl?: string): string {
   const file = join(TMP, `agproxy-bench${requestLog ? '' : '-nolog'}${redisUrl ? '-redis' : ''}.yaml`)
+  // every run starts from an empty database: a request log grown by earlier runs (hundreds of MB) would make runs differ
+  rmSync(join(TMP, `data${requestLog ? '' : '-nolog'}${redisUrl ? '-redis' : ''}`), { recursive: true, force: true })
   writeFileSync(
     file,
     `# written by bench/run.ts
@@ -642,7 +644,9 @@ async function redisCost(o: Options, upstreamUrl: string, tool: Tool, quiet: () 
       ['on', on],
       ['off', off],
     ] as const
-    for (const [, t] of pair) await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl)!, o.connections, o.warmupS)
+    // the writer thread flushes ~5 times a second: it needs a few seconds of batches before its code is compiled
+    // (JIT tier-up), so this pair warms up at least 3 s, not the main targets' 1 s
+    for (const [, t] of pair) await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl)!, o.connections, Math.max(3, o.warmupS))
     for (let r = 0; r < o.rounds; r++)
       for (const [which, t] of rotate([...pair], r)) {
         await quiet()
@@ -677,7 +681,9 @@ async function requestLogCost(
       ['on', on],
       ['off', off],
     ] as const
-    for (const [, t] of pair) await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl)!, o.connections, o.warmupS)
+    // the writer thread flushes ~5 times a second: it needs a few seconds of batches before its code is compiled
+    // (JIT tier-up), so this pair warms up at least 3 s, not the main targets' 1 s
+    for (const [, t] of pair) await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl)!, o.connections, Math.max(3, o.warmupS))
     for (let r = 0; r < o.rounds; r++)
       for (const [which, t] of rotate([...pair], r)) {
         await quiet()
