@@ -53,7 +53,45 @@ process.exit(0)
   return JSON.parse(line)
 }
 
+/** The modules of interest `agproxy <args>` (from source) loaded: a preloaded Bun plugin records them and prints them
+ *  to stderr at exit. */
+async function loadedByCommand(args: string[]): Promise<{ code: number; out: string; loaded: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'agproxy-cmd-'))
+  const probe = join(dir, 'probe.ts')
+  writeFileSync(
+    probe,
+    `const loaded: string[] = []
+Bun.plugin({ name: 'probe', setup(b) {
+  b.onLoad({ filter: /(src\\/server\\.ts|src\\/app\\.ts|node_modules\\/elysia\\/|@sinclair\\/typebox)/ }, a => {
+    loaded.push(a.path.includes('/elysia/') ? 'elysia' : a.path.includes('typebox') ? 'typebox' : a.path.slice(a.path.lastIndexOf('src/')))
+    return { contents: require('node:fs').readFileSync(a.path, 'utf8'), loader: a.path.endsWith('.ts') ? 'ts' : 'js' }
+  })
+} })
+process.on('exit', () => console.error('LOADED ' + JSON.stringify([...new Set(loaded)])))
+`,
+  )
+  const p = Bun.spawn([process.execPath, '--preload', probe, join(ROOT, 'src', 'index.ts'), ...args], {
+    cwd: dir,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ...process.env, AGPROXY_DATA_DIR: dir },
+  })
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+  const line = err.split('\n').find(l => l.startsWith('LOADED '))
+  if (!line) throw new Error(`probe failed: ${out}\n${err}`)
+  return { code, out, loaded: JSON.parse(line.slice('LOADED '.length)) }
+}
+
 describe('start-up', () => {
+  test('--version and --help load neither the server nor Elysia nor TypeBox', async () => {
+    for (const args of [['--version'], ['--help'], ['version']]) {
+      const { code, out, loaded } = await loadedByCommand(args)
+      expect(code).toBe(0)
+      expect(out.length).toBeGreaterThan(0)
+      expect({ args, loaded }).toEqual({ args, loaded: [] })
+    }
+  })
+
   test('serving with the request log on (SQLite) loads neither the PostgreSQL client nor the price table', async () => {
     const { status, loaded } = await loadedAtStart()
     expect(status).toBe(200)
