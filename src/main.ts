@@ -1,14 +1,10 @@
 /**
  * The agproxy command: parse argv, load config, listen, print the banner. Loaded by src/index.ts.
- * Exports nothing (bytecode-safe). The other commands' modules are imported when they run: serving (the start that
- * has to be fast) does not evaluate them.
+ * Exports nothing (bytecode-safe). Each command's modules are imported when it runs: serving (the start that has to be
+ * fast) does not evaluate the other commands', and --version, help and the other commands do not load the server.
  */
 import { parseArgs, USAGE } from './cli/args'
-import { loadConfig, ConfigError } from './config/load'
-import { routesText, clientsText } from './cli/print'
-import { modelsText, resolveText } from './cli/models'
 import { versionLine } from './cli/version'
-import { serve } from './server'
 
 /** Print a command's result and exit with its code: a report (also "not running") to stdout, a failure (`agproxy: …`) to stderr. */
 function finish(r: { code: number; out: string }): never {
@@ -22,6 +18,9 @@ if (args.error) {
   console.error(`agproxy: ${args.error}\nRun agproxy --help for usage.`)
   process.exit(2)
 }
+// serving: the server's modules load while the config is read
+const server = args.command === 'serve' ? import('./server') : undefined
+server?.catch(() => {}) // a failure is reported where it is awaited
 if (args.command === 'help') {
   console.log(USAGE)
   process.exit(0)
@@ -35,10 +34,11 @@ if (args.command === 'version') {
   finish(await versionCheck({ url: process.env.AGPROXY_RELEASES_URL }))
 }
 if (args.command === 'routes') {
-  console.log(routesText())
+  console.log((await import('./cli/print')).routesText())
   process.exit(0)
 }
 
+const { loadConfig, ConfigError } = await import('./config/load')
 let loaded: ReturnType<typeof loadConfig>
 try {
   loaded = loadConfig(args.flags)
@@ -51,11 +51,13 @@ try {
 }
 
 if (args.command === 'clients') {
-  console.log(clientsText(loaded.config))
+  console.log((await import('./cli/print')).clientsText(loaded.config))
   process.exit(0)
 }
-if (args.command === 'models')
+if (args.command === 'models') {
+  const { modelsText, resolveText } = await import('./cli/models')
   finish(args.resolve !== undefined ? resolveText(loaded.config, process.env, args.resolve) : modelsText(loaded.config, process.env, loaded.file))
+}
 if (args.command === 'service' && args.action) {
   const { currentContext, serviceCommand } = await import('./cli/service')
   finish(await serviceCommand(args.action, currentContext(args.flags, loaded.file)))
@@ -98,6 +100,7 @@ if (args.command === 'usage' || args.command === 'logs') {
 }
 
 try {
+  const { serve } = await (server ?? import('./server'))
   await serve(loaded.config, { file: loaded.file, command: args.command, reload: () => loadConfig(args.flags).config })
 } catch (e) {
   console.error(`agproxy: ${(e as Error).message}`)

@@ -17,9 +17,10 @@ import { Database } from 'bun:sqlite'
 
 const ROOT = resolve(import.meta.dir, '..')
 
-/** In a fresh process: listen with the request log on (SQLite), answer /healthz, then run `after`; the modules of
- *  interest that were loaded (a Bun plugin sees every module load; it loads them as they are). */
-async function loadedAtStart(): Promise<{ status: number; loaded: string[] }> {
+/** In a fresh process: listen with the request log on (SQLite), answer /healthz, then GET `later` (its status and the
+ *  modules loaded by then in `after`); the modules of interest that were loaded (a Bun plugin sees every module load;
+ *  it loads them as they are). */
+async function loadedAtStart(later?: string): Promise<{ status: number; loaded: string[]; after?: { status: number; loaded: string[] } }> {
   const dir = mkdtempSync(join(tmpdir(), 'agproxy-start-'))
   const script = join(dir, 'probe.ts')
   writeFileSync(
@@ -27,8 +28,8 @@ async function loadedAtStart(): Promise<{ status: number; loaded: string[] }> {
     `const loaded: string[] = []
 Bun.plugin({ name: 'probe', setup(b) {
   // synchronous: a module that require() loads must not become async
-  b.onLoad({ filter: /(store\\/postgres\\.ts|genai-prices)/ }, a => {
-    loaded.push(a.path.includes('genai-prices') ? 'genai-prices' : 'store/postgres.ts')
+  b.onLoad({ filter: /(store\\/postgres\\.ts|genai-prices|@elysiajs\\/openapi)/ }, a => {
+    loaded.push(a.path.includes('genai-prices') ? 'genai-prices' : a.path.includes('openapi') ? 'openapi' : 'store/postgres.ts')
     return { contents: require('node:fs').readFileSync(a.path, 'utf8'), loader: a.path.endsWith('.ts') ? 'ts' : 'js' }
   })
 } })
@@ -37,7 +38,10 @@ const { buildConfig } = await import(${JSON.stringify(join(ROOT, 'src', 'config'
 const l = listen(buildConfig({ port: 0, data_dir: ${JSON.stringify(dir)}, request_log: true, log_level: 'error' }), { env: {} })
 const r = await fetch(l.url + '/healthz')
 await r.arrayBuffer()
-console.log(JSON.stringify({ status: r.status, loaded }))
+const atStart = [...loaded]
+const later = ${JSON.stringify(later ?? '')}
+const after = later ? await fetch(l.url + later).then(async r => ({ status: r.status, body: await r.text(), loaded })) : undefined
+console.log(JSON.stringify({ status: r.status, loaded: atStart, after }))
 await l.stop(0)
 process.exit(0)
 `,
@@ -49,11 +53,57 @@ process.exit(0)
   return JSON.parse(line)
 }
 
+/** The modules of interest `agproxy <args>` (from source) loaded: a preloaded Bun plugin records them and prints them
+ *  to stderr at exit. */
+async function loadedByCommand(args: string[]): Promise<{ code: number; out: string; loaded: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'agproxy-cmd-'))
+  const probe = join(dir, 'probe.ts')
+  writeFileSync(
+    probe,
+    `const loaded: string[] = []
+Bun.plugin({ name: 'probe', setup(b) {
+  b.onLoad({ filter: /(src\\/server\\.ts|src\\/app\\.ts|node_modules\\/elysia\\/|@sinclair\\/typebox)/ }, a => {
+    loaded.push(a.path.includes('/elysia/') ? 'elysia' : a.path.includes('typebox') ? 'typebox' : a.path.slice(a.path.lastIndexOf('src/')))
+    return { contents: require('node:fs').readFileSync(a.path, 'utf8'), loader: a.path.endsWith('.ts') ? 'ts' : 'js' }
+  })
+} })
+process.on('exit', () => console.error('LOADED ' + JSON.stringify([...new Set(loaded)])))
+`,
+  )
+  const p = Bun.spawn([process.execPath, '--preload', probe, join(ROOT, 'src', 'index.ts'), ...args], {
+    cwd: dir,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ...process.env, AGPROXY_DATA_DIR: dir },
+  })
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+  const line = err.split('\n').find(l => l.startsWith('LOADED '))
+  if (!line) throw new Error(`probe failed: ${out}\n${err}`)
+  return { code, out, loaded: JSON.parse(line.slice('LOADED '.length)) }
+}
+
 describe('start-up', () => {
+  test('--version and --help load neither the server nor Elysia nor TypeBox', async () => {
+    for (const args of [['--version'], ['--help'], ['version']]) {
+      const { code, out, loaded } = await loadedByCommand(args)
+      expect(code).toBe(0)
+      expect(out.length).toBeGreaterThan(0)
+      expect({ args, loaded }).toEqual({ args, loaded: [] })
+    }
+  })
+
   test('serving with the request log on (SQLite) loads neither the PostgreSQL client nor the price table', async () => {
     const { status, loaded } = await loadedAtStart()
     expect(status).toBe(200)
     expect(loaded).toEqual([])
+  })
+
+  test('the /swagger plugin (@elysiajs/openapi) is loaded at the first request to /swagger, not at start', async () => {
+    const { status, loaded, after } = await loadedAtStart('/swagger/json')
+    expect(status).toBe(200)
+    expect(loaded).toEqual([])
+    expect(after?.status).toBe(200)
+    expect(after?.loaded).toContain('openapi')
   })
 
   test('the price table, loaded at the first price asked, prices as before', () => {

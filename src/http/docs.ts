@@ -1,10 +1,10 @@
 /**
  * /swagger: the OpenAPI document and the Scalar UI, with the UI's script embedded in the binary so the
  * page works with no network. Gemini's `{model}:action` paths are added from the endpoint descriptors (the
- * router cannot express them), with the same schemas the handlers validate with.
+ * router cannot express them), with the same schemas the handlers validate with. The plugin (@elysiajs/openapi,
+ * ~40 ms to load) is imported on the first request to /swagger, not at start.
  */
-import { Elysia } from 'elysia'
-import { openapi } from '@elysiajs/openapi'
+import { Elysia, type AnyElysia } from 'elysia'
 // embedded into the compiled binary by `bun build --compile`
 import scalarScript from '../../node_modules/@scalar/api-reference/dist/browser/standalone.js' with { type: 'file' }
 import { GEMINI_ACTIONS } from '../endpoints'
@@ -142,32 +142,61 @@ const geminiPaths = () => {
   return paths
 }
 
+/** The plugin's options: the same document whenever it is built. */
+const pluginOptions = () => ({
+  path: '/swagger',
+  specPath: SPEC,
+  // biome-ignore lint/suspicious/noExplicitAny: the plugin's Scalar type lags the UI's options (cdn, agent, mcp)
+  scalar: SCALAR as any,
+  exclude: { paths: [ASSET] },
+  documentation: {
+    info: { title: 'agproxy', version: VERSION, description: 'One gateway for OpenAI, Anthropic and Gemini clients and backends.' },
+    tags: TAGS.map(({ name, description }) => ({ name, description })),
+    // biome-ignore lint/suspicious/noExplicitAny: hand-built OpenAPI path items the plugin types narrowly
+    paths: geminiPaths() as any,
+  },
+})
+
+type Handler = (...a: unknown[]) => unknown
+/** what `use` sets on a plugin (protected in Elysia's types) */
+type Globals = { getGlobalRoutes(): unknown; getGlobalDefinitions(): unknown }
+
+/**
+ * The plugin, built on first use from `host` (the instance mounted in the app, whose routes it documents): its page
+ * and spec handlers, keyed by path. The plugin reads the app's routes through getGlobalRoutes, which `use` would have
+ * pointed at the app; here it is pointed at the host's (the same app's, once the host is mounted).
+ */
+function lazyPlugin(host: AnyElysia) {
+  let built: Promise<Map<string, unknown>> | undefined
+  return (path: string) =>
+    (built ??= import('@elysiajs/openapi').then(({ openapi }) => {
+      const plugin = openapi(pluginOptions())
+      const [to, from] = [plugin as unknown as Globals, host as unknown as Globals]
+      to.getGlobalRoutes = () => from.getGlobalRoutes()
+      to.getGlobalDefinitions = () => from.getGlobalDefinitions()
+      return new Map(plugin.routes.map(r => [r.path, r.handler]))
+    })).then(handlers => handlers.get(path))
+}
+
 /** `listenOrigin`: the address agproxy listens on, for a reader whose Host header says nothing usable. */
-export const docs = (listenOrigin: () => string = () => 'http://127.0.0.1:8045') =>
-  new Elysia({ name: 'docs' })
-    // the document names the address its reader used (Try it sends there); this instance's routes only (a local hook)
-    .mapResponse(({ path, request, response }) =>
-      path === SPEC && response && typeof response === 'object' && !(response instanceof Response)
-        ? Response.json(forOrigin(response as Doc, originFor(request.headers.get('host'), listenOrigin())))
-        : undefined,
-    )
-    .get(
-      ASSET,
-      () => new Response(Bun.file(scalarScript), { headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=86400' } }),
-      { detail: { hide: true } },
-    )
-    .use(
-      openapi({
-        path: '/swagger',
-        specPath: SPEC,
-        // biome-ignore lint/suspicious/noExplicitAny: the plugin's Scalar type lags the UI's options (cdn, agent, mcp)
-        scalar: SCALAR as any,
-        exclude: { paths: [ASSET] },
-        documentation: {
-          info: { title: 'agproxy', version: VERSION, description: 'One gateway for OpenAI, Anthropic and Gemini clients and backends.' },
-          tags: TAGS.map(({ name, description }) => ({ name, description })),
-          // biome-ignore lint/suspicious/noExplicitAny: hand-built OpenAPI path items the plugin types narrowly
-          paths: geminiPaths() as any,
-        },
-      }),
-    )
+export const docs = (listenOrigin: () => string = () => 'http://127.0.0.1:8045') => {
+  const host = new Elysia({ name: 'docs' })
+  const handler = lazyPlugin(host)
+  return (
+    host
+      // the document names the address its reader used (Try it sends there); this instance's routes only (a local hook)
+      .mapResponse(({ path, request, response }) =>
+        path === SPEC && response && typeof response === 'object' && !(response instanceof Response)
+          ? Response.json(forOrigin(response as Doc, originFor(request.headers.get('host'), listenOrigin())))
+          : undefined,
+      )
+      .get(
+        ASSET,
+        () => new Response(Bun.file(scalarScript), { headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=86400' } }),
+        { detail: { hide: true } },
+      )
+      // the page is a static Response in the plugin: each request gets a copy
+      .get('/swagger', async () => ((await handler('/swagger')) as Response).clone(), { detail: { hide: true } })
+      .get(SPEC, async () => ((await handler(SPEC)) as Handler)(), { detail: { hide: true } })
+  )
+}
