@@ -628,6 +628,31 @@ async function sequentialOverhead(o: Options, targets: Target[], upstreamUrl: st
   return out
 }
 
+/** The same pass-through call on two agproxy targets (`on`, `off`), warmed up, then in rounds interleaved (rotated), req/s
+ *  of each round pushed to `rps`. */
+async function onOffRounds(
+  o: Options,
+  tool: Tool,
+  quiet: () => Promise<unknown>,
+  upstreamUrl: string,
+  targets: Record<'on' | 'off', { target: Target }>,
+  rps: Record<'on' | 'off', number[]>,
+) {
+  const pair = [
+    ['on', targets.on],
+    ['off', targets.off],
+  ] as const
+  const call = (t: { target: Target }) => openaiRequest(t.target, 'gpt-bench', false, upstreamUrl)!
+  // the writer thread flushes ~5 times a second: it needs a few seconds of batches before its code is compiled
+  // (JIT tier-up), so the pair warms up at least 3 s, not the main targets' 1 s
+  for (const [, t] of pair) await tool.throughput(call(t), o.connections, Math.max(3, o.warmupS))
+  for (let r = 0; r < o.rounds; r++)
+    for (const [which, t] of rotate([...pair], r)) {
+      await quiet()
+      rps[which].push((await tool.throughput(call(t), o.connections, o.durationS)).rps)
+    }
+}
+
 /** Pass-through throughput of agproxy (source) with redis_url set (a redis-server of its own) and without, interleaved rounds. */
 async function redisCost(o: Options, upstreamUrl: string, tool: Tool, quiet: () => Promise<unknown>): Promise<Report['redis']> {
   if (!Bun.which('redis-server')) {
@@ -640,18 +665,7 @@ async function redisCost(o: Options, upstreamUrl: string, tool: Tool, quiet: () 
   const off = await startTarget('src', launchers(agproxyConfig(upstreamUrl, true), upstreamUrl, '').src!, {}, 'src-redis-off')
   const rps = { on: [] as number[], off: [] as number[] }
   try {
-    const pair = [
-      ['on', on],
-      ['off', off],
-    ] as const
-    // the writer thread flushes ~5 times a second: it needs a few seconds of batches before its code is compiled
-    // (JIT tier-up), so this pair warms up at least 3 s, not the main targets' 1 s
-    for (const [, t] of pair) await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl)!, o.connections, Math.max(3, o.warmupS))
-    for (let r = 0; r < o.rounds; r++)
-      for (const [which, t] of rotate([...pair], r)) {
-        await quiet()
-        rps[which].push((await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl)!, o.connections, o.durationS)).rps)
-      }
+    await onOffRounds(o, tool, quiet, upstreamUrl, { on, off }, rps)
     log(`  redis_url set: ${rps.on.map(Math.round).join(', ')} req/s; not set: ${rps.off.map(Math.round).join(', ')} req/s`)
     return rps
   } catch (e) {
@@ -677,18 +691,7 @@ async function requestLogCost(
   const off = await startTarget('src', launchers(agproxyConfig(upstreamUrl, false), upstreamUrl, '').src!, {}, 'src-log-off')
   const rps = { on: [] as number[], off: [] as number[] }
   try {
-    const pair = [
-      ['on', on],
-      ['off', off],
-    ] as const
-    // the writer thread flushes ~5 times a second: it needs a few seconds of batches before its code is compiled
-    // (JIT tier-up), so this pair warms up at least 3 s, not the main targets' 1 s
-    for (const [, t] of pair) await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl)!, o.connections, Math.max(3, o.warmupS))
-    for (let r = 0; r < o.rounds; r++)
-      for (const [which, t] of rotate([...pair], r)) {
-        await quiet()
-        rps[which].push((await tool.throughput(openaiRequest(t.target, 'gpt-bench', false, upstreamUrl)!, o.connections, o.durationS)).rps)
-      }
+    await onOffRounds(o, tool, quiet, upstreamUrl, { on, off }, rps)
     log(`  request log on: ${rps.on.map(Math.round).join(', ')} req/s; off: ${rps.off.map(Math.round).join(', ')} req/s`)
     return rps
   } catch (e) {
