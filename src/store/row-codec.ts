@@ -19,18 +19,23 @@ const or = (v: string | number | undefined): Wire => (v === undefined ? null : v
  *  parse, and every string the writer binds). The few masked keys are remembered. */
 const ELLIPSIS = '\u2026'
 const STAND_IN = '\u0085'
-const latin1Keys = new Map<string, string>()
-function keyOut(k: string | undefined): Wire {
-  if (k === undefined) return null
-  if (!k.includes(ELLIPSIS)) return k
-  let w = latin1Keys.get(k)
-  if (w === undefined) {
-    if (latin1Keys.size >= 1000) latin1Keys.clear()
-    latin1Keys.set(k, (w = k.replaceAll(ELLIPSIS, STAND_IN)))
+/** `from` with each `a` as `b`, the few distinct keys remembered (a key is the same few strings on every row) */
+function swapper(a: string, b: string) {
+  const memo = new Map<string, string>()
+  return (k: string): string => {
+    if (!k.includes(a)) return k
+    let w = memo.get(k)
+    if (w === undefined) {
+      if (memo.size >= 1000) memo.clear()
+      memo.set(k, (w = k.replaceAll(a, b)))
+    }
+    return w
   }
-  return w
 }
-const keyIn = (k: unknown) => (k === null || k === undefined ? undefined : (k as string).replaceAll(STAND_IN, ELLIPSIS))
+const toLatin1 = swapper(ELLIPSIS, STAND_IN)
+const fromLatin1 = swapper(STAND_IN, ELLIPSIS)
+const keyOut = (k: string | undefined): Wire => (k === undefined ? null : toLatin1(k))
+const keyIn = (k: unknown) => (k === null || k === undefined ? undefined : fromLatin1(k as string))
 const str = (v: unknown) => (v === null || v === undefined ? undefined : (v as string))
 const num = (v: unknown) => (v === null || v === undefined ? undefined : (v as number))
 
