@@ -628,8 +628,13 @@ async function sequentialOverhead(o: Options, targets: Target[], upstreamUrl: st
   return out
 }
 
-/** The same pass-through call on two agproxy targets (`on`, `off`), warmed up, then in rounds interleaved (rotated), req/s
- *  of each round pushed to `rps`. */
+/** Paired rounds of the on/off comparisons: this many pairs of 1-s rounds (order alternating), their ratio the median of the
+ *  pairs' ratios: the machine's speed drifts over seconds (2 cores shared with the load generator and the upstream), and a
+ *  ratio of two rounds a second apart sees much less of the drift than a ratio of medians of few long rounds. */
+const PAIRS = { full: 12, quick: 2, roundS: 1 }
+
+/** The same pass-through call on two agproxy targets (`on`, `off`), warmed up, then in pairs of short rounds, the order
+ *  alternating; req/s of pair i in rps.on[i] and rps.off[i]. */
 async function onOffRounds(
   o: Options,
   tool: Tool,
@@ -646,11 +651,11 @@ async function onOffRounds(
   // the writer thread flushes ~5 times a second: it needs a few seconds of batches before its code is compiled
   // (JIT tier-up), so the pair warms up at least 3 s, not the main targets' 1 s
   for (const [, t] of pair) await tool.throughput(call(t), o.connections, Math.max(3, o.warmupS))
-  for (let r = 0; r < o.rounds; r++)
-    for (const [which, t] of rotate([...pair], r)) {
-      await quiet()
-      rps[which].push((await tool.throughput(call(t), o.connections, o.durationS)).rps)
-    }
+  const pairs = o.quick ? PAIRS.quick : PAIRS.full
+  for (let r = 0; r < pairs; r++) {
+    await quiet()
+    for (const [which, t] of rotate([...pair], r)) rps[which].push((await tool.throughput(call(t), o.connections, PAIRS.roundS)).rps)
+  }
 }
 
 /** Pass-through throughput of agproxy (source) with redis_url set (a redis-server of its own) and without, interleaved rounds. */

@@ -75,11 +75,15 @@ export class Trace {
     this.path = clip(path, PATH_MAX)
   }
 
-  /** The client's address is `server`'s for `req`: found at the answer (its socket is gone once the answer is sent), and only when
-   *  a record will read it (a stream's always: an observer may start reading before it ends). Resolving it costs ~1 µs. */
+  /** The client's address is `server`'s for `req`, read only when a record will read it: at once when an observer reads it
+   *  now (at arrival it costs ≈ 2.5 µs under load, at the answer ≈ 3.5), else at the answer if the answer streams (an observer
+   *  may start reading before a stream ends; the socket is gone once the answer is sent). */
   addressFrom(server: Peer, req: Request) {
-    this.peer = server
-    this.peerRequest = req
+    if (this.recorder.readsClient) this.client = server.requestIP(req)?.address ?? ''
+    else {
+      this.peer = server
+      this.peerRequest = req
+    }
   }
 
   /** ms since arrival */

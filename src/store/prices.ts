@@ -73,8 +73,7 @@ function tablePricer() {
     const linear = units.every(([, v]) => typeof v === 'number')
     return { entry: linear ? { linear: Object.fromEntries(units) as Record<string, number> } : { providerId: r.provider.id }, price: r.total_price }
   }
-  return (model: string, u: IRUsage, url: string | undefined): number | null => {
-    const id = `${url ?? ''} ${model}`
+  return (model: string, u: IRUsage, url: string | undefined, id = `${url ?? ''} ${model}`): number | null => {
     const now = Date.now()
     const hit = memo.get(id)
     try {
@@ -106,17 +105,34 @@ function linearCost(p: Record<string, number>, u: ReturnType<typeof tableUsage>)
   )
 }
 
-/** A pricer for these configured prices; `urlOf` names a provider's base URL. */
+/** How one provider's model is priced: at its configured price, or by the table (as `name` at `url`; `id` its memo key). */
+type Pricing = { own: Price } | { own?: undefined; name: string; url: string | undefined; id: string }
+
+/** A pricer for these configured prices; `urlOf` names a provider's base URL. Each provider × model is resolved once (its
+ *  configured price or glob, its name for the table, its base URL): every request of the request log is priced. */
 export function createPricer(prices: Record<string, Price>, urlOf: ProviderUrl = () => undefined): Pricer {
   const table = tablePricer()
   const globs = Object.entries(prices)
     .filter(([k]) => /[*?]/.test(k))
     .map(([k, p]) => [globToRegExp(k), p] as [RegExp, Price])
-  return (model, usage, provider) => {
-    if (!model || !usage) return null
+  const resolved = new Map<string, Map<string, Pricing>>()
+  const resolve = (model: string, provider: string | undefined): Pricing => {
     const name = model.replace(/^models\//, '')
     const own = configuredPrice(prices, globs, name)
-    if (own) return costAt(own, usage)
-    return table(name, usage, provider ? urlOf(provider) : undefined)
+    if (own) return { own }
+    const url = provider ? urlOf(provider) : undefined
+    return { name, url, id: `${url ?? ''} ${name}` }
+  }
+  return (model, usage, provider) => {
+    if (!model || !usage) return null
+    let byModel = resolved.get(provider ?? '')
+    if (!byModel) resolved.set(provider ?? '', (byModel = new Map()))
+    let p = byModel.get(model)
+    if (!p) {
+      // model names come from clients: the memo stays bounded
+      if (byModel.size >= TABLE_ENTRIES) byModel.clear()
+      byModel.set(model, (p = resolve(model, provider)))
+    }
+    return p.own ? costAt(p.own, usage) : table(p.name, usage, p.url, p.id)
   }
 }

@@ -13,6 +13,29 @@ type WireAttempt = [string, string, string, number, string | null, string | null
 type WireRow = Wire[]
 
 const or = (v: string | number | undefined): Wire => (v === undefined ? null : v)
+
+/** A masked key ('sk-…abcd') travels with a one-byte stand-in for its '…' (U+0085, never in a key): one character above
+ *  U+00FF makes the whole row's JSON text two bytes a character, and everything that reads it slower (stringify, post,
+ *  parse, and every string the writer binds). The few masked keys are remembered. */
+const ELLIPSIS = '\u2026'
+const STAND_IN = '\u0085'
+/** `from` with each `a` as `b`, the few distinct keys remembered (a key is the same few strings on every row) */
+function swapper(a: string, b: string) {
+  const memo = new Map<string, string>()
+  return (k: string): string => {
+    if (!k.includes(a)) return k
+    let w = memo.get(k)
+    if (w === undefined) {
+      if (memo.size >= 1000) memo.clear()
+      memo.set(k, (w = k.replaceAll(a, b)))
+    }
+    return w
+  }
+}
+const toLatin1 = swapper(ELLIPSIS, STAND_IN)
+const fromLatin1 = swapper(STAND_IN, ELLIPSIS)
+const keyOut = (k: string | undefined): Wire => (k === undefined ? null : toLatin1(k))
+const keyIn = (k: unknown) => (k === null || k === undefined ? undefined : fromLatin1(k as string))
 const str = (v: unknown) => (v === null || v === undefined ? undefined : (v as string))
 const num = (v: unknown) => (v === null || v === undefined ? undefined : (v as number))
 
@@ -46,10 +69,10 @@ export function encodeRow(r: RequestRecord, costUsd: number | null, requestBody?
     or(r.model),
     or(r.provider),
     or(r.routedModel),
-    or(r.key),
-    or(r.clientKey),
+    keyOut(r.key),
+    keyOut(r.clientKey),
     // biome-ignore lint/suspicious/noExplicitAny: a nested array travels as one value of the row
-    (lonePlain(r, a) ? a!.ms : r.attempts.map(x => [x.provider, x.model, x.key, x.status, or(x.error), or(x.message), x.ms])) as any,
+    (lonePlain(r, a) ? a!.ms : r.attempts.map(x => [x.provider, x.model, keyOut(x.key), x.status, or(x.error), or(x.message), x.ms])) as any,
     r.retries,
     r.failovers,
     r.latencyMs,
@@ -89,12 +112,20 @@ function decodeRow(w: WireRow): StoredRequest {
     model: str(model),
     provider: str(provider),
     routedModel: str(routedModel),
-    key: str(key),
-    clientKey: str(clientKey),
+    key: keyIn(key),
+    clientKey: keyIn(clientKey),
     attempts:
       typeof attempts === 'number'
-        ? [{ provider, model: routedModel, key, status, ms: attempts }]
-        : attempts.map(([p, m, k, s, error, message, ms]) => ({ provider: p, model: m, key: k, status: s, error: str(error), message: str(message), ms })),
+        ? [{ provider, model: routedModel, key: keyIn(key), status, ms: attempts }]
+        : attempts.map(([p, m, k, s, error, message, ms]) => ({
+            provider: p,
+            model: m,
+            key: keyIn(k) as string,
+            status: s,
+            error: str(error),
+            message: str(message),
+            ms,
+          })),
     retries: w[17],
     failovers: w[18],
     latencyMs: w[19],

@@ -209,29 +209,36 @@ export const attemptValues = (r: StoredRequest): Value[][] =>
 
 /** The batch's model calls summed per usage row (fewer upserts than one per request). */
 export function usageDeltas(batch: StoredRequest[]): Value[][] {
-  const sums = new Map<string, Value[]>()
+  const sums = new Map<string, number[]>()
+  const keys = new Map<string, string[]>()
   // model calls only: listing models, health checks and the like are in the request log but use no tokens
   for (const r of batch) {
     if (!r.endpoint) continue
-    const key = [dayOf(r.time), r.clientKey ?? '', r.provider ?? '', r.routedModel ?? r.model ?? '']
-    const id = key.join('\u0000')
-    let row = sums.get(id)
-    if (!row) sums.set(id, (row = [...key, 0, 0, 0, 0, 0, 0, 0, 0, 0]))
-    const add = (i: number, n: number | undefined) => {
-      row[i] = (row[i] as number) + (n ?? 0)
+    const day = dayOf(r.time)
+    const clientKey = r.clientKey ?? ''
+    const provider = r.provider ?? ''
+    const model = r.routedModel ?? r.model ?? ''
+    const id = `${day}\u0000${clientKey}\u0000${provider}\u0000${model}`
+    let sum = sums.get(id)
+    if (!sum) {
+      sums.set(id, (sum = [0, 0, 0, 0, 0, 0, 0, 0, 0]))
+      keys.set(id, [day, clientKey, provider, model])
     }
-    const failed = r.status >= 400 || (r.end !== undefined && r.end !== 'complete')
-    add(4, 1)
-    add(5, failed ? 1 : 0)
-    add(6, r.usage?.inputTokens)
-    add(7, r.usage?.outputTokens)
-    add(8, r.usage?.cachedInputTokens)
-    add(9, r.usage?.reasoningTokens)
-    add(10, r.costUsd ?? 0)
-    add(11, r.costUsd !== null ? 1 : 0)
-    add(12, r.costUsd === null && r.usage ? 1 : 0)
+    const u = r.usage
+    sum[0]! += 1
+    if (r.status >= 400 || (r.end !== undefined && r.end !== 'complete')) sum[1]! += 1
+    if (u) {
+      sum[2]! += u.inputTokens ?? 0
+      sum[3]! += u.outputTokens ?? 0
+      sum[4]! += u.cachedInputTokens ?? 0
+      sum[5]! += u.reasoningTokens ?? 0
+    }
+    if (r.costUsd !== null) {
+      sum[6]! += r.costUsd ?? 0
+      sum[7]! += 1
+    } else if (u) sum[8]! += 1
   }
-  return [...sums.values()]
+  return [...sums].map(([id, sum]) => [...keys.get(id)!, ...sum])
 }
 
 /** A `RequestQuery` as a WHERE clause and its values (newest first, paged by id). */
