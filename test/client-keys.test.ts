@@ -325,6 +325,13 @@ describe('runtime keys: the admin API', () => {
       expect((await admin('/admin/keys/short-lived/revoke', { method: 'POST' })).status).toBe(200)
       const here = expectSdkError('openai', await sdkCall('openai', made.key), 403)
       expect(here).toMatch(/"short-lived" was revoked at \d{4}-\d\d-\d\dT/)
+      // the refusal's row in the request log names the key it refused
+      let refusals: Array<{ clientKey?: string }> = []
+      for (let i = 0; i < 40 && !refusals.length; i++) {
+        await Bun.sleep(50)
+        refusals = ((await (await admin('/admin/requests?status=403&key=short-lived')).json()) as { requests: typeof refusals }).requests
+      }
+      expect(refusals.map(r => r.clientKey)).toEqual(['short-lived'])
       const t0 = Date.now()
       let there: unknown
       do there = await sdkCall('openai', made.key, MODEL.openai, b.url)

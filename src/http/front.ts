@@ -179,7 +179,11 @@ export function createFrontDoor(
         if (refused) return finish(renderError(dialect, refused), cors)
       } else if (revoked) {
         // refused where a key is needed; where none is (a public path, auth off) it goes on as a request without a key
-        if (!auth.check(path, req.method, req.headers, query)) return finish(renderError(dialect, revoked), cors)
+        if (!auth.check(path, req.method, req.headers, query)) {
+          // the refusal's record names the key it refused
+          if (trace) trace.clientKey = client!.name
+          return finish(renderError(dialect, revoked), cors)
+        }
         client = undefined
       } else if (!client && !auth.check(path, req.method, req.headers, query)) {
         const had = req.headers.has('authorization') || req.headers.has('x-api-key') || req.headers.has('x-goog-api-key') || query.has('key')
