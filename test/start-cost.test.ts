@@ -13,6 +13,8 @@ import { createLogger } from '../src/log'
 import { record } from './support/records'
 import { builtBinary } from './support/binary'
 import { startFake } from './fakes/upstream'
+import { cleanEnv, configFile, startCli, tempDir } from './support/cli'
+import { COMPILE_FLAGS } from '../scripts/build'
 import { Database } from 'bun:sqlite'
 
 const ROOT = resolve(import.meta.dir, '..')
@@ -104,6 +106,34 @@ describe('start-up', () => {
     expect(loaded).toEqual([])
     expect(after?.status).toBe(200)
     expect(after?.loaded).toContain('openapi')
+  })
+
+  test('serving sets the JIT back to its normal policy once listening (the executable starts with a reluctant one)', async () => {
+    expect(COMPILE_FLAGS).toContain('--compile-jit-policy=10')
+    // a preloaded probe records, in order, the banner and the policies set
+    const probe = join(tempDir(), 'jit-probe.ts')
+    writeFileSync(
+      probe,
+      `const seen: string[] = []
+const set = Bun.unsafe.setJITPolicy
+Bun.unsafe.setJITPolicy = (n: number) => { seen.push('jit ' + n); set(n) }
+const log = console.log
+console.log = (...a: unknown[]) => { if (String(a[0]).includes('listening on')) seen.push('listening'); log(...a) }
+process.on('exit', () => console.error('SEEN ' + JSON.stringify(seen)))
+`,
+    )
+    const dir = tempDir()
+    const cfg = configFile(`log_level: warn\nshutdown_grace: 1\ndata_dir: ${dir}\n`, 'agproxy.yaml', dir)
+    const run = await startCli(['--port', '0', '--config', cfg], cleanEnv({ BUN_OPTIONS: `--preload=${probe}` }))
+    try {
+      const r = await fetch(`${run.url}/healthz`)
+      expect(r.status).toBe(200)
+      await r.arrayBuffer()
+    } finally {
+      await run.stop()
+    }
+    const seen = run.stderr.split('\n').find(l => l.startsWith('SEEN '))
+    expect(seen && JSON.parse(seen.slice('SEEN '.length))).toEqual(['listening', 'jit 1'])
   })
 
   test('the price table, loaded at the first price asked, prices as before', () => {
