@@ -4,7 +4,7 @@
  * thread starts with its first batch. The executable still prices and logs (the lazily loaded modules are in it).
  */
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { RequestLog } from '../src/store/request-log'
@@ -30,8 +30,8 @@ async function loadedAtStart(later?: string): Promise<{ status: number; loaded: 
     `const loaded: string[] = []
 Bun.plugin({ name: 'probe', setup(b) {
   // synchronous: a module that require() loads must not become async
-  b.onLoad({ filter: /(store\\/postgres\\.ts|genai-prices|@elysiajs\\/openapi)/ }, a => {
-    loaded.push(a.path.includes('genai-prices') ? 'genai-prices' : a.path.includes('openapi') ? 'openapi' : 'store/postgres.ts')
+  b.onLoad({ filter: /(store\\/postgres\\.ts|genai-prices|@elysiajs\\/openapi|jsonc-parser)/ }, a => {
+    loaded.push(['genai-prices', 'openapi', 'jsonc-parser'].find(m => a.path.includes(m)) ?? 'store/postgres.ts')
     return { contents: require('node:fs').readFileSync(a.path, 'utf8'), loader: a.path.endsWith('.ts') ? 'ts' : 'js' }
   })
 } })
@@ -94,7 +94,7 @@ describe('start-up', () => {
     }
   })
 
-  test('serving with the request log on (SQLite) loads neither the PostgreSQL client nor the price table', async () => {
+  test('serving with the request log on (SQLite) loads neither the PostgreSQL client nor the price table nor jsonc-parser', async () => {
     const { status, loaded } = await loadedAtStart()
     expect(status).toBe(200)
     expect(loaded).toEqual([])
@@ -134,6 +134,52 @@ process.on('exit', () => console.error('SEEN ' + JSON.stringify(seen)))
     }
     const seen = run.stderr.split('\n').find(l => l.startsWith('SEEN '))
     expect(seen && JSON.parse(seen.slice('SEEN '.length))).toEqual(['listening', 'jit 1'])
+  })
+
+  test('serving compiles no validator of its own at start (each is compiled at its first use)', async () => {
+    // a preloaded probe counts TypeBox compiles called from src/schema/validate.ts (Elysia's own t.Integer compiles are not ours)
+    const probe = join(tempDir(), 'compile-probe.ts')
+    writeFileSync(
+      probe,
+      `const { TypeCompiler } = await import(Bun.resolveSync('@sinclair/typebox/compiler', ${JSON.stringify(join(ROOT, 'src'))}))
+const compile = TypeCompiler.Compile
+let ours = 0
+TypeCompiler.Compile = (...a: unknown[]) => { if (new Error().stack?.includes('schema/validate.ts')) ours++; return compile(...a) }
+globalThis.compiledByUs = () => ours
+`,
+    )
+    const script = join(tempDir(), 'start.ts')
+    writeFileSync(
+      script,
+      `const { listen } = await import(${JSON.stringify(join(ROOT, 'src', 'server.ts'))})
+const { buildConfig } = await import(${JSON.stringify(join(ROOT, 'src', 'config', 'load.ts'))})
+const l = listen(buildConfig({ port: 0, request_log: false, log_level: 'error', admin_key: 'adm-0123456789abcdef' }), { env: {} })
+const r = await fetch(l.url + '/healthz')
+await r.arrayBuffer()
+const atStart = globalThis.compiledByUs()
+const bad = await fetch(l.url + '/admin/keys', { method: 'POST', headers: { authorization: 'Bearer adm-0123456789abcdef' }, body: '{"name": 5}' })
+console.log(JSON.stringify({ status: r.status, atStart, bad: bad.status, message: (await bad.json()).error?.message, after: globalThis.compiledByUs() }))
+await l.stop(0)
+process.exit(0)
+`,
+    )
+    const p = Bun.spawn([process.execPath, '--preload', probe, script], { cwd: tempDir(), stdout: 'pipe', stderr: 'pipe' })
+    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+    const line = out.trim().split('\n').at(-1) ?? ''
+    if (!line.startsWith('{')) throw new Error(`probe failed: ${out}\n${err}`)
+    const got = JSON.parse(line)
+    expect(got.status).toBe(200)
+    expect(got.atStart).toBe(0)
+    // the admin API's body check still names the field, compiled when first needed
+    expect(got.bad).toBe(400)
+    expect(got.message).toContain('name')
+    expect(got.after).toBe(1)
+  })
+
+  test('nothing that serves imports node:crypto (loading it costs ~8 ms of every start; Bun has its own hashes)', () => {
+    const files = [...new Bun.Glob('src/**/*.ts').scanSync(ROOT)].filter(f => !f.startsWith('src/cli/'))
+    const importers = files.filter(f => /from 'node:crypto'|require\('node:crypto'\)/.test(readFileSync(join(ROOT, f), 'utf8')))
+    expect(importers).toEqual([])
   })
 
   test('the price table, loaded at the first price asked, prices as before', () => {
