@@ -96,7 +96,7 @@ test.skipIf(!target)(
     const lines = readFileSync(order!, 'utf8').split('\n')
     expect(lines[0]).toBe('v2')
     // one line per function the start ran (and per module): thousands
-  expect(lines.filter(l => /^[A-Z] [0-9a-f]/.test(l)).length).toBeGreaterThan(1000)
+    expect(lines.filter(l => /^[A-Z] [0-9a-f]/.test(l)).length).toBeGreaterThan(1000)
     expect(compileArgs(target!, join(dir, 'x'), undefined, order)).toContain(`--bytecode-order=${order}`)
   },
   60_000,

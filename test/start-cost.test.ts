@@ -30,8 +30,8 @@ async function loadedAtStart(later?: string): Promise<{ status: number; loaded: 
     `const loaded: string[] = []
 Bun.plugin({ name: 'probe', setup(b) {
   // synchronous: a module that require() loads must not become async
-  b.onLoad({ filter: /(store\\/postgres\\.ts|genai-prices|@elysiajs\\/openapi|jsonc-parser)/ }, a => {
-    loaded.push(['genai-prices', 'openapi', 'jsonc-parser'].find(m => a.path.includes(m)) ?? 'store/postgres.ts')
+  b.onLoad({ filter: /(store\\/postgres\\.ts|genai-prices|@elysiajs\\/openapi|jsonc-parser|dialects\\/\\w+\\/[\\w-]+\\/schema\\.ts)/ }, a => {
+    loaded.push(a.path.endsWith('/schema.ts') ? 'a request schema' : (['genai-prices', 'openapi', 'jsonc-parser'].find(m => a.path.includes(m)) ?? 'store/postgres.ts'))
     return { contents: require('node:fs').readFileSync(a.path, 'utf8'), loader: a.path.endsWith('.ts') ? 'ts' : 'js' }
   })
 } })
@@ -94,7 +94,7 @@ describe('start-up', () => {
     }
   })
 
-  test('serving with the request log on (SQLite) loads neither the PostgreSQL client nor the price table nor jsonc-parser', async () => {
+  test('serving with the request log on (SQLite) loads neither the PostgreSQL client nor the price table nor jsonc-parser nor a request schema', async () => {
     const { status, loaded } = await loadedAtStart()
     expect(status).toBe(200)
     expect(loaded).toEqual([])

@@ -275,17 +275,24 @@ export const errorResponse = (dialect: Dialect) => ({
 /** An OpenAPI answer with a JSON body of `schema`. */
 export const jsonResponse = (description: string, schema: TSchema) => ({ description, content: { 'application/json': { schema } } })
 
-/** The OpenAPI fields of an endpoint's operation: description, request body with its example, JSON and stream answers. */
-export function operationDocs(e: Endpoint) {
+/** The OpenAPI fields of an endpoint's operation (with `fields`, e.g. its tags and summary): description, request body with
+ *  its example, JSON and stream answers. The request body is read when /swagger is built (a getter: the body schema is
+ *  built at its first use, src/dialects/endpoint.ts), so copy the result only then. */
+export function operationDocs<T extends object>(e: Endpoint, fields?: T) {
   const d = ENDPOINT_DOCS[e.id]
   const ok: Record<string, { schema: object; example?: string }> = { 'application/json': { schema: d.response } }
   if (d.stream) ok['text/event-stream'] = { schema: { type: 'string', description: 'Server-Sent Events' }, example: d.stream }
-  return {
-    description: d.description,
-    requestBody: { required: true, content: { [e.multipart ? 'multipart/form-data' : 'application/json']: { schema: e.schema, example: d.example } } },
-    responses: {
-      200: { description: d.stream ? 'The answer: JSON, or a stream when asked for one' : 'The answer', content: ok },
-      default: errorResponse(e.dialect),
+  return Object.assign(
+    {
+      description: d.description,
+      get requestBody() {
+        return { required: true, content: { [e.multipart ? 'multipart/form-data' : 'application/json']: { schema: e.schema(), example: d.example } } }
+      },
+      responses: {
+        200: { description: d.stream ? 'The answer: JSON, or a stream when asked for one' : 'The answer', content: ok },
+        default: errorResponse(e.dialect),
+      },
     },
-  }
+    fields,
+  )
 }
