@@ -188,6 +188,31 @@ process.exit(0)
     expect(importers).toEqual([])
   })
 
+  test("a start that logs (log_level info) writes its lines without creating Node's process.stderr (~10 ms)", async () => {
+    // a preloaded probe puts a counting getter in place of process.stderr (a stream of its own if anything reads it)
+    const probe = join(tempDir(), 'stderr-probe.ts')
+    writeFileSync(
+      probe,
+      `let read = 0
+let stream: unknown
+Object.defineProperty(process, 'stderr', { configurable: true, get() { read++; return (stream ??= require('node:fs').createWriteStream('', { fd: 2 })) } })
+process.on('exit', () => console.log('STDERR READ ' + read))
+`,
+    )
+    const dir = tempDir()
+    writeFileSync(join(dir, 'admin_key'), 'adm-start-log-0123456789abcdef\n')
+    const cfg = configFile(`log_level: info\nshutdown_grace: 1\ndata_dir: ${dir}\n`, 'agproxy.yaml', dir)
+    const run = await startCli(['--port', '0', '--config', cfg], cleanEnv({ BUN_OPTIONS: `--preload=${probe}` }))
+    try {
+      // the start's info line, written by the logger's buffered sink
+      await run.waitFor(/INFO {2}admin API: using the admin key stored in/)
+      expect((await fetch(`${run.url}/healthz`)).status).toBe(200)
+    } finally {
+      await run.stop()
+    }
+    expect(run.stdout).toContain('STDERR READ 0')
+  })
+
   test('the price table, loaded at the first price asked, prices as before', () => {
     const price = createPricer({})
     expect(price('gpt-4o', { inputTokens: 1_000_000, outputTokens: 0 })).toBeGreaterThan(0)
