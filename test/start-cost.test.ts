@@ -136,7 +136,7 @@ process.on('exit', () => console.error('SEEN ' + JSON.stringify(seen)))
     expect(seen && JSON.parse(seen.slice('SEEN '.length))).toEqual(['listening', 'jit 1'])
   })
 
-  test('serving compiles no validator of its own at start (each is compiled at its first use), nor for /healthz', async () => {
+  test('serving compiles no validator of its own at start (each at its first use), nor for /healthz, nor builds the docs', async () => {
     // a preloaded probe counts TypeBox compiles called from src/schema/validate.ts (Elysia's own t.Integer compiles are not ours)
     const probe = join(tempDir(), 'compile-probe.ts')
     writeFileSync(
@@ -148,6 +148,12 @@ let all = 0
 TypeCompiler.Compile = (...a: unknown[]) => { all++; if (new Error().stack?.includes('schema/validate.ts')) ours++; return compile(...a) }
 globalThis.compiledByUs = () => ours
 globalThis.compiledAll = () => all
+// and the schemas src/endpoints/docs.ts builds (Elysia's t is one object: its builders are looked up at each call)
+const { t } = await import(Bun.resolveSync('elysia', ${JSON.stringify(join(ROOT, 'src'))}))
+const object = t.Object
+let docs = 0
+t.Object = (...a: unknown[]) => { if (new Error().stack?.includes('endpoints/docs.ts')) docs++; return object(...a) }
+globalThis.docsBuilt = () => docs
 `,
     )
     const script = join(tempDir(), 'start.ts')
@@ -161,8 +167,12 @@ const r = await fetch(l.url + '/healthz')
 await r.arrayBuffer()
 const byHealth = globalThis.compiledAll() - before
 const atStart = globalThis.compiledByUs()
+const docsAtStart = globalThis.docsBuilt()
 const bad = await fetch(l.url + '/admin/keys', { method: 'POST', headers: { authorization: 'Bearer adm-0123456789abcdef' }, body: '{"name": 5}' })
-console.log(JSON.stringify({ status: r.status, byHealth, atStart, bad: bad.status, message: (await bad.json()).error?.message, after: globalThis.compiledByUs() }))
+const message = (await bad.json()).error?.message
+const swagger = await fetch(l.url + '/swagger/json')
+await swagger.arrayBuffer()
+console.log(JSON.stringify({ status: r.status, byHealth, atStart, docsAtStart, bad: bad.status, message, after: globalThis.compiledByUs(), docs: globalThis.docsBuilt(), swagger: swagger.status }))
 await l.stop(0)
 process.exit(0)
 `,
@@ -180,6 +190,10 @@ process.exit(0)
     expect(got.bad).toBe(400)
     expect(got.message).toContain('name')
     expect(got.after).toBe(1)
+    // the endpoints' docs (their answers' schemas) are built with the first /swagger, not at start
+    expect(got.docsAtStart).toBe(0)
+    expect(got.swagger).toBe(200)
+    expect(got.docs).toBeGreaterThan(10)
   })
 
   test('nothing that serves imports node:crypto (loading it costs ~8 ms of every start; Bun has its own hashes)', () => {
