@@ -153,19 +153,18 @@ const median = (xs: number[]) => {
 async function buildBinary(): Promise<{ file: string; size: number; how: string; buildMs: number }> {
   const file = join(TMP, 'bin', 'agproxy')
   mkdirSync(join(TMP, 'bin'), { recursive: true })
-  let args: string[]
-  let how: string
-  try {
-    const b = await import('../scripts/build.ts')
-    const target = b.currentTarget()
-    if (!target) throw new Error('no target')
-    args = b.compileArgs(target, file) // the release flags (scripts/build.ts), with this Bun as the runtime
-    how = `scripts/build.ts compileArgs(${target})`
-  } catch {
-    args = ['build', '--compile', '--minify-syntax', '--minify-identifiers', '--bytecode', join(ROOT, 'src', 'index.ts'), '--outfile', file]
-    how = 'bun build --compile --minify-syntax --minify-identifiers --bytecode'
-  }
   const t0 = performance.now()
+  const b = await import('../scripts/build.ts')
+  const target = b.currentTarget()
+  if (target) {
+    // what the release build does (scripts/build.ts buildTarget: its flags, and the bytecode laid out by a recorded start)
+    const built = await b.buildTarget(target, { outDir: join(TMP, 'bin') })
+    if (!built.ok) throw new Error(`compiling the binary failed: ${built.error}`)
+    const how = `scripts/build.ts buildTarget(${target})${built.order ? ', bytecode laid out by a recorded start' : ''}`
+    return { file: built.file, size: built.size!, how, buildMs: performance.now() - t0 }
+  }
+  const args = ['build', '--compile', '--minify-syntax', '--minify-identifiers', '--bytecode', join(ROOT, 'src', 'index.ts'), '--outfile', file]
+  const how = 'bun build --compile --minify-syntax --minify-identifiers --bytecode'
   const r = await run([BUN, ...args], { cwd: ROOT, timeoutMs: 300_000 })
   if (r.code !== 0 || !existsSync(file)) throw new Error(`compiling the binary failed: ${(r.stderr || r.stdout).trim().slice(-800)}`)
   return { file, size: statSync(file).size, how, buildMs: performance.now() - t0 }

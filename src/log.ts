@@ -25,11 +25,14 @@ const FLUSH_MS = 20
 const FLUSH_BYTES = 64 * 1024
 
 /** stderr, batched: lines that can wait (debug, info: the access log at load) are written together, at most FLUSH_MS
- *  later or once FLUSH_BYTES are held; a warning or an error is written at once (after those), and all at exit. */
+ *  later or once FLUSH_BYTES are held; a warning or an error is written at once (after those), and all at exit.
+ *  Written through Bun's own stderr sink: Node's process.stderr stream costs ~10 ms to create (the start's first log
+ *  line would pay it, in the middle of the first request). */
 export function bufferedStderr(): (line: string, urgent?: boolean) => void {
   let pending: string[] = []
   let bytes = 0
   let timer: Timer | undefined
+  let out: ReturnType<typeof Bun.stderr.writer> | undefined
   const flush = () => {
     clearTimeout(timer)
     timer = undefined
@@ -37,7 +40,14 @@ export function bufferedStderr(): (line: string, urgent?: boolean) => void {
     const text = `${pending.join('\n')}\n`
     pending = []
     bytes = 0
-    process.stderr.write(text)
+    try {
+      out ??= Bun.stderr.writer()
+      out.write(text)
+      const done = out.flush()
+      if (done instanceof Promise) done.catch(() => {})
+    } catch {
+      // stderr is gone (closed): nothing to tell
+    }
   }
   process.once('exit', flush)
   return (line, urgent) => {

@@ -102,6 +102,8 @@ if (args.command === 'usage' || args.command === 'logs') {
 try {
   const { serve } = await (server ?? import('./server'))
   await serve(loaded.config, { file: loaded.file, command: args.command, reload: () => loadConfig(args.flags).config })
+  // the executable starts with a reluctant JIT (scripts/build.ts: --compile-jit-policy); listening, it gets the normal one
+  Bun.unsafe.setJITPolicy?.(1)
 } catch (e) {
   console.error(`agproxy: ${(e as Error).message}`)
   process.exit(1)

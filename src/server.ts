@@ -8,7 +8,7 @@ import type { Config } from './config/schema'
 import { bindHost, ConfigError, dataDir, effectiveAuthMode, lanKeyFile, usesLanKeyFile } from './config/load'
 import { routingOf, routingProblems } from './dispatch/routing'
 import { routingSummary } from './cli/models'
-import { createApp, type Agproxy } from './app'
+import { createApp, type Agproxy, type AppShared } from './app'
 import { createLogger, type Logger } from './log'
 import { generateKey } from './http/auth'
 import { clientsText, displayOrigin } from './http/banner'
@@ -53,60 +53,19 @@ export function listen(
   opts: { log?: Logger; env?: Record<string, string | undefined>; keyFile?: string; source?: () => Reloaded } = {},
 ): Listening {
   const log = opts.log ?? createLogger(config.log_level, undefined, config.log_format)
-  // one registry for every configuration this listener serves: a stream started before a reload is still reached by stop()
-  const streams = new Set<LiveStream>()
-  // one request log and one admin event feed too: the database stays open across reloads
-  const requestLog = openRequestLog(config, log, logTuningFrom(opts.env ?? process.env))
-  const events = new Recorder(e => log.error(`admin event feed: ${summarize(e)}`))
-  // the dashboard's statistics, across reloads like the feed that fills them
-  const stats = new RequestStats()
-  events.subscribe(stats.observe, { client: false })
-  // one Redis connection too (redis_url): what the pools learn is shared with the other instances across reloads
-  const { redis, sharedKeys } = openShared(config, log)
-  // and one snapshot of the runtime client keys, read again when another instance changes one (Redis, or polling the database)
-  const runtimeKeys = new RuntimeKeys({ store: () => requestLog?.reader?.clientKeys, redis, pollMs: requestLog ? POLL_MS : 0 })
-  const shared = {
-    streams,
-    requestLog,
-    events,
-    stats,
-    redis,
-    sharedKeys,
-    runtimeKeys,
-    limiter: new LocalLimiter(),
-    reload: opts.source ? () => running.reloadFromSource('POST /admin/reload') : undefined,
-  }
-  let agproxy = createApp(config, { log, env: opts.env, keyFile: opts.keyFile, ...shared })
-  let server: Server<unknown>
+  // bound first: a client that connects while the gateway is being built waits for its answer instead of being refused
+  // (no request is handled before listen returns: the gateway is built in this same turn of the event loop)
+  let agproxy: Agproxy
+  const server = bind(config, log, (req, srv) => agproxy.fetch(req, srv))
+  let shared: ReturnType<typeof openListenerState>
   try {
-    server = Bun.serve({
-      port: config.port,
-      hostname: bindHost(config),
-      // model routes lift this per request (server.timeout(req, 0)); it bounds idle keep-alive sockets and slow senders
-      idleTimeout: 60,
-      // agproxy enforces max_body_mb itself, with a 413 in the caller's dialect: the front door by content-length,
-      // the body reader by counting a chunked body. Bun's own cap would answer first with a bare 413 (no body), so
-      // it is out of the way; a body nobody reads (a refused request, a telemetry sink) is discarded, not buffered.
-      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-      fetch: async (req, srv) => {
-        try {
-          return await agproxy.fetch(req, srv)
-        } catch (e) {
-          return lastResort(req, e, log)
-        }
-      },
-      // what escapes the fetch handler above (nothing known): no request, so the default dialect
-      error(e) {
-        log.error(`server error: ${summarize(e)}`)
-        return renderError('openai', internalError())
-      },
-    })
+    shared = openListenerState(config, log, opts.env, opts.source && (() => running.reloadFromSource('POST /admin/reload')))
+    agproxy = createApp(config, { log, env: opts.env, keyFile: opts.keyFile, ...shared })
   } catch (e) {
-    const code = (e as { code?: string }).code
-    if (code === 'EADDRINUSE' || /in use/i.test(String((e as Error).message)))
-      throw new Error(`port ${config.port} is already in use on ${bindHost(config)} (is another agproxy running?); stop it or choose another port with --port`)
+    server.stop(true)
     throw e
   }
+  const { streams, requestLog, redis, runtimeKeys } = shared
   const port = server.port!
   const url = `http://${bindHost(config) === '0.0.0.0' ? '127.0.0.1' : bindHost(config)}:${port}`
   const bound = boundAddress(server)
@@ -167,6 +126,57 @@ export function listen(
     },
   }
   return running
+}
+
+/** What `listen` keeps across the configurations it serves (AppShared): the streams registry, the request log, the admin
+ *  event feed and the dashboard's statistics, the Redis connection, the runtime client keys and the local counters. */
+function openListenerState(config: Config, log: Logger, env: Record<string, string | undefined> | undefined, reload: AppShared['reload']) {
+  // one registry for every configuration this listener serves: a stream started before a reload is still reached by stop()
+  const streams = new Set<LiveStream>()
+  // one request log and one admin event feed too: the database stays open across reloads
+  const requestLog = openRequestLog(config, log, logTuningFrom(env ?? process.env))
+  const events = new Recorder(e => log.error(`admin event feed: ${summarize(e)}`))
+  // the dashboard's statistics, across reloads like the feed that fills them
+  const stats = new RequestStats()
+  events.subscribe(stats.observe, { client: false })
+  // one Redis connection too (redis_url): what the pools learn is shared with the other instances across reloads
+  const { redis, sharedKeys } = openShared(config, log)
+  // and one snapshot of the runtime client keys, read again when another instance changes one (Redis, or polling the database)
+  const runtimeKeys = new RuntimeKeys({ store: () => requestLog?.reader?.clientKeys, redis, pollMs: requestLog ? POLL_MS : 0 })
+  return { streams, requestLog, events, stats, redis, sharedKeys, runtimeKeys, limiter: new LocalLimiter(), reload }
+}
+
+/** The listening socket (Bun.serve) on the configured address, every request handed to `handle`; a port in use is said so. */
+function bind(config: Config, log: Logger, handle: (req: Request, server: Server<unknown>) => Promise<Response>): Server<unknown> {
+  try {
+    return Bun.serve({
+      port: config.port,
+      hostname: bindHost(config),
+      // model routes lift this per request (server.timeout(req, 0)); it bounds idle keep-alive sockets and slow senders
+      idleTimeout: 60,
+      // agproxy enforces max_body_mb itself, with a 413 in the caller's dialect: the front door by content-length,
+      // the body reader by counting a chunked body. Bun's own cap would answer first with a bare 413 (no body), so
+      // it is out of the way; a body nobody reads (a refused request, a telemetry sink) is discarded, not buffered.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      fetch: async (req, srv) => {
+        try {
+          return await handle(req, srv)
+        } catch (e) {
+          return lastResort(req, e, log)
+        }
+      },
+      // what escapes the fetch handler above (nothing known): no request, so the default dialect
+      error(e) {
+        log.error(`server error: ${summarize(e)}`)
+        return renderError('openai', internalError())
+      },
+    })
+  } catch (e) {
+    const code = (e as { code?: string }).code
+    if (code === 'EADDRINUSE' || /in use/i.test(String((e as Error).message)))
+      throw new Error(`port ${config.port} is already in use on ${bindHost(config)} (is another agproxy running?); stop it or choose another port with --port`)
+    throw e
+  }
 }
 
 /** the keys disabled by hand, per provider */

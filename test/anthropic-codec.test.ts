@@ -6,15 +6,9 @@ import { IRErrorValue } from '../src/ir/types'
 import { collect, replay } from '../src/ir/collect'
 import { parseSSE } from '../src/ir/sse'
 import { at } from './support/at'
-import {
-  AnthropicCountTokensBody,
-  AnthropicMessagesBody,
-  anthropicClient,
-  anthropicUpstream,
-  anthropicCountTokensUpstream,
-  encodeCountTokensResponse,
-  estimateTokens,
-} from '../src/dialects/anthropic'
+import { AnthropicMessagesBody } from '../src/dialects/anthropic/messages/schema'
+import { AnthropicCountTokensBody } from '../src/dialects/anthropic/count-tokens/schema'
+import { anthropicClient, anthropicUpstream, anthropicCountTokensUpstream, encodeCountTokensResponse, estimateTokens } from '../src/dialects/anthropic'
 
 // ───────────── helpers ─────────────
 

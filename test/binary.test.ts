@@ -7,10 +7,10 @@
 import { test, expect, beforeAll, afterAll } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { Subprocess } from 'bun'
 import { chromium } from 'playwright-core'
-import { currentTarget, COMPILE_FLAGS } from '../scripts/build'
+import { compileArgs, currentTarget, COMPILE_FLAGS, recordStartOrder } from '../scripts/build'
 import { builtBinary } from './support/binary'
 import { browse, CHROMIUM, CHROMIUM_ARGS } from './support/browser'
 
@@ -85,6 +85,22 @@ test.skipIf(!target)('started with --port 0, it answers /healthz on the port it 
   expect(r.status).toBe(200)
   expect(await r.json()).toEqual({ status: 'ok', version: VERSION })
 })
+
+test.skipIf(!target)(
+  'its bytecode is laid out by a recorded start (--bytecode-order), which recordStartOrder writes',
+  async () => {
+    // the build recorded one start of its first compile and compiled again with it (kept beside the cached binary)
+    expect(existsSync(join(dirname(bin), 'bytecode-order.txt'))).toBe(true)
+    const order = await recordStartOrder(bin, dir)
+    expect(order).toBe(join(dir, 'bytecode-order.txt'))
+    const lines = readFileSync(order!, 'utf8').split('\n')
+    expect(lines[0]).toBe('v2')
+    // one line per function the start ran (and per module): thousands
+    expect(lines.filter(l => /^[A-Z] [0-9a-f]/.test(l)).length).toBeGreaterThan(1000)
+    expect(compileArgs(target!, join(dir, 'x'), undefined, order)).toContain(`--bytecode-order=${order}`)
+  },
+  60_000,
+)
 
 test.skipIf(!target)('/swagger/json lists the OpenAI and Gemini routes', async () => {
   const r = await fetch(`${base}/swagger/json`)

@@ -6,7 +6,7 @@
  * The config file is --config, else $AGPROXY_CONFIG, else ./agproxy.yaml, else ~/.config/agproxy/config.yaml.
  */
 import { describe, test, expect } from 'bun:test'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ROUTES } from '../src/http/route-table'
 import { parseArgs } from '../src/cli/args'
@@ -310,6 +310,20 @@ describe('serving', () => {
       expect(lines).toHaveLength(1)
       expect(lines[0]).toStartWith(`agproxy: port ${blocker.port} is already in use on 127.0.0.1`)
       expect(lines[0]).toContain('--port')
+    } finally {
+      blocker.stop(true)
+    }
+  }, 20_000)
+
+  test('the port is bound first: a port in use stops the start before the request log is opened', async () => {
+    // (bound first, a client connecting while the gateway is built waits for its answer instead of being refused)
+    const blocker = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('busy') })
+    const dir = tempDir()
+    try {
+      const r = await runCli(['--config', configFile(`data_dir: ${dir}\nrequest_log: true\n`), '--port', String(blocker.port)])
+      expect(r.code).not.toBe(0)
+      expect(r.stderr).toContain(`port ${blocker.port} is already in use`)
+      expect(existsSync(join(dir, 'agproxy.db'))).toBe(false)
     } finally {
       blocker.stop(true)
     }

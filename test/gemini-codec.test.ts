@@ -28,9 +28,9 @@ import {
   geminiErrorFromWire,
   geminiStreamContentType,
   geminiUpstream,
-  GeminiCountTokensBody,
-  GeminiGenerateContentBody,
 } from '../src/dialects/gemini'
+import { GeminiGenerateContentBody } from '../src/dialects/gemini/generate/schema'
+import { GeminiCountTokensBody } from '../src/dialects/gemini/count-tokens/schema'
 import { startFake, type Fake } from './fakes/upstream'
 import { at } from './support/at'
 

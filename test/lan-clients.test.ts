@@ -2,7 +2,8 @@
  * LAN access explained (issue 13 §2): with a wildcard bind the banner and `agproxy clients` list the addresses other
  * machines use, and when the clients' key is the one agproxy generated, the 401 and the client settings name its file.
  */
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, spyOn, test } from 'bun:test'
+import * as os from 'node:os'
 import type { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import OpenAI from 'openai'
@@ -31,6 +32,17 @@ describe('lanOrigins', () => {
   test('a loopback or single-address bind: none', () => {
     expect(lanOrigins(buildConfig({}), 8045, NETS)).toEqual([])
     expect(lanOrigins(buildConfig({ host: '192.168.1.20' }), 8045, NETS)).toEqual([])
+  })
+  test('the network interfaces are read only for a wildcard bind (not at every start)', () => {
+    const read = spyOn(os, 'networkInterfaces')
+    try {
+      expect(clientsText(buildConfig({}), 8045)).not.toContain('From other machines')
+      expect(read).not.toHaveBeenCalled()
+      lanOrigins(buildConfig({ allow_lan_access: true }), 8045)
+      expect(read).toHaveBeenCalledTimes(1)
+    } finally {
+      read.mockRestore()
+    }
   })
 })
 

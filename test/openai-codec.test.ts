@@ -1185,7 +1185,9 @@ test('replay → encodeStream gives the same message as encodeResponse', async (
 
 describe('request schemas (Elysia)', async () => {
   const { Elysia } = await import('elysia')
-  const { ChatCompletionBody, CompletionBody, EmbeddingBody } = await import('../src/dialects/openai')
+  const { ChatCompletionBody } = await import('../src/dialects/openai/chat/schema')
+  const { CompletionBody } = await import('../src/dialects/openai/completions/schema')
+  const { EmbeddingBody } = await import('../src/dialects/openai/embeddings/schema')
   const app = new Elysia()
     .post('/chat', () => 'ok', { body: ChatCompletionBody })
     .post('/completions', () => 'ok', { body: CompletionBody })

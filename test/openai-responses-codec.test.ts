@@ -4,7 +4,8 @@ import OpenAI from 'openai'
 import { collect } from '../src/ir/collect'
 import { parseSSE } from '../src/ir/sse'
 import { IRErrorValue, type CodecContext, type IREvent } from '../src/ir/types'
-import { ResponsesBody, openaiResponsesClient as codec } from '../src/dialects/openai'
+import { openaiResponsesClient as codec } from '../src/dialects/openai'
+import { ResponsesBody } from '../src/dialects/openai/responses/schema'
 import { at } from './support/at'
 
 const mkctx = (raw: any, warnings: string[] = []): CodecContext => ({ clientModel: raw.model, warn: m => warnings.push(m), raw })

@@ -4,7 +4,7 @@
  * thread starts with its first batch. The executable still prices and logs (the lazily loaded modules are in it).
  */
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { RequestLog } from '../src/store/request-log'
@@ -13,6 +13,8 @@ import { createLogger } from '../src/log'
 import { record } from './support/records'
 import { builtBinary } from './support/binary'
 import { startFake } from './fakes/upstream'
+import { cleanEnv, configFile, startCli, tempDir } from './support/cli'
+import { COMPILE_FLAGS } from '../scripts/build'
 import { Database } from 'bun:sqlite'
 
 const ROOT = resolve(import.meta.dir, '..')
@@ -28,8 +30,8 @@ async function loadedAtStart(later?: string): Promise<{ status: number; loaded: 
     `const loaded: string[] = []
 Bun.plugin({ name: 'probe', setup(b) {
   // synchronous: a module that require() loads must not become async
-  b.onLoad({ filter: /(store\\/postgres\\.ts|genai-prices|@elysiajs\\/openapi)/ }, a => {
-    loaded.push(a.path.includes('genai-prices') ? 'genai-prices' : a.path.includes('openapi') ? 'openapi' : 'store/postgres.ts')
+  b.onLoad({ filter: /(store\\/postgres\\.ts|genai-prices|@elysiajs\\/openapi|jsonc-parser|dialects\\/\\w+\\/[\\w-]+\\/schema\\.ts)/ }, a => {
+    loaded.push(a.path.endsWith('/schema.ts') ? 'a request schema' : (['genai-prices', 'openapi', 'jsonc-parser'].find(m => a.path.includes(m)) ?? 'store/postgres.ts'))
     return { contents: require('node:fs').readFileSync(a.path, 'utf8'), loader: a.path.endsWith('.ts') ? 'ts' : 'js' }
   })
 } })
@@ -92,7 +94,7 @@ describe('start-up', () => {
     }
   })
 
-  test('serving with the request log on (SQLite) loads neither the PostgreSQL client nor the price table', async () => {
+  test('serving with the request log on (SQLite) loads neither the PostgreSQL client nor the price table nor jsonc-parser nor a request schema', async () => {
     const { status, loaded } = await loadedAtStart()
     expect(status).toBe(200)
     expect(loaded).toEqual([])
@@ -104,6 +106,125 @@ describe('start-up', () => {
     expect(loaded).toEqual([])
     expect(after?.status).toBe(200)
     expect(after?.loaded).toContain('openapi')
+  })
+
+  test('serving sets the JIT back to its normal policy once listening (the executable starts with a reluctant one)', async () => {
+    expect(COMPILE_FLAGS).toContain('--compile-jit-policy=10')
+    // a preloaded probe records, in order, the banner and the policies set
+    const probe = join(tempDir(), 'jit-probe.ts')
+    writeFileSync(
+      probe,
+      `const seen: string[] = []
+const set = Bun.unsafe.setJITPolicy
+Bun.unsafe.setJITPolicy = (n: number) => { seen.push('jit ' + n); set(n) }
+const log = console.log
+console.log = (...a: unknown[]) => { if (String(a[0]).includes('listening on')) seen.push('listening'); log(...a) }
+process.on('exit', () => console.error('SEEN ' + JSON.stringify(seen)))
+`,
+    )
+    const dir = tempDir()
+    const cfg = configFile(`log_level: warn\nshutdown_grace: 1\ndata_dir: ${dir}\n`, 'agproxy.yaml', dir)
+    const run = await startCli(['--port', '0', '--config', cfg], cleanEnv({ BUN_OPTIONS: `--preload=${probe}` }))
+    try {
+      const r = await fetch(`${run.url}/healthz`)
+      expect(r.status).toBe(200)
+      await r.arrayBuffer()
+    } finally {
+      await run.stop()
+    }
+    const seen = run.stderr.split('\n').find(l => l.startsWith('SEEN '))
+    expect(seen && JSON.parse(seen.slice('SEEN '.length))).toEqual(['listening', 'jit 1'])
+  })
+
+  test('serving compiles no validator of its own at start (each at its first use), nor for /healthz, nor builds the docs', async () => {
+    // a preloaded probe counts TypeBox compiles called from src/schema/validate.ts (Elysia's own t.Integer compiles are not ours)
+    const probe = join(tempDir(), 'compile-probe.ts')
+    writeFileSync(
+      probe,
+      `const { TypeCompiler } = await import(Bun.resolveSync('@sinclair/typebox/compiler', ${JSON.stringify(join(ROOT, 'src'))}))
+const compile = TypeCompiler.Compile
+let ours = 0
+let all = 0
+TypeCompiler.Compile = (...a: unknown[]) => { all++; if (new Error().stack?.includes('schema/validate.ts')) ours++; return compile(...a) }
+globalThis.compiledByUs = () => ours
+globalThis.compiledAll = () => all
+// and the schemas src/endpoints/docs.ts builds (Elysia's t is one object: its builders are looked up at each call)
+const { t } = await import(Bun.resolveSync('elysia', ${JSON.stringify(join(ROOT, 'src'))}))
+const object = t.Object
+let docs = 0
+t.Object = (...a: unknown[]) => { if (new Error().stack?.includes('endpoints/docs.ts')) docs++; return object(...a) }
+globalThis.docsBuilt = () => docs
+`,
+    )
+    const script = join(tempDir(), 'start.ts')
+    writeFileSync(
+      script,
+      `const { listen } = await import(${JSON.stringify(join(ROOT, 'src', 'server.ts'))})
+const { buildConfig } = await import(${JSON.stringify(join(ROOT, 'src', 'config', 'load.ts'))})
+const l = listen(buildConfig({ port: 0, request_log: false, log_level: 'error', admin_key: 'adm-0123456789abcdef' }), { env: {} })
+const before = globalThis.compiledAll()
+const r = await fetch(l.url + '/healthz')
+await r.arrayBuffer()
+const byHealth = globalThis.compiledAll() - before
+const atStart = globalThis.compiledByUs()
+const docsAtStart = globalThis.docsBuilt()
+const bad = await fetch(l.url + '/admin/keys', { method: 'POST', headers: { authorization: 'Bearer adm-0123456789abcdef' }, body: '{"name": 5}' })
+const message = (await bad.json()).error?.message
+const swagger = await fetch(l.url + '/swagger/json')
+await swagger.arrayBuffer()
+console.log(JSON.stringify({ status: r.status, byHealth, atStart, docsAtStart, bad: bad.status, message, after: globalThis.compiledByUs(), docs: globalThis.docsBuilt(), swagger: swagger.status }))
+await l.stop(0)
+process.exit(0)
+`,
+    )
+    const p = Bun.spawn([process.execPath, '--preload', probe, script], { cwd: tempDir(), stdout: 'pipe', stderr: 'pipe' })
+    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited])
+    const line = out.trim().split('\n').at(-1) ?? ''
+    if (!line.startsWith('{')) throw new Error(`probe failed: ${out}\n${err}`)
+    const got = JSON.parse(line)
+    expect(got.status).toBe(200)
+    expect(got.atStart).toBe(0)
+    // nor does the first /healthz (its answer's schema is documentation, not a check Elysia compiles and runs)
+    expect(got.byHealth).toBe(0)
+    // the admin API's body check still names the field, compiled when first needed
+    expect(got.bad).toBe(400)
+    expect(got.message).toContain('name')
+    expect(got.after).toBe(1)
+    // the endpoints' docs (their answers' schemas) are built with the first /swagger, not at start
+    expect(got.docsAtStart).toBe(0)
+    expect(got.swagger).toBe(200)
+    expect(got.docs).toBeGreaterThan(10)
+  })
+
+  test('nothing that serves imports node:crypto (loading it costs ~8 ms of every start; Bun has its own hashes)', () => {
+    const files = [...new Bun.Glob('src/**/*.ts').scanSync(ROOT)].filter(f => !f.startsWith('src/cli/'))
+    const importers = files.filter(f => /from 'node:crypto'|require\('node:crypto'\)/.test(readFileSync(join(ROOT, f), 'utf8')))
+    expect(importers).toEqual([])
+  })
+
+  test("a start that logs (log_level info) writes its lines without creating Node's process.stderr (~10 ms)", async () => {
+    // a preloaded probe puts a counting getter in place of process.stderr (a stream of its own if anything reads it)
+    const probe = join(tempDir(), 'stderr-probe.ts')
+    writeFileSync(
+      probe,
+      `let read = 0
+let stream: unknown
+Object.defineProperty(process, 'stderr', { configurable: true, get() { read++; return (stream ??= require('node:fs').createWriteStream('', { fd: 2 })) } })
+process.on('exit', () => console.log('STDERR READ ' + read))
+`,
+    )
+    const dir = tempDir()
+    writeFileSync(join(dir, 'admin_key'), 'adm-start-log-0123456789abcdef\n')
+    const cfg = configFile(`log_level: info\nshutdown_grace: 1\ndata_dir: ${dir}\n`, 'agproxy.yaml', dir)
+    const run = await startCli(['--port', '0', '--config', cfg], cleanEnv({ BUN_OPTIONS: `--preload=${probe}` }))
+    try {
+      // the start's info line, written by the logger's buffered sink
+      await run.waitFor(/INFO {2}admin API: using the admin key stored in/)
+      expect((await fetch(`${run.url}/healthz`)).status).toBe(200)
+    } finally {
+      await run.stop()
+    }
+    expect(run.stdout).toContain('STDERR READ 0')
   })
 
   test('the price table, loaded at the first price asked, prices as before', () => {

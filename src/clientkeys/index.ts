@@ -6,7 +6,6 @@
  * counters are a Limiter's), and counting what the call used once it is over. Errors are IRErrors naming the limit and
  * when it resets; the edge renders them in the caller's dialect.
  */
-import { timingSafeEqual } from 'node:crypto'
 import type { Config } from '../config/schema'
 import { err } from '../ir/errors'
 import type { IRError } from '../ir/types'
@@ -149,7 +148,7 @@ export class ClientKeys {
     const all = this.keys()
     for (const c of candidates) {
       const d = keyDigest(c)
-      for (const k of all) if (timingSafeEqual(k.digest, d) && !found) found = k
+      for (const k of all) if (crypto.timingSafeEqual(k.digest, d) && !found) found = k
     }
     return found
   }

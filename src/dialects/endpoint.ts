@@ -37,8 +37,9 @@ export interface EndpointDescriptor {
   summary: string
   /** where it is served (POST): fixed paths with the model in the body, or a Gemini `models/{model}:action` */
   route: { paths: string[] } | { action: string /** summary of the Google API v1 copy */; v1Summary: string }
-  /** the request body schema (validated at the door, documented in /swagger) */
-  schema: TSchema
+  /** the request body schema (validated at the door, documented in /swagger): built at its first use, from a schema
+   *  module required there (building every endpoint's schema at load cost ~3 ms of each start) */
+  schema(): TSchema
   /** a multipart/form-data body (its text fields are the body; the bytes go to a same-dialect provider as sent) */
   multipart?: boolean
   /** whether the client asked for a stream */

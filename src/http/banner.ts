@@ -13,12 +13,13 @@ export const displayOrigin = (c: Config, port = c.port) => {
 type Interfaces = ReturnType<typeof networkInterfaces>
 
 /** With a wildcard bind, the origins other machines reach this one at: each non-internal address (IPv4 on 0.0.0.0, IPv4
- *  and IPv6 on ::), link-local ones left out (they need a zone). Empty when bound to one address. */
-export function lanOrigins(c: Config, port = c.port, nets: Interfaces = networkInterfaces()): string[] {
+ *  and IPv6 on ::), link-local ones left out (they need a zone). Empty when bound to one address (the interfaces are
+ *  then not read: every start prints this). */
+export function lanOrigins(c: Config, port = c.port, nets?: Interfaces): string[] {
   const h = bindHost(c)
   if (h !== '0.0.0.0' && h !== '::') return []
   const out: string[] = []
-  for (const list of Object.values(nets))
+  for (const list of Object.values(nets ?? networkInterfaces()))
     for (const n of list ?? []) {
       if (n.internal || /^(fe80:|169\.254\.)/i.test(n.address)) continue
       if (n.family === 'IPv4') out.push(`http://${n.address}:${port}`)

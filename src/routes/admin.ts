@@ -21,7 +21,7 @@ import type { ClientKeys } from '../clientkeys'
 import { CLIENT_KEY_NAME, ClientKeyLimits } from '../config/schema'
 import { effectiveAuthMode } from '../config/load'
 import { generateKey } from '../http/auth'
-import { compileValidator } from '../schema/validate'
+import { compileOnFirstUse } from '../schema/validate'
 import type { RequestStats } from '../observe/stats'
 import { clientEntries, clientsText, displayOrigin, lanOrigins } from '../http/banner'
 import { clientFamilies } from '../http/clients'
@@ -174,7 +174,7 @@ const NewKey = t.Object(
   { additionalProperties: false },
 )
 
-const checkNewKey = compileValidator(NewKey, (v, path) => (path === 'key' ? 'a key (not shown)' : (JSON.stringify(v)?.slice(0, 80) ?? String(v))))
+const checkNewKey = compileOnFirstUse(NewKey, (v, path) => (path === 'key' ? 'a key (not shown)' : (JSON.stringify(v)?.slice(0, 80) ?? String(v))))
 
 /** A JSON body validated by `check`; a message naming the field when it is not valid (`example`: what a good one looks like). */
 async function jsonBody<T>(request: Request, check: (v: unknown) => { path: string; message: string } | undefined, example: string): Promise<T | string> {
@@ -209,7 +209,7 @@ const TryBody = t.Object(
   },
   { additionalProperties: false },
 )
-const checkTryBody = compileValidator(TryBody)
+const checkTryBody = compileOnFirstUse(TryBody)
 
 /** The POST /admin/try body, validated. */
 const tryBody = (request: Request) =>

@@ -71,7 +71,7 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
   const validators = new Map<EndpointId, ReturnType<typeof compileValidator>>()
   const validatorFor = (e: Endpoint) => {
     let v = validators.get(e.id)
-    if (!v) validators.set(e.id, (v = compileValidator(e.schema)))
+    if (!v) validators.set(e.id, (v = compileValidator(e.schema())))
     return v
   }
   const limits = { maxBytes: maxBodyMb * 1048576, deadlineMs: bodyTimeoutS * 1000 }
@@ -128,7 +128,7 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
 
   const route = (e: Endpoint) => ({
     parse: 'none' as const,
-    detail: { tags: [e.tag], summary: e.summary, ...operationDocs(e) },
+    detail: operationDocs(e, { tags: [e.tag], summary: e.summary }),
   })
 
   /** The context of a request Elysia routed (the front door rebuilt it and kept its signal, trace and client key beside it). */

@@ -32,6 +32,12 @@ export function compileValidator(schema: TSchema, show: ShowValue = showJson): (
   return value => (check.Check(value) ? undefined : firstError(check.Errors(value).First(), show))
 }
 
+/** compileValidator's validator, compiled at its first use (a route's body): compiling costs start-up time otherwise. */
+export function compileOnFirstUse(schema: TSchema, show: ShowValue = showJson): (value: unknown) => FieldError | undefined {
+  let check: ((value: unknown) => FieldError | undefined) | undefined
+  return value => (check ??= compileValidator(schema, show))(value)
+}
+
 /** A validator that interprets the schema (no compile step), for a value checked once (the config file). */
 export function schemaValidator(schema: TSchema, show: ShowValue = showJson): (value: unknown) => FieldError | undefined {
   return value => (Value.Check(schema, value) ? undefined : firstError(Value.Errors(schema, value).First(), show))

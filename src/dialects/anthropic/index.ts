@@ -1,6 +1,6 @@
 /**
  * The Anthropic dialect, as the rest of agproxy sees it: the client codec of POST /v1/messages (also decoding
- * /v1/messages/count_tokens bodies), the request schemas, the upstream codec for Anthropic-type providers
+ * /v1/messages/count_tokens bodies), the request body types (the schemas are built at their first use), the upstream codec for Anthropic-type providers
  * (POST {base}/v1/messages, with signed thinking carried across clients that drop it), token counting,
  * and its error body.
  */
@@ -15,9 +15,8 @@ import { decodeAnthropicBatches, decodeAnthropicStream } from './upstream/stream
 import { rememberFromBatches, rememberFromResponse, rememberFromStream, restoreThinking } from './upstream/thinking-memory'
 import { memoryOf } from '../../ir/signatures'
 
-export { AnthropicMessagesBody } from './messages/schema'
 export type { AnthropicMessagesBodyType, AnthropicRequestWire } from './messages/schema'
-export { AnthropicCountTokensBody, type AnthropicCountTokensBodyType } from './count-tokens/schema'
+export type { AnthropicCountTokensBodyType } from './count-tokens/schema'
 export { encodeCountTokensResponse } from './count-tokens/encode'
 export { estimateTokens } from './count-tokens/estimate'
 export { anthropicCountTokensUpstream } from './upstream/count-tokens'

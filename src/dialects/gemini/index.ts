@@ -1,6 +1,7 @@
 /**
  * The Gemini dialect, as the rest of agproxy sees it: the client codec of generateContent /
- * streamGenerateContent, countTokens and embeddings both ways, the request schemas, the upstream codec for
+ * streamGenerateContent, countTokens and embeddings both ways, the request body types (the schemas are built at their
+ * first use), the upstream codec for
  * Gemini-type providers (POST {base}/v1beta/models/{model}:generateContent | :streamGenerateContent?alt=sse),
  * and its error body.
  */
@@ -13,9 +14,9 @@ import { encodeGeminiRequest } from './upstream/request'
 import { decodeGeminiResponse } from './upstream/response'
 import { decodeGeminiBatches, decodeGeminiStream } from './upstream/stream'
 
-export { GeminiGenerateContentBody } from './generate/schema'
-export { GeminiCountTokensBody } from './count-tokens/schema'
-export { GeminiEmbedContentBody, GeminiBatchEmbedContentsBody } from './embed/schema'
+export type { GeminiGenerateContentBody } from './generate/schema'
+export type { GeminiCountTokensBody } from './count-tokens/schema'
+export type { GeminiEmbedContentBody, GeminiBatchEmbedContentsBody } from './embed/schema'
 export { geminiStreamContentType } from './generate/stream'
 export { decodeGeminiCountTokensRequest } from './count-tokens/decode'
 export { encodeGeminiCountTokensResponse } from './count-tokens/encode'

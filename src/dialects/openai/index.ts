@@ -1,6 +1,7 @@
 /**
  * The OpenAI dialect, as the rest of agproxy sees it: the client codecs of its four inbound APIs
- * (Chat Completions, legacy Completions, Responses, Embeddings), their request schemas, the upstream
+ * (Chat Completions, legacy Completions, Responses, Embeddings), their request body types (the schemas are in each
+ * endpoint's schema.ts, built at their first use: src/dialects/endpoint.ts), the upstream
  * codec for OpenAI-compatible providers (POST {base}/chat/completions, /embeddings), and its error body.
  */
 import type { ClientCodec, UpstreamCodec } from '../../ir/types'
@@ -20,10 +21,10 @@ import { encodeChatUpstreamRequest, type ChatUpstreamOptions } from './upstream/
 import { decodeChatUpstreamResponse } from './upstream/response'
 import { decodeChatUpstreamStream, decodeChatUpstreamBatches } from './upstream/stream'
 
-export { ChatCompletionBody, type ChatCompletionRequestBody } from './chat/schema'
-export { CompletionBody, type CompletionRequestBody } from './completions/schema'
-export { ResponsesBody, type ResponsesRequestBody } from './responses/schema'
-export { EmbeddingBody, type EmbeddingRequestBody } from './embeddings/schema'
+export type { ChatCompletionRequestBody } from './chat/schema'
+export type { CompletionRequestBody } from './completions/schema'
+export type { ResponsesRequestBody } from './responses/schema'
+export type { EmbeddingRequestBody } from './embeddings/schema'
 export type { ChatUpstreamOptions } from './upstream/request'
 export { decodeEmbeddingRequest } from './embeddings/decode'
 export { encodeEmbeddingResponse, packFloat32Base64 } from './embeddings/encode'

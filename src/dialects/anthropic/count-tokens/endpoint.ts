@@ -2,7 +2,6 @@
 import { SSE, type EndpointDescriptor } from '../../endpoint'
 import { anyReader } from '../../frames'
 import { anthropicErrorFrame } from '../messages/endpoint'
-import { AnthropicCountTokensBody } from './schema'
 
 export const countTokensEndpoint: EndpointDescriptor = {
   id: 'anthropic.count_tokens',
@@ -10,7 +9,7 @@ export const countTokensEndpoint: EndpointDescriptor = {
   tag: 'Anthropic',
   summary: 'Count tokens of a Messages request',
   route: { paths: ['/v1/messages/count_tokens'] },
-  schema: AnthropicCountTokensBody,
+  schema: () => (require('./schema') as typeof import('./schema')).AnthropicCountTokensBody,
   streams: () => false,
   passThrough: { path: () => '/v1/messages/count_tokens', keepsBytes: false },
   streamContentType: () => SSE,

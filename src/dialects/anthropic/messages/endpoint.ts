@@ -5,7 +5,6 @@ import { SSE, bodyStreams, type EndpointDescriptor } from '../../endpoint'
 import { sseReader, namedOr, nameOf, nonEmpty, type FrameReader } from '../../frames'
 import { errorBody } from '../errors'
 import { anthropicClient } from '../index'
-import { AnthropicMessagesBody } from './schema'
 
 const BLOCKS = new Set(['tool_use', 'server_tool_use', 'mcp_tool_use', 'redacted_thinking'])
 
@@ -36,7 +35,7 @@ export const messagesEndpoint: EndpointDescriptor = {
   tag: 'Anthropic',
   summary: 'Messages (Claude Code)',
   route: { paths: ['/v1/messages'] },
-  schema: AnthropicMessagesBody,
+  schema: () => (require('./schema') as typeof import('./schema')).AnthropicMessagesBody,
   streams: bodyStreams,
   client: anthropicClient,
   passThrough: { path: () => '/v1/messages', keepsBytes: false },

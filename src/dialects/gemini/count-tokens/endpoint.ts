@@ -2,7 +2,6 @@
 import { SSE, type EndpointDescriptor } from '../../endpoint'
 import { anyReader } from '../../frames'
 import { generateEndpoint } from '../generate/endpoint'
-import { GeminiCountTokensBody } from './schema'
 
 export const countTokensEndpoint: EndpointDescriptor = {
   id: 'gemini.count_tokens',
@@ -10,7 +9,7 @@ export const countTokensEndpoint: EndpointDescriptor = {
   tag: 'Gemini',
   summary: 'Count tokens',
   route: { action: 'countTokens', v1Summary: 'Count tokens' },
-  schema: GeminiCountTokensBody,
+  schema: () => (require('./schema') as typeof import('./schema')).GeminiCountTokensBody,
   streams: () => false,
   passThrough: { path: m => `/v1beta/models/${encodeURIComponent(m)}:countTokens`, keepsBytes: true },
   streamContentType: () => SSE,

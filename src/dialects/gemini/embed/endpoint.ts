@@ -6,7 +6,6 @@
 import { SSE, type EndpointDescriptor } from '../../endpoint'
 import { anyReader } from '../../frames'
 import { generateEndpoint } from '../generate/endpoint'
-import { GeminiBatchEmbedContentsBody, GeminiEmbedContentBody } from './schema'
 
 const path = (action: string) => (model: string) => `/v1beta/models/${encodeURIComponent(model)}:${action}`
 /** Google checks that a request's `model` is the one in the path: it names the routed model */
@@ -26,7 +25,7 @@ export const embedContentEndpoint: EndpointDescriptor = {
   id: 'gemini.embed',
   summary: 'Embed content',
   route: { action: 'embedContent', v1Summary: 'Embed content' },
-  schema: GeminiEmbedContentBody,
+  schema: () => (require('./schema') as typeof import('./schema')).GeminiEmbedContentBody,
   passThrough: { path: path('embedContent'), keepsBytes: false, rewrite: named },
 }
 
@@ -35,7 +34,7 @@ export const batchEmbedContentsEndpoint: EndpointDescriptor = {
   id: 'gemini.batch_embed',
   summary: 'Embed contents in a batch',
   route: { action: 'batchEmbedContents', v1Summary: 'Embed contents in a batch' },
-  schema: GeminiBatchEmbedContentsBody,
+  schema: () => (require('./schema') as typeof import('./schema')).GeminiBatchEmbedContentsBody,
   passThrough: {
     path: path('batchEmbedContents'),
     keepsBytes: false,

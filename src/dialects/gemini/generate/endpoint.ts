@@ -9,7 +9,6 @@ import { sseReader, errorMessage, nonEmpty, anyReader, type FrameReader, type Wi
 import { errorBody } from '../errors'
 import { geminiClient } from '../index'
 import { geminiStreamContentType } from './stream'
-import { GeminiGenerateContentBody } from './schema'
 
 type Json = WireJson
 const candidates = (j: Json | undefined): WireJson[] => (Array.isArray(j?.candidates) ? j.candidates : [])
@@ -70,7 +69,7 @@ export const generateEndpoint: EndpointDescriptor = {
   tag: 'Gemini',
   summary: 'Generate content',
   route: { action: 'generateContent', v1Summary: 'Generate content' },
-  schema: GeminiGenerateContentBody,
+  schema: () => (require('./schema') as typeof import('./schema')).GeminiGenerateContentBody,
   streams: () => false,
   client: geminiClient,
   passThrough: { path: path('generateContent'), keepsBytes: true },
@@ -85,7 +84,7 @@ export const streamEndpoint: EndpointDescriptor = {
   tag: 'Gemini',
   summary: 'Stream generated content (alt=sse for SSE)',
   route: { action: 'streamGenerateContent', v1Summary: 'Stream generated content' },
-  schema: GeminiGenerateContentBody,
+  schema: () => (require('./schema') as typeof import('./schema')).GeminiGenerateContentBody,
   streams: () => true,
   client: geminiClient,
   passThrough: { path: (m, q) => path('streamGenerateContent')(m) + (alt(q) ? '?alt=sse' : ''), keepsBytes: true },

@@ -3,7 +3,6 @@ import { SSE, bodyStreams, type EndpointDescriptor } from '../../endpoint'
 import { nonEmpty } from '../../frames'
 import { openaiReader, openaiErrorFrame } from '../sse'
 import { openaiChatClient } from '../index'
-import { ChatCompletionBody } from './schema'
 
 const reader = openaiReader(
   c =>
@@ -20,7 +19,7 @@ export const chatEndpoint: EndpointDescriptor = {
   tag: 'OpenAI',
   summary: 'Chat Completions',
   route: { paths: ['/v1/chat/completions'] },
-  schema: ChatCompletionBody,
+  schema: () => (require('./schema') as typeof import('./schema')).ChatCompletionBody,
   streams: bodyStreams,
   client: openaiChatClient,
   passThrough: { path: () => '/chat/completions', keepsBytes: false },

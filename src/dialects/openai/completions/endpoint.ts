@@ -3,7 +3,6 @@ import { SSE, bodyStreams, type EndpointDescriptor } from '../../endpoint'
 import { nonEmpty } from '../../frames'
 import { openaiReader, openaiErrorFrame } from '../sse'
 import { openaiCompletionsClient } from '../index'
-import { CompletionBody } from './schema'
 
 const reader = openaiReader(c => nonEmpty(c?.text), ['"text"'])
 
@@ -13,7 +12,7 @@ export const completionsEndpoint: EndpointDescriptor = {
   tag: 'OpenAI',
   summary: 'Legacy text completions',
   route: { paths: ['/v1/completions'] },
-  schema: CompletionBody,
+  schema: () => (require('./schema') as typeof import('./schema')).CompletionBody,
   streams: bodyStreams,
   client: openaiCompletionsClient,
   passThrough: { path: () => '/completions', keepsBytes: false },

@@ -2,7 +2,6 @@
 import { SSE, type EndpointDescriptor } from '../../endpoint'
 import { anyReader } from '../../frames'
 import { openaiErrorFrame } from '../sse'
-import { EmbeddingBody } from './schema'
 
 export const embeddingsEndpoint: EndpointDescriptor = {
   id: 'openai.embeddings',
@@ -10,7 +9,7 @@ export const embeddingsEndpoint: EndpointDescriptor = {
   tag: 'OpenAI',
   summary: 'Embeddings',
   route: { paths: ['/v1/embeddings'] },
-  schema: EmbeddingBody,
+  schema: () => (require('./schema') as typeof import('./schema')).EmbeddingBody,
   streams: () => false,
   passThrough: { path: () => '/embeddings', keepsBytes: false },
   streamContentType: () => SSE,

@@ -6,7 +6,6 @@
 import { SSE, bodyStreams, type EndpointDescriptor } from '../../endpoint'
 import { anyReader } from '../../frames'
 import { openaiErrorFrame } from '../sse'
-import { ImageEditFields, ImagesBody } from './schema'
 
 const common = {
   dialect: 'openai',
@@ -21,7 +20,7 @@ export const imagesEndpoint: EndpointDescriptor = {
   id: 'openai.images',
   summary: 'Create images',
   route: { paths: ['/v1/images/generations'] },
-  schema: ImagesBody,
+  schema: () => (require('./schema') as typeof import('./schema')).ImagesBody,
   streams: bodyStreams,
   passThrough: { path: () => '/images/generations', keepsBytes: false },
 }
@@ -31,7 +30,7 @@ export const imageEditsEndpoint: EndpointDescriptor = {
   id: 'openai.image_edits',
   summary: 'Edit images (multipart)',
   route: { paths: ['/v1/images/edits'] },
-  schema: ImageEditFields,
+  schema: () => (require('./schema') as typeof import('./schema')).ImageEditFields,
   multipart: true,
   streams: b => b.stream === 'true',
   passThrough: { path: () => '/images/edits', keepsBytes: false },

@@ -5,7 +5,6 @@
 import { SSE, type EndpointDescriptor } from '../../endpoint'
 import { anyReader } from '../../frames'
 import { openaiErrorFrame } from '../sse'
-import { ResponsesBody } from '../responses/schema'
 
 export const responsesCompactEndpoint: EndpointDescriptor = {
   id: 'openai.responses_compact',
@@ -13,7 +12,7 @@ export const responsesCompactEndpoint: EndpointDescriptor = {
   tag: 'OpenAI',
   summary: 'Compact a Responses conversation (Codex remote compaction)',
   route: { paths: ['/v1/responses/compact'] },
-  schema: ResponsesBody,
+  schema: () => (require('../responses/schema') as typeof import('../responses/schema')).ResponsesBody,
   streams: () => false,
   passThrough: { path: () => '/responses/compact', keepsBytes: false },
   streamContentType: () => SSE,

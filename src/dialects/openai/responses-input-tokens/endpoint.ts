@@ -5,7 +5,6 @@
 import { SSE, type EndpointDescriptor } from '../../endpoint'
 import { anyReader } from '../../frames'
 import { openaiErrorFrame } from '../sse'
-import { ResponsesBody } from '../responses/schema'
 
 /** the answer, as api.openai.com gives it */
 export const encodeInputTokensResponse = (n: number) => ({ object: 'response.input_tokens' as const, input_tokens: n })
@@ -16,7 +15,7 @@ export const responsesInputTokensEndpoint: EndpointDescriptor = {
   tag: 'OpenAI',
   summary: 'Count the input tokens of a Responses request',
   route: { paths: ['/v1/responses/input_tokens'] },
-  schema: ResponsesBody,
+  schema: () => (require('../responses/schema') as typeof import('../responses/schema')).ResponsesBody,
   streams: () => false,
   passThrough: { path: () => '/responses/input_tokens', keepsBytes: false },
   streamContentType: () => SSE,

@@ -5,7 +5,6 @@ import { SSE, bodyStreams, type EndpointDescriptor } from '../../endpoint'
 import { sseReader, namedOr, nameOf, type FrameReader } from '../../frames'
 import { responseError } from '../errors'
 import { openaiResponsesClient } from '../index'
-import { ResponsesBody } from './schema'
 
 const END = new Set(['response.completed', 'response.incomplete', 'response.failed', 'error'])
 const CONTENT = new Set([
@@ -42,7 +41,7 @@ export const responsesEndpoint: EndpointDescriptor = {
   tag: 'OpenAI',
   summary: 'Responses API (Codex CLI)',
   route: { paths: ['/v1/responses'] },
-  schema: ResponsesBody,
+  schema: () => (require('./schema') as typeof import('./schema')).ResponsesBody,
   streams: bodyStreams,
   client: openaiResponsesClient,
   passThrough: { path: () => '/responses', keepsBytes: false },

@@ -26,7 +26,7 @@ export const transcriptionsEndpoint: EndpointDescriptor = {
   tag: 'OpenAI',
   summary: 'Transcribe audio (multipart)',
   route: { paths: ['/v1/audio/transcriptions'] },
-  schema: TranscriptionFields,
+  schema: () => TranscriptionFields,
   multipart: true,
   streams: b => b.stream === 'true',
   passThrough: { path: () => '/audio/transcriptions', keepsBytes: false },
