@@ -34,13 +34,17 @@ export interface Report {
 }
 
 /** thresholds the issue sets */
+/** The performance issue's goals (issue 15), and the observability and client-keys issues' on ÷ off pairs. */
 export const GOALS = {
   requestLog: 0.95,
   redis: 0.95,
+  /** ÷ the bare Bun proxy: pass-through (streaming too) and translated answers */
   passthrough: 0.8,
-  translated: 0.5,
-  addedP50Ms: 1,
-  addedTtfbMs: 1,
+  translated: 0.8,
+  /** a translated stream */
+  translatedStream: 0.5,
+  /** added p50 (TTFB for streams) vs the upstream directly at the fixed rate: at most the bare proxy's added + this */
+  addedOverBareMs: 0.2,
   /** agproxy ÷ each peer, in the scenarios the peer takes part in */
   vsPeer: { portkey: 25, ccr: 1 } as Record<PeerId, number>,
   sequentialMs: 0.2,
@@ -147,40 +151,21 @@ export function renderReport(r: Report, h: { median: (xs: number[]) => number })
   for (const { s, rows } of all) {
     const src = rows.get('src'),
       bin = rows.get('bin')
-    const goal = s.scenario.kind === 'passthrough' ? GOALS.passthrough : GOALS.translated
+    const goal = s.scenario.kind === 'passthrough' ? GOALS.passthrough : s.scenario.stream ? GOALS.translatedStream : GOALS.translated
     out(
       `| throughput vs bare Bun proxy | ${s.scenario.title} | ≥ ${goal}× | ${cell(src?.xBare ?? NaN, ratio, x => x >= goal)} | ` +
         `${cell(bin?.xBare ?? NaN, ratio, x => x >= goal)} |`,
     )
   }
-  for (const { s, rows } of all.filter(({ s }) => !s.scenario.stream)) {
-    const src = rows.get('src'),
-      bin = rows.get('bin')
+  // added latency (p50; TTFB for a stream) over the upstream directly, against the bare proxy's of the same rounds + 0.2 ms
+  for (const { s, rows } of all) {
+    const what = s.scenario.stream ? 'added TTFB (p50)' : 'added p50 latency'
+    const added = (id: TargetId) => (s.scenario.stream ? rows.get(id)?.addedTtfb : rows.get(id)?.addedP50) ?? NaN
+    const limit = added('bare') + GOALS.addedOverBareMs
+    const ms = (x: number) => `${signed(x)} ms`
     out(
-      `| added p50 latency vs upstream directly, at ${o.rate} req/s | ${s.scenario.title} | ≤ ${GOALS.addedP50Ms} ms | ${cell(
-        src?.addedP50 ?? NaN,
-        x => `${signed(x)} ms`,
-        x => x <= GOALS.addedP50Ms,
-      )} | ${cell(
-        bin?.addedP50 ?? NaN,
-        x => `${signed(x)} ms`,
-        x => x <= GOALS.addedP50Ms,
-      )} |`,
-    )
-  }
-  for (const { s, rows } of all.filter(({ s }) => s.scenario.stream)) {
-    const src = rows.get('src'),
-      bin = rows.get('bin')
-    out(
-      `| added TTFB (p50) vs upstream directly, at ${o.rate} req/s | ${s.scenario.title} | ≤ ${GOALS.addedTtfbMs} ms | ${cell(
-        src?.addedTtfb ?? NaN,
-        x => `${signed(x)} ms`,
-        x => x <= GOALS.addedTtfbMs,
-      )} | ${cell(
-        bin?.addedTtfb ?? NaN,
-        x => `${signed(x)} ms`,
-        x => x <= GOALS.addedTtfbMs,
-      )} |`,
+      `| ${what} vs upstream directly, at ${o.rate} req/s | ${s.scenario.title} | ≤ bare Bun proxy's ${Number.isFinite(limit) ? ms(added('bare')) : '(not measured)'} + ` +
+        `${GOALS.addedOverBareMs} ms | ${cell(added('src'), ms, x => x <= limit)} | ${cell(added('bin'), ms, x => x <= limit)} |`,
     )
   }
   for (const peer of PEERS) {
