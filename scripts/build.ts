@@ -23,7 +23,7 @@
  *
  * test/binary.test.ts builds through buildTarget() below, so the test runs what ships.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
 
@@ -47,7 +47,8 @@ export const ALL_TARGETS = Object.keys(TARGETS) as Target[]
  * - minify syntax and identifiers, never whitespace: --minify-whitespace can make Elysia crash at start.
  * - --bytecode: safe because src/index.ts exports nothing; it needs --format=esm (the entry uses top-level await).
  * - --splitting: src/index.ts's dynamic import of ./main becomes a chunk of its own, loaded only after the re-execution.
- * - --sourcemap: embedded in the executable (stack traces name src/ files); the .map written beside it is removed.
+ * - --sourcemap: embedded in the executable (stack traces name src/ files); the .map files written beside it (its own and
+ *   one per split chunk) are removed.
  * - no bunfig.toml autoload: a bunfig in the directory the binary is started from must not change it (preloads).
  * - --compile-jit-policy=10: while starting, JavaScriptCore's JIT tiers code up 10× more reluctantly: start-up code runs
  *   once, and compiling it cost more than it saved (≈ 12 ms of the cold start's CPU, with 2 cores). src/main.ts sets the
@@ -165,15 +166,16 @@ export async function buildTarget(target: Target, opts: { outDir: string; log?: 
   const runtime = await fetchRuntime(target, log)
   if (runtime.error) log(`${runtime.error}; trying Bun's own download`)
   let order = opts.order
+  const compile = async (rt?: string) => {
+    const r = await run([process.execPath, ...compileArgs(target, file, rt, order)])
+    removeSourceMaps(opts.outDir, file)
+    return r
+  }
   const attempt = async (rt?: string) => {
-    let r = await run([process.execPath, ...compileArgs(target, file, rt, order)])
-    rmSync(`${file}.map`, { force: true }) // the sourcemap is embedded in the executable
+    let r = await compile(rt)
     if (r.code === 0 && !order && target === currentTarget()) {
       order = await recordStartOrder(file, opts.outDir, log)
-      if (order) {
-        r = await run([process.execPath, ...compileArgs(target, file, rt, order)])
-        rmSync(`${file}.map`, { force: true })
-      }
+      if (order) r = await compile(rt)
     }
     return r
   }
@@ -201,6 +203,12 @@ export async function buildTarget(target: Target, opts: { outDir: string; log?: 
       }
   }
   return { target, file, ok: true, size: statSync(file).size, sha256, via, order }
+}
+
+/** The source maps a compile of `exe` writes into `dir` (its own, and one per split chunk): they are embedded in it. */
+function removeSourceMaps(dir: string, exe: string) {
+  rmSync(`${exe}.map`, { force: true })
+  for (const f of readdirSync(dir)) if (f.endsWith('.js.map')) rmSync(join(dir, f), { force: true })
 }
 
 /**

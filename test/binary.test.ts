@@ -5,7 +5,7 @@
  * and the offline /swagger page in headless Chromium work from the binary alone.
  */
 import { test, expect, beforeAll, afterAll } from 'bun:test'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Subprocess } from 'bun'
@@ -77,6 +77,10 @@ test.skipIf(!target)('--version prints the name, the package.json version, the B
   const r = Bun.spawnSync([bin, '--version'], { cwd: dir, env })
   expect(r.exitCode).toBe(0)
   expect(r.stdout.toString().trim()).toBe(`agproxy ${VERSION} (Bun ${Bun.version}, ${target})`)
+})
+
+test.skipIf(!target)('the build leaves the executable, not its source maps (they are embedded)', () => {
+  expect(readdirSync(dirname(bin)).filter(f => f.endsWith('.map'))).toEqual([])
 })
 
 test.skipIf(!target)('started with --port 0, it answers /healthz on the port it prints', async () => {

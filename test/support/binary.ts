@@ -17,10 +17,11 @@ const walk = (dir: string): string[] =>
     .sort()
     .flatMap(n => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]))
 
-/** What the binary is built from. */
+/** What the binary is built from (the build script too: how it compiles is part of what it is). */
 function sourceKey(): string {
   const h = new Bun.CryptoHasher('sha256').update(`${Bun.version}\n${COMPILE_FLAGS.join(' ')}\n`)
-  for (const f of [join(ROOT, 'package.json'), ...walk(join(ROOT, 'src'))]) h.update(`${relative(ROOT, f)}\n`).update(readFileSync(f))
+  for (const f of [join(ROOT, 'package.json'), join(ROOT, 'scripts', 'build.ts'), ...walk(join(ROOT, 'src'))])
+    h.update(`${relative(ROOT, f)}\n`).update(readFileSync(f))
   return h.digest('hex').slice(0, 16)
 }
 
