@@ -47,6 +47,22 @@ async function rawChunks(port: number, request: string): Promise<{ head: string;
   return { head, chunks }
 }
 
+/** POST `body` (JSON) to `path` over a raw socket, as rawChunks reads it; `headers`: more header lines, each ending in \r\n */
+const postRaw = (port: number, path: string, body: string, headers = '') =>
+  rawChunks(
+    port,
+    `POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n${headers}` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  )
+
+/** the data of the SSE frames in what was read */
+const sseData = (chunks: string[]) =>
+  chunks
+    .join('')
+    .split('\n\n')
+    .filter(f => f.startsWith('data: '))
+    .map(f => f.slice(6))
+
 describe('Gemini, OpenAI or Anthropic upstream, streamed to a client of another dialect: one write per upstream chunk', () => {
   let up: ReturnType<typeof startUpstream>
   let srv: TestServer
@@ -71,10 +87,7 @@ describe('Gemini, OpenAI or Anthropic upstream, streamed to a client of another 
     'Anthropic client (%s): the 20 text deltas reach the client in at most 3 writes, and parse as the same events',
     async model => {
       const body = JSON.stringify({ model, max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hi' }] })
-      const request =
-        `POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nanthropic-version: 2023-06-01\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
-      const { head, chunks } = await rawChunks(srv.port, request)
+      const { head, chunks } = await postRaw(srv.port, '/v1/messages', body, 'anthropic-version: 2023-06-01\r\n')
       expect(head).toStartWith('HTTP/1.1 200')
       const text = chunks.join('')
       const events = [...text.matchAll(/^event: (\w+)$/gm)].map(m => m[1])
@@ -87,16 +100,9 @@ describe('Gemini, OpenAI or Anthropic upstream, streamed to a client of another 
 
   test.each(['gemini-bench', 'claude-bench'])('OpenAI chat client (%s): the 20 content deltas reach the client in at most 3 writes too', async model => {
     const body = JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'hi' }] })
-    const request =
-      `POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
-    const { head, chunks } = await rawChunks(srv.port, request)
+    const { head, chunks } = await postRaw(srv.port, '/v1/chat/completions', body)
     expect(head).toStartWith('HTTP/1.1 200')
-    const frames = chunks
-      .join('')
-      .split('\n\n')
-      .filter(f => f.startsWith('data: '))
-      .map(f => f.slice(6))
+    const frames = sseData(chunks)
     expect(frames.at(-1)).toBe('[DONE]')
     const deltas = frames.slice(0, -1).map(f => JSON.parse(f).choices[0]?.delta?.content)
     expect(deltas.filter(d => d).join('')).toBe(answerChunks(20).join(''))
@@ -105,16 +111,9 @@ describe('Gemini, OpenAI or Anthropic upstream, streamed to a client of another 
 
   test.each(['gpt-bench', 'claude-bench'])('Gemini client (%s, alt=sse): the 20 text chunks reach the client in at most 3 writes too', async model => {
     const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] })
-    const request =
-      `POST /v1beta/models/${model}:streamGenerateContent?alt=sse HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
-    const { head, chunks } = await rawChunks(srv.port, request)
+    const { head, chunks } = await postRaw(srv.port, `/v1beta/models/${model}:streamGenerateContent?alt=sse`, body)
     expect(head).toStartWith('HTTP/1.1 200')
-    const frames = chunks
-      .join('')
-      .split('\n\n')
-      .filter(f => f.startsWith('data: '))
-      .map(f => JSON.parse(f.slice(6)))
+    const frames = sseData(chunks).map(f => JSON.parse(f))
     expect(frames.map(f => f.candidates[0].content.parts.map((p: { text?: string }) => p.text ?? '').join('')).join('')).toBe(answerChunks(20).join(''))
     expect(frames.at(-1).candidates[0].finishReason).toBe('STOP')
     expect(chunks.length).toBeLessThanOrEqual(3)
@@ -122,10 +121,7 @@ describe('Gemini, OpenAI or Anthropic upstream, streamed to a client of another 
 
   test('an answer that has arrived whole goes as one body of known length (no stream to pump)', async () => {
     const body = JSON.stringify({ model: 'gemini-bench', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hi' }] })
-    const request =
-      `POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nanthropic-version: 2023-06-01\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
-    const { head, chunks } = await rawChunks(srv.port, request)
+    const { head, chunks } = await postRaw(srv.port, '/v1/messages', body, 'anthropic-version: 2023-06-01\r\n')
     expect(head).toMatch(/^content-type: text\/event-stream/im)
     expect(head).toMatch(/^content-length: \d+/im)
     expect(chunks.join('')).toEndWith('event: message_stop\ndata: {"type":"message_stop"}\n\n')

@@ -46,6 +46,15 @@ export function settledValue<T>(p: Promise<T>): { value: T } | undefined {
   return Bun.peek.status(p) === 'fulfilled' ? { value: Bun.peek(p) as T } : undefined
 }
 
+/** `it.next()`, a synchronous throw from it as a rejected promise (one path for both to the caller's error handling). */
+export function nextOf<T>(it: AsyncIterator<T>): Promise<IteratorResult<T>> {
+  try {
+    return it.next()
+  } catch (e) {
+    return Promise.reject(e)
+  }
+}
+
 /**
  * An SSE body → batches of IR events: one batch per chunk that makes any, each chunk decoded once (one UTF-8 decoder for the
  * body) and split into messages synchronously. An event over `maxEventChars` throws LimitExceeded after the events before it.
@@ -239,12 +248,7 @@ export function writtenSource(batches: AsyncIterable<IREvent[]>, w: StreamWriter
   }
   const read = (): Promise<Written> => {
     while (!ended) {
-      let next: Promise<IteratorResult<IREvent[]>>
-      try {
-        next = it.next()
-      } catch (e) {
-        next = Promise.reject(e)
-      }
+      const next = nextOf(it)
       const here = settledValue(next)
       if (!here)
         return next.then(

@@ -10,7 +10,7 @@ import type { FrameReader } from '../dialects/frames'
 import { FrameBuffer, endsSseFrame, nextSseBoundary, type Framing } from './frames'
 import type { StreamEnd } from '../observe/record'
 import { after, at, type Deadline } from './deadlines'
-import { settledValue } from '../ir/batches'
+import { nextOf, settledValue } from '../ir/batches'
 
 export type Peek<T> =
   | {
@@ -91,12 +91,7 @@ export function peekEvents(batches: AsyncIterable<IREvent[]>, timeoutMs: number)
   }
   const peek = (): Promise<Peek<IREvent>> => {
     while (true) {
-      let next: Promise<IteratorResult<IREvent[]>>
-      try {
-        next = it.next()
-      } catch (e) {
-        next = Promise.reject(e)
-      }
+      const next = nextOf(it)
       const here = settledValue(next)
       if (!here) return waited(next)
       const verdict = judge(here.value)

@@ -4,7 +4,8 @@
  * the bytes of the rows as objects, so half the work to serialize, post and parse; `decodeRows` gives back the very
  * StoredRequests that were encoded (an absent value as undefined).
  */
-import type { AttemptRecord, RequestRecord } from '../observe/record'
+import type { RequestRecord } from '../observe/record'
+import { isPlain } from './sql'
 import type { StoredRequest } from './types'
 
 type Wire = string | number | null
@@ -39,17 +40,6 @@ const keyIn = (k: unknown) => (k === null || k === undefined ? undefined : fromL
 const str = (v: unknown) => (v === null || v === undefined ? undefined : (v as string))
 const num = (v: unknown) => (v === null || v === undefined ? undefined : (v as number))
 
-/** A single attempt with nothing the row does not say already (provider, model, key, status; no error). */
-const lonePlain = (r: RequestRecord, a: AttemptRecord | undefined) =>
-  r.attempts.length === 1 &&
-  !!a &&
-  a.provider === r.provider &&
-  a.model === r.routedModel &&
-  a.key === r.key &&
-  a.status === r.status &&
-  a.error === undefined &&
-  a.message === undefined
-
 /** One row, for JSON.stringify. */
 export function encodeRow(r: RequestRecord, costUsd: number | null, requestBody?: string, responseBody?: string, error?: string): WireRow {
   const a = r.attempts[0]
@@ -72,7 +62,7 @@ export function encodeRow(r: RequestRecord, costUsd: number | null, requestBody?
     keyOut(r.key),
     keyOut(r.clientKey),
     // biome-ignore lint/suspicious/noExplicitAny: a nested array travels as one value of the row
-    (lonePlain(r, a) ? a!.ms : r.attempts.map(x => [x.provider, x.model, keyOut(x.key), x.status, or(x.error), or(x.message), x.ms])) as any,
+    (isPlain(r) ? a!.ms : r.attempts.map(x => [x.provider, x.model, keyOut(x.key), x.status, or(x.error), or(x.message), x.ms])) as any,
     r.retries,
     r.failovers,
     r.latencyMs,

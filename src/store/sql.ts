@@ -3,6 +3,7 @@
  * which a PostgreSQL dialect numbers; ON CONFLICT upserts; no engine-specific functions). Migrations are a numbered
  * list: migration N brings a database at version N-1 to N, once, in a transaction (src/store/sqlite.ts runs them).
  */
+import type { RequestRecord } from '../observe/record'
 import type { BudgetPeriod, RequestQuery, StoredClientKey, StoredRequest, UsageGroup, UsageQuery, UsageRow } from './types'
 
 /** Migration N is MIGRATIONS[N-1]; append only (a released one never changes). */
@@ -187,8 +188,9 @@ export function requestValues(r: StoredRequest): Value[] {
   ]
 }
 
-/** One attempt that the request row describes entirely (same provider, model, key and status; no error). */
-const isPlain = (r: StoredRequest) => {
+/** One attempt that the request row describes entirely (same provider, model, key and status; no error, no message): the
+ *  row keeps only its duration (attempt_ms), and the writer thread's wire row only that number (row-codec.ts). */
+export const isPlain = (r: RequestRecord): boolean => {
   const a = r.attempts[0]
   return (
     r.attempts.length === 1 &&
@@ -197,8 +199,8 @@ const isPlain = (r: StoredRequest) => {
     a.model === r.routedModel &&
     a.key === r.key &&
     a.status === r.status &&
-    !a.error &&
-    !a.message
+    a.error === undefined &&
+    a.message === undefined
   )
 }
 
