@@ -12,6 +12,7 @@ import { openSqliteStore } from '../src/store/sqlite'
 import type { StoredRequest } from '../src/store/types'
 import { createLogger } from '../src/log'
 import { record } from './support/records'
+import { toRow } from '../src/store/sql'
 
 /** records of every shape a row can take */
 const shapes = () => [
@@ -44,7 +45,7 @@ describe('rows to the writer thread', () => {
     rows[0] = { ...rows[0]!, requestBody: '{"a":1}', responseBody: 'ok' }
     const wire = JSON.stringify(rows.map(r => encodeRow(r, r.costUsd, r.requestBody, r.responseBody, r.error)))
     const back = decodeRows(wire)
-    expect(back).toEqual(rows)
+    expect(back).toEqual(rows.map(toRow))
     // about half the text of the rows as objects
     expect(wire.length).toBeLessThan(JSON.stringify(rows).length * 0.7)
   })
@@ -69,7 +70,7 @@ describe('rows to the writer thread', () => {
     for (const row of [r, lone]) {
       const wire = JSON.stringify([encodeRow(row, row.costUsd)])
       expect([...wire].filter(c => c.charCodeAt(0) > 0xff)).toEqual([])
-      expect(decodeRows(wire)).toEqual([row])
+      expect(decodeRows(wire)).toEqual([toRow(row)])
     }
   })
 

@@ -17,7 +17,7 @@ import { openPostgresStore, numbered, postgresLocation } from '../src/store/post
 import { openSqliteStore } from '../src/store/sqlite'
 import { DEGRADED_SOURCE, RequestLog } from '../src/store/request-log'
 import { createLogger } from '../src/log'
-import { SCHEMA_VERSION } from '../src/store/sql'
+import { SCHEMA_VERSION, toRow } from '../src/store/sql'
 import type { StoredRequest } from '../src/store/types'
 
 const ADMIN = 'admin-key-postgres-0123456789'
@@ -67,10 +67,10 @@ run('the PostgreSQL store', () => {
       { ...record({ id: '01C', time: Date.UTC(2026, 0, 3, 9), clientKey: 'team-a' }), costUsd: 0.25 },
     ]
     const lite = openSqliteStore(join(mkdtempSync(join(tmpdir(), 'agproxy-parity-')), 'a.db')).store
-    lite.write(rows)
+    lite.write(rows.map(toRow))
     // two stores at once on a fresh database: the advisory lock lets one migrate, the other finds it done
     const [p, q] = [openPostgresStore(url), openPostgresStore(url)]
-    await Promise.all([p.write(rows.slice(0, 2)), q.write(rows.slice(2))])
+    await Promise.all([p.write(rows.slice(0, 2).map(toRow)), q.write(rows.slice(2).map(toRow))])
     expect(await p.requests({})).toEqual(lite.requests({}))
     expect(await p.requests({ status: '4xx' })).toEqual(lite.requests({ status: '4xx' }))
     expect(await p.request('01B')).toEqual(lite.request('01B'))
@@ -91,7 +91,7 @@ run('the PostgreSQL store', () => {
 
   test('a database that is not there: the write rejects (the request log retries), nothing throws at open', async () => {
     const s = openPostgresStore(pg.url.replace(/\/postgres$/, '/missing_db'))
-    await expect(s.write([{ ...record({}), costUsd: null }])).rejects.toThrow()
+    await expect(s.write([toRow({ ...record({}), costUsd: null })])).rejects.toThrow()
     await s.close()
   })
 })

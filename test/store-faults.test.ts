@@ -17,6 +17,7 @@ import { startAgproxy, type TestServer } from './support/agproxy'
 import { record } from './support/records'
 import { startFake, type Fake } from './fakes/upstream'
 import { openSqliteStore } from '../src/store/sqlite'
+import { toRow } from '../src/store/sql'
 
 const ADMIN = 'adm-0123456789abcdef-faults'
 const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' })
@@ -77,7 +78,7 @@ describe.skipIf(!canMount)('a real filesystem failing under the request log', ()
     // a database from an earlier run, then the filesystem goes read-only
     const earlier = openSqliteStore(join(dir, 'agproxy.db'))
     const old = record()
-    earlier.store.write([{ ...old, costUsd: null }])
+    earlier.store.write([toRow({ ...old, costUsd: null })])
     earlier.store.close()
     expect(sh(`mount -o remount,ro ${dir}`).status).toBe(0)
     const srv = await startAgproxy(settings(dir), { AGPROXY_LOG_RETRY_MS: '200' })
@@ -133,7 +134,7 @@ describe('a corrupted database file at start', () => {
     const dir = mkdtempSync(join(tmpdir(), 'agproxy-corrupt-'))
     const file = join(dir, 'agproxy.db')
     const earlier = openSqliteStore(file)
-    earlier.store.write([{ ...record(), costUsd: null }])
+    earlier.store.write([toRow({ ...record(), costUsd: null })])
     earlier.store.close()
     const bytes = Buffer.alloc(8192, 0x41)
     writeFileSync(file, bytes)

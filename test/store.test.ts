@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { RequestLog, DEGRADED_SOURCE } from '../src/store/request-log'
 import { openSqliteStore } from '../src/store/sqlite'
 import { createPricer, costAt } from '../src/store/prices'
-import { SCHEMA_VERSION, dayOf } from '../src/store/sql'
+import { SCHEMA_VERSION, dayOf, toRow } from '../src/store/sql'
 import { parseSince, parseUsageGroups } from '../src/store/query'
 import type { RequestStore } from '../src/store/types'
 import { createLogger } from '../src/log'
@@ -245,9 +245,9 @@ describe('the request store', () => {
     const day = 86_400_000
     const now = Date.now()
     const old = record({ time: now - 40 * day })
-    store.write([{ ...old, costUsd: null }])
+    store.write([toRow({ ...old, costUsd: null })])
     const big = Array.from({ length: 400 }, (_, i) => ({ ...record({ time: now - 1000 + i, error: 'x'.repeat(5000) }), costUsd: null }))
-    store.write(big)
+    store.write(big.map(toRow))
     expect(store.retain(now - 30 * day, 1e12)).toBe(1)
     expect(store.request(old.id)).toBeUndefined()
     const before = store.info().rows
@@ -267,7 +267,7 @@ describe('migrations and damaged files', () => {
     const file = join(dir(), 'agproxy.db')
     const a = openSqliteStore(file)
     const r = record()
-    a.store.write([{ ...r, costUsd: null }])
+    a.store.write([toRow({ ...r, costUsd: null })])
     expect(a.store.info().schemaVersion).toBe(SCHEMA_VERSION)
     a.store.close()
     const b = openSqliteStore(file)
@@ -282,7 +282,7 @@ describe('migrations and damaged files', () => {
     db.close()
     const { store } = openSqliteStore(file)
     expect(store.info().schemaVersion).toBe(SCHEMA_VERSION)
-    store.write([{ ...record(), costUsd: 1 }])
+    store.write([toRow({ ...record(), costUsd: 1 })])
     store.close()
   })
 
@@ -290,7 +290,7 @@ describe('migrations and damaged files', () => {
     const file = join(dir(), 'agproxy.db')
     const a = openSqliteStore(file)
     const r = record()
-    a.store.write([{ ...r, costUsd: null }])
+    a.store.write([toRow({ ...r, costUsd: null })])
     a.store.close()
     const db = new Database(file)
     db.exec(`UPDATE schema_version SET version = ${SCHEMA_VERSION + 1}`)
@@ -308,7 +308,7 @@ describe('migrations and damaged files', () => {
     const d = dir()
     const file = join(d, 'agproxy.db')
     const a = openSqliteStore(file)
-    a.store.write([{ ...record(), costUsd: null }])
+    a.store.write([toRow({ ...record(), costUsd: null })])
     a.store.close()
     // garbage over the header
     const junk = Buffer.alloc(4096, 0x5a)

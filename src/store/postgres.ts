@@ -24,14 +24,15 @@ import {
   UPSERT_USAGE,
   attemptValues,
   requestFilter,
-  requestValues,
+  REQUEST_VALUES,
+  bodiesValues,
   selectRequests,
   toStoredRequest,
   toUsageRow,
   usageDeltas,
   usageSelect,
 } from './sql'
-import type { ClientKeyStore, RequestQuery, RequestStore, StoreInfo, StoredClientKey, StoredRequest, UsageQuery, UsageRow } from './types'
+import type { ClientKeyStore, RequestQuery, RequestStore, StoreInfo, StoredClientKey, StoredRequest, StoredRow, UsageQuery, UsageRow } from './types'
 
 type Row = Record<string, string | number | null>
 type Value = string | number | null
@@ -117,17 +118,17 @@ class PostgresStore implements RequestStore<true> {
     return (await this.sql.unsafe(numbered(text), values)) as Row[]
   }
 
-  async write(batch: StoredRequest[]): Promise<void> {
+  async write(batch: StoredRow[]): Promise<void> {
     const version = await this.ready
     if (version > SCHEMA_VERSION)
       throw new Error(`the database's schema (version ${version}) is newer than this agproxy knows (${SCHEMA_VERSION}); it is read-only`)
     if (!batch.length) return
     await this.sql.begin(async tx => {
       for (const r of batch) {
-        await tx.unsafe(PG.insertRequest, requestValues(r))
+        await tx.unsafe(PG.insertRequest, r.slice(0, REQUEST_VALUES))
         for (const a of attemptValues(r)) await tx.unsafe(PG.insertAttempt, a)
-        if (r.requestBody !== undefined || r.responseBody !== undefined)
-          await tx.unsafe(PG.insertBodies, [r.id, r.time, r.requestBody ?? null, r.responseBody ?? null])
+        const bodies = bodiesValues(r)
+        if (bodies) await tx.unsafe(PG.insertBodies, bodies)
       }
       for (const u of usageDeltas(batch)) await tx.unsafe(PG.upsertUsage, u)
     })

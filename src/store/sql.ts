@@ -4,7 +4,7 @@
  * list: migration N brings a database at version N-1 to N, once, in a transaction (src/store/sqlite.ts runs them).
  */
 import type { RequestRecord } from '../observe/record'
-import type { BudgetPeriod, RequestQuery, StoredClientKey, StoredRequest, UsageGroup, UsageQuery, UsageRow } from './types'
+import type { BudgetPeriod, RequestQuery, StoredClientKey, StoredRequest, StoredRow, UsageGroup, UsageQuery, UsageRow } from './types'
 
 /** Migration N is MIGRATIONS[N-1]; append only (a released one never changes). */
 export const MIGRATIONS: string[][] = [
@@ -79,7 +79,10 @@ const REQUEST_COLUMNS = [
 ]
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ')
 
-export const INSERT_REQUEST = `INSERT INTO requests (${REQUEST_COLUMNS.join(', ')}) VALUES (${marks(REQUEST_COLUMNS.length)}) ON CONFLICT (id) DO NOTHING`
+/** the insert of `rows` request rows in one statement (SQLite binds 31 values a row once, not a statement a row) */
+export const insertRequests = (rows: number) =>
+  `INSERT INTO requests (${REQUEST_COLUMNS.join(', ')}) VALUES ${Array.from({ length: rows }, () => `(${marks(REQUEST_COLUMNS.length)})`).join(', ')} ON CONFLICT (id) DO NOTHING`
+export const INSERT_REQUEST = insertRequests(1)
 export const INSERT_ATTEMPT = `INSERT INTO attempts (request_id, seq, time, provider, model, provider_key, status, error_kind, message, ms)
   VALUES (${marks(10)}) ON CONFLICT (request_id, seq) DO NOTHING`
 export const INSERT_BODIES = 'INSERT INTO bodies (request_id, time, request, response) VALUES (?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING'
@@ -150,9 +153,51 @@ export function dayOf(ms: number): string {
   return text
 }
 
-/** The request row's values, in REQUEST_COLUMNS order. */
-export function requestValues(r: StoredRequest): Value[] {
+/** A request's attempt as its StoredRow carries it: provider, model, key, status, error kind, message, ms. */
+export type AttemptTuple = [string, string, string, number, string | null, string | null, number]
+
+const col = (name: string) => REQUEST_COLUMNS.indexOf(name)
+/** where a StoredRow keeps what the writer reads of it */
+export const AT = {
+  id: col('id'),
+  time: col('time'),
+  day: col('day'),
+  status: col('status'),
+  endpoint: col('endpoint'),
+  model: col('model'),
+  provider: col('provider'),
+  routedModel: col('routed_model'),
+  key: col('provider_key'),
+  clientKey: col('client_key'),
+  input: col('input_tokens'),
+  output: col('output_tokens'),
+  cached: col('cached_tokens'),
+  cacheWrite: col('cache_write_tokens'),
+  reasoning: col('reasoning_tokens'),
+  cost: col('cost_usd'),
+  end: col('stream_end'),
+  attempts: REQUEST_COLUMNS.length,
+  requestBody: REQUEST_COLUMNS.length + 1,
+  responseBody: REQUEST_COLUMNS.length + 2,
+}
+/** how many values of a StoredRow the request table takes */
+export const REQUEST_VALUES = REQUEST_COLUMNS.length
+
+const same = (k: string) => k
+
+/** A finished request as its StoredRow: `costUsd` its price (null = unknown), the bodies when logged, `error` the message
+ *  as stored (redacted); `key` writes each key (masked already) as the row should carry it (row-codec.ts: one byte a
+ *  character). */
+export function rowOf(
+  r: RequestRecord,
+  costUsd: number | null,
+  requestBody?: string,
+  responseBody?: string,
+  error = r.error,
+  key: (k: string) => string = same,
+): StoredRow {
   const u = r.usage
+  const plain = isPlain(r)
   return [
     r.id,
     r.instance,
@@ -169,27 +214,34 @@ export function requestValues(r: StoredRequest): Value[] {
     r.model ?? null,
     r.provider ?? null,
     r.routedModel ?? null,
-    r.key ?? null,
-    r.clientKey ?? null,
+    r.key === undefined ? null : key(r.key),
+    r.clientKey === undefined ? null : key(r.clientKey),
     r.retries,
     r.failovers,
     Math.round(r.latencyMs),
     r.ttfbMs === undefined ? null : Math.round(r.ttfbMs),
-    isPlain(r) ? Math.round(r.attempts[0]!.ms) : null,
+    plain ? Math.round(r.attempts[0]!.ms) : null,
     u?.inputTokens ?? null,
     u?.outputTokens ?? null,
     u?.cachedInputTokens ?? null,
     u?.cacheCreationInputTokens ?? null,
     u?.reasoningTokens ?? null,
-    r.costUsd,
+    costUsd,
     r.errorKind ?? null,
-    r.error ?? null,
+    error ?? null,
     r.end ?? null,
+    // biome-ignore lint/suspicious/noExplicitAny: the attempts travel as one value of the row
+    (plain ? null : r.attempts.map(a => [a.provider, a.model, key(a.key), a.status, a.error ?? null, a.message ?? null, Math.round(a.ms)])) as any,
+    requestBody ?? null,
+    responseBody ?? null,
   ]
 }
 
+/** A stored request (tests, a caller holding one) as its StoredRow. */
+export const toRow = (r: StoredRequest): StoredRow => rowOf(r, r.costUsd, r.requestBody, r.responseBody)
+
 /** One attempt that the request row describes entirely (same provider, model, key and status; no error, no message): the
- *  row keeps only its duration (attempt_ms), and the writer thread's wire row only that number (row-codec.ts). */
+ *  row keeps only its duration (attempt_ms), no attempt rows. */
 export const isPlain = (r: RequestRecord): boolean => {
   const a = r.attempts[0]
   return (
@@ -204,43 +256,69 @@ export const isPlain = (r: RequestRecord): boolean => {
   )
 }
 
-/** The attempt rows of a request: none when it took one attempt (the request row says the same: provider, model, key,
- *  status), one per attempt when it was retried or failed over. */
-export const attemptValues = (r: StoredRequest): Value[][] =>
-  isPlain(r) ? [] : r.attempts.map((a, seq) => [r.id, seq, r.time, a.provider, a.model, a.key, a.status, a.error ?? null, a.message ?? null, Math.round(a.ms)])
+/** The attempt rows of a StoredRow (in INSERT_ATTEMPT order): none when it describes its one attempt. */
+export function attemptValues(row: StoredRow): Value[][] {
+  const attempts = row[AT.attempts] as unknown as AttemptTuple[] | null
+  if (!attempts) return []
+  return attempts.map((a, seq) => [row[AT.id]!, seq, row[AT.time]!, ...a])
+}
 
-/** The batch's model calls summed per usage row (fewer upserts than one per request). */
-export function usageDeltas(batch: StoredRequest[]): Value[][] {
-  const sums = new Map<string, number[]>()
-  const keys = new Map<string, string[]>()
-  // model calls only: listing models, health checks and the like are in the request log but use no tokens
-  for (const r of batch) {
-    if (!r.endpoint) continue
-    const day = dayOf(r.time)
-    const clientKey = r.clientKey ?? ''
-    const provider = r.provider ?? ''
-    const model = r.routedModel ?? r.model ?? ''
-    const id = `${day}\u0000${clientKey}\u0000${provider}\u0000${model}`
-    let sum = sums.get(id)
-    if (!sum) {
-      sums.set(id, (sum = [0, 0, 0, 0, 0, 0, 0, 0, 0]))
-      keys.set(id, [day, clientKey, provider, model])
-    }
-    const u = r.usage
-    sum[0]! += 1
-    if (r.status >= 400 || (r.end !== undefined && r.end !== 'complete')) sum[1]! += 1
-    if (u) {
-      sum[2]! += u.inputTokens ?? 0
-      sum[3]! += u.outputTokens ?? 0
-      sum[4]! += u.cachedInputTokens ?? 0
-      sum[5]! += u.reasoningTokens ?? 0
-    }
-    if (r.costUsd !== null) {
-      sum[6]! += r.costUsd ?? 0
-      sum[7]! += 1
-    } else if (u) sum[8]! += 1
+/** The bodies row of a StoredRow (INSERT_BODIES order), or none when no body was logged. */
+export function bodiesValues(row: StoredRow): Value[] | undefined {
+  const req = row[AT.requestBody] ?? null
+  const res = row[AT.responseBody] ?? null
+  return req === null && res === null ? undefined : [row[AT.id]!, row[AT.time]!, req, res]
+}
+
+/** The batch's model calls summed per usage row (fewer upserts than one per request), in UPSERT_USAGE order. */
+export function usageDeltas(batch: StoredRow[]): Value[][] {
+  // day → client key → provider → model → the row's values (no key string built per request)
+  const days = new Map<string, Map<string, Map<string, Map<string, Value[]>>>>()
+  const out: Value[][] = []
+  const n = (v: Value | undefined) => (typeof v === 'number' ? v : 0)
+  const within = <T>(m: Map<string, T>, k: string, fresh: () => T): T => {
+    let v = m.get(k)
+    if (v === undefined) m.set(k, (v = fresh()))
+    return v
   }
-  return [...sums].map(([id, sum]) => [...keys.get(id)!, ...sum])
+  for (const r of batch) {
+    // model calls only: listing models, health checks and the like are in the request log but use no tokens
+    if (r[AT.endpoint] === null) continue
+    const day = r[AT.day] as string
+    const clientKey = (r[AT.clientKey] ?? '') as string
+    const provider = (r[AT.provider] ?? '') as string
+    const model = (r[AT.routedModel] ?? r[AT.model] ?? '') as string
+    const models = within(
+      within(
+        within(days, day, () => new Map()),
+        clientKey,
+        () => new Map(),
+      ),
+      provider,
+      () => new Map(),
+    )
+    const sum = within(models, model, () => {
+      const row: Value[] = [day, clientKey, provider, model, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+      out.push(row)
+      return row
+    }) as number[]
+    sum[4]! += 1
+    const end = r[AT.end]
+    if ((r[AT.status] as number) >= 400 || (end !== null && end !== 'complete')) sum[5]! += 1
+    const used = r[AT.input] !== null || r[AT.output] !== null || r[AT.cached] !== null || r[AT.reasoning] !== null || r[AT.cacheWrite] !== null
+    if (used) {
+      sum[6]! += n(r[AT.input])
+      sum[7]! += n(r[AT.output])
+      sum[8]! += n(r[AT.cached])
+      sum[9]! += n(r[AT.reasoning])
+    }
+    const cost = r[AT.cost]
+    if (typeof cost === 'number') {
+      sum[10]! += cost
+      sum[11]! += 1
+    } else if (used) sum[12]! += 1
+  }
+  return out
 }
 
 /** A `RequestQuery` as a WHERE clause and its values (newest first, paged by id). */

@@ -10,6 +10,14 @@ export interface StoredRequest extends RequestRecord {
   costUsd: number | null
 }
 
+/**
+ * A finished request as both stores write it, built once on the request's side (the request log's `push`, src/store/sql.ts
+ * `rowOf`) and posted as JSON to the writer thread (row-codec.ts), which binds it as it is: the request table's values in
+ * column order, then its attempts (null when the row describes its one attempt), the request body and the response body
+ * (null when not logged). Where each value sits: `AT` in src/store/sql.ts.
+ */
+export type StoredRow = Array<string | number | null>
+
 /** Filters of GET /admin/requests and `agproxy logs`. */
 export interface RequestQuery {
   /** ms since the epoch, inclusive */
@@ -71,7 +79,7 @@ export interface RequestStore<Async extends boolean = false> {
   /** a network database: written off the request's path by promise, not by the writer thread */
   readonly remote?: Async
   /** write the batch in one transaction (requests, attempts, bodies, usage totals); throws (or rejects) on a database error */
-  write(batch: StoredRequest[]): Answer<void, Async>
+  write(batch: StoredRow[]): Answer<void, Async>
   requests(q: RequestQuery): Answer<StoredRequest[], Async>
   request(id: string): Answer<StoredRequest | undefined, Async>
   usage(q: UsageQuery): Answer<UsageRow[], Async>
