@@ -134,7 +134,7 @@ function openListenerState(config: Config, log: Logger, env: Record<string, stri
   // one registry for every configuration this listener serves: a stream started before a reload is still reached by stop()
   const streams = new Set<LiveStream>()
   // one request log and one admin event feed too: the database stays open across reloads
-  const requestLog = openRequestLog(config, log, logTuningFrom(env ?? process.env))
+  const requestLog = openRequestLog(config, log, { ...logTuningFrom(env ?? process.env), openLater: true })
   const events = new Recorder(e => log.error(`admin event feed: ${summarize(e)}`))
   // the dashboard's statistics, across reloads like the feed that fills them
   const stats = new RequestStats()

@@ -168,10 +168,11 @@ export function createFrontDoor(
       const origin = guards.origin(req.headers)
       if (!origin.ok) return renderError(dialect, err('permission', origin.message))
 
-      // a client key is known by its digest whatever the auth mode: its limits hold whenever it is sent (at start, once the
-      // runtime keys are first read: a few ms)
-      if (clientKeys?.starting) await clientKeys.starting
-      let client = clientKeys?.active() ? clientKeys.identify(carriers(req.headers, query)) : undefined
+      // a client key is known by its digest whatever the auth mode: its limits hold whenever it is sent (at start, a request
+      // that carries a key waits until the runtime keys are first read: a few ms; one that carries none has nothing to wait for)
+      const sent = clientKeys && (clientKeys.starting || clientKeys.active()) ? carriers(req.headers, query) : undefined
+      if (clientKeys?.starting && sent?.length) await clientKeys.starting
+      let client = !!sent?.length && !!clientKeys?.active() ? clientKeys.identify(sent) : undefined
       const revoked = client && clientKeys?.refusal(client)
       if (isAdminPath(path) && req.method !== 'OPTIONS') {
         const verdict = auth.admin(req.headers, query)

@@ -13,7 +13,7 @@ import { dataDir } from '../config/load'
 import type { Logger } from '../log'
 import type { RequestRecord } from '../observe/record'
 import { createPricer, type Pricer, type ProviderUrl } from './prices'
-import { openSqliteStore, type Opened } from './sqlite'
+import type { Opened } from './sqlite'
 import type { AnyRequestStore } from './types'
 import type { FromWriter, ToWriter } from './writer-thread'
 import { decodeRows, encodeRow } from './row-codec'
@@ -54,6 +54,9 @@ export interface RequestLogOptions {
   open?: (file: string) => Omit<Opened, 'store'> & { store: AnyRequestStore }
   /** write on a worker thread (the server); off: on the main thread (tests, and the fallback when no thread starts) */
   thread?: boolean
+  /** open the database at its first use (`open()`, a read, a flush), not in the constructor: the server answers its first
+   *  requests before (opening SQLite costs a few ms of every start) */
+  openLater?: boolean
 }
 
 export class RequestLog {
@@ -71,6 +74,8 @@ export class RequestLog {
   private pricer: Pricer
   private redact: (text: string) => string
   private closed = false
+  /** an open was tried (the constructor's, or the first use's with openLater) */
+  private openTried = false
   /** the writer thread, and the batch it is writing */
   private worker?: Worker
   /** the database is open here and a writer thread may start (at the first batch) */
@@ -92,11 +97,17 @@ export class RequestLog {
       retryMs: 5000,
       retentionEveryMs: 10 * 60_000,
       now: Date.now,
-      open: file => openSqliteStore(file, this.o.now),
+      open: file => sqlite().openSqliteStore(file, this.o.now),
       thread: false,
+      openLater: false,
       ...opts,
     }
-    if (!this.tryOpen()) this.retryAt = this.o.now() + this.o.retryMs
+    if (!this.o.openLater) this.open()
+  }
+
+  /** Open the database if no open was tried yet (one that fails is tried again with the next flush, every retryMs). */
+  open(): void {
+    if (!this.openTried && !this.tryOpen()) this.retryAt = this.o.now() + this.o.retryMs
   }
 
   /** Report to this app's state from now on (its pricing and key masking too); the current fault carries over. */
@@ -124,8 +135,9 @@ export class RequestLog {
     return this.pending.length >= (this.worker ? this.o.postRows : this.o.batchRows) ? 0 : this.o.flushMs
   }
 
-  /** The store, when the database is open (the admin API reads it). */
+  /** The store, when the database is open (the admin API and the runtime client keys read it); opened at the first read. */
   get reader(): AnyRequestStore | undefined {
+    this.open()
     return this.store
   }
 
@@ -320,6 +332,7 @@ export class RequestLog {
   }
 
   private tryOpen(): boolean {
+    this.openTried = true
     try {
       const opened = this.o.open(this.file)
       this.store = opened.store
@@ -393,6 +406,10 @@ const describe = (e: unknown) => {
     ?.slice(0, 200)
   return code && !msg?.includes(code) ? `${msg} (${code})` : (msg ?? 'unknown error')
 }
+
+/** The SQLite store's module, loaded when the database is first opened (with openLater: after the server's first answers;
+ *  bun:sqlite costs ~1 ms of a start). */
+const sqlite = () => require('./sqlite') as typeof import('./sqlite')
 
 /** The PostgreSQL store's module, loaded only when database_url is set: its client (bun:sql) costs ~20 ms of a start. */
 const postgres = () => require('./postgres') as typeof import('./postgres')
