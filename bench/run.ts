@@ -65,7 +65,7 @@ function parseOptions(argv: string[]): Options {
     pacedMs: 2,
     streams: 1000,
     holdMs: quick ? 1500 : 2000,
-    coldRuns: quick ? 3 : 10,
+    coldRuns: quick ? 3 : 30,
     loadgen: 'auto',
     save: true,
   }
