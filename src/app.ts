@@ -74,6 +74,8 @@ export interface AppShared {
   runtimeKeys?: RuntimeKeys
   /** the dashboard's per-minute request statistics, fed by `events` (`listen` keeps one across reloads) */
   stats?: RequestStats
+  /** /metrics' counters and histograms (`listen` keeps one across reloads: a reload does not reset a counter) */
+  metrics?: Metrics
 }
 
 /** `streams`: the registry of running streams (default: the app's own; `listen` shares one across reloads so shutdown reaches them all). */
@@ -95,7 +97,7 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
   opts.sharedKeys?.attach([...dispatcher.providers.values()].map(p => p.pool))
   const bodies = createBodyBudget(config.limits.request_bodies_mb * 1048576)
   // what every finished request is told to (src/observe): the access log and /metrics; the request store subscribes too
-  const metrics = new Metrics()
+  const metrics = opts.metrics ?? new Metrics()
   state.recorder.subscribe(metrics.observe, { client: false })
   const access = config.access_log ? accessLog(log) : undefined
   if (access) state.recorder.subscribe(access)

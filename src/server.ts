@@ -20,6 +20,7 @@ import { VERSION } from './version'
 import { logTuningFrom, openRequestLog } from './store/request-log'
 import { Recorder } from './observe/record'
 import { RequestStats } from './observe/stats'
+import { Metrics } from './observe/metrics'
 import { LocalLimiter, POLL_MS, RuntimeKeys } from './clientkeys'
 import { openShared } from './shared'
 
@@ -143,7 +144,8 @@ function openListenerState(config: Config, log: Logger, env: Record<string, stri
   const { redis, sharedKeys } = openShared(config, log)
   // and one snapshot of the runtime client keys, read again when another instance changes one (Redis, or polling the database)
   const runtimeKeys = new RuntimeKeys({ store: () => requestLog?.reader?.clientKeys, redis, pollMs: requestLog ? POLL_MS : 0 })
-  return { streams, requestLog, events, stats, redis, sharedKeys, runtimeKeys, limiter: new LocalLimiter(), reload }
+  // and one set of /metrics counters: Prometheus reads a reload as nothing happening, not as every counter reset
+  return { streams, requestLog, events, stats, redis, sharedKeys, runtimeKeys, limiter: new LocalLimiter(), metrics: new Metrics(), reload }
 }
 
 /** The listening socket (Bun.serve) on the configured address, every request handed to `handle`; a port in use is said so. */

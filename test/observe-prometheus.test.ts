@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { startAgproxy, type TestServer } from './support/agproxy'
 import { startFake, type Fake } from './fakes/upstream'
 import { provider, call } from './support/resilience'
+import { buildConfig } from '../src/config/load'
 
 const PROMETHEUS = Bun.which('prometheus')
 const PROMTOOL = Bun.which('promtool')
@@ -128,3 +129,23 @@ function freePort(): number {
   s.stop(true)
   return port
 }
+
+test('a reload keeps the counters: a series counts the requests served before it too (Prometheus sees no reset)', async () => {
+  const settings = { auth_mode: 'all_except_health', api_keys: [KEY], providers: [provider('oa', fake, ['sk-prom-upstream-key-000000000001'])] }
+  const s = await startAgproxy(settings)
+  const served = async () => {
+    const text = await (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${KEY}` } })).text()
+    let n = 0
+    for (const line of text.split('\n')) if (line.startsWith('agproxy_requests_total{') && line.includes('provider="oa"')) n += Number(line.split(' ').at(-1))
+    return n
+  }
+  try {
+    await (await call(s, 'openai', 'oa/gpt-4o', { headers: { authorization: `Bearer ${KEY}` } })).text()
+    expect(await served()).toBe(1)
+    s.reload(buildConfig({ port: 0, data_dir: s.agproxy.config.data_dir, ...settings }, {}, {}, 'test-config'))
+    await (await call(s, 'openai', 'oa/gpt-4o', { headers: { authorization: `Bearer ${KEY}` } })).text()
+    expect(await served()).toBe(2)
+  } finally {
+    await s.stop(0)
+  }
+})

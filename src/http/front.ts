@@ -172,7 +172,7 @@ export function createFrontDoor(
       // that carries a key waits until the runtime keys are first read: a few ms; one that carries none has nothing to wait for)
       const sent = clientKeys && (clientKeys.starting || clientKeys.active()) ? carriers(req.headers, query) : undefined
       if (clientKeys?.starting && sent?.length) await clientKeys.starting
-      let client = !!sent?.length && !!clientKeys?.active() ? clientKeys.identify(sent) : undefined
+      let client = sent?.length && clientKeys?.active() ? clientKeys.identify(sent) : undefined
       const revoked = client && clientKeys?.refusal(client)
       if (isAdminPath(path) && req.method !== 'OPTIONS') {
         const verdict = auth.admin(req.headers, query)

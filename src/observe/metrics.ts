@@ -226,9 +226,12 @@ export class Metrics {
   render(g: Gauges): string {
     const out: string[] = []
     gauge(out, 'agproxy_build_info', 'The running agproxy version (always 1).', [[{ version: g.version }, 1]])
-    gauge(out, 'agproxy_start_time_seconds', 'When this configuration started serving (a reload starts the counters afresh), seconds since the epoch.', [
-      [{}, Math.floor(this.started)],
-    ])
+    gauge(
+      out,
+      'agproxy_start_time_seconds',
+      'When this agproxy process started counting (a restart starts the counters afresh; a reload does not), seconds since the epoch.',
+      [[{}, Math.floor(this.started)]],
+    )
     for (const c of [this.requests]) c.render(out)
     this.duration.render(out)
     this.ttfb.render(out)
