@@ -9,7 +9,7 @@ import type { Plan } from './plans'
 import type { IRError, IREvent, IRUsage } from '../ir/types'
 import type { Attempt } from './types'
 import { usageOf } from '../observe/usage'
-import { wasReleased, type ByteSource } from '../ir/batches'
+import { settledValue, wasReleased, type ByteSource } from '../ir/batches'
 
 type Translated = Extract<Plan, { kind: 'translated' }>
 
@@ -85,7 +85,7 @@ async function arrivedWhole(source: ByteSource): Promise<{ pieces: Uint8Array[];
   while (size <= WHOLE_MAX_BYTES) {
     const read = source.read()
     // a read the layers settled at once (what arrived was translated synchronously) needs no turn of the loop
-    const next = Bun.peek.status(read) === 'fulfilled' ? (Bun.peek(read) as Awaited<typeof read>) : await Promise.race([read, nextTurn()])
+    const next = settledValue(read)?.value ?? (await Promise.race([read, nextTurn()]))
     if (next === NEXT_TURN) return { pieces, pending: read }
     if (next.done) return { pieces, done: true }
     pieces.push(next.value)

@@ -36,7 +36,8 @@ export type Batches = AsyncIterableIterator<IREvent[]>
 
 type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>
 
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined }
+/** an iterator's end, one object for every layer that ends */
+export const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined }
 const doneBatch = (): Promise<IteratorResult<IREvent[]>> => Promise.resolve(DONE)
 
 /** The value of a promise already fulfilled (Bun.peek), else undefined: a layer that finds its input already there passes
@@ -200,9 +201,8 @@ const te = new TextEncoder()
 /** What a byte stream's consumer reads: a stream reader's read and cancel. */
 export type ByteSource = Pick<ReadableStreamDefaultReader<Uint8Array>, 'read' | 'cancel'>
 
-const END = { done: true, value: undefined } as const
 /** what a written source's read gives */
-type Written = { done: false; value: Uint8Array } | typeof END
+type Written = { done: false; value: Uint8Array } | typeof DONE
 
 /**
  * The bytes a StreamWriter makes of event batches, read chunk by chunk: one chunk per batch that writes anything, nothing
@@ -241,7 +241,7 @@ export function writtenSource(batches: AsyncIterable<IREvent[]>, w: StreamWriter
   }
   const chunk = (text: string) => ({ done: false as const, value: te.encode(text) })
   const last = (): Written => {
-    if (!closing) return END
+    if (!closing) return DONE
     const text = closing
     closing = ''
     return chunk(text)

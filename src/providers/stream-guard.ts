@@ -10,7 +10,7 @@ import type { FrameReader } from '../dialects/frames'
 import { FrameBuffer, endsSseFrame, nextSseBoundary, type Framing } from './frames'
 import type { StreamEnd } from '../observe/record'
 import { after, at, type Deadline } from './deadlines'
-import { nextOf, settledValue } from '../ir/batches'
+import { DONE, nextOf, settledValue } from '../ir/batches'
 
 export type Peek<T> =
   | {
@@ -129,8 +129,6 @@ export interface EventTap {
 export function guardEvents(buffered: IREvent[], rest: AsyncIterator<IREvent[]>, limits: StreamLimits, tap?: EventTap): AsyncIterableIterator<IREvent[]> {
   return new GuardedEvents(buffered, rest, limits, tap)
 }
-
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined }
 
 /** guardEvents' batches. */
 class GuardedEvents implements AsyncIterableIterator<IREvent[]> {

@@ -4,8 +4,9 @@
  * of up to 100 rows, the next one after the event loop had its turn. A row is queued already encoded (row-codec.ts: its
  * cost, redaction and body caps applied, one JSON string): a string is all the queue keeps alive, not the record's
  * objects, which would outlive the young generation and cost the collector more than encoding them now. The queue is
- * bounded: when it is full the oldest pending rows are dropped and counted, never a request. A database that cannot be opened or written is a fault, not a failure: one error line, a `request-log`
- * reason in /healthz, writes retried every few seconds, the reason cleared once they succeed again.
+ * bounded: when it is full the oldest pending rows are dropped and counted, never a request. A database that cannot be
+ * opened or written is a fault, not a failure: one error line, a `request-log` reason in /healthz, writes retried every
+ * few seconds, the reason cleared once they succeed again.
  */
 import { join } from 'node:path'
 import type { Config } from '../config/schema'
@@ -200,8 +201,7 @@ export class RequestLog {
   private async drain(): Promise<void> {
     const until = this.o.now() + 5000
     while (this.pending.length && this.store && this.o.now() < until) {
-      const batch = this.pending.splice(0, this.o.batchRows)
-      this.chars -= charsOf(batch)
+      const batch = this.take(this.o.batchRows)
       try {
         await this.store.write(decode(batch))
       } catch (e) {
@@ -215,8 +215,7 @@ export class RequestLog {
   private post(): boolean {
     const remote = this.store?.remote ? this.store : undefined
     if (this.inflight || !this.pending.length || !(this.worker || remote)) return true
-    const batch = this.pending.splice(0, remote ? this.o.batchRows : this.o.postRows)
-    this.chars -= charsOf(batch)
+    const batch = this.take(remote ? this.o.batchRows : this.o.postRows)
     this.inflight = batch
     if (remote) {
       // a network database: its client does the waiting, the event loop serves on meanwhile
@@ -307,6 +306,13 @@ export class RequestLog {
   /** a logged body: keys redacted, capped */
   private body(text: string | undefined): string | undefined {
     return text === undefined ? undefined : this.redact(text).slice(0, BODY_CAP)
+  }
+
+  /** the oldest `n` pending rows, out of the queue */
+  private take(n: number): string[] {
+    const batch = this.pending.splice(0, n)
+    this.chars -= charsOf(batch)
+    return batch
   }
 
   private dropOldest(): void {

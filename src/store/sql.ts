@@ -256,10 +256,13 @@ export const isPlain = (r: RequestRecord): boolean => {
   )
 }
 
+/** none: the row describes its one attempt (most rows; one shared empty list) */
+const NO_ATTEMPTS: readonly Value[][] = []
+
 /** The attempt rows of a StoredRow (in INSERT_ATTEMPT order): none when it describes its one attempt. */
-export function attemptValues(row: StoredRow): Value[][] {
+export function attemptValues(row: StoredRow): readonly Value[][] {
   const attempts = row[AT.attempts] as unknown as AttemptTuple[] | null
-  if (!attempts) return []
+  if (!attempts) return NO_ATTEMPTS
   return attempts.map((a, seq) => [row[AT.id]!, seq, row[AT.time]!, ...a])
 }
 

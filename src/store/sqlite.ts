@@ -20,7 +20,6 @@ import {
   INSERT_BODIES,
   INSERT_REQUEST,
   insertRequests,
-  AT,
   REQUEST_VALUES,
   bodiesValues,
   MIGRATIONS,
@@ -172,8 +171,9 @@ class SqliteStore implements RequestStore {
       }
       for (; i < batch.length; i++) this.insertRequest.run(...copyValues(batch[i]!, one, 0))
       for (const r of batch) {
-        if (r[AT.attempts] !== null) for (const a of attemptValues(r)) this.insertAttempt.run(...a)
-        if (r[AT.requestBody] !== null || r[AT.responseBody] !== null) this.insertBodies.run(...bodiesValues(r)!)
+        for (const a of attemptValues(r)) this.insertAttempt.run(...a)
+        const bodies = bodiesValues(r)
+        if (bodies) this.insertBodies.run(...bodies)
       }
       for (const u of usageDeltas(batch)) this.upsertUsage.run(...u)
     })
