@@ -13,7 +13,7 @@ import { detectDialect, err, internalError, renderError, summarize } from './htt
 import { isLoopbackAddress } from './http/guards'
 import { bindHost } from './config/load'
 import { notFound } from './http/not-found'
-import { systemRoutes } from './routes/system'
+import { healthResponse, systemRoutes } from './routes/system'
 import { statusRoutes } from './routes/status'
 import { modelRoutes } from './routes/model-list'
 import { modelCallRoutes } from './routes/model-calls'
@@ -46,6 +46,8 @@ export interface Agproxy {
   state: AppState
   /** request bodies held at once (limits.request_bodies_mb), this app's own */
   bodies: BodyBudget
+  /** build the Elysia app now (else its first request does) */
+  prepare(): void
   /** the gateway's fetch handler (front door + routes) */
   fetch(req: Request, server?: Server<unknown> | null): Promise<Response>
   /** set once listening, for messages that name the server's address */
@@ -129,54 +131,66 @@ export function createApp(config: Config, opts: { log?: Logger; env?: Record<str
     return renderError(dialect, internalError())
   }
   const modelCalls = modelCallRoutes(dispatcher, config.max_body_mb, config.timeouts.request_body, bodies, clientKeys)
-  const app = new Elysia({ normalize: false })
-    .onError(({ code, error, request, set }) => {
-      const url = new URL(request.url)
-      const dialect = detectDialect(url.pathname, request.headers, url.searchParams)
-      if (code === 'NOT_FOUND') return notFound(request, url, listenOrigin, config.tolerant_paths)
-      if (code === 'PARSE' || code === 'VALIDATION')
-        return renderError(
-          dialect,
-          err('invalid_request', `${code === 'PARSE' ? 'The request could not be parsed' : 'The request is invalid'}: ${summarize(error)}`),
-        )
-      void set
-      return unhandled(request.method, url.pathname, dialect, error)
-    })
-    .use(systemRoutes(listenOrigin, state.degraded))
-    .use(statusRoutes(dispatcher))
-    .use(modelRoutes(dispatcher.router))
-    .use(modelCalls.routes)
-    .use(metricsRoutes(metrics, dispatcher, state))
-    .use(
-      adminRoutes({
-        config,
-        dispatcher,
-        state,
-        requestLog,
-        events,
-        pricer,
-        clientKeys,
-        reload: opts.reload,
-        startedAt: Date.now(),
-        stats,
-        listenOrigin,
-        call: (req): Promise<Response> => app.handle(req),
-      }),
-    )
-    .use(uiRoutes())
-    .use(docs(listenOrigin))
+  const startedAt = Date.now()
+  // the Elysia app (every route but the model calls and the health check, which the front door answers itself) is built
+  // at its first request, or by prepare(): ≈ 5 ms of a start that the first health probe or model call need not wait for
+  const build = () => {
+    const app = new Elysia({ normalize: false })
+      .onError(({ code, error, request, set }) => {
+        const url = new URL(request.url)
+        const dialect = detectDialect(url.pathname, request.headers, url.searchParams)
+        if (code === 'NOT_FOUND') return notFound(request, url, listenOrigin, config.tolerant_paths)
+        if (code === 'PARSE' || code === 'VALIDATION')
+          return renderError(
+            dialect,
+            err('invalid_request', `${code === 'PARSE' ? 'The request could not be parsed' : 'The request is invalid'}: ${summarize(error)}`),
+          )
+        void set
+        return unhandled(request.method, url.pathname, dialect, error)
+      })
+      .use(systemRoutes(listenOrigin, state.degraded))
+      .use(statusRoutes(dispatcher))
+      .use(modelRoutes(dispatcher.router))
+      .use(modelCalls.routes)
+      .use(metricsRoutes(metrics, dispatcher, state))
+      .use(
+        adminRoutes({
+          config,
+          dispatcher,
+          state,
+          requestLog,
+          events,
+          pricer,
+          clientKeys,
+          reload: opts.reload,
+          startedAt,
+          stats,
+          listenOrigin,
+          call: (req): Promise<Response> => app.handle(req),
+        }),
+      )
+      .use(uiRoutes())
+      .use(docs(listenOrigin))
+    return app
+  }
+  let built: ReturnType<typeof build> | undefined
+  const app = () => (built ??= build())
 
   const front = createFrontDoor(config, log, listenOrigin, () => loopback, state.recorder, opts.keyFile, clientKeys)
   const routes: Routes = {
-    next: req => app.handle(req),
+    next: req => app().handle(req),
     // what Elysia's onError does for the routes it serves
     modelCall: call =>
       modelCalls.direct(call).catch(e => unhandled(call.request.method, call.path, detectDialect(call.path, call.request.headers, call.query), e)),
+    health: () => healthResponse(state.degraded),
   }
 
   return {
     config,
-    app,
+    get app() {
+      return app()
+    },
+    prepare: () => void app(),
     dispatcher,
     state,
     bodies,

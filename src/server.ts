@@ -72,6 +72,16 @@ export function listen(
   const bound = boundAddress(server)
   agproxy.setOrigin(displayOrigin(config, port))
   agproxy.setBound(bound)
+  // the routes the front door does not answer itself are built just after the listener is up, one macrotask later (a
+  // health probe or a model call at start does not wait for them; a request that needs them first builds them)
+  setTimeout(() => {
+    try {
+      agproxy.prepare()
+    } catch (e) {
+      // a request that needs them tries again (and answers 500 in its dialect if it fails too)
+      log.error(`the gateway's routes could not be built: ${summarize(e)}`)
+    }
+  }, 0).unref()
   const running: Listening = {
     get agproxy() {
       return agproxy
@@ -85,6 +95,7 @@ export function listen(
       const fresh = createApp({ ...next, data_dir: config.data_dir, request_log: config.request_log }, { log, env: opts.env, keyFile, ...shared })
       fresh.setOrigin(displayOrigin(next, port))
       fresh.setBound(bound)
+      fresh.prepare()
       fresh.state.dropped.logRows = agproxy.state.dropped.logRows
       // keys disabled by hand stay disabled across a reload (keys disabled after an auth failure come back)
       for (const [provider, names] of manual) for (const n of names) fresh.dispatcher.providers.get(provider)?.pool.setEnabled(n, false)

@@ -16,6 +16,10 @@ import { startFake } from './fakes/upstream'
 import { cleanEnv, configFile, startCli, tempDir } from './support/cli'
 import { COMPILE_FLAGS } from '../scripts/build'
 import { Database } from 'bun:sqlite'
+import { Elysia } from 'elysia'
+import { createApp } from '../src/app'
+import { listen } from '../src/server'
+import { buildConfig } from '../src/config/load'
 
 const ROOT = resolve(import.meta.dir, '..')
 
@@ -206,6 +210,57 @@ process.exit(0)
     expect(got.docsAtStart).toBe(0)
     expect(got.swagger).toBe(200)
     expect(got.docs).toBeGreaterThan(10)
+  })
+
+  test('the routes the front door does not answer itself (Elysia) are built at their first request, or just after listen: not before a health probe or a model call', async () => {
+    // every build of the gateway's Elysia app sets its error handler once (app.ts): counted here
+    const onError = Elysia.prototype.onError
+    let builds = 0
+    Elysia.prototype.onError = function (this: Elysia, ...a: Parameters<typeof onError>) {
+      builds++
+      return onError.apply(this, a)
+    } as typeof onError
+    const up = await startFake('openai')
+    try {
+      const config = buildConfig({
+        port: 0,
+        request_log: false,
+        log_level: 'error',
+        providers: [{ name: 'fake', type: 'openai', base_url: up.url, api_key: 'sk-fake-0000', models: ['gpt-x'] }],
+      })
+      const app = createApp(config)
+      const health = await app.fetch(new Request('http://127.0.0.1/healthz'))
+      expect(health.status).toBe(200)
+      expect(await health.json()).toMatchObject({ status: 'ok' })
+      const call = await app.fetch(
+        new Request('http://127.0.0.1/v1/chat/completions', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-x', messages: [{ role: 'user', content: 'hi' }] }),
+        }),
+      )
+      expect(call.status).toBe(200)
+      await call.arrayBuffer()
+      expect(builds).toBe(0)
+      // the first request another route answers builds them, once
+      const models = await app.fetch(new Request('http://127.0.0.1/v1/models'))
+      expect(models.status).toBe(200)
+      expect(builds).toBe(1)
+      expect((await app.fetch(new Request('http://127.0.0.1/v1/models'))).status).toBe(200)
+      expect(builds).toBe(1)
+      // a listener builds them one macrotask after listen returns
+      const l = listen(config, { env: {} })
+      try {
+        expect(builds).toBe(1)
+        await Bun.sleep(5)
+        expect(builds).toBe(2)
+      } finally {
+        await l.stop(0)
+      }
+    } finally {
+      Elysia.prototype.onError = onError
+      await up.stop()
+    }
   })
 
   test('nothing that serves imports node:crypto (loading it costs ~8 ms of every start; Bun has its own hashes)', () => {

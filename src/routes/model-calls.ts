@@ -196,24 +196,34 @@ export function modelCallRoutes(dispatcher: Dispatcher, maxBodyMb: number, bodyT
   }
 
   const hidden = { parse: 'none' as const, detail: { hide: true } }
-  const app = new Elysia({ name: 'model-calls' })
-  // the endpoints whose model is in the body: one route per path
-  for (const e of ENDPOINT_LIST) {
-    if ('paths' in e.route) for (const path of e.route.paths) app.post(path, ({ request }) => call(e, request, routed(request)), route(e))
+  // the Elysia routes are built when the app first mounts them (after listen: a model call goes through `direct`)
+  const build = () => {
+    const app = new Elysia({ name: 'model-calls' })
+    // the endpoints whose model is in the body: one route per path
+    for (const e of ENDPOINT_LIST) {
+      if ('paths' in e.route) for (const path of e.route.paths) app.post(path, ({ request }) => call(e, request, routed(request)), route(e))
+    }
+    const routes = app
+      // Gemini's `{model}:action` paths cannot be expressed in the router: one route per prefix, documented in docs.ts
+      .post('/v1beta/models/:model', ({ params, request }) => gemini(params.model, request), { ...hidden, params: t.Object({ model: t.String() }) })
+      .post('/v1/models/:id', ({ params, request }) => gemini(params.id, request), { ...hidden, params: t.Object({ id: t.String() }) })
+      // `provider/model` names, as the Google SDK sends them (unencoded): /v1beta/models/oa/gpt-4o:generateContent
+      // (parameter names must match the GET routes at the same position: the router is shared)
+      .post('/v1beta/models/:model/:name', ({ params, request }) => gemini(providerModel(params.model, params.name), request), {
+        ...hidden,
+        params: t.Object({ model: t.String(), name: t.String() }),
+      })
+      .post('/v1/models/:id/:name', ({ params, request }) => gemini(providerModel(params.id, params.name), request), {
+        ...hidden,
+        params: t.Object({ id: t.String(), name: t.String() }),
+      })
+    return routes
   }
-  const routes = app
-    // Gemini's `{model}:action` paths cannot be expressed in the router: one route per prefix, documented in docs.ts
-    .post('/v1beta/models/:model', ({ params, request }) => gemini(params.model, request), { ...hidden, params: t.Object({ model: t.String() }) })
-    .post('/v1/models/:id', ({ params, request }) => gemini(params.id, request), { ...hidden, params: t.Object({ id: t.String() }) })
-    // `provider/model` names, as the Google SDK sends them (unencoded): /v1beta/models/oa/gpt-4o:generateContent
-    // (parameter names must match the GET routes at the same position: the router is shared)
-    .post('/v1beta/models/:model/:name', ({ params, request }) => gemini(providerModel(params.model, params.name), request), {
-      ...hidden,
-      params: t.Object({ model: t.String(), name: t.String() }),
-    })
-    .post('/v1/models/:id/:name', ({ params, request }) => gemini(providerModel(params.id, params.name), request), {
-      ...hidden,
-      params: t.Object({ id: t.String(), name: t.String() }),
-    })
-  return { routes, direct }
+  let routes: ReturnType<typeof build> | undefined
+  return {
+    get routes() {
+      return (routes ??= build())
+    },
+    direct,
+  }
 }

@@ -28,13 +28,19 @@ const SINK = {
   responses: NO_CONTENT,
 }
 
+/** The health answer: `ok`, or `degraded` with the app's reasons by source (AppState.degraded). */
+export const healthOf = (degraded: Map<string, string>) =>
+  degraded.size
+    ? { status: 'degraded' as const, version: VERSION, reasons: [...degraded].map(([source, why]) => `${source}: ${why}`) }
+    : { status: 'ok' as const, version: VERSION }
+
+/** The health answer as the front door sends it (the same body as the Elysia route's, which documents it). */
+export const healthResponse = (degraded: Map<string, string>) => Response.json(healthOf(degraded))
+
 /** `degraded`: the app's reasons by source (AppState.degraded); still 200 — agproxy serves on. */
 export const systemRoutes = (listenOrigin: () => string, degraded: Map<string, string> = new Map()) => {
   const noContent = () => new Response(null, { status: 204 })
-  const health = () =>
-    degraded.size
-      ? { status: 'degraded' as const, version: VERSION, reasons: [...degraded].map(([source, why]) => `${source}: ${why}`) }
-      : { status: 'ok' as const, version: VERSION }
+  const health = () => healthOf(degraded)
   // the answer's schema is documented, not given to Elysia as `response`: it would compile a checker of this answer at the
   // first probe (the start's first request) and run it on every probe
   const answer = { 200: jsonResponse('Healthy, or degraded with the reasons', Health) }
