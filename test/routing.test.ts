@@ -252,6 +252,29 @@ describe('end to end: the route shows in the answer and in what the upstream rec
     if (headers) expect(headers.get('x-agproxy-provider')).toBe('oa')
   })
 
+  test('a provider/model name a header cannot carry (not ASCII, a control character) reaches the upstream and its answer the client; x-agproxy-model carries it percent-encoded', async () => {
+    const client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'x', maxRetries: 0 })
+    for (const upstream of ['模型-1', 'modèle', 'tab\tname']) {
+      const { data, response } = await client.chat.completions.create({ model: `oa/${upstream}`, messages: [{ role: 'user', content: 'hi' }] }).withResponse()
+      expect(response.status).toBe(200)
+      expect(data.choices[0]!.message.content).toBe('echo: hi')
+      expect(receivedModel('openai')).toBe(upstream)
+      expect(response.headers.get('x-agproxy-provider')).toBe('oa')
+      expect(decodeURIComponent(response.headers.get('x-agproxy-model')!)).toBe(upstream)
+      // streamed too
+      const stream = await client.chat.completions.create({ model: `oa/${upstream}`, stream: true, messages: [{ role: 'user', content: 'hi' }] })
+      let text = ''
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? ''
+      expect(text).toBe('echo: hi')
+    }
+    // translated, to an upstream that takes the model in its URL path
+    const res = await fetch(`${srv.url}/v1/chat/completions`, json({ model: 'gm/modèle-ü', messages: [{ role: 'user', content: 'hi' }] }))
+    expect(res.status).toBe(200)
+    expect((await res.json()).choices[0].message.content).toBe('echo: hi')
+    expect(receivedModel('gemini')).toBe('modèle-ü')
+    expect(res.headers.get('x-agproxy-model')).toBe(encodeURIComponent('modèle-ü'))
+  })
+
   test('a single provider takes any model, unchanged', async () => {
     const res = await fetch(`${solo.url}/v1/chat/completions`, json({ model: 'some-vendor/odd-model', messages: [{ role: 'user', content: 'x' }] }))
     expect(res.status).toBe(200)

@@ -55,6 +55,10 @@ export function render(dialect: Dialect, r: Answer | IRError, trace?: Trace): Re
   return new Response(r.stream as BodyInit, { headers: answerHeaders(true, r.contentType, provider, model) })
 }
 
+/** A name as a header value: as it is when it is printable ASCII, else percent-encoded (a model name is the client's
+ *  when it names `provider/model`: one a header cannot carry must not cost the answer). */
+const headerValue = (s: string) => (/^[\x20-\x7e]*$/.test(s) ? s : encodeURIComponent(s))
+
 /** the answers' headers by kind (stream or not), content type, provider and model, made once: a Response copies a Headers
  *  object natively (≈ 4 µs a call less than reading a plain object's properties); bounded, as a model name may be the client's */
 const ANSWER_HEADERS = new Map<string, Headers>()
@@ -69,8 +73,8 @@ function answerHeaders(stream: boolean, contentType: string | undefined, provide
     init['cache-control'] = 'no-cache'
     init['x-accel-buffering'] = 'no'
   }
-  init['x-agproxy-provider'] = provider
-  init['x-agproxy-model'] = model
+  init['x-agproxy-provider'] = headerValue(provider)
+  init['x-agproxy-model'] = headerValue(model)
   if (ANSWER_HEADERS.size >= 1000) ANSWER_HEADERS.clear()
   ANSWER_HEADERS.set(key, (h = new Headers(init)))
   return h
