@@ -275,6 +275,21 @@ describe('end to end: the route shows in the answer and in what the upstream rec
     expect(res.headers.get('x-agproxy-model')).toBe(encodeURIComponent('modèle-ü'))
   })
 
+  test('a model name with characters that mean something in a URL (?, #, %, space) reaches a Gemini upstream as that name, translated from either dialect', async () => {
+    const anthropic = new Anthropic({ baseURL: srv.url, apiKey: 'x', maxRetries: 0 })
+    for (const upstream of ['a?b', 'a#b', 'a%zz', 'a%20b', 'a b', '100%']) {
+      const res = await fetch(`${srv.url}/v1/chat/completions`, json({ model: `gm/${upstream}`, messages: [{ role: 'user', content: 'hi' }] }))
+      expect(res.status).toBe(200)
+      expect((await res.json()).choices[0].message.content).toBe('echo: hi')
+      expect(fakes.gemini.last()!.path).toBe(`/v1beta/models/${encodeURIComponent(upstream)}:generateContent`)
+      expect(receivedModel('gemini')).toBe(upstream)
+      const stream = anthropic.messages.stream({ model: `gm/${upstream}`, max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] })
+      expect(((await stream.finalMessage()).content[0] as { text: string }).text).toBe('echo: hi')
+      expect(fakes.gemini.last()!.path).toBe(`/v1beta/models/${encodeURIComponent(upstream)}:streamGenerateContent`)
+      expect(receivedModel('gemini')).toBe(upstream)
+    }
+  })
+
   test('a single provider takes any model, unchanged', async () => {
     const res = await fetch(`${solo.url}/v1/chat/completions`, json({ model: 'some-vendor/odd-model', messages: [{ role: 'user', content: 'x' }] }))
     expect(res.status).toBe(200)

@@ -6,7 +6,7 @@ import type { IREmbeddingRequest, IREmbeddingResponse } from '../../../ir/types'
 import { IRErrorValue } from '../../../ir/types'
 import { asArray, asObject, dig } from '../../guards'
 import { errorFromWire } from '../errors'
-import { modelPath } from './request'
+import { modelPath, modelSegment } from './request'
 
 const estimateTokens = (texts: string[]): number => texts.reduce((n, t) => n + Math.ceil(t.length / 4), 0)
 
@@ -14,7 +14,7 @@ const estimateTokens = (texts: string[]): number => texts.reduce((n, t) => n + M
 export function encodeGeminiEmbedUpstream(req: IREmbeddingRequest): { path: string; body: unknown } {
   const model = modelPath(req.model)
   return {
-    path: `/v1beta/models/${model}:batchEmbedContents`,
+    path: `/v1beta/models/${modelSegment(req.model)}:batchEmbedContents`,
     body: {
       requests: req.input.map(text => ({
         model: `models/${model}`,

@@ -6,7 +6,7 @@ import type { IRImageRequest, IRImageResponse } from '../../../ir/types'
 import { IRErrorValue, err } from '../../../ir/errors'
 import { asArray, asObject, dig, num } from '../../guards'
 import { errorFromWire } from '../errors'
-import { modelPath } from './request'
+import { modelSegment } from './request'
 
 /** IR → generateContent asking for TEXT and IMAGE (image models answer both; an edit's images go first) */
 export function encodeGeminiImagesUpstream(req: IRImageRequest): { path: string; body: unknown } {
@@ -15,7 +15,7 @@ export function encodeGeminiImagesUpstream(req: IRImageRequest): { path: string;
   if (req.n) generationConfig.candidateCount = req.n
   if (req.aspectRatio) generationConfig.imageConfig = { aspectRatio: req.aspectRatio }
   return {
-    path: `/v1beta/models/${modelPath(req.model)}:generateContent`,
+    path: `/v1beta/models/${modelSegment(req.model)}:generateContent`,
     body: { contents: [{ role: 'user', parts: [...images, { text: req.prompt }] }], generationConfig },
   }
 }

@@ -20,11 +20,12 @@ interface Content {
 
 /** upstream model ids are sent without the `models/` prefix in the path */
 export const modelPath = (model: string): string => model.replace(/^models\//, '')
+/** the model as one segment of the URL path (a name with `?`, `#`, `%`, `/` or a space must not change the URL) */
+export const modelSegment = (model: string): string => encodeURIComponent(modelPath(model))
 
 /** IR request → POST /v1beta/models/{model}:generateContent (or :streamGenerateContent?alt=sse) and its body */
 export function encodeGeminiRequest(req: IRRequest, ctx: CodecContext): { path: string; body: Record<string, unknown> } {
-  const model = modelPath(req.model)
-  const path = `/v1beta/models/${model}:${req.stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`
+  const path = `/v1beta/models/${modelSegment(req.model)}:${req.stream ? 'streamGenerateContent?alt=sse' : 'generateContent'}`
   return { path, body: encodeGeminiBody(req, ctx) }
 }
 
