@@ -172,6 +172,12 @@ describe('admin routes', () => {
     const bad = await admin('/admin/usage?by=team')
     expect(bad.status).toBe(400)
     expect((await bad.json()).error.message).toContain('use day, key, model or provider')
+    // a time beyond any date is the caller's mistake (400 naming the parameter), not the database's (it was a 503)
+    for (const q of ['/admin/usage?since=99999999999999999999', '/admin/usage?since=99999999999w', '/admin/requests?until=99999999999999999999']) {
+      const far = await admin(q)
+      expect({ q, status: far.status }).toEqual({ q, status: 400 })
+      expect((await far.json()).error.message).toMatch(/^since|until/)
+    }
 
     // the CLI reads the same
     const usage = await usageCommand(cliConfig(), { by: 'key', json: true })

@@ -3,12 +3,21 @@ import type { UsageGroup } from './types'
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
 
-/** A time as ms since the epoch: an age ('30m', '24h', '7d' before `now`), ms, or an ISO date/time; NaN when none. */
+/** the most a JavaScript date can be away from the epoch, in ms */
+const DATE_RANGE_MS = 8.64e15
+
+/** A time as ms since the epoch: an age ('30m', '24h', '7d' before `now`), ms, or an ISO date/time; NaN when none, or
+ *  when it is no date at all (beyond ±275,000 years: a date of it cannot even be written). */
 export function parseSince(text: string, now: number): number {
-  const age = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(text.trim())
+  const t = timeOf(text.trim(), now)
+  return Math.abs(t) <= DATE_RANGE_MS ? t : Number.NaN
+}
+
+function timeOf(text: string, now: number): number {
+  const age = /^(\d+(?:\.\d+)?)\s*([smhdw])$/i.exec(text)
   if (age) return now - Number(age[1]) * (UNIT_MS[age[2]!.toLowerCase()] ?? Number.NaN)
-  if (/^\d{10,}$/.test(text.trim())) return Number(text)
-  return /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text) : Number.NaN
+  if (/^\d{10,}$/.test(text)) return Number(text)
+  return /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN
 }
 
 const GROUPS: UsageGroup[] = ['day', 'key', 'model', 'provider']
