@@ -371,6 +371,15 @@ function missing(body: any, field: string): ErrorReply | undefined {
   if (body?.[field] === undefined) return err(400, `Missing required parameter: '${field}'.`, 'invalid_request_error', 'missing_required_parameter', field)
 }
 
+/** OpenAI's text-embedding-3 models take 1 to their own size (3072 large, 1536 small) as `dimensions` */
+function badDimensions(body: any): ErrorReply | undefined {
+  const d = body?.dimensions
+  if (d === undefined) return undefined
+  const max = String(body.model).includes('large') ? 3072 : 1536
+  if (!Number.isInteger(d) || d < 1 || d > max)
+    return err(400, `Invalid value for 'dimensions': expected an integer from 1 to ${max}.`, 'invalid_request_error', 'invalid_value', 'dimensions')
+}
+
 export const openaiWire: Wire = {
   base: '/v1',
   keyOf: req => req.headers.get('authorization')?.replace(/^Bearer\s+/i, '') || undefined,
@@ -404,7 +413,10 @@ export const openaiWire: Wire = {
       return bad(missing(body, 'model')) ?? ctx.serve(fromBehaviour(body.model), () => json(200, compacted(body), headers()))
     if (route === 'POST /v1/responses') return bad(missing(body, 'model')) ?? ctx.play(responsesCall(body))
     if (route === 'POST /v1/embeddings') {
-      return bad(missing(body, 'model') ?? missing(body, 'input')) ?? ctx.serve(fromBehaviour(body.model), () => json(200, embeddings(body), headers()))
+      return (
+        bad(missing(body, 'model') ?? missing(body, 'input') ?? badDimensions(body)) ??
+        ctx.serve(fromBehaviour(body.model), () => json(200, embeddings(body), headers()))
+      )
     }
     if (route === 'POST /v1/images/generations' || route === 'POST /v1/images/edits') {
       const edit = route.endsWith('edits')
