@@ -185,11 +185,31 @@ function bind(config: Config, log: Logger, handle: (req: Request, server: Server
       },
     })
   } catch (e) {
-    const code = (e as { code?: string }).code
-    if (code === 'EADDRINUSE' || /in use/i.test(String((e as Error).message)))
-      throw new Error(`port ${config.port} is already in use on ${bindHost(config)} (is another agproxy running?); stop it or choose another port with --port`)
-    throw e
+    throw new Error(bindFailure(config, e))
   }
+}
+
+/** Why the listening socket could not be opened, and what to change (Bun's own words are a socket call's: "EINVAL: invalid
+ *  argument, listen", "baseURI must have a hostname"). */
+function bindFailure(config: Config, e: unknown): string {
+  const code = (e as { code?: string }).code ?? ''
+  const message = String((e as Error)?.message ?? e)
+  const host = bindHost(config)
+  if (code === 'EADDRINUSE' || /in use/i.test(message))
+    return `port ${config.port} is already in use on ${host} (is another agproxy running?); stop it or choose another port with --port`
+  if (code === 'EACCES' || /EACCES|permission denied/i.test(message))
+    return `cannot listen on port ${config.port}: permission denied (ports below 1024 need root); choose a port of 1024 or more with --port`
+  const why = /ENOTFOUND|EAI_/.test(code + message)
+    ? 'no such host name'
+    : /EADDRNOTAVAIL/.test(code + message)
+      ? 'this machine has no such address'
+      : /EINVAL|hostname/i.test(code + message)
+        ? 'not an address'
+        : message
+  return (
+    `cannot listen on ${JSON.stringify(host)} (host), port ${config.port}: ${why}; set host (--host, AGPROXY_HOST or host: in agproxy.yaml) ` +
+    'to an address of this machine: 127.0.0.1 for this machine only, 0.0.0.0 for every interface (or allow_lan_access: true)'
+  )
 }
 
 /** the keys disabled by hand, per provider */

@@ -317,6 +317,24 @@ describe('serving', () => {
     }
   }, 20_000)
 
+  test("a host that is no address of this machine → one line naming it and saying what to set, exit non-zero (not the socket call's words)", async () => {
+    for (const [host, why] of [
+      [':::', 'not an address'],
+      ['256.1.1.1', 'not an address'],
+      ['no such host!', 'no such host name'],
+    ]) {
+      const r = await runCli(['--config', configFile('{}\n'), '--port', '0', '--host', host!])
+      expect({ host, code: r.code }).toEqual({ host, code: 1 })
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .filter(l => l.startsWith('agproxy:'))
+      expect(lines).toEqual([expect.stringContaining(`agproxy: cannot listen on ${JSON.stringify(host)} (host), port 0: ${why}; set host (--host`)])
+      expect(lines[0]).toContain('127.0.0.1 for this machine only, 0.0.0.0 for every interface')
+      expect(r.stderr).not.toMatch(/EINVAL|baseURI|getaddrinfo|\n\s+at /)
+    }
+  }, 30_000)
+
   test('the port is bound first: a port in use stops the start before the request log is opened', async () => {
     // (bound first, a client connecting while the gateway is built waits for its answer instead of being refused)
     const blocker = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('busy') })
