@@ -193,6 +193,16 @@ describe('admin routes', () => {
       expect.stringMatching(/ 503 POST \/v1\/chat\/completions gpt-4o-mini → oai .* key bob — no key$/),
     ])
     expect(lines.every(l => / 5\d\d /.test(l))).toBe(true)
+    // a status filter that is no status is refused, naming it (it matched nothing, silently)
+    for (const q of ['/admin/requests?status=abc', '/admin/requests?status=7xx', '/admin/events?status=5xxx']) {
+      const refused = await admin(q)
+      expect({ q, status: refused.status }).toEqual({ q, status: 400 })
+      expect((await refused.json()).error.message).toContain('is not a status; use a status such as 429 or a class such as 5xx')
+    }
+    expect((await admin('/admin/requests?status=503')).status).toBe(200)
+    const wrong = await logsCommand(cliConfig(), { status: 'abc' }, { print: l => lines.push(l) })
+    expect(wrong.code).toBe(1)
+    expect(wrong.out).toContain('status: "abc" is not a status')
   })
 
   test('/admin/events streams each finished request; `agproxy logs --follow` prints it', async () => {

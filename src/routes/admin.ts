@@ -10,7 +10,7 @@ import type { AppState } from '../state'
 import type { Recorder, RequestRecord } from '../observe/record'
 import type { RequestLog } from '../store/request-log'
 import type { Pricer } from '../store/prices'
-import { parseSince, parseUsageGroups } from '../store/query'
+import { parseSince, parseUsageGroups, statusProblem } from '../store/query'
 import { SCHEMA_VERSION } from '../store/sql'
 import { maskKey } from '../providers/pool'
 import { displayUrl } from '../config/display-url'
@@ -409,6 +409,8 @@ export const adminRoutes = (d: AdminDeps) => {
         const until = query.until ? parseSince(query.until, now) : undefined
         if (Number.isNaN(since) || Number.isNaN(until))
           return refuse(request, 'invalid_request', 'since/until: expected a time (ISO 8601 or ms since the epoch) or an age such as 30m, 24h, 7d.')
+        const badStatus = query.status ? statusProblem(query.status) : undefined
+        if (badStatus) return refuse(request, 'invalid_request', `${badStatus}.`)
         const rows = await asked(request, () => s.requests({ ...query, clientKey: query.key, since, until }))
         if (rows instanceof Response) return rows
         return { requests: rows, next: rows.length === (query.limit ?? 50) ? rows.at(-1)?.id : undefined }
@@ -459,7 +461,9 @@ export const adminRoutes = (d: AdminDeps) => {
     )
     .get(
       '/admin/events',
-      ({ query }) => {
+      ({ query, request }) => {
+        const badStatus = query.status ? statusProblem(query.status) : undefined
+        if (badStatus) return refuse(request, 'invalid_request', `${badStatus}.`)
         const cls = query.status && /^([1-5])xx$/i.exec(query.status)
         const filter = (r: RequestRecord) =>
           (!query.status || (cls ? Math.floor(r.status / 100) === Number(cls[1]) : r.status === Number(query.status))) &&

@@ -20,6 +20,13 @@ function timeOf(text: string, now: number): number {
   return /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN
 }
 
+/** A status filter's problem: it must be a status (429) or a class (5xx); undefined when it is one. */
+export function statusProblem(text: string): string | undefined {
+  const t = text.trim()
+  if (/^[1-5]xx$/i.test(t) || /^[1-5]\d\d$/.test(t)) return undefined
+  return `status: "${t.slice(0, 40)}" is not a status; use a status such as 429 or a class such as 5xx`
+}
+
 const GROUPS: UsageGroup[] = ['day', 'key', 'model', 'provider']
 
 /** 'day,model' → ['day', 'model']; a message naming the choices when one is not known. */
