@@ -322,7 +322,10 @@ export function generateCall(body: any, model: string, stream: boolean, sse: boo
 
 // ───────────── image output (gemini-*-image models) ─────────────
 
-const asksImage = (body: any) => (body?.generationConfig?.responseModalities ?? []).some((m: string) => String(m).toUpperCase() === 'IMAGE')
+const asksImage = (body: any) => {
+  const modalities = body?.generationConfig?.responseModalities
+  return Array.isArray(modalities) && modalities.some((m: unknown) => String(m).toUpperCase() === 'IMAGE')
+}
 const noImage = () => invalid('Model does not support the requested response modalities: image')
 
 /** an image model's answer: per candidate a line of text and one PNG (the text says how many images it was given) */
