@@ -83,7 +83,7 @@ export interface Routes {
   modelCall(call: DirectCall): Promise<Response>
   /** GET /healthz and /health, answered here (the health of a process that has just started is asked before anything
    *  else: Elysia composes its handler at its first request, ≈ 6 ms, which a health probe need not wait for) */
-  health?(): Response
+  health(): Response
 }
 
 export interface FrontDoor {
@@ -223,7 +223,7 @@ export function createFrontDoor(
       if (route?.endpoint && req.method === 'POST')
         return finish(await routes.modelCall({ request: req, endpoint: route.endpoint, path, query, signal: req.signal, trace, client }), cors, resolved)
 
-      if (routes.health && req.method === 'GET' && (path === '/healthz' || path === '/health')) return finish(routes.health(), cors, resolved)
+      if (req.method === 'GET' && (path === '/healthz' || path === '/health')) return finish(routes.health(), cors, resolved)
 
       // anything else is rebuilt, from the path authorised above: Elysia cannot route another one (the Host stays in its header).
       // (Handing over the request as it came when Elysia's own fixed-offset read of its URL would give the same path saves

@@ -10,7 +10,7 @@ import type { AppState } from '../state'
 import type { Recorder, RequestRecord } from '../observe/record'
 import type { RequestLog } from '../store/request-log'
 import type { Pricer } from '../store/prices'
-import { parseSince, parseUsageGroups, statusProblem } from '../store/query'
+import { parseSince, parseStatus, parseUsageGroups } from '../store/query'
 import { SCHEMA_VERSION } from '../store/sql'
 import { maskKey } from '../providers/pool'
 import { displayUrl } from '../config/display-url'
@@ -409,8 +409,8 @@ export const adminRoutes = (d: AdminDeps) => {
         const until = query.until ? parseSince(query.until, now) : undefined
         if (Number.isNaN(since) || Number.isNaN(until))
           return refuse(request, 'invalid_request', 'since/until: expected a time (ISO 8601 or ms since the epoch) or an age such as 30m, 24h, 7d.')
-        const badStatus = query.status ? statusProblem(query.status) : undefined
-        if (badStatus) return refuse(request, 'invalid_request', `${badStatus}.`)
+        const status = query.status ? parseStatus(query.status) : undefined
+        if (typeof status === 'string') return refuse(request, 'invalid_request', `${status}.`)
         const rows = await asked(request, () => s.requests({ ...query, clientKey: query.key, since, until }))
         if (rows instanceof Response) return rows
         return { requests: rows, next: rows.length === (query.limit ?? 50) ? rows.at(-1)?.id : undefined }
@@ -462,12 +462,10 @@ export const adminRoutes = (d: AdminDeps) => {
     .get(
       '/admin/events',
       ({ query, request }) => {
-        const badStatus = query.status ? statusProblem(query.status) : undefined
-        if (badStatus) return refuse(request, 'invalid_request', `${badStatus}.`)
-        const cls = query.status && /^([1-5])xx$/i.exec(query.status)
+        const status = query.status ? parseStatus(query.status) : undefined
+        if (typeof status === 'string') return refuse(request, 'invalid_request', `${status}.`)
         const filter = (r: RequestRecord) =>
-          (!query.status || (cls ? Math.floor(r.status / 100) === Number(cls[1]) : r.status === Number(query.status))) &&
-          (!query.model || r.model === query.model || r.routedModel === query.model)
+          (!status || (r.status >= status.min && r.status < status.max)) && (!query.model || r.model === query.model || r.routedModel === query.model)
         return new Response(eventStream(d.events, d.pricer, filter), {
           headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
         })

@@ -29,7 +29,7 @@ const SINK = {
 }
 
 /** The health answer: `ok`, or `degraded` with the app's reasons by source (AppState.degraded). */
-export const healthOf = (degraded: Map<string, string>) =>
+const healthOf = (degraded: Map<string, string>) =>
   degraded.size
     ? { status: 'degraded' as const, version: VERSION, reasons: [...degraded].map(([source, why]) => `${source}: ${why}`) }
     : { status: 'ok' as const, version: VERSION }

@@ -20,10 +20,13 @@ function timeOf(text: string, now: number): number {
   return /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN
 }
 
-/** A status filter's problem: it must be a status (429) or a class (5xx); undefined when it is one. */
-export function statusProblem(text: string): string | undefined {
+/** A status filter as the statuses it takes, from `min` up to (not including) `max`: a status (429) or a class (5xx);
+ *  else a message naming the choices. */
+export function parseStatus(text: string): { min: number; max: number } | string {
   const t = text.trim()
-  if (/^[1-5]xx$/i.test(t) || /^[1-5]\d\d$/.test(t)) return undefined
+  const cls = /^([1-5])xx$/i.exec(t)
+  if (cls) return { min: Number(cls[1]) * 100, max: Number(cls[1]) * 100 + 100 }
+  if (/^[1-5]\d\d$/.test(t)) return { min: Number(t), max: Number(t) + 1 }
   return `status: "${t.slice(0, 40)}" is not a status; use a status such as 429 or a class such as 5xx`
 }
 

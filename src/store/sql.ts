@@ -4,6 +4,7 @@
  * list: migration N brings a database at version N-1 to N, once, in a transaction (src/store/sqlite.ts runs them).
  */
 import type { RequestRecord } from '../observe/record'
+import { parseStatus } from './query'
 import type { BudgetPeriod, RequestQuery, StoredClientKey, StoredRequest, StoredRow, UsageGroup, UsageQuery, UsageRow } from './types'
 
 /** Migration N is MIGRATIONS[N-1]; append only (a released one never changes). */
@@ -334,9 +335,10 @@ export function requestFilter(q: RequestQuery): { where: string; values: Value[]
   }
   if (q.since !== undefined) add('time >= ?', q.since)
   if (q.until !== undefined) add('time <= ?', q.until)
-  const cls = q.status && /^([1-5])xx$/i.exec(q.status)
-  if (cls) add('status >= ? AND status < ?', Number(cls[1]) * 100, Number(cls[1]) * 100 + 100)
-  else if (q.status) add('status = ?', Number(q.status))
+  const status = q.status ? parseStatus(q.status) : undefined
+  // (one that is no status matches nothing: the admin API refuses it before)
+  if (typeof status === 'string') add('status < ?', 0)
+  else if (status) add('status >= ? AND status < ?', status.min, status.max)
   if (q.model) add('(model = ? OR routed_model = ?)', q.model, q.model)
   if (q.provider) add('provider = ?', q.provider)
   if (q.clientKey) add('client_key = ?', q.clientKey)
